@@ -1,0 +1,32 @@
+#pragma once
+// Reader for IDX files (the MNIST container format), gzip-compressed or raw.
+//
+// Thread safety: an IdxFile is immutable after read(); share it freely.
+// Failure: wrong magic number, unsupported element type, truncated data or a bad
+// gzip stream give an error naming the file and the problem.
+
+#include "status.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace traclens {
+
+class IdxFile {
+public:
+    // Reads the whole file into memory. Only unsigned-byte data (type 0x08) is supported.
+    static Result<IdxFile> read(const std::string &path);
+
+    const std::vector<int> &dims() const { return m_dims; }  // e.g. {60000, 28, 28}
+    int64_t count() const { return m_dims.empty() ? 0 : m_dims[0]; }
+    int64_t itemSize() const;                                  // product of dims[1..]
+    const uint8_t *item(int64_t i) const { return m_data.data() + i * itemSize(); }
+    const std::vector<uint8_t> &data() const { return m_data; }
+
+private:
+    std::vector<int> m_dims;
+    std::vector<uint8_t> m_data;
+};
+
+} // namespace traclens

@@ -1,0 +1,59 @@
+#pragma once
+// Image decoding and conversion to model input. OpenCV does the decoding; every
+// OpenCV exception is caught here and returned as a Status.
+//
+// Thread safety: free functions are reentrant. ImageStore is thread-safe.
+
+#include "dataset.h"
+#include "status.h"
+
+#include <memory>
+#include <mutex>
+#include <map>
+#include <opencv2/core/mat.hpp>
+
+namespace traclens {
+
+struct InputSpec {
+    int channels = 1;   // 1 (grey) or 3 (RGB)
+    int height = 28;
+    int width = 28;
+    std::vector<float> mean{0.0f}; // one per channel, applied after scaling to [0,1]
+    std::vector<float> std{1.0f};
+    size_t floatsPerImage() const { return size_t(channels) * height * width; }
+};
+
+// Largest image accepted, in pixels; larger files are refused before full decoding
+// so a 20000×20000 PNG cannot exhaust memory.
+constexpr int64_t kMaxImagePixels = 64ll * 1024 * 1024;
+
+// Decodes PNG/JPEG/BMP/... from a file into an 8-bit image with 1 (grey) or 3 (BGR)
+// channels: 16-bit is scaled to 8-bit, palettes expanded, alpha dropped.
+// Errors name the file: "zero-byte file", "not an image or corrupt", "too large".
+Result<cv::Mat> decodeImageFile(const std::string &path);
+// Same, from bytes in memory; `nameForErrors` goes into messages.
+Result<cv::Mat> decodeImageBytes(const std::vector<uint8_t> &bytes, const std::string &nameForErrors);
+
+// Converts an 8-bit image (any size, 1/3/4 channels) to the model's input: resized to
+// spec.height×spec.width (INTER_AREA), channel-converted, scaled to [0,1], normalised
+// by mean/std, written CHW into `out` (spec.floatsPerImage() floats).
+void toModelInput(const cv::Mat &image, const InputSpec &spec, float *out);
+
+// Loads example images by their source string (see ScannedExample::source) from a
+// dataset root. IDX files are read once and kept in memory.
+class ImageStore {
+public:
+    ImageStore(SourceKind kind, std::string root);
+    // 8-bit, 1 or 3 channels. Errors name the file.
+    Result<cv::Mat> load(const std::string &source) const;
+    SourceKind kind() const { return m_kind; }
+    const std::string &root() const { return m_root; }
+
+private:
+    SourceKind m_kind;
+    std::string m_root;
+    mutable std::mutex m_mutex;
+    mutable std::map<std::string, std::shared_ptr<const class IdxFile>> m_idx; // GUARDED_BY(m_mutex)
+};
+
+} // namespace traclens

@@ -1,0 +1,55 @@
+#pragma once
+// Runs one checkpoint of a model: logits and penultimate embeddings for a batch.
+// LibTorch stays behind this header (pimpl) so that few translation units pay for
+// <torch/torch.h>.
+//
+// Ownership: a ModelRunner owns its loaded module.
+// Thread safety: not thread-safe; use one runner per thread.
+// Failure: load() validates the checkpoint against the contract in modelspec.h on a
+// sample batch and names exactly what is wrong ("ckpt-2.pt: no method 'embed'",
+// "ckpt-1.pt: forward(x) differs from fc(embed(x)) by 0.3", "ckpt-1.pt: fc has 5
+// outputs but the model lists 10 classes", "ckpt-3.pt: weight 'conv1.weight' holds
+// NaN or Inf"). run() never throws; LibTorch errors come back as Status.
+
+#include "modelspec.h"
+#include "status.h"
+
+#include <memory>
+#include <vector>
+
+namespace traclens {
+
+struct BatchOutput {
+    int n = 0;
+    int numClasses = 0;          // K
+    int embeddingDim = 0;        // D
+    std::vector<float> logits;   // n × K, row-major
+    std::vector<float> embeddings; // n × D, row-major (input of fc)
+};
+
+class ModelRunner {
+public:
+    ~ModelRunner();
+    ModelRunner(const ModelRunner &) = delete;
+    ModelRunner &operator=(const ModelRunner &) = delete;
+
+    // Loads checkpoint `index` of `spec` (built-in or TorchScript) and validates it.
+    static Result<std::unique_ptr<ModelRunner>> load(const ModelSpec &spec, size_t index);
+
+    // `input`: n images, each spec.input.floatsPerImage() floats, already normalised
+    // (see toModelInput). Fills `out`.
+    Status run(const float *input, int n, BatchOutput *out);
+
+    int numClasses() const;
+    int embeddingDim() const;
+
+    // Sets LibTorch's intra-op thread count for the process (0 = number of cores).
+    static void setThreads(int threads);
+
+private:
+    struct Impl;
+    explicit ModelRunner(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> d;
+};
+
+} // namespace traclens

@@ -1,0 +1,52 @@
+#pragma once
+// The `traclens-model/1` contract: a directory holding `traclens-model.json` and
+// checkpoint files listed in training order.
+//
+//   {"format": "traclens-model/1",
+//    "classes": ["0", "1", ...],
+//    "input": {"channels": 1, "height": 28, "width": 28, "mean": [0.1307], "std": [0.3081]},
+//    "checkpoints": [{"file": "ckpt-1.pt", "learning_rate": 0.05}, ...]}
+//
+// Imported checkpoints are TorchScript modules with forward(x) → logits [N,K], an
+// exported method embed(x) → [N,D], and a torch.nn.Linear submodule `fc` (D→K).
+// Models trained by TracLens itself use the same file with an extra
+// "architecture": {"type": "builtin-cnn", "width": 16} and checkpoints saved by
+// LibTorch's serializer; they are loaded by the same ModelRunner.
+//
+// Thread safety: plain values and free functions.
+
+#include "imagedecoder.h"
+#include "status.h"
+
+#include <string>
+#include <vector>
+
+namespace traclens {
+
+struct CheckpointSpec {
+    std::string file;          // relative to the model directory
+    double learningRate = 0.0;
+};
+
+struct ModelSpec {
+    std::string directory;     // absolute path of the model directory (not serialised)
+    std::vector<std::string> classes;
+    InputSpec input;
+    std::vector<CheckpointSpec> checkpoints;
+    std::string architecture;  // "" for TorchScript, "builtin-cnn" for the built-in CNN
+    int width = 0;             // built-in CNN width (channels of the first conv)
+
+    std::string checkpointPath(size_t i) const;
+};
+
+constexpr const char *kModelFormat = "traclens-model/1";
+constexpr const char *kModelManifestName = "traclens-model.json";
+
+// Reads <dir>/traclens-model.json. Errors name the file and the field at fault
+// ("traclens-model.json: checkpoints[1].learning_rate must be a positive number").
+// Checks that every checkpoint file exists; does not load them.
+Result<ModelSpec> readModelSpec(const std::string &directory);
+// Writes <spec.directory>/traclens-model.json atomically (temp file + rename).
+Status writeModelSpec(const ModelSpec &spec);
+
+} // namespace traclens

@@ -1,0 +1,69 @@
+#pragma once
+// Trains the built-in CNN with plain SGD (no momentum, so TracIn's first-order
+// account of training holds), saving a checkpoint every `checkpointEvery` epochs with
+// the learning rate in force, and writing a traclens-model/1 directory.
+//
+// Architecture ("builtin-cnn", width w): conv3×3(C→w) ReLU maxpool2 → conv3×3(w→2w)
+// ReLU maxpool2 → flatten → linear(→ embeddingDim) ReLU → fc(embeddingDim → K).
+// The embedding h is the ReLU output feeding fc.
+//
+// Thread safety: trainBuiltinCnn() may run on any thread; it uses LibTorch's
+// intra-op pool (see ModelRunner::setThreads).
+// Failure: returns Status::cancelled() when *cancel becomes true (checkpoints already
+// written stay valid and are listed in the directory's manifest); I/O errors name the file.
+
+#include "imagedecoder.h"
+#include "modelspec.h"
+#include "status.h"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace traclens {
+
+// Images already decoded to 8-bit at the model's input size: n × channels × height × width.
+struct TrainData {
+    InputSpec input;            // size, channels, mean, std
+    std::vector<uint8_t> pixels;
+    std::vector<int> labels;    // n labels in [0, K)
+    int64_t count() const { return int64_t(labels.size()); }
+};
+
+struct TrainConfig {
+    int width = 16;
+    int embeddingDim = 64;
+    int epochs = 3;
+    int batchSize = 64;
+    double learningRate = 0.05;
+    double lrDecay = 0.5;         // multiply the rate by this every `lrDecayEvery` epochs
+    int lrDecayEvery = 2;
+    int checkpointEvery = 1;
+    uint64_t seed = 1;
+};
+
+struct EpochReport {
+    int epoch = 0;                // 1-based
+    double learningRate = 0.0;    // in force during this epoch
+    double trainLoss = 0.0;
+    double trainAccuracy = 0.0;
+    double testLoss = -1.0;       // −1 when no test data was given
+    double testAccuracy = -1.0;
+    std::string checkpointFile;   // "" when no checkpoint was saved this epoch
+};
+
+using TrainProgress = std::function<void(int epoch, int64_t seen, int64_t total, double runningLoss)>;
+
+// Trains on `train` (shuffled each epoch with `seed`), evaluates on `test` when it is
+// non-empty, writes checkpoints "ckpt-<epoch>.pt" and the manifest (classes given)
+// into `outDir` (created if missing). `onEpoch` is called after each epoch.
+Result<std::vector<EpochReport>> trainBuiltinCnn(const TrainData &train, const TrainData &test,
+                                                 const std::vector<std::string> &classes,
+                                                 const TrainConfig &config, const std::string &outDir,
+                                                 const TrainProgress &progress,
+                                                 const std::function<void(const EpochReport &)> &onEpoch,
+                                                 const std::atomic<bool> *cancel);
+
+} // namespace traclens
