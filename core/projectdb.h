@@ -1,0 +1,228 @@
+#pragma once
+// The project file: one SQLite database (WAL mode) that holds everything TracLens
+// knows about a dataset and its models. This class is the only place that speaks SQL.
+//
+// Contents: the dataset source and its classes; the examples (stable id, source,
+// split, given label, content hash); the label history (every relabel is a row; the
+// current label derives from it and is kept in examples.current_label within the same
+// transaction); review marks; models, their checkpoints (file, learning rate, order)
+// and training curves; per example and checkpoint the TracIn factors e (K floats) and
+// h (D floats), loss, predicted class and probabilities; self-influence; job progress.
+//
+// Schema: versioned (meta.schema_version) with step-wise migrations applied on open
+// inside a transaction. A file whose schema is newer than this program is refused,
+// untouched, with a message saying so.
+//
+// Ownership and threads: one ProjectDb per thread (SQLite connections are not shared);
+// open another on the same path for a worker thread. Instances are not thread-safe.
+// Busy handling: a 5 s busy timeout; writers use short transactions.
+// Failure: every call returns Status/Result; messages name the project file.
+
+#include "dataset.h"
+#include "progress.h"
+#include "status.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace traclens {
+
+constexpr int kSchemaVersion = 1;
+
+enum class ReviewState : int { None = 0, Reviewed = 1, Skipped = 2 };
+
+struct ExampleRow {
+    int64_t id = 0;
+    std::string source;        // see ScannedExample::source
+    Split split = Split::Train;
+    int givenLabel = 0;        // label as imported
+    int currentLabel = 0;      // after relabels
+    std::string contentHash;
+    int64_t fileSize = -1;
+    int64_t fileMtime = -1;
+    ReviewState review = ReviewState::None;
+};
+
+struct LabelChange {
+    int64_t id = 0;            // history row id
+    int64_t exampleId = 0;
+    int oldLabel = 0;
+    int newLabel = 0;
+    int64_t timeMs = 0;        // ms since epoch, UTC
+    std::string origin;        // "user", "undo", "redo", "cli"
+};
+
+struct DatasetInfo {
+    SourceKind kind = SourceKind::ImageFolder;
+    std::string root;          // absolute
+    std::string importedFrom;  // the path the user chose (folder, CSV file or IDX folder)
+    std::vector<std::string> classes;
+};
+
+struct CheckpointRow {
+    int64_t id = 0;
+    int64_t modelId = 0;
+    int order = 0;             // 0-based training order
+    std::string file;          // absolute path
+    double learningRate = 0.0;
+};
+
+struct EpochRow {
+    int epoch = 0;
+    double learningRate = 0.0, trainLoss = 0.0, trainAccuracy = 0.0;
+    double testLoss = -1.0, testAccuracy = -1.0;
+};
+
+struct ModelRow {
+    int64_t id = 0;
+    std::string name;
+    std::string directory;     // absolute; holds traclens-model.json
+    int numClasses = 0;
+    int embeddingDim = 0;      // 0 until known
+    int64_t createdMs = 0;
+};
+
+// One example's factors at one checkpoint.
+struct FactorRow {
+    int64_t exampleId = 0;
+    float loss = 0.0f;
+    int predicted = 0;
+    int labelUsed = 0;         // the label e was formed with
+    std::vector<float> error;  // e, K floats
+    std::vector<float> embedding; // h, D floats
+    std::vector<float> probs;  // K floats
+};
+
+struct JobRow {
+    std::string name;          // e.g. "compute:3"
+    std::string state;         // "running", "done", "cancelled", "failed"
+    int64_t done = 0, total = 0;
+    int64_t updatedMs = 0;
+    std::string message;
+};
+
+class ProjectDb {
+public:
+    enum class OpenMode { ReadWrite, Create, ReadOnly };
+
+    ~ProjectDb();
+    ProjectDb(const ProjectDb &) = delete;
+    ProjectDb &operator=(const ProjectDb &) = delete;
+
+    // Create: makes a new file (or opens an existing project). ReadWrite: the file must
+    // exist and be a TracLens project. Migrates older schemas; refuses newer ones.
+    static Result<std::unique_ptr<ProjectDb>> open(const std::string &path, OpenMode mode = OpenMode::ReadWrite);
+
+    const std::string &path() const { return m_path; }
+    // "<project>.d": where models and indexes live beside the project file.
+    std::string sideDirectory() const;
+    bool isReadOnly() const { return m_readOnly; }
+
+    // Scope-bound transaction: BEGIN IMMEDIATE on construction, ROLLBACK on destruction
+    // unless commit() succeeded. Nested transactions are counted: only the outermost
+    // one talks to SQLite.
+    class Transaction {
+    public:
+        explicit Transaction(ProjectDb &db);
+        ~Transaction();
+        Status status() const { return m_begin; } // failure to begin (e.g. busy)
+        Status commit();
+    private:
+        ProjectDb &m_db;
+        Status m_begin;
+        bool m_done = false;
+    };
+
+    // --- meta
+    Status setMeta(const std::string &key, const std::string &value);
+    Result<std::optional<std::string>> meta(const std::string &key);
+    int schemaVersion() const { return m_schemaVersion; }
+
+    // --- dataset and examples
+    Status setDataset(const DatasetInfo &info);
+    Result<std::optional<DatasetInfo>> dataset();
+    Result<std::vector<std::string>> classes();
+    // Inserts or updates by source. Returns the id.
+    Result<int64_t> upsertExample(const ScannedExample &ex, const std::string &contentHash);
+    // Marks examples not in `keepIds` (of the current dataset) as removed; removed examples
+    // keep their history but leave all listings.
+    Status removeExamplesExcept(const std::vector<int64_t> &keepIds);
+    Status replaceSkipped(const std::vector<SkippedFile> &skipped);
+    Result<std::vector<SkippedFile>> skipped();
+    // All live examples ordered by id; `split` filters when given.
+    Result<std::vector<ExampleRow>> examples(std::optional<Split> split = std::nullopt);
+    Result<ExampleRow> example(int64_t id);
+    Result<int64_t> exampleCount(std::optional<Split> split = std::nullopt);
+
+    // --- labels and review
+    // Appends a history row and updates the current label in one transaction.
+    // Relabelling to the current label writes nothing and returns a change with id 0.
+    Result<LabelChange> relabel(int64_t exampleId, int newLabel, const std::string &origin = "user");
+    Result<std::vector<LabelChange>> labelHistory(std::optional<int64_t> exampleId = std::nullopt);
+    Status setReview(int64_t exampleId, ReviewState state);
+
+    // --- models
+    Result<int64_t> addModel(const ModelRow &model, const std::vector<CheckpointRow> &checkpoints);
+    Result<std::vector<ModelRow>> models();
+    Result<ModelRow> model(int64_t id);
+    Status setModelEmbeddingDim(int64_t modelId, int dim);
+    Result<std::vector<CheckpointRow>> checkpoints(int64_t modelId);
+    Status setEpochs(int64_t modelId, const std::vector<EpochRow> &epochs);
+    Result<std::vector<EpochRow>> epochs(int64_t modelId);
+    // The model the views use (meta "active_model"); the newest one if unset.
+    Result<std::optional<int64_t>> activeModel();
+    Status setActiveModel(int64_t modelId);
+
+    // --- factors
+    // Writes rows for one checkpoint; call inside a Transaction for chunking.
+    Status writeFactors(int64_t checkpointId, const std::vector<FactorRow> &rows);
+    // Live example ids lacking factors for this checkpoint, ordered by id.
+    Result<std::vector<int64_t>> examplesMissingFactors(int64_t checkpointId);
+    Result<int64_t> factorCount(int64_t checkpointId);
+    // Streams every factor row of a checkpoint in example-id order (live examples only).
+    Status forEachFactor(int64_t checkpointId, const std::function<void(const FactorRow &)> &fn);
+    Result<std::optional<FactorRow>> factor(int64_t checkpointId, int64_t exampleId);
+    Status deleteFactorsForExample(int64_t exampleId);
+
+    // --- self-influence (per model)
+    Status writeSelfInfluence(int64_t modelId, const std::vector<std::pair<int64_t, double>> &values);
+    // (example id, value) for live examples, ordered by value descending.
+    Result<std::vector<std::pair<int64_t, double>>> selfInfluence(int64_t modelId);
+
+    // --- jobs
+    Status setJob(const JobRow &job);
+    Result<std::optional<JobRow>> job(const std::string &name);
+
+    // Runs PRAGMA integrity_check; ok when SQLite answers "ok".
+    Status integrityCheck();
+
+    // Low-level access for the engine's own SQL helpers (the statement cache lives here).
+    sqlite3 *handle() const { return m_db; }
+
+private:
+    ProjectDb() = default;
+    Status exec(const char *sql);
+    Status migrate();
+    Status begin();
+    Status commitTop();
+    void rollbackTop();
+    sqlite3_stmt *prepare(const char *sql, Status *status); // cached; reset before returned
+    Status error(const char *what) const;
+
+    sqlite3 *m_db = nullptr;
+    std::string m_path;
+    bool m_readOnly = false;
+    int m_schemaVersion = 0;
+    int m_txDepth = 0;
+    struct StatementCache;
+    std::unique_ptr<StatementCache> m_statements;
+};
+
+} // namespace traclens

@@ -1,0 +1,29 @@
+#pragma once
+// Project-level model jobs: train the built-in CNN on the project's current labels,
+// or register an imported traclens-model/1 directory.
+//
+// Thread safety: call from the thread that owns `db`.
+
+#include "projectdb.h"
+#include "trainer.h"
+
+namespace traclens {
+
+// Loads the training split (current labels) and the test split, trains into
+// "<project>.d/models/<name>", and registers the model, its checkpoints and curves.
+// Returns the new model id. `config.epochs` etc. as in trainer.h; input size 28×28 grey
+// unless the dataset's first image says otherwise (then its size, capped at 64, and its
+// channel count).
+Result<int64_t> trainProjectModel(ProjectDb &db, const TrainConfig &config, const std::string &name,
+                                  const ProgressFn &progress = {}, const CancelFlag *cancel = nullptr);
+
+// Validates every checkpoint of the directory (ModelRunner::load) and that its classes
+// match the project's, then registers it. Returns the model id.
+Result<int64_t> importModel(ProjectDb &db, const std::string &directory, const ProgressFn &progress = {});
+
+// Reads the pixels of the given examples, converted to the spec's size and channels,
+// into `data` (labels: current labels). Used by training and evaluation.
+Status loadTrainData(ProjectDb &db, const std::vector<ExampleRow> &examples, const InputSpec &spec,
+                     TrainData *data, const ProgressFn &progress = {}, const CancelFlag *cancel = nullptr);
+
+} // namespace traclens
