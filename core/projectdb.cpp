@@ -1,1 +1,1122 @@
-// (in progress)
+#include "projectdb.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <unordered_map>
+
+namespace fs = std::filesystem;
+
+namespace traclens {
+
+namespace {
+
+int64_t nowMs()
+{
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Schema steps: kMigrations[v] upgrades a version-v file to v+1. Each runs inside the
+// open transaction and is followed by a schema_version bump, so a crash mid-upgrade
+// leaves the old version intact.
+const char *const kMigrations[] = {
+    // 0 → 1: the initial schema.
+    R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE dataset(
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    kind INTEGER NOT NULL, root TEXT NOT NULL, imported_from TEXT NOT NULL);
+CREATE TABLE classes(idx INTEGER PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE examples(
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL UNIQUE,
+    split INTEGER NOT NULL,
+    given_label INTEGER NOT NULL,
+    current_label INTEGER NOT NULL,
+    content_hash TEXT NOT NULL,
+    file_size INTEGER NOT NULL DEFAULT -1,
+    file_mtime INTEGER NOT NULL DEFAULT -1,
+    removed INTEGER NOT NULL DEFAULT 0,
+    review INTEGER NOT NULL DEFAULT 0,
+    review_ms INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX examples_split ON examples(split, removed);
+CREATE TABLE skipped(path TEXT PRIMARY KEY, reason TEXT NOT NULL);
+CREATE TABLE label_history(
+    id INTEGER PRIMARY KEY,
+    example_id INTEGER NOT NULL REFERENCES examples(id),
+    old_label INTEGER NOT NULL, new_label INTEGER NOT NULL,
+    time_ms INTEGER NOT NULL, origin TEXT NOT NULL);
+CREATE INDEX label_history_example ON label_history(example_id);
+CREATE TABLE models(
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, directory TEXT NOT NULL,
+    num_classes INTEGER NOT NULL, embedding_dim INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL);
+CREATE TABLE checkpoints(
+    id INTEGER PRIMARY KEY, model_id INTEGER NOT NULL REFERENCES models(id),
+    ord INTEGER NOT NULL, file TEXT NOT NULL, learning_rate REAL NOT NULL,
+    UNIQUE(model_id, ord));
+CREATE TABLE epochs(
+    model_id INTEGER NOT NULL, epoch INTEGER NOT NULL, learning_rate REAL NOT NULL,
+    train_loss REAL, train_accuracy REAL, test_loss REAL, test_accuracy REAL,
+    PRIMARY KEY(model_id, epoch));
+CREATE TABLE factors(
+    checkpoint_id INTEGER NOT NULL, example_id INTEGER NOT NULL,
+    loss REAL NOT NULL, predicted INTEGER NOT NULL, label_used INTEGER NOT NULL,
+    e BLOB NOT NULL, h BLOB NOT NULL, probs BLOB NOT NULL,
+    PRIMARY KEY(checkpoint_id, example_id)) WITHOUT ROWID;
+CREATE TABLE self_influence(
+    model_id INTEGER NOT NULL, example_id INTEGER NOT NULL, value REAL NOT NULL,
+    PRIMARY KEY(model_id, example_id)) WITHOUT ROWID;
+CREATE TABLE jobs(
+    name TEXT PRIMARY KEY, state TEXT NOT NULL, done INTEGER NOT NULL, total INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL, message TEXT NOT NULL DEFAULT '');
+)sql",
+};
+constexpr int kMigrationCount = int(sizeof(kMigrations) / sizeof(kMigrations[0]));
+static_assert(kMigrationCount == kSchemaVersion, "one migration per schema version");
+
+std::vector<float> blobToFloats(sqlite3_stmt *st, int col)
+{
+    const void *p = sqlite3_column_blob(st, col);
+    const int bytes = sqlite3_column_bytes(st, col);
+    std::vector<float> v(size_t(bytes) / sizeof(float));
+    if (!v.empty())
+        std::memcpy(v.data(), p, v.size() * sizeof(float));
+    return v;
+}
+
+std::string columnText(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? std::string(reinterpret_cast<const char *>(t)) : std::string();
+}
+
+// RAII reset so a cached statement is never left mid-step after an early return.
+struct StepGuard {
+    sqlite3_stmt *st;
+    ~StepGuard()
+    {
+        if (st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+        }
+    }
+};
+
+} // namespace
+
+struct ProjectDb::StatementCache {
+    std::unordered_map<const char *, sqlite3_stmt *> map;
+    ~StatementCache()
+    {
+        for (auto &kv : map)
+            sqlite3_finalize(kv.second);
+    }
+};
+
+ProjectDb::~ProjectDb()
+{
+    m_statements.reset();
+    if (m_db)
+        sqlite3_close_v2(m_db);
+}
+
+std::string ProjectDb::sideDirectory() const
+{
+    return m_path + ".d";
+}
+
+Status ProjectDb::error(const char *what) const
+{
+    const int code = m_db ? sqlite3_extended_errcode(m_db) : SQLITE_ERROR;
+    std::string msg = m_path + ": " + what + ": " + (m_db ? sqlite3_errmsg(m_db) : "no database");
+    switch (code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return Status::busy(msg + " (is the project open in another TracLens?)");
+    case SQLITE_FULL: return Status::ioError(msg + " (disk full?)");
+    case SQLITE_READONLY: return Status::ioError(msg + " (the project file is read-only)");
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return Status::corruption(msg);
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN: return Status::ioError(msg);
+    default: return Status::internal(msg);
+    }
+}
+
+Status ProjectDb::exec(const char *sql)
+{
+    char *err = nullptr;
+    if (sqlite3_exec(m_db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        Status s = error("SQL");
+        sqlite3_free(err);
+        return s;
+    }
+    return Status::ok();
+}
+
+sqlite3_stmt *ProjectDb::prepare(const char *sql, Status *status)
+{
+    auto it = m_statements->map.find(sql);
+    if (it != m_statements->map.end()) {
+        sqlite3_reset(it->second);
+        sqlite3_clear_bindings(it->second);
+        return it->second;
+    }
+    sqlite3_stmt *st = nullptr;
+    if (sqlite3_prepare_v3(m_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK) {
+        *status = error("prepare");
+        return nullptr;
+    }
+    m_statements->map.emplace(sql, st);
+    return st;
+}
+
+Result<std::unique_ptr<ProjectDb>> ProjectDb::open(const std::string &path, OpenMode mode)
+{
+    std::unique_ptr<ProjectDb> db(new ProjectDb);
+    db->m_path = path;
+    db->m_statements = std::make_unique<StatementCache>();
+    std::error_code ec;
+    const bool exists = fs::exists(path, ec);
+    if (!exists && mode != OpenMode::Create)
+        return Status::notFound(path + ": no such project file");
+    if (exists && fs::is_directory(path, ec))
+        return Status::invalid(path + ": is a folder, not a TracLens project file");
+
+    int flags = SQLITE_OPEN_NOMUTEX;
+    if (mode == OpenMode::ReadOnly) {
+        flags |= SQLITE_OPEN_READONLY;
+        db->m_readOnly = true;
+    } else {
+        flags |= SQLITE_OPEN_READWRITE;
+        if (mode == OpenMode::Create)
+            flags |= SQLITE_OPEN_CREATE;
+    }
+    if (sqlite3_open_v2(path.c_str(), &db->m_db, flags, nullptr) != SQLITE_OK)
+        return db->error("cannot open");
+    sqlite3_busy_timeout(db->m_db, 5000);
+    sqlite3_extended_result_codes(db->m_db, 1);
+
+    // Is this a SQLite file at all, and is it ours? Reading the schema forces the
+    // header check, so "file is not a database" surfaces here with a clear message.
+    sqlite3_stmt *st = nullptr;
+    if (sqlite3_prepare_v2(db->m_db, "SELECT count(*) FROM sqlite_master", -1, &st, nullptr) != SQLITE_OK
+        || sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return Status::invalid(path + ": not a TracLens project (" + sqlite3_errmsg(db->m_db) + ")");
+    }
+    const int tableCount = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+
+    int version = 0;
+    if (tableCount > 0) {
+        st = nullptr;
+        if (sqlite3_prepare_v2(db->m_db, "SELECT value FROM meta WHERE key='schema_version'", -1, &st, nullptr)
+                != SQLITE_OK
+            || sqlite3_step(st) != SQLITE_ROW) {
+            sqlite3_finalize(st);
+            return Status::invalid(path + ": a SQLite file but not a TracLens project (no schema version)");
+        }
+        version = std::atoi(reinterpret_cast<const char *>(sqlite3_column_text(st, 0)));
+        sqlite3_finalize(st);
+        if (version > kSchemaVersion) {
+            return Status::unsupported(path + ": written by a newer TracLens (project schema " + std::to_string(version)
+                                       + ", this version reads up to " + std::to_string(kSchemaVersion)
+                                       + "); the file was not changed. Update TracLens to open it.");
+        }
+    } else if (mode != OpenMode::Create) {
+        return Status::invalid(path + ": empty file, not a TracLens project");
+    }
+
+    if (!db->m_readOnly) {
+        // WAL lets the GUI read while the worker writes; NORMAL sync is durable at
+        // transaction boundaries in WAL mode except on power loss, which only loses the
+        // newest chunk (it is recomputed).
+        TL_RETURN_IF_ERROR(db->exec("PRAGMA journal_mode=WAL"));
+        TL_RETURN_IF_ERROR(db->exec("PRAGMA synchronous=NORMAL"));
+    }
+    TL_RETURN_IF_ERROR(db->exec("PRAGMA foreign_keys=ON"));
+    TL_RETURN_IF_ERROR(db->exec("PRAGMA cache_size=-65536"));
+    db->m_schemaVersion = version;
+    if (version < kSchemaVersion) {
+        if (db->m_readOnly)
+            return Status::unsupported(path + ": project schema " + std::to_string(version)
+                                       + " needs an upgrade, which a read-only open cannot do");
+        TL_RETURN_IF_ERROR(db->migrate());
+    }
+    return db;
+}
+
+Status ProjectDb::migrate()
+{
+    for (int v = m_schemaVersion; v < kSchemaVersion; ++v) {
+        Transaction tx(*this);
+        TL_RETURN_IF_ERROR(tx.status());
+        TL_RETURN_IF_ERROR(exec(kMigrations[v]).withContext("upgrading schema to " + std::to_string(v + 1)));
+        const std::string bump = "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version','"
+                                 + std::to_string(v + 1) + "')";
+        TL_RETURN_IF_ERROR(exec(bump.c_str()));
+        if (v == 0) {
+            const std::string created = "INSERT OR REPLACE INTO meta(key, value) VALUES('created_ms','"
+                                        + std::to_string(nowMs()) + "')";
+            TL_RETURN_IF_ERROR(exec(created.c_str()));
+        }
+        TL_RETURN_IF_ERROR(tx.commit());
+        m_schemaVersion = v + 1;
+    }
+    return Status::ok();
+}
+
+// --- transactions
+
+Status ProjectDb::begin()
+{
+    if (m_txDepth++ > 0)
+        return Status::ok();
+    Status s = exec("BEGIN IMMEDIATE");
+    if (!s.isOk())
+        m_txDepth = 0;
+    return s;
+}
+
+Status ProjectDb::commitTop()
+{
+    if (--m_txDepth > 0)
+        return Status::ok();
+    Status s = exec("COMMIT");
+    if (!s.isOk())
+        exec("ROLLBACK");
+    return s;
+}
+
+void ProjectDb::rollbackTop()
+{
+    // A nested rollback aborts the whole transaction: the outer scope's commit then
+    // fails instead of silently committing half the work.
+    if (m_txDepth <= 0)
+        return;
+    m_txDepth = 0;
+    exec("ROLLBACK");
+}
+
+ProjectDb::Transaction::Transaction(ProjectDb &db) : m_db(db), m_begin(db.begin()) {}
+
+ProjectDb::Transaction::~Transaction()
+{
+    if (!m_done && m_begin.isOk())
+        m_db.rollbackTop();
+}
+
+Status ProjectDb::Transaction::commit()
+{
+    TL_RETURN_IF_ERROR(m_begin);
+    m_done = true;
+    if (m_db.m_txDepth <= 0)
+        return Status::internal(m_db.m_path + ": transaction was rolled back by an inner failure");
+    return m_db.commitTop();
+}
+
+// --- meta
+
+Status ProjectDb::setMeta(const std::string &key, const std::string &value)
+{
+    Status s;
+    sqlite3_stmt *st = prepare("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_text(st, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, value.c_str(), -1, SQLITE_TRANSIENT);
+    return sqlite3_step(st) == SQLITE_DONE ? Status::ok() : error("writing meta");
+}
+
+Result<std::optional<std::string>> ProjectDb::meta(const std::string &key)
+{
+    Status s;
+    sqlite3_stmt *st = prepare("SELECT value FROM meta WHERE key = ?", &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_text(st, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+    const int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return std::optional<std::string>(columnText(st, 0));
+    if (rc == SQLITE_DONE)
+        return std::optional<std::string>();
+    return error("reading meta");
+}
+
+// --- dataset
+
+Status ProjectDb::setDataset(const DatasetInfo &info)
+{
+    Transaction tx(*this);
+    TL_RETURN_IF_ERROR(tx.status());
+    Status s;
+    sqlite3_stmt *st = prepare("INSERT OR REPLACE INTO dataset(id, kind, root, imported_from) VALUES(1, ?, ?, ?)", &s);
+    if (!st)
+        return s;
+    {
+        StepGuard g{st};
+        sqlite3_bind_int(st, 1, int(info.kind));
+        sqlite3_bind_text(st, 2, info.root.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, info.importedFrom.c_str(), -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("writing dataset");
+    }
+    st = prepare("INSERT OR REPLACE INTO classes(idx, name) VALUES(?, ?)", &s);
+    if (!st)
+        return s;
+    for (size_t i = 0; i < info.classes.size(); ++i) {
+        StepGuard g{st};
+        sqlite3_bind_int(st, 1, int(i));
+        sqlite3_bind_text(st, 2, info.classes[i].c_str(), -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("writing classes");
+    }
+    st = prepare("DELETE FROM classes WHERE idx >= ?", &s);
+    if (!st)
+        return s;
+    {
+        StepGuard g{st};
+        sqlite3_bind_int(st, 1, int(info.classes.size()));
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("writing classes");
+    }
+    return tx.commit();
+}
+
+Result<std::optional<DatasetInfo>> ProjectDb::dataset()
+{
+    Status s;
+    sqlite3_stmt *st = prepare("SELECT kind, root, imported_from FROM dataset WHERE id = 1", &s);
+    if (!st)
+        return s;
+    DatasetInfo info;
+    {
+        StepGuard g{st};
+        const int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            return std::optional<DatasetInfo>();
+        if (rc != SQLITE_ROW)
+            return error("reading dataset");
+        info.kind = SourceKind(sqlite3_column_int(st, 0));
+        info.root = columnText(st, 1);
+        info.importedFrom = columnText(st, 2);
+    }
+    auto cls = classes();
+    if (!cls.ok())
+        return cls.status();
+    info.classes = std::move(cls).value();
+    return std::optional<DatasetInfo>(std::move(info));
+}
+
+Result<std::vector<std::string>> ProjectDb::classes()
+{
+    Status s;
+    sqlite3_stmt *st = prepare("SELECT name FROM classes ORDER BY idx", &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    std::vector<std::string> out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        out.push_back(columnText(st, 0));
+    if (rc != SQLITE_DONE)
+        return error("reading classes");
+    return out;
+}
+
+Result<int64_t> ProjectDb::upsertExample(const ScannedExample &ex, const std::string &hash)
+{
+    // The label a user corrected survives a re-import: only the given label is refreshed,
+    // and the current label follows it only while the example has no history.
+    Status s;
+    sqlite3_stmt *st = prepare(R"sql(
+        INSERT INTO examples(source, split, given_label, current_label, content_hash, file_size, file_mtime, removed)
+        VALUES(?1, ?2, ?3, ?3, ?4, ?5, ?6, 0)
+        ON CONFLICT(source) DO UPDATE SET
+            split = excluded.split,
+            current_label = CASE WHEN EXISTS(SELECT 1 FROM label_history h WHERE h.example_id = examples.id)
+                                 THEN examples.current_label ELSE excluded.given_label END,
+            given_label = excluded.given_label,
+            content_hash = excluded.content_hash,
+            file_size = excluded.file_size, file_mtime = excluded.file_mtime, removed = 0
+        RETURNING id)sql",
+                               &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_text(st, 1, ex.source.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, int(ex.split));
+    sqlite3_bind_int(st, 3, ex.label);
+    sqlite3_bind_text(st, 4, hash.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, ex.fileSize);
+    sqlite3_bind_int64(st, 6, ex.fileMtime);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        return error(("writing example " + ex.source).c_str());
+    return int64_t(sqlite3_column_int64(st, 0));
+}
+
+Status ProjectDb::removeExamplesExcept(const std::vector<int64_t> &keepIds)
+{
+    Transaction tx(*this);
+    TL_RETURN_IF_ERROR(tx.status());
+    TL_RETURN_IF_ERROR(exec("CREATE TEMP TABLE IF NOT EXISTS keep_ids(id INTEGER PRIMARY KEY)"));
+    TL_RETURN_IF_ERROR(exec("DELETE FROM temp.keep_ids"));
+    Status s;
+    sqlite3_stmt *st = prepare("INSERT OR IGNORE INTO temp.keep_ids(id) VALUES(?)", &s);
+    if (!st)
+        return s;
+    for (int64_t id : keepIds) {
+        StepGuard g{st};
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("marking removed examples");
+    }
+    TL_RETURN_IF_ERROR(exec("UPDATE examples SET removed = 1 WHERE id NOT IN (SELECT id FROM temp.keep_ids)"));
+    TL_RETURN_IF_ERROR(exec("DELETE FROM temp.keep_ids"));
+    return tx.commit();
+}
+
+Status ProjectDb::replaceSkipped(const std::vector<SkippedFile> &skipped)
+{
+    Transaction tx(*this);
+    TL_RETURN_IF_ERROR(tx.status());
+    TL_RETURN_IF_ERROR(exec("DELETE FROM skipped"));
+    Status s;
+    sqlite3_stmt *st = prepare("INSERT OR REPLACE INTO skipped(path, reason) VALUES(?, ?)", &s);
+    if (!st)
+        return s;
+    for (const auto &f : skipped) {
+        StepGuard g{st};
+        sqlite3_bind_text(st, 1, f.path.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, f.reason.c_str(), -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("writing skipped files");
+    }
+    return tx.commit();
+}
+
+Result<std::vector<SkippedFile>> ProjectDb::skipped()
+{
+    Status s;
+    sqlite3_stmt *st = prepare("SELECT path, reason FROM skipped ORDER BY path", &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    std::vector<SkippedFile> out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        out.push_back({columnText(st, 0), columnText(st, 1)});
+    if (rc != SQLITE_DONE)
+        return error("reading skipped files");
+    return out;
+}
+
+namespace {
+constexpr const char *kExampleColumns =
+    "id, source, split, given_label, current_label, content_hash, file_size, file_mtime, review";
+
+ExampleRow readExample(sqlite3_stmt *st)
+{
+    ExampleRow r;
+    r.id = sqlite3_column_int64(st, 0);
+    r.source = columnText(st, 1);
+    r.split = Split(sqlite3_column_int(st, 2));
+    r.givenLabel = sqlite3_column_int(st, 3);
+    r.currentLabel = sqlite3_column_int(st, 4);
+    r.contentHash = columnText(st, 5);
+    r.fileSize = sqlite3_column_int64(st, 6);
+    r.fileMtime = sqlite3_column_int64(st, 7);
+    r.review = ReviewState(sqlite3_column_int(st, 8));
+    return r;
+}
+} // namespace
+
+Result<std::vector<ExampleRow>> ProjectDb::examples(std::optional<Split> split)
+{
+    static const std::string all = std::string("SELECT ") + kExampleColumns + " FROM examples WHERE removed = 0 ORDER BY id";
+    static const std::string bySplit = std::string("SELECT ") + kExampleColumns
+                                       + " FROM examples WHERE removed = 0 AND split = ? ORDER BY id";
+    Status s;
+    sqlite3_stmt *st = prepare(split ? bySplit.c_str() : all.c_str(), &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    if (split)
+        sqlite3_bind_int(st, 1, int(*split));
+    std::vector<ExampleRow> out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        out.push_back(readExample(st));
+    if (rc != SQLITE_DONE)
+        return error("reading examples");
+    return out;
+}
+
+Result<ExampleRow> ProjectDb::example(int64_t id)
+{
+    static const std::string sql = std::string("SELECT ") + kExampleColumns + " FROM examples WHERE id = ?";
+    Status s;
+    sqlite3_stmt *st = prepare(sql.c_str(), &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_int64(st, 1, id);
+    const int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return readExample(st);
+    if (rc == SQLITE_DONE)
+        return Status::notFound(m_path + ": no example with id " + std::to_string(id));
+    return error("reading example");
+}
+
+Result<int64_t> ProjectDb::exampleCount(std::optional<Split> split)
+{
+    Status s;
+    sqlite3_stmt *st = prepare(split ? "SELECT count(*) FROM examples WHERE removed = 0 AND split = ?"
+                                     : "SELECT count(*) FROM examples WHERE removed = 0",
+                               &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    if (split)
+        sqlite3_bind_int(st, 1, int(*split));
+    if (sqlite3_step(st) != SQLITE_ROW)
+        return error("counting examples");
+    return int64_t(sqlite3_column_int64(st, 0));
+}
+
+// --- labels and review
+
+Result<LabelChange> ProjectDb::relabel(int64_t exampleId, int newLabel, const std::string &origin)
+{
+    auto cls = classes();
+    if (!cls.ok())
+        return cls.status();
+    if (newLabel < 0 || newLabel >= int(cls->size()))
+        return Status::invalid(m_path + ": label " + std::to_string(newLabel) + " is not a class of this project (0–"
+                               + std::to_string(int(cls->size()) - 1) + ")");
+    Transaction tx(*this);
+    TL_RETURN_IF_ERROR(tx.status());
+    auto ex = example(exampleId);
+    if (!ex.ok())
+        return ex.status();
+    LabelChange change;
+    change.exampleId = exampleId;
+    change.oldLabel = ex->currentLabel;
+    change.newLabel = newLabel;
+    change.timeMs = nowMs();
+    change.origin = origin;
+    if (change.oldLabel == newLabel)
+        return change;
+    Status s;
+    sqlite3_stmt *st = prepare(
+        "INSERT INTO label_history(example_id, old_label, new_label, time_ms, origin) VALUES(?, ?, ?, ?, ?)", &s);
+    if (!st)
+        return s;
+    {
+        StepGuard g{st};
+        sqlite3_bind_int64(st, 1, exampleId);
+        sqlite3_bind_int(st, 2, change.oldLabel);
+        sqlite3_bind_int(st, 3, newLabel);
+        sqlite3_bind_int64(st, 4, change.timeMs);
+        sqlite3_bind_text(st, 5, origin.c_str(), -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("writing label history");
+        change.id = sqlite3_last_insert_rowid(m_db);
+    }
+    st = prepare("UPDATE examples SET current_label = ? WHERE id = ?", &s);
+    if (!st)
+        return s;
+    {
+        StepGuard g{st};
+        sqlite3_bind_int(st, 1, newLabel);
+        sqlite3_bind_int64(st, 2, exampleId);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("updating label");
+    }
+    TL_RETURN_IF_ERROR(tx.commit());
+    return change;
+}
+
+Result<std::vector<LabelChange>> ProjectDb::labelHistory(std::optional<int64_t> exampleId)
+{
+    Status s;
+    sqlite3_stmt *st = prepare(
+        exampleId ? "SELECT id, example_id, old_label, new_label, time_ms, origin FROM label_history WHERE example_id = ? ORDER BY id"
+                  : "SELECT id, example_id, old_label, new_label, time_ms, origin FROM label_history ORDER BY id",
+        &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    if (exampleId)
+        sqlite3_bind_int64(st, 1, *exampleId);
+    std::vector<LabelChange> out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        LabelChange c;
+        c.id = sqlite3_column_int64(st, 0);
+        c.exampleId = sqlite3_column_int64(st, 1);
+        c.oldLabel = sqlite3_column_int(st, 2);
+        c.newLabel = sqlite3_column_int(st, 3);
+        c.timeMs = sqlite3_column_int64(st, 4);
+        c.origin = columnText(st, 5);
+        out.push_back(std::move(c));
+    }
+    if (rc != SQLITE_DONE)
+        return error("reading label history");
+    return out;
+}
+
+Status ProjectDb::setReview(int64_t exampleId, ReviewState state)
+{
+    Status s;
+    sqlite3_stmt *st = prepare("UPDATE examples SET review = ?, review_ms = ? WHERE id = ?", &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_int(st, 1, int(state));
+    sqlite3_bind_int64(st, 2, nowMs());
+    sqlite3_bind_int64(st, 3, exampleId);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return error("writing review state");
+    if (sqlite3_changes(m_db) == 0)
+        return Status::notFound(m_path + ": no example with id " + std::to_string(exampleId));
+    return Status::ok();
+}
+
+// --- models
+
+Result<int64_t> ProjectDb::addModel(const ModelRow &model, const std::vector<CheckpointRow> &checkpoints)
+{
+    Transaction tx(*this);
+    TL_RETURN_IF_ERROR(tx.status());
+    Status s;
+    sqlite3_stmt *st = prepare(
+        "INSERT INTO models(name, directory, num_classes, embedding_dim, created_ms) VALUES(?, ?, ?, ?, ?)", &s);
+    if (!st)
+        return s;
+    int64_t id;
+    {
+        StepGuard g{st};
+        sqlite3_bind_text(st, 1, model.name.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, model.directory.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 3, model.numClasses);
+        sqlite3_bind_int(st, 4, model.embeddingDim);
+        sqlite3_bind_int64(st, 5, model.createdMs ? model.createdMs : nowMs());
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("writing model");
+        id = sqlite3_last_insert_rowid(m_db);
+    }
+    st = prepare("INSERT INTO checkpoints(model_id, ord, file, learning_rate) VALUES(?, ?, ?, ?)", &s);
+    if (!st)
+        return s;
+    for (size_t i = 0; i < checkpoints.size(); ++i) {
+        StepGuard g{st};
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int(st, 2, int(i));
+        sqlite3_bind_text(st, 3, checkpoints[i].file.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(st, 4, checkpoints[i].learningRate);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("writing checkpoints");
+    }
+    TL_RETURN_IF_ERROR(tx.commit());
+    return id;
+}
+
+namespace {
+ModelRow readModel(sqlite3_stmt *st)
+{
+    ModelRow m;
+    m.id = sqlite3_column_int64(st, 0);
+    m.name = columnText(st, 1);
+    m.directory = columnText(st, 2);
+    m.numClasses = sqlite3_column_int(st, 3);
+    m.embeddingDim = sqlite3_column_int(st, 4);
+    m.createdMs = sqlite3_column_int64(st, 5);
+    return m;
+}
+} // namespace
+
+Result<std::vector<ModelRow>> ProjectDb::models()
+{
+    Status s;
+    sqlite3_stmt *st =
+        prepare("SELECT id, name, directory, num_classes, embedding_dim, created_ms FROM models ORDER BY id", &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    std::vector<ModelRow> out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        out.push_back(readModel(st));
+    if (rc != SQLITE_DONE)
+        return error("reading models");
+    return out;
+}
+
+Result<ModelRow> ProjectDb::model(int64_t id)
+{
+    Status s;
+    sqlite3_stmt *st =
+        prepare("SELECT id, name, directory, num_classes, embedding_dim, created_ms FROM models WHERE id = ?", &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_int64(st, 1, id);
+    const int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return readModel(st);
+    if (rc == SQLITE_DONE)
+        return Status::notFound(m_path + ": no model with id " + std::to_string(id));
+    return error("reading model");
+}
+
+Status ProjectDb::setModelEmbeddingDim(int64_t modelId, int dim)
+{
+    Status s;
+    sqlite3_stmt *st = prepare("UPDATE models SET embedding_dim = ? WHERE id = ?", &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_int(st, 1, dim);
+    sqlite3_bind_int64(st, 2, modelId);
+    return sqlite3_step(st) == SQLITE_DONE ? Status::ok() : error("writing model");
+}
+
+Result<std::vector<CheckpointRow>> ProjectDb::checkpoints(int64_t modelId)
+{
+    Status s;
+    sqlite3_stmt *st =
+        prepare("SELECT id, model_id, ord, file, learning_rate FROM checkpoints WHERE model_id = ? ORDER BY ord", &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_int64(st, 1, modelId);
+    std::vector<CheckpointRow> out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        CheckpointRow c;
+        c.id = sqlite3_column_int64(st, 0);
+        c.modelId = sqlite3_column_int64(st, 1);
+        c.order = sqlite3_column_int(st, 2);
+        c.file = columnText(st, 3);
+        c.learningRate = sqlite3_column_double(st, 4);
+        out.push_back(std::move(c));
+    }
+    if (rc != SQLITE_DONE)
+        return error("reading checkpoints");
+    return out;
+}
+
+Status ProjectDb::setEpochs(int64_t modelId, const std::vector<EpochRow> &epochs)
+{
+    Transaction tx(*this);
+    TL_RETURN_IF_ERROR(tx.status());
+    Status s;
+    sqlite3_stmt *st = prepare(R"sql(INSERT OR REPLACE INTO epochs(model_id, epoch, learning_rate, train_loss,
+        train_accuracy, test_loss, test_accuracy) VALUES(?, ?, ?, ?, ?, ?, ?))sql",
+                               &s);
+    if (!st)
+        return s;
+    for (const auto &e : epochs) {
+        StepGuard g{st};
+        sqlite3_bind_int64(st, 1, modelId);
+        sqlite3_bind_int(st, 2, e.epoch);
+        sqlite3_bind_double(st, 3, e.learningRate);
+        sqlite3_bind_double(st, 4, e.trainLoss);
+        sqlite3_bind_double(st, 5, e.trainAccuracy);
+        sqlite3_bind_double(st, 6, e.testLoss);
+        sqlite3_bind_double(st, 7, e.testAccuracy);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("writing training curves");
+    }
+    return tx.commit();
+}
+
+Result<std::vector<EpochRow>> ProjectDb::epochs(int64_t modelId)
+{
+    Status s;
+    sqlite3_stmt *st = prepare(R"sql(SELECT epoch, learning_rate, train_loss, train_accuracy, test_loss,
+        test_accuracy FROM epochs WHERE model_id = ? ORDER BY epoch)sql",
+                               &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_int64(st, 1, modelId);
+    std::vector<EpochRow> out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        EpochRow e;
+        e.epoch = sqlite3_column_int(st, 0);
+        e.learningRate = sqlite3_column_double(st, 1);
+        e.trainLoss = sqlite3_column_double(st, 2);
+        e.trainAccuracy = sqlite3_column_double(st, 3);
+        e.testLoss = sqlite3_column_double(st, 4);
+        e.testAccuracy = sqlite3_column_double(st, 5);
+        out.push_back(e);
+    }
+    if (rc != SQLITE_DONE)
+        return error("reading training curves");
+    return out;
+}
+
+Result<std::optional<int64_t>> ProjectDb::activeModel()
+{
+    auto m = meta("active_model");
+    if (!m.ok())
+        return m.status();
+    if (m->has_value())
+        return std::optional<int64_t>(std::stoll(**m));
+    auto all = models();
+    if (!all.ok())
+        return all.status();
+    if (all->empty())
+        return std::optional<int64_t>();
+    return std::optional<int64_t>(all->back().id);
+}
+
+Status ProjectDb::setActiveModel(int64_t modelId)
+{
+    return setMeta("active_model", std::to_string(modelId));
+}
+
+// --- factors
+
+Status ProjectDb::writeFactors(int64_t checkpointId, const std::vector<FactorRow> &rows)
+{
+    Status s;
+    sqlite3_stmt *st = prepare(R"sql(INSERT OR REPLACE INTO factors(checkpoint_id, example_id, loss, predicted,
+        label_used, e, h, probs) VALUES(?, ?, ?, ?, ?, ?, ?, ?))sql",
+                               &s);
+    if (!st)
+        return s;
+    for (const auto &r : rows) {
+        StepGuard g{st};
+        sqlite3_bind_int64(st, 1, checkpointId);
+        sqlite3_bind_int64(st, 2, r.exampleId);
+        sqlite3_bind_double(st, 3, r.loss);
+        sqlite3_bind_int(st, 4, r.predicted);
+        sqlite3_bind_int(st, 5, r.labelUsed);
+        sqlite3_bind_blob(st, 6, r.error.data(), int(r.error.size() * sizeof(float)), SQLITE_STATIC);
+        sqlite3_bind_blob(st, 7, r.embedding.data(), int(r.embedding.size() * sizeof(float)), SQLITE_STATIC);
+        sqlite3_bind_blob(st, 8, r.probs.data(), int(r.probs.size() * sizeof(float)), SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("writing factors");
+    }
+    return Status::ok();
+}
+
+Result<std::vector<int64_t>> ProjectDb::examplesMissingFactors(int64_t checkpointId)
+{
+    Status s;
+    sqlite3_stmt *st = prepare(R"sql(SELECT id FROM examples e WHERE removed = 0 AND NOT EXISTS
+        (SELECT 1 FROM factors f WHERE f.checkpoint_id = ? AND f.example_id = e.id) ORDER BY id)sql",
+                               &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_int64(st, 1, checkpointId);
+    std::vector<int64_t> out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        out.push_back(sqlite3_column_int64(st, 0));
+    if (rc != SQLITE_DONE)
+        return error("reading missing factors");
+    return out;
+}
+
+Result<int64_t> ProjectDb::factorCount(int64_t checkpointId)
+{
+    Status s;
+    sqlite3_stmt *st = prepare(R"sql(SELECT count(*) FROM factors f JOIN examples e ON e.id = f.example_id
+        WHERE f.checkpoint_id = ? AND e.removed = 0)sql",
+                               &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_int64(st, 1, checkpointId);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        return error("counting factors");
+    return int64_t(sqlite3_column_int64(st, 0));
+}
+
+namespace {
+void readFactor(sqlite3_stmt *st, FactorRow *r)
+{
+    r->exampleId = sqlite3_column_int64(st, 0);
+    r->loss = float(sqlite3_column_double(st, 1));
+    r->predicted = sqlite3_column_int(st, 2);
+    r->labelUsed = sqlite3_column_int(st, 3);
+    r->error = blobToFloats(st, 4);
+    r->embedding = blobToFloats(st, 5);
+    r->probs = blobToFloats(st, 6);
+}
+} // namespace
+
+Status ProjectDb::forEachFactor(int64_t checkpointId, const std::function<void(const FactorRow &)> &fn)
+{
+    Status s;
+    sqlite3_stmt *st = prepare(R"sql(SELECT f.example_id, f.loss, f.predicted, f.label_used, f.e, f.h, f.probs
+        FROM factors f JOIN examples e ON e.id = f.example_id
+        WHERE f.checkpoint_id = ? AND e.removed = 0 ORDER BY f.example_id)sql",
+                               &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_int64(st, 1, checkpointId);
+    FactorRow row;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        readFactor(st, &row);
+        fn(row);
+    }
+    if (rc != SQLITE_DONE)
+        return error("reading factors");
+    return Status::ok();
+}
+
+Result<std::optional<FactorRow>> ProjectDb::factor(int64_t checkpointId, int64_t exampleId)
+{
+    Status s;
+    sqlite3_stmt *st = prepare(R"sql(SELECT example_id, loss, predicted, label_used, e, h, probs
+        FROM factors WHERE checkpoint_id = ? AND example_id = ?)sql",
+                               &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_int64(st, 1, checkpointId);
+    sqlite3_bind_int64(st, 2, exampleId);
+    const int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return std::optional<FactorRow>();
+    if (rc != SQLITE_ROW)
+        return error("reading factors");
+    FactorRow r;
+    readFactor(st, &r);
+    return std::optional<FactorRow>(std::move(r));
+}
+
+Status ProjectDb::deleteFactorsForExample(int64_t exampleId)
+{
+    Status s;
+    sqlite3_stmt *st = prepare("DELETE FROM factors WHERE example_id = ?", &s);
+    if (!st)
+        return s;
+    {
+        StepGuard g{st};
+        sqlite3_bind_int64(st, 1, exampleId);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("deleting factors");
+    }
+    st = prepare("DELETE FROM self_influence WHERE example_id = ?", &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_int64(st, 1, exampleId);
+    return sqlite3_step(st) == SQLITE_DONE ? Status::ok() : error("deleting self-influence");
+}
+
+// --- self-influence
+
+Status ProjectDb::writeSelfInfluence(int64_t modelId, const std::vector<std::pair<int64_t, double>> &values)
+{
+    Transaction tx(*this);
+    TL_RETURN_IF_ERROR(tx.status());
+    Status s;
+    sqlite3_stmt *st = prepare("INSERT OR REPLACE INTO self_influence(model_id, example_id, value) VALUES(?, ?, ?)", &s);
+    if (!st)
+        return s;
+    for (const auto &[id, v] : values) {
+        StepGuard g{st};
+        sqlite3_bind_int64(st, 1, modelId);
+        sqlite3_bind_int64(st, 2, id);
+        sqlite3_bind_double(st, 3, v);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("writing self-influence");
+    }
+    return tx.commit();
+}
+
+Result<std::vector<std::pair<int64_t, double>>> ProjectDb::selfInfluence(int64_t modelId)
+{
+    Status s;
+    sqlite3_stmt *st = prepare(R"sql(SELECT s.example_id, s.value FROM self_influence s
+        JOIN examples e ON e.id = s.example_id WHERE s.model_id = ? AND e.removed = 0
+        ORDER BY s.value DESC, s.example_id)sql",
+                               &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_int64(st, 1, modelId);
+    std::vector<std::pair<int64_t, double>> out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        out.emplace_back(sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1));
+    if (rc != SQLITE_DONE)
+        return error("reading self-influence");
+    return out;
+}
+
+// --- jobs
+
+Status ProjectDb::setJob(const JobRow &job)
+{
+    Status s;
+    sqlite3_stmt *st = prepare(
+        "INSERT OR REPLACE INTO jobs(name, state, done, total, updated_ms, message) VALUES(?, ?, ?, ?, ?, ?)", &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_text(st, 1, job.name.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, job.state.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, job.done);
+    sqlite3_bind_int64(st, 4, job.total);
+    sqlite3_bind_int64(st, 5, job.updatedMs ? job.updatedMs : nowMs());
+    sqlite3_bind_text(st, 6, job.message.c_str(), -1, SQLITE_TRANSIENT);
+    return sqlite3_step(st) == SQLITE_DONE ? Status::ok() : error("writing job state");
+}
+
+Result<std::optional<JobRow>> ProjectDb::job(const std::string &name)
+{
+    Status s;
+    sqlite3_stmt *st = prepare("SELECT name, state, done, total, updated_ms, message FROM jobs WHERE name = ?", &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_text(st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+    const int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return std::optional<JobRow>();
+    if (rc != SQLITE_ROW)
+        return error("reading job state");
+    JobRow j;
+    j.name = columnText(st, 0);
+    j.state = columnText(st, 1);
+    j.done = sqlite3_column_int64(st, 2);
+    j.total = sqlite3_column_int64(st, 3);
+    j.updatedMs = sqlite3_column_int64(st, 4);
+    j.message = columnText(st, 5);
+    return std::optional<JobRow>(std::move(j));
+}
+
+Status ProjectDb::integrityCheck()
+{
+    sqlite3_stmt *st = nullptr;
+    if (sqlite3_prepare_v2(m_db, "PRAGMA integrity_check", -1, &st, nullptr) != SQLITE_OK)
+        return error("integrity check");
+    std::string first;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        first = columnText(st, 0);
+    sqlite3_finalize(st);
+    if (first == "ok")
+        return Status::ok();
+    return Status::corruption(m_path + ": integrity check failed: " + first);
+}
+
+} // namespace traclens

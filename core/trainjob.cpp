@@ -1,1 +1,240 @@
-// (in progress)
+#include "trainjob.h"
+
+#include "modelrunner.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace traclens {
+
+namespace {
+
+// 8-bit image → spec.channels × spec.height × spec.width bytes (CHW, RGB order).
+void toPixels(const cv::Mat &image, const InputSpec &spec, uint8_t *out)
+{
+    cv::Mat m = image;
+    if (spec.channels == 1 && m.channels() != 1)
+        cv::cvtColor(m, m, m.channels() == 4 ? cv::COLOR_BGRA2GRAY : cv::COLOR_BGR2GRAY);
+    else if (spec.channels == 3 && m.channels() == 1)
+        cv::cvtColor(m, m, cv::COLOR_GRAY2RGB);
+    else if (spec.channels == 3 && m.channels() == 3)
+        cv::cvtColor(m, m, cv::COLOR_BGR2RGB);
+    else if (spec.channels == 3 && m.channels() == 4)
+        cv::cvtColor(m, m, cv::COLOR_BGRA2RGB);
+    if (m.rows != spec.height || m.cols != spec.width)
+        cv::resize(m, m, cv::Size(spec.width, spec.height), 0, 0, cv::INTER_AREA);
+    const int plane = spec.height * spec.width;
+    for (int y = 0; y < spec.height; ++y) {
+        const uint8_t *row = m.ptr<uint8_t>(y);
+        for (int x = 0; x < spec.width; ++x)
+            for (int c = 0; c < spec.channels; ++c)
+                out[c * plane + y * spec.width + x] = row[x * spec.channels + c];
+    }
+}
+
+std::string uniqueDirectory(const std::string &base)
+{
+    std::error_code ec;
+    if (!fs::exists(base, ec))
+        return base;
+    for (int i = 2;; ++i) {
+        const std::string candidate = base + "-" + std::to_string(i);
+        if (!fs::exists(candidate, ec))
+            return candidate;
+    }
+}
+
+Result<int64_t> registerModel(ProjectDb &db, const ModelSpec &spec, const std::string &name, int embeddingDim)
+{
+    ModelRow row;
+    row.name = name;
+    row.directory = spec.directory;
+    row.numClasses = int(spec.classes.size());
+    row.embeddingDim = embeddingDim;
+    std::vector<CheckpointRow> cps;
+    for (size_t i = 0; i < spec.checkpoints.size(); ++i) {
+        CheckpointRow c;
+        c.order = int(i);
+        c.file = spec.checkpointPath(i);
+        c.learningRate = spec.checkpoints[i].learningRate;
+        cps.push_back(c);
+    }
+    return db.addModel(row, cps);
+}
+
+} // namespace
+
+Status loadTrainData(ProjectDb &db, const std::vector<ExampleRow> &examples, const InputSpec &spec, TrainData *data,
+                     const ProgressFn &progress, const CancelFlag *cancel)
+{
+    auto info = db.dataset();
+    if (!info.ok())
+        return info.status();
+    if (!info->has_value())
+        return Status::invalid(db.path() + ": the project has no dataset; import one first");
+    ImageStore store((*info)->kind, (*info)->root);
+    const size_t per = size_t(spec.channels) * spec.height * spec.width;
+    data->input = spec;
+    data->pixels.resize(examples.size() * per);
+    data->labels.resize(examples.size());
+    for (size_t i = 0; i < examples.size(); ++i) {
+        if ((i & 1023) == 0) {
+            if (isCancelled(cancel))
+                return Status::cancelled();
+            if (progress)
+                progress({"train", "reading images", int64_t(i), int64_t(examples.size())});
+        }
+        auto image = store.load(examples[i].source);
+        if (!image.ok())
+            return image.status();
+        toPixels(*image, spec, data->pixels.data() + i * per);
+        data->labels[i] = examples[i].currentLabel;
+    }
+    return Status::ok();
+}
+
+Result<int64_t> trainProjectModel(ProjectDb &db, const TrainConfig &config, const std::string &name,
+                                  const ProgressFn &progress, const CancelFlag *cancel)
+{
+    auto info = db.dataset();
+    if (!info.ok())
+        return info.status();
+    if (!info->has_value())
+        return Status::invalid(db.path() + ": the project has no dataset; import one first");
+    auto train = db.examples(Split::Train);
+    if (!train.ok())
+        return train.status();
+    auto test = db.examples(Split::Test);
+    if (!test.ok())
+        return test.status();
+    if (train->empty())
+        return Status::invalid(db.path() + ": the dataset has no training examples");
+    const auto &classes = (*info)->classes;
+    if (classes.size() < 2)
+        return Status::invalid(db.path() + ": training needs at least two classes; the dataset has "
+                               + std::to_string(classes.size()));
+
+    // Input shape from the first training image: its channel count and size, capped at
+    // 64 pixels a side so the built-in CNN stays small.
+    InputSpec spec;
+    {
+        ImageStore store((*info)->kind, (*info)->root);
+        auto first = store.load(train->front().source);
+        if (!first.ok())
+            return first.status();
+        spec.channels = first->channels() == 1 ? 1 : 3;
+        spec.height = std::min(64, first->rows);
+        spec.width = std::min(64, first->cols);
+    }
+    TrainData trainData, testData;
+    TL_RETURN_IF_ERROR(loadTrainData(db, *train, spec, &trainData, progress, cancel));
+    TL_RETURN_IF_ERROR(loadTrainData(db, *test, spec, &testData, progress, cancel));
+
+    // Per-channel mean and standard deviation of the training pixels.
+    spec.mean.assign(size_t(spec.channels), 0.0f);
+    spec.std.assign(size_t(spec.channels), 1.0f);
+    const size_t plane = size_t(spec.height) * spec.width;
+    for (int c = 0; c < spec.channels; ++c) {
+        double s = 0.0, s2 = 0.0;
+        const size_t n = trainData.labels.size();
+        for (size_t i = 0; i < n; ++i) {
+            const uint8_t *p = trainData.pixels.data() + (i * spec.channels + c) * plane;
+            for (size_t j = 0; j < plane; ++j) {
+                const double v = p[j] / 255.0;
+                s += v;
+                s2 += v * v;
+            }
+        }
+        const double count = double(n * plane);
+        const double mean = s / count;
+        spec.mean[size_t(c)] = float(mean);
+        spec.std[size_t(c)] = float(std::max(1e-3, std::sqrt(std::max(0.0, s2 / count - mean * mean))));
+    }
+    trainData.input = spec;
+    testData.input = spec;
+
+    const std::string dir = uniqueDirectory((fs::path(db.sideDirectory()) / "models" / name).string());
+    const int64_t totalSteps = int64_t(config.epochs) * trainData.count();
+    auto reports = trainBuiltinCnn(
+        trainData, testData, classes, config, dir,
+        [&](int epoch, int64_t seen, int64_t total, double loss) {
+            if (progress) {
+                char detail[96];
+                std::snprintf(detail, sizeof detail, "epoch %d of %d, loss %.3f", epoch, config.epochs, loss);
+                progress({"train", detail, int64_t(epoch - 1) * total + seen, totalSteps});
+            }
+        },
+        {}, cancel);
+    if (!reports.ok())
+        return reports.status();
+
+    auto modelSpec = readModelSpec(dir);
+    if (!modelSpec.ok())
+        return modelSpec.status();
+    ProjectDb::Transaction tx(db);
+    TL_RETURN_IF_ERROR(tx.status());
+    auto id = registerModel(db, *modelSpec, fs::path(dir).filename().string(), config.embeddingDim);
+    if (!id.ok())
+        return id.status();
+    std::vector<EpochRow> epochs;
+    for (const auto &r : *reports)
+        epochs.push_back({r.epoch, r.learningRate, r.trainLoss, r.trainAccuracy, r.testLoss, r.testAccuracy});
+    TL_RETURN_IF_ERROR(db.setEpochs(*id, epochs));
+    TL_RETURN_IF_ERROR(db.setActiveModel(*id));
+    TL_RETURN_IF_ERROR(tx.commit());
+    return id;
+}
+
+Result<int64_t> importModel(ProjectDb &db, const std::string &directory, const ProgressFn &progress)
+{
+    auto spec = readModelSpec(directory);
+    if (!spec.ok())
+        return spec.status();
+    auto classes = db.classes();
+    if (!classes.ok())
+        return classes.status();
+    if (classes->empty())
+        return Status::invalid(db.path() + ": import a dataset before a model");
+    if (spec->classes != *classes) {
+        std::string detail = "the model lists " + std::to_string(spec->classes.size()) + " classes, the dataset "
+                             + std::to_string(classes->size());
+        for (size_t i = 0; i < std::min(spec->classes.size(), classes->size()); ++i) {
+            if (spec->classes[i] != (*classes)[i]) {
+                detail += "; class " + std::to_string(i) + " is '" + spec->classes[i] + "' in the model but '"
+                          + (*classes)[i] + "' in the dataset";
+                break;
+            }
+        }
+        return Status::invalid(directory + "/" + kModelManifestName + ": classes do not match the project (" + detail
+                               + ")");
+    }
+    int embeddingDim = 0;
+    for (size_t i = 0; i < spec->checkpoints.size(); ++i) {
+        if (progress)
+            progress({"import-model", "checking " + spec->checkpoints[i].file, int64_t(i),
+                      int64_t(spec->checkpoints.size())});
+        auto runner = ModelRunner::load(*spec, i);
+        if (!runner.ok())
+            return runner.status();
+        if (embeddingDim && (*runner)->embeddingDim() != embeddingDim)
+            return Status::invalid(spec->checkpointPath(i) + ": embedding size "
+                                   + std::to_string((*runner)->embeddingDim()) + " differs from the first checkpoint's "
+                                   + std::to_string(embeddingDim));
+        embeddingDim = (*runner)->embeddingDim();
+    }
+    ProjectDb::Transaction tx(db);
+    TL_RETURN_IF_ERROR(tx.status());
+    auto id = registerModel(db, *spec, fs::path(spec->directory).filename().string(), embeddingDim);
+    if (!id.ok())
+        return id.status();
+    TL_RETURN_IF_ERROR(db.setActiveModel(*id));
+    TL_RETURN_IF_ERROR(tx.commit());
+    return id;
+}
+
+} // namespace traclens
