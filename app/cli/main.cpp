@@ -1,0 +1,831 @@
+// traclens-cli: the engine from the command line, for scripts, benchmarks and machines
+// without a display. Argument parsing and printing only; the work is in core/.
+
+#include "computejob.h"
+#include "exporter.h"
+#include "imagedecoder.h"
+#include "importer.h"
+#include "influenceengine.h"
+#include "modelrunner.h"
+#include "projectdb.h"
+#include "trainjob.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QStandardPaths>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <unistd.h>
+
+using namespace traclens;
+
+namespace {
+
+// Exit codes: 0 success, 1 the work failed, 2 bad usage, 3 not found, 4 cancelled.
+enum Exit { ExitOk = 0, ExitFailed = 1, ExitUsage = 2, ExitNotFound = 3, ExitCancelled = 4 };
+
+CancelFlag g_cancel{false};
+
+void onSignal(int)
+{
+    g_cancel.store(true);
+}
+
+int exitFor(const Status &s)
+{
+    switch (s.code()) {
+    case Status::Code::Ok: return ExitOk;
+    case Status::Code::NotFound: return ExitNotFound;
+    case Status::Code::Cancelled: return ExitCancelled;
+    case Status::Code::InvalidArgument: return ExitFailed;
+    default: return ExitFailed;
+    }
+}
+
+int fail(const Status &s)
+{
+    std::fprintf(stderr, "traclens-cli: %s\n", s.message().c_str());
+    return exitFor(s);
+}
+
+int usage(const QString &message)
+{
+    std::fprintf(stderr, "traclens-cli: %s\n", qPrintable(message));
+    return ExitUsage;
+}
+
+QString q(const std::string &s)
+{
+    return QString::fromStdString(s);
+}
+
+void printJson(const QJsonObject &o)
+{
+    std::fputs(QJsonDocument(o).toJson(QJsonDocument::Indented).constData(), stdout);
+}
+
+// Progress on stderr: a rewritten line on a terminal, a line every few seconds otherwise.
+ProgressFn progressPrinter(bool quiet)
+{
+    if (quiet)
+        return {};
+    const bool tty = isatty(fileno(stderr));
+    auto last = std::make_shared<std::chrono::steady_clock::time_point>();
+    auto started = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+    return [tty, last, started](const Progress &p) {
+        const auto now = std::chrono::steady_clock::now();
+        const bool finished = p.total > 0 && p.done >= p.total;
+        const auto gap = tty ? std::chrono::milliseconds(100) : std::chrono::milliseconds(3000);
+        if (!finished && now - *last < gap)
+            return;
+        *last = now;
+        const double elapsed = std::chrono::duration<double>(now - *started).count();
+        char eta[32] = "";
+        if (p.total > 0 && p.done > 0 && !finished)
+            std::snprintf(eta, sizeof eta, ", ETA %.0f s", elapsed * double(p.total - p.done) / double(p.done));
+        if (p.total > 0)
+            std::fprintf(stderr, "%s%s: %s %lld/%lld (%.0f%%%s)%s", tty ? "\r\033[K" : "", p.stage.c_str(),
+                         p.detail.c_str(), (long long)p.done, (long long)p.total, 100.0 * double(p.done) / double(p.total),
+                         eta, tty ? "" : "\n");
+        else
+            std::fprintf(stderr, "%s%s: %s%s", tty ? "\r\033[K" : "", p.stage.c_str(), p.detail.c_str(), tty ? "" : "\n");
+        if (tty && finished)
+            std::fputc('\n', stderr);
+        std::fflush(stderr);
+    };
+}
+
+struct Context {
+    QCommandLineParser parser;
+    QStringList positional;
+    bool json = false;
+    bool quiet = false;
+};
+
+Result<std::unique_ptr<ProjectDb>> openProject(const QString &path, ProjectDb::OpenMode mode = ProjectDb::OpenMode::ReadWrite)
+{
+    return ProjectDb::open(path.toStdString(), mode);
+}
+
+Result<int64_t> chooseModel(ProjectDb &db, const QString &option)
+{
+    if (!option.isEmpty()) {
+        bool ok = false;
+        const qlonglong id = option.toLongLong(&ok);
+        if (!ok)
+            return Status::invalid("--model takes a model id (see 'info')");
+        auto m = db.model(id);
+        if (!m.ok())
+            return m.status();
+        return int64_t(id);
+    }
+    auto active = db.activeModel();
+    if (!active.ok())
+        return active.status();
+    if (!active->has_value())
+        return Status::notFound(db.path() + ": the project has no model; run 'train' or 'import-model' first");
+    return **active;
+}
+
+Result<int64_t> findExample(ProjectDb &db, const QString &text)
+{
+    bool ok = false;
+    const qlonglong id = text.toLongLong(&ok);
+    if (ok) {
+        auto e = db.example(id);
+        if (!e.ok())
+            return e.status();
+        return int64_t(id);
+    }
+    auto all = db.examples();
+    if (!all.ok())
+        return all.status();
+    for (const auto &e : *all)
+        if (q(e.source) == text)
+            return e.id;
+    return Status::notFound(db.path() + ": no example with id or path '" + text.toStdString() + "'");
+}
+
+Result<int> findLabel(ProjectDb &db, const QString &text)
+{
+    auto classes = db.classes();
+    if (!classes.ok())
+        return classes.status();
+    for (size_t i = 0; i < classes->size(); ++i)
+        if (q((*classes)[i]) == text)
+            return int(i);
+    bool ok = false;
+    const int idx = text.toInt(&ok);
+    if (ok && idx >= 0 && idx < int(classes->size()))
+        return idx;
+    QStringList names;
+    for (const auto &c : *classes)
+        names << q(c);
+    return Status::invalid("unknown label '" + text.toStdString() + "'; classes are: " + names.join(", ").toStdString());
+}
+
+// --- commands
+
+int cmdImport(Context &c)
+{
+    if (c.positional.size() != 2)
+        return usage("import: expected <project> <dataset>");
+    auto db = openProject(c.positional[0], ProjectDb::OpenMode::Create);
+    if (!db.ok())
+        return fail(db.status());
+    auto summary = importDataset(**db, c.positional[1].toStdString(), progressPrinter(c.quiet), &g_cancel);
+    if (!summary.ok())
+        return fail(summary.status());
+    if (c.json) {
+        QJsonArray skipped;
+        for (const auto &s : summary->skipped)
+            skipped.append(QJsonObject{{"path", q(s.path)}, {"reason", q(s.reason)}});
+        QJsonArray classes;
+        for (const auto &n : summary->classes)
+            classes.append(q(n));
+        printJson({{"added", qint64(summary->added)}, {"updated", qint64(summary->updated)},
+                   {"unchanged", qint64(summary->unchanged)}, {"removed", qint64(summary->removed)},
+                   {"train", qint64(summary->train)}, {"test", qint64(summary->test)}, {"classes", classes},
+                   {"skipped", skipped}});
+    } else {
+        std::printf("%s", summary->toString().c_str());
+    }
+    return ExitOk;
+}
+
+int cmdTrain(Context &c)
+{
+    if (c.positional.size() != 1)
+        return usage("train: expected <project>");
+    auto db = openProject(c.positional[0]);
+    if (!db.ok())
+        return fail(db.status());
+    TrainConfig cfg;
+    cfg.epochs = c.parser.value("epochs").toInt();
+    cfg.width = c.parser.value("width").toInt();
+    cfg.embeddingDim = c.parser.value("embedding-dim").toInt();
+    cfg.batchSize = c.parser.value("batch").toInt();
+    cfg.learningRate = c.parser.value("lr").toDouble();
+    cfg.lrDecay = c.parser.value("lr-decay").toDouble();
+    cfg.lrDecayEvery = c.parser.value("lr-decay-every").toInt();
+    cfg.checkpointEvery = c.parser.value("checkpoint-every").toInt();
+    cfg.seed = c.parser.value("seed").toULongLong();
+    if (cfg.epochs < 1 || cfg.width < 1 || cfg.batchSize < 1 || cfg.learningRate <= 0 || cfg.embeddingDim < 1
+        || cfg.checkpointEvery < 1)
+        return usage("train: epochs, width, embedding-dim, batch and checkpoint-every must be positive, lr > 0");
+    ModelRunner::setThreads(c.parser.value("threads").toInt());
+    const auto t0 = std::chrono::steady_clock::now();
+    auto id = trainProjectModel(**db, cfg, c.parser.value("name").toStdString(), progressPrinter(c.quiet), &g_cancel);
+    if (!id.ok())
+        return fail(id.status());
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    auto epochs = (*db)->epochs(*id);
+    auto cps = (*db)->checkpoints(*id);
+    if (!epochs.ok() || !cps.ok())
+        return fail(epochs.ok() ? cps.status() : epochs.status());
+    if (c.json) {
+        QJsonArray ep;
+        for (const auto &e : *epochs)
+            ep.append(QJsonObject{{"epoch", e.epoch}, {"learning_rate", e.learningRate}, {"train_loss", e.trainLoss},
+                                  {"train_accuracy", e.trainAccuracy}, {"test_loss", e.testLoss},
+                                  {"test_accuracy", e.testAccuracy}});
+        printJson({{"model", qint64(*id)}, {"checkpoints", int(cps->size())}, {"seconds", seconds}, {"epochs", ep}});
+    } else {
+        std::printf("model %lld: %zu checkpoints, %.1f s\n", (long long)*id, cps->size(), seconds);
+        for (const auto &e : *epochs)
+            std::printf("  epoch %d  lr %.4g  train loss %.4f acc %.4f  test loss %.4f acc %.4f\n", e.epoch,
+                        e.learningRate, e.trainLoss, e.trainAccuracy, e.testLoss, e.testAccuracy);
+    }
+    return ExitOk;
+}
+
+int cmdImportModel(Context &c)
+{
+    if (c.positional.size() != 2)
+        return usage("import-model: expected <project> <model directory>");
+    auto db = openProject(c.positional[0]);
+    if (!db.ok())
+        return fail(db.status());
+    auto id = importModel(**db, c.positional[1].toStdString(), progressPrinter(c.quiet));
+    if (!id.ok())
+        return fail(id.status());
+    if (c.json)
+        printJson({{"model", qint64(*id)}});
+    else
+        std::printf("model %lld imported and active\n", (long long)*id);
+    return ExitOk;
+}
+
+int cmdCompute(Context &c)
+{
+    if (c.positional.size() != 1)
+        return usage("compute: expected <project>");
+    auto db = openProject(c.positional[0]);
+    if (!db.ok())
+        return fail(db.status());
+    auto model = chooseModel(**db, c.parser.value("model"));
+    if (!model.ok())
+        return fail(model.status());
+    ComputeOptions opt;
+    opt.threads = c.parser.value("threads").toInt();
+    opt.batchSize = c.parser.value("batch").toInt();
+    opt.chunkSize = c.parser.value("chunk").toInt();
+    auto summary = computeFactors(**db, *model, opt, progressPrinter(c.quiet), &g_cancel);
+    if (!summary.ok())
+        return fail(summary.status());
+    if (c.json)
+        printJson({{"model", qint64(*model)}, {"computed", qint64(summary->computed)},
+                   {"reused", qint64(summary->reused)}, {"seconds", summary->seconds},
+                   {"vectors_per_second", summary->vectorsPerSecond}});
+    else
+        std::printf("computed %lld (example, checkpoint) factor rows, reused %lld, %.1f s, %.0f vectors/s\n",
+                    (long long)summary->computed, (long long)summary->reused, summary->seconds,
+                    summary->vectorsPerSecond);
+    return ExitOk;
+}
+
+int cmdSelfInfluence(Context &c)
+{
+    if (c.positional.size() != 1)
+        return usage("self-influence: expected <project>");
+    auto db = openProject(c.positional[0], ProjectDb::OpenMode::ReadOnly);
+    if (!db.ok())
+        return fail(db.status());
+    auto model = chooseModel(**db, c.parser.value("model"));
+    if (!model.ok())
+        return fail(model.status());
+    auto values = (*db)->selfInfluence(*model);
+    if (!values.ok())
+        return fail(values.status());
+    if (values->empty())
+        return fail(Status::notFound((*db)->path() + ": no self-influence yet; run 'compute' first"));
+    auto classes = (*db)->classes();
+    if (!classes.ok())
+        return fail(classes.status());
+    const QString splitText = c.parser.value("split");
+    std::optional<Split> split;
+    if (splitText != "all") {
+        split = parseSplit(splitText.toStdString());
+        if (!split)
+            return usage("--split takes train, test or all");
+    }
+    const int top = c.parser.value("top").toInt();
+    QJsonArray rows;
+    int rank = 0;
+    for (const auto &[id, value] : *values) {
+        if (top > 0 && rank >= top)
+            break;
+        auto e = (*db)->example(id);
+        if (!e.ok())
+            return fail(e.status());
+        if (split && e->split != *split)
+            continue;
+        ++rank;
+        if (c.json)
+            rows.append(QJsonObject{{"rank", rank}, {"id", qint64(id)}, {"path", q(e->source)},
+                                    {"label", q((*classes)[size_t(e->currentLabel)])}, {"self_influence", value}});
+        else
+            std::printf("%5d  %8lld  %12.6g  %-14s %s\n", rank, (long long)id, value,
+                        (*classes)[size_t(e->currentLabel)].c_str(), e->source.c_str());
+    }
+    if (c.json)
+        printJson({{"model", qint64(*model)}, {"ranking", rows}});
+    return ExitOk;
+}
+
+int cmdQuery(Context &c)
+{
+    if (c.positional.size() != 1)
+        return usage("query: expected <project> and --example or --image");
+    auto db = openProject(c.positional[0]);
+    if (!db.ok())
+        return fail(db.status());
+    auto model = chooseModel(**db, c.parser.value("model"));
+    if (!model.ok())
+        return fail(model.status());
+    const int k = c.parser.value("k").toInt();
+    if (k < 1)
+        return usage("--k must be at least 1");
+    const Scoring scoring = c.parser.isSet("normalised") ? Scoring::Normalised : Scoring::Raw;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto engine = InfluenceEngine::load(**db, *model);
+    if (!engine.ok())
+        return fail(engine.status());
+    const double loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    auto info = (*db)->dataset();
+    if (!info.ok())
+        return fail(info.status());
+    const auto &classes = (*info)->classes;
+
+    Result<QueryResult> result = Status::invalid("query: give --example <id|path> or --image <file>");
+    const auto q0 = std::chrono::steady_clock::now();
+    if (c.parser.isSet("example")) {
+        auto id = findExample(**db, c.parser.value("example"));
+        if (!id.ok())
+            return fail(id.status());
+        result = (*engine)->query(*id, k, scoring);
+    } else if (c.parser.isSet("image")) {
+        const QString file = c.parser.value("image");
+        auto image = decodeImageFile(file.toStdString());
+        if (!image.ok())
+            return fail(image.status());
+        int label = -1;
+        if (c.parser.isSet("label")) {
+            auto l = findLabel(**db, c.parser.value("label"));
+            if (!l.ok())
+                return fail(l.status());
+            label = *l;
+        }
+        auto factors = computeImageFactors(**db, *model, *image, label);
+        if (!factors.ok())
+            return fail(factors.status());
+        result = (*engine)->query(*factors, k, scoring);
+    } else {
+        return usage("query: give --example <id|path> or --image <file>");
+    }
+    if (!result.ok())
+        return fail(result.status());
+    const double queryMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - q0).count();
+    const QueryResult &r = *result;
+
+    std::map<int64_t, ExampleRow> rows;
+    auto describe = [&](const std::vector<Neighbour> &list) -> Result<QJsonArray> {
+        QJsonArray a;
+        for (const auto &n : list) {
+            auto e = (*db)->example(n.exampleId);
+            if (!e.ok())
+                return e.status();
+            rows[n.exampleId] = *e;
+            const std::string path = (*info)->kind == SourceKind::Idx
+                                         ? e->source
+                                         : (std::filesystem::path((*info)->root) / e->source).string();
+            a.append(QJsonObject{{"id", qint64(n.exampleId)}, {"score", n.score}, {"path", q(path)},
+                                 {"label", q(classes[size_t(e->currentLabel)])}});
+        }
+        return a;
+    };
+    QJsonObject out{{"model", qint64(*model)},
+                    {"query", qint64(r.queryId)},
+                    {"label", q(classes[size_t(r.labelUsed)])},
+                    {"label_is_prediction", r.labelPredicted},
+                    {"predicted", q(classes[size_t(r.predicted)])},
+                    {"self_influence", r.selfInfluence},
+                    {"scoring", scoring == Scoring::Raw ? "raw" : "normalised"},
+                    {"load_seconds", loadSeconds},
+                    {"query_ms", queryMs}};
+    const std::pair<const char *, const std::vector<Neighbour> *> lists[] = {
+        {"proponents", &r.proponents}, {"opponents", &r.opponents}, {"nearest", &r.nearest}, {"farthest", &r.farthest}};
+    for (const auto &[name, list] : lists) {
+        auto a = describe(*list);
+        if (!a.ok())
+            return fail(a.status());
+        out.insert(name, *a);
+    }
+    if (c.json) {
+        printJson(out);
+        return ExitOk;
+    }
+    std::printf("query %s, label %s%s, predicted %s, self-influence %.6g (%s scores, %.1f ms)\n",
+                r.queryId >= 0 ? std::to_string(r.queryId).c_str() : qPrintable(c.parser.value("image")),
+                classes[size_t(r.labelUsed)].c_str(), r.labelPredicted ? " (predicted: the image has no label)" : "",
+                classes[size_t(r.predicted)].c_str(), r.selfInfluence, scoring == Scoring::Raw ? "raw" : "normalised",
+                queryMs);
+    for (const auto &[name, list] : lists) {
+        std::printf("%s:\n", name);
+        const QJsonArray a = out.value(name).toArray();
+        for (const auto &v : a) {
+            const QJsonObject o = v.toObject();
+            std::printf("  %8lld  %+12.6g  %-14s %s\n", (long long)o.value("id").toInteger(),
+                        o.value("score").toDouble(), qPrintable(o.value("label").toString()),
+                        qPrintable(o.value("path").toString()));
+        }
+    }
+    return ExitOk;
+}
+
+int cmdRelabel(Context &c)
+{
+    if (c.positional.size() != 3)
+        return usage("relabel: expected <project> <example id or path> <label>");
+    auto db = openProject(c.positional[0]);
+    if (!db.ok())
+        return fail(db.status());
+    auto id = findExample(**db, c.positional[1]);
+    if (!id.ok())
+        return fail(id.status());
+    auto label = findLabel(**db, c.positional[2]);
+    if (!label.ok())
+        return fail(label.status());
+    auto change = (*db)->relabel(*id, *label, "cli");
+    if (!change.ok())
+        return fail(change.status());
+    auto classes = (*db)->classes();
+    if (!classes.ok())
+        return fail(classes.status());
+    if (c.json)
+        printJson({{"id", qint64(*id)}, {"old_label", q((*classes)[size_t(change->oldLabel)])},
+                   {"new_label", q((*classes)[size_t(change->newLabel)])}, {"changed", change->id != 0}});
+    else if (change->id == 0)
+        std::printf("example %lld already has label %s\n", (long long)*id, (*classes)[size_t(change->newLabel)].c_str());
+    else
+        std::printf("example %lld: %s -> %s\n", (long long)*id, (*classes)[size_t(change->oldLabel)].c_str(),
+                    (*classes)[size_t(change->newLabel)].c_str());
+    return ExitOk;
+}
+
+int cmdExport(Context &c)
+{
+    if (c.positional.size() != 1)
+        return usage("export: expected <project> and at least one of --csv, --log, --tree");
+    if (!c.parser.isSet("csv") && !c.parser.isSet("log") && !c.parser.isSet("tree"))
+        return usage("export: give --csv FILE, --log FILE and/or --tree DIR");
+    auto db = openProject(c.positional[0], ProjectDb::OpenMode::ReadOnly);
+    if (!db.ok())
+        return fail(db.status());
+    const bool overwrite = c.parser.isSet("overwrite");
+    auto counts = countExport(**db);
+    if (!counts.ok())
+        return fail(counts.status());
+    if (c.parser.isSet("csv")) {
+        Status s = exportLabelsCsv(**db, c.parser.value("csv").toStdString(), overwrite);
+        if (!s.isOk())
+            return fail(s);
+    }
+    if (c.parser.isSet("log")) {
+        Status s = exportChangeLog(**db, c.parser.value("log").toStdString(), overwrite);
+        if (!s.isOk())
+            return fail(s);
+    }
+    if (c.parser.isSet("tree")) {
+        Status s = exportImageFolder(**db, c.parser.value("tree").toStdString(),
+                                     c.parser.isSet("hardlink") ? TreeMode::HardLink : TreeMode::Copy,
+                                     progressPrinter(c.quiet), &g_cancel);
+        if (!s.isOk())
+            return fail(s);
+    }
+    if (c.json)
+        printJson({{"examples", qint64(counts->examples)}, {"changed", qint64(counts->changed)},
+                   {"train", qint64(counts->train)}, {"test", qint64(counts->test)}});
+    else
+        std::printf("exported %lld examples (%lld train, %lld test), %lld with a changed label\n",
+                    (long long)counts->examples, (long long)counts->train, (long long)counts->test,
+                    (long long)counts->changed);
+    return ExitOk;
+}
+
+int cmdInfo(Context &c)
+{
+    if (c.positional.size() != 1)
+        return usage("info: expected <project>");
+    auto db = openProject(c.positional[0], ProjectDb::OpenMode::ReadOnly);
+    if (!db.ok())
+        return fail(db.status());
+    ProjectDb &p = **db;
+    auto info = p.dataset();
+    auto train = p.exampleCount(Split::Train);
+    auto test = p.exampleCount(Split::Test);
+    auto models = p.models();
+    auto history = p.labelHistory();
+    auto skipped = p.skipped();
+    auto active = p.activeModel();
+    for (const Status *s : {&info.status(), &train.status(), &test.status(), &models.status(), &history.status(),
+                            &skipped.status(), &active.status()})
+        if (!s->isOk())
+            return fail(*s);
+    QJsonObject out{{"project", q(p.path())}, {"schema_version", p.schemaVersion()}};
+    if (info->has_value()) {
+        QJsonArray classes;
+        for (const auto &n : (*info)->classes)
+            classes.append(q(n));
+        out.insert("dataset", QJsonObject{{"kind", sourceKindName((*info)->kind)}, {"root", q((*info)->root)},
+                                          {"imported_from", q((*info)->importedFrom)}, {"classes", classes}});
+    }
+    out.insert("train", qint64(*train));
+    out.insert("test", qint64(*test));
+    out.insert("label_changes", int(history->size()));
+    out.insert("skipped", int(skipped->size()));
+    QJsonArray ms;
+    for (const auto &m : *models) {
+        auto cps = p.checkpoints(m.id);
+        if (!cps.ok())
+            return fail(cps.status());
+        QJsonArray cpa;
+        int64_t complete = 0;
+        for (const auto &cp : *cps) {
+            auto n = p.factorCount(cp.id);
+            if (!n.ok())
+                return fail(n.status());
+            cpa.append(QJsonObject{{"file", q(cp.file)}, {"learning_rate", cp.learningRate}, {"factors", qint64(*n)}});
+            complete += *n;
+        }
+        ms.append(QJsonObject{{"id", qint64(m.id)}, {"name", q(m.name)}, {"directory", q(m.directory)},
+                              {"classes", m.numClasses}, {"embedding_dim", m.embeddingDim},
+                              {"active", active->has_value() && **active == m.id}, {"checkpoints", cpa},
+                              {"factors_complete", complete == (*train + *test) * qint64(cps->size())}});
+    }
+    out.insert("models", ms);
+    if (c.json) {
+        printJson(out);
+        return ExitOk;
+    }
+    std::printf("project   %s (schema %d)\n", p.path().c_str(), p.schemaVersion());
+    if (info->has_value()) {
+        std::printf("dataset   %s (%s)\n", (*info)->importedFrom.c_str(), sourceKindName((*info)->kind));
+        std::string names;
+        for (const auto &n : (*info)->classes)
+            names += (names.empty() ? "" : ", ") + n;
+        std::printf("classes   %zu: %s\n", (*info)->classes.size(), names.c_str());
+    } else {
+        std::printf("dataset   none (run 'import')\n");
+    }
+    std::printf("examples  %lld train, %lld test, %zu skipped, %zu label changes\n", (long long)*train,
+                (long long)*test, skipped->size(), history->size());
+    for (const auto &v : ms) {
+        const QJsonObject m = v.toObject();
+        std::printf("model %lld%s  %s  %d classes, embedding %d, %lld checkpoints, factors %s\n",
+                    (long long)m.value("id").toInteger(), m.value("active").toBool() ? " (active)" : "",
+                    qPrintable(m.value("name").toString()), m.value("classes").toInt(),
+                    m.value("embedding_dim").toInt(), (long long)m.value("checkpoints").toArray().size(),
+                    m.value("factors_complete").toBool() ? "complete" : "incomplete (run 'compute')");
+    }
+    return ExitOk;
+}
+
+// The whole pipeline on Fashion-MNIST from the Debian package, resuming whatever an
+// earlier run left unfinished.
+int cmdDemo(Context &c)
+{
+    const QString dataset = c.parser.value("dataset");
+    QString project = c.parser.value("project");
+    if (project.isEmpty())
+        project = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + "/demo/fashion-mnist.traclens";
+    QDir().mkpath(QFileInfo(project).absolutePath());
+    std::printf("TracLens demo: %s\nproject: %s\n", qPrintable(dataset), qPrintable(project));
+    auto db = openProject(project, ProjectDb::OpenMode::Create);
+    if (!db.ok())
+        return fail(db.status());
+    ProjectDb &p = **db;
+    const ProgressFn progress = progressPrinter(c.quiet);
+    auto info = p.dataset();
+    if (!info.ok())
+        return fail(info.status());
+    if (!info->has_value()) {
+        auto summary = importDataset(p, dataset.toStdString(), progress, &g_cancel);
+        if (!summary.ok())
+            return fail(summary.status());
+        std::printf("imported: %lld train, %lld test, %zu classes\n", (long long)summary->train,
+                    (long long)summary->test, summary->classes.size());
+    }
+    auto active = p.activeModel();
+    if (!active.ok())
+        return fail(active.status());
+    int64_t model;
+    if (!active->has_value()) {
+        TrainConfig cfg;
+        cfg.epochs = c.parser.value("epochs").toInt();
+        ModelRunner::setThreads(0);
+        auto id = trainProjectModel(p, cfg, "builtin-cnn", progress, &g_cancel);
+        if (!id.ok())
+            return fail(id.status());
+        model = *id;
+        auto epochs = p.epochs(model);
+        if (epochs.ok())
+            for (const auto &e : *epochs)
+                std::printf("epoch %d: lr %.3g, train acc %.3f, test acc %.3f\n", e.epoch, e.learningRate,
+                            e.trainAccuracy, e.testAccuracy);
+    } else {
+        model = **active;
+    }
+    auto computed = computeFactors(p, model, {}, progress, &g_cancel);
+    if (!computed.ok())
+        return fail(computed.status());
+    std::printf("factors: %lld computed, %lld reused (%.0f vectors/s)\n", (long long)computed->computed,
+                (long long)computed->reused, computed->vectorsPerSecond);
+    auto engine = InfluenceEngine::load(p, model);
+    if (!engine.ok())
+        return fail(engine.status());
+    auto classes = p.classes();
+    auto values = p.selfInfluence(model);
+    if (!classes.ok() || !values.ok())
+        return fail(classes.ok() ? values.status() : classes.status());
+    std::printf("\nhighest self-influence (likely mislabelled or unusual):\n");
+    int shown = 0;
+    for (const auto &[id, v] : *values) {
+        auto e = p.example(id);
+        if (!e.ok() || e->split != Split::Train)
+            continue;
+        std::printf("  %6lld  %10.4g  labelled %-12s predicted %-12s (p=%.2f)\n", (long long)id, v,
+                    (*classes)[size_t(e->currentLabel)].c_str(), (*classes)[size_t((*engine)->predicted(id))].c_str(),
+                    (*engine)->predictedProbability(id));
+        if (++shown == 10)
+            break;
+    }
+    auto tests = p.examples(Split::Test);
+    if (!tests.ok() || tests->empty())
+        return fail(tests.ok() ? Status::notFound("no test examples") : tests.status());
+    const int64_t queryId = tests->front().id;
+    auto r = (*engine)->query(queryId, 5, Scoring::Raw);
+    if (!r.ok())
+        return fail(r.status());
+    std::printf("\nquery: test example %lld (%s), predicted %s\n", (long long)queryId,
+                (*classes)[size_t(r->labelUsed)].c_str(), (*classes)[size_t(r->predicted)].c_str());
+    auto line = [&](const char *name, const std::vector<Neighbour> &list) {
+        std::printf("  %-10s", name);
+        for (const auto &n : list) {
+            auto e = p.example(n.exampleId);
+            std::printf("  %lld:%s(%.3g)", (long long)n.exampleId,
+                        e.ok() ? (*classes)[size_t(e->currentLabel)].c_str() : "?", n.score);
+        }
+        std::printf("\n");
+    };
+    line("proponents", r->proponents);
+    line("opponents", r->opponents);
+    line("nearest", r->nearest);
+    line("farthest", r->farthest);
+    std::printf("\nexplore it: traclens-cli query %s --example <id>, or open it in the app\n", qPrintable(project));
+    return ExitOk;
+}
+
+struct Command {
+    const char *name;
+    const char *summary;
+    const char *args;
+    std::function<void(QCommandLineParser &)> options;
+    std::function<int(Context &)> run;
+};
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setOrganizationName("TracLens");
+    QCoreApplication::setApplicationName("TracLens");
+    QCoreApplication::setApplicationVersion("0.1.0");
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGTERM, onSignal);
+
+    const QCommandLineOption json("json", "Machine-readable output (JSON on stdout).");
+    const QCommandLineOption quiet("quiet", "No progress on stderr.");
+    const QCommandLineOption model("model", "Model id (default: the active model).", "id");
+    const QCommandLineOption threads("threads", "LibTorch threads (0 = all cores).", "n", "0");
+
+    const std::vector<Command> commands = {
+        {"import", "Import a dataset (image folder, CSV manifest or IDX folder) into a project; re-import updates it.",
+         "<project> <dataset>", [](QCommandLineParser &) {}, cmdImport},
+        {"train", "Train the built-in CNN with SGD, a checkpoint per epoch.", "<project>",
+         [&](QCommandLineParser &p) {
+             p.addOption({"epochs", "Epochs.", "n", "3"});
+             p.addOption({"width", "Channels of the first convolution.", "n", "16"});
+             p.addOption({"embedding-dim", "Size of the embedding fed to fc.", "n", "64"});
+             p.addOption({"batch", "Batch size.", "n", "64"});
+             p.addOption({"lr", "Initial learning rate.", "rate", "0.05"});
+             p.addOption({"lr-decay", "Learning-rate factor per decay step.", "factor", "0.5"});
+             p.addOption({"lr-decay-every", "Epochs per decay step.", "n", "2"});
+             p.addOption({"checkpoint-every", "Epochs between checkpoints.", "n", "1"});
+             p.addOption({"seed", "Random seed.", "n", "1"});
+             p.addOption({"name", "Model name.", "name", "builtin-cnn"});
+             p.addOption(threads);
+         },
+         cmdTrain},
+        {"import-model", "Register a traclens-model/1 directory (TorchScript checkpoints).", "<project> <directory>",
+         [](QCommandLineParser &) {}, cmdImportModel},
+        {"compute", "Compute TracIn factors and self-influence (resumable).", "<project>",
+         [&](QCommandLineParser &p) {
+             p.addOption(model);
+             p.addOption(threads);
+             p.addOption({"batch", "Inference batch size.", "n", "256"});
+             p.addOption({"chunk", "Examples per transaction.", "n", "2048"});
+         },
+         cmdCompute},
+        {"self-influence", "Rank examples by self-influence, highest first.", "<project>",
+         [&](QCommandLineParser &p) {
+             p.addOption(model);
+             p.addOption({"top", "How many (0 = all).", "n", "20"});
+             p.addOption({"split", "train, test or all.", "split", "train"});
+         },
+         cmdSelfInfluence},
+        {"query", "Proponents, opponents and embedding neighbours of an example or an image file.", "<project>",
+         [&](QCommandLineParser &p) {
+             p.addOption(model);
+             p.addOption({"example", "Example id or path.", "id"});
+             p.addOption({"image", "An image file outside the project.", "file"});
+             p.addOption({"label", "Label for --image (default: its predicted class).", "label"});
+             p.addOption({"k", "How many of each.", "n", "10"});
+             p.addOption({"normalised", "Normalised TracIn (cosine of gradients)."});
+         },
+         cmdQuery},
+        {"relabel", "Change an example's label (kept in the label history).", "<project> <example> <label>",
+         [](QCommandLineParser &) {}, cmdRelabel},
+        {"export", "Export corrected labels (CSV), the change log and/or an ImageFolder tree.", "<project>",
+         [](QCommandLineParser &p) {
+             p.addOption({"csv", "CSV path,label,original_label,changed.", "file"});
+             p.addOption({"log", "Change log CSV.", "file"});
+             p.addOption({"tree", "ImageFolder tree with current labels.", "dir"});
+             p.addOption({"hardlink", "Hard-link files into the tree instead of copying."});
+             p.addOption({"overwrite", "Replace existing CSV files."});
+         },
+         cmdExport},
+        {"info", "What a project holds.", "<project>", [](QCommandLineParser &) {}, cmdInfo},
+        {"demo", "Import Fashion-MNIST, train, compute and show what TracIn finds.", "",
+         [](QCommandLineParser &p) {
+             p.addOption({"project", "Project file (default: the app's demo project).", "file"});
+             p.addOption({"dataset", "Dataset to use.", "path", "/usr/share/datasets/fashion-mnist"});
+             p.addOption({"epochs", "Epochs to train.", "n", "3"});
+         },
+         cmdDemo},
+    };
+
+    QStringList args = app.arguments();
+    auto printOverview = [&](FILE *to) {
+        std::fprintf(to, "Usage: traclens-cli <command> [options]\n\nTracIn influence for image datasets.\n\nCommands:\n");
+        for (const auto &c : commands)
+            std::fprintf(to, "  %-15s %s\n", c.name, c.summary);
+        std::fprintf(to, "\n'traclens-cli <command> --help' describes a command.\n"
+                         "Exit codes: 0 ok, 1 failed, 2 bad usage, 3 not found, 4 cancelled.\n");
+    };
+    if (args.size() < 2 || args[1] == "--help" || args[1] == "-h" || args[1] == "help") {
+        printOverview(args.size() < 2 ? stderr : stdout);
+        return args.size() < 2 ? ExitUsage : ExitOk;
+    }
+    if (args[1] == "--version") {
+        std::printf("traclens-cli %s\n", qPrintable(QCoreApplication::applicationVersion()));
+        return ExitOk;
+    }
+    const QString name = args[1];
+    auto it = std::find_if(commands.begin(), commands.end(), [&](const Command &c) { return name == c.name; });
+    if (it == commands.end()) {
+        std::fprintf(stderr, "traclens-cli: unknown command '%s'\n\n", qPrintable(name));
+        printOverview(stderr);
+        return ExitUsage;
+    }
+    Context ctx;
+    ctx.parser.setApplicationDescription(it->summary);
+    ctx.parser.addHelpOption();
+    ctx.parser.addOption(json);
+    ctx.parser.addOption(quiet);
+    it->options(ctx.parser);
+    ctx.parser.addPositionalArgument(it->name, it->args);
+    args.removeAt(1);
+    args[0] = QString("traclens-cli ") + it->name;
+    if (!ctx.parser.parse(args))
+        return usage(ctx.parser.errorText());
+    if (ctx.parser.isSet("help")) {
+        std::fputs(qPrintable(ctx.parser.helpText()), stdout);
+        return ExitOk;
+    }
+    ctx.json = ctx.parser.isSet(json);
+    ctx.quiet = ctx.parser.isSet(quiet);
+    ctx.positional = ctx.parser.positionalArguments();
+    return it->run(ctx);
+}
