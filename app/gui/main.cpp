@@ -1,0 +1,72 @@
+// traclens: the desktop application. Only argument parsing and start-up live here;
+// everything else is in the ui library.
+
+#include "mainwindow.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QIcon>
+#include <QStyleFactory>
+#include <QTimer>
+
+#include <cstdio>
+
+int main(int argc, char *argv[])
+{
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName("TracLens");
+    QApplication::setApplicationName("TracLens");
+    QApplication::setApplicationVersion(QStringLiteral(TRACLENS_VERSION));
+    QApplication::setWindowIcon(QIcon(":/traclens/traclens.svg"));
+    QApplication::setDesktopFileName("traclens");
+    // Fusion looks the same on every desktop and under Xvfb, which keeps screenshots
+    // and bug reports comparable; --style still overrides it.
+    if (!qEnvironmentVariableIsSet("QT_STYLE_OVERRIDE"))
+        QApplication::setStyle(QStyleFactory::create("Fusion"));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Debug image-classification datasets with TracIn."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument("project", QStringLiteral("A .traclens project file to open."), "[project]");
+    QCommandLineOption demo("demo", QStringLiteral("Open the Fashion-MNIST demo project (created, trained and "
+                                                   "computed in the background as needed)."));
+    QCommandLineOption demoData("demo-dataset",
+                                QStringLiteral("Folder of the Fashion-MNIST IDX files for --demo."), "dir");
+    QCommandLineOption shotDir("screenshot-dir",
+                               QStringLiteral("Once influence is loaded, save every view as DIR/<view>.png and quit."),
+                               "dir");
+    shotDir.setFlags(QCommandLineOption::HiddenFromHelp);
+    QCommandLineOption shotAll("screenshot-all", QStringLiteral("Same as --screenshot-dir docs/screenshots."));
+    shotAll.setFlags(QCommandLineOption::HiddenFromHelp);
+    parser.addOptions({demo, demoData, shotDir, shotAll});
+    parser.process(app);
+
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() > 1) {
+        std::fprintf(stderr, "traclens: give at most one project file\n");
+        return 2;
+    }
+    if (parser.isSet(demo) && !positional.isEmpty()) {
+        std::fprintf(stderr, "traclens: --demo and a project file exclude each other\n");
+        return 2;
+    }
+
+    traclens::MainWindow window;
+    QString screenshots = parser.value(shotDir);
+    if (screenshots.isEmpty() && parser.isSet(shotAll))
+        screenshots = QStringLiteral("docs/screenshots");
+    if (!screenshots.isEmpty())
+        window.setScreenshotDirectory(QDir(screenshots).absolutePath());
+    window.show();
+
+    // Open after the event loop starts, so the window is on screen while the project loads.
+    QTimer::singleShot(0, &window, [&] {
+        if (parser.isSet(demo))
+            window.openDemo(parser.value(demoData));
+        else if (!positional.isEmpty())
+            window.openProject(positional.front());
+    });
+    return app.exec();
+}

@@ -1,0 +1,250 @@
+#include "datasetbrowserpage.h"
+
+#include "appsettings.h"
+#include "exampleimageview.h"
+#include "examplelistmodel.h"
+#include "itemroles.h"
+#include "projectsession.h"
+#include "reviewcommand.h"
+#include "tileview.h"
+
+#include <QComboBox>
+#include <QFormLayout>
+#include <QFrame>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLocale>
+#include <QPushButton>
+#include <QSlider>
+#include <QUndoStack>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace traclens {
+
+DatasetBrowserPage::DatasetBrowserPage(ProjectSession *session, QWidget *parent)
+    : QWidget(parent), m_session(session), m_model(new ExampleListModel(session, this))
+{
+    auto *outer = new QHBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    outer->setSpacing(0);
+
+    // --- left: filter bar over the grid
+    auto *left = new QWidget;
+    auto *leftLayout = new QVBoxLayout(left);
+    leftLayout->setContentsMargins(12, 10, 8, 0);
+    leftLayout->setSpacing(8);
+
+    auto *bar = new QHBoxLayout;
+    bar->setSpacing(6);
+    auto combo = [&](const QString &label, const QStringList &items) {
+        auto *l = new QLabel(label);
+        auto *c = new QComboBox;
+        c->addItems(items);
+        c->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+        bar->addWidget(l);
+        bar->addWidget(c);
+        bar->addSpacing(6);
+        return c;
+    };
+    m_split = combo(tr("Split"), {tr("All"), tr("Train"), tr("Test")});
+    m_class = combo(tr("Class"), {tr("All classes")});
+    m_edited = combo(tr("Edited"), {tr("Any"), tr("Edited"), tr("Not edited")});
+    m_review = combo(tr("Review"), {tr("Any"), tr("Reviewed"), tr("Skipped"), tr("Not reviewed")});
+    m_sort = combo(tr("Sort by"), {tr("Id"), tr("Self-influence"), tr("Loss")});
+    bar->addStretch(1);
+    m_count = new QLabel;
+    m_count->setForegroundRole(QPalette::PlaceholderText);
+    bar->addWidget(m_count);
+    bar->addSpacing(10);
+    m_zoom = new QSlider(Qt::Horizontal);
+    m_zoom->setRange(40, 160);
+    m_zoom->setFixedWidth(110);
+    m_zoom->setValue(AppSettings::thumbnailSize());
+    m_zoom->setToolTip(tr("Thumbnail size"));
+    bar->addWidget(m_zoom);
+    leftLayout->addLayout(bar);
+
+    m_view = new TileView(TileView::Layout::Grid);
+    m_view->setModel(m_model);
+    m_view->setImageSide(m_zoom->value());
+    leftLayout->addWidget(m_view, 1);
+    outer->addWidget(left, 1);
+
+    // --- right: details of the selected example
+    auto *details = new QFrame;
+    details->setObjectName("detailsPane");
+    details->setFrameShape(QFrame::StyledPanel);
+    details->setFixedWidth(280);
+    auto *d = new QVBoxLayout(details);
+    d->setContentsMargins(16, 16, 16, 16);
+    d->setSpacing(10);
+    m_image = new ExampleImageView;
+    m_image->setSession(session);
+    m_image->setSide(240);
+    d->addWidget(m_image, 0, Qt::AlignHCenter);
+    m_title = new QLabel;
+    QFont tf = m_title->font();
+    tf.setPointSizeF(tf.pointSizeF() * 1.25);
+    tf.setBold(true);
+    m_title->setFont(tf);
+    d->addWidget(m_title);
+    m_facts = new QLabel;
+    m_facts->setWordWrap(true);
+    m_facts->setTextFormat(Qt::RichText);
+    m_facts->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    d->addWidget(m_facts);
+    auto *form = new QFormLayout;
+    m_relabel = new QComboBox;
+    form->addRow(tr("Label"), m_relabel);
+    d->addLayout(form);
+    m_showInfluence = new QPushButton(QIcon(":/traclens/icons/influence.svg"), tr("Show influence"));
+    d->addWidget(m_showInfluence);
+    d->addStretch(1);
+    outer->addWidget(details);
+
+    populateClassCombos();
+
+    connect(m_split, &QComboBox::currentIndexChanged, this, &DatasetBrowserPage::applyFilter);
+    connect(m_class, &QComboBox::currentIndexChanged, this, &DatasetBrowserPage::applyFilter);
+    connect(m_edited, &QComboBox::currentIndexChanged, this, &DatasetBrowserPage::applyFilter);
+    connect(m_review, &QComboBox::currentIndexChanged, this, &DatasetBrowserPage::applyFilter);
+    connect(m_sort, &QComboBox::currentIndexChanged, this, &DatasetBrowserPage::applySort);
+    connect(m_zoom, &QSlider::valueChanged, this, [this](int px) {
+        m_view->setImageSide(px);
+        AppSettings::setThumbnailSize(px);
+    });
+    connect(m_model, &ExampleListModel::rebuilt, this, [this] {
+        updateCount();
+        selectExample(m_selected);
+    });
+    connect(m_view->selectionModel(), &QItemSelectionModel::currentChanged, this, [this](const QModelIndex &current) {
+        m_selected = current.isValid() ? current.data(ExampleIdRole).toLongLong() : -1;
+        updateDetails();
+    });
+    connect(m_view, &TileView::exampleActivated, this, &DatasetBrowserPage::influenceRequested);
+    connect(m_showInfluence, &QPushButton::clicked, this, [this] {
+        if (m_selected >= 0)
+            emit influenceRequested(m_selected);
+    });
+    connect(m_relabel, &QComboBox::activated, this, [this](int index) { relabelSelected(index); });
+    connect(session, &ProjectSession::examplesReset, this, [this] {
+        populateClassCombos();
+        updateDetails();
+    });
+    connect(session, &ProjectSession::exampleChanged, this, [this](qint64 id) {
+        if (id == m_selected)
+            updateDetails();
+        updateCount();
+    });
+    connect(session, &ProjectSession::engineChanged, this, &DatasetBrowserPage::updateDetails);
+    connect(session, &ProjectSession::modelChanged, this, &DatasetBrowserPage::updateDetails);
+    updateCount();
+    updateDetails();
+}
+
+void DatasetBrowserPage::populateClassCombos()
+{
+    const int keep = m_class->currentIndex();
+    QSignalBlocker block(m_class);
+    m_class->clear();
+    m_class->addItem(tr("All classes"));
+    m_relabel->clear();
+    for (int i = 0; i < m_session->numClasses(); ++i) {
+        m_class->addItem(QStringLiteral("%1 · %2").arg(i).arg(m_session->className(i)));
+        m_relabel->addItem(QStringLiteral("%1 · %2").arg(i).arg(m_session->className(i)));
+    }
+    m_class->setCurrentIndex(keep >= 0 && keep < m_class->count() ? keep : 0);
+}
+
+void DatasetBrowserPage::applyFilter()
+{
+    ExampleListModel::Filter f;
+    if (m_split->currentIndex() == 1)
+        f.split = Split::Train;
+    else if (m_split->currentIndex() == 2)
+        f.split = Split::Test;
+    f.label = m_class->currentIndex() - 1;
+    f.edited = ExampleListModel::Filter::Edited(m_edited->currentIndex());
+    f.review = ExampleListModel::Filter::Review(m_review->currentIndex());
+    m_model->setFilter(f);
+}
+
+void DatasetBrowserPage::applySort()
+{
+    m_model->setSort(ExampleListModel::Sort(m_sort->currentIndex()));
+    m_view->scrollToTop();
+}
+
+void DatasetBrowserPage::updateCount()
+{
+    const QLocale locale;
+    m_count->setText(tr("%1 of %2 examples · %3 edited")
+                         .arg(locale.toString(m_model->rowCount()))
+                         .arg(locale.toString(qlonglong(m_session->examples().size())))
+                         .arg(locale.toString(qlonglong(m_session->editedCount()))));
+}
+
+void DatasetBrowserPage::selectExample(qint64 id)
+{
+    const int row = m_model->rowOf(id);
+    if (row < 0) {
+        m_selected = id;
+        updateDetails();
+        return;
+    }
+    const QModelIndex index = m_model->index(row);
+    m_view->setCurrentIndex(index);
+    m_view->scrollTo(index, QAbstractItemView::PositionAtCenter);
+}
+
+void DatasetBrowserPage::updateDetails()
+{
+    const ExampleRow *row = m_session->example(m_selected);
+    m_relabel->setEnabled(row);
+    m_showInfluence->setEnabled(row && m_session->engine());
+    if (!row) {
+        m_image->setExample(-1);
+        m_title->setText(tr("No example selected"));
+        m_facts->setText(tr("Click a thumbnail to see its details. Double-click opens its influence."));
+        return;
+    }
+    m_image->setExample(row->id);
+    m_title->setText(m_session->className(row->currentLabel));
+    QString facts = tr("<b>#%1</b> · %2<br><span style='color:gray'>%3</span>")
+                        .arg(row->id)
+                        .arg(row->split == Split::Train ? tr("training") : tr("test"))
+                        .arg(QString::fromStdString(row->source).toHtmlEscaped());
+    if (row->currentLabel != row->givenLabel)
+        facts += tr("<br>Relabelled from <b>%1</b>").arg(m_session->className(row->givenLabel));
+    if (row->review == ReviewState::Reviewed)
+        facts += tr("<br>Reviewed");
+    else if (row->review == ReviewState::Skipped)
+        facts += tr("<br>Skipped in review");
+    const auto engine = m_session->engine();
+    if (engine && engine->rowOf(row->id) >= 0) {
+        const int pred = engine->predicted(row->id);
+        facts += tr("<br>Predicted <b>%1</b> (%2%)")
+                     .arg(m_session->className(pred))
+                     .arg(100.0 * engine->predictedProbability(row->id), 0, 'f', 0);
+        facts += tr("<br>Loss %1").arg(double(engine->lossAtLast(row->id)), 0, 'f', 3);
+    }
+    const double self = m_session->selfInfluence(row->id);
+    if (!std::isnan(self))
+        facts += tr("<br>Self-influence %1").arg(self, 0, 'g', 4);
+    m_facts->setText(facts);
+    QSignalBlocker block(m_relabel);
+    m_relabel->setCurrentIndex(row->currentLabel);
+}
+
+void DatasetBrowserPage::relabelSelected(int label)
+{
+    const ExampleRow *row = m_session->example(m_selected);
+    if (!row || label < 0 || label == row->currentLabel)
+        return;
+    // A relabel from the browser is a decision too: it counts as reviewed.
+    m_session->undoStack()->push(new ReviewCommand(m_session, row->id, label, ReviewState::Reviewed));
+}
+
+} // namespace traclens

@@ -1,0 +1,104 @@
+#include "jobcontroller.h"
+
+namespace traclens {
+
+JobController::JobController(QObject *parent) : QObject(parent)
+{
+    qRegisterMetaType<traclens::Status>();
+    qRegisterMetaType<traclens::JobKind>();
+    qRegisterMetaType<std::shared_ptr<const traclens::InfluenceEngine>>();
+
+    m_thread.setObjectName("traclens-jobs");
+    m_worker = new JobWorker(&m_cancel, &m_cancelledBefore);
+    m_worker->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    connect(m_worker, &JobWorker::finished, this, [this](qint64 id) { onFinished(id); });
+    m_thread.start();
+}
+
+JobController::~JobController() { shutdown(); }
+
+void JobController::shutdown()
+{
+    if (!m_thread.isRunning())
+        return;
+    cancelAll();
+    m_thread.quit();
+    m_thread.wait();
+    m_worker = nullptr;
+}
+
+qint64 JobController::enqueue(std::function<void(qint64)> call)
+{
+    const qint64 id = m_nextId++;
+    const bool wasBusy = isBusy();
+    m_open.insert(id);
+    QMetaObject::invokeMethod(m_worker, [call = std::move(call), id] { call(id); }, Qt::QueuedConnection);
+    if (!wasBusy)
+        emit busyChanged(true);
+    return id;
+}
+
+void JobController::onFinished(qint64 jobId)
+{
+    m_open.remove(jobId);
+    if (m_open.isEmpty())
+        emit busyChanged(false);
+}
+
+qint64 JobController::runPlan(const QString &projectPath, const ProjectPlan &plan)
+{
+    JobWorker *w = m_worker;
+    return enqueue([w, projectPath, plan](qint64 id) { w->runPlan(id, projectPath, plan); });
+}
+
+qint64 JobController::importDataset(const QString &projectPath, const QString &datasetPath)
+{
+    JobWorker *w = m_worker;
+    return enqueue([w, projectPath, datasetPath](qint64 id) { w->importDataset(id, projectPath, datasetPath); });
+}
+
+qint64 JobController::trainModel(const QString &projectPath, const TrainConfig &config, const QString &name)
+{
+    JobWorker *w = m_worker;
+    return enqueue([w, projectPath, config, name](qint64 id) { w->trainModel(id, projectPath, config, name); });
+}
+
+qint64 JobController::importModel(const QString &projectPath, const QString &directory)
+{
+    JobWorker *w = m_worker;
+    return enqueue([w, projectPath, directory](qint64 id) { w->importModel(id, projectPath, directory); });
+}
+
+qint64 JobController::computeFactors(const QString &projectPath)
+{
+    JobWorker *w = m_worker;
+    return enqueue([w, projectPath](qint64 id) { w->computeFactors(id, projectPath); });
+}
+
+qint64 JobController::loadEngine(const QString &projectPath)
+{
+    JobWorker *w = m_worker;
+    return enqueue([w, projectPath](qint64 id) { w->loadEngine(id, projectPath); });
+}
+
+qint64 JobController::exportFiles(const QString &projectPath, const ExportRequest &request)
+{
+    JobWorker *w = m_worker;
+    return enqueue([w, projectPath, request](qint64 id) { w->exportFiles(id, projectPath, request); });
+}
+
+void JobController::closeProject()
+{
+    JobWorker *w = m_worker;
+    QMetaObject::invokeMethod(m_worker, [w] { w->closeProject(); }, Qt::QueuedConnection);
+}
+
+void JobController::cancelAll()
+{
+    // Order matters, see JobWorker::beginJob.
+    m_cancelledBefore.store(m_nextId);
+    m_cancel.store(true);
+}
+
+} // namespace traclens

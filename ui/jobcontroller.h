@@ -1,0 +1,63 @@
+#pragma once
+// Owns the background thread and its JobWorker; the GUI's only door to long work.
+//
+// Each request gets an increasing job id and is queued to the worker, which runs them
+// in order. cancelAll() stops the running job at its next chunk boundary and skips the
+// queued ones. shutdown() (also run by the destructor) cancels, quits the thread and
+// waits: quitting mid-job is safe, and what finished is in the project for next time.
+//
+// Ownership: owns the QThread; the worker is deleted on its own thread when the thread
+// finishes. Thread safety: GUI thread only.
+
+#include "exportrequest.h"
+#include "jobworker.h"
+#include "projectplan.h"
+
+#include <QObject>
+#include <QSet>
+#include <QThread>
+
+#include <atomic>
+
+namespace traclens {
+
+class JobController : public QObject {
+    Q_OBJECT
+public:
+    explicit JobController(QObject *parent = nullptr);
+    ~JobController() override;
+
+    // Connect to its signals (they arrive queued on the GUI thread).
+    JobWorker *worker() const { return m_worker; }
+
+    qint64 runPlan(const QString &projectPath, const ProjectPlan &plan);
+    qint64 importDataset(const QString &projectPath, const QString &datasetPath);
+    qint64 trainModel(const QString &projectPath, const TrainConfig &config, const QString &name);
+    qint64 importModel(const QString &projectPath, const QString &directory);
+    qint64 computeFactors(const QString &projectPath);
+    qint64 loadEngine(const QString &projectPath);
+    qint64 exportFiles(const QString &projectPath, const ExportRequest &request);
+    // Drops the worker's database connection (queued behind running work).
+    void closeProject();
+
+    // Cancels the running job and every queued one.
+    void cancelAll();
+    bool isBusy() const { return !m_open.isEmpty(); }
+    void shutdown();
+
+signals:
+    void busyChanged(bool busy);
+
+private:
+    qint64 enqueue(std::function<void(qint64)> call);
+    void onFinished(qint64 jobId);
+
+    QThread m_thread;
+    JobWorker *m_worker = nullptr;
+    CancelFlag m_cancel{false};
+    std::atomic<qint64> m_cancelledBefore{0};
+    qint64 m_nextId = 1;
+    QSet<qint64> m_open; // requested, not yet finished
+};
+
+} // namespace traclens

@@ -1,0 +1,331 @@
+#include "jobworker.h"
+
+#include "computejob.h"
+#include "exporter.h"
+#include "importer.h"
+#include "projectdb.h"
+#include "trainjob.h"
+
+#include <QDateTime>
+
+namespace traclens {
+
+namespace {
+// Job row the worker keeps beside the engine's own, so that a cancelled or crashed
+// import is finished on the next start instead of being taken for a complete one.
+constexpr const char *kImportJob = "ui:import";
+
+int64_t nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
+} // namespace
+
+const char *jobKindTitle(JobKind kind)
+{
+    switch (kind) {
+    case JobKind::Plan: return "Preparing project";
+    case JobKind::Import: return "Importing dataset";
+    case JobKind::Train: return "Training model";
+    case JobKind::ImportModel: return "Checking model";
+    case JobKind::Compute: return "Computing influence";
+    case JobKind::LoadEngine: return "Loading influence data";
+    case JobKind::Export: return "Exporting";
+    }
+    return "Working";
+}
+
+JobWorker::JobWorker(CancelFlag *cancel, const std::atomic<qint64> *cancelledBefore, QObject *parent)
+    : QObject(parent), m_cancel(cancel), m_cancelledBefore(cancelledBefore)
+{
+}
+
+JobWorker::~JobWorker() = default;
+
+bool JobWorker::beginJob(qint64 jobId, JobKind kind)
+{
+    // Reset first, then check: a cancel() racing with us either raised cancelledBefore
+    // before the check (we skip) or sets the flag after the reset (the job sees it).
+    m_cancel->store(false);
+    if (jobId < m_cancelledBefore->load()) {
+        emit finished(jobId, kind, Status::cancelled());
+        return false;
+    }
+    m_lastStage.clear();
+    emit started(jobId, kind);
+    return true;
+}
+
+Status JobWorker::ensureDb(const QString &projectPath)
+{
+    const std::string path = projectPath.toStdString();
+    if (m_db && m_db->path() == path)
+        return Status::ok();
+    m_db.reset();
+    auto db = ProjectDb::open(path, ProjectDb::OpenMode::ReadWrite);
+    if (!db.ok())
+        return db.status();
+    m_db = std::move(db).value();
+    return Status::ok();
+}
+
+void JobWorker::closeProject() { m_db.reset(); }
+
+ProgressFn JobWorker::progressFn(qint64 jobId)
+{
+    return [this, jobId](const Progress &p) {
+        const QString stage = QString::fromStdString(p.stage);
+        const bool stageChanged = stage != m_lastStage;
+        const bool complete = p.total > 0 && p.done >= p.total;
+        if (!stageChanged && !complete && m_sinceEmit.isValid() && m_sinceEmit.elapsed() < kProgressIntervalMs)
+            return;
+        m_lastStage = stage;
+        m_sinceEmit.start();
+        emit progress(jobId, stage, QString::fromStdString(p.detail), p.done, p.total);
+    };
+}
+
+Status JobWorker::report(qint64 jobId, JobKind kind, Status status)
+{
+    emit stepFinished(jobId, kind, status);
+    return status;
+}
+
+Result<bool> JobWorker::importComplete()
+{
+    auto info = m_db->dataset();
+    if (!info.ok())
+        return info.status();
+    if (!info.value())
+        return false;
+    auto count = m_db->exampleCount();
+    if (!count.ok())
+        return count.status();
+    if (count.value() == 0)
+        return false;
+    auto job = m_db->job(kImportJob);
+    if (!job.ok())
+        return job.status();
+    // No row: imported by another tool (the CLI); trust it.
+    return !job.value() || job.value()->state == "done";
+}
+
+Result<bool> JobWorker::factorsComplete(int64_t modelId)
+{
+    auto ckpts = m_db->checkpoints(modelId);
+    if (!ckpts.ok())
+        return ckpts.status();
+    for (const CheckpointRow &c : ckpts.value()) {
+        auto missing = m_db->examplesMissingFactors(c.id);
+        if (!missing.ok())
+            return missing.status();
+        if (!missing.value().empty())
+            return false;
+    }
+    auto self = m_db->selfInfluence(modelId);
+    if (!self.ok())
+        return self.status();
+    return !self.value().empty();
+}
+
+Status JobWorker::stepImport(qint64 jobId, const QString &datasetPath)
+{
+    JobRow row;
+    row.name = kImportJob;
+    row.state = "running";
+    row.updatedMs = nowMs();
+    row.message = datasetPath.toStdString();
+    m_db->setJob(row);
+    auto summary = traclens::importDataset(*m_db, datasetPath.toStdString(), progressFn(jobId), m_cancel);
+    row.updatedMs = nowMs();
+    if (summary.ok()) {
+        row.state = "done";
+        row.done = row.total = summary->train + summary->test;
+        row.message = summary->toString();
+    } else {
+        row.state = summary.status().isCancelled() ? "cancelled" : "failed";
+        row.message = summary.status().message();
+    }
+    m_db->setJob(row);
+    return report(jobId, JobKind::Import, summary.ok() ? Status::ok() : summary.status());
+}
+
+Status JobWorker::stepTrain(qint64 jobId, const TrainConfig &config, const QString &name)
+{
+    auto id = trainProjectModel(*m_db, config, name.toStdString(), progressFn(jobId), m_cancel);
+    if (id.ok()) {
+        if (Status s = m_db->setActiveModel(id.value()); !s)
+            return report(jobId, JobKind::Train, s);
+    }
+    return report(jobId, JobKind::Train, id.ok() ? Status::ok() : id.status());
+}
+
+Status JobWorker::stepImportModel(qint64 jobId, const QString &directory)
+{
+    auto id = traclens::importModel(*m_db, directory.toStdString(), progressFn(jobId));
+    if (id.ok()) {
+        if (Status s = m_db->setActiveModel(id.value()); !s)
+            return report(jobId, JobKind::ImportModel, s);
+    }
+    return report(jobId, JobKind::ImportModel, id.ok() ? Status::ok() : id.status());
+}
+
+Status JobWorker::stepCompute(qint64 jobId, int64_t modelId)
+{
+    auto summary = traclens::computeFactors(*m_db, modelId, ComputeOptions{}, progressFn(jobId), m_cancel);
+    return report(jobId, JobKind::Compute, summary.ok() ? Status::ok() : summary.status());
+}
+
+Status JobWorker::stepLoadEngine(qint64 jobId, int64_t modelId)
+{
+    auto engine = InfluenceEngine::load(*m_db, modelId, progressFn(jobId));
+    if (!engine.ok())
+        return report(jobId, JobKind::LoadEngine, engine.status());
+    std::shared_ptr<const InfluenceEngine> shared(std::move(engine).value());
+    emit engineLoaded(jobId, shared);
+    return report(jobId, JobKind::LoadEngine, Status::ok());
+}
+
+void JobWorker::runPlan(qint64 jobId, const QString &projectPath, const ProjectPlan &plan)
+{
+    if (!beginJob(jobId, JobKind::Plan))
+        return;
+    const Status status = [&]() -> Status {
+        TL_RETURN_IF_ERROR(ensureDb(projectPath));
+
+        auto imported = importComplete();
+        if (!imported.ok())
+            return imported.status();
+        if (!imported.value()) {
+            QString source = plan.datasetPath;
+            if (source.isEmpty()) {
+                auto info = m_db->dataset();
+                if (info.ok() && info.value())
+                    source = QString::fromStdString(info.value()->importedFrom);
+            }
+            if (source.isEmpty())
+                return Status::invalid("the project has no dataset yet");
+            TL_RETURN_IF_ERROR(stepImport(jobId, source));
+        }
+        if (isCancelled(m_cancel))
+            return Status::cancelled();
+
+        auto active = m_db->activeModel();
+        if (!active.ok())
+            return active.status();
+        if (!active.value()) {
+            switch (plan.modelSource) {
+            case ProjectPlan::ModelSource::None:
+                emit modelMissing(jobId);
+                return Status::ok();
+            case ProjectPlan::ModelSource::TrainBuiltin:
+                TL_RETURN_IF_ERROR(stepTrain(jobId, plan.train, plan.modelName));
+                break;
+            case ProjectPlan::ModelSource::ImportDirectory:
+                TL_RETURN_IF_ERROR(stepImportModel(jobId, plan.modelDirectory));
+                break;
+            }
+            active = m_db->activeModel();
+            if (!active.ok())
+                return active.status();
+            if (!active.value())
+                return Status::internal("no model was registered");
+        }
+        if (isCancelled(m_cancel))
+            return Status::cancelled();
+
+        const int64_t modelId = *active.value();
+        auto complete = factorsComplete(modelId);
+        if (!complete.ok())
+            return complete.status();
+        if (!complete.value())
+            TL_RETURN_IF_ERROR(stepCompute(jobId, modelId));
+        if (isCancelled(m_cancel))
+            return Status::cancelled();
+        return stepLoadEngine(jobId, modelId);
+    }();
+    emit finished(jobId, JobKind::Plan, status);
+}
+
+void JobWorker::importDataset(qint64 jobId, const QString &projectPath, const QString &datasetPath)
+{
+    if (!beginJob(jobId, JobKind::Import))
+        return;
+    Status s = ensureDb(projectPath);
+    if (s)
+        s = stepImport(jobId, datasetPath);
+    emit finished(jobId, JobKind::Import, s);
+}
+
+void JobWorker::trainModel(qint64 jobId, const QString &projectPath, const TrainConfig &config, const QString &name)
+{
+    if (!beginJob(jobId, JobKind::Train))
+        return;
+    Status s = ensureDb(projectPath);
+    if (s)
+        s = stepTrain(jobId, config, name);
+    emit finished(jobId, JobKind::Train, s);
+}
+
+void JobWorker::importModel(qint64 jobId, const QString &projectPath, const QString &directory)
+{
+    if (!beginJob(jobId, JobKind::ImportModel))
+        return;
+    Status s = ensureDb(projectPath);
+    if (s)
+        s = stepImportModel(jobId, directory);
+    emit finished(jobId, JobKind::ImportModel, s);
+}
+
+void JobWorker::computeFactors(qint64 jobId, const QString &projectPath)
+{
+    if (!beginJob(jobId, JobKind::Compute))
+        return;
+    const Status status = [&]() -> Status {
+        TL_RETURN_IF_ERROR(ensureDb(projectPath));
+        auto active = m_db->activeModel();
+        if (!active.ok())
+            return active.status();
+        if (!active.value())
+            return Status::notFound("the project has no model yet");
+        TL_RETURN_IF_ERROR(stepCompute(jobId, *active.value()));
+        if (isCancelled(m_cancel))
+            return Status::cancelled();
+        return stepLoadEngine(jobId, *active.value());
+    }();
+    emit finished(jobId, JobKind::Compute, status);
+}
+
+void JobWorker::loadEngine(qint64 jobId, const QString &projectPath)
+{
+    if (!beginJob(jobId, JobKind::LoadEngine))
+        return;
+    const Status status = [&]() -> Status {
+        TL_RETURN_IF_ERROR(ensureDb(projectPath));
+        auto active = m_db->activeModel();
+        if (!active.ok())
+            return active.status();
+        if (!active.value())
+            return Status::notFound("the project has no model yet");
+        return stepLoadEngine(jobId, *active.value());
+    }();
+    emit finished(jobId, JobKind::LoadEngine, status);
+}
+
+void JobWorker::exportFiles(qint64 jobId, const QString &projectPath, const ExportRequest &request)
+{
+    if (!beginJob(jobId, JobKind::Export))
+        return;
+    const Status status = [&]() -> Status {
+        TL_RETURN_IF_ERROR(ensureDb(projectPath));
+        if (!request.labelsCsv.isEmpty())
+            TL_RETURN_IF_ERROR(exportLabelsCsv(*m_db, request.labelsCsv.toStdString(), request.overwrite));
+        if (!request.changeLog.isEmpty())
+            TL_RETURN_IF_ERROR(exportChangeLog(*m_db, request.changeLog.toStdString(), request.overwrite));
+        if (!request.imageFolder.isEmpty())
+            TL_RETURN_IF_ERROR(exportImageFolder(*m_db, request.imageFolder.toStdString(),
+                                                 request.hardLinks ? TreeMode::HardLink : TreeMode::Copy,
+                                                 progressFn(jobId), m_cancel));
+        return Status::ok();
+    }();
+    emit finished(jobId, JobKind::Export, report(jobId, JobKind::Export, status));
+}
+
+} // namespace traclens

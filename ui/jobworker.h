@@ -1,0 +1,98 @@
+#pragma once
+// The one background worker of the application. It lives on JobController's QThread and
+// runs import, training, model import, TracIn compute, influence-engine loading and
+// export, one request at a time in arrival order.
+//
+// Requests: queued invocations from JobController (never call the methods directly from
+// another thread). Results and progress: signals, delivered queued to the GUI thread.
+// Progress is throttled to at most ~20 signals per second, plus one at every stage change
+// and at completion, so the GUI event loop never drowns.
+//
+// Database: the worker opens its OWN ProjectDb on the project path (one SQLite
+// connection per thread); it keeps it open between requests for the same path.
+//
+// Cancellation: cooperative. JobController sets the shared CancelFlag and raises
+// `cancelledBefore`; a job whose id is below it is skipped, a running one sees the flag
+// at its next chunk boundary and the engine returns Status::cancelled() with finished
+// chunks committed, so the next run resumes.
+//
+// Ownership: the controller creates it, moves it to the thread and deletes it there.
+
+#include "exportrequest.h"
+#include "influenceengine.h"
+#include "jobkind.h"
+#include "metatypes.h"
+#include "progress.h"
+#include "projectplan.h"
+#include "status.h"
+
+#include <QElapsedTimer>
+#include <QObject>
+#include <QString>
+
+#include <atomic>
+#include <memory>
+
+namespace traclens {
+
+class ProjectDb;
+
+class JobWorker : public QObject {
+    Q_OBJECT
+public:
+    // `cancel` and `cancelledBefore` are owned by the controller and outlive the worker.
+    JobWorker(CancelFlag *cancel, const std::atomic<qint64> *cancelledBefore, QObject *parent = nullptr);
+    ~JobWorker() override;
+
+    // Minimum interval between two progress signals of the same stage.
+    static constexpr int kProgressIntervalMs = 50;
+
+    // --- requests (worker thread). `jobId` comes from JobController.
+    // Does whatever the project still lacks, in order: import the plan's dataset, get a
+    // model (train or import, as the plan says), compute factors, load the engine. Each
+    // finished step is reported by stepFinished; the whole by finished(Plan).
+    void runPlan(qint64 jobId, const QString &projectPath, const ProjectPlan &plan);
+    void importDataset(qint64 jobId, const QString &projectPath, const QString &datasetPath);
+    void trainModel(qint64 jobId, const QString &projectPath, const TrainConfig &config, const QString &name);
+    void importModel(qint64 jobId, const QString &projectPath, const QString &directory);
+    // Computes the active model's missing factors (resumes), then loads the engine.
+    void computeFactors(qint64 jobId, const QString &projectPath);
+    void loadEngine(qint64 jobId, const QString &projectPath);
+    void exportFiles(qint64 jobId, const QString &projectPath, const ExportRequest &request);
+    // Closes the worker's connection (e.g. before the GUI opens another project).
+    void closeProject();
+
+signals:
+    void started(qint64 jobId, traclens::JobKind kind);
+    // stage/detail as the engine reports them; total 0 when unknown.
+    void progress(qint64 jobId, const QString &stage, const QString &detail, qint64 done, qint64 total);
+    // One step of a plan (or a single job) finished; status may be cancelled or an error.
+    void stepFinished(qint64 jobId, traclens::JobKind kind, const traclens::Status &status);
+    // The request as a whole finished (kind is the request's kind).
+    void finished(qint64 jobId, traclens::JobKind kind, const traclens::Status &status);
+    // A freshly loaded engine; shared so that the GUI and its query threads can hold it.
+    void engineLoaded(qint64 jobId, std::shared_ptr<const traclens::InfluenceEngine> engine);
+    // The plan stopped because the project has no model and the plan says none is coming.
+    void modelMissing(qint64 jobId);
+
+private:
+    bool beginJob(qint64 jobId, JobKind kind);
+    Status ensureDb(const QString &projectPath);
+    ProgressFn progressFn(qint64 jobId);
+    Status stepImport(qint64 jobId, const QString &datasetPath);
+    Status stepTrain(qint64 jobId, const TrainConfig &config, const QString &name);
+    Status stepImportModel(qint64 jobId, const QString &directory);
+    Status stepCompute(qint64 jobId, int64_t modelId);
+    Status stepLoadEngine(qint64 jobId, int64_t modelId);
+    Status report(qint64 jobId, JobKind kind, Status status);
+    Result<bool> factorsComplete(int64_t modelId);
+    Result<bool> importComplete();
+
+    CancelFlag *m_cancel;
+    const std::atomic<qint64> *m_cancelledBefore;
+    std::unique_ptr<ProjectDb> m_db;
+    QElapsedTimer m_sinceEmit;
+    QString m_lastStage;
+};
+
+} // namespace traclens

@@ -1,0 +1,652 @@
+#include "mainwindow.h"
+
+#include "appsettings.h"
+#include "chartspage.h"
+#include "datasetbrowserpage.h"
+#include "examplelistmodel.h"
+#include "exportdialog.h"
+#include "influencepage.h"
+#include "jobcontroller.h"
+#include "jobstatuswidget.h"
+#include "newprojectdialog.h"
+#include "projectsession.h"
+#include "reviewpage.h"
+#include "thumbnailcache.h"
+#include "tileview.h"
+#include "welcomepage.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDateTime>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QInputDialog>
+#include <QLabel>
+#include <QListWidget>
+#include <QLocale>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QStackedWidget>
+#include <QStandardPaths>
+#include <QStatusBar>
+#include <QTimer>
+#include <QUndoGroup>
+#include <QUndoStack>
+
+namespace traclens {
+
+namespace {
+FailureContext contextOf(JobKind kind)
+{
+    switch (kind) {
+    case JobKind::Import: return FailureContext::Import;
+    case JobKind::Train: return FailureContext::Train;
+    case JobKind::ImportModel: return FailureContext::ImportModel;
+    case JobKind::Compute: return FailureContext::Compute;
+    case JobKind::LoadEngine: return FailureContext::LoadEngine;
+    case JobKind::Export: return FailureContext::Export;
+    case JobKind::Plan: return FailureContext::OpenProject;
+    }
+    return FailureContext::OpenProject;
+}
+
+const char *kSidebarStyle = R"(
+QListWidget#sidebar { background: palette(window); border: none; border-right: 1px solid palette(mid);
+                      padding-top: 8px; outline: 0; }
+QListWidget#sidebar::item { padding: 9px 10px; margin: 2px 8px; border-radius: 6px; color: palette(text); }
+QListWidget#sidebar::item:selected { background: palette(highlight); color: palette(highlighted-text); }
+QListWidget#sidebar::item:hover:!selected { background: rgba(61, 111, 217, 30); }
+QFrame#detailsPane { border: none; border-left: 1px solid palette(mid); background: palette(base); }
+)";
+} // namespace
+
+MainWindow::MainWindow(QWidget *parent)
+    : QMainWindow(parent), m_jobs(new JobController(this)), m_undoGroup(new QUndoGroup(this))
+{
+    setWindowTitle(tr("TracLens"));
+    setWindowIcon(QIcon(":/traclens/traclens.svg"));
+    setStyleSheet(kSidebarStyle);
+
+    m_central = new QStackedWidget;
+    m_welcome = new WelcomePage;
+    m_central->addWidget(m_welcome);
+    setCentralWidget(m_central);
+
+    m_summary = new QLabel;
+    m_summary->setForegroundRole(QPalette::PlaceholderText);
+    m_jobStatus = new JobStatusWidget;
+    statusBar()->addPermanentWidget(m_jobStatus);
+    statusBar()->addPermanentWidget(m_summary);
+
+    createActions();
+    createMenus();
+
+    connect(m_welcome, &WelcomePage::newProjectRequested, this, &MainWindow::newProject);
+    connect(m_welcome, &WelcomePage::openProjectRequested, this, &MainWindow::openProjectDialog);
+    connect(m_welcome, &WelcomePage::demoRequested, this, [this] { openDemo(); });
+    connect(m_welcome, &WelcomePage::recentRequested, this, &MainWindow::openProject);
+
+    JobWorker *w = m_jobs->worker();
+    connect(w, &JobWorker::started, m_jobStatus, &JobStatusWidget::jobStarted);
+    connect(w, &JobWorker::progress, m_jobStatus, &JobStatusWidget::jobProgress);
+    connect(w, &JobWorker::stepFinished, this, &MainWindow::onStepFinished);
+    connect(w, &JobWorker::finished, this, &MainWindow::onFinished);
+    connect(w, &JobWorker::engineLoaded, this, &MainWindow::onEngineLoaded);
+    connect(w, &JobWorker::modelMissing, this, [this](qint64 id) {
+        if (m_sessionJobs.contains(id))
+            statusBar()->showMessage(tr("This project has no model yet: use Project ▸ Train Model or Import Model."));
+    });
+    connect(m_jobStatus, &JobStatusWidget::cancelRequested, this, [this] {
+        m_jobs->cancelAll();
+        statusBar()->showMessage(tr("Cancelling… finished parts are kept and resume next time."), 5000);
+    });
+    connect(m_jobs, &JobController::busyChanged, this, &MainWindow::updateActions);
+
+    if (!restoreGeometry(AppSettings::windowGeometry()))
+        resize(1440, 900);
+    restoreState(AppSettings::windowState());
+    updateActions();
+    updateRecentMenu();
+}
+
+MainWindow::~MainWindow()
+{
+    // Stop the worker before the session (and its engine) go away.
+    m_jobs->shutdown();
+    closeProject();
+}
+
+QString MainWindow::demoProjectPath()
+{
+    return QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)).filePath("demo/fashion-mnist.traclens");
+}
+
+QString MainWindow::defaultDemoDataset()
+{
+    const QString env = qEnvironmentVariable("TRACLENS_DEMO_DATASET");
+    return env.isEmpty() ? QStringLiteral("/usr/share/datasets/fashion-mnist") : env;
+}
+
+void MainWindow::createActions()
+{
+    auto add = [this](const QString &key, const QString &text, const QKeySequence &shortcut, auto slot) {
+        auto *a = new QAction(text, this);
+        if (!shortcut.isEmpty())
+            a->setShortcut(shortcut);
+        connect(a, &QAction::triggered, this, slot);
+        m_actions.insert(key, a);
+        addAction(a);
+        return a;
+    };
+    add("new", tr("&New Project…"), QKeySequence::New, &MainWindow::newProject);
+    add("open", tr("&Open Project…"), QKeySequence::Open, &MainWindow::openProjectDialog);
+    add("demo", tr("Open &Demo Project"), {}, [this] { openDemo(); });
+    add("close", tr("&Close Project"), QKeySequence::Close, &MainWindow::closeProject);
+    add("export", tr("&Export Labels…"), QKeySequence(Qt::CTRL | Qt::Key_E), &MainWindow::exportLabels)
+        ->setIcon(QIcon(":/traclens/icons/export.svg"));
+    add("quit", tr("&Quit"), QKeySequence::Quit, &QWidget::close);
+    add("reimport", tr("&Re-import Dataset"), {}, &MainWindow::reimportDataset);
+    add("train", tr("&Train Model…"), {}, &MainWindow::trainModel);
+    add("importModel", tr("&Import Model…"), {}, &MainWindow::importModelDialog);
+    add("compute", tr("&Compute Influence"), {}, &MainWindow::computeInfluence);
+    add("cancel", tr("C&ancel Background Work"), QKeySequence(Qt::Key_Escape), [this] { m_jobs->cancelAll(); });
+    add("about", tr("&About TracLens"), {}, &MainWindow::about);
+
+    QAction *undo = m_undoGroup->createUndoAction(this, tr("&Undo"));
+    undo->setShortcut(QKeySequence::Undo);
+    QAction *redo = m_undoGroup->createRedoAction(this, tr("&Redo"));
+    redo->setShortcuts({QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), QKeySequence(Qt::CTRL | Qt::Key_Y)});
+    m_actions.insert("undo", undo);
+    m_actions.insert("redo", redo);
+    addAction(undo);
+    addAction(redo);
+}
+
+void MainWindow::createMenus()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    file->addAction(m_actions["new"]);
+    file->addAction(m_actions["open"]);
+    m_recentMenu = file->addMenu(tr("Open &Recent"));
+    file->addAction(m_actions["demo"]);
+    file->addSeparator();
+    file->addAction(m_actions["export"]);
+    file->addSeparator();
+    file->addAction(m_actions["close"]);
+    file->addAction(m_actions["quit"]);
+
+    QMenu *edit = menuBar()->addMenu(tr("&Edit"));
+    edit->addAction(m_actions["undo"]);
+    edit->addAction(m_actions["redo"]);
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    const QStringList names{tr("&Browse"), tr("&Influence"), tr("&Review Queue"), tr("&Charts")};
+    for (int p = 0; p < PageCount; ++p) {
+        auto *a = view->addAction(names[p], this, [this, p] { showPage(Page(p)); });
+        a->setShortcut(QKeySequence(Qt::CTRL | (Qt::Key_1 + p)));
+        m_actions.insert(QStringLiteral("page%1").arg(p), a);
+    }
+
+    QMenu *project = menuBar()->addMenu(tr("&Project"));
+    project->addAction(m_actions["reimport"]);
+    project->addAction(m_actions["train"]);
+    project->addAction(m_actions["importModel"]);
+    project->addAction(m_actions["compute"]);
+    project->addSeparator();
+    project->addAction(m_actions["cancel"]);
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(m_actions["about"]);
+}
+
+void MainWindow::updateRecentMenu()
+{
+    m_recentMenu->clear();
+    const QStringList recent = AppSettings::recentProjects();
+    for (const QString &path : recent)
+        m_recentMenu->addAction(QFileInfo(path).completeBaseName() + QStringLiteral("  —  ") + path, this,
+                                [this, path] { openProject(path); });
+    m_recentMenu->setEnabled(!recent.isEmpty());
+    m_welcome->refreshRecent();
+}
+
+void MainWindow::updateActions()
+{
+    const bool open = m_session != nullptr;
+    const bool busy = m_jobs->isBusy();
+    for (const char *key : {"close", "export"})
+        m_actions[key]->setEnabled(open);
+    const bool hasData = open && m_session->hasDataset();
+    m_actions["reimport"]->setEnabled(hasData && !busy);
+    m_actions["train"]->setEnabled(hasData && !busy);
+    m_actions["importModel"]->setEnabled(hasData && !busy);
+    m_actions["compute"]->setEnabled(open && m_session->modelId().has_value() && !busy);
+    m_actions["cancel"]->setEnabled(busy);
+    for (int p = 0; p < PageCount; ++p)
+        m_actions[QStringLiteral("page%1").arg(p)]->setEnabled(open);
+}
+
+void MainWindow::updateSummary()
+{
+    if (!m_session) {
+        m_summary->clear();
+        return;
+    }
+    const QLocale l;
+    QString text = tr("%1 train · %2 test · %3 classes")
+                       .arg(l.toString(qlonglong(m_session->countOf(Split::Train))))
+                       .arg(l.toString(qlonglong(m_session->countOf(Split::Test))))
+                       .arg(m_session->numClasses());
+    if (const auto &model = m_session->model())
+        text += tr(" · model %1").arg(QString::fromStdString(model->name));
+    if (auto engine = m_session->engine())
+        text += tr(" (%1 checkpoints)").arg(engine->numCheckpoints());
+    m_summary->setText(text);
+}
+
+void MainWindow::reportFailure(FailureContext context, const Status &status)
+{
+    const FailureText t = describeFailure(context, status);
+    statusBar()->showMessage(t.title + QStringLiteral(": ") + t.what, 10000);
+    // Window-modal and non-blocking: background work and tests go on behind it.
+    auto *box = new QMessageBox(QMessageBox::Warning, t.title, t.what, QMessageBox::Ok, this);
+    box->setInformativeText(t.advice);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setObjectName("failureDialog");
+    box->open();
+}
+
+bool MainWindow::openProject(const QString &path) { return openSession(path, false, nullptr); }
+
+bool MainWindow::createProject(const QString &path, const ProjectPlan &plan) { return openSession(path, true, &plan); }
+
+bool MainWindow::openDemo(const QString &datasetDir)
+{
+    const QString dataset = datasetDir.isEmpty() ? defaultDemoDataset() : datasetDir;
+    const QString project = demoProjectPath();
+    if (!QFileInfo::exists(project) && !QFileInfo(dataset).isDir()) {
+        reportFailure(FailureContext::Import,
+                      Status::notFound(QStringLiteral("the Fashion-MNIST files are not in %1").arg(dataset).toStdString()));
+        return false;
+    }
+    QDir().mkpath(QFileInfo(project).absolutePath());
+    ProjectPlan plan;
+    plan.datasetPath = dataset;
+    plan.modelSource = ProjectPlan::ModelSource::TrainBuiltin;
+    plan.train.epochs = 3;
+    plan.modelName = QStringLiteral("builtin-cnn");
+    return createProject(project, plan);
+}
+
+bool MainWindow::openSession(const QString &path, bool create, const ProjectPlan *plan)
+{
+    if (!create && !QFileInfo::exists(path)) {
+        reportFailure(FailureContext::OpenProject,
+                      Status::notFound(QStringLiteral("%1 does not exist").arg(path).toStdString()));
+        AppSettings::removeRecentProject(path);
+        updateRecentMenu();
+        return false;
+    }
+    closeProject();
+    auto session = ProjectSession::open(path, create);
+    if (!session.ok()) {
+        reportFailure(create ? FailureContext::CreateProject : FailureContext::OpenProject, session.status());
+        return false;
+    }
+    m_session = std::move(session).value();
+    ProjectPlan effective = plan ? *plan : ProjectPlan::load(m_session->db());
+    if (plan) {
+        if (Status s = plan->save(m_session->db()); !s) {
+            reportFailure(FailureContext::CreateProject, s);
+            closeProject();
+            return false;
+        }
+    }
+    m_undoGroup->addStack(m_session->undoStack());
+    m_undoGroup->setActiveStack(m_session->undoStack());
+    connect(m_session.get(), &ProjectSession::editFailed, this,
+            [this](const Status &s) { reportFailure(FailureContext::Edit, s); });
+    connect(m_session.get(), &ProjectSession::examplesReset, this, &MainWindow::updateSummary);
+    connect(m_session.get(), &ProjectSession::modelChanged, this, &MainWindow::updateSummary);
+
+    buildProjectView();
+    AppSettings::addRecentProject(m_session->path());
+    updateRecentMenu();
+    setWindowTitle(tr("%1 — TracLens").arg(m_session->displayName()));
+    updateSummary();
+    updateActions();
+
+    trackJob(m_jobs->runPlan(m_session->path(), effective));
+    return true;
+}
+
+void MainWindow::buildProjectView()
+{
+    m_projectView = new QWidget;
+    auto *layout = new QHBoxLayout(m_projectView);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+    m_sidebar = new QListWidget;
+    m_sidebar->setObjectName("sidebar");
+    m_sidebar->setFixedWidth(178);
+    m_sidebar->setIconSize(QSize(24, 24));
+    m_sidebar->setFrameShape(QFrame::NoFrame);
+    QFont sideFont = m_sidebar->font();
+    sideFont.setPointSizeF(sideFont.pointSizeF() * 1.08);
+    m_sidebar->setFont(sideFont);
+    const QStringList names{tr("Browse"), tr("Influence"), tr("Review queue"), tr("Charts")};
+    const QStringList icons{"browse", "influence", "review", "charts"};
+    for (int p = 0; p < PageCount; ++p)
+        m_sidebar->addItem(new QListWidgetItem(QIcon(QStringLiteral(":/traclens/icons/%1.svg").arg(icons[p])), names[p]));
+    layout->addWidget(m_sidebar);
+
+    m_pages = new QStackedWidget;
+    m_browser = new DatasetBrowserPage(m_session.get());
+    m_influence = new InfluencePage(m_session.get());
+    m_review = new ReviewPage(m_session.get());
+    m_charts = new ChartsPage(m_session.get());
+    m_pages->addWidget(m_browser);
+    m_pages->addWidget(m_influence);
+    m_pages->addWidget(m_review);
+    m_pages->addWidget(m_charts);
+    layout->addWidget(m_pages, 1);
+    m_central->addWidget(m_projectView);
+    m_central->setCurrentWidget(m_projectView);
+
+    connect(m_sidebar, &QListWidget::currentRowChanged, this, [this](int row) {
+        m_pages->setCurrentIndex(row);
+        // Give the page the keyboard, so digits in the review queue relabel at once.
+        if (QWidget *page = m_pages->currentWidget())
+            page->setFocus();
+    });
+    auto toInfluence = [this](qint64 id) {
+        m_influence->setQuery(id);
+        showPage(InfluenceView);
+    };
+    connect(m_browser, &DatasetBrowserPage::influenceRequested, this, toInfluence);
+    connect(m_review, &ReviewPage::influenceRequested, this, toInfluence);
+    m_sidebar->setCurrentRow(BrowsePage);
+}
+
+void MainWindow::showPage(Page page)
+{
+    if (m_sidebar)
+        m_sidebar->setCurrentRow(int(page));
+}
+
+MainWindow::Page MainWindow::currentPage() const
+{
+    return m_sidebar ? Page(m_sidebar->currentRow()) : BrowsePage;
+}
+
+void MainWindow::closeProject()
+{
+    if (!m_session)
+        return;
+    // Stop this project's work; its finished chunks are committed and resume next time.
+    m_jobs->cancelAll();
+    m_jobs->closeProject();
+    m_sessionJobs.clear();
+    if (m_exportDialog)
+        m_exportDialog->close();
+    m_undoGroup->removeStack(m_session->undoStack());
+    if (m_projectView) {
+        m_central->removeWidget(m_projectView);
+        delete m_projectView;
+        m_projectView = nullptr;
+        m_sidebar = nullptr;
+        m_pages = nullptr;
+        m_browser = nullptr;
+        m_influence = nullptr;
+        m_review = nullptr;
+        m_charts = nullptr;
+    }
+    m_session.reset();
+    m_central->setCurrentWidget(m_welcome);
+    setWindowTitle(tr("TracLens"));
+    updateSummary();
+    updateActions();
+}
+
+void MainWindow::onStepFinished(qint64 jobId, JobKind kind, const Status &status)
+{
+    if (!m_session || !m_sessionJobs.contains(jobId))
+        return;
+    if (!status) {
+        if (status.isCancelled()) {
+            statusBar()->showMessage(tr("%1 cancelled; finished parts are kept and resume next time.")
+                                         .arg(tr(jobKindTitle(kind))), 8000);
+        } else {
+            m_sessionJobs[jobId] = true;
+            reportFailure(contextOf(kind), status);
+        }
+        return;
+    }
+    Status reload;
+    switch (kind) {
+    case JobKind::Import:
+        reload = m_session->reloadExamples();
+        break;
+    case JobKind::Train:
+    case JobKind::ImportModel:
+    case JobKind::Compute:
+        reload = m_session->reloadModel();
+        break;
+    default:
+        break;
+    }
+    if (!reload)
+        reportFailure(FailureContext::OpenProject, reload);
+    updateActions();
+}
+
+void MainWindow::onFinished(qint64 jobId, JobKind kind, const Status &status)
+{
+    m_jobStatus->jobFinished(jobId);
+    if (!m_session || !m_sessionJobs.contains(jobId))
+        return;
+    const bool shown = m_sessionJobs.value(jobId);
+    m_sessionJobs.remove(jobId);
+    if (!status && !status.isCancelled() && !shown)
+        reportFailure(contextOf(kind), status);
+    else if (status && kind != JobKind::Export)
+        statusBar()->showMessage(tr("%1: done").arg(tr(jobKindTitle(kind))), 4000);
+    updateActions();
+}
+
+void MainWindow::onEngineLoaded(qint64 jobId, std::shared_ptr<const InfluenceEngine> engine)
+{
+    if (!m_session || !m_sessionJobs.contains(jobId))
+        return;
+    if (m_session->modelId() != std::optional<int64_t>(engine->modelId()))
+        m_session->reloadModel();
+    m_session->setEngine(std::move(engine));
+    if (m_influence->queryId() < 0)
+        chooseRepresentativeItems();
+    updateSummary();
+    updateActions();
+    emit engineReady();
+    if (!m_screenshotDir.isEmpty() && !m_screenshotsStarted) {
+        m_screenshotsStarted = true;
+        QTimer::singleShot(200, this, &MainWindow::takeScreenshots);
+    }
+}
+
+void MainWindow::chooseRepresentativeItems()
+{
+    // A confident mistake on a test example: the influence view then shows why the model
+    // believes what it believes, which is the point of the tool.
+    auto engine = m_session->engine();
+    qint64 best = -1, first = -1;
+    float bestProb = -1;
+    for (const ExampleRow &row : m_session->examples()) {
+        if (row.split != Split::Test || engine->rowOf(row.id) < 0)
+            continue;
+        if (first < 0)
+            first = row.id;
+        if (engine->predicted(row.id) != row.currentLabel && engine->predictedProbability(row.id) > bestProb) {
+            bestProb = engine->predictedProbability(row.id);
+            best = row.id;
+        }
+    }
+    if (best < 0)
+        best = first;
+    if (best < 0 && !engine->trainIds().empty())
+        best = engine->trainIds().front();
+    if (best >= 0)
+        m_influence->setQuery(best);
+}
+
+void MainWindow::setScreenshotDirectory(const QString &dir) { m_screenshotDir = dir; }
+
+void MainWindow::takeScreenshots()
+{
+    QDir().mkpath(m_screenshotDir);
+    // Browser: the most suspicious examples first, one selected so the details show.
+    m_browser->model()->setSort(ExampleListModel::Sort::SelfInfluence);
+    if (m_browser->model()->rowCount() > 0)
+        m_browser->selectExample(m_browser->model()->exampleId(0));
+
+    struct Shot {
+        QString name;
+        std::function<QWidget *()> prepare;
+    };
+    auto shots = std::make_shared<std::vector<Shot>>();
+    shots->push_back({"browser", [this] { showPage(BrowsePage); return static_cast<QWidget *>(this); }});
+    shots->push_back({"influence", [this] { showPage(InfluenceView); return static_cast<QWidget *>(this); }});
+    shots->push_back({"review", [this] { showPage(ReviewView); return static_cast<QWidget *>(this); }});
+    shots->push_back({"charts", [this] { showPage(ChartsView); return static_cast<QWidget *>(this); }});
+    shots->push_back({"export", [this] {
+        exportLabels();
+        return static_cast<QWidget *>(m_exportDialog.data());
+    }});
+    auto index = std::make_shared<size_t>(0);
+    auto waited = std::make_shared<int>(0);
+    auto step = std::make_shared<std::function<void()>>();
+    *step = [this, shots, index, waited, step] {
+        if (*index >= shots->size()) {
+            if (m_exportDialog)
+                m_exportDialog->close();
+            qApp->quit();
+            return;
+        }
+        Shot &shot = (*shots)[*index];
+        QWidget *target = shot.prepare();
+        // Wait until the visible thumbnails are decoded (at most ~6 s), then grab.
+        auto poll = std::make_shared<std::function<void()>>();
+        *waited = 0;
+        *poll = [this, target, shot, index, waited, step, poll] {
+            const bool busy = m_session->thumbnails()->pendingCount() > 0;
+            if (busy && ++*waited < 60) {
+                QTimer::singleShot(100, this, *poll);
+                return;
+            }
+            const QString file = QDir(m_screenshotDir).filePath(shot.name + ".png");
+            if (target)
+                target->grab().save(file);
+            ++*index;
+            QTimer::singleShot(50, this, *step);
+        };
+        QTimer::singleShot(600, this, *poll);
+    };
+    QTimer::singleShot(0, this, *step);
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    AppSettings::setWindowGeometry(saveGeometry(), saveState());
+    if (m_jobs->isBusy())
+        statusBar()->showMessage(tr("Stopping background work…"));
+    // Cancel and wait: the running chunk finishes or rolls back, and what is committed
+    // resumes at the next start.
+    m_jobs->shutdown();
+    event->accept();
+}
+
+void MainWindow::newProject()
+{
+    NewProjectDialog dialog(this);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    createProject(dialog.projectPath(), dialog.plan());
+}
+
+void MainWindow::openProjectDialog()
+{
+    const QString file = QFileDialog::getOpenFileName(this, tr("Open Project"), AppSettings::lastDirectory("project"),
+                                                      tr("TracLens projects (*.traclens);;All files (*)"));
+    if (file.isEmpty())
+        return;
+    AppSettings::setLastDirectory("project", QFileInfo(file).absolutePath());
+    openProject(file);
+}
+
+void MainWindow::exportLabels()
+{
+    if (!m_session)
+        return;
+    if (!m_exportDialog) {
+        m_exportDialog = new ExportDialog(m_session.get(), m_jobs, this);
+        m_exportDialog->setAttribute(Qt::WA_DeleteOnClose);
+    }
+    m_exportDialog->show();
+    m_exportDialog->raise();
+}
+
+void MainWindow::trainModel()
+{
+    if (!m_session)
+        return;
+    bool ok = false;
+    const int epochs = QInputDialog::getInt(this, tr("Train Model"),
+                                            tr("Train the built-in CNN on the current labels.\nEpochs (one checkpoint each):"),
+                                            3, 1, 100, 1, &ok);
+    if (!ok)
+        return;
+    TrainConfig config;
+    config.epochs = epochs;
+    const QString name = QStringLiteral("builtin-cnn-%1").arg(QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
+    trackJob(m_jobs->trainModel(m_session->path(), config, name));
+    // A new model needs its factors; queued behind training (and cancelled with it).
+    trackJob(m_jobs->computeFactors(m_session->path()));
+}
+
+void MainWindow::importModelDialog()
+{
+    if (!m_session)
+        return;
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Import Model (traclens-model/1 directory)"),
+                                                          AppSettings::lastDirectory("model"));
+    if (dir.isEmpty())
+        return;
+    AppSettings::setLastDirectory("model", QFileInfo(dir).absolutePath());
+    trackJob(m_jobs->importModel(m_session->path(), dir));
+    trackJob(m_jobs->computeFactors(m_session->path()));
+}
+
+void MainWindow::computeInfluence()
+{
+    if (m_session)
+        trackJob(m_jobs->computeFactors(m_session->path()));
+}
+
+void MainWindow::reimportDataset()
+{
+    if (!m_session || !m_session->dataset())
+        return;
+    trackJob(m_jobs->importDataset(m_session->path(), QString::fromStdString(m_session->dataset()->importedFrom)));
+}
+
+void MainWindow::about()
+{
+    QMessageBox::about(this, tr("About TracLens"),
+                       tr("<h3>TracLens %1</h3><p>Debug image-classification datasets with TracIn "
+                          "(Pruthi et al., 2020): find the training examples behind each prediction, "
+                          "review the likeliest label errors and fix them in place.</p>")
+                           .arg(QApplication::applicationVersion()));
+}
+
+} // namespace traclens

@@ -1,0 +1,130 @@
+#pragma once
+// The main window: a welcome page when no project is open; otherwise a sidebar of pages
+// (browse, influence, review, charts), the export dialog, menus, and a status bar with
+// the background job's progress, time left and a cancel button.
+//
+// It owns the JobController (the worker thread) and the ProjectSession of the open
+// project, and routes the worker's results: an imported dataset reloads the examples
+// (browsable while training and compute go on), a trained model and computed factors
+// reload the model data, a loaded engine enables the influence and review pages.
+// Failures become dialogs that say what is wrong and what to do.
+//
+// Ownership: owns everything it shows. Thread safety: GUI thread only.
+
+#include "errorhints.h"
+#include "influenceengine.h"
+#include "jobkind.h"
+#include "projectplan.h"
+
+#include <QHash>
+#include <QMainWindow>
+#include <QPointer>
+
+#include <memory>
+
+class QActionGroup;
+class QLabel;
+class QListWidget;
+class QMenu;
+class QStackedWidget;
+class QUndoGroup;
+
+namespace traclens {
+
+class ChartsPage;
+class DatasetBrowserPage;
+class ExportDialog;
+class InfluencePage;
+class JobController;
+class JobStatusWidget;
+class ProjectSession;
+class ReviewPage;
+class WelcomePage;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    enum Page { BrowsePage = 0, InfluenceView, ReviewView, ChartsView, PageCount };
+
+    explicit MainWindow(QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    // Opens an existing project and finishes whatever its plan left undone.
+    bool openProject(const QString &path);
+    // Creates (or reopens) a project, stores `plan` in it and runs it in the background.
+    bool createProject(const QString &path, const ProjectPlan &plan);
+    // The Fashion-MNIST demo: AppDataLocation/demo/fashion-mnist.traclens, imported,
+    // trained (built-in CNN, 3 epochs) and computed as needed.
+    bool openDemo(const QString &datasetDir = QString());
+    void closeProject();
+
+    // Once the influence engine is loaded: select a representative query and review item,
+    // grab every view into `dir`/<view>.png and quit the application.
+    void setScreenshotDirectory(const QString &dir);
+
+    ProjectSession *session() const { return m_session.get(); }
+    JobController *jobs() const { return m_jobs; }
+    DatasetBrowserPage *browserPage() const { return m_browser; }
+    InfluencePage *influencePage() const { return m_influence; }
+    ReviewPage *reviewPage() const { return m_review; }
+    ChartsPage *chartsPage() const { return m_charts; }
+    void showPage(Page page);
+    Page currentPage() const;
+
+    static QString demoProjectPath();
+    static QString defaultDemoDataset();
+
+signals:
+    // The engine of the open project was (re)loaded and the pages are up to date.
+    void engineReady();
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    void createActions();
+    void createMenus();
+    bool openSession(const QString &path, bool create, const ProjectPlan *plan);
+    void buildProjectView();
+    void updateActions();
+    void updateSummary();
+    void updateRecentMenu();
+    void reportFailure(FailureContext context, const Status &status);
+    void onStepFinished(qint64 jobId, JobKind kind, const Status &status);
+    void onFinished(qint64 jobId, JobKind kind, const Status &status);
+    void onEngineLoaded(qint64 jobId, std::shared_ptr<const InfluenceEngine> engine);
+    void trackJob(qint64 jobId) { m_sessionJobs.insert(jobId, false); }
+    void newProject();
+    void openProjectDialog();
+    void exportLabels();
+    void trainModel();
+    void importModelDialog();
+    void computeInfluence();
+    void reimportDataset();
+    void chooseRepresentativeItems();
+    void takeScreenshots();
+    void about();
+
+    JobController *m_jobs;
+    std::unique_ptr<ProjectSession> m_session;
+    QUndoGroup *m_undoGroup;
+    QStackedWidget *m_central;
+    WelcomePage *m_welcome;
+    QWidget *m_projectView = nullptr;
+    QListWidget *m_sidebar = nullptr;
+    QStackedWidget *m_pages = nullptr;
+    DatasetBrowserPage *m_browser = nullptr;
+    InfluencePage *m_influence = nullptr;
+    ReviewPage *m_review = nullptr;
+    ChartsPage *m_charts = nullptr;
+    QPointer<ExportDialog> m_exportDialog;
+    JobStatusWidget *m_jobStatus;
+    QLabel *m_summary;
+    QMenu *m_recentMenu = nullptr;
+    QHash<QString, QAction *> m_actions;
+    QHash<qint64, bool> m_sessionJobs; // job ids of the open project → an error was shown
+    QString m_screenshotDir;
+    bool m_screenshotsStarted = false;
+};
+
+} // namespace traclens

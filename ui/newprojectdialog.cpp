@@ -1,0 +1,255 @@
+#include "newprojectdialog.h"
+
+#include "appsettings.h"
+#include "dataset.h"
+#include "modelspec.h"
+
+#include <QApplication>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QRadioButton>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+namespace traclens {
+
+NewProjectDialog::NewProjectDialog(QWidget *parent) : QDialog(parent)
+{
+    setWindowTitle(tr("New Project"));
+    setMinimumWidth(640);
+    auto *layout = new QVBoxLayout(this);
+    layout->setSpacing(12);
+
+    auto *dataBox = new QGroupBox(tr("Dataset"));
+    auto *dataLayout = new QVBoxLayout(dataBox);
+    auto *dataRow = new QHBoxLayout;
+    m_dataset = new QLineEdit;
+    m_dataset->setPlaceholderText(tr("A folder of class sub-folders, a CSV manifest, or a folder of IDX files"));
+    auto *folder = new QPushButton(tr("Folder…"));
+    auto *csv = new QPushButton(tr("CSV…"));
+    dataRow->addWidget(m_dataset, 1);
+    dataRow->addWidget(folder);
+    dataRow->addWidget(csv);
+    dataLayout->addLayout(dataRow);
+    m_datasetInfo = new QLabel(tr("Layouts: <i>root/[train|test]/&lt;class&gt;/*.png</i>, a CSV with "
+                                  "<i>path,label[,split]</i>, or MNIST-style IDX files."));
+    m_datasetInfo->setWordWrap(true);
+    m_datasetInfo->setForegroundRole(QPalette::PlaceholderText);
+    dataLayout->addWidget(m_datasetInfo);
+    layout->addWidget(dataBox);
+
+    auto *modelBox = new QGroupBox(tr("Model"));
+    auto *modelLayout = new QVBoxLayout(modelBox);
+    m_train = new QRadioButton(tr("Train the built-in CNN on this dataset"));
+    m_train->setChecked(true);
+    modelLayout->addWidget(m_train);
+    auto *trainForm = new QFormLayout;
+    trainForm->setContentsMargins(24, 0, 0, 0);
+    m_epochs = new QSpinBox;
+    m_epochs->setRange(1, 100);
+    m_epochs->setValue(3);
+    m_width = new QSpinBox;
+    m_width->setRange(4, 128);
+    m_width->setValue(16);
+    m_width->setToolTip(tr("Channels of the first convolution; more is slower and more accurate"));
+    trainForm->addRow(tr("Epochs (one checkpoint each)"), m_epochs);
+    trainForm->addRow(tr("Width"), m_width);
+    modelLayout->addLayout(trainForm);
+    m_import = new QRadioButton(tr("Import a trained model (traclens-model/1 directory)"));
+    modelLayout->addWidget(m_import);
+    auto *modelRow = new QHBoxLayout;
+    modelRow->setContentsMargins(24, 0, 0, 0);
+    m_modelDir = new QLineEdit;
+    m_modelDir->setPlaceholderText(tr("Directory holding traclens-model.json and its checkpoints"));
+    auto *modelBrowse = new QPushButton(tr("Browse…"));
+    modelRow->addWidget(m_modelDir, 1);
+    modelRow->addWidget(modelBrowse);
+    modelLayout->addLayout(modelRow);
+    layout->addWidget(modelBox);
+
+    auto *projectBox = new QGroupBox(tr("Project file"));
+    auto *projectRow = new QHBoxLayout(projectBox);
+    m_project = new QLineEdit;
+    auto *projectBrowse = new QPushButton(tr("Save as…"));
+    projectRow->addWidget(m_project, 1);
+    projectRow->addWidget(projectBrowse);
+    layout->addWidget(projectBox);
+
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
+    buttons->button(QDialogButtonBox::Ok)->setText(tr("Create"));
+    layout->addWidget(buttons);
+
+    connect(folder, &QPushButton::clicked, this, &NewProjectDialog::chooseDatasetFolder);
+    connect(csv, &QPushButton::clicked, this, &NewProjectDialog::chooseDatasetCsv);
+    connect(projectBrowse, &QPushButton::clicked, this, &NewProjectDialog::chooseProjectFile);
+    connect(modelBrowse, &QPushButton::clicked, this, &NewProjectDialog::chooseModelDirectory);
+    connect(m_dataset, &QLineEdit::textChanged, this, &NewProjectDialog::suggestProjectPath);
+    connect(m_project, &QLineEdit::textEdited, this, [this] { m_projectEdited = true; });
+    connect(m_train, &QRadioButton::toggled, this, &NewProjectDialog::updateEnabled);
+    connect(buttons, &QDialogButtonBox::accepted, this, &NewProjectDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &NewProjectDialog::reject);
+    updateEnabled();
+}
+
+void NewProjectDialog::updateEnabled()
+{
+    m_epochs->setEnabled(m_train->isChecked());
+    m_width->setEnabled(m_train->isChecked());
+    m_modelDir->setEnabled(m_import->isChecked());
+}
+
+void NewProjectDialog::chooseDatasetFolder()
+{
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Dataset Folder"), AppSettings::lastDirectory("dataset"));
+    if (dir.isEmpty())
+        return;
+    AppSettings::setLastDirectory("dataset", QFileInfo(dir).absolutePath());
+    m_dataset->setText(dir);
+}
+
+void NewProjectDialog::chooseDatasetCsv()
+{
+    const QString file = QFileDialog::getOpenFileName(this, tr("CSV Manifest"), AppSettings::lastDirectory("dataset"),
+                                                      tr("CSV files (*.csv);;All files (*)"));
+    if (file.isEmpty())
+        return;
+    AppSettings::setLastDirectory("dataset", QFileInfo(file).absolutePath());
+    m_dataset->setText(file);
+}
+
+void NewProjectDialog::chooseProjectFile()
+{
+    QString file = QFileDialog::getSaveFileName(this, tr("Save Project As"),
+                                                m_project->text().isEmpty() ? AppSettings::lastDirectory("project")
+                                                                            : m_project->text(),
+                                                tr("TracLens projects (*.traclens)"));
+    if (file.isEmpty())
+        return;
+    if (!file.endsWith(".traclens"))
+        file += ".traclens";
+    AppSettings::setLastDirectory("project", QFileInfo(file).absolutePath());
+    m_project->setText(file);
+    m_projectEdited = true;
+}
+
+void NewProjectDialog::chooseModelDirectory()
+{
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Model Directory"), AppSettings::lastDirectory("model"));
+    if (dir.isEmpty())
+        return;
+    AppSettings::setLastDirectory("model", QFileInfo(dir).absolutePath());
+    m_modelDir->setText(dir);
+    m_import->setChecked(true);
+}
+
+void NewProjectDialog::suggestProjectPath()
+{
+    if (m_projectEdited)
+        return;
+    const QFileInfo data(m_dataset->text().trimmed());
+    if (m_dataset->text().trimmed().isEmpty())
+        return;
+    const QString name = data.isDir() ? data.fileName() : data.completeBaseName();
+    const QString dir = AppSettings::lastDirectory("project").isEmpty() ? data.absolutePath()
+                                                                        : AppSettings::lastDirectory("project");
+    m_project->setText(QDir(dir).filePath((name.isEmpty() ? QStringLiteral("dataset") : name) + ".traclens"));
+}
+
+QString NewProjectDialog::projectPath() const { return m_project->text().trimmed(); }
+
+ProjectPlan NewProjectDialog::plan() const
+{
+    ProjectPlan p;
+    p.datasetPath = QFileInfo(m_dataset->text().trimmed()).absoluteFilePath();
+    if (m_train->isChecked()) {
+        p.modelSource = ProjectPlan::ModelSource::TrainBuiltin;
+        p.train.epochs = m_epochs->value();
+        p.train.width = m_width->value();
+    } else {
+        p.modelSource = ProjectPlan::ModelSource::ImportDirectory;
+        p.modelDirectory = QFileInfo(m_modelDir->text().trimmed()).absoluteFilePath();
+        p.modelName = QFileInfo(p.modelDirectory).fileName();
+    }
+    return p;
+}
+
+void NewProjectDialog::fail(const QString &what, const QString &advice)
+{
+    QMessageBox box(QMessageBox::Warning, tr("New Project"), what, QMessageBox::Ok, this);
+    box.setInformativeText(advice);
+    box.exec();
+}
+
+void NewProjectDialog::accept()
+{
+    const QString dataset = m_dataset->text().trimmed();
+    if (dataset.isEmpty() || !QFileInfo::exists(dataset)) {
+        fail(tr("The dataset \"%1\" does not exist.").arg(dataset),
+             tr("Choose a folder with one sub-folder per class, a CSV manifest, or a folder of IDX files."));
+        return;
+    }
+    // Scanning reads only directory entries and headers, not the images: quick enough
+    // here, and it catches the wrong-folder mistake before a project file is made.
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    auto scan = scanDataset(dataset.toStdString());
+    QApplication::restoreOverrideCursor();
+    if (!scan.ok()) {
+        fail(tr("TracLens cannot read this dataset."), QString::fromStdString(scan.status().message()));
+        return;
+    }
+    if (scan->examples.empty() || scan->classes.size() < 2) {
+        QString reason = scan->examples.empty() ? tr("No images were found in \"%1\".").arg(dataset)
+                                                : tr("Only one class was found in \"%1\".").arg(dataset);
+        QString advice = tr("Expected one sub-folder per class (optionally inside train/ and test/), a CSV "
+                            "manifest with path,label[,split] columns, or MNIST-style IDX files.");
+        if (!scan->skipped.empty())
+            advice += tr("\n\nFirst file skipped: %1 — %2")
+                          .arg(QString::fromStdString(scan->skipped.front().path),
+                               QString::fromStdString(scan->skipped.front().reason));
+        fail(reason, advice);
+        return;
+    }
+    if (m_import->isChecked()) {
+        auto spec = readModelSpec(m_modelDir->text().trimmed().toStdString());
+        if (!spec.ok()) {
+            fail(tr("The model directory cannot be used."),
+                 QString::fromStdString(spec.status().message())
+                     + tr("\n\nA traclens-model/1 directory holds traclens-model.json and the checkpoints it lists."));
+            return;
+        }
+        if (spec->classes != scan->classes) {
+            fail(tr("The model's classes do not match the dataset's."),
+                 tr("The model lists %1 classes, the dataset has %2. Choose a model trained on these classes, "
+                    "or train the built-in CNN.").arg(spec->classes.size()).arg(scan->classes.size()));
+            return;
+        }
+    }
+    QString project = projectPath();
+    if (project.isEmpty()) {
+        fail(tr("Choose where to save the project file."), {});
+        return;
+    }
+    if (!project.endsWith(".traclens"))
+        m_project->setText(project += ".traclens");
+    if (QFileInfo::exists(project)) {
+        const auto answer = QMessageBox::question(
+            this, tr("New Project"),
+            tr("\"%1\" already exists. Open it and continue with this dataset and model?").arg(project));
+        if (answer != QMessageBox::Yes)
+            return;
+    }
+    AppSettings::setLastDirectory("project", QFileInfo(project).absolutePath());
+    QDialog::accept();
+}
+
+} // namespace traclens

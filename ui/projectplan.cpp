@@ -1,0 +1,75 @@
+#include "projectplan.h"
+
+#include "projectdb.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace traclens {
+
+namespace {
+constexpr const char *kPlanKey = "ui.plan";
+}
+
+QByteArray ProjectPlan::toJson() const
+{
+    QJsonObject o;
+    o["dataset"] = datasetPath;
+    o["model"] = modelSource == ModelSource::TrainBuiltin      ? "train"
+                 : modelSource == ModelSource::ImportDirectory ? "import"
+                                                               : "none";
+    o["modelName"] = modelName;
+    o["modelDirectory"] = modelDirectory;
+    QJsonObject t;
+    t["width"] = train.width;
+    t["embeddingDim"] = train.embeddingDim;
+    t["epochs"] = train.epochs;
+    t["batchSize"] = train.batchSize;
+    t["learningRate"] = train.learningRate;
+    t["lrDecay"] = train.lrDecay;
+    t["lrDecayEvery"] = train.lrDecayEvery;
+    t["checkpointEvery"] = train.checkpointEvery;
+    t["seed"] = double(train.seed);
+    o["train"] = t;
+    return QJsonDocument(o).toJson(QJsonDocument::Compact);
+}
+
+ProjectPlan ProjectPlan::fromJson(const QByteArray &json)
+{
+    ProjectPlan p;
+    const QJsonObject o = QJsonDocument::fromJson(json).object();
+    p.datasetPath = o["dataset"].toString();
+    const QString model = o["model"].toString();
+    p.modelSource = model == "train"    ? ModelSource::TrainBuiltin
+                    : model == "import" ? ModelSource::ImportDirectory
+                                        : ModelSource::None;
+    p.modelName = o["modelName"].toString(p.modelName);
+    p.modelDirectory = o["modelDirectory"].toString();
+    const QJsonObject t = o["train"].toObject();
+    const TrainConfig d;
+    p.train.width = t["width"].toInt(d.width);
+    p.train.embeddingDim = t["embeddingDim"].toInt(d.embeddingDim);
+    p.train.epochs = t["epochs"].toInt(d.epochs);
+    p.train.batchSize = t["batchSize"].toInt(d.batchSize);
+    p.train.learningRate = t["learningRate"].toDouble(d.learningRate);
+    p.train.lrDecay = t["lrDecay"].toDouble(d.lrDecay);
+    p.train.lrDecayEvery = t["lrDecayEvery"].toInt(d.lrDecayEvery);
+    p.train.checkpointEvery = t["checkpointEvery"].toInt(d.checkpointEvery);
+    p.train.seed = uint64_t(t["seed"].toDouble(double(d.seed)));
+    return p;
+}
+
+ProjectPlan ProjectPlan::load(ProjectDb &db)
+{
+    auto value = db.meta(kPlanKey);
+    if (!value.ok() || !value.value())
+        return {};
+    return fromJson(QByteArray::fromStdString(*value.value()));
+}
+
+Status ProjectPlan::save(ProjectDb &db) const
+{
+    return db.setMeta(kPlanKey, toJson().toStdString());
+}
+
+} // namespace traclens

@@ -1,0 +1,178 @@
+#include "projectsession.h"
+
+#include "thumbnailcache.h"
+
+#include <QFileInfo>
+#include <QUndoStack>
+
+#include <cmath>
+
+namespace traclens {
+
+Result<std::unique_ptr<ProjectSession>> ProjectSession::open(const QString &path, bool create)
+{
+    auto db = ProjectDb::open(path.toStdString(), create ? ProjectDb::OpenMode::Create : ProjectDb::OpenMode::ReadWrite);
+    if (!db.ok())
+        return db.status();
+    std::unique_ptr<ProjectSession> session(new ProjectSession(std::move(db).value()));
+    if (Status s = session->reload(); !s)
+        return s;
+    return session;
+}
+
+ProjectSession::ProjectSession(std::unique_ptr<ProjectDb> db)
+    : m_db(std::move(db)), m_thumbnails(new ThumbnailCache(this)), m_undoStack(new QUndoStack(this))
+{
+}
+
+ProjectSession::~ProjectSession()
+{
+    // Commands refer to this session; drop them first.
+    m_undoStack->clear();
+}
+
+QString ProjectSession::path() const { return QString::fromStdString(m_db->path()); }
+
+QString ProjectSession::displayName() const { return QFileInfo(path()).completeBaseName(); }
+
+Status ProjectSession::reload()
+{
+    TL_RETURN_IF_ERROR(reloadExamples());
+    return reloadModel();
+}
+
+Status ProjectSession::reloadExamples()
+{
+    auto info = m_db->dataset();
+    if (!info.ok())
+        return info.status();
+    auto rows = m_db->examples();
+    if (!rows.ok())
+        return rows.status();
+
+    const bool storeChanged = !m_dataset || !info.value() || m_dataset->root != info.value()->root
+                              || m_dataset->kind != info.value()->kind;
+    m_dataset = info.value();
+    m_classNames.clear();
+    if (m_dataset)
+        for (const std::string &c : m_dataset->classes)
+            m_classNames << QString::fromStdString(c);
+    m_examples = std::move(rows).value();
+    m_indexById.clear();
+    m_indexById.reserve(int(m_examples.size()));
+    for (int i = 0; i < int(m_examples.size()); ++i)
+        m_indexById.insert(m_examples[size_t(i)].id, i);
+    if (storeChanged)
+        m_thumbnails->setStore(m_dataset ? std::make_shared<const ImageStore>(m_dataset->kind, m_dataset->root)
+                                         : nullptr);
+    emit examplesReset();
+    return Status::ok();
+}
+
+Status ProjectSession::reloadModel()
+{
+    m_modelId.reset();
+    m_model.reset();
+    m_epochs.clear();
+    m_selfInfluence.clear();
+    m_reviewQueue.clear();
+
+    auto active = m_db->activeModel();
+    if (!active.ok())
+        return active.status();
+    if (active.value()) {
+        m_modelId = *active.value();
+        auto model = m_db->model(*m_modelId);
+        if (!model.ok())
+            return model.status();
+        m_model = model.value();
+        auto epochs = m_db->epochs(*m_modelId);
+        if (!epochs.ok())
+            return epochs.status();
+        m_epochs = epochs.value();
+        auto self = m_db->selfInfluence(*m_modelId);
+        if (!self.ok())
+            return self.status();
+        m_selfInfluence.reserve(int(self.value().size()));
+        for (const auto &[id, value] : self.value()) {
+            m_selfInfluence.insert(id, value);
+            const ExampleRow *row = example(id);
+            if (row && row->split == Split::Train)
+                m_reviewQueue.push_back(id);
+        }
+    }
+    emit modelChanged();
+    return Status::ok();
+}
+
+const ExampleRow *ProjectSession::example(qint64 id) const
+{
+    const int i = indexOf(id);
+    return i < 0 ? nullptr : &m_examples[size_t(i)];
+}
+
+int64_t ProjectSession::countOf(Split split) const
+{
+    return std::count_if(m_examples.begin(), m_examples.end(), [split](const ExampleRow &r) { return r.split == split; });
+}
+
+int64_t ProjectSession::reviewedCount(Split split) const
+{
+    return std::count_if(m_examples.begin(), m_examples.end(), [split](const ExampleRow &r) {
+        return r.split == split && r.review == ReviewState::Reviewed;
+    });
+}
+
+int64_t ProjectSession::editedCount() const
+{
+    return std::count_if(m_examples.begin(), m_examples.end(),
+                         [](const ExampleRow &r) { return r.currentLabel != r.givenLabel; });
+}
+
+QString ProjectSession::className(int label) const
+{
+    if (label >= 0 && label < m_classNames.size())
+        return m_classNames[label];
+    return QString::number(label);
+}
+
+double ProjectSession::selfInfluence(qint64 id) const
+{
+    return m_selfInfluence.value(id, std::nan(""));
+}
+
+void ProjectSession::setEngine(std::shared_ptr<const InfluenceEngine> engine)
+{
+    m_engine = std::move(engine);
+    emit engineChanged();
+}
+
+Status ProjectSession::applyDecision(qint64 id, int label, ReviewState review, const std::string &origin)
+{
+    const int index = indexOf(id);
+    if (index < 0)
+        return Status::notFound("example " + std::to_string(id) + " is not in the project");
+    ExampleRow &row = m_examples[size_t(index)];
+    const Status status = [&]() -> Status {
+        ProjectDb::Transaction tx(*m_db);
+        TL_RETURN_IF_ERROR(tx.status());
+        if (label != row.currentLabel) {
+            auto change = m_db->relabel(id, label, origin);
+            if (!change.ok())
+                return change.status();
+        }
+        if (review != row.review)
+            TL_RETURN_IF_ERROR(m_db->setReview(id, review));
+        return tx.commit();
+    }();
+    if (!status) {
+        emit editFailed(status);
+        return status;
+    }
+    row.currentLabel = label;
+    row.review = review;
+    emit exampleChanged(id);
+    return status;
+}
+
+} // namespace traclens

@@ -1,0 +1,109 @@
+#pragma once
+// The open project as the GUI sees it: the GUI thread's own ProjectDb connection, the
+// examples and classes held in memory for the views, the active model, self-influence,
+// the loaded InfluenceEngine (once factors exist), the thumbnail cache and the undo stack
+// of label edits.
+//
+// Edits (relabel, review marks) are written to the project file at once, in one
+// transaction each, and then announced with exampleChanged().
+//
+// Ownership: owns its ProjectDb, ThumbnailCache and QUndoStack; shares the engine with
+// query threads (shared_ptr). Thread safety: GUI thread only; the engine it hands out is
+// safe for concurrent const use.
+
+#include "influenceengine.h"
+#include "imagedecoder.h"
+#include "metatypes.h"
+#include "projectdb.h"
+
+#include <QHash>
+#include <QObject>
+#include <QStringList>
+
+#include <memory>
+#include <optional>
+
+class QUndoStack;
+
+namespace traclens {
+
+class ThumbnailCache;
+
+class ProjectSession : public QObject {
+    Q_OBJECT
+public:
+    // Opens (or with `create`, creates) the project and reads it. Fails with the
+    // engine's message (not a project, newer schema, busy, ...).
+    static Result<std::unique_ptr<ProjectSession>> open(const QString &path, bool create = false);
+    ~ProjectSession() override;
+
+    ProjectDb &db() { return *m_db; }
+    QString path() const;
+    QString displayName() const; // file name without extension
+
+    // --- reading; reload*() re-read from the file and emit the matching signal.
+    Status reload();             // everything below
+    Status reloadExamples();     // dataset, classes, examples → examplesReset
+    Status reloadModel();        // active model, epochs, self-influence → modelChanged
+
+    bool hasDataset() const { return m_dataset.has_value(); }
+    const std::optional<DatasetInfo> &dataset() const { return m_dataset; }
+    const std::vector<ExampleRow> &examples() const { return m_examples; }
+    const ExampleRow *example(qint64 id) const;
+    int indexOf(qint64 id) const { return m_indexById.value(id, -1); }
+    int64_t countOf(Split split) const;
+    int64_t reviewedCount(Split split) const;
+    int64_t editedCount() const;
+
+    const QStringList &classNames() const { return m_classNames; }
+    int numClasses() const { return int(m_classNames.size()); }
+    QString className(int label) const;
+
+    std::optional<int64_t> modelId() const { return m_modelId; }
+    const std::optional<ModelRow> &model() const { return m_model; }
+    const std::vector<EpochRow> &epochs() const { return m_epochs; }
+
+    // Self-influence of an example; NaN before factors are computed.
+    double selfInfluence(qint64 id) const;
+    bool hasSelfInfluence() const { return !m_selfInfluence.isEmpty(); }
+    // Training examples by self-influence, highest first.
+    const std::vector<qint64> &reviewQueue() const { return m_reviewQueue; }
+
+    std::shared_ptr<const InfluenceEngine> engine() const { return m_engine; }
+    void setEngine(std::shared_ptr<const InfluenceEngine> engine);
+
+    ThumbnailCache *thumbnails() const { return m_thumbnails; }
+    QUndoStack *undoStack() const { return m_undoStack; }
+
+    // --- editing (written at once)
+    // Sets the current label (appending history with `origin`) and the review mark of one
+    // example in one transaction.
+    Status applyDecision(qint64 id, int label, ReviewState review, const std::string &origin);
+
+signals:
+    void examplesReset();
+    void exampleChanged(qint64 id);
+    void modelChanged();
+    void engineChanged();
+    // An edit could not be written; the GUI shows it (undo commands cannot return errors).
+    void editFailed(const traclens::Status &status);
+
+private:
+    explicit ProjectSession(std::unique_ptr<ProjectDb> db);
+
+    std::unique_ptr<ProjectDb> m_db;
+    std::optional<DatasetInfo> m_dataset;
+    QStringList m_classNames;
+    std::vector<ExampleRow> m_examples;
+    QHash<qint64, int> m_indexById;
+    std::optional<int64_t> m_modelId;
+    std::optional<ModelRow> m_model;
+    std::vector<EpochRow> m_epochs;
+    QHash<qint64, double> m_selfInfluence;
+    std::vector<qint64> m_reviewQueue;
+    std::shared_ptr<const InfluenceEngine> m_engine;
+    ThumbnailCache *m_thumbnails;
+    QUndoStack *m_undoStack;
+};
+
+} // namespace traclens

@@ -1,0 +1,402 @@
+#include "reviewpage.h"
+
+#include "exampleimageview.h"
+#include "neighbourlistmodel.h"
+#include "projectsession.h"
+#include "reviewcommand.h"
+#include "tileview.h"
+
+#include <QFrame>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLocale>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QShortcut>
+#include <QStackedWidget>
+#include <QUndoStack>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+
+namespace traclens {
+
+namespace {
+QLabel *sectionTitle(const QString &text)
+{
+    auto *l = new QLabel(text);
+    QFont f = l->font();
+    f.setBold(true);
+    l->setFont(f);
+    return l;
+}
+} // namespace
+
+ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(parent), m_session(session)
+{
+    auto *outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    m_stack = new QStackedWidget;
+    outer->addWidget(m_stack);
+    m_emptyText = new QLabel;
+    m_emptyText->setAlignment(Qt::AlignCenter);
+    m_emptyText->setWordWrap(true);
+    m_emptyText->setForegroundRole(QPalette::PlaceholderText);
+    m_stack->addWidget(m_emptyText);
+
+    auto *page = new QWidget;
+    auto *layout = new QVBoxLayout(page);
+    layout->setContentsMargins(16, 12, 16, 8);
+    layout->setSpacing(10);
+
+    // --- counter
+    auto *top = new QHBoxLayout;
+    m_counter = new QLabel;
+    QFont cf = m_counter->font();
+    cf.setBold(true);
+    m_counter->setFont(cf);
+    top->addWidget(m_counter);
+    m_progress = new QProgressBar;
+    m_progress->setTextVisible(false);
+    m_progress->setFixedHeight(8);
+    top->addWidget(m_progress, 1);
+    layout->addLayout(top);
+
+    // --- the example and the decision
+    auto *middle = new QHBoxLayout;
+    middle->setSpacing(24);
+    m_image = new ExampleImageView;
+    m_image->setSession(session);
+    m_image->setSide(300);
+    middle->addWidget(m_image, 0, Qt::AlignTop);
+
+    auto *info = new QVBoxLayout;
+    info->setSpacing(6);
+    m_rank = new QLabel;
+    m_rank->setForegroundRole(QPalette::PlaceholderText);
+    info->addWidget(m_rank);
+    m_given = new QLabel;
+    QFont gf = m_given->font();
+    gf.setPointSizeF(gf.pointSizeF() * 1.6);
+    gf.setBold(true);
+    m_given->setFont(gf);
+    info->addWidget(m_given);
+    m_suggested = new QLabel;
+    m_suggested->setTextFormat(Qt::RichText);
+    QFont sf = m_suggested->font();
+    sf.setPointSizeF(sf.pointSizeF() * 1.15);
+    m_suggested->setFont(sf);
+    info->addWidget(m_suggested);
+    m_score = new QLabel;
+    m_score->setTextFormat(Qt::RichText);
+    info->addWidget(m_score);
+    m_source = new QLabel;
+    m_source->setForegroundRole(QPalette::PlaceholderText);
+    info->addWidget(m_source);
+    info->addSpacing(10);
+
+    auto *actions = new QHBoxLayout;
+    m_keep = new QPushButton(tr("Keep label"));
+    m_keep->setToolTip(tr("The label is right: mark reviewed (Enter or K)"));
+    m_keep->setDefault(true);
+    m_keep->setMinimumWidth(130);
+    m_skip = new QPushButton(tr("Skip"));
+    m_skip->setToolTip(tr("Decide later (S)"));
+    m_undo = new QPushButton(style()->standardIcon(QStyle::SP_ArrowBack), tr("Undo"));
+    m_undo->setToolTip(tr("Undo the last decision (Ctrl+Z)"));
+    m_redo = new QPushButton(style()->standardIcon(QStyle::SP_ArrowForward), tr("Redo"));
+    m_redo->setToolTip(tr("Redo (Ctrl+Shift+Z)"));
+    m_influence = new QPushButton(QIcon(":/traclens/icons/influence.svg"), tr("Open in influence view"));
+    actions->addWidget(m_keep);
+    actions->addWidget(m_skip);
+    actions->addSpacing(12);
+    actions->addWidget(m_undo);
+    actions->addWidget(m_redo);
+    actions->addStretch(1);
+    actions->addWidget(m_influence);
+    info->addLayout(actions);
+    info->addSpacing(6);
+    info->addWidget(sectionTitle(tr("Relabel as  (number keys)")));
+    m_classGrid = new QGridLayout;
+    m_classGrid->setSpacing(6);
+    info->addLayout(m_classGrid);
+    info->addStretch(1);
+    middle->addLayout(info, 1);
+    layout->addLayout(middle);
+
+    // --- strips: why the model sees it this way
+    auto strip = [&](const QString &title, NeighbourListModel **model, TileView **view) {
+        layout->addWidget(sectionTitle(title));
+        *model = new NeighbourListModel(session, this);
+        *view = new TileView(TileView::Layout::Strip);
+        (*view)->setImageSide(64);
+        (*view)->setModel(*model);
+        (*view)->setFrameShape(QFrame::StyledPanel);
+        layout->addWidget(*view);
+        connect(*view, &TileView::exampleActivated, this, &ReviewPage::influenceRequested);
+    };
+    strip(tr("Proponents — training examples that pushed the model towards this label"), &m_proponents,
+          &m_proponentStrip);
+    strip(tr("Opponents — training examples that pushed against it"), &m_opponents, &m_opponentStrip);
+    layout->addStretch(1);
+    m_stack->addWidget(page);
+
+    connect(m_keep, &QPushButton::clicked, this, &ReviewPage::keepLabel);
+    connect(m_skip, &QPushButton::clicked, this, &ReviewPage::skip);
+    connect(m_undo, &QPushButton::clicked, session->undoStack(), &QUndoStack::undo);
+    connect(m_redo, &QPushButton::clicked, session->undoStack(), &QUndoStack::redo);
+    connect(session->undoStack(), &QUndoStack::canUndoChanged, m_undo, &QWidget::setEnabled);
+    connect(session->undoStack(), &QUndoStack::canRedoChanged, m_redo, &QWidget::setEnabled);
+    m_undo->setEnabled(session->undoStack()->canUndo());
+    m_redo->setEnabled(session->undoStack()->canRedo());
+    connect(m_influence, &QPushButton::clicked, this, [this] {
+        if (currentId() >= 0)
+            emit influenceRequested(currentId());
+    });
+
+    // Keys work anywhere on the page: digits relabel, Enter/K keeps, S skips.
+    for (int digit = 0; digit <= 9; ++digit) {
+        auto *sc = new QShortcut(QKeySequence(Qt::Key_0 + digit), this);
+        sc->setContext(Qt::WidgetWithChildrenShortcut);
+        connect(sc, &QShortcut::activated, this, [this, digit] { relabel(digit); });
+    }
+    for (auto key : {Qt::Key_K, Qt::Key_Return, Qt::Key_Enter}) {
+        auto *sc = new QShortcut(QKeySequence(key), this);
+        sc->setContext(Qt::WidgetWithChildrenShortcut);
+        connect(sc, &QShortcut::activated, this, &ReviewPage::keepLabel);
+    }
+    auto *skipKey = new QShortcut(QKeySequence(Qt::Key_S), this);
+    skipKey->setContext(Qt::WidgetWithChildrenShortcut);
+    connect(skipKey, &QShortcut::activated, this, &ReviewPage::skip);
+
+    connect(&m_watcher, &QFutureWatcher<Outcome>::finished, this, [this] {
+        const Outcome o = m_watcher.result();
+        if (o.id != currentId())
+            return;
+        m_proponents->setNeighbours(o.status ? o.result.proponents : std::vector<Neighbour>{},
+                                    NeighbourListModel::ScoreFormat::Influence);
+        m_opponents->setNeighbours(o.status ? o.result.opponents : std::vector<Neighbour>{},
+                                   NeighbourListModel::ScoreFormat::Influence);
+        emit stripsShown(o.id);
+    });
+    connect(session, &ProjectSession::modelChanged, this, &ReviewPage::rebuildQueue);
+    connect(session, &ProjectSession::engineChanged, this, &ReviewPage::rebuildQueue);
+    connect(session, &ProjectSession::examplesReset, this, &ReviewPage::rebuildQueue);
+    connect(session, &ProjectSession::exampleChanged, this, [this](qint64 id) {
+        updateCounter();
+        if (id == currentId())
+            updateView();
+    });
+    setFocusPolicy(Qt::StrongFocus);
+    rebuildQueue();
+}
+
+void ReviewPage::rebuildQueue()
+{
+    const qint64 keep = currentId();
+    m_queue.clear();
+    for (qint64 id : m_session->reviewQueue())
+        m_queue.push_back(id);
+    rebuildClassButtons();
+    m_position = -1;
+    if (keep >= 0 && m_queue.contains(keep))
+        m_position = int(m_queue.indexOf(keep));
+    else
+        advanceFrom(0);
+    updateView();
+}
+
+void ReviewPage::rebuildClassButtons()
+{
+    for (QPushButton *b : m_classButtons)
+        delete b;
+    m_classButtons.clear();
+    const int n = m_session->numClasses();
+    const int columns = n > 6 ? 5 : n;
+    for (int c = 0; c < n; ++c) {
+        auto *b = new QPushButton(c < 10 ? QStringLiteral("%1  %2").arg(c).arg(m_session->className(c))
+                                         : m_session->className(c));
+        b->setCheckable(true);
+        b->setMinimumWidth(120);
+        b->setFocusPolicy(Qt::NoFocus);
+        connect(b, &QPushButton::clicked, this, [this, c] { relabel(c); });
+        m_classGrid->addWidget(b, c / std::max(1, columns), c % std::max(1, columns));
+        m_classButtons.push_back(b);
+    }
+}
+
+qint64 ReviewPage::currentId() const
+{
+    return m_position >= 0 && m_position < m_queue.size() ? m_queue[m_position] : -1;
+}
+
+int ReviewPage::queueLength() const { return int(m_queue.size()); }
+
+int ReviewPage::reviewedCount() const
+{
+    int n = 0;
+    for (qint64 id : m_queue)
+        if (const ExampleRow *row = m_session->example(id); row && row->review == ReviewState::Reviewed)
+            ++n;
+    return n;
+}
+
+void ReviewPage::showExample(qint64 id)
+{
+    const int pos = int(m_queue.indexOf(id));
+    if (pos < 0)
+        return;
+    m_position = pos;
+    updateView();
+}
+
+void ReviewPage::advanceFrom(int position)
+{
+    // The next example nobody has decided on yet, after `position`, wrapping once.
+    const int n = int(m_queue.size());
+    for (int step = 0; step < n; ++step) {
+        const int p = (position + step) % n;
+        const ExampleRow *row = m_session->example(m_queue[p]);
+        if (row && row->review == ReviewState::None) {
+            m_position = p;
+            return;
+        }
+    }
+    m_position = -1;
+}
+
+void ReviewPage::keepLabel()
+{
+    if (const ExampleRow *row = m_session->example(currentId()))
+        decide(row->currentLabel, int(ReviewState::Reviewed));
+}
+
+void ReviewPage::relabel(int label)
+{
+    if (label < 0 || label >= m_session->numClasses())
+        return;
+    decide(label, int(ReviewState::Reviewed));
+}
+
+void ReviewPage::skip()
+{
+    if (const ExampleRow *row = m_session->example(currentId()))
+        decide(row->currentLabel, int(ReviewState::Skipped));
+}
+
+void ReviewPage::decide(int label, int review)
+{
+    const qint64 id = currentId();
+    if (id < 0)
+        return;
+    m_session->undoStack()->push(new ReviewCommand(m_session, id, label, ReviewState(review),
+                                                   [this](qint64 i, bool undone) { onApplied(i, undone); }));
+}
+
+void ReviewPage::onApplied(qint64 id, bool undone)
+{
+    const int pos = int(m_queue.indexOf(id));
+    if (pos < 0)
+        return;
+    if (undone) {
+        // Undo brings the example back on screen so the decision can be made again.
+        m_position = pos;
+    } else {
+        advanceFrom(pos + 1);
+    }
+    updateView();
+}
+
+void ReviewPage::updateCounter()
+{
+    const QLocale locale;
+    const int reviewed = reviewedCount();
+    m_counter->setText(tr("Reviewed %1 of %2").arg(locale.toString(reviewed)).arg(locale.toString(queueLength())));
+    m_progress->setRange(0, std::max(1, queueLength()));
+    m_progress->setValue(reviewed);
+}
+
+void ReviewPage::updateView()
+{
+    updateCounter();
+    const auto engine = m_session->engine();
+    if (!engine || m_queue.isEmpty()) {
+        m_emptyText->setText(tr("<h3>The review queue is not ready yet</h3>"
+                                "<p>It lists training examples by self-influence once TracIn factors are "
+                                "computed; the progress is shown in the status bar.</p>"));
+        m_stack->setCurrentIndex(0);
+        return;
+    }
+    m_stack->setCurrentIndex(1);
+    const qint64 id = currentId();
+    const ExampleRow *row = m_session->example(id);
+    const bool any = row != nullptr;
+    m_keep->setEnabled(any);
+    m_skip->setEnabled(any);
+    m_influence->setEnabled(any);
+    for (QPushButton *b : m_classButtons)
+        b->setEnabled(any);
+    if (!row) {
+        m_image->setExample(-1);
+        m_rank->clear();
+        m_given->setText(tr("All done"));
+        m_suggested->setText(tr("Every example in the queue has been reviewed or skipped. Undo brings back "
+                                "the last one; skipped ones can be found in the browser."));
+        m_score->clear();
+        m_source->clear();
+        m_proponents->clear();
+        m_opponents->clear();
+        emit currentChanged(-1);
+        return;
+    }
+    m_image->setExample(id);
+    const QLocale locale;
+    m_rank->setText(tr("Rank %1 of %2 by self-influence · #%3")
+                        .arg(locale.toString(m_position + 1))
+                        .arg(locale.toString(queueLength()))
+                        .arg(id));
+    QString given = tr("Label: %1").arg(m_session->className(row->currentLabel));
+    if (row->currentLabel != row->givenLabel)
+        given += tr("  (was %1)").arg(m_session->className(row->givenLabel));
+    m_given->setText(given);
+    const int pred = engine->predicted(id);
+    const double prob = 100.0 * engine->predictedProbability(id);
+    if (pred != row->currentLabel)
+        m_suggested->setText(tr("Suggested: <b style='color:#c0392b'>%1</b> — the model gives it %2%")
+                                 .arg(m_session->className(pred)).arg(prob, 0, 'f', 0));
+    else
+        m_suggested->setText(tr("Suggested: <b style='color:#2e9d5b'>%1</b> — the model agrees (%2%)")
+                                 .arg(m_session->className(pred)).arg(prob, 0, 'f', 0));
+    m_score->setText(tr("Self-influence <b>%1</b> · loss %2")
+                         .arg(m_session->selfInfluence(id), 0, 'g', 4)
+                         .arg(double(engine->lossAtLast(id)), 0, 'f', 3));
+    m_source->setText(QString::fromStdString(row->source));
+    for (int c = 0; c < m_classButtons.size(); ++c) {
+        m_classButtons[c]->setChecked(c == row->currentLabel);
+        QFont f = m_classButtons[c]->font();
+        f.setBold(c == pred);
+        m_classButtons[c]->setFont(f);
+    }
+    emit currentChanged(id);
+    runStripQuery();
+}
+
+void ReviewPage::runStripQuery()
+{
+    const auto engine = m_session->engine();
+    const qint64 id = currentId();
+    if (!engine || id < 0)
+        return;
+    m_watcher.setFuture(QtConcurrent::run([engine, id] {
+        Outcome o;
+        o.id = id;
+        auto r = engine->query(id, kStripLength, Scoring::Raw);
+        if (r.ok())
+            o.result = std::move(r).value();
+        else
+            o.status = r.status();
+        return o;
+    }));
+}
+
+} // namespace traclens

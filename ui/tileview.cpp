@@ -1,0 +1,63 @@
+#include "tileview.h"
+
+#include "itemroles.h"
+#include "thumbnaildelegate.h"
+
+#include <QScrollBar>
+
+namespace traclens {
+
+TileView::TileView(Layout layout, QWidget *parent)
+    : QListView(parent), m_layout(layout), m_delegate(new ThumbnailDelegate(this))
+{
+    setItemDelegate(m_delegate);
+    setViewMode(QListView::IconMode);
+    setMovement(QListView::Static);
+    setResizeMode(QListView::Adjust);
+    // All tiles have one size: the view lays out 70 000 of them without asking each.
+    setUniformItemSizes(true);
+    setSelectionMode(QAbstractItemView::SingleSelection);
+    setEditTriggers(QAbstractItemView::NoEditTriggers);
+    setMouseTracking(true);
+    setSpacing(2);
+    setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
+    setHorizontalScrollMode(QAbstractItemView::ScrollPerPixel);
+    verticalScrollBar()->setSingleStep(24);
+    setFrameShape(QFrame::NoFrame);
+    if (layout == Layout::Strip) {
+        setFlow(QListView::LeftToRight);
+        setWrapping(false);
+        setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+        setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
+        setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+    } else {
+        setFlow(QListView::LeftToRight);
+        setWrapping(true);
+    }
+    connect(this, &QListView::clicked, this, [this](const QModelIndex &index) {
+        emit exampleClicked(index.data(ExampleIdRole).toLongLong());
+    });
+    connect(this, &QListView::activated, this, [this](const QModelIndex &index) {
+        emit exampleActivated(index.data(ExampleIdRole).toLongLong());
+    });
+}
+
+void TileView::setImageSide(int px)
+{
+    m_delegate->setImageSide(px);
+    // Uniform sizes are cached by the view; a relayout picks up the new size.
+    scheduleDelayedItemsLayout();
+    updateGeometry();
+}
+
+QSize TileView::sizeHint() const
+{
+    if (m_layout != Layout::Strip)
+        return QListView::sizeHint();
+    QStyleOptionViewItem option;
+    option.initFrom(this);
+    const QSize tile = m_delegate->sizeHint(option, {});
+    return {tile.width() * 6, tile.height() + 2 * spacing() + horizontalScrollBar()->sizeHint().height() + 4};
+}
+
+} // namespace traclens

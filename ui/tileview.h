@@ -1,0 +1,35 @@
+#pragma once
+// A QListView set up for example tiles: icon mode, uniform sizes, static layout (fast at
+// 70 000 items), ThumbnailDelegate, and a signal carrying the clicked example's id.
+// As a strip it lays tiles out in one row with a horizontal scroll bar.
+//
+// Thread safety: GUI thread only.
+
+#include <QListView>
+
+namespace traclens {
+
+class ThumbnailDelegate;
+
+class TileView : public QListView {
+    Q_OBJECT
+public:
+    enum class Layout { Grid, Strip };
+    explicit TileView(Layout layout = Layout::Grid, QWidget *parent = nullptr);
+
+    ThumbnailDelegate *tileDelegate() const { return m_delegate; }
+    void setImageSide(int px);
+    // Strip only: height that fits one row of tiles and the scroll bar.
+    QSize sizeHint() const override;
+
+signals:
+    // Left click or Enter on a tile.
+    void exampleClicked(qint64 exampleId);
+    void exampleActivated(qint64 exampleId); // double click
+
+private:
+    Layout m_layout;
+    ThumbnailDelegate *m_delegate;
+};
+
+} // namespace traclens

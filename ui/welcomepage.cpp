@@ -1,0 +1,80 @@
+#include "welcomepage.h"
+
+#include "appsettings.h"
+
+#include <QCommandLinkButton>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QVBoxLayout>
+
+namespace traclens {
+
+WelcomePage::WelcomePage(QWidget *parent) : QWidget(parent)
+{
+    auto *outer = new QHBoxLayout(this);
+    outer->addStretch(1);
+    auto *column = new QVBoxLayout;
+    column->addStretch(1);
+
+    auto *title = new QHBoxLayout;
+    auto *icon = new QLabel;
+    icon->setPixmap(QIcon(":/traclens/traclens.svg").pixmap(72, 72));
+    title->addWidget(icon);
+    auto *name = new QLabel(tr("<span style='font-size:22pt;font-weight:600'>TracLens</span><br>"
+                               "<span style='color:gray'>Find the training examples behind every prediction "
+                               "— and fix their labels.</span>"));
+    title->addWidget(name, 1);
+    column->addLayout(title);
+    column->addSpacing(18);
+
+    auto *newButton = new QCommandLinkButton(tr("New project…"), tr("Import a dataset and train or import a model"));
+    auto *openButton = new QCommandLinkButton(tr("Open project…"), tr("Continue with a .traclens file"));
+    auto *demoButton = new QCommandLinkButton(tr("Open the demo"), tr("Fashion-MNIST with the built-in CNN"));
+    for (auto *b : {newButton, openButton, demoButton})
+        column->addWidget(b);
+    column->addSpacing(12);
+    auto *recentTitle = new QLabel(tr("<b>Recent projects</b>"));
+    column->addWidget(recentTitle);
+    m_recent = new QListWidget;
+    m_recent->setMinimumHeight(140);
+    m_recent->setMaximumHeight(220);
+    column->addWidget(m_recent);
+    column->addStretch(2);
+
+    auto *columnWidget = new QWidget;
+    columnWidget->setLayout(column);
+    columnWidget->setFixedWidth(560);
+    outer->addWidget(columnWidget);
+    outer->addStretch(1);
+
+    connect(newButton, &QCommandLinkButton::clicked, this, &WelcomePage::newProjectRequested);
+    connect(openButton, &QCommandLinkButton::clicked, this, &WelcomePage::openProjectRequested);
+    connect(demoButton, &QCommandLinkButton::clicked, this, &WelcomePage::demoRequested);
+    connect(m_recent, &QListWidget::itemActivated, this, [this](QListWidgetItem *item) {
+        emit recentRequested(item->data(Qt::UserRole).toString());
+    });
+    refreshRecent();
+}
+
+void WelcomePage::refreshRecent()
+{
+    m_recent->clear();
+    for (const QString &path : AppSettings::recentProjects()) {
+        const QFileInfo info(path);
+        auto *item = new QListWidgetItem(QStringLiteral("%1\n%2").arg(info.completeBaseName(), info.absolutePath()));
+        item->setData(Qt::UserRole, path);
+        item->setIcon(QIcon(":/traclens/traclens.svg"));
+        if (!info.exists())
+            item->setForeground(palette().color(QPalette::Disabled, QPalette::Text));
+        m_recent->addItem(item);
+    }
+    if (m_recent->count() == 0) {
+        auto *item = new QListWidgetItem(tr("No recent projects"));
+        item->setFlags(Qt::NoItemFlags);
+        m_recent->addItem(item);
+    }
+}
+
+} // namespace traclens
