@@ -2,9 +2,19 @@
 // CSV manifest parser: `path,label[,split]`, paths relative to the CSV's folder.
 //
 // Accepts RFC 4180 quoting (quoted fields, embedded commas, doubled quotes), a UTF-8
-// BOM, CRLF or LF line ends, and an optional header row (detected when its first field
-// is "path" or "file"/"filename", case-insensitive). Rows with missing columns, empty
-// paths, or paths that escape the manifest's folder are reported per line and skipped.
+// BOM, CRLF, LF or CR line ends, and an optional header row (detected when its first
+// field is "path", "file", "filename", "filepath" or "image", case-insensitive). Unlike
+// RFC 4180, a quoted field does not span lines: manifests have no use for newlines in
+// paths or labels, and one stray quote must not swallow the rest of the file.
+//
+// Columns: without a header, path,label[,split] by position. With a header, the label
+// column is the one named label/class/category/target (else the second column) and the
+// split column the one named split/subset/set (else none). Further columns are ignored.
+// Fields are trimmed of blanks. Paths: backslashes become '/', "." and ".." are resolved
+// lexically. Rows with a missing label column, an empty path or label, an unknown split
+// ("unknown split 'x'"), or a path that is absolute or climbs out of the manifest's folder
+// ("path escapes the manifest folder: '<path>'") are reported per line and skipped;
+// an empty split field means "no split given". Blank lines are ignored.
 //
 // Thread safety: free functions. Failure: only an unreadable file is an error.
 
@@ -18,7 +28,8 @@ struct CsvRow {
 };
 
 // Splits CSV text into rows of fields (no interpretation). Never fails: malformed
-// quoting ends the field at the end of the line.
+// quoting ends the field at the end of the line. Empty lines give no row; line numbers
+// still count them.
 std::vector<CsvRow> parseCsv(std::string_view text);
 
 struct ManifestEntry {

@@ -28,6 +28,7 @@ const char *splitName(Split split);
 std::optional<Split> parseSplit(std::string_view text);
 
 enum class SourceKind : int { ImageFolder = 0, CsvManifest = 1, Idx = 2 };
+// Stable lowercase identifiers, fit for files and JSON: "imagefolder", "csv", "idx".
 const char *sourceKindName(SourceKind kind);
 
 struct ScannedExample {
@@ -42,7 +43,7 @@ struct ScannedExample {
 
 struct SkippedFile {
     std::string path;   // as the user would recognise it (relative to root where possible)
-    std::string reason; // "zero-byte file", "not an image", "unknown label 'x'", ...
+    std::string reason; // "zero-byte file", "not an image file extension", "file not found", ...
 };
 
 struct ScanResult {
@@ -59,7 +60,33 @@ struct ScanResult {
 // Fashion-MNIST names, other IDX sets "0".."9"; folders give their sorted folder names;
 // CSV labels are sorted (numerically when all are integers). Does not decode images:
 // that is the importer's job, so a re-import can skip files whose size and mtime are
-// unchanged.
+// unchanged. Examples come in a deterministic order; ScanResult::root is absolute and
+// lexically normalised (no trailing slash), symbolic links are not resolved.
+//
+// ImageFolder details:
+//   - The root is taken as root/<split>/<class>/... as soon as one top-level folder is a
+//     split name (parseSplit); other top-level folders are then reported as skipped.
+//     Otherwise every top-level folder is a class and all its examples are Train.
+//   - Every image below a class folder, at any depth, belongs to that class.
+//   - Classes are the union of class folder names over all splits, sorted by bytes (as
+//     torchvision's ImageFolder sorts them). A class folder without images is still a
+//     class, so label indices do not shift when a folder happens to be empty.
+//   - Hidden files and folders (".name") are ignored silently. Reported as skipped: files
+//     without an image extension (png jpg jpeg bmp tif tiff webp pgm ppm, any case),
+//     zero-byte files, files outside class folders, unreadable files and folders, broken
+//     links. Symbolic links are followed; a link back to a folder being walked is
+//     reported as "symbolic link loop", never followed.
+// CSV details: see csvmanifest.h for the file format. Classes come from every accepted
+//   manifest row, even rows whose file is missing (again for stable label indices); a
+//   missing file is skipped with reason "file not found"; rows without a split are Train.
+// IDX details: the train pair is train-*, the test pair t10k-*; "-idx3-ubyte" and
+//   ".idx3-ubyte" spellings are accepted, uncompressed preferred over ".gz". A lone half
+//   of a pair is reported as skipped. A pair that is present but unusable (corrupt file,
+//   image and label counts differ) fails the whole scan, as does a folder without any
+//   complete pair: IDX sets are published whole, and importing part of one would
+//   misstate it. There are max(10, largest label + 1) classes. Scanning reads the files
+//   in full to check them: about half a second for Fashion-MNIST, so call it off the
+//   GUI thread.
 Result<ScanResult> scanDataset(const std::string &path);
 
 // A 64-bit FNV-1a content hash as 16 lowercase hex digits.

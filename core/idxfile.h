@@ -3,7 +3,10 @@
 //
 // Thread safety: an IdxFile is immutable after read(); share it freely.
 // Failure: wrong magic number, unsupported element type, truncated data or a bad
-// gzip stream give an error naming the file and the problem.
+// gzip stream give an error naming the file and the problem. Trailing bytes after the
+// data the header declares are refused too: they mean the dimensions do not describe
+// the file, and reading on would hand out misaligned images. Headers declaring more
+// than 16 GiB are refused before anything is allocated.
 
 #include "status.h"
 
@@ -15,7 +18,10 @@ namespace traclens {
 
 class IdxFile {
 public:
-    // Reads the whole file into memory. Only unsigned-byte data (type 0x08) is supported.
+    // Reads the whole file into memory; gzip is recognised by content, not by name. Only
+    // unsigned-byte data (type 0x08) is supported. Not-found → NotFound; malformed header
+    // → InvalidArgument; another element type → Unsupported; truncated or trailing data
+    // or a bad gzip stream → Corruption.
     static Result<IdxFile> read(const std::string &path);
 
     const std::vector<int> &dims() const { return m_dims; }  // e.g. {60000, 28, 28}

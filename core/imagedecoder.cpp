@@ -1,1 +1,432 @@
-// (in progress)
+#include "imagedecoder.h"
+
+#include "idxfile.h"
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <sys/stat.h>
+
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+
+namespace traclens {
+
+namespace {
+
+// Image files above this are refused before reading: no supported format needs a
+// gigabyte for kMaxImagePixels pixels, and cv::imdecode takes an int length.
+constexpr int64_t kMaxImageFileBytes = int64_t(1) << 30;
+
+uint32_t be16(const uint8_t *p) { return (uint32_t(p[0]) << 8) | p[1]; }
+uint32_t be32(const uint8_t *p) { return (be16(p) << 16) | be16(p + 2); }
+uint32_t le16(const uint8_t *p) { return (uint32_t(p[1]) << 8) | p[0]; }
+uint32_t le24(const uint8_t *p) { return (uint32_t(p[2]) << 16) | le16(p); }
+uint32_t le32(const uint8_t *p) { return (uint32_t(p[3]) << 24) | le24(p); }
+
+struct Size64 {
+    int64_t width = 0;
+    int64_t height = 0;
+};
+
+std::optional<Size64> pngSize(const uint8_t *p, size_t n)
+{
+    static const uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    if (n < 24 || std::memcmp(p, kSignature, 8) != 0 || std::memcmp(p + 12, "IHDR", 4) != 0)
+        return std::nullopt;
+    return Size64{be32(p + 16), be32(p + 20)};
+}
+
+std::optional<Size64> jpegSize(const uint8_t *p, size_t n)
+{
+    if (n < 4 || p[0] != 0xFF || p[1] != 0xD8)
+        return std::nullopt;
+    size_t i = 2;
+    while (i + 1 < n) {
+        if (p[i] != 0xFF)
+            return std::nullopt; // not at a marker: corrupt; the decoder will say so
+        while (i < n && p[i] == 0xFF)
+            ++i; // fill bytes
+        if (i >= n)
+            break;
+        const uint8_t marker = p[i++];
+        if (marker == 0x01 || marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7))
+            continue; // markers without a length
+        if (marker == 0xD9 || marker == 0xDA)
+            return std::nullopt; // end of image or start of scan before any frame header
+        if (i + 2 > n)
+            break;
+        const uint32_t length = be16(p + i);
+        const bool isFrameHeader = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 &&
+                                   marker != 0xC8 && marker != 0xCC;
+        if (isFrameHeader) {
+            if (i + 7 > n)
+                break;
+            return Size64{be16(p + i + 5), be16(p + i + 3)};
+        }
+        if (length < 2)
+            return std::nullopt;
+        i += length;
+    }
+    return std::nullopt;
+}
+
+std::optional<Size64> bmpSize(const uint8_t *p, size_t n)
+{
+    if (n < 26 || p[0] != 'B' || p[1] != 'M')
+        return std::nullopt;
+    if (le32(p + 14) == 12) // OS/2 BITMAPCOREHEADER: 16-bit sizes
+        return Size64{le16(p + 18), le16(p + 20)};
+    // Negative heights mean top-down rows.
+    const int64_t w = int32_t(le32(p + 18));
+    const int64_t h = int32_t(le32(p + 22));
+    return Size64{w < 0 ? -w : w, h < 0 ? -h : h};
+}
+
+std::optional<Size64> pnmSize(const uint8_t *p, size_t n)
+{
+    if (n < 3 || p[0] != 'P' || p[1] < '1' || p[1] > '6')
+        return std::nullopt;
+    size_t i = 2;
+    int64_t values[2] = {0, 0};
+    for (int64_t &v : values) {
+        for (;;) { // whitespace and comments
+            while (i < n && std::isspace(p[i]))
+                ++i;
+            if (i < n && p[i] == '#') {
+                while (i < n && p[i] != '\n')
+                    ++i;
+                continue;
+            }
+            break;
+        }
+        if (i >= n || !std::isdigit(p[i]))
+            return std::nullopt;
+        while (i < n && std::isdigit(p[i]) && v < (int64_t(1) << 40))
+            v = v * 10 + (p[i++] - '0');
+    }
+    return Size64{values[0], values[1]};
+}
+
+std::optional<Size64> webpSize(const uint8_t *p, size_t n)
+{
+    if (n < 30 || std::memcmp(p, "RIFF", 4) != 0 || std::memcmp(p + 8, "WEBP", 4) != 0)
+        return std::nullopt;
+    if (std::memcmp(p + 12, "VP8X", 4) == 0)
+        return Size64{int64_t(le24(p + 24)) + 1, int64_t(le24(p + 27)) + 1};
+    if (std::memcmp(p + 12, "VP8 ", 4) == 0 && p[23] == 0x9D && p[24] == 0x01 && p[25] == 0x2A)
+        return Size64{le16(p + 26) & 0x3FFF, le16(p + 28) & 0x3FFF};
+    if (std::memcmp(p + 12, "VP8L", 4) == 0 && p[20] == 0x2F) {
+        const uint32_t bits = le32(p + 21);
+        return Size64{int64_t(bits & 0x3FFF) + 1, int64_t((bits >> 14) & 0x3FFF) + 1};
+    }
+    return std::nullopt;
+}
+
+std::optional<Size64> tiffSize(const uint8_t *p, size_t n)
+{
+    if (n < 8)
+        return std::nullopt;
+    const bool little = p[0] == 'I' && p[1] == 'I' && p[2] == 42 && p[3] == 0;
+    const bool big = p[0] == 'M' && p[1] == 'M' && p[2] == 0 && p[3] == 42;
+    if (!little && !big)
+        return std::nullopt; // BigTIFF and others: left to the decoder
+    auto u16 = [&](size_t at) { return little ? le16(p + at) : be16(p + at); };
+    auto u32 = [&](size_t at) { return little ? le32(p + at) : be32(p + at); };
+    const size_t ifd = u32(4);
+    if (ifd + 2 > n)
+        return std::nullopt;
+    const size_t count = u16(ifd);
+    Size64 size;
+    for (size_t e = 0; e < count && ifd + 2 + e * 12 + 12 <= n; ++e) {
+        const size_t at = ifd + 2 + e * 12;
+        const uint32_t tag = u16(at);
+        const uint32_t type = u16(at + 2);
+        const int64_t value = type == 3 ? u16(at + 8) : type == 4 ? u32(at + 8) : -1;
+        if (tag == 256)
+            size.width = value;
+        else if (tag == 257)
+            size.height = value;
+    }
+    if (size.width <= 0 || size.height <= 0)
+        return std::nullopt;
+    return size;
+}
+
+// Dimensions from the file header, without decoding; nullopt when the format is not
+// recognised or the header is damaged (the decoder then reports the problem).
+std::optional<Size64> headerSize(const uint8_t *p, size_t n)
+{
+    for (auto probe : {pngSize, jpegSize, bmpSize, pnmSize, webpSize, tiffSize})
+        if (std::optional<Size64> size = probe(p, n))
+            return size;
+    return std::nullopt;
+}
+
+// Each side is checked alone first: headers carry 32-bit sides whose product overflows.
+bool exceedsPixelLimit(const Size64 &size)
+{
+    return size.width > kMaxImagePixels || size.height > kMaxImagePixels ||
+           size.width * size.height > kMaxImagePixels;
+}
+
+Status tooLarge(const std::string &name, int64_t width, int64_t height)
+{
+    return Status::invalid(name + ": too large (" + std::to_string(width) + "x" + std::to_string(height) +
+                           " pixels; the limit is " + std::to_string(kMaxImagePixels) + ")");
+}
+
+// Brings any decoded depth and channel count to 8-bit grey or BGR.
+Result<cv::Mat> toEightBit(cv::Mat image, const std::string &name)
+{
+    switch (image.depth()) {
+    case CV_8U:
+        break;
+    case CV_16U:
+        image.convertTo(image, CV_8U, 255.0 / 65535.0);
+        break;
+    case CV_32F:
+    case CV_64F:
+        // Floating-point images (TIFF) are conventionally in [0, 1].
+        image.convertTo(image, CV_8U, 255.0);
+        break;
+    default: {
+        // Signed integers have no conventional range; stretch what is there.
+        cv::Mat stretched;
+        cv::normalize(image, stretched, 0, 255, cv::NORM_MINMAX, CV_8U);
+        image = stretched;
+        break;
+    }
+    }
+    switch (image.channels()) {
+    case 1:
+    case 3:
+        return image;
+    case 4:
+        cv::cvtColor(image, image, cv::COLOR_BGRA2BGR);
+        return image;
+    case 2: {
+        cv::Mat grey;
+        cv::extractChannel(image, grey, 0);
+        return grey;
+    }
+    default:
+        return Status::unsupported(name + ": " + std::to_string(image.channels()) + " channels");
+    }
+}
+
+// A source must stay below the store's root, whoever wrote it.
+bool escapesRoot(const std::string &source)
+{
+    if (source.empty() || source[0] == '/')
+        return true;
+    size_t start = 0;
+    while (start <= source.size()) {
+        size_t end = source.find('/', start);
+        if (end == std::string::npos)
+            end = source.size();
+        if (source.compare(start, end - start, "..") == 0)
+            return true;
+        start = end + 1;
+    }
+    return false;
+}
+
+} // namespace
+
+Result<cv::Mat> decodeImageFile(const std::string &path)
+{
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT)
+            return Status::notFound(path + ": file not found");
+        return Status::ioError(path + ": " + std::strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode))
+        return Status::invalid(path + ": not a regular file");
+    if (st.st_size == 0)
+        return Status::invalid(path + ": zero-byte file");
+    if (st.st_size > kMaxImageFileBytes)
+        return Status::invalid(path + ": too large (" + std::to_string(st.st_size) + " bytes)");
+
+    std::FILE *f = std::fopen(path.c_str(), "rb");
+    if (!f)
+        return Status::ioError(path + ": cannot open: " + std::strerror(errno));
+    std::vector<uint8_t> bytes;
+    try {
+        bytes.resize(size_t(st.st_size));
+    } catch (const std::bad_alloc &) {
+        std::fclose(f);
+        return Status::ioError(path + ": out of memory");
+    }
+    const size_t n = std::fread(bytes.data(), 1, bytes.size(), f);
+    const bool readError = std::ferror(f);
+    std::fclose(f);
+    if (readError)
+        return Status::ioError(path + ": read error");
+    // The file may have shrunk since stat(); decode what is there.
+    bytes.resize(n);
+    return decodeImageBytes(bytes, path);
+}
+
+Result<cv::Mat> decodeImageBytes(const std::vector<uint8_t> &bytes, const std::string &nameForErrors)
+{
+    const std::string &name = nameForErrors;
+    if (bytes.empty())
+        return Status::invalid(name + ": zero-byte file");
+    if (int64_t(bytes.size()) > kMaxImageFileBytes)
+        return Status::invalid(name + ": too large (" + std::to_string(bytes.size()) + " bytes)");
+    if (std::optional<Size64> size = headerSize(bytes.data(), bytes.size());
+        size && exceedsPixelLimit(*size))
+        return tooLarge(name, size->width, size->height);
+
+    cv::Mat decoded;
+    try {
+        const cv::Mat buffer(1, int(bytes.size()), CV_8U, const_cast<uint8_t *>(bytes.data()));
+        // ANYDEPTH keeps 16-bit samples so they are scaled, not truncated, below;
+        // ANYCOLOR keeps grey images grey and drops alpha from colour ones. Not
+        // IMREAD_UNCHANGED: that would also skip the EXIF orientation.
+        decoded = cv::imdecode(buffer, cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
+        if (decoded.empty())
+            return Status::invalid(name + ": not an image or corrupt");
+        if (exceedsPixelLimit({decoded.cols, decoded.rows}))
+            return tooLarge(name, decoded.cols, decoded.rows);
+        // OpenCV expands grey+alpha PNGs to BGR; the three channels are equal, so going
+        // back to grey loses nothing and keeps "grey stays grey" true.
+        const bool greyAlphaPng =
+            bytes.size() > 25 && pngSize(bytes.data(), bytes.size()) && bytes[25] == 4;
+        if (greyAlphaPng && decoded.channels() == 3)
+            cv::cvtColor(decoded, decoded, cv::COLOR_BGR2GRAY);
+        return toEightBit(std::move(decoded), name);
+    } catch (const cv::Exception &e) {
+        return Status::invalid(name + ": not an image or corrupt (" + e.err + ")");
+    } catch (const std::bad_alloc &) {
+        return Status::ioError(name + ": out of memory while decoding");
+    } catch (const std::exception &e) {
+        return Status::internal(name + ": " + e.what());
+    }
+}
+
+void toModelInput(const cv::Mat &image, const InputSpec &spec, float *out)
+{
+    const size_t plane = size_t(spec.height) * size_t(spec.width);
+    if (image.empty() || spec.height <= 0 || spec.width <= 0) {
+        std::fill(out, out + spec.floatsPerImage(), 0.0f);
+        return;
+    }
+    cv::Mat src = image;
+    if (src.depth() != CV_8U)
+        src.convertTo(src, CV_8U, src.depth() == CV_16U ? 255.0 / 65535.0 : 1.0);
+
+    // Channel conversion first: going to grey shrinks the work for the resize.
+    cv::Mat converted;
+    const int cn = src.channels();
+    if (spec.channels == 1) {
+        if (cn == 3)
+            cv::cvtColor(src, converted, cv::COLOR_BGR2GRAY);
+        else if (cn == 4)
+            cv::cvtColor(src, converted, cv::COLOR_BGRA2GRAY);
+        else
+            converted = src;
+    } else {
+        if (cn == 1)
+            cv::cvtColor(src, converted, cv::COLOR_GRAY2RGB);
+        else if (cn == 4)
+            cv::cvtColor(src, converted, cv::COLOR_BGRA2RGB);
+        else
+            cv::cvtColor(src, converted, cv::COLOR_BGR2RGB);
+    }
+    cv::Mat sized = converted;
+    if (converted.rows != spec.height || converted.cols != spec.width)
+        cv::resize(converted, sized, cv::Size(spec.width, spec.height), 0, 0, cv::INTER_AREA);
+
+    // (p/255 - mean)/std folded into one multiply-add per value.
+    const int channels = sized.channels();
+    for (int c = 0; c < channels; ++c) {
+        const float mean = spec.mean.empty() ? 0.0f : spec.mean[std::min(size_t(c), spec.mean.size() - 1)];
+        float sd = spec.std.empty() ? 1.0f : spec.std[std::min(size_t(c), spec.std.size() - 1)];
+        if (sd == 0.0f)
+            sd = 1.0f;
+        const float scale = 1.0f / (255.0f * sd);
+        const float offset = -mean / sd;
+        float *dst = out + size_t(c) * plane;
+        for (int y = 0; y < sized.rows; ++y) {
+            const uint8_t *row = sized.ptr<uint8_t>(y);
+            for (int x = 0; x < sized.cols; ++x)
+                *dst++ = float(row[size_t(x) * channels + c]) * scale + offset;
+        }
+    }
+}
+
+ImageStore::ImageStore(SourceKind kind, std::string root) : m_kind(kind), m_root(std::move(root)) {}
+
+Result<cv::Mat> ImageStore::load(const std::string &source) const
+{
+    if (m_kind != SourceKind::Idx) {
+        if (escapesRoot(source))
+            return Status::invalid("'" + source + "': not a path inside " + m_root);
+        return decodeImageFile(m_root + "/" + source);
+    }
+
+    const size_t hash = source.rfind('#');
+    if (hash == std::string::npos || hash == 0)
+        return Status::invalid("'" + source + "': not an IDX source (expected <file>#<index>)");
+    const std::string name = source.substr(0, hash);
+    if (name.find('/') != std::string::npos || name == "..")
+        return Status::invalid("'" + source + "': the IDX file must lie directly in " + m_root);
+    int64_t index = -1;
+    const char *first = source.data() + hash + 1;
+    const char *last = source.data() + source.size();
+    if (auto [ptr, ec] = std::from_chars(first, last, index); ec != std::errc() || ptr != last || first == last)
+        return Status::invalid("'" + source + "': not an IDX source (expected <file>#<index>)");
+
+    std::shared_ptr<const IdxFile> file;
+    {
+        // Held while reading so concurrent first loads read the file once, not once per
+        // thread; later loads only look up the pointer.
+        std::lock_guard<std::mutex> lock(m_mutex);
+        auto it = m_idx.find(name);
+        if (it != m_idx.end()) {
+            file = it->second;
+        } else {
+            // Failures are remembered: a thumbnail grid asks for thousands of images, and
+            // re-reading a corrupt 26 MB file for each would take hours.
+            if (auto failed = m_idxErrors.find(name); failed != m_idxErrors.end())
+                return failed->second;
+            Result<IdxFile> read = IdxFile::read(m_root + "/" + name);
+            if (!read) {
+                m_idxErrors.emplace(name, read.status());
+                return read.status();
+            }
+            file = std::make_shared<const IdxFile>(std::move(read).value());
+            m_idx.emplace(name, file);
+        }
+    }
+
+    const std::vector<int> &dims = file->dims();
+    const int channels = dims.size() == 4 ? dims[3] : 1;
+    if ((dims.size() != 3 && dims.size() != 4) || (channels != 1 && channels != 3))
+        return Status::unsupported(name + ": not image data (expected N×H×W or N×H×W×C dimensions)");
+    if (index < 0 || index >= file->count())
+        return Status::notFound(name + ": no image #" + std::to_string(index) + " (the file holds " +
+                                std::to_string(file->count()) + ")");
+    try {
+        // A copy, so the image outlives this store if need be.
+        cv::Mat view(dims[1], dims[2], CV_8UC(channels), const_cast<uint8_t *>(file->item(index)));
+        cv::Mat image;
+        if (channels == 3)
+            cv::cvtColor(view, image, cv::COLOR_RGB2BGR); // IDX stores RGB; we hand out BGR
+        else
+            image = view.clone();
+        return image;
+    } catch (const cv::Exception &e) {
+        return Status::internal(name + ": " + e.err);
+    }
+}
+
+} // namespace traclens

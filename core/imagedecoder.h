@@ -24,23 +24,33 @@ struct InputSpec {
 };
 
 // Largest image accepted, in pixels; larger files are refused before full decoding
-// so a 20000×20000 PNG cannot exhaust memory.
+// so a 20000×20000 PNG cannot exhaust memory. The size is read from the header for PNG,
+// JPEG, BMP, PGM/PPM, WebP and TIFF; other formats are checked after decoding.
 constexpr int64_t kMaxImagePixels = 64ll * 1024 * 1024;
 
 // Decodes PNG/JPEG/BMP/... from a file into an 8-bit image with 1 (grey) or 3 (BGR)
-// channels: 16-bit is scaled to 8-bit, palettes expanded, alpha dropped.
-// Errors name the file: "zero-byte file", "not an image or corrupt", "too large".
+// channels: 16-bit is scaled to 8-bit (×255/65535), floating point taken as [0,1],
+// palettes expanded to BGR, alpha dropped (not composited), grey+alpha PNGs kept grey, EXIF
+// orientation applied. Errors start with the file name: "zero-byte file", "not an image
+// or corrupt", "too large"; a missing file gives NotFound.
 Result<cv::Mat> decodeImageFile(const std::string &path);
 // Same, from bytes in memory; `nameForErrors` goes into messages.
 Result<cv::Mat> decodeImageBytes(const std::vector<uint8_t> &bytes, const std::string &nameForErrors);
 
-// Converts an 8-bit image (any size, 1/3/4 channels) to the model's input: resized to
-// spec.height×spec.width (INTER_AREA), channel-converted, scaled to [0,1], normalised
-// by mean/std, written CHW into `out` (spec.floatsPerImage() floats).
+// Converts an 8-bit image (any size, 1/3/4 channels, BGR order) to the model's input:
+// channel-converted (BGR→grey by luminance, grey→RGB by copying), resized to
+// spec.height×spec.width with INTER_AREA when the size differs, scaled to [0,1],
+// normalised by mean/std, written CHW into `out` (spec.floatsPerImage() floats). A
+// mean/std with one value applies to every channel. An empty image gives zeros.
 void toModelInput(const cv::Mat &image, const InputSpec &spec, float *out);
 
 // Loads example images by their source string (see ScannedExample::source) from a
-// dataset root. IDX files are read once and kept in memory.
+// dataset root. IDX files are read once and kept in memory for the store's lifetime
+// (about 47 MB for Fashion-MNIST's training set); a failed read is remembered too, so a
+// corrupt file costs one read, not one per image (a new store tries again). After that,
+// a load is a lookup and a 784-byte copy. Sources that leave the
+// root ("../x.png", "/etc/x", "dir/file#3" for IDX) are refused with InvalidArgument;
+// an IDX index past the end gives NotFound.
 class ImageStore {
 public:
     ImageStore(SourceKind kind, std::string root);
@@ -54,6 +64,7 @@ private:
     std::string m_root;
     mutable std::mutex m_mutex;
     mutable std::map<std::string, std::shared_ptr<const class IdxFile>> m_idx; // GUARDED_BY(m_mutex)
+    mutable std::map<std::string, Status> m_idxErrors;                          // GUARDED_BY(m_mutex)
 };
 
 } // namespace traclens
