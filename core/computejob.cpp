@@ -81,26 +81,24 @@ Result<ComputeSummary> computeFactors(ProjectDb &db, int64_t modelId, const Comp
     for (const auto &e : *examples)
         byId.emplace(e.id, &e);
 
-    // Work is chunk-major: each image is decoded once and run through every checkpoint
-    // that still lacks it, so resuming after a kill repeats at most one chunk.
+    // Work is chunk-major over fixed chunk boundaries of the full example list: each
+    // image is decoded once and run through every checkpoint that still lacks it, a
+    // chunk commits whole, and a resumed run feeds the model exactly the batches an
+    // uninterrupted run would, so its numbers are identical.
     const size_t nc = model.checkpoints.size();
     std::vector<std::unordered_set<int64_t>> missing(nc);
-    std::vector<int64_t> work;
-    int64_t pairsTotal = 0, pairsMissing = 0;
-    {
-        std::unordered_set<int64_t> any;
-        for (size_t c = 0; c < nc; ++c) {
-            auto ids = db.examplesMissingFactors(model.checkpoints[c].id);
-            if (!ids.ok())
-                return ids.status();
-            missing[c].insert(ids->begin(), ids->end());
-            any.insert(ids->begin(), ids->end());
-            pairsMissing += int64_t(ids->size());
-        }
-        work.assign(any.begin(), any.end());
-        std::sort(work.begin(), work.end());
-        pairsTotal = int64_t(examples->size() * nc);
+    std::vector<int64_t> work; // all live example ids, ordered
+    int64_t pairsMissing = 0;
+    for (size_t c = 0; c < nc; ++c) {
+        auto ids = db.examplesMissingFactors(model.checkpoints[c].id);
+        if (!ids.ok())
+            return ids.status();
+        missing[c].insert(ids->begin(), ids->end());
+        pairsMissing += int64_t(ids->size());
     }
+    for (const auto &e : *examples)
+        work.push_back(e.id);
+    const int64_t pairsTotal = int64_t(work.size() * nc);
 
     ComputeSummary summary;
     summary.reused = pairsTotal - pairsMissing;
@@ -121,6 +119,12 @@ Result<ComputeSummary> computeFactors(ProjectDb &db, int64_t modelId, const Comp
         }
         const size_t end = std::min(work.size(), begin + chunk);
         const size_t n = end - begin;
+        bool needed = false;
+        for (size_t c = 0; c < nc && !needed; ++c)
+            for (size_t i = begin; i < end && !needed; ++i)
+                needed = missing[c].count(work[i]) > 0;
+        if (!needed)
+            continue;
         pixels.resize(n * floatsPer);
         std::vector<int> labels(n);
         for (size_t i = 0; i < n; ++i) {
