@@ -7,6 +7,7 @@
 #include "projectsession.h"
 #include "reviewcommand.h"
 #include "tileview.h"
+#include "uiresources.h"
 
 #include <QComboBox>
 #include <QFormLayout>
@@ -26,6 +27,7 @@ namespace traclens {
 DatasetBrowserPage::DatasetBrowserPage(ProjectSession *session, QWidget *parent)
     : QWidget(parent), m_session(session), m_model(new ExampleListModel(session, this))
 {
+    ensureUiResources();
     auto *outer = new QHBoxLayout(this);
     outer->setContentsMargins(0, 0, 0, 0);
     outer->setSpacing(0);

@@ -5,6 +5,7 @@
 #include "exporter.h"
 #include "jobcontroller.h"
 #include "projectsession.h"
+#include "uiresources.h"
 
 #include <QCheckBox>
 #include <QDialogButtonBox>
@@ -28,6 +29,7 @@ namespace traclens {
 ExportDialog::ExportDialog(ProjectSession *session, JobController *jobs, QWidget *parent)
     : QDialog(parent), m_session(session), m_jobs(jobs)
 {
+    ensureUiResources();
     setWindowTitle(tr("Export Corrected Labels"));
     setMinimumWidth(620);
     auto *layout = new QVBoxLayout(this);

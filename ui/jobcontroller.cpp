@@ -30,6 +30,9 @@ void JobController::shutdown()
 
 qint64 JobController::enqueue(std::function<void(qint64)> call)
 {
+    // After shutdown there is no thread to run anything.
+    if (!m_worker)
+        return -1;
     const qint64 id = m_nextId++;
     const bool wasBusy = isBusy();
     m_open.insert(id);
@@ -46,6 +49,8 @@ void JobController::onFinished(qint64 jobId)
         emit busyChanged(false);
 }
 
+// Each request captures the worker pointer by value: the lambda runs on the worker's
+// thread, where the worker is alive until the thread finishes.
 qint64 JobController::runPlan(const QString &projectPath, const ProjectPlan &plan)
 {
     JobWorker *w = m_worker;
@@ -91,6 +96,8 @@ qint64 JobController::exportFiles(const QString &projectPath, const ExportReques
 void JobController::closeProject()
 {
     JobWorker *w = m_worker;
+    if (!w)
+        return;
     QMetaObject::invokeMethod(m_worker, [w] { w->closeProject(); }, Qt::QueuedConnection);
 }
 

@@ -27,8 +27,10 @@ public:
     explicit JobController(QObject *parent = nullptr);
     ~JobController() override;
 
-    // Connect to its signals (they arrive queued on the GUI thread).
+    // Connect to its signals (they arrive queued on the GUI thread). Null after shutdown().
     JobWorker *worker() const { return m_worker; }
+
+    // Each request returns its job id (−1 after shutdown()).
 
     qint64 runPlan(const QString &projectPath, const ProjectPlan &plan);
     qint64 importDataset(const QString &projectPath, const QString &datasetPath);

@@ -14,6 +14,7 @@
 #include "thumbnailcache.h"
 #include "tileview.h"
 #include "welcomepage.h"
+#include "uiresources.h"
 
 #include <QAction>
 #include <QApplication>
@@ -66,6 +67,7 @@ QFrame#detailsPane { border: none; border-left: 1px solid palette(mid); backgrou
 MainWindow::MainWindow(QWidget *parent)
     : QMainWindow(parent), m_jobs(new JobController(this)), m_undoGroup(new QUndoGroup(this))
 {
+    ensureUiResources();
     setWindowTitle(tr("TracLens"));
     setWindowIcon(QIcon(":/traclens/traclens.svg"));
     setStyleSheet(kSidebarStyle);

@@ -5,6 +5,7 @@
 #include "projectsession.h"
 #include "reviewcommand.h"
 #include "tileview.h"
+#include "uiresources.h"
 
 #include <QFrame>
 #include <QGridLayout>
@@ -34,6 +35,7 @@ QLabel *sectionTitle(const QString &text)
 
 ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(parent), m_session(session)
 {
+    ensureUiResources();
     auto *outer = new QVBoxLayout(this);
     outer->setContentsMargins(0, 0, 0, 0);
     m_stack = new QStackedWidget;

@@ -1,6 +1,7 @@
 #include "welcomepage.h"
 
 #include "appsettings.h"
+#include "uiresources.h"
 
 #include <QCommandLinkButton>
 #include <QFileInfo>
@@ -13,6 +14,7 @@ namespace traclens {
 
 WelcomePage::WelcomePage(QWidget *parent) : QWidget(parent)
 {
+    ensureUiResources();
     auto *outer = new QHBoxLayout(this);
     outer->addStretch(1);
     auto *column = new QVBoxLayout;

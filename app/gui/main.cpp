@@ -57,8 +57,11 @@ int main(int argc, char *argv[])
     QString screenshots = parser.value(shotDir);
     if (screenshots.isEmpty() && parser.isSet(shotAll))
         screenshots = QStringLiteral("docs/screenshots");
-    if (!screenshots.isEmpty())
+    if (!screenshots.isEmpty()) {
         window.setScreenshotDirectory(QDir(screenshots).absolutePath());
+        // A fixed size, whatever the saved geometry: screenshots stay comparable.
+        window.resize(1480, 920);
+    }
     window.show();
 
     // Open after the event loop starts, so the window is on screen while the project loads.

@@ -1,0 +1,36 @@
+#pragma once
+// For UI tests: opens a ProjectSession on a computed TestProject and gives it its
+// InfluenceEngine, loaded synchronously (the application loads it on the worker).
+// Header-only because it needs the ui library, which engine tests do not link.
+
+#include "influenceengine.h"
+#include "projectsession.h"
+
+#include <QString>
+
+#include <memory>
+
+namespace traclens::testing {
+
+inline std::unique_ptr<ProjectSession> openSessionWithEngine(const std::string &projectPath, std::string *error)
+{
+    auto session = ProjectSession::open(QString::fromStdString(projectPath));
+    if (!session.ok()) {
+        *error = session.status().message();
+        return nullptr;
+    }
+    auto model = session.value()->modelId();
+    if (!model) {
+        *error = "no active model";
+        return nullptr;
+    }
+    auto engine = InfluenceEngine::load(session.value()->db(), *model);
+    if (!engine.ok()) {
+        *error = engine.status().message();
+        return nullptr;
+    }
+    session.value()->setEngine(std::shared_ptr<const InfluenceEngine>(std::move(engine).value()));
+    return std::move(session).value();
+}
+
+} // namespace traclens::testing

@@ -1,0 +1,202 @@
+// The background worker: a plan runs import → train → compute → engine load in order
+// with throttled progress; cancellation stops a running job and skips queued ones; a
+// file that is not a project fails cleanly.
+
+#include "jobcontroller.h"
+#include "projectdb.h"
+#include "testproject.h"
+
+#include <QElapsedTimer>
+#include <QFile>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace traclens;
+using traclens::testing::TestProject;
+
+class TestJobWorker : public QObject {
+    Q_OBJECT
+private slots:
+    void planRunsEveryStepInOrder();
+    void planResumesWhatIsMissing();
+    void cancelStopsRunningAndQueuedJobs();
+    void notAProjectFails();
+};
+
+namespace {
+Status finishedStatus(const QSignalSpy &spy, qint64 id)
+{
+    for (const QList<QVariant> &args : spy)
+        if (args.at(0).toLongLong() == id)
+            return args.at(2).value<Status>();
+    return Status::internal("no finished signal");
+}
+
+bool waitFinished(QSignalSpy &spy, qint64 id, int timeoutMs)
+{
+    QElapsedTimer t;
+    t.start();
+    while (t.elapsed() < timeoutMs) {
+        for (const QList<QVariant> &args : spy)
+            if (args.at(0).toLongLong() == id)
+                return true;
+        spy.wait(200);
+    }
+    return false;
+}
+} // namespace
+
+void TestJobWorker::planRunsEveryStepInOrder()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    TestProject fixture(dir.path().toStdString());
+    QVERIFY2(fixture.build(TestProject::Stage::Images).isOk(), "images");
+    {
+        auto db = ProjectDb::open(fixture.projectPath(), ProjectDb::OpenMode::Create);
+        QVERIFY2(db.ok(), db.status().message().c_str());
+    }
+
+    JobController jobs;
+    QSignalSpy steps(jobs.worker(), &JobWorker::stepFinished);
+    QSignalSpy finished(jobs.worker(), &JobWorker::finished);
+    QSignalSpy engines(jobs.worker(), &JobWorker::engineLoaded);
+    QSignalSpy busy(&jobs, &JobController::busyChanged);
+    QVector<qint64> progressTimes;
+    QElapsedTimer clock;
+    clock.start();
+    QStringList stages;
+    connect(jobs.worker(), &JobWorker::progress, this,
+            [&](qint64, const QString &stage, const QString &, qint64, qint64) {
+                progressTimes << clock.elapsed();
+                if (stages.isEmpty() || stages.last() != stage)
+                    stages << stage;
+            });
+
+    ProjectPlan plan;
+    plan.datasetPath = QString::fromStdString(fixture.datasetPath());
+    plan.modelSource = ProjectPlan::ModelSource::TrainBuiltin;
+    plan.train = TestProject::tinyTrainConfig();
+    plan.modelName = "tiny";
+    const qint64 id = jobs.runPlan(QString::fromStdString(fixture.projectPath()), plan);
+    QVERIFY(jobs.isBusy());
+    QVERIFY(waitFinished(finished, id, 240000));
+    const Status status = finishedStatus(finished, id);
+    QVERIFY2(status.isOk(), status.message().c_str());
+    QVERIFY(!jobs.isBusy());
+    QCOMPARE(busy.count(), 2);
+
+    QList<JobKind> kinds;
+    for (const auto &args : steps) {
+        QVERIFY2(args.at(2).value<Status>().isOk(), args.at(2).value<Status>().message().c_str());
+        kinds << args.at(1).value<JobKind>();
+    }
+    QCOMPARE(kinds, (QList<JobKind>{JobKind::Import, JobKind::Train, JobKind::Compute, JobKind::LoadEngine}));
+    QCOMPARE(engines.count(), 1);
+    auto engine = engines.at(0).at(1).value<std::shared_ptr<const InfluenceEngine>>();
+    QVERIFY(engine);
+    QCOMPARE(int(engine->trainIds().size()), fixture.spec().classes * fixture.spec().trainPerClass);
+
+    // Progress arrived, and never faster than the throttle allows (stage changes and
+    // completions may come closer; allow one per stage and a margin).
+    QVERIFY(!progressTimes.isEmpty());
+    const double seconds = std::max<qint64>(1, clock.elapsed()) / 1000.0;
+    QVERIFY2(progressTimes.size() <= int(seconds * 1000.0 / JobWorker::kProgressIntervalMs) + 4 * stages.size() + 8,
+             qPrintable(QStringLiteral("%1 progress signals in %2 s").arg(progressTimes.size()).arg(seconds)));
+}
+
+void TestJobWorker::planResumesWhatIsMissing()
+{
+    // A project that is already trained: the plan must not import or train again.
+    QTemporaryDir dir;
+    TestProject fixture(dir.path().toStdString());
+    QVERIFY2(fixture.build(TestProject::Stage::Trained).isOk(), "fixture");
+
+    JobController jobs;
+    QSignalSpy steps(jobs.worker(), &JobWorker::stepFinished);
+    QSignalSpy finished(jobs.worker(), &JobWorker::finished);
+    ProjectPlan plan;
+    plan.datasetPath = QString::fromStdString(fixture.datasetPath());
+    plan.modelSource = ProjectPlan::ModelSource::TrainBuiltin;
+    plan.train = TestProject::tinyTrainConfig();
+    const qint64 id = jobs.runPlan(QString::fromStdString(fixture.projectPath()), plan);
+    QVERIFY(waitFinished(finished, id, 120000));
+    QVERIFY(finishedStatus(finished, id).isOk());
+    QList<JobKind> kinds;
+    for (const auto &args : steps)
+        kinds << args.at(1).value<JobKind>();
+    QCOMPARE(kinds, (QList<JobKind>{JobKind::Compute, JobKind::LoadEngine}));
+
+    // Everything done: only the engine is loaded.
+    steps.clear();
+    const qint64 again = jobs.runPlan(QString::fromStdString(fixture.projectPath()), plan);
+    QVERIFY(waitFinished(finished, again, 60000));
+    QCOMPARE(steps.count(), 1);
+    QCOMPARE(steps.at(0).at(1).value<JobKind>(), JobKind::LoadEngine);
+}
+
+void TestJobWorker::cancelStopsRunningAndQueuedJobs()
+{
+    QTemporaryDir dir;
+    traclens::testing::SyntheticSpec spec;
+    spec.trainPerClass = 300;
+    spec.size = 28;
+    TestProject fixture(dir.path().toStdString(), spec);
+    QVERIFY2(fixture.build(TestProject::Stage::Imported).isOk(), "fixture");
+
+    JobController jobs;
+    QSignalSpy progress(jobs.worker(), &JobWorker::progress);
+    QSignalSpy finished(jobs.worker(), &JobWorker::finished);
+    TrainConfig config = TestProject::tinyTrainConfig();
+    config.epochs = 200; // far longer than the test waits
+    config.batchSize = 8;
+    const QString path = QString::fromStdString(fixture.projectPath());
+    const qint64 train = jobs.trainModel(path, config, "long");
+    const qint64 compute = jobs.computeFactors(path);
+
+    QVERIFY(progress.wait(60000));
+    QElapsedTimer sinceCancel;
+    sinceCancel.start();
+    jobs.cancelAll();
+    QVERIFY(waitFinished(finished, train, 30000));
+    QVERIFY(waitFinished(finished, compute, 30000));
+    QVERIFY2(sinceCancel.elapsed() < 20000, "cancellation took too long");
+    QVERIFY(finishedStatus(finished, train).isCancelled());
+    QVERIFY(finishedStatus(finished, compute).isCancelled());
+
+    // No model was registered, and the worker takes new work after a cancel.
+    auto db = ProjectDb::open(fixture.projectPath(), ProjectDb::OpenMode::ReadOnly);
+    QVERIFY(db.ok());
+    auto active = db.value()->activeModel();
+    QVERIFY(active.ok());
+    QVERIFY(!active.value().has_value());
+    const qint64 next = jobs.loadEngine(path);
+    QVERIFY(waitFinished(finished, next, 30000));
+    QVERIFY(!finishedStatus(finished, next).isCancelled()); // not found: no model, but it ran
+}
+
+void TestJobWorker::notAProjectFails()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("notes.traclens");
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("this is not a database, just text\n");
+    f.close();
+
+    JobController jobs;
+    QSignalSpy finished(jobs.worker(), &JobWorker::finished);
+    const qint64 id = jobs.runPlan(path, ProjectPlan{});
+    QVERIFY(waitFinished(finished, id, 30000));
+    const Status status = finishedStatus(finished, id);
+    QVERIFY(!status.isOk());
+    QVERIFY(!status.isCancelled());
+    QVERIFY(!status.message().empty());
+    // Nothing was written into the file.
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QCOMPARE(f.readAll(), QByteArray("this is not a database, just text\n"));
+}
+
+QTEST_MAIN(TestJobWorker)
+#include "test_jobworker.moc"

@@ -1,0 +1,188 @@
+// The review queue: ordered by self-influence; a number key relabels the current example
+// in the project file at once (read back through a second connection), undo writes a
+// reverting relabel with origin "undo", redo one with "redo"; keep and skip set the review
+// mark; the counter follows.
+
+#include "neighbourlistmodel.h"
+#include "projectdb.h"
+#include "reviewpage.h"
+#include "sessionfixture.h"
+#include "testproject.h"
+
+#include <QLabel>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QUndoStack>
+#include <QtTest>
+
+using namespace traclens;
+using traclens::testing::TestProject;
+
+class TestReviewPage : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase();
+    void queueIsOrderedBySelfInfluence();
+    void numberKeyRelabelsInProjectFile();
+    void undoAndRedoAreWritten();
+    void keepAndSkipMarkReview();
+    void stripsShowProponentsAndOpponents();
+    void cleanupTestCase();
+
+private:
+    ExampleRow readBack(qint64 id);
+    std::vector<LabelChange> historyOf(qint64 id);
+
+    QTemporaryDir m_dir;
+    std::unique_ptr<TestProject> m_fixture;
+    std::unique_ptr<ProjectSession> m_session;
+    std::unique_ptr<ReviewPage> m_page;
+};
+
+void TestReviewPage::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+    traclens::testing::SyntheticSpec spec;
+    spec.flipEvery = 7; // known label errors near the top of the queue
+    m_fixture = std::make_unique<TestProject>(m_dir.path().toStdString(), spec);
+    const Status built = m_fixture->build();
+    QVERIFY2(built.isOk(), built.message().c_str());
+    std::string error;
+    m_session = traclens::testing::openSessionWithEngine(m_fixture->projectPath(), &error);
+    QVERIFY2(m_session, error.c_str());
+    m_page = std::make_unique<ReviewPage>(m_session.get());
+    m_page->resize(1200, 900);
+    m_page->show();
+    QVERIFY(QTest::qWaitForWindowExposed(m_page.get()));
+    QApplication::setActiveWindow(m_page.get());
+    m_page->setFocus();
+}
+
+void TestReviewPage::cleanupTestCase()
+{
+    m_page.reset();
+    m_session.reset();
+}
+
+ExampleRow TestReviewPage::readBack(qint64 id)
+{
+    // A second connection, as another program would read the file.
+    auto db = ProjectDb::open(m_fixture->projectPath(), ProjectDb::OpenMode::ReadOnly);
+    if (!db.ok())
+        return {};
+    auto row = db.value()->example(id);
+    return row.ok() ? row.value() : ExampleRow{};
+}
+
+std::vector<LabelChange> TestReviewPage::historyOf(qint64 id)
+{
+    auto db = ProjectDb::open(m_fixture->projectPath(), ProjectDb::OpenMode::ReadOnly);
+    if (!db.ok())
+        return {};
+    auto h = db.value()->labelHistory(id);
+    return h.ok() ? h.value() : std::vector<LabelChange>{};
+}
+
+void TestReviewPage::queueIsOrderedBySelfInfluence()
+{
+    const int train = m_fixture->spec().classes * m_fixture->spec().trainPerClass;
+    QCOMPARE(m_page->queueLength(), train);
+    const auto &queue = m_session->reviewQueue();
+    for (size_t i = 1; i < queue.size(); ++i)
+        QVERIFY(m_session->selfInfluence(queue[i - 1]) >= m_session->selfInfluence(queue[i]));
+    QCOMPARE(m_page->currentId(), queue.front());
+    QCOMPARE(m_page->reviewedCount(), 0);
+}
+
+void TestReviewPage::numberKeyRelabelsInProjectFile()
+{
+    const qint64 id = m_page->currentId();
+    QVERIFY(id >= 0);
+    const int before = m_session->example(id)->currentLabel;
+    const int target = (before + 1) % m_session->numClasses();
+    QSignalSpy changed(m_page.get(), &ReviewPage::currentChanged);
+
+    QTest::keyClick(m_page.get(), Qt::Key(Qt::Key_0 + target));
+
+    const ExampleRow row = readBack(id);
+    QCOMPARE(row.currentLabel, target);
+    QCOMPARE(row.review, ReviewState::Reviewed);
+    const auto history = historyOf(id);
+    QVERIFY(!history.empty());
+    QCOMPARE(history.back().origin, std::string("user"));
+    QCOMPARE(history.back().oldLabel, before);
+    QCOMPARE(history.back().newLabel, target);
+    // The queue moved on and counts the decision.
+    QVERIFY(m_page->currentId() != id);
+    QCOMPARE(m_page->reviewedCount(), 1);
+    QVERIFY(m_page->findChild<QLabel *>() != nullptr);
+    bool counterFound = false;
+    for (QLabel *l : m_page->findChildren<QLabel *>())
+        counterFound |= l->text() == QStringLiteral("Reviewed 1 of %1").arg(m_page->queueLength());
+    QVERIFY(counterFound);
+}
+
+void TestReviewPage::undoAndRedoAreWritten()
+{
+    QUndoStack *stack = m_session->undoStack();
+    QVERIFY(stack->canUndo());
+    const qint64 id = m_session->reviewQueue().front();
+    const int relabelled = readBack(id).currentLabel;
+    const int original = readBack(id).givenLabel;
+
+    stack->undo();
+    ExampleRow row = readBack(id);
+    QCOMPARE(row.currentLabel, original);
+    QCOMPARE(row.review, ReviewState::None);
+    QCOMPARE(historyOf(id).back().origin, std::string("undo"));
+    QCOMPARE(m_page->currentId(), id); // undo brings it back on screen
+    QCOMPARE(m_page->reviewedCount(), 0);
+
+    stack->redo();
+    row = readBack(id);
+    QCOMPARE(row.currentLabel, relabelled);
+    QCOMPARE(row.review, ReviewState::Reviewed);
+    QCOMPARE(historyOf(id).back().origin, std::string("redo"));
+
+    stack->undo();
+    QCOMPARE(readBack(id).currentLabel, original);
+}
+
+void TestReviewPage::keepAndSkipMarkReview()
+{
+    const qint64 first = m_page->currentId();
+    const int label = m_session->example(first)->currentLabel;
+    QTest::keyClick(m_page.get(), Qt::Key_K);
+    ExampleRow row = readBack(first);
+    QCOMPARE(row.review, ReviewState::Reviewed);
+    QCOMPARE(row.currentLabel, label); // keep writes no relabel
+
+    const qint64 second = m_page->currentId();
+    QVERIFY(second != first);
+    m_page->skip();
+    QCOMPARE(readBack(second).review, ReviewState::Skipped);
+    QVERIFY(m_page->currentId() != second);
+    QCOMPARE(m_page->reviewedCount(), 1); // skipped does not count as reviewed
+
+    m_session->undoStack()->undo();
+    QCOMPARE(readBack(second).review, ReviewState::None);
+    QCOMPARE(m_page->currentId(), second);
+}
+
+void TestReviewPage::stripsShowProponentsAndOpponents()
+{
+    const qint64 id = m_page->currentId();
+    auto answer = m_session->engine()->query(id, ReviewPage::kStripLength, Scoring::Raw);
+    QVERIFY(answer.ok());
+    QTRY_COMPARE_WITH_TIMEOUT(m_page->proponentsModel()->rowCount(), int(answer->proponents.size()), 10000);
+    QVector<qint64> pro, opp;
+    for (const Neighbour &n : answer->proponents)
+        pro << n.exampleId;
+    for (const Neighbour &n : answer->opponents)
+        opp << n.exampleId;
+    QTRY_COMPARE_WITH_TIMEOUT(m_page->proponentsModel()->exampleIds(), pro, 10000);
+    QCOMPARE(m_page->opponentsModel()->exampleIds(), opp);
+}
+
+QTEST_MAIN(TestReviewPage)
+#include "test_reviewpage.moc"
