@@ -1,0 +1,229 @@
+// traclens-cli end to end on a generated image folder: import (with bad files),
+// re-import, train, compute, self-influence, query, relabel, export, info; and the
+// errors a script meets, with their exit codes and messages.
+
+#include "syntheticimages.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <sqlite3.h>
+
+namespace {
+
+struct Run {
+    int exitCode = -1;
+    QByteArray out, err;
+    QJsonObject json() const { return QJsonDocument::fromJson(out).object(); }
+};
+
+Run cli(const QStringList &args)
+{
+    QProcess p;
+    p.start(TRACLENS_CLI, args);
+    p.waitForFinished(240000);
+    return {p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError()};
+}
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase();
+    void importRecordsSkippedFiles();
+    void reimportChangesOnlyWhatChanged();
+    void trainComputeQuery();
+    void selfInfluenceRanksFlippedLabelsHigh();
+    void relabelAndExport();
+    void errors_data();
+    void errors();
+
+private:
+    QTemporaryDir m_dir;
+    QString m_data, m_project;
+    std::vector<std::string> m_flipped;
+};
+
+void TestCli::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+    m_data = m_dir.filePath("data");
+    m_project = m_dir.filePath("p.traclens");
+    traclens::testing::SyntheticSpec spec;
+    spec.trainPerClass = 60;
+    spec.testPerClass = 8;
+    spec.flipEvery = 15; // 12 of 180 training images in the wrong folder
+    m_flipped = traclens::testing::writeSyntheticImageFolder(m_data.toStdString(), spec);
+    QCOMPARE(m_flipped.size(), size_t(12));
+    QFile zero(m_data + "/train/stripes-0/zero.png");
+    QVERIFY(zero.open(QIODevice::WriteOnly));
+    zero.close();
+    QFile text(m_data + "/train/stripes-60/notes.png");
+    QVERIFY(text.open(QIODevice::WriteOnly));
+    text.write("this is not an image\n");
+    text.close();
+}
+
+void TestCli::importRecordsSkippedFiles()
+{
+    const Run r = cli({"import", m_project, m_data, "--json", "--quiet"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonObject o = r.json();
+    QCOMPARE(o.value("train").toInt(), 180);
+    QCOMPARE(o.value("test").toInt(), 24);
+    QCOMPARE(o.value("added").toInt(), 204);
+    QCOMPARE(o.value("classes").toArray().size(), 3);
+    QStringList skipped;
+    for (const auto &v : o.value("skipped").toArray())
+        skipped << v.toObject().value("path").toString() + ": " + v.toObject().value("reason").toString();
+    QCOMPARE(skipped.size(), 2);
+    QVERIFY2(skipped.join("\n").contains("zero.png") && skipped.join("\n").contains("notes.png"),
+             qPrintable(skipped.join("\n")));
+}
+
+void TestCli::reimportChangesOnlyWhatChanged()
+{
+    QVERIFY(QFile::remove(m_data + "/test/stripes-60/190.png"));
+    const Run r = cli({"import", m_project, m_data, "--json", "--quiet"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonObject o = r.json();
+    QCOMPARE(o.value("added").toInt(), 0);
+    QCOMPARE(o.value("updated").toInt(), 0);
+    QCOMPARE(o.value("removed").toInt(), 1);
+    QCOMPARE(o.value("unchanged").toInt(), 203);
+}
+
+void TestCli::trainComputeQuery()
+{
+    Run r = cli({"train", m_project, "--epochs", "3", "--width", "4", "--embedding-dim", "8", "--batch", "16",
+                 "--lr", "0.1", "--json", "--quiet"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QCOMPARE(r.json().value("checkpoints").toInt(), 3);
+    QCOMPARE(r.json().value("epochs").toArray().size(), 3);
+
+    r = cli({"compute", m_project, "--json", "--quiet"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QCOMPARE(r.json().value("computed").toInt(), 203 * 3);
+    r = cli({"compute", m_project, "--json", "--quiet"});
+    QCOMPARE(r.json().value("computed").toInt(), 0); // cached
+    QCOMPARE(r.json().value("reused").toInt(), 203 * 3);
+
+    r = cli({"query", m_project, "--example", "test/stripes-0/186.png", "--k", "4", "--json"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QJsonObject o = r.json();
+    for (const char *list : {"proponents", "opponents", "nearest", "farthest"})
+        QCOMPARE(o.value(list).toArray().size(), 4);
+    const QJsonArray pro = o.value("proponents").toArray();
+    for (int i = 1; i < pro.size(); ++i)
+        QVERIFY(pro[i - 1].toObject().value("score").toDouble() >= pro[i].toObject().value("score").toDouble());
+    QVERIFY(!o.value("label_is_prediction").toBool());
+
+    // An image from outside the project, without a label: its prediction is used and said.
+    const QString outside = m_data + "/test/stripes-120/200.png";
+    r = cli({"query", m_project, "--image", outside, "--k", "3", "--normalised", "--json"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    o = r.json();
+    QVERIFY(o.value("label_is_prediction").toBool());
+    QCOMPARE(o.value("scoring").toString(), QString("normalised"));
+    for (const auto &v : o.value("proponents").toArray())
+        QVERIFY(std::abs(v.toObject().value("score").toDouble()) <= 1.0 + 1e-5); // a cosine
+}
+
+void TestCli::selfInfluenceRanksFlippedLabelsHigh()
+{
+    const Run r = cli({"self-influence", m_project, "--top", "0", "--json"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonArray ranking = r.json().value("ranking").toArray();
+    QCOMPARE(ranking.size(), 180);
+    int found = 0;
+    for (int i = 0; i < 36; ++i) { // the top 20%
+        const std::string path = ranking[i].toObject().value("path").toString().toStdString();
+        found += std::count(m_flipped.begin(), m_flipped.end(), path) > 0;
+    }
+    // 12 flipped of 180: random ranking would put ~2.4 in the top 36.
+    QVERIFY2(found >= 8, qPrintable(QString("only %1 of 12 flipped labels in the top 20%").arg(found)));
+}
+
+void TestCli::relabelAndExport()
+{
+    Run r = cli({"relabel", m_project, "train/stripes-0/1.png", "stripes-120", "--json"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QCOMPARE(r.json().value("old_label").toString(), QString("stripes-0"));
+    QCOMPARE(r.json().value("new_label").toString(), QString("stripes-120"));
+    const QString csv = m_dir.filePath("labels.csv"), log = m_dir.filePath("changes.csv");
+    const QString tree = m_dir.filePath("tree");
+    r = cli({"export", m_project, "--csv", csv, "--log", log, "--tree", tree, "--json", "--quiet"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QCOMPARE(r.json().value("changed").toInt(), 1);
+    QFile f(csv);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QStringList lines = QString::fromUtf8(f.readAll()).split('\n', Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 204);
+    QCOMPARE(lines[0], QString("path,label,original_label,changed"));
+    QVERIFY(lines.contains("train/stripes-0/1.png,stripes-120,stripes-0,1"));
+    QVERIFY(lines.contains("train/stripes-0/2.png,stripes-0,stripes-0,0"));
+    QFile l(log);
+    QVERIFY(l.open(QIODevice::ReadOnly));
+    const QStringList changes = QString::fromUtf8(l.readAll()).split('\n', Qt::SkipEmptyParts);
+    QCOMPARE(changes.size(), 2);
+    QVERIFY(changes[1].endsWith(",train/stripes-0/1.png,stripes-0,stripes-120,cli"));
+    QVERIFY(QFile::exists(tree + "/train/stripes-120/1.png"));
+    QVERIFY(!QFile::exists(tree + "/train/stripes-0/1.png"));
+    // An existing CSV is not overwritten without --overwrite.
+    r = cli({"export", m_project, "--csv", csv});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY(r.err.contains("already exists"));
+}
+
+void TestCli::errors_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<int>("exitCode");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("no command") << QStringList{} << 2 << "Usage";
+    QTest::newRow("unknown command") << QStringList{"frobnicate"} << 2 << "unknown command 'frobnicate'";
+    QTest::newRow("missing project") << QStringList{"info", "/nonexistent/x.traclens"} << 3
+                                     << "/nonexistent/x.traclens: no such project file";
+    QTest::newRow("missing dataset") << QStringList{"import", "@dir/new.traclens", "/nonexistent/data"} << 3
+                                     << "/nonexistent/data";
+    QTest::newRow("unknown label") << QStringList{"relabel", "@project", "1", "zebra"} << 1
+                                   << "unknown label 'zebra'";
+    QTest::newRow("unknown example") << QStringList{"query", "@project", "--example", "99999"} << 3 << "99999";
+    QTest::newRow("bad option") << QStringList{"train", "@project", "--epochs", "0"} << 2 << "positive";
+    QTest::newRow("text file as project") << QStringList{"info", "@dir/data/train/stripes-60/notes.png"} << 1
+                                          << "not a TracLens project";
+    QTest::newRow("newer schema") << QStringList{"info", "@newer"} << 1 << "newer TracLens";
+}
+
+void TestCli::errors()
+{
+    QFETCH(QStringList, args);
+    QFETCH(int, exitCode);
+    QFETCH(QString, message);
+    const QString newer = m_dir.filePath("newer.traclens");
+    if (!QFile::exists(newer)) {
+        QVERIFY(QFile::copy(m_project, newer));
+        sqlite3 *db = nullptr;
+        QCOMPARE(sqlite3_open(newer.toUtf8().constData(), &db), SQLITE_OK);
+        QCOMPARE(sqlite3_exec(db, "UPDATE meta SET value='42' WHERE key='schema_version'", nullptr, nullptr, nullptr),
+                 SQLITE_OK);
+        sqlite3_close(db);
+    }
+    for (QString &a : args) {
+        a.replace("@project", m_project);
+        a.replace("@newer", newer);
+        a.replace("@dir", m_dir.path());
+    }
+    const Run r = cli(args);
+    QCOMPARE(r.exitCode, exitCode);
+    QVERIFY2(QString::fromUtf8(r.err).contains(message), r.err.constData());
+}
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "test_cli.moc"
