@@ -36,6 +36,23 @@ JobStatusWidget::JobStatusWidget(QWidget *parent) : QWidget(parent)
     setVisible(false);
 }
 
+QString JobStatusWidget::stageTitle(const QString &stage)
+{
+    if (stage == QLatin1String("import"))
+        return tr("Importing");
+    if (stage == QLatin1String("train"))
+        return tr("Training");
+    if (stage == QLatin1String("compute"))
+        return tr("Computing influence");
+    if (stage == QLatin1String("load"))
+        return tr("Loading influence data");
+    if (stage == QLatin1String("export"))
+        return tr("Exporting");
+    if (stage == QLatin1String("import-model"))
+        return tr("Checking model");
+    return stage.isEmpty() ? QString() : stage.left(1).toUpper() + stage.mid(1);
+}
+
 QString JobStatusWidget::formatRemaining(double seconds)
 {
     if (!std::isfinite(seconds) || seconds < 0)
@@ -50,6 +67,7 @@ void JobStatusWidget::jobStarted(qint64 jobId, JobKind kind)
 {
     m_jobId = jobId;
     m_stage.clear();
+    m_total = -1;
     m_title->setText(tr(jobKindTitle(kind)));
     m_bar->setRange(0, 0);
     m_eta->clear();
@@ -61,12 +79,15 @@ void JobStatusWidget::jobProgress(qint64 jobId, const QString &stage, const QStr
 {
     if (jobId != m_jobId)
         return;
-    if (stage != m_stage) {
+    // A new stage, or a new phase of one (its total changes: reading images, then
+    // epochs), starts a new rate measurement.
+    if (stage != m_stage || total != m_total) {
         m_stage = stage;
+        m_total = total;
         m_stageClock.start();
         m_stageStartDone = done;
     }
-    QString title = stage.isEmpty() ? QString() : stage.left(1).toUpper() + stage.mid(1);
+    QString title = stageTitle(stage);
     if (!detail.isEmpty())
         title += QStringLiteral(" · ") + detail;
     m_title->setText(title);

@@ -26,6 +26,8 @@ public:
 
     // "1:05 left" etc.; empty when unknown. Exposed for tests.
     static QString formatRemaining(double seconds);
+    // "Training", "Computing influence", ... for the engine's stage names.
+    static QString stageTitle(const QString &stage);
 
 signals:
     void cancelRequested();
@@ -39,6 +41,7 @@ private:
     QString m_stage;
     QElapsedTimer m_stageClock;
     qint64 m_stageStartDone = 0;
+    qint64 m_total = -1;
 };
 
 } // namespace traclens
