@@ -38,7 +38,7 @@ void AppSettings::setWindowGeometry(const QByteArray &geometry, const QByteArray
     s.setValue("window/state", state);
 }
 
-int AppSettings::neighbourCount() { return qBound(1, QSettings().value("influence/k", 8).toInt(), 100); }
+int AppSettings::neighbourCount() { return qBound(1, QSettings().value("influence/k", 12).toInt(), 100); }
 void AppSettings::setNeighbourCount(int k) { QSettings().setValue("influence/k", k); }
 bool AppSettings::normalisedScores() { return QSettings().value("influence/normalised", false).toBool(); }
 void AppSettings::setNormalisedScores(bool on) { QSettings().setValue("influence/normalised", on); }
@@ -48,7 +48,7 @@ void AppSettings::setThumbnailSize(int px) { QSettings().setValue("browser/thumb
 
 QString AppSettings::lastDirectory(const QString &purpose)
 {
-    return QSettings().value("dirs/" + purpose, QDir::homePath()).toString();
+    return QSettings().value("dirs/" + purpose).toString();
 }
 
 void AppSettings::setLastDirectory(const QString &purpose, const QString &dir)

@@ -25,7 +25,7 @@ public:
     static void setWindowGeometry(const QByteArray &geometry, const QByteArray &state);
 
     // Influence view.
-    static int neighbourCount();            // k, default 8
+    static int neighbourCount();            // k, default 12
     static void setNeighbourCount(int k);
     static bool normalisedScores();         // default false (raw TracIn)
     static void setNormalisedScores(bool on);
@@ -34,7 +34,8 @@ public:
     static int thumbnailSize();
     static void setThumbnailSize(int px);
 
-    // Last directory used in a file dialog, per purpose ("dataset", "project", "model", "export").
+    // Last directory used in a file dialog, per purpose ("dataset", "project", "model", "export");
+    // empty when none was used yet (callers choose a sensible start, e.g. the project's folder).
     static QString lastDirectory(const QString &purpose);
     static void setLastDirectory(const QString &purpose, const QString &dir);
 };

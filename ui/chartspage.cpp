@@ -4,6 +4,8 @@
 
 #include <QBarCategoryAxis>
 #include <QBarSeries>
+#include <QHorizontalBarSeries>
+#include <QLocale>
 #include <QBarSet>
 #include <QChart>
 #include <QChartView>
@@ -49,13 +51,14 @@ void resetChart(QChart *chart)
     }
 }
 
-QValueAxis *valueAxis(const QString &title, double lo, double hi, const char *format = "%.2g")
+QValueAxis *valueAxis(const QString &title, double lo, double hi, const char *format = "%.2g", bool nice = true)
 {
     auto *axis = new QValueAxis;
     axis->setTitleText(title);
     axis->setRange(lo, hi);
     axis->setLabelFormat(format);
-    axis->applyNiceNumbers();
+    if (nice)
+        axis->applyNiceNumbers();
     return axis;
 }
 } // namespace
@@ -108,9 +111,14 @@ void ChartsPage::refreshHistogram()
         chart->setTitle(tr("Self-influence of training examples — not computed yet"));
         return;
     }
-    chart->setTitle(tr("Self-influence of training examples (%1)").arg(logs.size()));
-    const auto [mn, mx] = std::minmax_element(logs.begin(), logs.end());
-    const double lo = std::floor(*mn * 2) / 2, hi = std::max(lo + 0.5, std::ceil(*mx * 2) / 2);
+    chart->setTitle(tr("Self-influence of %1 training examples").arg(QLocale().toString(qlonglong(logs.size()))));
+    // Whole decades; the lowest 0.1 % are left out so that a few near-zero values do not
+    // squeeze the interesting part of the distribution into a corner.
+    std::vector<double> sorted = logs;
+    std::sort(sorted.begin(), sorted.end());
+    const double low = sorted[size_t(double(sorted.size() - 1) * 0.001)];
+    const double lo = std::floor(low), hi = std::max(lo + 1, std::ceil(sorted.back()));
+    logs.erase(std::remove_if(logs.begin(), logs.end(), [lo](double v) { return v < lo; }), logs.end());
     const int bins = 48;
     std::vector<int> counts(bins, 0);
     for (double v : logs)
@@ -132,10 +140,9 @@ void ChartsPage::refreshHistogram()
     area->setPen(QPen(kBlue.darker(120), 1));
     chart->addSeries(area);
     chart->legend()->hide();
-    auto *x = valueAxis(tr("self-influence (log scale)"), lo, hi, "1e%.0f");
-    x->setTickType(QValueAxis::TicksDynamic);
-    x->setTickAnchor(std::floor(lo));
-    x->setTickInterval(1.0);
+    auto *x = valueAxis(tr("self-influence (log scale) — high values: the likeliest label errors"), lo, hi,
+                        "1e%.0f", false);
+    x->setTickCount(int(hi - lo) + 1);
     auto *y = valueAxis(tr("examples"), 0, *std::max_element(counts.begin(), counts.end()) * 1.05, "%.0f");
     chart->addAxis(x, Qt::AlignBottom);
     chart->addAxis(y, Qt::AlignLeft);
@@ -166,14 +173,16 @@ void ChartsPage::refreshClasses()
     editedSet->setColor(kOrange);
     QStringList names;
     int top = 1;
-    for (int c = 0; c < k; ++c) {
+    // Bottom to top on the category axis: class 0 ends up on top, as people read.
+    for (int c = k - 1; c >= 0; --c) {
         *trainSet << train[size_t(c)];
         *testSet << test[size_t(c)];
         *editedSet << edited[size_t(c)];
         names << m_session->className(c);
         top = std::max({top, train[size_t(c)], test[size_t(c)]});
     }
-    auto *series = new QBarSeries;
+    auto *series = new QHorizontalBarSeries;
+    series->setBarWidth(0.85);
     series->append(trainSet);
     series->append(testSet);
     if (m_session->editedCount() > 0)
@@ -182,15 +191,14 @@ void ChartsPage::refreshClasses()
         delete editedSet;
     chart->addSeries(series);
     chart->legend()->show();
-    auto *x = new QBarCategoryAxis;
-    x->append(names);
-    if (k > 6)
-        x->setLabelsAngle(-35);
-    auto *y = valueAxis(tr("examples"), 0, top * 1.08, "%.0f");
-    chart->addAxis(x, Qt::AlignBottom);
-    chart->addAxis(y, Qt::AlignLeft);
-    series->attachAxis(x);
-    series->attachAxis(y);
+    // Horizontal bars: class names stay readable however many there are.
+    auto *categories = new QBarCategoryAxis;
+    categories->append(names);
+    auto *counts = valueAxis(tr("examples"), 0, top * 1.08, "%.0f");
+    chart->addAxis(categories, Qt::AlignLeft);
+    chart->addAxis(counts, Qt::AlignBottom);
+    series->attachAxis(categories);
+    series->attachAxis(counts);
 }
 
 void ChartsPage::refreshCurves()

@@ -4,12 +4,15 @@
 #include "exampleimageview.h"
 #include "examplelistmodel.h"
 #include "itemroles.h"
+#include "neighbourlistmodel.h"
+#include "thumbnaildelegate.h"
 #include "projectsession.h"
 #include "reviewcommand.h"
 #include "tileview.h"
 #include "uiresources.h"
 
 #include <QComboBox>
+#include <QDateTime>
 #include <QFormLayout>
 #include <QFrame>
 #include <QHBoxLayout>
@@ -19,6 +22,7 @@
 #include <QSlider>
 #include <QUndoStack>
 #include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
 
 #include <cmath>
 
@@ -103,7 +107,23 @@ DatasetBrowserPage::DatasetBrowserPage(ProjectSession *session, QWidget *parent)
     d->addLayout(form);
     m_showInfluence = new QPushButton(QIcon(":/traclens/icons/influence.svg"), tr("Show influence"));
     d->addWidget(m_showInfluence);
-    d->addStretch(1);
+    d->addSpacing(6);
+    // Why the model sees it this way, at a glance; the influence view has the full story.
+    m_proponentsTitle = new QLabel(tr("<b>Helped most</b> <span style='color:gray'>(TracIn proponents)</span>"));
+    d->addWidget(m_proponentsTitle);
+    m_proponents = new NeighbourListModel(session, this);
+    m_proponentsView = new TileView(TileView::Layout::Grid);
+    m_proponentsView->setImageSide(56);
+    m_proponentsView->tileDelegate()->setCaptionLines(1);
+    m_proponentsView->setModel(m_proponents);
+    m_proponentsView->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    d->addWidget(m_proponentsView, 1);
+    connect(m_proponentsView, &TileView::exampleClicked, this, &DatasetBrowserPage::influenceRequested);
+    connect(&m_watcher, &QFutureWatcher<std::pair<qint64, std::vector<Neighbour>>>::finished, this, [this] {
+        const auto result = m_watcher.result();
+        if (result.first == m_selected)
+            m_proponents->setNeighbours(result.second, NeighbourListModel::ScoreFormat::Influence);
+    });
     outer->addWidget(details);
 
     populateClassCombos();
@@ -179,6 +199,11 @@ void DatasetBrowserPage::applySort()
     m_view->scrollToTop();
 }
 
+void DatasetBrowserPage::setSort(int sort)
+{
+    m_sort->setCurrentIndex(sort);
+}
+
 void DatasetBrowserPage::updateCount()
 {
     const QLocale locale;
@@ -206,6 +231,7 @@ void DatasetBrowserPage::updateDetails()
     const ExampleRow *row = m_session->example(m_selected);
     m_relabel->setEnabled(row);
     m_showInfluence->setEnabled(row && m_session->engine());
+    queryProponents();
     if (!row) {
         m_image->setExample(-1);
         m_title->setText(tr("No example selected"));
@@ -235,9 +261,37 @@ void DatasetBrowserPage::updateDetails()
     const double self = m_session->selfInfluence(row->id);
     if (!std::isnan(self))
         facts += tr("<br>Self-influence %1").arg(self, 0, 'g', 4);
+    // The label history, newest first: who changed what, and when.
+    auto history = m_session->db().labelHistory(row->id);
+    if (history.ok() && !history.value().empty()) {
+        facts += tr("<br><br><b>Label history</b>");
+        const auto &changes = history.value();
+        for (auto it = changes.rbegin(); it != changes.rend() && it - changes.rbegin() < 6; ++it)
+            facts += tr("<br>%1 → %2 <span style='color:gray'>· %3 · %4</span>")
+                         .arg(m_session->className(it->oldLabel), m_session->className(it->newLabel),
+                              QString::fromStdString(it->origin),
+                              QDateTime::fromMSecsSinceEpoch(it->timeMs).toString("yyyy-MM-dd hh:mm"));
+    }
     m_facts->setText(facts);
     QSignalBlocker block(m_relabel);
     m_relabel->setCurrentIndex(row->currentLabel);
+}
+
+void DatasetBrowserPage::queryProponents()
+{
+    const auto engine = m_session->engine();
+    const bool known = engine && m_selected >= 0 && engine->rowOf(m_selected) >= 0;
+    m_proponentsTitle->setVisible(known);
+    m_proponentsView->setVisible(known);
+    if (!known) {
+        m_proponents->clear();
+        return;
+    }
+    const qint64 id = m_selected;
+    m_watcher.setFuture(QtConcurrent::run([engine, id] {
+        auto r = engine->query(id, 6, Scoring::Raw);
+        return std::make_pair(id, r.ok() ? r->proponents : std::vector<Neighbour>{});
+    }));
 }
 
 void DatasetBrowserPage::relabelSelected(int label)

@@ -6,6 +6,9 @@
 //
 // Ownership: does not own the session. Thread safety: GUI thread only.
 
+#include "influenceengine.h"
+
+#include <QFutureWatcher>
 #include <QWidget>
 
 class QComboBox;
@@ -17,6 +20,7 @@ namespace traclens {
 
 class ExampleImageView;
 class ExampleListModel;
+class NeighbourListModel;
 class ProjectSession;
 class TileView;
 
@@ -28,6 +32,8 @@ public:
     ExampleListModel *model() const { return m_model; }
     TileView *view() const { return m_view; }
     void selectExample(qint64 id);
+    // Same as choosing in the "Sort by" box.
+    void setSort(int sort);
     qint64 selectedExample() const { return m_selected; }
 
 signals:
@@ -41,6 +47,7 @@ private:
     void updateDetails();
     void populateClassCombos();
     void relabelSelected(int label);
+    void queryProponents();
 
     ProjectSession *m_session;
     ExampleListModel *m_model;
@@ -53,6 +60,10 @@ private:
     QLabel *m_title, *m_facts;
     QComboBox *m_relabel;
     QPushButton *m_showInfluence;
+    QLabel *m_proponentsTitle;
+    NeighbourListModel *m_proponents;
+    TileView *m_proponentsView;
+    QFutureWatcher<std::pair<qint64, std::vector<Neighbour>>> m_watcher;
     qint64 m_selected = -1;
 };
 

@@ -140,7 +140,7 @@ InfluencePage::InfluencePage(ProjectSession *session, QWidget *parent) : QWidget
     for (int g = 0; g < GridCount; ++g) {
         m_models[g] = new NeighbourListModel(session, this);
         m_views[g] = new TileView(TileView::Layout::Grid);
-        m_views[g]->setImageSide(76);
+        m_views[g]->setImageSide(86);
         m_views[g]->setModel(m_models[g]);
         m_views[g]->setFrameShape(QFrame::StyledPanel);
         grids->addWidget(m_captions[g], 0, g);

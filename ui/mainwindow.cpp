@@ -58,7 +58,8 @@ const char *kSidebarStyle = R"(
 QListWidget#sidebar { background: palette(window); border: none; border-right: 1px solid palette(mid);
                       padding-top: 8px; outline: 0; }
 QListWidget#sidebar::item { padding: 9px 10px; margin: 2px 8px; border-radius: 6px; color: palette(text); }
-QListWidget#sidebar::item:selected { background: palette(highlight); color: palette(highlighted-text); }
+QListWidget#sidebar::item:selected { background: rgba(61, 111, 217, 45); color: palette(text);
+                                      border-left: 3px solid rgb(61, 111, 217); font-weight: 600; }
 QListWidget#sidebar::item:hover:!selected { background: rgba(61, 111, 217, 30); }
 QFrame#detailsPane { border: none; border-left: 1px solid palette(mid); background: palette(base); }
 )";
@@ -508,7 +509,7 @@ void MainWindow::takeScreenshots()
 {
     QDir().mkpath(m_screenshotDir);
     // Browser: the most suspicious examples first, one selected so the details show.
-    m_browser->model()->setSort(ExampleListModel::Sort::SelfInfluence);
+    m_browser->setSort(int(ExampleListModel::Sort::SelfInfluence));
     if (m_browser->model()->rowCount() > 0)
         m_browser->selectExample(m_browser->model()->exampleId(0));
 
@@ -524,6 +525,12 @@ void MainWindow::takeScreenshots()
     shots->push_back({"export", [this] {
         exportLabels();
         return static_cast<QWidget *>(m_exportDialog.data());
+    }});
+    shots->push_back({"welcome", [this] {
+        if (m_exportDialog)
+            m_exportDialog->close();
+        closeProject();
+        return static_cast<QWidget *>(this);
     }});
     auto index = std::make_shared<size_t>(0);
     auto waited = std::make_shared<int>(0);
@@ -541,7 +548,7 @@ void MainWindow::takeScreenshots()
         auto poll = std::make_shared<std::function<void()>>();
         *waited = 0;
         *poll = [this, target, shot, index, waited, step, poll] {
-            const bool busy = m_session->thumbnails()->pendingCount() > 0;
+            const bool busy = m_session && m_session->thumbnails()->pendingCount() > 0;
             if (busy && ++*waited < 60) {
                 QTimer::singleShot(100, this, *poll);
                 return;

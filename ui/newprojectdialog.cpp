@@ -160,8 +160,9 @@ void NewProjectDialog::suggestProjectPath()
     if (m_dataset->text().trimmed().isEmpty())
         return;
     const QString name = data.isDir() ? data.fileName() : data.completeBaseName();
-    const QString dir = AppSettings::lastDirectory("project").isEmpty() ? data.absolutePath()
-                                                                        : AppSettings::lastDirectory("project");
+    QString dir = AppSettings::lastDirectory("project");
+    if (dir.isEmpty())
+        dir = QFileInfo(data.absolutePath()).isWritable() ? data.absolutePath() : QDir::homePath();
     m_project->setText(QDir(dir).filePath((name.isEmpty() ? QStringLiteral("dataset") : name) + ".traclens"));
 }
 

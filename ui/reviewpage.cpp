@@ -69,7 +69,7 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     middle->setSpacing(24);
     m_image = new ExampleImageView;
     m_image->setSession(session);
-    m_image->setSide(300);
+    m_image->setSide(340);
     middle->addWidget(m_image, 0, Qt::AlignTop);
 
     auto *info = new QVBoxLayout;
@@ -131,7 +131,7 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
         layout->addWidget(sectionTitle(title));
         *model = new NeighbourListModel(session, this);
         *view = new TileView(TileView::Layout::Strip);
-        (*view)->setImageSide(64);
+        (*view)->setImageSide(84);
         (*view)->setModel(*model);
         (*view)->setFrameShape(QFrame::StyledPanel);
         layout->addWidget(*view);

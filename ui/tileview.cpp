@@ -5,6 +5,8 @@
 
 #include <QScrollBar>
 
+#include <algorithm>
+
 namespace traclens {
 
 TileView::TileView(Layout layout, QWidget *parent)
@@ -45,9 +47,32 @@ TileView::TileView(Layout layout, QWidget *parent)
 void TileView::setImageSide(int px)
 {
     m_delegate->setImageSide(px);
+    updateGrid();
     // Uniform sizes are cached by the view; a relayout picks up the new size.
     scheduleDelayedItemsLayout();
     updateGeometry();
+}
+
+void TileView::resizeEvent(QResizeEvent *event)
+{
+    QListView::resizeEvent(event);
+    updateGrid();
+}
+
+void TileView::updateGrid()
+{
+    if (m_layout != Layout::Grid)
+        return;
+    QStyleOptionViewItem option;
+    option.initFrom(this);
+    const QSize tile = m_delegate->sizeHint(option, {}) + QSize(2 * spacing(), 2 * spacing());
+    // Reserve the scroll bar whether or not it shows, so that its appearing does not
+    // change the columns and relayout again.
+    const int available = width() - 2 * frameWidth() - verticalScrollBar()->sizeHint().width() - 1;
+    const int columns = std::max(1, available / tile.width());
+    const QSize grid(std::max(tile.width(), available / columns), tile.height());
+    if (grid != gridSize())
+        setGridSize(grid);
 }
 
 QSize TileView::sizeHint() const

@@ -22,12 +22,19 @@ public:
     // Strip only: height that fits one row of tiles and the scroll bar.
     QSize sizeHint() const override;
 
+protected:
+    void resizeEvent(QResizeEvent *event) override;
+
 signals:
     // Left click or Enter on a tile.
     void exampleClicked(qint64 exampleId);
     void exampleActivated(qint64 exampleId); // double click
 
 private:
+    // Grid only: spreads the columns over the whole width, so no ragged gap is left
+    // at the right edge.
+    void updateGrid();
+
     Layout m_layout;
     ThumbnailDelegate *m_delegate;
 };

@@ -47,8 +47,30 @@ WelcomePage::WelcomePage(QWidget *parent) : QWidget(parent)
 
     auto *columnWidget = new QWidget;
     columnWidget->setLayout(column);
-    columnWidget->setFixedWidth(560);
+    columnWidget->setFixedWidth(540);
     outer->addWidget(columnWidget);
+    outer->addSpacing(48);
+
+    // What happens after "New project", in four steps: people new to TracIn should know
+    // what the views will show before they wait for a model to train.
+    auto *how = new QLabel(tr(
+        "<h3>How it works</h3>"
+        "<p><b>1&nbsp;&nbsp;Import</b><br><span style='color:gray'>A folder of class sub-folders, a CSV "
+        "manifest or IDX files. Browse it at once.</span></p>"
+        "<p><b>2&nbsp;&nbsp;Train or import a model</b><br><span style='color:gray'>The built-in CNN saves a "
+        "checkpoint per epoch; or bring a traclens-model/1 directory.</span></p>"
+        "<p><b>3&nbsp;&nbsp;Compute TracIn</b><br><span style='color:gray'>Last-layer gradients at every "
+        "checkpoint, stored in the project: queries are instant and work resumes after a stop.</span></p>"
+        "<p><b>4&nbsp;&nbsp;Review and fix</b><br><span style='color:gray'>Go through the examples with the "
+        "highest self-influence, relabel with a key press, undo, and export the corrected labels.</span></p>"));
+    how->setWordWrap(true);
+    how->setTextFormat(Qt::RichText);
+    how->setFixedWidth(380);
+    auto *howColumn = new QVBoxLayout;
+    howColumn->addStretch(1);
+    howColumn->addWidget(how);
+    howColumn->addStretch(2);
+    outer->addLayout(howColumn);
     outer->addStretch(1);
 
     connect(newButton, &QCommandLinkButton::clicked, this, &WelcomePage::newProjectRequested);
