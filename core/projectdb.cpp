@@ -74,7 +74,35 @@ CREATE TABLE jobs(
     name TEXT PRIMARY KEY, state TEXT NOT NULL, done INTEGER NOT NULL, total INTEGER NOT NULL,
     updated_ms INTEGER NOT NULL, message TEXT NOT NULL DEFAULT '');
 )sql",
+    // 1 → 2: clusters of training examples per class (issue #4). A cluster set is one
+    // clustering of one class in one space ("tracin" or "embedding") for one model; its
+    // fingerprint says which factors and parameters produced it, so a stale set is
+    // recomputed instead of shown. Members are ranked by similarity to their centroid,
+    // so the first few of each cluster are its representatives (medoids).
+    R"sql(
+CREATE TABLE cluster_sets(
+    id INTEGER PRIMARY KEY,
+    model_id INTEGER NOT NULL REFERENCES models(id),
+    space TEXT NOT NULL,
+    class_idx INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    requested_k INTEGER NOT NULL,
+    silhouette REAL NOT NULL,
+    representatives INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    UNIQUE(model_id, space, class_idx));
+CREATE TABLE cluster_members(
+    set_id INTEGER NOT NULL REFERENCES cluster_sets(id) ON DELETE CASCADE,
+    example_id INTEGER NOT NULL,
+    cluster INTEGER NOT NULL,
+    rank INTEGER NOT NULL,
+    similarity REAL NOT NULL,
+    PRIMARY KEY(set_id, example_id)) WITHOUT ROWID;
+CREATE INDEX cluster_members_rank ON cluster_members(set_id, cluster, rank);
+)sql",
 };
+// The oldest schema a read-only open reads without upgrading (see open()).
+constexpr int kReadableFromVersion = 1;
 constexpr int kMigrationCount = int(sizeof(kMigrations) / sizeof(kMigrations[0]));
 static_assert(kMigrationCount == kSchemaVersion, "one migration per schema version");
 
@@ -242,10 +270,13 @@ Result<std::unique_ptr<ProjectDb>> ProjectDb::open(const std::string &path, Open
     TL_RETURN_IF_ERROR(db->exec("PRAGMA cache_size=-65536"));
     db->m_schemaVersion = version;
     if (version < kSchemaVersion) {
-        if (db->m_readOnly)
+        // Steps from kReadableFromVersion on only add tables, so a read-only open reads an
+        // older file as it is (the added tables read as empty) instead of refusing it.
+        if (db->m_readOnly && version < kReadableFromVersion)
             return Status::unsupported(path + ": project schema " + std::to_string(version)
                                        + " needs an upgrade, which a read-only open cannot do");
-        TL_RETURN_IF_ERROR(db->migrate());
+        if (!db->m_readOnly)
+            TL_RETURN_IF_ERROR(db->migrate());
     }
     return db;
 }
@@ -1103,6 +1134,155 @@ Result<std::optional<JobRow>> ProjectDb::job(const std::string &name)
     j.updatedMs = sqlite3_column_int64(st, 4);
     j.message = columnText(st, 5);
     return std::optional<JobRow>(std::move(j));
+}
+
+// --- clusters
+
+Status ProjectDb::writeClusterSet(ClusterSetRow &set)
+{
+    Transaction tx(*this);
+    TL_RETURN_IF_ERROR(tx.status());
+    Status s;
+    sqlite3_stmt *st = prepare("DELETE FROM cluster_sets WHERE model_id = ? AND space = ? AND class_idx = ?", &s);
+    if (!st)
+        return s;
+    {
+        StepGuard g{st};
+        sqlite3_bind_int64(st, 1, set.modelId);
+        sqlite3_bind_text(st, 2, set.space.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 3, set.classIdx);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("replacing clusters");
+    }
+    st = prepare(R"sql(INSERT INTO cluster_sets(model_id, space, class_idx, fingerprint, requested_k, silhouette,
+        representatives, created_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?))sql",
+                 &s);
+    if (!st)
+        return s;
+    {
+        StepGuard g{st};
+        sqlite3_bind_int64(st, 1, set.modelId);
+        sqlite3_bind_text(st, 2, set.space.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 3, set.classIdx);
+        sqlite3_bind_text(st, 4, set.fingerprint.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 5, set.requestedK);
+        sqlite3_bind_double(st, 6, set.silhouette);
+        sqlite3_bind_int(st, 7, set.representatives);
+        sqlite3_bind_int64(st, 8, set.createdMs ? set.createdMs : nowMs());
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("writing clusters");
+        set.id = sqlite3_last_insert_rowid(m_db);
+    }
+    st = prepare("INSERT INTO cluster_members(set_id, example_id, cluster, rank, similarity) VALUES(?, ?, ?, ?, ?)", &s);
+    if (!st)
+        return s;
+    for (const auto &c : set.clusters) {
+        for (size_t r = 0; r < c.members.size(); ++r) {
+            StepGuard g{st};
+            sqlite3_bind_int64(st, 1, set.id);
+            sqlite3_bind_int64(st, 2, c.members[r].exampleId);
+            sqlite3_bind_int(st, 3, c.index);
+            sqlite3_bind_int(st, 4, int(r));
+            sqlite3_bind_double(st, 5, c.members[r].similarity);
+            if (sqlite3_step(st) != SQLITE_DONE)
+                return error("writing cluster members");
+        }
+    }
+    return tx.commit();
+}
+
+Result<std::optional<ClusterSetRow>> ProjectDb::clusterSet(int64_t modelId, const std::string &space, int classIdx)
+{
+    if (m_schemaVersion < 2) // a read-only schema-1 file: no cluster tables yet
+        return std::optional<ClusterSetRow>();
+    Status s;
+    sqlite3_stmt *st = prepare(R"sql(SELECT id, fingerprint, requested_k, silhouette, representatives, created_ms
+        FROM cluster_sets WHERE model_id = ? AND space = ? AND class_idx = ?)sql",
+                               &s);
+    if (!st)
+        return s;
+    ClusterSetRow set;
+    {
+        StepGuard g{st};
+        sqlite3_bind_int64(st, 1, modelId);
+        sqlite3_bind_text(st, 2, space.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 3, classIdx);
+        const int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            return std::optional<ClusterSetRow>();
+        if (rc != SQLITE_ROW)
+            return error("reading clusters");
+        set.id = sqlite3_column_int64(st, 0);
+        set.modelId = modelId;
+        set.space = space;
+        set.classIdx = classIdx;
+        set.fingerprint = columnText(st, 1);
+        set.requestedK = sqlite3_column_int(st, 2);
+        set.silhouette = sqlite3_column_double(st, 3);
+        set.representatives = sqlite3_column_int(st, 4);
+        set.createdMs = sqlite3_column_int64(st, 5);
+    }
+    st = prepare(R"sql(SELECT cluster, example_id, similarity FROM cluster_members
+        WHERE set_id = ? ORDER BY cluster, rank)sql",
+                 &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_int64(st, 1, set.id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const int cluster = sqlite3_column_int(st, 0);
+        if (set.clusters.empty() || set.clusters.back().index != cluster) {
+            set.clusters.emplace_back();
+            set.clusters.back().index = cluster;
+        }
+        set.clusters.back().members.push_back({sqlite3_column_int64(st, 1), sqlite3_column_double(st, 2)});
+    }
+    if (rc != SQLITE_DONE)
+        return error("reading cluster members");
+    return std::optional<ClusterSetRow>(std::move(set));
+}
+
+Result<std::vector<int>> ProjectDb::clusterClasses(int64_t modelId, const std::string &space)
+{
+    if (m_schemaVersion < 2)
+        return std::vector<int>();
+    Status s;
+    sqlite3_stmt *st =
+        prepare("SELECT class_idx FROM cluster_sets WHERE model_id = ? AND space = ? ORDER BY class_idx", &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_int64(st, 1, modelId);
+    sqlite3_bind_text(st, 2, space.c_str(), -1, SQLITE_TRANSIENT);
+    std::vector<int> out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        out.push_back(sqlite3_column_int(st, 0));
+    if (rc != SQLITE_DONE)
+        return error("reading clusters");
+    return out;
+}
+
+Result<std::vector<std::pair<int64_t, int>>> ProjectDb::exampleLabels(std::optional<Split> split)
+{
+    Status s;
+    sqlite3_stmt *st =
+        prepare(split ? "SELECT id, current_label FROM examples WHERE removed = 0 AND split = ? ORDER BY id"
+                      : "SELECT id, current_label FROM examples WHERE removed = 0 ORDER BY id",
+                &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    if (split)
+        sqlite3_bind_int(st, 1, int(*split));
+    std::vector<std::pair<int64_t, int>> out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        out.emplace_back(sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1));
+    if (rc != SQLITE_DONE)
+        return error("reading examples");
+    return out;
 }
 
 Status ProjectDb::integrityCheck()

@@ -34,7 +34,7 @@ struct sqlite3_stmt;
 
 namespace traclens {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 enum class ReviewState : int { None = 0, Reviewed = 1, Skipped = 2 };
 
@@ -98,6 +98,30 @@ struct FactorRow {
     std::vector<float> error;  // e, K floats
     std::vector<float> embedding; // h, D floats
     std::vector<float> probs;  // K floats
+};
+
+// One cluster of a class: its members ordered by similarity to the cluster's centroid,
+// highest first; the first ClusterSetRow::representatives of them are its medoids.
+struct ClusterMember {
+    int64_t exampleId = 0;
+    double similarity = 0.0;   // cosine to the centroid in the set's space
+};
+struct ClusterRow {
+    int index = 0;             // 0-based, clusters ordered by size, largest first
+    std::vector<ClusterMember> members;
+};
+// A clustering of the training examples of one class in one space.
+struct ClusterSetRow {
+    int64_t id = 0;
+    int64_t modelId = 0;
+    std::string space;         // "tracin" or "embedding"
+    int classIdx = 0;
+    std::string fingerprint;   // factors and parameters it was computed from
+    int requestedK = 0;        // 0 = chosen automatically (silhouette)
+    double silhouette = 0.0;   // mean silhouette of the chosen k (on a sample)
+    int representatives = 0;   // medoids per cluster
+    int64_t createdMs = 0;
+    std::vector<ClusterRow> clusters;
 };
 
 struct JobRow {
@@ -195,6 +219,18 @@ public:
     Status writeSelfInfluence(int64_t modelId, const std::vector<std::pair<int64_t, double>> &values);
     // (example id, value) for live examples, ordered by value descending.
     Result<std::vector<std::pair<int64_t, double>>> selfInfluence(int64_t modelId);
+
+    // --- clusters (schema 2)
+    // Replaces the set of (modelId, space, classIdx) with `set` in one transaction; sets
+    // set.id to the new row id.
+    Status writeClusterSet(ClusterSetRow &set);
+    // The stored set with its members, or nullopt when none was computed.
+    Result<std::optional<ClusterSetRow>> clusterSet(int64_t modelId, const std::string &space, int classIdx);
+    // Class indices that have a stored set (any fingerprint) for the model and space.
+    Result<std::vector<int>> clusterClasses(int64_t modelId, const std::string &space);
+    // Live examples as (id, current label) in id order: the examples() columns that large
+    // computations need, without building a row with strings per example.
+    Result<std::vector<std::pair<int64_t, int>>> exampleLabels(std::optional<Split> split = std::nullopt);
 
     // --- jobs
     Status setJob(const JobRow &job);

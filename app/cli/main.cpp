@@ -1,13 +1,16 @@
 // traclens-cli: the engine from the command line, for scripts, benchmarks and machines
 // without a display. Argument parsing and printing only; the work is in core/.
 
+#include "clusterjob.h"
 #include "computejob.h"
 #include "exporter.h"
 #include "imagedecoder.h"
 #include "importer.h"
 #include "influenceengine.h"
+#include "influenceindex.h"
 #include "modelrunner.h"
 #include "projectdb.h"
+#include "synthproject.h"
 #include "trainjob.h"
 
 #include <QCommandLineParser>
@@ -601,6 +604,210 @@ int cmdInfo(Context &c)
     return ExitOk;
 }
 
+// --- index, clusters, synth (issue #4)
+
+Result<IndexParams> indexParams(Context &c)
+{
+    IndexParams p;
+    p.projectionDim = c.parser.value("dim").toInt();
+    const QString kind = c.parser.value("projection");
+    if (kind == "gaussian")
+        p.projection = ProjectionKind::Gaussian;
+    else if (kind == "achlioptas")
+        p.projection = ProjectionKind::Achlioptas;
+    else
+        return Status::invalid("--projection takes gaussian or achlioptas");
+    p.M = c.parser.value("M").toInt();
+    p.efConstruction = c.parser.value("ef-construction").toInt();
+    p.efSearch = c.parser.value("ef").toInt();
+    p.seed = c.parser.value("seed").toULongLong();
+    if (p.projectionDim < 0 || p.M < 2 || p.efConstruction < 1 || p.efSearch < 1)
+        return Status::invalid("--dim ≥ 0, --M ≥ 2, --ef-construction ≥ 1, --ef ≥ 1");
+    return p;
+}
+
+int cmdIndex(Context &c)
+{
+    if (c.positional.size() != 1)
+        return usage("index: expected <project>");
+    auto params = indexParams(c);
+    if (!params.ok())
+        return usage(QString::fromStdString(params.status().message()));
+    auto db = openProject(c.positional[0]);
+    if (!db.ok())
+        return fail(db.status());
+    auto model = chooseModel(**db, c.parser.value("model"));
+    if (!model.ok())
+        return fail(model.status());
+    IndexOptions opt;
+    opt.params = *params;
+    opt.exactBelow = 1; // the user asked for an index: build it whatever the size
+    opt.forceRebuild = c.parser.isSet("force");
+    opt.threads = c.parser.value("threads").toInt();
+    auto index = InfluenceIndex::open(**db, *model, opt, progressPrinter(c.quiet), &g_cancel);
+    if (!index.ok())
+        return fail(index.status());
+    const IndexInfo &info = (*index)->info();
+    const int64_t train = (*index)->store().trainRows();
+    QJsonObject out{{"model", qint64(*model)},
+                    {"directory", q(info.directory)},
+                    {"built", info.built},
+                    {"train", qint64(train)},
+                    {"projection_dim", info.projectionDim},
+                    {"factor_bytes", qint64(info.factorBytes)},
+                    {"index_bytes", qint64(info.indexBytes)},
+                    {"load_seconds", info.loadSeconds},
+                    {"build_seconds", info.buildSeconds},
+                    {"queries_use_index", train >= kExactSearchBelow},
+                    {"exact_below", qint64(kExactSearchBelow)},
+                    {"fingerprint", q(info.fingerprint)}};
+    if (c.parser.isSet("query")) {
+        auto id = findExample(**db, c.parser.value("query"));
+        if (!id.ok())
+            return fail(id.status());
+        const Scoring scoring = c.parser.isSet("normalised") ? Scoring::Normalised : Scoring::Raw;
+        const SearchMode mode = c.parser.isSet("exact") ? SearchMode::Exact : SearchMode::Index;
+        const auto q0 = std::chrono::steady_clock::now();
+        auto r = (*index)->query(*id, c.parser.value("k").toInt(), scoring, mode);
+        if (!r.ok())
+            return fail(r.status());
+        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - q0).count();
+        QJsonObject res{{"query", qint64(*id)}, {"mode", mode == SearchMode::Exact ? "exact" : "index"}, {"query_ms", ms}};
+        const std::pair<const char *, const std::vector<Neighbour> *> lists[] = {
+            {"proponents", &r->proponents}, {"opponents", &r->opponents}, {"nearest", &r->nearest},
+            {"farthest", &r->farthest}};
+        for (const auto &[name, list] : lists) {
+            QJsonArray a;
+            for (const auto &n : *list)
+                a.append(QJsonObject{{"id", qint64(n.exampleId)}, {"score", n.score}});
+            res.insert(name, a);
+        }
+        out.insert("result", res);
+    }
+    if (c.json) {
+        printJson(out);
+        return ExitOk;
+    }
+    std::printf("index %s: %s (%lld training examples, TracIn vectors of %d dimensions)\n", info.directory.c_str(),
+                info.built ? "built" : "up to date, loaded", (long long)train, info.projectionDim);
+    std::printf("  factors %.1f s (%.0f MiB), index %s %.1f s (%.0f MiB)\n", info.loadSeconds,
+                double(info.factorBytes) / 1048576.0, info.built ? "build" : "load",
+                info.built ? info.buildSeconds : info.indexLoadSeconds, double(info.indexBytes) / 1048576.0);
+    std::printf("  queries use the index from %lld training examples: %s\n", (long long)kExactSearchBelow,
+                train >= kExactSearchBelow ? "yes" : "no, exact search is as fast below that");
+    if (out.contains("result")) {
+        const QJsonObject res = out.value("result").toObject();
+        std::printf("query %lld (%s, %.2f ms):\n", (long long)res.value("query").toInteger(),
+                    qPrintable(res.value("mode").toString()), res.value("query_ms").toDouble());
+        for (const char *name : {"proponents", "opponents", "nearest", "farthest"}) {
+            std::printf("  %-10s", name);
+            for (const auto &v : res.value(name).toArray())
+                std::printf(" %lld(%.4g)", (long long)v.toObject().value("id").toInteger(),
+                            v.toObject().value("score").toDouble());
+            std::printf("\n");
+        }
+    }
+    return ExitOk;
+}
+
+int cmdClusters(Context &c)
+{
+    if (c.positional.size() != 1)
+        return usage("clusters: expected <project>");
+    ClusterOptions opt;
+    auto space = parseClusterSpace(c.parser.value("space").toStdString());
+    if (!space)
+        return usage("--space takes tracin or embedding");
+    opt.space = *space;
+    opt.k = c.parser.value("k").toInt();
+    opt.representatives = c.parser.value("representatives").toInt();
+    opt.force = c.parser.isSet("force");
+    opt.threads = c.parser.value("threads").toInt();
+    opt.seed = c.parser.value("seed").toULongLong();
+    if (opt.k < 0 || opt.k == 1 || opt.representatives < 1)
+        return usage("--k takes 0 (automatic) or at least 2; --representatives at least 1");
+    auto db = openProject(c.positional[0]);
+    if (!db.ok())
+        return fail(db.status());
+    auto model = chooseModel(**db, c.parser.value("model"));
+    if (!model.ok())
+        return fail(model.status());
+    auto classes = (*db)->classes();
+    if (!classes.ok())
+        return fail(classes.status());
+    if (c.parser.isSet("class")) {
+        auto label = findLabel(**db, c.parser.value("class"));
+        if (!label.ok())
+            return fail(label.status());
+        opt.classes = {*label};
+    }
+    auto summary = computeClusters(**db, *model, opt, progressPrinter(c.quiet), &g_cancel);
+    if (!summary.ok())
+        return fail(summary.status());
+    if (c.json) {
+        QJsonArray sets;
+        for (const auto &set : summary->sets) {
+            QJsonArray clusters;
+            for (const auto &cl : set.clusters) {
+                QJsonArray medoids, members;
+                for (size_t i = 0; i < cl.members.size(); ++i) {
+                    if (int(i) < set.representatives)
+                        medoids.append(qint64(cl.members[i].exampleId));
+                    members.append(qint64(cl.members[i].exampleId));
+                }
+                clusters.append(QJsonObject{{"index", cl.index}, {"size", int(cl.members.size())},
+                                            {"medoids", medoids}, {"members", members}});
+            }
+            sets.append(QJsonObject{{"class", q((*classes)[size_t(set.classIdx)])}, {"class_index", set.classIdx},
+                                    {"k", int(set.clusters.size())}, {"k_requested", set.requestedK},
+                                    {"silhouette", set.silhouette}, {"clusters", clusters}});
+        }
+        printJson({{"model", qint64(*model)}, {"space", clusterSpaceName(opt.space)}, {"computed", summary->computed},
+                   {"reused", summary->reused}, {"seconds", summary->seconds}, {"classes", sets}});
+        return ExitOk;
+    }
+    std::printf("clusters in %s space (model %lld): %d computed, %d up to date, %.1f s\n", clusterSpaceName(opt.space),
+                (long long)*model, summary->computed, summary->reused, summary->seconds);
+    for (const auto &set : summary->sets) {
+        std::printf("%s: k=%zu%s, silhouette %.3f\n", (*classes)[size_t(set.classIdx)].c_str(), set.clusters.size(),
+                    set.requestedK > 0 ? " (given)" : " (chosen)", set.silhouette);
+        for (const auto &cl : set.clusters) {
+            std::printf("  cluster %d: %5zu examples; medoids", cl.index, cl.members.size());
+            for (int i = 0; i < set.representatives && i < int(cl.members.size()); ++i)
+                std::printf(" %lld", (long long)cl.members[size_t(i)].exampleId);
+            std::printf("\n");
+        }
+    }
+    return ExitOk;
+}
+
+int cmdSynth(Context &c)
+{
+    if (c.positional.size() != 1)
+        return usage("synth: expected <project>");
+    SynthOptions o;
+    o.train = c.parser.value("train").toLongLong();
+    o.test = c.parser.value("test").toLongLong();
+    o.classes = c.parser.value("classes").toInt();
+    o.dim = c.parser.value("dim").toInt();
+    o.checkpoints = c.parser.value("checkpoints").toInt();
+    o.clustersPerClass = c.parser.value("clusters-per-class").toInt();
+    o.seed = c.parser.value("seed").toULongLong();
+    o.chunk = c.parser.value("chunk").toLongLong();
+    o.overwrite = c.parser.isSet("overwrite");
+    auto summary = writeSyntheticProject(c.positional[0].toStdString(), o, progressPrinter(c.quiet), &g_cancel);
+    if (!summary.ok())
+        return fail(summary.status());
+    if (c.json)
+        printJson({{"model", qint64(summary->modelId)}, {"examples", qint64(summary->examples)},
+                   {"factor_rows", qint64(summary->factorRows)}, {"seconds", summary->seconds}});
+    else
+        std::printf("synthetic project: %lld examples, %lld factor rows, model %lld, %.1f s (%.0f factor rows/s)\n",
+                    (long long)summary->examples, (long long)summary->factorRows, (long long)summary->modelId,
+                    summary->seconds, double(summary->factorRows) / std::max(1e-9, summary->seconds));
+    return ExitOk;
+}
+
 // The whole pipeline on Fashion-MNIST from the Debian package, resuming whatever an
 // earlier run left unfinished.
 int cmdDemo(Context &c)
@@ -777,6 +984,48 @@ int main(int argc, char **argv)
          },
          cmdExport},
         {"info", "What a project holds.", "<project>", [](QCommandLineParser &) {}, cmdInfo},
+        {"index", "Build (if missing or stale) the approximate TracIn and embedding indexes.", "<project>",
+         [&](QCommandLineParser &p) {
+             p.addOption(model);
+             p.addOption(threads);
+             p.addOption({"force", "Rebuild even when the index is up to date."});
+             p.addOption({"dim", "Projection dimension of the TracIn vectors (0 = exact vectors).", "m", "64"});
+             p.addOption({"projection", "gaussian or achlioptas.", "kind", "gaussian"});
+             p.addOption({"M", "HNSW graph degree.", "n", "16"});
+             p.addOption({"ef-construction", "HNSW candidate list while building.", "n", "200"});
+             p.addOption({"ef", "Candidates per list at query time (rescored exactly).", "n", "200"});
+             p.addOption({"seed", "Projection seed.", "n", "1"});
+             p.addOption({"query", "Then answer a query for this example through the index.", "id"});
+             p.addOption({"k", "How many of each for --query.", "n", "10"});
+             p.addOption({"normalised", "Normalised TracIn for --query."});
+             p.addOption({"exact", "Answer --query by exact search instead."});
+         },
+         cmdIndex},
+        {"clusters", "Cluster each class's training examples by TracIn (or embedding) similarity.", "<project>",
+         [&](QCommandLineParser &p) {
+             p.addOption(model);
+             p.addOption(threads);
+             p.addOption({"space", "tracin or embedding.", "space", "tracin"});
+             p.addOption({"k", "Clusters per class (0 = chosen by silhouette in 2..12).", "n", "0"});
+             p.addOption({"class", "Only this class (name or index).", "name"});
+             p.addOption({"representatives", "Medoids per cluster.", "n", "8"});
+             p.addOption({"seed", "Random seed.", "n", "1"});
+             p.addOption({"force", "Recompute even when stored clusters are up to date."});
+         },
+         cmdClusters},
+        {"synth", "Write a synthetic project with planted clusters (for benchmarks and tests).", "<project>",
+         [](QCommandLineParser &p) {
+             p.addOption({"train", "Training examples.", "n", "10000"});
+             p.addOption({"test", "Test examples.", "n", "1000"});
+             p.addOption({"classes", "Classes.", "k", "10"});
+             p.addOption({"dim", "Embedding size.", "d", "64"});
+             p.addOption({"checkpoints", "Checkpoints.", "c", "3"});
+             p.addOption({"clusters-per-class", "Planted clusters per class.", "q", "3"});
+             p.addOption({"seed", "Random seed.", "n", "1"});
+             p.addOption({"chunk", "Examples per transaction.", "n", "20000"});
+             p.addOption({"overwrite", "Replace an existing project file."});
+         },
+         cmdSynth},
         {"demo", "Import Fashion-MNIST, train, compute and show what TracIn finds.", "",
          [](QCommandLineParser &p) {
              p.addOption({"project", "Project file (default: the app's demo project).", "file"});

@@ -1,0 +1,592 @@
+#include "influenceindex.h"
+
+#include "factors.h"
+
+#include <QByteArray>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+namespace fs = std::filesystem;
+
+namespace traclens {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t0)
+{
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+int threadCount(int requested)
+{
+    const int hw = int(std::max(1u, std::thread::hardware_concurrency()));
+    return requested > 0 ? std::min(requested, hw) : hw;
+}
+
+// Runs fn(begin, end) over [0, n) on up to `threads` threads; small ranges stay put.
+template<typename Fn>
+void parallelRows(int64_t n, int threads, Fn fn)
+{
+    if (n < 20000 || threads < 2) {
+        fn(int64_t(0), n);
+        return;
+    }
+    std::vector<std::thread> pool;
+    const int64_t step = (n + threads - 1) / threads;
+    for (int p = 1; p < threads; ++p) {
+        const int64_t b = p * step, e = std::min(n, b + step);
+        if (b < e)
+            pool.emplace_back([=] { fn(b, e); });
+    }
+    fn(int64_t(0), std::min(n, step));
+    for (auto &t : pool)
+        t.join();
+}
+
+// Factors of one query decoded into owned buffers, with the view the store reads.
+struct QueryBuffers {
+    std::vector<std::vector<float>> e, h;
+    FactorView view;
+    void fromRow(const FactorStore &s, int64_t row)
+    {
+        const int c = s.numCheckpoints();
+        e.assign(size_t(c), std::vector<float>(size_t(s.numClasses())));
+        h.assign(size_t(c), std::vector<float>(size_t(s.embeddingDim())));
+        view.e.clear();
+        view.h.clear();
+        for (int i = 0; i < c; ++i) {
+            s.factors(row, i, e[size_t(i)].data(), h[size_t(i)].data());
+            view.e.push_back(e[size_t(i)].data());
+            view.h.push_back(h[size_t(i)].data());
+        }
+        view.self = s.selfInfluence(row);
+    }
+};
+
+void normalise(std::vector<float> *v)
+{
+    double n = 0;
+    for (float x : *v)
+        n += double(x) * x;
+    n = std::sqrt(n);
+    if (n > 0)
+        for (float &x : *v)
+            x = float(x / n);
+}
+
+// Sorts candidates by score (highest first when `highest`), ties by lower example id,
+// and keeps k.
+std::vector<Neighbour> best(std::vector<Neighbour> all, int k, bool highest)
+{
+    auto better = [&](const Neighbour &a, const Neighbour &b) {
+        if (a.score != b.score)
+            return highest ? a.score > b.score : a.score < b.score;
+        return a.exampleId < b.exampleId;
+    };
+    const size_t kk = std::min(all.size(), size_t(std::max(0, k)));
+    std::partial_sort(all.begin(), all.begin() + kk, all.end(), better);
+    all.resize(kk);
+    return all;
+}
+
+// Rows of the `count` best float scores (highest when `highest`), skipping `exclude`.
+std::vector<int64_t> topRows(const std::vector<float> &scores, int count, bool highest, int64_t exclude)
+{
+    std::vector<int64_t> idx;
+    idx.reserve(scores.size());
+    for (int64_t j = 0; j < int64_t(scores.size()); ++j)
+        if (j != exclude)
+            idx.push_back(j);
+    const size_t kk = std::min(idx.size(), size_t(std::max(0, count)));
+    auto better = [&](int64_t a, int64_t b) {
+        if (scores[size_t(a)] != scores[size_t(b)])
+            return highest ? scores[size_t(a)] > scores[size_t(b)] : scores[size_t(a)] < scores[size_t(b)];
+        return a < b;
+    };
+    std::nth_element(idx.begin(), idx.begin() + kk, idx.end(), better);
+    idx.resize(kk);
+    return idx;
+}
+
+const char *const kRawFile = "tracin-raw.hnsw";
+const char *const kUnitFile = "tracin-unit.hnsw";
+const char *const kEmbeddingFile = "embedding.hnsw";
+const char *const kMetaFile = "index.json";
+
+} // namespace
+
+std::string IndexParams::describe() const
+{
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "proj=%s:%d seed=%llu M=%d efc=%d", projectionKindName(projection), projectionDim,
+                  (unsigned long long)seed, M, efConstruction);
+    return buf;
+}
+
+struct InfluenceIndex::Impl {
+    IndexOptions options;
+    IndexInfo info;
+    std::unique_ptr<FactorStore> store;
+    std::unique_ptr<TracInProjection> projection;
+    std::unique_ptr<VectorIndex> raw, unit, embedding;
+    // Raw vectors are stored multiplied by rawScale to sit inside the half range.
+    float rawScale = 1.0f;
+    int ef = 200;
+
+    void projectRow(int64_t row, float *out) const
+    {
+        const int c = store->numCheckpoints();
+        thread_local std::vector<float> buf;
+        buf.resize(size_t(c) * size_t(store->numClasses() + store->embeddingDim()));
+        std::vector<const float *> e(static_cast<size_t>(c)), h(static_cast<size_t>(c));
+        float *p = buf.data();
+        for (int i = 0; i < c; ++i) {
+            store->factors(row, i, p, p + store->numClasses());
+            e[size_t(i)] = p;
+            h[size_t(i)] = p + store->numClasses();
+            p += store->numClasses() + store->embeddingDim();
+        }
+        projection->project(e.data(), h.data(), out);
+    }
+
+    Status build(const ProgressFn &progress, const CancelFlag *cancel)
+    {
+        const int64_t n = store->trainRows();
+        const int dim = projection->outputDim();
+        const int threads = threadCount(options.threads);
+        VectorIndexParams vp;
+        vp.M = options.params.M;
+        vp.efConstruction = options.params.efConstruction;
+        vp.seed = options.params.seed + 100;
+        // ‖Pg‖ ≈ ‖g‖ = √self; entries are at most the norm, and a projection rarely more
+        // than doubles it: 8192 / max √self keeps every entry well inside ±65504.
+        double maxNorm = 0;
+        for (int64_t r = 0; r < n; ++r)
+            maxNorm = std::max(maxNorm, std::sqrt(store->selfInfluence(r)));
+        rawScale = maxNorm > 0 ? float(8192.0 / maxNorm) : 1.0f;
+
+        auto created = VectorIndex::create(dim, std::max<int64_t>(1, n), vp);
+        if (!created.ok())
+            return created.status();
+        raw = std::move(created).value();
+        TL_RETURN_IF_ERROR(raw->addAll(
+            n, threads,
+            [&](int64_t r, float *v) {
+                projectRow(r, v);
+                for (int j = 0; j < dim; ++j)
+                    v[j] *= rawScale;
+            },
+            {"index", "TracIn vectors, inner product (1 of 3)", 0, n}, progress, cancel));
+
+        created = VectorIndex::create(dim, std::max<int64_t>(1, n), vp);
+        if (!created.ok())
+            return created.status();
+        unit = std::move(created).value();
+        TL_RETURN_IF_ERROR(unit->addAll(
+            n, threads,
+            [&](int64_t r, float *v) {
+                projectRow(r, v);
+                double s = 0;
+                for (int j = 0; j < dim; ++j)
+                    s += double(v[j]) * v[j];
+                const float inv = s > 0 ? float(1.0 / std::sqrt(s)) : 0.0f;
+                for (int j = 0; j < dim; ++j)
+                    v[j] *= inv;
+            },
+            {"index", "TracIn vectors, normalised (2 of 3)", 0, n}, progress, cancel));
+
+        const int d = store->embeddingDim();
+        created = VectorIndex::create(d, std::max<int64_t>(1, n), vp);
+        if (!created.ok())
+            return created.status();
+        embedding = std::move(created).value();
+        const int last = store->numCheckpoints() - 1;
+        TL_RETURN_IF_ERROR(embedding->addAll(
+            n, threads,
+            [&](int64_t r, float *v) {
+                thread_local std::vector<float> e;
+                e.resize(size_t(store->numClasses()));
+                store->factors(r, last, e.data(), v);
+                double s = 0;
+                for (int j = 0; j < d; ++j)
+                    s += double(v[j]) * v[j];
+                const float inv = s > 0 ? float(1.0 / std::sqrt(s)) : 0.0f;
+                for (int j = 0; j < d; ++j)
+                    v[j] *= inv;
+            },
+            {"index", "embeddings (3 of 3)", 0, n}, progress, cancel));
+        setEf(ef);
+        return Status::ok();
+    }
+
+    void setEf(int value)
+    {
+        ef = value;
+        for (auto *ix : {raw.get(), unit.get(), embedding.get()})
+            if (ix)
+                ix->setEf(ef);
+    }
+
+    Status save(const std::string &dir, const std::string &fp) const
+    {
+        std::error_code ec;
+        fs::create_directories(dir, ec);
+        if (ec)
+            return Status::ioError(dir + ": " + ec.message());
+        // Drop the old fingerprint first: a crash between here and the end leaves a
+        // directory without index.json, which is rebuilt.
+        fs::remove(fs::path(dir) / kMetaFile, ec);
+        TL_RETURN_IF_ERROR(raw->save((fs::path(dir) / kRawFile).string()));
+        TL_RETURN_IF_ERROR(unit->save((fs::path(dir) / kUnitFile).string()));
+        TL_RETURN_IF_ERROR(embedding->save((fs::path(dir) / kEmbeddingFile).string()));
+        QJsonObject meta{{"format", "traclens-index/1"},
+                         {"fingerprint", QString::fromStdString(fp)},
+                         {"raw_scale", double(rawScale)},
+                         {"projection_dim", projection->outputDim()},
+                         {"build_seconds", info.buildSeconds}};
+        const std::string path = (fs::path(dir) / kMetaFile).string();
+        QFile f(QString::fromStdString(path + ".tmp"));
+        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)
+            || f.write(QJsonDocument(meta).toJson()) < 0 || !f.flush())
+            return Status::ioError(path + ": cannot write");
+        f.close();
+        fs::rename(path + ".tmp", path, ec);
+        return ec ? Status::ioError(path + ": " + ec.message()) : Status::ok();
+    }
+
+    // Loads the saved indexes when their fingerprint is `fp`; NotFound when absent,
+    // Corruption when stale or unreadable.
+    Status tryLoad(const std::string &dir, const std::string &fp)
+    {
+        const std::string path = (fs::path(dir) / kMetaFile).string();
+        QFile f(QString::fromStdString(path));
+        if (!f.open(QIODevice::ReadOnly))
+            return Status::notFound(path + ": no index");
+        const QJsonObject meta = QJsonDocument::fromJson(f.readAll()).object();
+        if (meta.value("fingerprint").toString().toStdString() != fp)
+            return Status::corruption(path + ": the index is stale (the project or the parameters changed)");
+        rawScale = float(meta.value("raw_scale").toDouble(1.0));
+        const int dim = projection->outputDim();
+        auto r = VectorIndex::load((fs::path(dir) / kRawFile).string(), dim);
+        if (!r.ok())
+            return r.status();
+        auto u = VectorIndex::load((fs::path(dir) / kUnitFile).string(), dim);
+        if (!u.ok())
+            return u.status();
+        auto e = VectorIndex::load((fs::path(dir) / kEmbeddingFile).string(), store->embeddingDim());
+        if (!e.ok())
+            return e.status();
+        if ((*r)->size() != store->trainRows() || (*u)->size() != store->trainRows()
+            || (*e)->size() != store->trainRows())
+            return Status::corruption(path + ": the index has the wrong number of examples");
+        raw = std::move(r).value();
+        unit = std::move(u).value();
+        embedding = std::move(e).value();
+        setEf(ef);
+        return Status::ok();
+    }
+
+    // --- queries
+
+    std::vector<Neighbour> rescoreTracIn(const std::vector<int64_t> &rows, const FactorView &q, bool normalised,
+                                         int64_t exclude) const
+    {
+        std::vector<Neighbour> out;
+        out.reserve(rows.size());
+        for (int64_t r : rows) {
+            if (r == exclude || r < 0 || r >= store->trainRows())
+                continue;
+            double s = store->tracin(q, r);
+            if (normalised) {
+                const double denom = std::sqrt(store->selfInfluence(r) * q.self);
+                s = denom > 0 ? s / denom : 0.0;
+            }
+            out.push_back({store->idOf(r), s});
+        }
+        return out;
+    }
+
+    std::vector<Neighbour> rescoreEmbedding(const std::vector<int64_t> &rows, const float *hq, double hqNorm,
+                                            int64_t exclude) const
+    {
+        std::vector<Neighbour> out;
+        out.reserve(rows.size());
+        for (int64_t r : rows)
+            if (r != exclude && r >= 0 && r < store->trainRows())
+                out.push_back({store->idOf(r), store->embeddingCosine(hq, hqNorm, r)});
+        return out;
+    }
+
+    static std::vector<int64_t> labels(const std::vector<std::pair<float, int64_t>> &found)
+    {
+        std::vector<int64_t> out;
+        out.reserve(found.size());
+        for (const auto &f : found)
+            out.push_back(f.second);
+        return out;
+    }
+
+    QueryResult runIndex(const FactorView &q, int64_t exclude, int k, Scoring scoring) const
+    {
+        QueryResult res;
+        res.scoring = scoring;
+        res.selfInfluence = q.self;
+        const int count = std::max(ef, 10 * k) + 1; // + the query itself
+        std::vector<float> y(size_t(projection->outputDim()));
+        projection->project(q.e.data(), q.h.data(), y.data());
+        // Both searches rank by ⟨x, q⟩ and a positive factor does not change the order,
+        // so the query is unit length (inside the half range whatever its magnitude).
+        normalise(&y);
+        std::vector<float> neg(y.size());
+        for (size_t j = 0; j < y.size(); ++j)
+            neg[j] = -y[j];
+        const bool normalised = scoring == Scoring::Normalised;
+        const VectorIndex &tracinIndex = normalised ? *unit : *raw;
+        res.proponents = best(rescoreTracIn(labels(tracinIndex.search(y.data(), count)), q, normalised, exclude), k,
+                              true);
+        res.opponents = best(rescoreTracIn(labels(tracinIndex.search(neg.data(), count)), q, normalised, exclude), k,
+                             false);
+
+        const int d = store->embeddingDim();
+        const float *hq = q.h.back();
+        std::vector<float> hu(hq, hq + d);
+        const double hn = std::sqrt(dot(hq, hq, d));
+        normalise(&hu);
+        std::vector<float> hneg(hu.size());
+        for (size_t j = 0; j < hu.size(); ++j)
+            hneg[j] = -hu[j];
+        res.nearest = best(rescoreEmbedding(labels(embedding->search(hu.data(), count)), hq, hn, exclude), k, true);
+        res.farthest = best(rescoreEmbedding(labels(embedding->search(hneg.data(), count)), hq, hn, exclude), k, false);
+        return res;
+    }
+
+    QueryResult runExact(const FactorView &q, int64_t exclude, int k, Scoring scoring) const
+    {
+        QueryResult res;
+        res.scoring = scoring;
+        res.selfInfluence = q.self;
+        const int64_t n = store->trainRows();
+        const int threads = threadCount(options.threads);
+        const bool normalised = scoring == Scoring::Normalised;
+        std::vector<float> s(static_cast<size_t>(n));
+        parallelRows(n, threads, [&](int64_t b, int64_t e) {
+            store->tracinScores(q, b, e, s.data() + b);
+            if (normalised)
+                for (int64_t j = b; j < e; ++j) {
+                    const double denom = std::sqrt(store->selfInfluence(j) * q.self);
+                    s[size_t(j)] = denom > 0 ? float(s[size_t(j)] / denom) : 0.0f;
+                }
+        });
+        // A few extra rows absorb float rounding at the boundary; the final order is
+        // by the double-precision rescoring.
+        const int margin = k + 8;
+        res.proponents = best(rescoreTracIn(topRows(s, margin, true, exclude), q, normalised, exclude), k, true);
+        res.opponents = best(rescoreTracIn(topRows(s, margin, false, exclude), q, normalised, exclude), k, false);
+
+        const int d = store->embeddingDim();
+        const float *hq = q.h.back();
+        std::vector<float> hu(hq, hq + d);
+        const double hn = std::sqrt(dot(hq, hq, d));
+        normalise(&hu);
+        parallelRows(n, threads, [&](int64_t b, int64_t e) { store->embeddingCosines(hu.data(), b, e, s.data() + b); });
+        res.nearest = best(rescoreEmbedding(topRows(s, margin, true, exclude), hq, hn, exclude), k, true);
+        res.farthest = best(rescoreEmbedding(topRows(s, margin, false, exclude), hq, hn, exclude), k, false);
+        return res;
+    }
+
+    Result<QueryResult> run(const FactorView &q, int64_t exclude, int k, Scoring scoring, SearchMode mode) const
+    {
+        if (k < 1)
+            return Status::invalid("k must be at least 1");
+        const bool indexed = raw && unit && embedding;
+        if (mode == SearchMode::Index && !indexed)
+            return Status::invalid("no index is loaded (the project is below the index threshold or the index is stale)");
+        const bool useIndex = mode == SearchMode::Index || (mode == SearchMode::Auto && info.usesIndex);
+        return useIndex ? runIndex(q, exclude, k, scoring) : runExact(q, exclude, k, scoring);
+    }
+};
+
+InfluenceIndex::InfluenceIndex() : d(std::make_unique<Impl>()) {}
+InfluenceIndex::~InfluenceIndex() = default;
+
+std::string InfluenceIndex::directoryFor(const ProjectDb &db, int64_t modelId)
+{
+    return (fs::path(db.sideDirectory()) / "index" / ("model-" + std::to_string(modelId))).string();
+}
+
+std::string InfluenceIndex::fingerprint(const FactorStore &store, const IndexParams &params)
+{
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "traclens-index/1 model=%lld rows=%lld train=%lld k=%d d=%d checkpoints=%d "
+                                   "factors=%s hash=%016llx ",
+                  (long long)store.modelId(), (long long)store.rows(), (long long)store.trainRows(),
+                  store.numClasses(), store.embeddingDim(), store.numCheckpoints(),
+                  store.precision() == FactorPrecision::Float16 ? "f16" : "f32",
+                  (unsigned long long)store.contentHash());
+    return buf + params.describe();
+}
+
+namespace {
+
+FactorPrecision choosePrecision(IndexParams::Precision p, int64_t rows, int k, int d, int checkpoints)
+{
+    if (p == IndexParams::Precision::Float32)
+        return FactorPrecision::Float32;
+    if (p == IndexParams::Precision::Float16)
+        return FactorPrecision::Float16;
+    const size_t f32 = size_t(rows) * size_t(checkpoints) * size_t(k + d) * sizeof(float);
+    return f32 > kHalfFactorsAboveBytes ? FactorPrecision::Float16 : FactorPrecision::Float32;
+}
+
+} // namespace
+
+Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::open(ProjectDb &db, int64_t modelId,
+                                                             const IndexOptions &options, const ProgressFn &progress,
+                                                             const CancelFlag *cancel)
+{
+    const auto t0 = Clock::now();
+    auto model = db.model(modelId);
+    if (!model.ok())
+        return model.status();
+    auto cps = db.checkpoints(modelId);
+    if (!cps.ok())
+        return cps.status();
+    auto rows = db.exampleCount();
+    if (!rows.ok())
+        return rows.status();
+    const FactorPrecision precision = choosePrecision(options.params.precision, *rows, model->numClasses,
+                                                      std::max(1, model->embeddingDim), int(cps->size()));
+    auto store = FactorStore::load(db, modelId, precision, progress, cancel);
+    if (!store.ok())
+        return store.status();
+    std::unique_ptr<InfluenceIndex> index(new InfluenceIndex);
+    Impl &m = *index->d;
+    m.options = options;
+    m.store = std::move(store).value();
+    m.info.loadSeconds = secondsSince(t0);
+    m.info.factorBytes = m.store->factorBytes();
+    m.info.directory = directoryFor(db, modelId);
+    m.info.fingerprint = fingerprint(*m.store, options.params);
+    m.projection = std::make_unique<TracInProjection>(m.store->numClasses(), m.store->embeddingDim(),
+                                                      m.store->etas(), options.params.projectionDim,
+                                                      options.params.projection, options.params.seed);
+    m.info.projectionDim = m.projection->outputDim();
+    m.ef = options.params.efSearch;
+    if (m.store->trainRows() < std::max<int64_t>(1, options.exactBelow) && !options.forceRebuild)
+        return index;
+
+    if (!options.forceRebuild) {
+        const auto l0 = Clock::now();
+        Status loaded = m.tryLoad(m.info.directory, m.info.fingerprint);
+        if (loaded.isOk()) {
+            m.info.usesIndex = true;
+            m.info.indexLoadSeconds = secondsSince(l0);
+        } else if (loaded.code() == Status::Code::Corruption) {
+            m.info.stale = true;
+        }
+    }
+    if (!m.info.usesIndex && (options.buildIfStale || options.forceRebuild)) {
+        const auto b0 = Clock::now();
+        TL_RETURN_IF_ERROR(m.build(progress, cancel));
+        m.info.buildSeconds = secondsSince(b0);
+        TL_RETURN_IF_ERROR(m.save(m.info.directory, m.info.fingerprint));
+        m.info.built = true;
+        m.info.stale = false;
+        m.info.usesIndex = true;
+    }
+    if (m.info.usesIndex)
+        m.info.indexBytes = m.raw->memoryBytes() + m.unit->memoryBytes() + m.embedding->memoryBytes();
+    // Below the threshold a forced build exists on disk, but queries stay exact.
+    m.info.usesIndex = m.info.usesIndex && m.store->trainRows() >= options.exactBelow;
+    return index;
+}
+
+Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::fromStore(std::unique_ptr<FactorStore> store,
+                                                                  const IndexOptions &options,
+                                                                  const ProgressFn &progress, const CancelFlag *cancel)
+{
+    std::unique_ptr<InfluenceIndex> index(new InfluenceIndex);
+    Impl &m = *index->d;
+    m.options = options;
+    m.store = std::move(store);
+    m.info.factorBytes = m.store->factorBytes();
+    m.info.fingerprint = fingerprint(*m.store, options.params);
+    m.projection = std::make_unique<TracInProjection>(m.store->numClasses(), m.store->embeddingDim(),
+                                                      m.store->etas(), options.params.projectionDim,
+                                                      options.params.projection, options.params.seed);
+    m.info.projectionDim = m.projection->outputDim();
+    m.ef = options.params.efSearch;
+    if (m.store->trainRows() >= options.exactBelow || options.forceRebuild) {
+        const auto b0 = Clock::now();
+        TL_RETURN_IF_ERROR(m.build(progress, cancel));
+        m.info.buildSeconds = secondsSince(b0);
+        m.info.built = true;
+        m.info.indexBytes = m.raw->memoryBytes() + m.unit->memoryBytes() + m.embedding->memoryBytes();
+        m.info.usesIndex = m.store->trainRows() >= options.exactBelow;
+    }
+    return index;
+}
+
+const IndexInfo &InfluenceIndex::info() const { return d->info; }
+const FactorStore &InfluenceIndex::store() const { return *d->store; }
+const TracInProjection &InfluenceIndex::projection() const { return *d->projection; }
+
+void InfluenceIndex::setEfSearch(int ef) { d->setEf(ef); }
+
+void InfluenceIndex::gradientVector(int64_t row, float *out) const
+{
+    d->projectRow(row, out);
+}
+
+Result<QueryResult> InfluenceIndex::query(int64_t exampleId, int k, Scoring scoring, SearchMode mode) const
+{
+    const int64_t row = d->store->rowOf(exampleId);
+    if (row < 0)
+        return Status::notFound("example " + std::to_string(exampleId) + " has no TracIn factors");
+    QueryBuffers q;
+    q.fromRow(*d->store, row);
+    auto res = d->run(q.view, row < d->store->trainRows() ? row : -1, k, scoring, mode);
+    if (!res.ok())
+        return res;
+    res->queryId = exampleId;
+    res->predicted = d->store->predicted(row);
+    res->labelUsed = d->store->labelUsed(row);
+    return res;
+}
+
+Result<QueryResult> InfluenceIndex::query(const QueryFactors &f, int k, Scoring scoring, SearchMode mode) const
+{
+    const FactorStore &s = *d->store;
+    if (int(f.perCheckpoint.size()) != s.numCheckpoints())
+        return Status::invalid("query factors have " + std::to_string(f.perCheckpoint.size())
+                               + " checkpoints, the index " + std::to_string(s.numCheckpoints()));
+    FactorView view;
+    for (int c = 0; c < s.numCheckpoints(); ++c) {
+        const FactorRow &r = f.perCheckpoint[size_t(c)];
+        if (int(r.error.size()) != s.numClasses() || int(r.embedding.size()) != s.embeddingDim())
+            return Status::invalid("query factors do not match the model's shape");
+        view.e.push_back(r.error.data());
+        view.h.push_back(r.embedding.data());
+        view.self += s.eta(c) * dot(r.error.data(), r.error.data(), s.numClasses())
+                     * (dot(r.embedding.data(), r.embedding.data(), s.embeddingDim()) + 1.0);
+    }
+    auto res = d->run(view, -1, k, scoring, mode);
+    if (!res.ok())
+        return res;
+    res->labelUsed = f.label;
+    res->labelPredicted = f.labelPredicted;
+    res->predicted = f.perCheckpoint.back().predicted;
+    return res;
+}
+
+} // namespace traclens
