@@ -10,8 +10,14 @@
 // Imported checkpoints are TorchScript modules with forward(x) → logits [N,K], an
 // exported method embed(x) → [N,D], and a torch.nn.Linear submodule `fc` (D→K).
 // Models trained by TracLens itself use the same file with an extra
-// "architecture": {"type": "builtin-cnn", "width": 16} and checkpoints saved by
-// LibTorch's serializer; they are loaded by the same ModelRunner.
+// "architecture": {"type": "builtin-cnn", "width": 16, "embedding_dim": 64} and
+// checkpoints saved by LibTorch's serializer; they are loaded by the same ModelRunner.
+//
+// Rules checked on reading: classes are ≥ 2 distinct strings; channels is 1 or 3;
+// height and width are positive; mean and std have one number per channel and every
+// std is > 0; checkpoints is non-empty, each file a relative path to an existing file
+// and each learning_rate a positive finite number. TracIn weights checkpoint i by its
+// learning_rate, so a missing or zero rate is an error rather than a default.
 //
 // Thread safety: plain values and free functions.
 
@@ -35,6 +41,7 @@ struct ModelSpec {
     std::vector<CheckpointSpec> checkpoints;
     std::string architecture;  // "" for TorchScript, "builtin-cnn" for the built-in CNN
     int width = 0;             // built-in CNN width (channels of the first conv)
+    int embeddingDim = 0;      // built-in CNN embedding size D (64 when the file omits it)
 
     std::string checkpointPath(size_t i) const;
 };
@@ -42,11 +49,15 @@ struct ModelSpec {
 constexpr const char *kModelFormat = "traclens-model/1";
 constexpr const char *kModelManifestName = "traclens-model.json";
 
-// Reads <dir>/traclens-model.json. Errors name the file and the field at fault
-// ("traclens-model.json: checkpoints[1].learning_rate must be a positive number").
-// Checks that every checkpoint file exists; does not load them.
+// Reads <dir>/traclens-model.json. Errors name the file (full path) and the field at
+// fault ("/m/traclens-model.json: checkpoints[1].learning_rate must be a positive
+// number"); a missing manifest or checkpoint file is NotFound, another format
+// Unsupported, anything else InvalidArgument. Checks that every checkpoint file
+// exists; does not load them. The returned spec's `directory` is absolute.
 Result<ModelSpec> readModelSpec(const std::string &directory);
-// Writes <spec.directory>/traclens-model.json atomically (temp file + rename).
+// Writes <spec.directory>/traclens-model.json atomically (temp file + rename), so a
+// reader never sees half a manifest. Does not validate the spec beyond what is needed
+// to write it; errors name the file.
 Status writeModelSpec(const ModelSpec &spec);
 
 } // namespace traclens
