@@ -49,13 +49,15 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-std::string shapeString(const torch::Tensor &t)
+std::string shapeString(c10::IntArrayRef sizes)
 {
     std::string s = "[";
-    for (int64_t i = 0; i < t.dim(); ++i)
-        s += (i ? ", " : "") + std::to_string(t.size(i));
+    for (size_t i = 0; i < sizes.size(); ++i)
+        s += (i ? ", " : "") + std::to_string(sizes[i]);
     return s + "]";
 }
+
+std::string shapeString(const torch::Tensor &t) { return shapeString(t.sizes()); }
 
 std::string formatNumber(double v)
 {
@@ -127,12 +129,25 @@ Status ModelRunner::Impl::loadBuiltin(const ModelSpec &spec)
                                std::to_string(shape.width) + ", " + std::to_string(shape.classes) +
                                " classes; input must be at least 4×4 with 1 or 3 channels)");
     cnn = BuiltinCnn(shape);
+    const std::string mismatch = path + ": does not hold a builtin-cnn of width " + std::to_string(shape.convWidth) +
+                                 ", embedding " + std::to_string(shape.embeddingDim) + " and " +
+                                 std::to_string(shape.classes) + " classes: ";
+    // torch::load replaces each parameter wholesale (Tensor::set_), so a checkpoint of
+    // another width loads without complaint; the shapes are compared afterwards.
+    std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
+    for (const auto &p : cnn->named_parameters())
+        expected.emplace_back(p.key(), p.value().sizes().vec());
     try {
         torch::load(cnn, path);
     } catch (const c10::Error &e) {
-        return Status::invalid(path + ": does not hold a builtin-cnn of width " + std::to_string(shape.convWidth) +
-                               ", embedding " + std::to_string(shape.embeddingDim) + " and " +
-                               std::to_string(shape.classes) + " classes: " + torchMessage(e));
+        return Status::invalid(mismatch + torchMessage(e));
+    }
+    const auto loaded = cnn->named_parameters();
+    for (const auto &[name, sizes] : expected) {
+        const torch::Tensor *t = loaded.find(name);
+        if (!t || t->sizes().vec() != sizes)
+            return Status::invalid(mismatch + name + " has shape " + (t ? shapeString(*t) : std::string("(none)")) +
+                                   ", expected " + shapeString(sizes));
     }
     cnn->eval();
     return Status::ok();

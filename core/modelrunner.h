@@ -9,7 +9,16 @@
 // sample batch and names exactly what is wrong ("ckpt-2.pt: no method 'embed'",
 // "ckpt-1.pt: forward(x) differs from fc(embed(x)) by 0.3", "ckpt-1.pt: fc has 5
 // outputs but the model lists 10 classes", "ckpt-3.pt: weight 'conv1.weight' holds
-// NaN or Inf"). run() never throws; LibTorch errors come back as Status.
+// NaN or Inf"). Every message starts with the checkpoint's full path; a missing file
+// is NotFound, a model that breaks the contract InvalidArgument. Neither load() nor
+// run() throws; LibTorch errors come back as Status.
+//
+// Speed: run() evaluates embed(x) once and applies fc's weight and bias itself
+// (logits = h·Wᵀ + b, written straight into the output vector), instead of calling
+// forward() and embed() separately. load() has verified forward(x) == fc(embed(x)), so
+// the logits are the model's, and they are exactly consistent with the embeddings the
+// TracIn factors use. The input is wrapped without a copy; embeddings are copied out
+// once.
 
 #include "modelspec.h"
 #include "status.h"
@@ -36,14 +45,17 @@ public:
     // Loads checkpoint `index` of `spec` (built-in or TorchScript) and validates it.
     static Result<std::unique_ptr<ModelRunner>> load(const ModelSpec &spec, size_t index);
 
-    // `input`: n images, each spec.input.floatsPerImage() floats, already normalised
-    // (see toModelInput). Fills `out`.
+    // `input`: n images, each spec.input.floatsPerImage() floats (CHW), already
+    // normalised (see toModelInput); only read. Fills `out`, reusing its vectors'
+    // capacity. n == 0 gives an empty output.
     Status run(const float *input, int n, BatchOutput *out);
 
     int numClasses() const;
     int embeddingDim() const;
 
-    // Sets LibTorch's intra-op thread count for the process (0 = number of cores).
+    // Sets LibTorch's intra-op thread count for the whole process (0 = number of
+    // cores). Affects every runner and the trainer; call it before starting work, not
+    // while another thread is inside LibTorch.
     static void setThreads(int threads);
 
 private:

@@ -165,10 +165,10 @@ Status saveCheckpoint(BuiltinCnn &model, const fs::path &path)
 }
 
 Result<std::vector<EpochReport>> runTraining(const TrainData &trainData, const TrainData &testData,
-                                       const std::vector<std::string> &classes, const TrainConfig &config,
-                                       const fs::path &dir, const TrainProgress &progress,
-                                       const std::function<void(const EpochReport &)> &onEpoch,
-                                       const std::atomic<bool> *cancel)
+                                             const std::vector<std::string> &classes, const TrainConfig &config,
+                                             const fs::path &dir, const TrainProgress &progress,
+                                             const std::function<void(const EpochReport &)> &onEpoch,
+                                             const std::atomic<bool> *cancel)
 {
     const InputSpec &in = trainData.input;
     BuiltinCnnShape shape;

@@ -7,10 +7,21 @@
 // ReLU maxpool2 → flatten → linear(→ embeddingDim) ReLU → fc(embeddingDim → K).
 // The embedding h is the ReLU output feeding fc.
 //
+// The first convolution runs through ATen's im2col kernel rather than oneDNN (much
+// faster for 1–3 input channels in Debian's LibTorch); see builtincnn.h.
+//
+// Reproducibility: the same data, config and thread count give bit-identical
+// checkpoints. Weights are initialised from LibTorch's global generator after
+// torch::manual_seed(seed), so do not draw random numbers from LibTorch on another
+// thread while training starts; the shuffle uses its own generator.
+//
 // Thread safety: trainBuiltinCnn() may run on any thread; it uses LibTorch's
 // intra-op pool (see ModelRunner::setThreads).
-// Failure: returns Status::cancelled() when *cancel becomes true (checkpoints already
-// written stay valid and are listed in the directory's manifest); I/O errors name the file.
+// Failure: returns Status::cancelled() when *cancel becomes true (checked between
+// batches; checkpoints already written stay valid and are listed in the directory's
+// manifest; a run cancelled before its first checkpoint leaves no manifest). Bad
+// data or config is InvalidArgument before any work; I/O errors name the file; a
+// diverging run (non-finite loss) stops with a message suggesting a lower rate.
 
 #include "imagedecoder.h"
 #include "modelspec.h"
@@ -57,8 +68,14 @@ struct EpochReport {
 using TrainProgress = std::function<void(int epoch, int64_t seen, int64_t total, double runningLoss)>;
 
 // Trains on `train` (shuffled each epoch with `seed`), evaluates on `test` when it is
-// non-empty, writes checkpoints "ckpt-<epoch>.pt" and the manifest (classes given)
-// into `outDir` (created if missing). `onEpoch` is called after each epoch.
+// non-empty (it must have the same InputSpec), writes checkpoints "ckpt-<epoch>.pt"
+// (every `checkpointEvery` epochs, and always after the last epoch) and the manifest
+// (classes given) into `outDir` (created if missing; a manifest already there is
+// removed first, since this run overwrites its checkpoints). A checkpoint's
+// learning_rate is the rate in force during the epoch that ended at it:
+// learningRate · lrDecay^⌊(epoch−1)/lrDecayEvery⌋ (no decay when lrDecayEvery ≤ 0).
+// `progress` is called after every batch with the epoch's running mean loss;
+// `onEpoch` after each epoch. Both run on the calling thread.
 Result<std::vector<EpochReport>> trainBuiltinCnn(const TrainData &train, const TrainData &test,
                                                  const std::vector<std::string> &classes,
                                                  const TrainConfig &config, const std::string &outDir,

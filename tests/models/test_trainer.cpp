@@ -60,7 +60,9 @@ TrainConfig smallConfig()
     c.width = 4;
     c.embeddingDim = 16;
     c.epochs = 2;
-    c.batchSize = 16;
+    // Few, larger batches: the test stays fast even on a loaded machine, where every
+    // OpenMP barrier of a step can cost a scheduler time slice.
+    c.batchSize = 32;
     c.learningRate = 0.1;
     c.lrDecay = 0.5;
     c.lrDecayEvery = 1;
@@ -111,6 +113,7 @@ private slots:
     void trainsAndWritesCheckpoints();
     void sameSeedSameModel();
     void checkpointEveryKeepsLastEpoch();
+    void manifestNotMatchingCheckpoint();
     void cancel_data();
     void cancel();
     void invalidInput_data();
@@ -144,12 +147,15 @@ void TestTrainer::trainsAndWritesCheckpoints()
     QVERIFY2(reports.ok(), reports.status().toString().c_str());
     QCOMPARE(reports->size(), size_t(2));
     QCOMPARE(epochsSeen, (std::vector<int>{1, 2}));
-    // Progress after every batch of 16: 16 calls per epoch, ending at the total.
-    QCOMPARE(progress.size(), size_t(32));
-    QCOMPARE(progress[15], std::make_pair(1, int64_t(256)));
+    // Progress after every batch of 32: 8 calls per epoch, ending at the total.
+    QCOMPARE(progress.size(), size_t(16));
+    QCOMPARE(progress[7], std::make_pair(1, int64_t(256)));
     QCOMPARE(progress.back(), std::make_pair(2, int64_t(256)));
 
     const EpochReport &first = (*reports)[0], &second = (*reports)[1];
+    for (const EpochReport &r : *reports)
+        qInfo("epoch %d: lr %.3f, train loss %.3f acc %.3f, test loss %.3f acc %.3f", r.epoch, r.learningRate,
+              r.trainLoss, r.trainAccuracy, r.testLoss, r.testAccuracy);
     QCOMPARE(first.learningRate, 0.1);
     QCOMPARE(second.learningRate, 0.05);
     QVERIFY2(second.trainLoss < first.trainLoss,
@@ -222,6 +228,29 @@ void TestTrainer::checkpointEveryKeepsLastEpoch()
     QCOMPARE(spec->checkpoints[1].file, std::string("ckpt-3.pt"));
     QCOMPARE(spec->checkpoints[1].learningRate, 0.05);
     QVERIFY(!QFile::exists(tmp.filePath("ckpt-1.pt")));
+}
+
+void TestTrainer::manifestNotMatchingCheckpoint()
+{
+    QTemporaryDir tmp;
+    TrainConfig config = smallConfig();
+    config.epochs = 1;
+    QVERIFY(trainBuiltinCnn(m_train, {}, kClasses, config, tmp.path().toStdString(), {}, {}, nullptr).ok());
+    Result<ModelSpec> spec = readModelSpec(tmp.path().toStdString());
+    QVERIFY(spec.ok());
+    // Edited by hand to a width the checkpoint was not trained with.
+    spec->width = 8;
+    QVERIFY(writeModelSpec(*spec).isOk());
+    spec = readModelSpec(tmp.path().toStdString());
+    QVERIFY(spec.ok());
+    const auto runner = ModelRunner::load(*spec, 0);
+    QVERIFY(!runner.ok());
+    const std::string &message = runner.status().message();
+    QVERIFY2(message.rfind(spec->checkpointPath(0) + ": does not hold a builtin-cnn of width 8", 0) == 0,
+             message.c_str());
+    QVERIFY2(message.find("conv1.weight has shape [4, 1, 3, 3], expected [8, 1, 3, 3]") != std::string::npos,
+             message.c_str());
+    QVERIFY2(message.find('\n') == std::string::npos, message.c_str());
 }
 
 void TestTrainer::cancel_data()
