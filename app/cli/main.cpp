@@ -3,6 +3,7 @@
 
 #include "clusterjob.h"
 #include "computejob.h"
+#include "evaluation.h"
 #include "exporter.h"
 #include "imagedecoder.h"
 #include "importer.h"
@@ -10,13 +11,17 @@
 #include "influenceindex.h"
 #include "modelrunner.h"
 #include "projectdb.h"
+#include "ranking.h"
+#include "retrain.h"
 #include "synthproject.h"
 #include "trainjob.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
+#include <QGuiApplication>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -25,9 +30,13 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
 #include <unistd.h>
 
 using namespace traclens;
@@ -903,6 +912,255 @@ int cmdDemo(Context &c)
     return ExitOk;
 }
 
+// --- mislabel detection (issue #5): rank, retrain, evaluate
+
+// Training options shared by 'evaluate' and 'retrain'; only options given on the command
+// line change `cfg`, so 'retrain' keeps the recorded configuration otherwise.
+bool applyTrainOptions(const QCommandLineParser &p, TrainConfig *cfg)
+{
+    auto set = [&](const char *name, auto *field, auto convert) {
+        if (p.isSet(name))
+            *field = convert(p.value(name));
+    };
+    set("epochs", &cfg->epochs, [](const QString &v) { return v.toInt(); });
+    set("width", &cfg->width, [](const QString &v) { return v.toInt(); });
+    set("embedding-dim", &cfg->embeddingDim, [](const QString &v) { return v.toInt(); });
+    set("batch", &cfg->batchSize, [](const QString &v) { return v.toInt(); });
+    set("lr", &cfg->learningRate, [](const QString &v) { return v.toDouble(); });
+    set("lr-decay", &cfg->lrDecay, [](const QString &v) { return v.toDouble(); });
+    set("lr-decay-every", &cfg->lrDecayEvery, [](const QString &v) { return v.toInt(); });
+    set("checkpoint-every", &cfg->checkpointEvery, [](const QString &v) { return v.toInt(); });
+    set("seed", &cfg->seed, [](const QString &v) { return v.toULongLong(); });
+    return cfg->epochs >= 1 && cfg->width >= 1 && cfg->embeddingDim >= 1 && cfg->batchSize >= 1
+           && cfg->learningRate > 0 && cfg->checkpointEvery >= 1;
+}
+
+void addTrainOptions(QCommandLineParser &p)
+{
+    p.addOption({"epochs", "Epochs.", "n"});
+    p.addOption({"width", "Channels of the first convolution.", "n"});
+    p.addOption({"embedding-dim", "Size of the embedding fed to fc.", "n"});
+    p.addOption({"batch", "Batch size.", "n"});
+    p.addOption({"lr", "Initial learning rate.", "rate"});
+    p.addOption({"lr-decay", "Learning-rate factor per decay step.", "factor"});
+    p.addOption({"lr-decay-every", "Epochs per decay step.", "n"});
+    p.addOption({"checkpoint-every", "Epochs between checkpoints.", "n"});
+    p.addOption({"seed", "Training seed.", "n"});
+}
+
+// "1,5,10" (percent) → {0.01, 0.05, 0.10}; "none" → {}.
+std::optional<std::vector<double>> parsePercents(const QString &text)
+{
+    std::vector<double> out;
+    if (text == "none" || text.isEmpty())
+        return out;
+    for (const QString &part : text.split(',')) {
+        bool ok = false;
+        const double v = part.trimmed().toDouble(&ok);
+        if (!ok || !(v > 0.0 && v <= 100.0))
+            return std::nullopt;
+        out.push_back(v / 100.0);
+    }
+    return out;
+}
+
+Result<RankingSpec> rankingFromOptions(const QCommandLineParser &p)
+{
+    RankingSpec spec = defaultRanking();
+    if (p.isSet("ranking")) {
+        auto kind = parseRankingKind(p.value("ranking").toStdString());
+        if (!kind)
+            return Status::invalid("--ranking takes self-influence, loss, margin or random");
+        spec.kind = *kind;
+        // The baselines are defined at the last checkpoint unless asked otherwise.
+        if (spec.kind != defaultRanking().kind)
+            spec.checkpoints = CheckpointPolicy::lastOnly();
+    }
+    if (p.isSet("checkpoints") || p.isSet("weighting")) {
+        auto policy = CheckpointPolicy::parse(
+            p.isSet("checkpoints") ? p.value("checkpoints").toStdString() : spec.checkpoints.selectionName(),
+            p.isSet("weighting") ? p.value("weighting").toStdString() : spec.checkpoints.weightingName());
+        if (!policy)
+            return Status::invalid("--checkpoints takes all, skip-N, last-N or skip-N,last-N; --weighting lr or uniform");
+        spec.checkpoints = *policy;
+    }
+    spec.seed = p.value("ranking-seed").toULongLong();
+    return spec;
+}
+
+int cmdRank(Context &c)
+{
+    if (c.positional.size() != 1)
+        return usage("rank: expected <project>");
+    auto spec = rankingFromOptions(c.parser);
+    if (!spec.ok())
+        return usage(q(spec.status().message()));
+    auto db = openProject(c.positional[0], ProjectDb::OpenMode::ReadOnly);
+    if (!db.ok())
+        return fail(db.status());
+    auto model = chooseModel(**db, c.parser.value("model"));
+    if (!model.ok())
+        return fail(model.status());
+    auto terms = loadCheckpointTerms(**db, *model, {}, &g_cancel);
+    if (!terms.ok())
+        return fail(terms.status());
+    auto classes = (*db)->classes();
+    if (!classes.ok())
+        return fail(classes.status());
+    std::unordered_map<int64_t, size_t> rowOf;
+    for (size_t i = 0; i < terms->ids.size(); ++i)
+        rowOf.emplace(terms->ids[i], i);
+    const auto ranked = sortRanking(terms->ids, rankingScores(*terms, *spec));
+    const int top = c.parser.value("top").toInt();
+    const size_t shown = top > 0 ? std::min(ranked.size(), size_t(top)) : ranked.size();
+    QJsonArray rows;
+    if (!c.json)
+        std::printf("%s, model %lld, %zu training examples\n", spec->toString().c_str(), (long long)*model,
+                    ranked.size());
+    for (size_t r = 0; r < shown; ++r) {
+        auto e = (*db)->example(ranked[r].exampleId);
+        if (!e.ok())
+            return fail(e.status());
+        const size_t i = rowOf.at(ranked[r].exampleId);
+        const std::string &label = (*classes)[size_t(e->currentLabel)];
+        const std::string &predicted = (*classes)[size_t(terms->predictedLast[i])];
+        if (c.json)
+            rows.append(QJsonObject{{"rank", int(r + 1)}, {"id", qint64(e->id)}, {"path", q(e->source)},
+                                    {"label", q(label)}, {"predicted", q(predicted)}, {"score", ranked[r].score}});
+        else
+            std::printf("%5zu  %8lld  %12.6g  %-14s predicted %-14s %s\n", r + 1, (long long)e->id, ranked[r].score,
+                        label.c_str(), predicted.c_str(), e->source.c_str());
+    }
+    if (c.json)
+        printJson({{"model", qint64(*model)}, {"ranking", q(spec->toString())}, {"kind", rankingKindName(spec->kind)},
+                   {"checkpoints", q(spec->checkpoints.selectionName())},
+                   {"weighting", spec->checkpoints.weightingName()}, {"examples", rows}});
+    return ExitOk;
+}
+
+int cmdRetrain(Context &c)
+{
+    if (c.positional.size() != 1)
+        return usage("retrain: expected <project>");
+    auto db = openProject(c.positional[0]);
+    if (!db.ok())
+        return fail(db.status());
+    auto model = chooseModel(**db, c.parser.value("model"));
+    if (!model.ok())
+        return fail(model.status());
+    std::optional<TrainConfig> cfg;
+    auto recorded = recordedTrainConfig(**db, *model);
+    if (recorded.ok())
+        cfg = *recorded;
+    else if (!c.parser.isSet("epochs"))
+        return fail(recorded.status()); // an imported model: say why, unless told how to train
+    else
+        cfg = TrainConfig{};
+    if (!applyTrainOptions(c.parser, &*cfg))
+        return usage("retrain: epochs, width, embedding-dim, batch and checkpoint-every must be positive, lr > 0");
+    ModelRunner::setThreads(c.parser.value("threads").toInt());
+    auto r = retrainWithCorrections(**db, *model, cfg, c.parser.value("name").toStdString(), progressPrinter(c.quiet),
+                                    &g_cancel);
+    if (!r.ok())
+        return fail(r.status());
+    if (c.parser.isSet("compute")) {
+        ComputeOptions opt;
+        opt.threads = c.parser.value("threads").toInt();
+        auto computed = computeFactors(**db, r->newModel, opt, progressPrinter(c.quiet), &g_cancel);
+        if (!computed.ok())
+            return fail(computed.status());
+    }
+    const double delta = r->newTestAccuracy - r->previousTestAccuracy;
+    if (c.json) {
+        printJson({{"previous_model", qint64(r->previousModel)}, {"model", qint64(r->newModel)},
+                   {"previous_test_accuracy", r->previousTestAccuracy}, {"test_accuracy", r->newTestAccuracy},
+                   {"change", delta}, {"label_changes_since", qint64(r->labelChangesSince)},
+                   {"seconds", r->seconds}, {"factors_computed", c.parser.isSet("compute")}});
+    } else {
+        std::printf("model %lld trained on the current labels (%lld label changes since model %lld), %.0f s\n",
+                    (long long)r->newModel, (long long)r->labelChangesSince, (long long)r->previousModel, r->seconds);
+        if (r->previousTestAccuracy >= 0 && r->newTestAccuracy >= 0)
+            std::printf("test accuracy: %.2f%% → %.2f%% (%+.2f points)\n", 100.0 * r->previousTestAccuracy,
+                        100.0 * r->newTestAccuracy, 100.0 * delta);
+        else
+            std::printf("test accuracy: not measured (the project has no test split)\n");
+        if (!c.parser.isSet("compute"))
+            std::printf("the new model is active; run 'compute' for its TracIn factors\n");
+    }
+    return ExitOk;
+}
+
+int cmdEvaluate(Context &c)
+{
+    if (!c.positional.isEmpty())
+        return usage("evaluate: takes options only (see --help)");
+    if (!c.parser.isSet("out"))
+        return usage("evaluate: --out <directory> is required (e.g. docs/evaluation)");
+    EvaluationConfig cfg;
+    cfg.dataset = c.parser.value("dataset").toStdString();
+    cfg.workDirectory = c.parser.isSet("work") ? c.parser.value("work").toStdString()
+                                               : (QDir::tempPath() + "/traclens-evaluation").toStdString();
+    cfg.noiseRate = c.parser.value("noise").toDouble();
+    cfg.noiseSeed = c.parser.value("noise-seed").toULongLong();
+    cfg.trainLimit = c.parser.value("train-limit").toLongLong();
+    cfg.testLimit = c.parser.value("test-limit").toLongLong();
+    if (!applyTrainOptions(c.parser, &cfg.train))
+        return usage("evaluate: epochs, width, embedding-dim, batch and checkpoint-every must be positive, lr > 0");
+    cfg.compute.threads = c.parser.value("threads").toInt();
+    auto budgets = parsePercents(c.parser.value("budgets"));
+    auto cleaning = parsePercents(c.parser.value("cleaning"));
+    if (!budgets || budgets->empty() || !cleaning)
+        return usage("--budgets and --cleaning take percentages, e.g. 1,5,10 (--cleaning none skips the loop)");
+    cfg.budgets = *budgets;
+    cfg.cleaningBudgets = *cleaning;
+    cfg.cleaningUpperBound = !c.parser.isSet("no-upper-bound");
+    QStringList words = QCoreApplication::arguments().mid(1);
+    words.prepend("traclens-cli");
+    cfg.command = words.join(' ').toStdString();
+    if (!(cfg.noiseRate > 0.0 && cfg.noiseRate < 1.0))
+        return usage("--noise takes a fraction between 0 and 1, e.g. 0.1");
+
+    const auto t0 = std::chrono::steady_clock::now();
+    auto report = runEvaluation(cfg, progressPrinter(c.quiet), &g_cancel);
+    if (!report.ok())
+        return fail(report.status());
+    const std::string out = c.parser.value("out").toStdString();
+    const Status written = writeEvaluationReport(*report, out);
+    if (!written.isOk())
+        return fail(written);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (c.json) {
+        QFile f(QDir(q(out)).filePath("report.json"));
+        f.open(QIODevice::ReadOnly);
+        std::fputs(f.readAll().constData(), stdout);
+        return ExitOk;
+    }
+    const EvaluationReport &r = *report;
+    std::printf("%zu of %lld training labels flipped; model test accuracy %.2f%%\n\n", r.flips.size(),
+                (long long)r.trainCount, 100.0 * r.testAccuracyBefore);
+    std::printf("%-44s", "flips found in the top");
+    for (double b : cfg.budgets)
+        std::printf(" %6.3g%%", 100.0 * b);
+    std::printf("     AUC\n");
+    for (const auto &e : r.rankings) {
+        std::printf("%-44s", (e.name + (e.name == r.defaultSpec.toString() ? " *" : "")).c_str());
+        for (double v : e.recall)
+            std::printf(" %6.1f%%", 100.0 * v);
+        std::printf("  %.4f\n", e.auc);
+    }
+    std::printf("(* the default queue; best checkpoint policy measured: %s)\n", r.bestPolicy.c_str());
+    if (!r.cleaning.empty()) {
+        std::printf("\ncleaning loop: test accuracy %.2f%% before\n", 100.0 * r.testAccuracyBefore);
+        for (const auto &run : r.cleaning)
+            std::printf("  %-16s %5.1f%% reviewed: %6lld flips fixed, test accuracy %.2f%% (%+.2f)\n",
+                        run.strategy.c_str(), 100.0 * run.budget, (long long)run.fixed, 100.0 * run.testAccuracy,
+                        100.0 * (run.testAccuracy - r.testAccuracyBefore));
+    }
+    std::printf("\nreport: %s/report.md (%.0f s this run, %.0f s of work in total)\n", out.c_str(), seconds,
+                r.totalSeconds);
+    return ExitOk;
+}
+
 struct Command {
     const char *name;
     const char *summary;
@@ -915,7 +1173,14 @@ struct Command {
 
 int main(int argc, char **argv)
 {
-    QCoreApplication app(argc, argv);
+    // 'evaluate' draws PNG charts, and Qt draws text only under a QGuiApplication; the
+    // offscreen platform needs no display.
+    const bool charts = argc > 1 && std::strcmp(argv[1], "evaluate") == 0;
+    if (charts && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    std::unique_ptr<QCoreApplication> application(charts ? new QGuiApplication(argc, argv)
+                                                          : new QCoreApplication(argc, argv));
+    QCoreApplication &app = *application;
     QCoreApplication::setOrganizationName("TracLens");
     QCoreApplication::setApplicationName("TracLens");
     QCoreApplication::setApplicationVersion("0.1.0");
@@ -1026,6 +1291,41 @@ int main(int argc, char **argv)
              p.addOption({"overwrite", "Replace an existing project file."});
          },
          cmdSynth},
+        {"rank", "Review-queue ranking of the training examples (default: the measured best).", "<project>",
+         [&](QCommandLineParser &p) {
+             p.addOption(model);
+             p.addOption({"ranking", "self-influence, loss, margin or random.", "kind"});
+             p.addOption({"checkpoints", "Checkpoints used: all, skip-N, last-N or skip-N,last-N.", "which"});
+             p.addOption({"weighting", "Checkpoint weights: lr (as recorded) or uniform.", "w"});
+             p.addOption({"ranking-seed", "Seed of the random ranking.", "n", "1"});
+             p.addOption({"top", "How many (0 = all).", "n", "20"});
+         },
+         cmdRank},
+        {"retrain", "Retrain on the current labels (your corrections) and compare test accuracy.", "<project>",
+         [&](QCommandLineParser &p) {
+             p.addOption(model);
+             p.addOption(threads);
+             addTrainOptions(p);
+             p.addOption({"name", "Name of the new model.", "name"});
+             p.addOption({"compute", "Then compute the new model's TracIn factors."});
+         },
+         cmdRetrain},
+        {"evaluate", "Measure mislabel detection: inject label noise, train, rank, retrain after review.", "",
+         [&](QCommandLineParser &p) {
+             p.addOption({"dataset", "Dataset to import.", "path", "/usr/share/datasets/fashion-mnist"});
+             p.addOption({"out", "Report directory (report.md, report.json, PNG plots).", "dir"});
+             p.addOption({"work", "Work directory for the project and models (reused by a rerun).", "dir"});
+             p.addOption({"noise", "Fraction of training labels to flip.", "rate", "0.1"});
+             p.addOption({"noise-seed", "Seed of the label noise.", "n", "1"});
+             p.addOption({"train-limit", "Use a seeded subset of this many training images (0 = all).", "n", "0"});
+             p.addOption({"test-limit", "Use a seeded subset of this many test images (0 = all).", "n", "0"});
+             p.addOption({"budgets", "Review budgets for recall, percent.", "list", "1,5,10,20,30"});
+             p.addOption({"cleaning", "Review budgets of the cleaning loop, percent (none = skip).", "list", "5,10,20"});
+             p.addOption({"no-upper-bound", "Skip the retraining with every flip fixed."});
+             addTrainOptions(p);
+             p.addOption(threads);
+         },
+         cmdEvaluate},
         {"demo", "Import Fashion-MNIST, train, compute and show what TracIn finds.", "",
          [](QCommandLineParser &p) {
              p.addOption({"project", "Project file (default: the app's demo project).", "file"});

@@ -1,0 +1,131 @@
+#pragma once
+// The mislabel-detection evaluation: how many wrong labels each review-queue ranking
+// finds, measured on a dataset with known, injected label noise.
+//
+// runEvaluation():
+//  1. imports the dataset into a fresh project in the work directory (optionally a
+//     seeded subset, for quick runs),
+//  2. flips a seeded `noiseRate` of the training labels to other classes (labelnoise.h;
+//     the flips stay in the project's label history and go into the report),
+//  3. trains the built-in CNN on the noisy labels and computes TracIn factors,
+//  4. ranks the training examples by self-influence, loss, margin and at random
+//     (ranking.h) and measures recall of the flipped labels in the top 1/5/10/20/30 %
+//     and the ROC AUC (detectionmetrics.h),
+//  5. compares checkpoint policies (which checkpoints, which weights) from the stored
+//     factors alone — no retraining,
+//  6. runs the cleaning loop: a simulated person reviews the top X % of the default
+//     queue (or a random X %), restores the true label of every flip found there, and
+//     the model is retrained with the same seed and configuration; test accuracy before
+//     and after, for each X.
+// writeEvaluationReport() writes report.json, report.md and PNG recall curves.
+//
+// Resuming: the work directory keeps the project, the models and each finished
+// cleaning run; a second call with the same configuration reuses them (import, noise,
+// training, factors and finished retrainings are not redone). A different
+// configuration starts afresh: the files this evaluation made there are deleted (and
+// only those).
+//
+// Thread safety: runEvaluation opens its own ProjectDb; run one evaluation per work
+// directory at a time. Uses LibTorch's intra-op pool (config.compute.threads).
+// Failure: Status/Result; Cancelled between steps and chunks, with finished work kept.
+
+#include "chartimage.h"
+#include "computejob.h"
+#include "labelnoise.h"
+#include "progress.h"
+#include "projectdb.h"
+#include "ranking.h"
+#include "trainer.h"
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace traclens {
+
+struct EvaluationConfig {
+    std::string dataset;                 // a path importDataset accepts
+    std::string workDirectory;           // project, models, finished cleaning runs
+    double noiseRate = 0.1;
+    uint64_t noiseSeed = 1;
+    int64_t trainLimit = 0;              // 0 = the whole training split, else a seeded subset
+    int64_t testLimit = 0;               // 0 = the whole test split
+    TrainConfig train;
+    ComputeOptions compute;
+    std::vector<double> budgets{0.01, 0.05, 0.10, 0.20, 0.30};
+    std::vector<double> cleaningBudgets{0.05, 0.10, 0.20}; // empty: no cleaning loop
+    bool cleaningUpperBound = true;      // also retrain with every flip fixed
+    std::string command;                 // how the run was started, quoted in the report
+};
+
+struct RankingEvaluation {
+    std::string name;                    // RankingSpec::toString(), or a study label
+    RankingSpec spec;
+    bool offered = true;                 // false for study-only variants (one early checkpoint)
+    std::vector<double> recall;          // one per budget
+    double auc = 0.5;
+    std::vector<std::pair<double, double>> curve; // (fraction reviewed, recall); headline rankings only
+    double meanRecall() const;
+};
+
+struct CheckpointStudyRow {
+    int checkpoint = 0;                  // 1-based
+    double learningRate = 0.0;
+    double trainAccuracy = -1.0, testAccuracy = -1.0;
+    double meanSelfTermFlipped = 0.0, meanSelfTermClean = 0.0;
+    double shareOfSelfInfluence = 0.0;   // this checkpoint's share of Σ ηᵢ sᵢ over all examples
+};
+
+struct CleaningRun {
+    std::string strategy;                // "queue", "random" or "all flips fixed"
+    double budget = 0.0;                 // fraction of the training split reviewed
+    int64_t reviewed = 0;
+    int64_t fixed = 0;                   // flips found and restored
+    double testAccuracy = -1.0;
+    double seconds = 0.0;
+};
+
+struct EvaluationReport {
+    EvaluationConfig config;
+    std::vector<std::string> classes;
+    int64_t trainCount = 0, testCount = 0;
+    std::vector<LabelFlip> flips;
+    std::vector<std::string> flipSources;  // source of each flip's example, same order
+    int64_t modelId = 0;
+    std::vector<EpochRow> epochs;          // the model trained on noisy labels
+    std::vector<double> learningRates;     // per checkpoint
+    RankingSpec defaultSpec;               // defaultRanking() of this build
+    std::vector<RankingEvaluation> rankings; // headline: default, TracIn as published, loss, margin, random
+    std::vector<RankingEvaluation> policies; // the checkpoint-policy study
+    std::string bestPolicy;                // name of the best offered entry of the study (mean recall)
+    std::vector<CheckpointStudyRow> checkpoints;
+    // Default-ranking scores of clean and flipped examples, binned for a histogram.
+    std::vector<double> histogramEdges, histogramClean, histogramFlipped;
+    bool histogramLog = true;
+    double testAccuracyBefore = -1.0;
+    std::vector<CleaningRun> cleaning;
+    std::vector<std::pair<std::string, double>> seconds; // per stage, in order
+    double totalSeconds = 0.0;
+};
+
+Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const ProgressFn &progress = {},
+                                       const CancelFlag *cancel = nullptr);
+
+// Reads a report.json written by writeEvaluationReport (format "traclens-evaluation/1").
+// The flip list, curves, study and cleaning runs come back; errors name the file.
+Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile);
+
+// The charts of the report, the same in the PNG files and in the app's report view:
+// recall against the fraction reviewed for the headline rankings, for the self-influence
+// checkpoint policies, and the default ranking's score distribution (clean vs flipped).
+LineChart recallChart(const EvaluationReport &report);
+LineChart checkpointPolicyChart(const EvaluationReport &report);
+HistogramChart scoreHistogram(const EvaluationReport &report);
+
+// Writes <outDir>/report.json, report.md, recall-rankings.png, recall-checkpoints.png and
+// score-histogram.png (the PNGs only when canRenderCharts(); the Markdown says when they
+// are missing). Creates outDir. Errors name the file.
+Status writeEvaluationReport(const EvaluationReport &report, const std::string &outDir);
+
+} // namespace traclens

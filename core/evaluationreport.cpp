@@ -1,0 +1,612 @@
+// The evaluation's files: report.json (the data; the app's report view reads it back),
+// report.md (for people) and the PNG charts.
+
+#include "evaluation.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace traclens {
+
+namespace {
+
+constexpr const char *kReportFormat = "traclens-evaluation/1";
+
+QString q(const std::string &s)
+{
+    return QString::fromStdString(s);
+}
+
+QString pct(double v, int decimals = 1)
+{
+    return QString::number(v * 100.0, 'f', decimals) + "%";
+}
+
+QJsonArray doubles(const std::vector<double> &v)
+{
+    QJsonArray a;
+    for (double x : v)
+        a.append(x);
+    return a;
+}
+
+std::vector<double> toDoubles(const QJsonValue &v)
+{
+    std::vector<double> out;
+    for (const auto &x : v.toArray())
+        out.push_back(x.toDouble());
+    return out;
+}
+
+QJsonObject specJson(const RankingSpec &s)
+{
+    return {{"kind", rankingKindName(s.kind)},
+            {"selection", q(s.checkpoints.selectionName())},
+            {"weighting", s.checkpoints.weightingName()},
+            {"seed", QString::number(qulonglong(s.seed))},
+            {"name", q(s.toString())}};
+}
+
+RankingSpec specFrom(const QJsonObject &o)
+{
+    RankingSpec s;
+    s.kind = parseRankingKind(o.value("kind").toString().toStdString()).value_or(RankingKind::SelfInfluence);
+    s.checkpoints = CheckpointPolicy::parse(o.value("selection").toString().toStdString(),
+                                            o.value("weighting").toString().toStdString())
+                        .value_or(CheckpointPolicy{});
+    s.seed = o.value("seed").toString().toULongLong();
+    return s;
+}
+
+QJsonArray rankingsJson(const std::vector<RankingEvaluation> &list)
+{
+    QJsonArray out;
+    for (const auto &r : list) {
+        QJsonArray curve;
+        for (const auto &[x, y] : r.curve)
+            curve.append(QJsonArray{x, y});
+        QJsonObject o{{"name", q(r.name)},           {"spec", specJson(r.spec)}, {"offered", r.offered},
+                      {"recall", doubles(r.recall)}, {"auc", r.auc},             {"mean_recall", r.meanRecall()}};
+        if (!r.curve.empty())
+            o.insert("curve", curve);
+        out.append(o);
+    }
+    return out;
+}
+
+std::vector<RankingEvaluation> rankingsFrom(const QJsonValue &v)
+{
+    std::vector<RankingEvaluation> out;
+    for (const auto &x : v.toArray()) {
+        const QJsonObject o = x.toObject();
+        RankingEvaluation r;
+        r.name = o.value("name").toString().toStdString();
+        r.spec = specFrom(o.value("spec").toObject());
+        r.offered = o.value("offered").toBool(true);
+        r.recall = toDoubles(o.value("recall"));
+        r.auc = o.value("auc").toDouble(0.5);
+        for (const auto &p : o.value("curve").toArray())
+            r.curve.emplace_back(p.toArray().at(0).toDouble(), p.toArray().at(1).toDouble());
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+QJsonObject toJson(const EvaluationReport &r)
+{
+    const EvaluationConfig &c = r.config;
+    QJsonArray classes, flips, epochs, checkpoints, cleaning, seconds;
+    for (const auto &n : r.classes)
+        classes.append(q(n));
+    for (size_t i = 0; i < r.flips.size(); ++i)
+        flips.append(QJsonObject{{"id", qint64(r.flips[i].exampleId)},
+                                 {"source", i < r.flipSources.size() ? q(r.flipSources[i]) : QString()},
+                                 {"true", r.flips[i].trueLabel},
+                                 {"noisy", r.flips[i].noisyLabel}});
+    for (const auto &e : r.epochs)
+        epochs.append(QJsonObject{{"epoch", e.epoch},
+                                  {"learning_rate", e.learningRate},
+                                  {"train_loss", e.trainLoss},
+                                  {"train_accuracy", e.trainAccuracy},
+                                  {"test_loss", e.testLoss},
+                                  {"test_accuracy", e.testAccuracy}});
+    for (const auto &s : r.checkpoints)
+        checkpoints.append(QJsonObject{{"checkpoint", s.checkpoint},
+                                       {"learning_rate", s.learningRate},
+                                       {"train_accuracy", s.trainAccuracy},
+                                       {"test_accuracy", s.testAccuracy},
+                                       {"mean_self_term_flipped", s.meanSelfTermFlipped},
+                                       {"mean_self_term_clean", s.meanSelfTermClean},
+                                       {"share_of_self_influence", s.shareOfSelfInfluence}});
+    for (const auto &run : r.cleaning)
+        cleaning.append(QJsonObject{{"strategy", q(run.strategy)},
+                                    {"budget", run.budget},
+                                    {"reviewed", qint64(run.reviewed)},
+                                    {"fixed", qint64(run.fixed)},
+                                    {"test_accuracy", run.testAccuracy},
+                                    {"seconds", run.seconds}});
+    for (const auto &[stage, s] : r.seconds)
+        seconds.append(QJsonObject{{"stage", q(stage)}, {"seconds", s}});
+    const TrainConfig &t = c.train;
+    return {{"format", kReportFormat},
+            {"command", q(c.command)},
+            {"dataset", q(c.dataset)},
+            {"work_directory", q(c.workDirectory)},
+            {"classes", classes},
+            {"train", qint64(r.trainCount)},
+            {"test", qint64(r.testCount)},
+            {"subset", QJsonObject{{"train_limit", qint64(c.trainLimit)}, {"test_limit", qint64(c.testLimit)}}},
+            {"noise", QJsonObject{{"rate", c.noiseRate},
+                                  {"seed", QString::number(qulonglong(c.noiseSeed))},
+                                  {"count", int(r.flips.size())},
+                                  {"flips", flips}}},
+            {"training", QJsonObject{{"model", qint64(r.modelId)},
+                                     {"width", t.width},
+                                     {"embedding_dim", t.embeddingDim},
+                                     {"epochs", t.epochs},
+                                     {"batch", t.batchSize},
+                                     {"learning_rate", t.learningRate},
+                                     {"lr_decay", t.lrDecay},
+                                     {"lr_decay_every", t.lrDecayEvery},
+                                     {"checkpoint_every", t.checkpointEvery},
+                                     {"seed", QString::number(qulonglong(t.seed))},
+                                     {"curve", epochs}}},
+            {"checkpoints", checkpoints},
+            {"budgets", doubles(c.budgets)},
+            {"default_ranking", specJson(r.defaultSpec)},
+            {"rankings", rankingsJson(r.rankings)},
+            {"checkpoint_policies", rankingsJson(r.policies)},
+            {"best_policy", q(r.bestPolicy)},
+            {"histogram", QJsonObject{{"log", r.histogramLog},
+                                      {"edges", doubles(r.histogramEdges)},
+                                      {"clean", doubles(r.histogramClean)},
+                                      {"flipped", doubles(r.histogramFlipped)}}},
+            {"cleaning", QJsonObject{{"budgets", doubles(c.cleaningBudgets)},
+                                     {"test_accuracy_before", r.testAccuracyBefore},
+                                     {"runs", cleaning}}},
+            {"seconds", seconds},
+            {"total_seconds", r.totalSeconds}};
+}
+
+const RankingEvaluation *findRanking(const std::vector<RankingEvaluation> &list, const std::string &name)
+{
+    for (const auto &r : list)
+        if (r.name == name)
+            return &r;
+    return nullptr;
+}
+
+QString datasetTitle(const std::string &path)
+{
+    const QString name = QDir(q(path)).dirName();
+    return name.isEmpty() ? q(path) : name;
+}
+
+QString duration(double seconds)
+{
+    if (seconds < 90)
+        return QString::number(seconds, 'f', 0) + " s";
+    if (seconds < 5400)
+        return QString::number(seconds / 60.0, 'f', 1) + " min";
+    return QString::number(seconds / 3600.0, 'f', 2) + " h";
+}
+
+QString recallTable(const EvaluationReport &r, const std::vector<const RankingEvaluation *> &rows,
+                    const std::string &bold, bool withOracle)
+{
+    QString md = "| ranking |";
+    QString rule = "|---|";
+    for (double b : r.config.budgets) {
+        md += " top " + QString::number(b * 100.0, 'g', 3) + "% |";
+        rule += "---:|";
+    }
+    md += " ROC AUC |\n" + rule + "---:|\n";
+    for (const RankingEvaluation *e : rows) {
+        const bool b = e->name == bold;
+        QString line = "| " + QString(b ? "**" : "") + q(e->name) + (b ? " (default)**" : "") + " |";
+        for (double v : e->recall)
+            line += " " + QString(b ? "**" : "") + pct(v) + (b ? "**" : "") + " |";
+        line += " " + QString::number(e->auc, 'f', 4) + " |\n";
+        md += line;
+    }
+    if (withOracle && r.trainCount > 0) {
+        const double noise = double(r.flips.size()) / double(r.trainCount);
+        md += "| *best possible* |";
+        for (double b : r.config.budgets)
+            md += " *" + pct(std::min(1.0, b / noise)) + "* |";
+        md += " *1* |\n";
+    }
+    return md;
+}
+
+QString markdown(const EvaluationReport &r, bool plots)
+{
+    const EvaluationConfig &c = r.config;
+    const TrainConfig &t = c.train;
+    const std::string defaultName = r.defaultSpec.toString();
+    const RankingEvaluation *def = findRanking(r.rankings, defaultName);
+    const RankingEvaluation *loss = nullptr;
+    for (const auto &e : r.rankings)
+        if (e.spec.kind == RankingKind::Loss)
+            loss = &e;
+    QString md;
+    md += "# Mislabel detection: " + datasetTitle(c.dataset) + ", " + pct(c.noiseRate, 0) + " label noise\n\n";
+    md += "*Generated by `traclens-cli evaluate` (core/evaluation.cpp); the numbers below are measured, not "
+          "edited.*\n\n";
+    md += QString("- **Data**: `%1`, %2 training and %3 test images, %4 classes%5.\n")
+              .arg(q(c.dataset))
+              .arg(r.trainCount)
+              .arg(r.testCount)
+              .arg(r.classes.size())
+              .arg(c.trainLimit > 0 || c.testLimit > 0 ? QString(" (a seeded subset)") : QString());
+    md += QString("- **Noise**: %1 training labels (%2, seed %3) moved to a uniformly chosen *other* class; the "
+                  "flips (id, source, true and noisy label) are in `report.json` and in the project's label "
+                  "history (origin `noise`).\n")
+              .arg(r.flips.size())
+              .arg(pct(c.noiseRate, 0))
+              .arg(qulonglong(c.noiseSeed));
+    QString rates;
+    for (double eta : r.learningRates)
+        rates += (rates.isEmpty() ? "" : ", ") + QString::number(eta, 'g', 4);
+    md += QString("- **Model**: the built-in CNN (width %1, embedding %2), plain SGD, %3 epochs, batch %4, η = %5 "
+                  "halved every %6 epochs → %7 checkpoints with η = (%8); trained on the noisy labels, test "
+                  "accuracy %9.\n")
+              .arg(t.width)
+              .arg(t.embeddingDim)
+              .arg(t.epochs)
+              .arg(t.batchSize)
+              .arg(t.learningRate)
+              .arg(t.lrDecayEvery)
+              .arg(r.learningRates.size())
+              .arg(rates)
+              .arg(pct(r.testAccuracyBefore));
+    md += "- **Default review queue**: **" + q(defaultName) + "** (`defaultRanking()` in core/ranking.cpp).\n\n";
+
+    md += "## Flipped labels found in the top of each ranking\n\n";
+    md += "Recall = share of all flipped labels that are among the first X % of the ranking (what a person "
+          "reviewing that much of the queue would find). ROC AUC: how well the score separates flipped from "
+          "clean labels (0.5 = chance).\n\n";
+    std::vector<const RankingEvaluation *> rows;
+    for (const auto &e : r.rankings)
+        rows.push_back(&e);
+    md += recallTable(r, rows, defaultName, true) + "\n";
+    if (plots)
+        md += "![Recall against the fraction of the training set reviewed](recall-rankings.png)\n\n";
+
+    if (def) {
+        md += "### Targets for the default queue\n\n";
+        auto at = [&](double budget) -> double {
+            for (size_t i = 0; i < c.budgets.size(); ++i)
+                if (std::abs(c.budgets[i] - budget) < 1e-9)
+                    return def->recall[i];
+            return -1.0;
+        };
+        auto target = [&](double budget, double goal) {
+            const double v = at(budget);
+            if (v < 0)
+                return QString("- top %1: not measured\n").arg(pct(budget, 0));
+            return QString("- ≥ %1 of flips in the top %2: measured **%3** — %4\n")
+                .arg(pct(goal, 0), pct(budget, 0), pct(v))
+                .arg(v >= goal ? QString("met") : QString("missed by %1 points").arg((goal - v) * 100.0, 0, 'f', 1));
+        };
+        md += target(0.10, 0.80);
+        md += target(0.20, 0.95);
+        if (loss) {
+            QString diffs;
+            bool all = true;
+            for (size_t i = 0; i < c.budgets.size(); ++i) {
+                const double d = def->recall[i] - loss->recall[i];
+                all = all && d >= -1e-12;
+                diffs += (diffs.isEmpty() ? "" : ", ") + QString("%1: %2%3")
+                                                             .arg(pct(c.budgets[i], 0))
+                                                             .arg(d >= 0 ? "+" : "")
+                                                             .arg(d * 100.0, 0, 'f', 1);
+            }
+            if (def == loss)
+                md += "- at least as good as the loss ranking at every budget: the default *is* the loss ranking\n";
+            else
+                md += QString("- at least as good as the loss ranking at every budget: %1 (points vs loss: %2)\n")
+                          .arg(all ? "met" : "**not met**", diffs);
+        }
+        md += "\n";
+    }
+
+    md += "## Checkpoint policy\n\n";
+    md += "TracIn sums ηᵢ·‖eᵢ‖²(‖hᵢ‖²+1) over checkpoints i. Early checkpoints of an under-trained model with a "
+          "large η can dominate that sum. Every policy below is recomputed from the stored factors (no "
+          "retraining).\n\n";
+    md += "| checkpoint | η | train acc. (noisy labels) | test acc. | mean sᵢ flipped | mean sᵢ clean | ratio | "
+          "share of Σ ηᵢsᵢ |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const auto &s : r.checkpoints)
+        md += QString("| %1 | %2 | %3 | %4 | %5 | %6 | %7 | %8 |\n")
+                  .arg(s.checkpoint)
+                  .arg(s.learningRate, 0, 'g', 4)
+                  .arg(s.trainAccuracy >= 0 ? pct(s.trainAccuracy) : QString("–"))
+                  .arg(s.testAccuracy >= 0 ? pct(s.testAccuracy) : QString("–"))
+                  .arg(s.meanSelfTermFlipped, 0, 'g', 4)
+                  .arg(s.meanSelfTermClean, 0, 'g', 4)
+                  .arg(s.meanSelfTermClean > 0 ? s.meanSelfTermFlipped / s.meanSelfTermClean : 0.0, 0, 'f', 1)
+                  .arg(pct(s.shareOfSelfInfluence));
+    md += "\n";
+    std::vector<const RankingEvaluation *> study;
+    for (const auto &e : r.policies)
+        study.push_back(&e);
+    std::stable_sort(study.begin(), study.end(), [](const RankingEvaluation *a, const RankingEvaluation *b) {
+        return a->meanRecall() > b->meanRecall();
+    });
+    md += "Sorted by mean recall over the budgets (the selection criterion); *italic* rows are for insight only "
+          "(one early checkpoint alone is not an offered policy).\n\n";
+    QString table = recallTable(r, study, defaultName, false);
+    for (const RankingEvaluation *e : study)
+        if (!e->offered)
+            table.replace("| " + q(e->name) + " |", "| *" + q(e->name) + "* |");
+    md += table + "\n";
+    md += "- Best offered policy (mean recall): **" + q(r.bestPolicy) + "**.\n";
+    md += "- The default queue: **" + q(defaultName) + "**" +
+          (r.bestPolicy == defaultName ? QString(" — the measured best.\n")
+                                       : QString(" — differs from the best of this run; see the README for why.\n"));
+    md += "\n";
+    if (plots)
+        md += "![Recall of self-influence under each checkpoint policy](recall-checkpoints.png)\n\n";
+
+    if (!r.cleaning.empty()) {
+        md += "## The cleaning loop\n\n";
+        md += "A simulated person reviews the top X % of the default queue (or a random X % of the training set), "
+              "restores the true label of every flip found there and keeps the rest; the model is retrained with "
+              "the same seed and configuration. Test accuracy of the model trained on the noisy labels: **"
+              + pct(r.testAccuracyBefore, 2) + "**.\n\n";
+        md += "| reviewed | flips fixed (queue) | test acc. after queue review | flips fixed (random) | test acc. "
+              "after random review |\n|---:|---:|---:|---:|---:|\n";
+        for (double b : c.cleaningBudgets) {
+            const CleaningRun *qr = nullptr, *rr = nullptr;
+            for (const auto &run : r.cleaning) {
+                if (std::abs(run.budget - b) < 1e-9 && run.strategy == "queue")
+                    qr = &run;
+                if (std::abs(run.budget - b) < 1e-9 && run.strategy == "random")
+                    rr = &run;
+            }
+            auto acc = [&](const CleaningRun *x) {
+                if (!x)
+                    return QString("–");
+                const double d = x->testAccuracy - r.testAccuracyBefore;
+                return pct(x->testAccuracy, 2) + QString(" (%1%2)").arg(d >= 0 ? "+" : "").arg(d * 100.0, 0, 'f', 2);
+            };
+            md += QString("| %1 (%2) | %3 | %4 | %5 | %6 |\n")
+                      .arg(pct(b, 0))
+                      .arg(qr ? qr->reviewed : 0)
+                      .arg(qr ? QString("%1 of %2").arg(qr->fixed).arg(r.flips.size()) : QString("–"))
+                      .arg(acc(qr))
+                      .arg(rr ? QString("%1 of %2").arg(rr->fixed).arg(r.flips.size()) : QString("–"))
+                      .arg(acc(rr));
+        }
+        for (const auto &run : r.cleaning)
+            if (run.strategy == "all flips fixed")
+                md += QString("\nUpper bound — every flip fixed (the clean labels): test accuracy **%1** (%2%3 "
+                              "points).\n")
+                          .arg(pct(run.testAccuracy, 2))
+                          .arg(run.testAccuracy >= r.testAccuracyBefore ? "+" : "")
+                          .arg((run.testAccuracy - r.testAccuracyBefore) * 100.0, 0, 'f', 2);
+        md += "\nOne training seed per cell: differences of a few tenths of a point are within seed-to-seed "
+              "variation.\n\n";
+    }
+
+    if (plots) {
+        md += "## Score distribution\n\n";
+        md += "![Default-ranking scores of clean and flipped examples](score-histogram.png)\n\n";
+    }
+
+    md += "## Run\n\n";
+    md += "```sh\n" + q(c.command.empty() ? std::string("traclens-cli evaluate ...") : c.command) + "\n```\n\n";
+    md += "| stage | time |\n|---|---:|\n";
+    for (const auto &[stage, s] : r.seconds)
+        md += "| " + q(stage) + " | " + duration(s) + " |\n";
+    md += "| **total** | **" + duration(r.totalSeconds) + "** |\n\n";
+    md += "Measured on the project's 2-core development machine, shared with other work while it ran.\n";
+    if (!plots)
+        md += "\n*Plots were not drawn: the program that wrote this report had no QGuiApplication.*\n";
+    return md;
+}
+
+Status writeFile(const QString &path, const QByteArray &data)
+{
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly) || f.write(data) != data.size() || !f.commit())
+        return Status::ioError(path.toStdString() + ": cannot write: " + f.errorString().toStdString());
+    return Status::ok();
+}
+
+Status writeImage(const QString &path, const QImage &image)
+{
+    if (image.isNull() || !image.save(path, "PNG"))
+        return Status::ioError(path.toStdString() + ": cannot write the PNG");
+    return Status::ok();
+}
+
+} // namespace
+
+LineChart recallChart(const EvaluationReport &r)
+{
+    LineChart chart;
+    chart.title = QString("Flipped labels found vs. fraction reviewed (%1, %2 noise)")
+                      .arg(datasetTitle(r.config.dataset), pct(r.config.noiseRate, 0));
+    chart.xLabel = "fraction of the training set reviewed (top of the ranking)";
+    chart.yLabel = "flipped labels found (recall)";
+    chart.xMax = 0.5;
+    chart.markers = r.config.budgets;
+    int color = 0;
+    for (const auto &e : r.rankings) {
+        ChartSeries s;
+        s.name = q(e.name) + (e.name == r.defaultSpec.toString() ? QString(" — default") : QString());
+        for (const auto &[x, y] : e.curve)
+            if (x <= chart.xMax + 1e-9)
+                s.points.emplace_back(x, y);
+        s.color = chartColor(color++);
+        if (e.spec.kind == RankingKind::Random)
+            s.color = QColor(127, 127, 127);
+        chart.series.push_back(s);
+    }
+    if (r.trainCount > 0 && !r.flips.empty()) {
+        const double noise = double(r.flips.size()) / double(r.trainCount);
+        chart.series.push_back({"best possible", {{0, 0}, {noise, 1}, {chart.xMax, 1}}, {}, Qt::black, Qt::DashLine});
+    }
+    return chart;
+}
+
+LineChart checkpointPolicyChart(const EvaluationReport &r)
+{
+    LineChart chart;
+    chart.title = "Self-influence under each checkpoint policy";
+    chart.xLabel = "fraction of the training set reviewed (top of the ranking)";
+    chart.yLabel = "flipped labels found (recall)";
+    chart.xMax = 0.5;
+    chart.markers = r.config.budgets;
+    int color = 0;
+    for (const auto &e : r.policies) {
+        if (e.curve.empty())
+            continue;
+        ChartSeries s;
+        s.name = q(e.name);
+        for (const auto &[x, y] : e.curve)
+            if (x <= chart.xMax + 1e-9)
+                s.points.emplace_back(x, y);
+        s.color = chartColor(color++);
+        s.style = e.offered ? Qt::SolidLine : Qt::DotLine;
+        chart.series.push_back(s);
+    }
+    return chart;
+}
+
+HistogramChart scoreHistogram(const EvaluationReport &r)
+{
+    HistogramChart h;
+    h.title = "Default-ranking score: clean vs. flipped labels";
+    h.xLabel = q(r.defaultSpec.toString()) + (r.histogramLog ? " (log scale)" : "");
+    h.yLabel = "training examples";
+    h.logX = r.histogramLog;
+    h.edges = r.histogramEdges;
+    h.series.push_back({QString("clean (%1)").arg(r.trainCount - qint64(r.flips.size())), {}, r.histogramClean,
+                        chartColor(0), Qt::SolidLine});
+    h.series.push_back(
+        {QString("flipped (%1)").arg(r.flips.size()), {}, r.histogramFlipped, chartColor(5), Qt::SolidLine});
+    return h;
+}
+
+Status writeEvaluationReport(const EvaluationReport &report, const std::string &outDir)
+{
+    std::error_code ec;
+    fs::create_directories(outDir, ec);
+    if (!fs::is_directory(outDir))
+        return Status::ioError(outDir + ": cannot create the report directory");
+    const QDir dir(q(outDir));
+    TL_RETURN_IF_ERROR(writeFile(dir.filePath("report.json"), QJsonDocument(toJson(report)).toJson()));
+    const bool plots = canRenderCharts();
+    if (plots) {
+        TL_RETURN_IF_ERROR(writeImage(dir.filePath("recall-rankings.png"), renderLineChart(recallChart(report))));
+        TL_RETURN_IF_ERROR(
+            writeImage(dir.filePath("recall-checkpoints.png"), renderLineChart(checkpointPolicyChart(report))));
+        TL_RETURN_IF_ERROR(writeImage(dir.filePath("score-histogram.png"), renderHistogram(scoreHistogram(report))));
+    }
+    return writeFile(dir.filePath("report.md"), markdown(report, plots).toUtf8());
+}
+
+Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
+{
+    QFile f(q(jsonFile));
+    if (!f.open(QIODevice::ReadOnly))
+        return Status::notFound(jsonFile + ": cannot open: " + f.errorString().toStdString());
+    QJsonParseError err;
+    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &err);
+    if (doc.isNull())
+        return Status::invalid(jsonFile + ": not JSON: " + err.errorString().toStdString());
+    const QJsonObject o = doc.object();
+    if (o.value("format").toString() != kReportFormat)
+        return Status::unsupported(jsonFile + ": not a TracLens evaluation report (format '"
+                                   + o.value("format").toString().toStdString() + "')");
+    EvaluationReport r;
+    EvaluationConfig &c = r.config;
+    c.command = o.value("command").toString().toStdString();
+    c.dataset = o.value("dataset").toString().toStdString();
+    c.workDirectory = o.value("work_directory").toString().toStdString();
+    for (const auto &v : o.value("classes").toArray())
+        r.classes.push_back(v.toString().toStdString());
+    r.trainCount = o.value("train").toInteger();
+    r.testCount = o.value("test").toInteger();
+    const QJsonObject subset = o.value("subset").toObject();
+    c.trainLimit = subset.value("train_limit").toInteger();
+    c.testLimit = subset.value("test_limit").toInteger();
+    const QJsonObject noise = o.value("noise").toObject();
+    c.noiseRate = noise.value("rate").toDouble();
+    c.noiseSeed = noise.value("seed").toString().toULongLong();
+    for (const auto &v : noise.value("flips").toArray()) {
+        const QJsonObject f = v.toObject();
+        r.flips.push_back({f.value("id").toInteger(), f.value("true").toInt(), f.value("noisy").toInt()});
+        r.flipSources.push_back(f.value("source").toString().toStdString());
+    }
+    const QJsonObject training = o.value("training").toObject();
+    r.modelId = training.value("model").toInteger();
+    TrainConfig &t = c.train;
+    t.width = training.value("width").toInt(t.width);
+    t.embeddingDim = training.value("embedding_dim").toInt(t.embeddingDim);
+    t.epochs = training.value("epochs").toInt(t.epochs);
+    t.batchSize = training.value("batch").toInt(t.batchSize);
+    t.learningRate = training.value("learning_rate").toDouble(t.learningRate);
+    t.lrDecay = training.value("lr_decay").toDouble(t.lrDecay);
+    t.lrDecayEvery = training.value("lr_decay_every").toInt(t.lrDecayEvery);
+    t.checkpointEvery = training.value("checkpoint_every").toInt(t.checkpointEvery);
+    t.seed = training.value("seed").toString().toULongLong();
+    for (const auto &v : training.value("curve").toArray()) {
+        const QJsonObject e = v.toObject();
+        r.epochs.push_back({e.value("epoch").toInt(), e.value("learning_rate").toDouble(),
+                            e.value("train_loss").toDouble(), e.value("train_accuracy").toDouble(),
+                            e.value("test_loss").toDouble(-1), e.value("test_accuracy").toDouble(-1)});
+    }
+    for (const auto &v : o.value("checkpoints").toArray()) {
+        const QJsonObject s = v.toObject();
+        CheckpointStudyRow row;
+        row.checkpoint = s.value("checkpoint").toInt();
+        row.learningRate = s.value("learning_rate").toDouble();
+        row.trainAccuracy = s.value("train_accuracy").toDouble(-1);
+        row.testAccuracy = s.value("test_accuracy").toDouble(-1);
+        row.meanSelfTermFlipped = s.value("mean_self_term_flipped").toDouble();
+        row.meanSelfTermClean = s.value("mean_self_term_clean").toDouble();
+        row.shareOfSelfInfluence = s.value("share_of_self_influence").toDouble();
+        r.checkpoints.push_back(row);
+        r.learningRates.push_back(row.learningRate);
+    }
+    c.budgets = toDoubles(o.value("budgets"));
+    r.defaultSpec = specFrom(o.value("default_ranking").toObject());
+    r.rankings = rankingsFrom(o.value("rankings"));
+    r.policies = rankingsFrom(o.value("checkpoint_policies"));
+    r.bestPolicy = o.value("best_policy").toString().toStdString();
+    const QJsonObject hist = o.value("histogram").toObject();
+    r.histogramLog = hist.value("log").toBool(true);
+    r.histogramEdges = toDoubles(hist.value("edges"));
+    r.histogramClean = toDoubles(hist.value("clean"));
+    r.histogramFlipped = toDoubles(hist.value("flipped"));
+    const QJsonObject cleaning = o.value("cleaning").toObject();
+    c.cleaningBudgets = toDoubles(cleaning.value("budgets"));
+    r.testAccuracyBefore = cleaning.value("test_accuracy_before").toDouble(-1);
+    for (const auto &v : cleaning.value("runs").toArray()) {
+        const QJsonObject run = v.toObject();
+        r.cleaning.push_back({run.value("strategy").toString().toStdString(), run.value("budget").toDouble(),
+                              run.value("reviewed").toInteger(), run.value("fixed").toInteger(),
+                              run.value("test_accuracy").toDouble(-1), run.value("seconds").toDouble()});
+    }
+    for (const auto &v : o.value("seconds").toArray())
+        r.seconds.emplace_back(v.toObject().value("stage").toString().toStdString(),
+                               v.toObject().value("seconds").toDouble());
+    r.totalSeconds = o.value("total_seconds").toDouble();
+    return r;
+}
+
+} // namespace traclens

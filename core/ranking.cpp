@@ -1,0 +1,262 @@
+#include "ranking.h"
+
+#include "factors.h"
+
+#include <algorithm>
+#include <numeric>
+#include <unordered_map>
+
+namespace traclens {
+
+namespace {
+
+// SplitMix64: a fixed, portable mix, so a seeded random ranking is the same everywhere.
+uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+} // namespace
+
+const char *rankingKindName(RankingKind kind)
+{
+    switch (kind) {
+    case RankingKind::SelfInfluence: return "self-influence";
+    case RankingKind::Loss: return "loss";
+    case RankingKind::Margin: return "margin";
+    case RankingKind::Random: return "random";
+    }
+    return "?";
+}
+
+std::optional<RankingKind> parseRankingKind(const std::string &name)
+{
+    for (RankingKind k : allRankingKinds())
+        if (name == rankingKindName(k))
+            return k;
+    return std::nullopt;
+}
+
+std::vector<RankingKind> allRankingKinds()
+{
+    return {RankingKind::SelfInfluence, RankingKind::Loss, RankingKind::Margin, RankingKind::Random};
+}
+
+std::vector<int> CheckpointPolicy::select(int numCheckpoints) const
+{
+    std::vector<int> out;
+    const int first = std::max(0, skipFirst);
+    for (int i = first; i < numCheckpoints; ++i)
+        out.push_back(i);
+    if (lastCount > 0 && int(out.size()) > lastCount)
+        out.erase(out.begin(), out.end() - lastCount);
+    if (out.empty() && numCheckpoints > 0)
+        out.push_back(numCheckpoints - 1);
+    return out;
+}
+
+std::string CheckpointPolicy::selectionName() const
+{
+    std::string s;
+    if (skipFirst > 0)
+        s = "skip-" + std::to_string(skipFirst);
+    if (lastCount > 0)
+        s += (s.empty() ? "" : ",") + std::string("last-") + std::to_string(lastCount);
+    return s.empty() ? "all" : s;
+}
+
+const char *CheckpointPolicy::weightingName() const
+{
+    return weighting == Weighting::LearningRate ? "lr" : "uniform";
+}
+
+std::string CheckpointPolicy::toString() const
+{
+    return selectionName() + ", " + (weighting == Weighting::LearningRate ? "η" : "uniform");
+}
+
+std::optional<CheckpointPolicy> CheckpointPolicy::parse(const std::string &selection, const std::string &weighting)
+{
+    CheckpointPolicy p;
+    if (weighting == "lr" || weighting == "eta")
+        p.weighting = Weighting::LearningRate;
+    else if (weighting == "uniform")
+        p.weighting = Weighting::Uniform;
+    else
+        return std::nullopt;
+    if (selection == "all")
+        return p;
+    size_t pos = 0;
+    while (pos < selection.size()) {
+        const size_t comma = selection.find(',', pos);
+        const std::string part = selection.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+        pos = comma == std::string::npos ? selection.size() : comma + 1;
+        auto number = [&](const char *prefix, int *out) {
+            const std::string pre(prefix);
+            if (part.rfind(pre, 0) != 0 || part.size() == pre.size())
+                return false;
+            const std::string digits = part.substr(pre.size());
+            if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })
+                || digits.size() > 4)
+                return false;
+            *out = std::stoi(digits);
+            return *out > 0;
+        };
+        if (!number("skip-", &p.skipFirst) && !number("last-", &p.lastCount))
+            return std::nullopt;
+    }
+    return p;
+}
+
+std::string RankingSpec::toString() const
+{
+    if (kind == RankingKind::Random)
+        return "random";
+    return std::string(rankingKindName(kind)) + " (" + checkpoints.toString() + ")";
+}
+
+RankingSpec defaultRanking()
+{
+    RankingSpec spec;
+    spec.kind = RankingKind::SelfInfluence;
+    spec.checkpoints = CheckpointPolicy::all();
+    return spec;
+}
+
+Result<CheckpointTerms> loadCheckpointTerms(ProjectDb &db, int64_t modelId, const ProgressFn &progress,
+                                            const CancelFlag *cancel)
+{
+    auto model = db.model(modelId);
+    if (!model.ok())
+        return model.status();
+    auto cps = db.checkpoints(modelId);
+    if (!cps.ok())
+        return cps.status();
+    if (cps->empty())
+        return Status::invalid(db.path() + ": model " + std::to_string(modelId) + " has no checkpoints");
+    auto train = db.examples(Split::Train);
+    if (!train.ok())
+        return train.status();
+
+    CheckpointTerms t;
+    t.modelId = modelId;
+    const size_t n = train->size();
+    const size_t nc = cps->size();
+    std::unordered_map<int64_t, size_t> rowOf;
+    rowOf.reserve(n);
+    for (const auto &e : *train) {
+        rowOf.emplace(e.id, t.ids.size());
+        t.ids.push_back(e.id);
+    }
+    for (const auto &cp : *cps)
+        t.learningRates.push_back(cp.learningRate);
+    t.labels.assign(n, -1);
+    t.predictedLast.assign(n, -1);
+    t.selfTerm.assign(n * nc, 0.0);
+    t.loss.assign(n * nc, 0.0f);
+    t.margin.assign(n * nc, 0.0f);
+    std::vector<char> seen(n);
+
+    for (size_t c = 0; c < nc; ++c) {
+        if (isCancelled(cancel))
+            return Status::cancelled();
+        if (progress)
+            progress({"rank", "reading factors of checkpoint " + std::to_string(c + 1), int64_t(c), int64_t(nc)});
+        std::fill(seen.begin(), seen.end(), 0);
+        Status bad;
+        TL_RETURN_IF_ERROR(db.forEachFactor((*cps)[c].id, [&](const FactorRow &r) {
+            auto it = rowOf.find(r.exampleId);
+            if (it == rowOf.end() || !bad.isOk())
+                return; // a test example
+            const size_t i = it->second;
+            const int k = int(r.error.size());
+            const int y = r.labelUsed;
+            if (y < 0 || y >= k || int(r.probs.size()) != k) {
+                bad = Status::corruption(db.path() + ": factors of example " + std::to_string(r.exampleId)
+                                         + " at checkpoint " + std::to_string(c + 1) + " are malformed");
+                return;
+            }
+            seen[i] = 1;
+            const double e2 = dot(r.error.data(), r.error.data(), k);
+            const double h2 = dot(r.embedding.data(), r.embedding.data(), int(r.embedding.size()));
+            float other = -1.0f;
+            for (int j = 0; j < k; ++j)
+                if (j != y)
+                    other = std::max(other, r.probs[size_t(j)]);
+            const size_t at = t.at(i, int(c));
+            t.selfTerm[at] = e2 * (h2 + 1.0);
+            t.loss[at] = r.loss;
+            t.margin[at] = r.probs[size_t(y)] - other;
+            // The label of the last checkpoint's factors is the one the queue shows.
+            t.labels[i] = y;
+            if (c + 1 == nc)
+                t.predictedLast[i] = r.predicted;
+        }));
+        TL_RETURN_IF_ERROR(bad);
+        const auto missing = size_t(std::count(seen.begin(), seen.end(), 0));
+        if (missing > 0)
+            return Status::notFound(db.path() + ": " + std::to_string(missing) + " training examples lack factors at "
+                                    + "checkpoint " + std::to_string(c + 1) + " of model " + std::to_string(modelId)
+                                    + "; run 'compute' first");
+    }
+    if (progress)
+        progress({"rank", "factors read", int64_t(nc), int64_t(nc)});
+    return t;
+}
+
+std::vector<double> rankingScores(const CheckpointTerms &terms, const RankingSpec &spec)
+{
+    const size_t n = terms.ids.size();
+    std::vector<double> scores(n, 0.0);
+    if (spec.kind == RankingKind::Random) {
+        for (size_t i = 0; i < n; ++i)
+            scores[i] = double(mix64(spec.seed * 0x100000001b3ull ^ uint64_t(terms.ids[i])) >> 11) * 0x1.0p-53;
+        return scores;
+    }
+    const std::vector<int> used = spec.checkpoints.select(terms.numCheckpoints());
+    std::vector<double> w;
+    for (int c : used)
+        w.push_back(spec.checkpoints.weighting == CheckpointPolicy::Weighting::LearningRate
+                        ? terms.learningRates[size_t(c)]
+                        : 1.0);
+    const double wsum = std::accumulate(w.begin(), w.end(), 0.0);
+    for (size_t i = 0; i < n; ++i) {
+        double s = 0.0;
+        for (size_t j = 0; j < used.size(); ++j) {
+            const size_t at = terms.at(i, used[j]);
+            switch (spec.kind) {
+            case RankingKind::SelfInfluence: s += w[j] * terms.selfTerm[at]; break;
+            case RankingKind::Loss: s += w[j] * terms.loss[at]; break;
+            case RankingKind::Margin: s -= w[j] * terms.margin[at]; break;
+            case RankingKind::Random: break;
+            }
+        }
+        scores[i] = spec.kind == RankingKind::SelfInfluence || wsum <= 0.0 ? s : s / wsum;
+    }
+    return scores;
+}
+
+std::vector<RankedExample> sortRanking(const std::vector<int64_t> &ids, const std::vector<double> &scores)
+{
+    std::vector<RankedExample> out(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i)
+        out[i] = {ids[i], scores[i]};
+    std::sort(out.begin(), out.end(), [](const RankedExample &a, const RankedExample &b) {
+        return a.score != b.score ? a.score > b.score : a.exampleId < b.exampleId;
+    });
+    return out;
+}
+
+Result<std::vector<RankedExample>> rankTrainingExamples(ProjectDb &db, int64_t modelId, const RankingSpec &spec,
+                                                        const ProgressFn &progress, const CancelFlag *cancel)
+{
+    auto terms = loadCheckpointTerms(db, modelId, progress, cancel);
+    if (!terms.ok())
+        return terms.status();
+    return sortRanking(terms->ids, rankingScores(*terms, spec));
+}
+
+} // namespace traclens

@@ -1,0 +1,120 @@
+#pragma once
+// Orders a model's training examples by how likely their label is wrong: the review
+// queue, `traclens-cli rank`, and the rankings the evaluation compares.
+//
+// Every ranking is built from per-checkpoint quantities of the stored factors, read
+// once into CheckpointTerms:
+//   self term  sᵢ = ‖eᵢ‖²(‖hᵢ‖² + 1)     (checkpoint i's share of self-influence)
+//   loss       ℓᵢ = −log pᵢ[y]
+//   margin     mᵢ = pᵢ[y] − max_{j≠y} pᵢ[j]
+// where y is the label the factors were formed with. A CheckpointPolicy picks the
+// checkpoints and their weights wᵢ; then (higher score = review first)
+//   SelfInfluence  Σ wᵢ sᵢ                  (TracIn self-influence when all, wᵢ = ηᵢ)
+//   Loss           Σ wᵢ ℓᵢ / Σ wᵢ
+//   Margin         −Σ wᵢ mᵢ / Σ wᵢ          (smallest margin first)
+//   Random         a seeded hash of the example id (a baseline)
+// so changing the policy never needs new factors.
+//
+// Thread safety: plain values and free functions; the loaders use the caller's ProjectDb
+// (one per thread, see projectdb.h).
+// Failure: loading fails (NotFound) when a training example lacks factors at some
+// checkpoint: run computeFactors first.
+
+#include "progress.h"
+#include "projectdb.h"
+#include "status.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace traclens {
+
+enum class RankingKind { SelfInfluence, Loss, Margin, Random };
+
+// "self-influence", "loss", "margin", "random" (the CLI's spelling).
+const char *rankingKindName(RankingKind kind);
+std::optional<RankingKind> parseRankingKind(const std::string &name);
+std::vector<RankingKind> allRankingKinds();
+
+// Which checkpoints enter a ranking and how they are weighted. The selection first drops
+// `skipFirst` of the earliest checkpoints, then keeps the last `lastCount` of the rest
+// (0 = all of them). It never comes out empty: when it would, the last checkpoint is used.
+struct CheckpointPolicy {
+    enum class Weighting { LearningRate, Uniform };
+
+    int skipFirst = 0;
+    int lastCount = 0;
+    Weighting weighting = Weighting::LearningRate;
+
+    static CheckpointPolicy all() { return {}; }
+    static CheckpointPolicy lastOnly() { return {0, 1, Weighting::LearningRate}; }
+
+    // Indices (0-based, ascending) of the checkpoints used out of `numCheckpoints`.
+    std::vector<int> select(int numCheckpoints) const;
+    // "all", "skip-1", "last-2", "skip-1,last-2"; weighting "lr" or "uniform".
+    std::string selectionName() const;
+    const char *weightingName() const;
+    // "all, η" / "skip-1, uniform": for tables.
+    std::string toString() const;
+    // Parses selectionName() / weightingName() spellings; nullopt when malformed.
+    static std::optional<CheckpointPolicy> parse(const std::string &selection, const std::string &weighting);
+
+    bool operator==(const CheckpointPolicy &o) const
+    {
+        return skipFirst == o.skipFirst && lastCount == o.lastCount && weighting == o.weighting;
+    }
+};
+
+struct RankingSpec {
+    RankingKind kind = RankingKind::SelfInfluence;
+    CheckpointPolicy checkpoints;
+    uint64_t seed = 1; // Random only
+
+    // "self-influence (skip-1, η)", "loss (last-1, η)", "random".
+    std::string toString() const;
+};
+
+// The review queue's default ranking: the best one measured by the mislabel-detection
+// evaluation (docs/evaluation/report.md). The reasoning is at its definition.
+RankingSpec defaultRanking();
+
+// Per training example and checkpoint, what every ranking is built from.
+struct CheckpointTerms {
+    int64_t modelId = 0;
+    std::vector<int64_t> ids;            // live training examples, ascending id
+    std::vector<int> labels;             // the label each example's factors were formed with
+    std::vector<int> predictedLast;      // predicted class at the last checkpoint
+    std::vector<double> learningRates;   // one per checkpoint, in training order
+    // Row-major [example][checkpoint].
+    std::vector<double> selfTerm;
+    std::vector<float> loss;
+    std::vector<float> margin;
+
+    int numCheckpoints() const { return int(learningRates.size()); }
+    int64_t count() const { return int64_t(ids.size()); }
+    size_t at(size_t example, int checkpoint) const { return example * learningRates.size() + size_t(checkpoint); }
+};
+
+// Reads the factors of every live training example at every checkpoint of the model.
+Result<CheckpointTerms> loadCheckpointTerms(ProjectDb &db, int64_t modelId, const ProgressFn &progress = {},
+                                            const CancelFlag *cancel = nullptr);
+
+// One score per example of `terms`, in terms.ids order; higher = review first.
+std::vector<double> rankingScores(const CheckpointTerms &terms, const RankingSpec &spec);
+
+struct RankedExample {
+    int64_t exampleId = 0;
+    double score = 0.0;
+};
+
+// Sorts by score, highest first; equal scores by ascending id, so orders are reproducible.
+std::vector<RankedExample> sortRanking(const std::vector<int64_t> &ids, const std::vector<double> &scores);
+
+// loadCheckpointTerms + rankingScores + sortRanking.
+Result<std::vector<RankedExample>> rankTrainingExamples(ProjectDb &db, int64_t modelId, const RankingSpec &spec,
+                                                        const ProgressFn &progress = {},
+                                                        const CancelFlag *cancel = nullptr);
+
+} // namespace traclens
