@@ -139,8 +139,8 @@ struct InfluenceIndex::Impl {
     std::unique_ptr<FactorStore> store;
     std::unique_ptr<TracInProjection> projection;
     std::unique_ptr<VectorIndex> raw, unit, embedding;
-    // Raw vectors are stored multiplied by rawScale to sit inside the half range.
-    float rawScale = 1.0f;
+    // Largest norm of the projected TracIn vectors (see build()).
+    float rawRadius = 1.0f;
     int ef = 200;
 
     void projectRow(int64_t row, float *out) const
@@ -168,14 +168,35 @@ struct InfluenceIndex::Impl {
         vp.M = options.params.M;
         vp.efConstruction = options.params.efConstruction;
         vp.seed = options.params.seed + 100;
-        // ‖Pg‖ ≈ ‖g‖ = √self; entries are at most the norm, and a projection rarely more
-        // than doubles it: 8192 / max √self keeps every entry well inside ±65504.
+        // Inner-product search through cosine search (Bachrach et al. 2014): with R the
+        // largest norm, x′ = [x/R, √(1 − ‖x‖²/R²)] is a unit vector and, for a unit query
+        // q′ = [q, 0], ⟨x′, q′⟩ = ⟨x, q⟩/R ranks exactly like ⟨x, q⟩. hnswlib's graph
+        // heuristics assume a distance that is small for a point and itself; on raw
+        // inner products they strand large-norm points and missed true opponents in
+        // tests, on unit vectors they do not.
+        std::vector<float> norms(static_cast<size_t>(n));
+        {
+            std::vector<std::thread> pool;
+            const int64_t step = (n + threads - 1) / threads;
+            for (int t = 0; t < threads; ++t)
+                pool.emplace_back([&, t] {
+                    std::vector<float> v(static_cast<size_t>(dim));
+                    for (int64_t r = t * step; r < std::min(n, (t + 1) * step); ++r) {
+                        projectRow(r, v.data());
+                        norms[size_t(r)] = float(std::sqrt(dot(v.data(), v.data(), dim)));
+                    }
+                });
+            for (auto &t : pool)
+                t.join();
+        }
+        if (isCancelled(cancel))
+            return Status::cancelled();
         double maxNorm = 0;
-        for (int64_t r = 0; r < n; ++r)
-            maxNorm = std::max(maxNorm, std::sqrt(store->selfInfluence(r)));
-        rawScale = maxNorm > 0 ? float(8192.0 / maxNorm) : 1.0f;
+        for (float x : norms)
+            maxNorm = std::max(maxNorm, double(x));
+        rawRadius = maxNorm > 0 ? float(maxNorm * (1.0 + 1e-6)) : 1.0f;
 
-        auto created = VectorIndex::create(dim, std::max<int64_t>(1, n), vp);
+        auto created = VectorIndex::create(dim + 1, std::max<int64_t>(1, n), vp);
         if (!created.ok())
             return created.status();
         raw = std::move(created).value();
@@ -183,8 +204,11 @@ struct InfluenceIndex::Impl {
             n, threads,
             [&](int64_t r, float *v) {
                 projectRow(r, v);
+                const float inv = 1.0f / rawRadius;
                 for (int j = 0; j < dim; ++j)
-                    v[j] *= rawScale;
+                    v[j] *= inv;
+                const double rest = 1.0 - double(norms[size_t(r)]) * norms[size_t(r)] / (double(rawRadius) * rawRadius);
+                v[dim] = float(std::sqrt(std::max(0.0, rest)));
             },
             {"index", "TracIn vectors, inner product (1 of 3)", 0, n}, progress, cancel));
 
@@ -251,7 +275,7 @@ struct InfluenceIndex::Impl {
         TL_RETURN_IF_ERROR(embedding->save((fs::path(dir) / kEmbeddingFile).string()));
         QJsonObject meta{{"format", "traclens-index/1"},
                          {"fingerprint", QString::fromStdString(fp)},
-                         {"raw_scale", double(rawScale)},
+                         {"raw_radius", double(rawRadius)},
                          {"projection_dim", projection->outputDim()},
                          {"build_seconds", info.buildSeconds}};
         const std::string path = (fs::path(dir) / kMetaFile).string();
@@ -275,9 +299,9 @@ struct InfluenceIndex::Impl {
         const QJsonObject meta = QJsonDocument::fromJson(f.readAll()).object();
         if (meta.value("fingerprint").toString().toStdString() != fp)
             return Status::corruption(path + ": the index is stale (the project or the parameters changed)");
-        rawScale = float(meta.value("raw_scale").toDouble(1.0));
+        rawRadius = float(meta.value("raw_radius").toDouble(1.0));
         const int dim = projection->outputDim();
-        auto r = VectorIndex::load((fs::path(dir) / kRawFile).string(), dim);
+        auto r = VectorIndex::load((fs::path(dir) / kRawFile).string(), dim + 1);
         if (!r.ok())
             return r.status();
         auto u = VectorIndex::load((fs::path(dir) / kUnitFile).string(), dim);
@@ -351,6 +375,10 @@ struct InfluenceIndex::Impl {
         for (size_t j = 0; j < y.size(); ++j)
             neg[j] = -y[j];
         const bool normalised = scoring == Scoring::Normalised;
+        if (!normalised) { // the raw index holds [x/R, √(1 − ‖x‖²/R²)]: queries get a 0
+            y.push_back(0.0f);
+            neg.push_back(0.0f);
+        }
         const VectorIndex &tracinIndex = normalised ? *unit : *raw;
         res.proponents = best(rescoreTracIn(labels(tracinIndex.search(y.data(), count)), q, normalised, exclude), k,
                               true);

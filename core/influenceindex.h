@@ -7,7 +7,8 @@
 // shown, so the scores are always exact and only a true neighbour missing from the
 // candidates can change a list (measured: recall@10, docs/benchmarks-index.md):
 //
-//   tracin-raw   projected TracIn gradient vectors (TracInProjection), inner product:
+//   tracin-raw   projected TracIn gradient vectors (TracInProjection), inner product
+//                (searched as cosine after the transform of Bachrach et al. 2014):
 //                proponents = search(q), opponents = search(−q); raw TracIn rescoring;
 //   tracin-unit  the same vectors unit-normalised: normalised TracIn (a cosine);
 //   embedding    h at the last checkpoint, unit-normalised: nearest = search(q),

@@ -1,11 +1,15 @@
 #include "projectdb.h"
+#include "projectlock.h"
 
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <unordered_map>
+
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -150,6 +154,7 @@ ProjectDb::~ProjectDb()
     m_statements.reset();
     if (m_db)
         sqlite3_close_v2(m_db);
+    m_lock.reset();
 }
 
 std::string ProjectDb::sideDirectory() const
@@ -214,6 +219,20 @@ Result<std::unique_ptr<ProjectDb>> ProjectDb::open(const std::string &path, Open
     if (exists && fs::is_directory(path, ec))
         return Status::invalid(path + ": is a folder, not a TracLens project file");
 
+    // A file we may not write is refused up front with a plain message, instead of the
+    // first write failing somewhere in the middle of a job.
+    const std::string readOnlyMessage = path + ": the project file is read-only (no write permission); open it "
+                                               "read-only or make it writable";
+    if (mode != OpenMode::ReadOnly && exists && ::access(path.c_str(), W_OK) != 0
+        && (errno == EACCES || errno == EROFS || errno == EPERM))
+        return Status::ioError(readOnlyMessage);
+    if (mode != OpenMode::ReadOnly) {
+        auto lock = ProjectLock::acquire(path);
+        if (!lock.ok())
+            return lock.status();
+        db->m_lock = std::move(*lock);
+    }
+
     int flags = SQLITE_OPEN_NOMUTEX;
     if (mode == OpenMode::ReadOnly) {
         flags |= SQLITE_OPEN_READONLY;
@@ -225,6 +244,8 @@ Result<std::unique_ptr<ProjectDb>> ProjectDb::open(const std::string &path, Open
     }
     if (sqlite3_open_v2(path.c_str(), &db->m_db, flags, nullptr) != SQLITE_OK)
         return db->error("cannot open");
+    if (mode != OpenMode::ReadOnly && sqlite3_db_readonly(db->m_db, "main") == 1)
+        return Status::ioError(readOnlyMessage);
     sqlite3_busy_timeout(db->m_db, 5000);
     sqlite3_extended_result_codes(db->m_db, 1);
 

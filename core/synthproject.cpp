@@ -105,6 +105,11 @@ Result<SynthSummary> writeSyntheticProject(const std::string &path, const SynthO
                 ct.mu.resize(size_t(D));
                 for (auto &v : ct.mu) // sparse non-negative features, like ReLU outputs
                     v = std::max(0.0f, normal(rng) - 0.3f) * 1.5f;
+                // Each centre of a class also lights up its own block of features, so the
+                // centres are separated whatever the draw above gave.
+                const int block = std::max(1, D / Q);
+                for (int j = q * block; j < std::min(D, (q + 1) * block); ++j)
+                    ct.mu[size_t(j)] += 1.5f;
                 ct.logits.resize(size_t(K));
                 for (auto &v : ct.logits)
                     v = 0.5f * normal(rng);
