@@ -117,7 +117,9 @@ DatasetBrowserPage::DatasetBrowserPage(ProjectSession *session, QWidget *parent)
     m_proponentsView->tileDelegate()->setCaptionLines(1);
     m_proponentsView->setModel(m_proponents);
     m_proponentsView->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    d->addWidget(m_proponentsView, 1);
+    d->addWidget(m_proponentsView, 3);
+    // Takes the spare height while the proponents are hidden (no engine yet).
+    d->addStretch(1);
     connect(m_proponentsView, &TileView::exampleClicked, this, &DatasetBrowserPage::influenceRequested);
     connect(&m_watcher, &QFutureWatcher<std::pair<qint64, std::vector<Neighbour>>>::finished, this, [this] {
         const auto result = m_watcher.result();

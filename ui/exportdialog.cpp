@@ -96,7 +96,7 @@ ExportDialog::ExportDialog(ProjectSession *session, JobController *jobs, QWidget
     for (QCheckBox *c : {m_csvOn, m_treeOn, m_logOn})
         connect(c, &QCheckBox::toggled, this, &ExportDialog::updateButtons);
 
-    connect(jobs->worker(), &JobWorker::progress, this,
+    connect(jobs, &JobController::progress, this,
             [this](qint64 id, const QString &, const QString &detail, qint64 done, qint64 total) {
                 if (id != m_jobId)
                     return;
@@ -105,7 +105,7 @@ ExportDialog::ExportDialog(ProjectSession *session, JobController *jobs, QWidget
                     m_progress->setValue(int(1000 * done / total));
                 m_result->setText(detail.toHtmlEscaped());
             });
-    connect(jobs->worker(), &JobWorker::finished, this,
+    connect(jobs, &JobController::finished, this,
             [this](qint64 id, JobKind, const Status &status) {
                 if (id != m_jobId)
                     return;

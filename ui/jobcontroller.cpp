@@ -12,7 +12,19 @@ JobController::JobController(QObject *parent) : QObject(parent)
     m_worker = new JobWorker(&m_cancel, &m_cancelledBefore);
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
-    connect(m_worker, &JobWorker::finished, this, [this](qint64 id) { onFinished(id); });
+    // Queued: the worker emits on its thread, the controller lives on the GUI thread.
+    connect(m_worker, &JobWorker::started, this, &JobController::started, Qt::QueuedConnection);
+    connect(m_worker, &JobWorker::progress, this, &JobController::progress, Qt::QueuedConnection);
+    connect(m_worker, &JobWorker::stepFinished, this, &JobController::stepFinished, Qt::QueuedConnection);
+    connect(m_worker, &JobWorker::engineLoaded, this, &JobController::engineLoaded, Qt::QueuedConnection);
+    connect(m_worker, &JobWorker::modelMissing, this, &JobController::modelMissing, Qt::QueuedConnection);
+    connect(
+        m_worker, &JobWorker::finished, this,
+        [this](qint64 id, JobKind kind, const Status &status) {
+            onFinished(id);
+            emit finished(id, kind, status);
+        },
+        Qt::QueuedConnection);
     m_thread.start();
 }
 

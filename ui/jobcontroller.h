@@ -27,7 +27,8 @@ public:
     explicit JobController(QObject *parent = nullptr);
     ~JobController() override;
 
-    // Connect to its signals (they arrive queued on the GUI thread). Null after shutdown().
+    // The worker itself; GUI code connects to the controller's signals instead. Null
+    // after shutdown().
     JobWorker *worker() const { return m_worker; }
 
     // Each request returns its job id (−1 after shutdown()).
@@ -49,6 +50,16 @@ public:
 
 signals:
     void busyChanged(bool busy);
+
+    // The worker's signals, re-emitted on the GUI thread (see JobWorker for meanings).
+    // Connecting here rather than to the worker keeps receivers — and QSignalSpy in
+    // tests — on one thread.
+    void started(qint64 jobId, traclens::JobKind kind);
+    void progress(qint64 jobId, const QString &stage, const QString &detail, qint64 done, qint64 total);
+    void stepFinished(qint64 jobId, traclens::JobKind kind, const traclens::Status &status);
+    void finished(qint64 jobId, traclens::JobKind kind, const traclens::Status &status);
+    void engineLoaded(qint64 jobId, std::shared_ptr<const traclens::InfluenceEngine> engine);
+    void modelMissing(qint64 jobId);
 
 private:
     qint64 enqueue(std::function<void(qint64)> call);

@@ -92,13 +92,13 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_welcome, &WelcomePage::demoRequested, this, [this] { openDemo(); });
     connect(m_welcome, &WelcomePage::recentRequested, this, &MainWindow::openProject);
 
-    JobWorker *w = m_jobs->worker();
-    connect(w, &JobWorker::started, m_jobStatus, &JobStatusWidget::jobStarted);
-    connect(w, &JobWorker::progress, m_jobStatus, &JobStatusWidget::jobProgress);
-    connect(w, &JobWorker::stepFinished, this, &MainWindow::onStepFinished);
-    connect(w, &JobWorker::finished, this, &MainWindow::onFinished);
-    connect(w, &JobWorker::engineLoaded, this, &MainWindow::onEngineLoaded);
-    connect(w, &JobWorker::modelMissing, this, [this](qint64 id) {
+    JobController *w = m_jobs;
+    connect(w, &JobController::started, m_jobStatus, &JobStatusWidget::jobStarted);
+    connect(w, &JobController::progress, m_jobStatus, &JobStatusWidget::jobProgress);
+    connect(w, &JobController::stepFinished, this, &MainWindow::onStepFinished);
+    connect(w, &JobController::finished, this, &MainWindow::onFinished);
+    connect(w, &JobController::engineLoaded, this, &MainWindow::onEngineLoaded);
+    connect(w, &JobController::modelMissing, this, [this](qint64 id) {
         if (m_sessionJobs.contains(id))
             statusBar()->showMessage(tr("This project has no model yet: use Project ▸ Train Model or Import Model."));
     });
@@ -151,6 +151,8 @@ void MainWindow::createActions()
     add("export", tr("&Export Labels…"), QKeySequence(Qt::CTRL | Qt::Key_E), &MainWindow::exportLabels)
         ->setIcon(QIcon(":/traclens/icons/export.svg"));
     add("quit", tr("&Quit"), QKeySequence::Quit, &QWidget::close);
+    add("resume", tr("Continue &Setup"), {}, &MainWindow::continueSetup)
+        ->setToolTip(tr("Finish what the project still lacks: import, model, influence"));
     add("reimport", tr("&Re-import Dataset"), {}, &MainWindow::reimportDataset);
     add("train", tr("&Train Model…"), {}, &MainWindow::trainModel);
     add("importModel", tr("&Import Model…"), {}, &MainWindow::importModelDialog);
@@ -194,6 +196,8 @@ void MainWindow::createMenus()
     }
 
     QMenu *project = menuBar()->addMenu(tr("&Project"));
+    project->addAction(m_actions["resume"]);
+    project->addSeparator();
     project->addAction(m_actions["reimport"]);
     project->addAction(m_actions["train"]);
     project->addAction(m_actions["importModel"]);
@@ -223,6 +227,7 @@ void MainWindow::updateActions()
     for (const char *key : {"close", "export"})
         m_actions[key]->setEnabled(open);
     const bool hasData = open && m_session->hasDataset();
+    m_actions["resume"]->setEnabled(open && !busy && !m_session->engine());
     m_actions["reimport"]->setEnabled(hasData && !busy);
     m_actions["train"]->setEnabled(hasData && !busy);
     m_actions["importModel"]->setEnabled(hasData && !busy);
@@ -420,8 +425,9 @@ void MainWindow::onStepFinished(qint64 jobId, JobKind kind, const Status &status
         return;
     if (!status) {
         if (status.isCancelled()) {
-            statusBar()->showMessage(tr("%1 cancelled; finished parts are kept and resume next time.")
-                                         .arg(tr(jobKindTitle(kind))), 8000);
+            statusBar()->showMessage(tr("%1 cancelled. Finished parts are kept; Project ▸ Continue Setup "
+                                        "(or the next start) resumes.")
+                                         .arg(tr(jobKindTitle(kind))), 15000);
         } else {
             m_sessionJobs[jobId] = true;
             reportFailure(contextOf(kind), status);
@@ -634,6 +640,12 @@ void MainWindow::importModelDialog()
     AppSettings::setLastDirectory("model", QFileInfo(dir).absolutePath());
     trackJob(m_jobs->importModel(m_session->path(), dir));
     trackJob(m_jobs->computeFactors(m_session->path()));
+}
+
+void MainWindow::continueSetup()
+{
+    if (m_session)
+        trackJob(m_jobs->runPlan(m_session->path(), ProjectPlan::load(m_session->db())));
 }
 
 void MainWindow::computeInfluence()

@@ -100,6 +100,7 @@ private:
     void trainModel();
     void importModelDialog();
     void computeInfluence();
+    void continueSetup();
     void reimportDataset();
     void chooseRepresentativeItems();
     void takeScreenshots();

@@ -59,15 +59,15 @@ void TestJobWorker::planRunsEveryStepInOrder()
     }
 
     JobController jobs;
-    QSignalSpy steps(jobs.worker(), &JobWorker::stepFinished);
-    QSignalSpy finished(jobs.worker(), &JobWorker::finished);
-    QSignalSpy engines(jobs.worker(), &JobWorker::engineLoaded);
+    QSignalSpy steps(&jobs, &JobController::stepFinished);
+    QSignalSpy finished(&jobs, &JobController::finished);
+    QSignalSpy engines(&jobs, &JobController::engineLoaded);
     QSignalSpy busy(&jobs, &JobController::busyChanged);
     QVector<qint64> progressTimes;
     QElapsedTimer clock;
     clock.start();
     QStringList stages;
-    connect(jobs.worker(), &JobWorker::progress, this,
+    connect(&jobs, &JobController::progress, this,
             [&](qint64, const QString &stage, const QString &, qint64, qint64) {
                 progressTimes << clock.elapsed();
                 if (stages.isEmpty() || stages.last() != stage)
@@ -114,8 +114,8 @@ void TestJobWorker::planResumesWhatIsMissing()
     QVERIFY2(fixture.build(TestProject::Stage::Trained).isOk(), "fixture");
 
     JobController jobs;
-    QSignalSpy steps(jobs.worker(), &JobWorker::stepFinished);
-    QSignalSpy finished(jobs.worker(), &JobWorker::finished);
+    QSignalSpy steps(&jobs, &JobController::stepFinished);
+    QSignalSpy finished(&jobs, &JobController::finished);
     ProjectPlan plan;
     plan.datasetPath = QString::fromStdString(fixture.datasetPath());
     plan.modelSource = ProjectPlan::ModelSource::TrainBuiltin;
@@ -146,8 +146,8 @@ void TestJobWorker::cancelStopsRunningAndQueuedJobs()
     QVERIFY2(fixture.build(TestProject::Stage::Imported).isOk(), "fixture");
 
     JobController jobs;
-    QSignalSpy progress(jobs.worker(), &JobWorker::progress);
-    QSignalSpy finished(jobs.worker(), &JobWorker::finished);
+    QSignalSpy progress(&jobs, &JobController::progress);
+    QSignalSpy finished(&jobs, &JobController::finished);
     TrainConfig config = TestProject::tinyTrainConfig();
     config.epochs = 200; // far longer than the test waits
     config.batchSize = 8;
@@ -186,7 +186,7 @@ void TestJobWorker::notAProjectFails()
     f.close();
 
     JobController jobs;
-    QSignalSpy finished(jobs.worker(), &JobWorker::finished);
+    QSignalSpy finished(&jobs, &JobController::finished);
     const qint64 id = jobs.runPlan(path, ProjectPlan{});
     QVERIFY(waitFinished(finished, id, 30000));
     const Status status = finishedStatus(finished, id);

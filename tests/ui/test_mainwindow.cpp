@@ -107,7 +107,7 @@ void TestMainWindow::reopeningResumesAndKeepsEdits()
     const QString path = QString::fromStdString(m_fixture->projectPath());
     MainWindow w;
     QSignalSpy ready(&w, &MainWindow::engineReady);
-    QSignalSpy steps(w.jobs()->worker(), &JobWorker::stepFinished);
+    QSignalSpy steps(w.jobs(), &JobController::stepFinished);
     QVERIFY(w.openProject(path));
     QVERIFY(ready.wait(60000));
     // Nothing to redo but loading the engine.
@@ -156,7 +156,7 @@ void TestMainWindow::missingDatasetShowsDialog()
     ProjectPlan plan = tinyPlan();
     plan.datasetPath = m_dir.filePath("no-such-folder");
     MainWindow w;
-    QSignalSpy finished(w.jobs()->worker(), &JobWorker::finished);
+    QSignalSpy finished(w.jobs(), &JobController::finished);
     QVERIFY(w.createProject(m_dir.filePath("broken.traclens"), plan));
     QVERIFY(finished.wait(60000));
     QVERIFY(!finished.at(0).at(2).value<Status>().isOk());
