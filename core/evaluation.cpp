@@ -16,6 +16,7 @@
 #include <QSaveFile>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -530,8 +531,14 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
             const std::vector<RankedExample> *order;
         };
         std::vector<Plan> plans;
+        // The queue's cache key names its ranking: a build with another default ranking
+        // reviews different examples and must not reuse these runs.
+        std::string queueName = rep.defaultSpec.toString();
+        for (char &ch : queueName)
+            if (!std::isalnum(static_cast<unsigned char>(ch)))
+                ch = '_';
         for (double b : config.cleaningBudgets) {
-            plans.push_back({"queue", "queue-" + budgetKey(b), b, &queue});
+            plans.push_back({"queue", "queue-" + budgetKey(b) + "-" + queueName, b, &queue});
             plans.push_back({"random", "random-" + budgetKey(b), b, &randomOrder});
         }
         if (config.cleaningUpperBound)

@@ -79,6 +79,10 @@ struct RankingSpec {
 // The review queue's default ranking: the best one measured by the mislabel-detection
 // evaluation (docs/evaluation/report.md). The reasoning is at its definition.
 RankingSpec defaultRanking();
+// The checkpoint policy each kind starts with when a person picks it: self-influence as
+// TracIn defines it (every checkpoint, weighted by η: the values compute stores), loss and
+// margin at the last checkpoint; the default kind gets defaultRanking().
+RankingSpec defaultRankingFor(RankingKind kind);
 
 // Per training example and checkpoint, what every ranking is built from.
 struct CheckpointTerms {

@@ -971,10 +971,7 @@ Result<RankingSpec> rankingFromOptions(const QCommandLineParser &p)
         auto kind = parseRankingKind(p.value("ranking").toStdString());
         if (!kind)
             return Status::invalid("--ranking takes self-influence, loss, margin or random");
-        spec.kind = *kind;
-        // The baselines are defined at the last checkpoint unless asked otherwise.
-        if (spec.kind != defaultRanking().kind)
-            spec.checkpoints = CheckpointPolicy::lastOnly();
+        spec = defaultRankingFor(*kind);
     }
     if (p.isSet("checkpoints") || p.isSet("weighting")) {
         auto policy = CheckpointPolicy::parse(

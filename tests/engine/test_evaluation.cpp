@@ -1,0 +1,585 @@
+// Mislabel-detection evaluation: label-noise injection (rate, seed reproducibility,
+// flips to other classes, recoverable truth), the recall / ROC AUC arithmetic on
+// hand-made rankings with exact expected values, checkpoint policies and ranking scores
+// on hand-made factors, and the whole pipeline (import, noise, train, compute, rank,
+// cleaning loop, report files, resume) plus "retrain with my corrections" on a tiny
+// generated dataset.
+
+#include "detectionmetrics.h"
+#include "evaluation.h"
+#include "labelnoise.h"
+#include "ranking.h"
+#include "retrain.h"
+#include "syntheticimages.h"
+#include "trainjob.h"
+
+#include <QElapsedTimer>
+#include <QFile>
+#include <QImage>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <map>
+#include <set>
+
+using namespace traclens;
+
+namespace {
+
+std::vector<char> bits(const char *s)
+{
+    std::vector<char> out;
+    for (; *s; ++s)
+        out.push_back(*s == '1' ? 1 : 0);
+    return out;
+}
+
+// A project with `n` training examples (labels i mod k) and no images: enough for noise.
+std::unique_ptr<ProjectDb> labelsOnlyProject(const QString &path, int n, int k)
+{
+    auto db = ProjectDb::open(path.toStdString(), ProjectDb::OpenMode::Create);
+    if (!db.ok())
+        return nullptr;
+    std::vector<std::string> classes;
+    for (int i = 0; i < k; ++i)
+        classes.push_back("c" + std::to_string(i));
+    if (!(*db)->setDataset({SourceKind::ImageFolder, "/data", "/data", classes}).isOk())
+        return nullptr;
+    for (int i = 0; i < n; ++i) {
+        ScannedExample ex;
+        ex.source = "train/" + std::to_string(i) + ".png";
+        ex.split = Split::Train;
+        ex.label = i % k;
+        if (!(*db)->upsertExample(ex, "h").ok())
+            return nullptr;
+    }
+    return std::move(db).value();
+}
+
+std::vector<ExampleRow> rows(int n, int k)
+{
+    std::vector<ExampleRow> out(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        out[size_t(i)].id = 100 + i;
+        out[size_t(i)].currentLabel = out[size_t(i)].givenLabel = i % k;
+    }
+    return out;
+}
+
+TrainConfig tinyTraining()
+{
+    TrainConfig c;
+    c.width = 4;
+    c.embeddingDim = 8;
+    c.epochs = 2;
+    c.batchSize = 16;
+    c.learningRate = 0.1;
+    c.lrDecay = 0.5;
+    c.lrDecayEvery = 1;
+    c.seed = 3;
+    return c;
+}
+
+} // namespace
+
+class TestEvaluation : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase();
+
+    void reviewCount_data();
+    void reviewCount();
+    void recallAtFraction_data();
+    void recallAtFraction();
+    void rocAuc_data();
+    void rocAuc();
+    void recallCurvePoints();
+
+    void noisePlan_data();
+    void noisePlan();
+    void noisePlanIsSeeded();
+    void noiseGoesToEveryOtherClass();
+    void noiseAppliedAndRecovered();
+
+    void checkpointPolicy_data();
+    void checkpointPolicy();
+    void policyParsing();
+    void rankingScoresOnHandMadeTerms();
+
+    void pipelineEndToEnd();
+    void retrainWithCorrections();
+
+private:
+    QTemporaryDir m_dir;
+    QString m_data;
+};
+
+void TestEvaluation::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+    m_data = m_dir.filePath("data");
+    testing::SyntheticSpec spec;
+    spec.classes = 3;
+    spec.trainPerClass = 40;
+    spec.testPerClass = 10;
+    spec.size = 16;
+    testing::writeSyntheticImageFolder(m_data.toStdString(), spec);
+}
+
+// --- arithmetic
+
+void TestEvaluation::reviewCount_data()
+{
+    QTest::addColumn<qint64>("n");
+    QTest::addColumn<double>("fraction");
+    QTest::addColumn<qint64>("expected");
+    QTest::newRow("10% of 30") << qint64(30) << 0.1 << qint64(3);
+    QTest::newRow("half of 5 rounds up") << qint64(5) << 0.5 << qint64(3);
+    QTest::newRow("30% of 7") << qint64(7) << 0.3 << qint64(2);
+    QTest::newRow("1% of 60000") << qint64(60000) << 0.01 << qint64(600);
+    QTest::newRow("all") << qint64(9) << 1.0 << qint64(9);
+    QTest::newRow("nothing") << qint64(9) << 0.0 << qint64(0);
+    QTest::newRow("clamped") << qint64(9) << 1.5 << qint64(9);
+}
+
+void TestEvaluation::reviewCount()
+{
+    QFETCH(qint64, n);
+    QFETCH(double, fraction);
+    QFETCH(qint64, expected);
+    QCOMPARE(traclens::reviewCount(n, fraction), expected);
+}
+
+void TestEvaluation::recallAtFraction_data()
+{
+    QTest::addColumn<QString>("ranking"); // 1 = a flipped label, in review order
+    QTest::addColumn<double>("fraction");
+    QTest::addColumn<double>("expected");
+    QTest::newRow("perfect, top 20%") << "1100000000" << 0.2 << 1.0;
+    QTest::newRow("perfect, top 10%") << "1100000000" << 0.1 << 0.5;
+    QTest::newRow("worst, top 80%") << "0000000011" << 0.8 << 0.0;
+    QTest::newRow("worst, all") << "0000000011" << 1.0 << 1.0;
+    QTest::newRow("mixed, top 30%") << "1010010000" << 0.3 << 2.0 / 3.0;
+    QTest::newRow("mixed, top 50%") << "1010010000" << 0.5 << 2.0 / 3.0;
+    QTest::newRow("mixed, top 60%") << "1010010000" << 0.6 << 1.0;
+    QTest::newRow("rounding: 25% of 6 reviews 2") << "010001" << 0.25 << 0.5;
+    QTest::newRow("no positives") << "0000" << 0.5 << 0.0;
+}
+
+void TestEvaluation::recallAtFraction()
+{
+    QFETCH(QString, ranking);
+    QFETCH(double, fraction);
+    QFETCH(double, expected);
+    QCOMPARE(traclens::recallAtFraction(bits(qPrintable(ranking)), fraction), expected);
+}
+
+void TestEvaluation::rocAuc_data()
+{
+    QTest::addColumn<QVector<double>>("scores");
+    QTest::addColumn<QString>("positive");
+    QTest::addColumn<double>("expected");
+    QTest::newRow("perfect") << QVector<double>{4, 3, 2, 1} << "1100" << 1.0;
+    QTest::newRow("reversed") << QVector<double>{4, 3, 2, 1} << "0011" << 0.0;
+    QTest::newRow("interleaved") << QVector<double>{4, 3, 2, 1} << "1010" << 0.75;
+    // Ties count half: the positive ties with one negative and beats two.
+    QTest::newRow("ties") << QVector<double>{1, 1, 0, 0} << "1000" << 2.5 / 3.0;
+    QTest::newRow("all equal") << QVector<double>{7, 7, 7, 7, 7} << "10100" << 0.5;
+    QTest::newRow("no positives") << QVector<double>{1, 2, 3} << "000" << 0.5;
+    QTest::newRow("unsorted input") << QVector<double>{0.2, 0.9, 0.1, 0.5, 0.7} << "01011" << 1.0;
+}
+
+void TestEvaluation::rocAuc()
+{
+    QFETCH(QVector<double>, scores);
+    QFETCH(QString, positive);
+    QFETCH(double, expected);
+    const std::vector<double> s(scores.begin(), scores.end());
+    QCOMPARE(traclens::rocAuc(s, bits(qPrintable(positive))), expected);
+}
+
+void TestEvaluation::recallCurvePoints()
+{
+    const auto curve = recallCurve(bits("1100100000"), 5);
+    const std::vector<std::pair<double, double>> expected{{0.0, 0.0}, {0.2, 2.0 / 3.0}, {0.4, 2.0 / 3.0},
+                                                          {0.6, 1.0}, {0.8, 1.0},       {1.0, 1.0}};
+    QCOMPARE(curve.size(), expected.size());
+    for (size_t i = 0; i < curve.size(); ++i) {
+        QCOMPARE(curve[i].first, expected[i].first);
+        QCOMPARE(curve[i].second, expected[i].second);
+    }
+}
+
+// --- label noise
+
+void TestEvaluation::noisePlan_data()
+{
+    QTest::addColumn<int>("n");
+    QTest::addColumn<int>("classes");
+    QTest::addColumn<double>("rate");
+    QTest::addColumn<int>("expected");
+    QTest::newRow("10% of 1000, 10 classes") << 1000 << 10 << 0.1 << 100;
+    QTest::newRow("20% of 37, 2 classes") << 37 << 2 << 0.2 << 7; // 7.4 rounds to 7
+    QTest::newRow("25% of 6, 3 classes") << 6 << 3 << 0.25 << 2;  // 1.5 rounds up
+    QTest::newRow("all of 12") << 12 << 4 << 1.0 << 12;
+    QTest::newRow("no rate") << 50 << 5 << 0.0 << 0;
+    QTest::newRow("one class cannot flip") << 50 << 1 << 0.5 << 0;
+}
+
+void TestEvaluation::noisePlan()
+{
+    QFETCH(int, n);
+    QFETCH(int, classes);
+    QFETCH(double, rate);
+    QFETCH(int, expected);
+    const auto examples = rows(n, std::max(1, classes));
+    const auto flips = planLabelNoise(examples, classes, rate, 42);
+    QCOMPARE(int(flips.size()), expected);
+    std::set<int64_t> ids;
+    for (const auto &f : flips) {
+        QVERIFY(ids.insert(f.exampleId).second); // no example twice
+        const ExampleRow &e = examples[size_t(f.exampleId - 100)];
+        QCOMPARE(f.trueLabel, e.currentLabel);
+        QVERIFY(f.noisyLabel != f.trueLabel);
+        QVERIFY(f.noisyLabel >= 0 && f.noisyLabel < classes);
+    }
+    QVERIFY(std::is_sorted(flips.begin(), flips.end(),
+                           [](const LabelFlip &a, const LabelFlip &b) { return a.exampleId < b.exampleId; }));
+}
+
+void TestEvaluation::noisePlanIsSeeded()
+{
+    const auto examples = rows(500, 10);
+    auto key = [](const std::vector<LabelFlip> &f) {
+        std::vector<std::pair<int64_t, int>> k;
+        for (const auto &x : f)
+            k.emplace_back(x.exampleId, x.noisyLabel);
+        return k;
+    };
+    const auto a = planLabelNoise(examples, 10, 0.1, 7);
+    QCOMPARE(key(planLabelNoise(examples, 10, 0.1, 7)), key(a));
+    QVERIFY(key(planLabelNoise(examples, 10, 0.1, 8)) != key(a));
+}
+
+void TestEvaluation::noiseGoesToEveryOtherClass()
+{
+    // 4 classes, 3000 flips: each true class's flips spread over the 3 others evenly
+    // (expected 250 each; ±25% is far outside chance for a uniform draw).
+    const auto flips = planLabelNoise(rows(3000, 4), 4, 1.0, 1);
+    std::map<std::pair<int, int>, int> counts;
+    for (const auto &f : flips)
+        ++counts[{f.trueLabel, f.noisyLabel}];
+    QCOMPARE(int(counts.size()), 12);
+    for (const auto &[pair, count] : counts) {
+        QVERIFY(pair.first != pair.second);
+        QVERIFY2(count > 187 && count < 313, qPrintable(QString("%1 → %2: %3").arg(pair.first).arg(pair.second).arg(count)));
+    }
+}
+
+void TestEvaluation::noiseAppliedAndRecovered()
+{
+    auto db = labelsOnlyProject(m_dir.filePath("labels.traclens"), 200, 5);
+    QVERIFY(db);
+    auto train = db->examples(Split::Train);
+    QVERIFY(train.ok());
+    const auto flips = planLabelNoise(*train, 5, 0.1, 9);
+    QCOMPARE(flips.size(), size_t(20));
+    QVERIFY(applyLabelNoise(*db, flips).isOk());
+    auto after = db->examples(Split::Train);
+    QVERIFY(after.ok());
+    std::map<int64_t, ExampleRow> byId;
+    for (const auto &e : *after)
+        byId[e.id] = e;
+    int changed = 0;
+    for (const auto &e : *after)
+        changed += e.currentLabel != e.givenLabel;
+    QCOMPARE(changed, 20);
+    for (const auto &f : flips) {
+        QCOMPARE(byId[f.exampleId].currentLabel, f.noisyLabel);
+        QCOMPARE(byId[f.exampleId].givenLabel, f.trueLabel); // the truth stays in the project
+    }
+    auto recorded = recordedLabelNoise(*db);
+    QVERIFY(recorded.ok());
+    QCOMPARE(recorded->size(), flips.size());
+    for (size_t i = 0; i < flips.size(); ++i) {
+        QCOMPARE((*recorded)[i].exampleId, flips[i].exampleId);
+        QCOMPARE((*recorded)[i].trueLabel, flips[i].trueLabel);
+        QCOMPARE((*recorded)[i].noisyLabel, flips[i].noisyLabel);
+    }
+    // Applying the same plan again is refused as a whole: the labels are no longer the truth.
+    const Status again = applyLabelNoise(*db, flips);
+    QCOMPARE(again.code(), Status::Code::InvalidArgument);
+    auto history = db->labelHistory();
+    QVERIFY(history.ok());
+    QCOMPARE(history->size(), size_t(20));
+}
+
+// --- rankings
+
+void TestEvaluation::checkpointPolicy_data()
+{
+    QTest::addColumn<int>("skip");
+    QTest::addColumn<int>("last");
+    QTest::addColumn<int>("checkpoints");
+    QTest::addColumn<QVector<int>>("expected");
+    QTest::addColumn<QString>("name");
+    QTest::newRow("all") << 0 << 0 << 3 << QVector<int>{0, 1, 2} << "all";
+    QTest::newRow("skip the first") << 1 << 0 << 3 << QVector<int>{1, 2} << "skip-1";
+    QTest::newRow("last only") << 0 << 1 << 3 << QVector<int>{2} << "last-1";
+    QTest::newRow("last two") << 0 << 2 << 5 << QVector<int>{3, 4} << "last-2";
+    QTest::newRow("skip 1, last 3 of 3") << 1 << 3 << 3 << QVector<int>{1, 2} << "skip-1,last-3";
+    QTest::newRow("skipping everything keeps the last") << 4 << 0 << 3 << QVector<int>{2} << "skip-4";
+    QTest::newRow("no checkpoints") << 0 << 0 << 0 << QVector<int>{} << "all";
+}
+
+void TestEvaluation::checkpointPolicy()
+{
+    QFETCH(int, skip);
+    QFETCH(int, last);
+    QFETCH(int, checkpoints);
+    QFETCH(QVector<int>, expected);
+    QFETCH(QString, name);
+    const CheckpointPolicy p{skip, last, CheckpointPolicy::Weighting::LearningRate};
+    const std::vector<int> got = p.select(checkpoints);
+    QCOMPARE(QVector<int>(got.begin(), got.end()), expected);
+    QCOMPARE(QString::fromStdString(p.selectionName()), name);
+    auto parsed = CheckpointPolicy::parse(p.selectionName(), p.weightingName());
+    QVERIFY(parsed);
+    QVERIFY(*parsed == p);
+}
+
+void TestEvaluation::policyParsing()
+{
+    QVERIFY(CheckpointPolicy::parse("all", "uniform")->weighting == CheckpointPolicy::Weighting::Uniform);
+    QCOMPARE(CheckpointPolicy::parse("last-2,skip-1", "lr")->lastCount, 2);
+    for (const char *bad : {"", "last", "last-", "last-0", "skip-x", "first-2", "last-2,", "all,last-1"})
+        QVERIFY2(!CheckpointPolicy::parse(bad, "lr"), bad);
+    QVERIFY(!CheckpointPolicy::parse("all", "eta2"));
+    for (RankingKind k : allRankingKinds())
+        QCOMPARE(parseRankingKind(rankingKindName(k)), std::optional<RankingKind>(k));
+    QVERIFY(!parseRankingKind("influence"));
+    QCOMPARE(QString::fromStdString(RankingSpec{RankingKind::Loss, CheckpointPolicy::lastOnly(), 1}.toString()),
+             QString("loss (last-1, η)"));
+}
+
+void TestEvaluation::rankingScoresOnHandMadeTerms()
+{
+    CheckpointTerms t;
+    t.ids = {10, 11, 12};
+    t.labels = {0, 1, 0};
+    t.predictedLast = {0, 0, 1};
+    t.learningRates = {0.5, 0.25};
+    // [example][checkpoint]
+    t.selfTerm = {4.0, 1.0, /**/ 2.0, 6.0, /**/ 1.0, 1.0};
+    t.loss = {0.5f, 0.25f, /**/ 1.0f, 3.0f, /**/ 2.0f, 2.0f};
+    t.margin = {0.5f, 0.75f, /**/ -0.25f, -0.5f, /**/ 0.0f, 0.25f};
+
+    auto scores = [&](RankingKind kind, CheckpointPolicy p) { return rankingScores(t, RankingSpec{kind, p, 1}); };
+    const CheckpointPolicy all, uniform{0, 0, CheckpointPolicy::Weighting::Uniform}, last = CheckpointPolicy::lastOnly();
+    // Self-influence: Σ wᵢ sᵢ.
+    QCOMPARE(scores(RankingKind::SelfInfluence, all), (std::vector<double>{2.25, 2.5, 0.75}));
+    QCOMPARE(scores(RankingKind::SelfInfluence, uniform), (std::vector<double>{5.0, 8.0, 2.0}));
+    QCOMPARE(scores(RankingKind::SelfInfluence, last), (std::vector<double>{0.25, 1.5, 0.25}));
+    // Loss and margin: weighted means (margin negated: smallest first).
+    QCOMPARE(scores(RankingKind::Loss, all), (std::vector<double>{(0.25 + 0.0625) / 0.75, (0.5 + 0.75) / 0.75, 2.0}));
+    QCOMPARE(scores(RankingKind::Loss, last), (std::vector<double>{0.25, 3.0, 2.0}));
+    QCOMPARE(scores(RankingKind::Margin, last), (std::vector<double>{-0.75, 0.5, -0.25}));
+    QCOMPARE(scores(RankingKind::Margin, uniform), (std::vector<double>{-0.625, 0.375, -0.125}));
+
+    // Random: in [0, 1), reproducible, seed-dependent.
+    const auto r1 = rankingScores(t, RankingSpec{RankingKind::Random, {}, 5});
+    QCOMPARE(rankingScores(t, RankingSpec{RankingKind::Random, {}, 5}), r1);
+    QVERIFY(rankingScores(t, RankingSpec{RankingKind::Random, {}, 6}) != r1);
+    for (double v : r1)
+        QVERIFY(v >= 0.0 && v < 1.0);
+
+    // Highest first; equal scores by ascending id.
+    const auto ranked = sortRanking(t.ids, scores(RankingKind::SelfInfluence, last));
+    QCOMPARE(ranked[0].exampleId, int64_t(11));
+    QCOMPARE(ranked[1].exampleId, int64_t(10));
+    QCOMPARE(ranked[2].exampleId, int64_t(12));
+}
+
+// --- the pipeline on tiny data
+
+void TestEvaluation::pipelineEndToEnd()
+{
+    QElapsedTimer timer;
+    timer.start();
+    EvaluationConfig cfg;
+    cfg.dataset = m_data.toStdString();
+    cfg.workDirectory = m_dir.filePath("work").toStdString();
+    cfg.noiseRate = 0.1;
+    cfg.noiseSeed = 4;
+    cfg.train = tinyTraining();
+    cfg.compute.threads = 1;
+    cfg.cleaningBudgets = {0.1};
+    cfg.cleaningUpperBound = true;
+    cfg.command = "test";
+    auto report = runEvaluation(cfg);
+    QVERIFY2(report.ok(), report.status().message().c_str());
+    const EvaluationReport &r = *report;
+    QCOMPARE(r.trainCount, int64_t(120));
+    QCOMPARE(r.testCount, int64_t(30));
+    QCOMPARE(r.flips.size(), size_t(12));
+    QCOMPARE(r.flipSources.size(), size_t(12));
+    QCOMPARE(r.learningRates, (std::vector<double>{0.1, 0.05}));
+    QCOMPARE(r.epochs.size(), size_t(2));
+
+    // Headline rankings: the default, TracIn as published (when not the default), loss, margin, random.
+    std::set<RankingKind> kinds;
+    for (const auto &e : r.rankings) {
+        kinds.insert(e.spec.kind);
+        QCOMPARE(e.recall.size(), cfg.budgets.size());
+        for (size_t i = 0; i < e.recall.size(); ++i) {
+            QVERIFY(e.recall[i] >= 0.0 && e.recall[i] <= 1.0);
+            if (i > 0)
+                QVERIFY(e.recall[i] >= e.recall[i - 1]); // more review never finds fewer
+        }
+        QVERIFY(e.auc >= 0.0 && e.auc <= 1.0);
+        QCOMPARE(e.curve.size(), size_t(201));
+        QCOMPARE(e.curve.back().second, 1.0);
+    }
+    QCOMPARE(kinds.size(), size_t(4));
+    QCOMPARE(r.rankings.front().name, r.defaultSpec.toString());
+    QVERIFY(!r.policies.empty());
+    QVERIFY(!r.bestPolicy.empty());
+    QCOMPARE(r.checkpoints.size(), size_t(2));
+    double share = 0.0;
+    for (const auto &c : r.checkpoints)
+        share += c.shareOfSelfInfluence;
+    QVERIFY(std::abs(share - 1.0) < 1e-9);
+    double counted = 0.0;
+    for (double v : r.histogramFlipped)
+        counted += v;
+    QCOMPARE(counted, 12.0);
+
+    // Cleaning loop: queue and random at 10% (12 reviewed each), then every flip fixed.
+    QCOMPARE(r.cleaning.size(), size_t(3));
+    for (const auto &run : r.cleaning) {
+        QVERIFY(run.testAccuracy >= 0.0 && run.testAccuracy <= 1.0);
+        QVERIFY(run.fixed <= run.reviewed);
+    }
+    QCOMPARE(r.cleaning[0].strategy, std::string("queue"));
+    QCOMPARE(r.cleaning[0].reviewed, int64_t(12));
+    QCOMPARE(r.cleaning[2].fixed, int64_t(12));
+
+    // The ranking API agrees with what compute stored: self-influence (all, η) is the
+    // stored self-influence.
+    {
+        auto db = ProjectDb::open(cfg.workDirectory + "/evaluation.traclens", ProjectDb::OpenMode::ReadOnly);
+        QVERIFY(db.ok());
+        auto stored = (*db)->selfInfluence(r.modelId);
+        auto ranked = rankTrainingExamples(**db, r.modelId, RankingSpec{});
+        QVERIFY(stored.ok() && ranked.ok());
+        std::map<int64_t, double> byId(stored->begin(), stored->end());
+        QCOMPARE(ranked->size(), size_t(120));
+        for (const auto &x : *ranked)
+            QVERIFY(std::abs(x.score - byId.at(x.exampleId)) <= 1e-9 * std::max(1.0, std::abs(x.score)));
+        // The truth is in the project: the flips are exactly the examples whose label changed.
+        auto train = (*db)->examples(Split::Train);
+        QVERIFY(train.ok());
+        std::set<int64_t> changed, flipped;
+        for (const auto &e : *train)
+            if (e.currentLabel != e.givenLabel)
+                changed.insert(e.id);
+        for (const auto &f : r.flips)
+            flipped.insert(f.exampleId);
+        QCOMPARE(changed, flipped);
+    }
+
+    // Files: JSON that reads back, Markdown, and the three charts.
+    const QString out = m_dir.filePath("report");
+    QVERIFY(writeEvaluationReport(r, out.toStdString()).isOk());
+    for (const char *png : {"recall-rankings.png", "recall-checkpoints.png", "score-histogram.png"}) {
+        QImage image(out + "/" + png);
+        QVERIFY2(!image.isNull() && image.width() > 400, png);
+    }
+    QFile md(out + "/report.md");
+    QVERIFY(md.open(QIODevice::ReadOnly));
+    const QString text = QString::fromUtf8(md.readAll());
+    QVERIFY(text.contains("| top 10% |"));
+    QVERIFY(text.contains("The cleaning loop"));
+    auto back = readEvaluationReport((out + "/report.json").toStdString());
+    QVERIFY2(back.ok(), back.status().message().c_str());
+    QCOMPARE(back->flips.size(), r.flips.size());
+    QCOMPARE(back->flips[3].exampleId, r.flips[3].exampleId);
+    QCOMPARE(back->flips[3].trueLabel, r.flips[3].trueLabel);
+    QCOMPARE(back->rankings.size(), r.rankings.size());
+    QCOMPARE(back->rankings[1].recall, r.rankings[1].recall);
+    QCOMPARE(back->rankings[1].curve.size(), r.rankings[1].curve.size());
+    QCOMPARE(back->defaultSpec.toString(), r.defaultSpec.toString());
+    QCOMPARE(back->cleaning.size(), r.cleaning.size());
+    QCOMPARE(back->cleaning[1].testAccuracy, r.cleaning[1].testAccuracy);
+    QCOMPARE(back->histogramEdges, r.histogramEdges);
+    QVERIFY(readEvaluationReport((out + "/report.md").toStdString()).status().code() == Status::Code::InvalidArgument);
+
+    // A rerun with the same configuration reuses everything: same model, same numbers.
+    auto again = runEvaluation(cfg);
+    QVERIFY2(again.ok(), again.status().message().c_str());
+    QCOMPARE(again->modelId, r.modelId);
+    QCOMPARE(again->rankings[0].recall, r.rankings[0].recall);
+    QCOMPARE(again->cleaning[0].seconds, r.cleaning[0].seconds); // read back, not retrained
+    // A different noise seed starts afresh in the same work directory.
+    cfg.noiseSeed = 5;
+    cfg.cleaningBudgets = {};
+    auto fresh = runEvaluation(cfg);
+    QVERIFY2(fresh.ok(), fresh.status().message().c_str());
+    QVERIFY(fresh->cleaning.empty());
+    std::set<int64_t> a, b;
+    for (const auto &f : r.flips)
+        a.insert(f.exampleId);
+    for (const auto &f : fresh->flips)
+        b.insert(f.exampleId);
+    QVERIFY(a != b);
+    qInfo("pipeline: %.1f s", timer.elapsed() / 1000.0);
+}
+
+void TestEvaluation::retrainWithCorrections()
+{
+    // The evaluation project of the last run (noise seed 5): fix two flips by hand.
+    auto db = ProjectDb::open(m_dir.filePath("work/evaluation.traclens").toStdString());
+    QVERIFY(db.ok());
+    auto flips = recordedLabelNoise(**db);
+    QVERIFY(flips.ok() && flips->size() == 12);
+    auto active = (*db)->activeModel();
+    QVERIFY(active.ok() && active->has_value());
+    const int64_t previous = **active;
+    QVERIFY((*db)->relabel((*flips)[0].exampleId, (*flips)[0].trueLabel, "user").ok());
+    QVERIFY((*db)->relabel((*flips)[1].exampleId, (*flips)[1].trueLabel, "user").ok());
+
+    auto r = traclens::retrainWithCorrections(**db, previous);
+    QVERIFY2(r.ok(), r.status().message().c_str());
+    QVERIFY(r->newModel != previous);
+    QCOMPARE(r->previousModel, previous);
+    QCOMPARE(r->config.epochs, tinyTraining().epochs);
+    QCOMPARE(r->config.seed, tinyTraining().seed);
+    QVERIFY(r->labelChangesSince >= 2);
+    QVERIFY(r->previousTestAccuracy >= 0.0 && r->newTestAccuracy >= 0.0);
+    auto nowActive = (*db)->activeModel();
+    QCOMPARE(**nowActive, r->newModel);
+    auto recorded = recordedTrainConfig(**db, r->newModel);
+    QVERIFY(recorded.ok());
+    QCOMPARE(recorded->learningRate, tinyTraining().learningRate);
+
+    // A model trained without a recorded configuration: rebuilt from its curve and manifest.
+    TrainConfig c = tinyTraining();
+    c.epochs = 3;
+    c.lrDecay = 0.25;
+    c.lrDecayEvery = 2;
+    auto plain = trainProjectModel(**db, c, "plain");
+    QVERIFY2(plain.ok(), plain.status().message().c_str());
+    auto inferred = recordedTrainConfig(**db, *plain);
+    QVERIFY2(inferred.ok(), inferred.status().message().c_str());
+    QCOMPARE(inferred->epochs, 3);
+    QCOMPARE(inferred->width, c.width);
+    QCOMPARE(inferred->embeddingDim, c.embeddingDim);
+    QCOMPARE(inferred->learningRate, c.learningRate);
+    QCOMPARE(inferred->lrDecayEvery, 2);
+    QVERIFY(std::abs(inferred->lrDecay - 0.25) < 1e-12);
+
+    QCOMPARE(traclens::retrainWithCorrections(**db, 9999).status().code(), Status::Code::NotFound);
+}
+
+QTEST_MAIN(TestEvaluation)
+#include "test_evaluation.moc"
