@@ -118,18 +118,22 @@ std::vector<int64_t> topRows(const std::vector<float> &scores, int count, bool h
     return idx;
 }
 
-const char *const kRawFile = "tracin-raw.hnsw";
-const char *const kUnitFile = "tracin-unit.hnsw";
 const char *const kEmbeddingFile = "embedding.hnsw";
 const char *const kMetaFile = "index.json";
+
+std::string bucketFile(size_t b)
+{
+    return "tracin-" + std::to_string(b) + ".hnsw";
+}
 
 } // namespace
 
 std::string IndexParams::describe() const
 {
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "proj=%s:%d seed=%llu M=%d efc=%d", projectionKindName(projection), projectionDim,
-                  (unsigned long long)seed, M, efConstruction);
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "proj=%s:%d seed=%llu M=%d efc=%d buckets=%d head=%lld",
+                  projectionKindName(projection), projectionDim, (unsigned long long)seed, M, efConstruction,
+                  normBuckets, (long long)exactHead);
     return buf;
 }
 
@@ -138,9 +142,13 @@ struct InfluenceIndex::Impl {
     IndexInfo info;
     std::unique_ptr<FactorStore> store;
     std::unique_ptr<TracInProjection> projection;
-    std::unique_ptr<VectorIndex> raw, unit, embedding;
-    // Largest norm of the projected TracIn vectors (see build()).
-    float rawRadius = 1.0f;
+    // TracIn: the `head` training rows of largest gradient norm are scanned exactly;
+    // the others are split by norm into buckets, each an HNSW graph of unit vectors.
+    std::vector<int64_t> head;
+    std::vector<std::vector<int64_t>> bucketRows;
+    std::vector<double> bucketMaxNorm;
+    std::vector<std::unique_ptr<VectorIndex>> buckets;
+    std::unique_ptr<VectorIndex> embedding;
     int ef = 200;
 
     void projectRow(int64_t row, float *out) const
@@ -159,6 +167,43 @@ struct InfluenceIndex::Impl {
         projection->project(e.data(), h.data(), out);
     }
 
+    // Rows by gradient norm (√self), largest first, ties by row: the same partition on
+    // every open, so it is not stored.
+    void partition()
+    {
+        const int64_t n = store->trainRows();
+        std::vector<int64_t> order(static_cast<size_t>(n));
+        for (int64_t r = 0; r < n; ++r)
+            order[size_t(r)] = r;
+        std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+            return store->selfInfluence(a) > store->selfInfluence(b);
+        });
+        const int64_t h = std::min<int64_t>(n, std::max<int64_t>(options.params.exactHead, n / 200));
+        head.assign(order.begin(), order.begin() + h);
+        const int64_t rest = n - h;
+        const int b = int(std::max<int64_t>(1, std::min<int64_t>(options.params.normBuckets, rest / 64)));
+        bucketRows.assign(size_t(b), {});
+        bucketMaxNorm.assign(size_t(b), 0.0);
+        for (int i = 0; i < b && rest > 0; ++i) {
+            const int64_t from = h + rest * i / b, to = h + rest * (i + 1) / b;
+            bucketRows[size_t(i)].assign(order.begin() + from, order.begin() + to);
+            if (from < to)
+                bucketMaxNorm[size_t(i)] = std::sqrt(store->selfInfluence(order[size_t(from)]));
+        }
+        if (rest <= 0)
+            bucketRows.clear();
+    }
+
+    void unitVector(int64_t row, float *v) const
+    {
+        const int dim = projection->outputDim();
+        projectRow(row, v);
+        const double s = dot(v, v, dim);
+        const float inv = s > 0 ? float(1.0 / std::sqrt(s)) : 0.0f;
+        for (int j = 0; j < dim; ++j)
+            v[j] *= inv;
+    }
+
     Status build(const ProgressFn &progress, const CancelFlag *cancel)
     {
         const int64_t n = store->trainRows();
@@ -168,87 +213,56 @@ struct InfluenceIndex::Impl {
         vp.M = options.params.M;
         vp.efConstruction = options.params.efConstruction;
         vp.seed = options.params.seed + 100;
-        // Inner-product search through cosine search (Bachrach et al. 2014): with R the
-        // largest norm, x′ = [x/R, √(1 − ‖x‖²/R²)] is a unit vector and, for a unit query
-        // q′ = [q, 0], ⟨x′, q′⟩ = ⟨x, q⟩/R ranks exactly like ⟨x, q⟩. hnswlib's graph
-        // heuristics assume a distance that is small for a point and itself; on raw
-        // inner products they strand large-norm points and missed true opponents in
-        // tests, on unit vectors they do not.
-        std::vector<float> norms(static_cast<size_t>(n));
-        {
-            std::vector<std::thread> pool;
-            const int64_t step = (n + threads - 1) / threads;
-            for (int t = 0; t < threads; ++t)
-                pool.emplace_back([&, t] {
-                    std::vector<float> v(static_cast<size_t>(dim));
-                    for (int64_t r = t * step; r < std::min(n, (t + 1) * step); ++r) {
-                        projectRow(r, v.data());
-                        norms[size_t(r)] = float(std::sqrt(dot(v.data(), v.data(), dim)));
-                    }
-                });
-            for (auto &t : pool)
-                t.join();
+        partition();
+        // Raw TracIn is ‖x‖‖q‖cos: inside a norm range the cosine order is nearly the
+        // raw order, so one graph of unit vectors per range serves raw lists (candidates
+        // of every range, rescored exactly) and normalised ones (the union of every
+        // range's best cosines holds the overall best). A single inner-product graph
+        // over all norms, searched directly or after the unit-sphere transform of
+        // Bachrach et al. (2014), found only 55–80 % of the raw top 10 on Fashion-MNIST
+        // although the projected vectors ranked them within the first 100 (see
+        // docs/benchmarks-index.md); the largest norms, where raw lists come from, are
+        // few and scanned exactly (`head`).
+        const int64_t total = 2 * n - int64_t(head.size());
+        int64_t done = 0;
+        buckets.clear();
+        for (size_t b = 0; b < bucketRows.size(); ++b) {
+            auto created = VectorIndex::create(dim, std::max<int64_t>(1, int64_t(bucketRows[b].size())), vp);
+            if (!created.ok())
+                return created.status();
+            buckets.push_back(std::move(created).value());
+            TL_RETURN_IF_ERROR(buckets.back()->addAll(
+                bucketRows[b], threads, [&](int64_t r, float *v) { unitVector(r, v); },
+                {"index", "TracIn vectors, norm range " + std::to_string(b + 1) + " of "
+                              + std::to_string(bucketRows.size()),
+                 done, total},
+                progress, cancel));
+            done += int64_t(bucketRows[b].size());
         }
-        if (isCancelled(cancel))
-            return Status::cancelled();
-        double maxNorm = 0;
-        for (float x : norms)
-            maxNorm = std::max(maxNorm, double(x));
-        rawRadius = maxNorm > 0 ? float(maxNorm * (1.0 + 1e-6)) : 1.0f;
-
-        auto created = VectorIndex::create(dim + 1, std::max<int64_t>(1, n), vp);
-        if (!created.ok())
-            return created.status();
-        raw = std::move(created).value();
-        TL_RETURN_IF_ERROR(raw->addAll(
-            n, threads,
-            [&](int64_t r, float *v) {
-                projectRow(r, v);
-                const float inv = 1.0f / rawRadius;
-                for (int j = 0; j < dim; ++j)
-                    v[j] *= inv;
-                const double rest = 1.0 - double(norms[size_t(r)]) * norms[size_t(r)] / (double(rawRadius) * rawRadius);
-                v[dim] = float(std::sqrt(std::max(0.0, rest)));
-            },
-            {"index", "TracIn vectors, inner product (1 of 3)", 0, n}, progress, cancel));
-
-        created = VectorIndex::create(dim, std::max<int64_t>(1, n), vp);
-        if (!created.ok())
-            return created.status();
-        unit = std::move(created).value();
-        TL_RETURN_IF_ERROR(unit->addAll(
-            n, threads,
-            [&](int64_t r, float *v) {
-                projectRow(r, v);
-                double s = 0;
-                for (int j = 0; j < dim; ++j)
-                    s += double(v[j]) * v[j];
-                const float inv = s > 0 ? float(1.0 / std::sqrt(s)) : 0.0f;
-                for (int j = 0; j < dim; ++j)
-                    v[j] *= inv;
-            },
-            {"index", "TracIn vectors, normalised (2 of 3)", 0, n}, progress, cancel));
 
         const int d = store->embeddingDim();
-        created = VectorIndex::create(d, std::max<int64_t>(1, n), vp);
+        auto created = VectorIndex::create(d, std::max<int64_t>(1, n), vp);
         if (!created.ok())
             return created.status();
         embedding = std::move(created).value();
         const int last = store->numCheckpoints() - 1;
+        std::vector<int64_t> all(static_cast<size_t>(n));
+        for (int64_t r = 0; r < n; ++r)
+            all[size_t(r)] = r;
         TL_RETURN_IF_ERROR(embedding->addAll(
-            n, threads,
+            all, threads,
             [&](int64_t r, float *v) {
                 thread_local std::vector<float> e;
                 e.resize(size_t(store->numClasses()));
                 store->factors(r, last, e.data(), v);
-                double s = 0;
-                for (int j = 0; j < d; ++j)
-                    s += double(v[j]) * v[j];
+                const double s = dot(v, v, d);
                 const float inv = s > 0 ? float(1.0 / std::sqrt(s)) : 0.0f;
                 for (int j = 0; j < d; ++j)
                     v[j] *= inv;
             },
-            {"index", "embeddings (3 of 3)", 0, n}, progress, cancel));
+            {"index", "embeddings", done, total}, progress, cancel));
+        if (progress)
+            progress({"index", "done", total, total});
         setEf(ef);
         return Status::ok();
     }
@@ -256,9 +270,18 @@ struct InfluenceIndex::Impl {
     void setEf(int value)
     {
         ef = value;
-        for (auto *ix : {raw.get(), unit.get(), embedding.get()})
-            if (ix)
-                ix->setEf(ef);
+        for (auto &ix : buckets)
+            ix->setEf(ef);
+        if (embedding)
+            embedding->setEf(ef);
+    }
+
+    size_t indexBytes() const
+    {
+        size_t bytes = embedding ? embedding->memoryBytes() : 0;
+        for (const auto &ix : buckets)
+            bytes += ix->memoryBytes();
+        return bytes;
     }
 
     Status save(const std::string &dir, const std::string &fp) const
@@ -270,18 +293,19 @@ struct InfluenceIndex::Impl {
         // Drop the old fingerprint first: a crash between here and the end leaves a
         // directory without index.json, which is rebuilt.
         fs::remove(fs::path(dir) / kMetaFile, ec);
-        TL_RETURN_IF_ERROR(raw->save((fs::path(dir) / kRawFile).string()));
-        TL_RETURN_IF_ERROR(unit->save((fs::path(dir) / kUnitFile).string()));
+        for (size_t b = 0; b < buckets.size(); ++b)
+            TL_RETURN_IF_ERROR(buckets[b]->save((fs::path(dir) / bucketFile(b)).string()));
         TL_RETURN_IF_ERROR(embedding->save((fs::path(dir) / kEmbeddingFile).string()));
-        QJsonObject meta{{"format", "traclens-index/1"},
+        QJsonObject meta{{"format", "traclens-index/2"},
                          {"fingerprint", QString::fromStdString(fp)},
-                         {"raw_radius", double(rawRadius)},
+                         {"buckets", int(buckets.size())},
+                         {"exact_head", qint64(head.size())},
                          {"projection_dim", projection->outputDim()},
                          {"build_seconds", info.buildSeconds}};
         const std::string path = (fs::path(dir) / kMetaFile).string();
         QFile f(QString::fromStdString(path + ".tmp"));
-        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)
-            || f.write(QJsonDocument(meta).toJson()) < 0 || !f.flush())
+        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(QJsonDocument(meta).toJson()) < 0
+            || !f.flush())
             return Status::ioError(path + ": cannot write");
         f.close();
         fs::rename(path + ".tmp", path, ec);
@@ -299,22 +323,24 @@ struct InfluenceIndex::Impl {
         const QJsonObject meta = QJsonDocument::fromJson(f.readAll()).object();
         if (meta.value("fingerprint").toString().toStdString() != fp)
             return Status::corruption(path + ": the index is stale (the project or the parameters changed)");
-        rawRadius = float(meta.value("raw_radius").toDouble(1.0));
-        const int dim = projection->outputDim();
-        auto r = VectorIndex::load((fs::path(dir) / kRawFile).string(), dim + 1);
-        if (!r.ok())
-            return r.status();
-        auto u = VectorIndex::load((fs::path(dir) / kUnitFile).string(), dim);
-        if (!u.ok())
-            return u.status();
+        partition();
+        if (meta.value("buckets").toInt() != int(bucketRows.size()))
+            return Status::corruption(path + ": the index has another layout");
+        std::vector<std::unique_ptr<VectorIndex>> loaded;
+        for (size_t b = 0; b < bucketRows.size(); ++b) {
+            auto ix = VectorIndex::load((fs::path(dir) / bucketFile(b)).string(), projection->outputDim());
+            if (!ix.ok())
+                return ix.status();
+            if ((*ix)->size() != int64_t(bucketRows[b].size()))
+                return Status::corruption(path + ": the index has the wrong number of examples");
+            loaded.push_back(std::move(ix).value());
+        }
         auto e = VectorIndex::load((fs::path(dir) / kEmbeddingFile).string(), store->embeddingDim());
         if (!e.ok())
             return e.status();
-        if ((*r)->size() != store->trainRows() || (*u)->size() != store->trainRows()
-            || (*e)->size() != store->trainRows())
+        if ((*e)->size() != store->trainRows())
             return Status::corruption(path + ": the index has the wrong number of examples");
-        raw = std::move(r).value();
-        unit = std::move(u).value();
+        buckets = std::move(loaded);
         embedding = std::move(e).value();
         setEf(ef);
         return Status::ok();
@@ -368,22 +394,34 @@ struct InfluenceIndex::Impl {
         const int count = std::max(ef, 10 * k) + 1; // + the query itself
         std::vector<float> y(size_t(projection->outputDim()));
         projection->project(q.e.data(), q.h.data(), y.data());
-        // Both searches rank by ⟨x, q⟩ and a positive factor does not change the order,
-        // so the query is unit length (inside the half range whatever its magnitude).
         normalise(&y);
         std::vector<float> neg(y.size());
         for (size_t j = 0; j < y.size(); ++j)
             neg[j] = -y[j];
         const bool normalised = scoring == Scoring::Normalised;
-        if (!normalised) { // the raw index holds [x/R, √(1 − ‖x‖²/R²)]: queries get a 0
-            y.push_back(0.0f);
-            neg.push_back(0.0f);
-        }
-        const VectorIndex &tracinIndex = normalised ? *unit : *raw;
-        res.proponents = best(rescoreTracIn(labels(tracinIndex.search(y.data(), count)), q, normalised, exclude), k,
-                              true);
-        res.opponents = best(rescoreTracIn(labels(tracinIndex.search(neg.data(), count)), q, normalised, exclude), k,
-                             false);
+        const double qNorm = std::sqrt(q.self);
+        // The head (largest norms) is scored exactly once for both lists.
+        const std::vector<Neighbour> headScored = rescoreTracIn(head, q, normalised, exclude);
+        auto collect = [&](bool positive) {
+            std::vector<Neighbour> scored = headScored;
+            for (size_t b = 0; b < buckets.size(); ++b) {
+                // Raw scores are bounded by ‖x‖‖q‖ (Cauchy–Schwarz) and buckets come in
+                // decreasing norm: once the k-th best beats the bound, no later bucket
+                // can enter the list.
+                if (!normalised && int(scored.size()) >= k) {
+                    const double kth = best(scored, k, positive).back().score;
+                    const double bound = bucketMaxNorm[b] * qNorm;
+                    if (positive ? kth >= bound : kth <= -bound)
+                        break;
+                }
+                auto found = rescoreTracIn(labels(buckets[b]->search(positive ? y.data() : neg.data(), count)), q,
+                                           normalised, exclude);
+                scored.insert(scored.end(), found.begin(), found.end());
+            }
+            return best(std::move(scored), k, positive);
+        };
+        res.proponents = collect(true);
+        res.opponents = collect(false);
 
         const int d = store->embeddingDim();
         const float *hq = q.h.back();
@@ -436,7 +474,7 @@ struct InfluenceIndex::Impl {
     {
         if (k < 1)
             return Status::invalid("k must be at least 1");
-        const bool indexed = raw && unit && embedding;
+        const bool indexed = embedding != nullptr;
         if (mode == SearchMode::Index && !indexed)
             return Status::invalid("no index is loaded (the project is below the index threshold or the index is stale)");
         const bool useIndex = mode == SearchMode::Index || (mode == SearchMode::Auto && info.usesIndex);
@@ -533,7 +571,7 @@ Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::open(ProjectDb &db, int6
         m.info.usesIndex = true;
     }
     if (m.info.usesIndex)
-        m.info.indexBytes = m.raw->memoryBytes() + m.unit->memoryBytes() + m.embedding->memoryBytes();
+        m.info.indexBytes = m.indexBytes();
     // Below the threshold a forced build exists on disk, but queries stay exact.
     m.info.usesIndex = m.info.usesIndex && m.store->trainRows() >= options.exactBelow;
     return index;
@@ -559,7 +597,7 @@ Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::fromStore(std::unique_pt
         TL_RETURN_IF_ERROR(m.build(progress, cancel));
         m.info.buildSeconds = secondsSince(b0);
         m.info.built = true;
-        m.info.indexBytes = m.raw->memoryBytes() + m.unit->memoryBytes() + m.embedding->memoryBytes();
+        m.info.indexBytes = m.indexBytes();
         m.info.usesIndex = m.store->trainRows() >= options.exactBelow;
     }
     return index;

@@ -95,16 +95,17 @@ Status VectorIndex::add(const float *v, int64_t label)
     return Status::ok();
 }
 
-Status VectorIndex::addAll(int64_t n, int threads, const std::function<void(int64_t, float *)> &vectorOf,
-                           const Progress &stage, const ProgressFn &progress, const CancelFlag *cancel)
+Status VectorIndex::addAll(const std::vector<int64_t> &labels, int threads,
+                           const std::function<void(int64_t, float *)> &vectorOf, const Progress &stage,
+                           const ProgressFn &progress, const CancelFlag *cancel)
 {
     threads = std::max(1, threads);
+    const int64_t n = int64_t(labels.size());
     std::atomic<int64_t> next{0}, done{0};
     std::atomic<bool> stop{false};
     std::mutex errorMutex;
     Status failure;
-    // Rows are handed out in blocks so that the threads' insertions interleave over the
-    // whole range (a graph built in row order is as good as any other order).
+    // Work is handed out in blocks so that the threads' insertions interleave.
     constexpr int64_t kBlock = 256;
     auto work = [&](bool reporter) {
         std::vector<float> v(static_cast<size_t>(m_dim));
@@ -114,11 +115,11 @@ Status VectorIndex::addAll(int64_t n, int threads, const std::function<void(int6
             if (begin >= n)
                 break;
             const int64_t end = std::min(n, begin + kBlock);
-            for (int64_t r = begin; r < end; ++r) {
-                vectorOf(r, v.data());
+            for (int64_t i = begin; i < end; ++i) {
+                vectorOf(labels[size_t(i)], v.data());
                 floatsToHalves(v.data(), half.data(), half.size());
                 try {
-                    d->graph->addPoint(half.data(), hnswlib::labeltype(r));
+                    d->graph->addPoint(half.data(), hnswlib::labeltype(labels[size_t(i)]));
                 } catch (const std::exception &e) {
                     std::lock_guard<std::mutex> lock(errorMutex);
                     failure = Status::internal(std::string("vector index: ") + e.what());
@@ -131,8 +132,7 @@ Status VectorIndex::addAll(int64_t n, int threads, const std::function<void(int6
                 stop = true;
             if (reporter && progress) {
                 Progress p = stage;
-                p.done = total;
-                p.total = n;
+                p.done = stage.done + total;
                 progress(p);
             }
         }
@@ -146,11 +146,6 @@ Status VectorIndex::addAll(int64_t n, int threads, const std::function<void(int6
     TL_RETURN_IF_ERROR(failure);
     if (isCancelled(cancel))
         return Status::cancelled();
-    if (progress) {
-        Progress p = stage;
-        p.done = p.total = n;
-        progress(p);
-    }
     return Status::ok();
 }
 

@@ -46,11 +46,12 @@ public:
 
     // Inserts vector v (dim floats) with a label (the caller's row number).
     Status add(const float *v, int64_t label);
-    // Inserts rows [0, n) in parallel on `threads` threads; vectorOf(row, out) fills
-    // the dim floats of a row (called concurrently). Checks `cancel` every few thousand
-    // rows; reports progress as (stage, detail, done, n).
-    Status addAll(int64_t n, int threads, const std::function<void(int64_t, float *)> &vectorOf,
-                  const Progress &stage, const ProgressFn &progress, const CancelFlag *cancel);
+    // Inserts one vector per label in parallel on `threads` threads; vectorOf(label, out)
+    // fills the dim floats of a label (called concurrently). Checks `cancel` every few
+    // hundred vectors; reports progress as (stage, detail, stage.done + done, stage.total).
+    Status addAll(const std::vector<int64_t> &labels, int threads,
+                  const std::function<void(int64_t, float *)> &vectorOf, const Progress &stage,
+                  const ProgressFn &progress, const CancelFlag *cancel);
 
     // Writes the graph to `path` (via a temporary file and a rename).
     Status save(const std::string &path) const;
