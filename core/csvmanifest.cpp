@@ -192,12 +192,14 @@ Result<ManifestParse> readManifest(const std::string &csvPath)
     buffer << in.rdbuf();
     if (in.bad())
         return Status::ioError(csvPath + ": read error");
-    const std::string text = buffer.str();
-
     std::string fileName = csvPath;
     if (size_t slash = fileName.find_last_of('/'); slash != std::string::npos)
         fileName = fileName.substr(slash + 1);
+    return parseManifest(buffer.str(), fileName);
+}
 
+ManifestParse parseManifest(std::string_view text, const std::string &fileName)
+{
     ManifestParse result;
     auto skip = [&](int line, std::string reason) {
         result.skipped.push_back({fileName + ":" + std::to_string(line), std::move(reason)});

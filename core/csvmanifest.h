@@ -48,4 +48,9 @@ struct ManifestParse {
 // the first are skipped with reason "duplicate path (first on line N)".
 Result<ManifestParse> readManifest(const std::string &csvPath);
 
+// The same interpretation of manifest text already in memory; `fileName` names the
+// manifest in skipped rows ("<fileName>:<line>"). Never fails. (readManifest reads the
+// file and calls this; fuzz targets call it directly.)
+ManifestParse parseManifest(std::string_view text, const std::string &fileName);
+
 } // namespace traclens

@@ -10,9 +10,12 @@
 
 #include "status.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+struct gzFile_s; // zlib
 
 namespace traclens {
 
@@ -23,6 +26,8 @@ public:
     // → InvalidArgument; another element type → Unsupported; truncated or trailing data
     // or a bad gzip stream → Corruption.
     static Result<IdxFile> read(const std::string &path);
+    // The same for bytes in memory (raw or gzip); `name` stands for the file in messages.
+    static Result<IdxFile> fromBytes(const void *data, size_t size, const std::string &name);
 
     const std::vector<int> &dims() const { return m_dims; }  // e.g. {60000, 28, 28}
     int64_t count() const { return m_dims.empty() ? 0 : m_dims[0]; }
@@ -31,6 +36,7 @@ public:
     const std::vector<uint8_t> &data() const { return m_data; }
 
 private:
+    static Result<IdxFile> parse(::gzFile_s *file, const std::string &path);
     std::vector<int> m_dims;
     std::vector<uint8_t> m_data;
 };

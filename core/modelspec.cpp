@@ -230,6 +230,15 @@ Result<ModelSpec> readModelSpec(const std::string &directory)
     if (file.size() > 16 * 1024 * 1024)
         return err.invalid("too large to be a model manifest");
     const QByteArray bytes = file.readAll();
+    return parseModelSpec(std::string_view(bytes.constData(), size_t(bytes.size())), directory);
+}
+
+Result<ModelSpec> parseModelSpec(std::string_view json, const std::string &directory)
+{
+    const QDir dir(QFileInfo(toQ(directory)).absoluteFilePath());
+    const QString path = dir.filePath(QLatin1String(kModelManifestName));
+    const ManifestErrors err(toStd(path));
+    const QByteArray bytes = QByteArray::fromRawData(json.data(), qsizetype(json.size()));
 
     QJsonParseError parseError;
     const QJsonDocument doc = QJsonDocument::fromJson(bytes, &parseError);

@@ -25,6 +25,7 @@
 #include "status.h"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace traclens {
@@ -55,6 +56,11 @@ constexpr const char *kModelManifestName = "traclens-model.json";
 // Unsupported, anything else InvalidArgument. Checks that every checkpoint file
 // exists; does not load them. The returned spec's `directory` is absolute.
 Result<ModelSpec> readModelSpec(const std::string &directory);
+
+// The same checks on manifest text already in memory, as if it were the manifest of
+// `directory` (checkpoint files are still looked up there). readModelSpec calls this;
+// fuzz targets call it directly.
+Result<ModelSpec> parseModelSpec(std::string_view json, const std::string &directory);
 // Writes <spec.directory>/traclens-model.json atomically (temp file + rename), so a
 // reader never sees half a manifest. Does not validate the spec beyond what is needed
 // to write it; errors name the file.

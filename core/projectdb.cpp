@@ -3,7 +3,9 @@
 
 #include <sqlite3.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -252,8 +254,37 @@ Result<std::unique_ptr<ProjectDb>> ProjectDb::open(const std::string &path, Open
     // Is this a SQLite file at all, and is it ours? Reading the schema forces the
     // header check, so "file is not a database" surfaces here with a clear message.
     sqlite3_stmt *st = nullptr;
-    if (sqlite3_prepare_v2(db->m_db, "SELECT count(*) FROM sqlite_master", -1, &st, nullptr) != SQLITE_OK
-        || sqlite3_step(st) != SQLITE_ROW) {
+    auto readSchema = [&] {
+        return sqlite3_prepare_v2(db->m_db, "SELECT count(*) FROM sqlite_master", -1, &st, nullptr) == SQLITE_OK
+               && sqlite3_step(st) == SQLITE_ROW;
+    };
+    bool schemaRead = readSchema();
+    if (!schemaRead && db->m_readOnly
+        && ((sqlite3_extended_errcode(db->m_db) & 0xff) == SQLITE_READONLY
+            || (sqlite3_extended_errcode(db->m_db) & 0xff) == SQLITE_CANTOPEN)) {
+        // A WAL project in a folder we may not write: SQLite cannot create the -shm file a
+        // reader needs. Nobody can write there either, so the file is opened as immutable.
+        sqlite3_finalize(st);
+        st = nullptr;
+        sqlite3_close_v2(db->m_db);
+        db->m_db = nullptr;
+        std::string uri = "file:";
+        for (unsigned char c : fs::absolute(path, ec).string()) {
+            if (std::isalnum(c) || c == '/' || c == '.' || c == '-' || c == '_' || c == '~') {
+                uri += char(c);
+            } else {
+                char hex[4];
+                std::snprintf(hex, sizeof hex, "%%%02X", c);
+                uri += hex;
+            }
+        }
+        uri += "?immutable=1";
+        if (sqlite3_open_v2(uri.c_str(), &db->m_db, flags | SQLITE_OPEN_URI, nullptr) != SQLITE_OK)
+            return db->error("cannot open");
+        sqlite3_extended_result_codes(db->m_db, 1);
+        schemaRead = readSchema();
+    }
+    if (!schemaRead) {
         sqlite3_finalize(st);
         return Status::invalid(path + ": not a TracLens project (" + sqlite3_errmsg(db->m_db) + ")");
     }

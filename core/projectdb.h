@@ -34,6 +34,8 @@ struct sqlite3_stmt;
 
 namespace traclens {
 
+class ProjectLock;
+
 constexpr int kSchemaVersion = 2;
 
 enum class ReviewState : int { None = 0, Reviewed = 1, Skipped = 2 };
@@ -142,6 +144,10 @@ public:
 
     // Create: makes a new file (or opens an existing project). ReadWrite: the file must
     // exist and be a TracLens project. Migrates older schemas; refuses newer ones.
+    // ReadWrite and Create take the process's writer lock (ProjectLock): when another
+    // process has the project open for writing they fail with Busy ("the project is open
+    // in another TracLens (pid N); open it read-only or close the other one"). ReadOnly
+    // opens take no lock and work beside a writer.
     static Result<std::unique_ptr<ProjectDb>> open(const std::string &path, OpenMode mode = OpenMode::ReadWrite);
 
     const std::string &path() const { return m_path; }
@@ -259,6 +265,7 @@ private:
     int m_txDepth = 0;
     struct StatementCache;
     std::unique_ptr<StatementCache> m_statements;
+    std::shared_ptr<ProjectLock> m_lock; // released after the connection closes
 };
 
 } // namespace traclens

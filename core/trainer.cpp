@@ -2,10 +2,17 @@
 
 #include "builtincnn.h"
 
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+
 #include <array>
 #include <cmath>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 #include <random>
 
 namespace traclens {
@@ -164,6 +171,121 @@ Status saveCheckpoint(BuiltinCnn &model, const fs::path &path)
     return Status::ok();
 }
 
+constexpr const char *kStateName = "train-state.json";
+
+uint64_t fnv1a(uint64_t h, const void *data, size_t bytes)
+{
+    const auto *p = static_cast<const unsigned char *>(data);
+    for (size_t i = 0; i < bytes; ++i) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+// What a resumed run must share with the interrupted one: data, classes and config.
+std::string trainingFingerprint(const TrainData &train, const TrainData &test, const std::vector<std::string> &classes,
+                                const TrainConfig &c)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const TrainData *d : {&train, &test}) {
+        const int64_t n = d->count();
+        h = fnv1a(h, &n, sizeof n);
+        h = fnv1a(h, d->labels.data(), d->labels.size() * sizeof(int));
+        h = fnv1a(h, d->pixels.data(), d->pixels.size());
+    }
+    for (const auto &cl : classes)
+        h = fnv1a(h, cl.c_str(), cl.size() + 1);
+    const InputSpec &in = train.input;
+    const int dims[] = {in.channels, in.height, in.width, c.width, c.embeddingDim, c.epochs, c.batchSize,
+                        c.lrDecayEvery, c.checkpointEvery};
+    h = fnv1a(h, dims, sizeof dims);
+    h = fnv1a(h, in.mean.data(), in.mean.size() * sizeof(float));
+    h = fnv1a(h, in.std.data(), in.std.size() * sizeof(float));
+    const double rates[] = {c.learningRate, c.lrDecay};
+    h = fnv1a(h, rates, sizeof rates);
+    h = fnv1a(h, &c.seed, sizeof c.seed);
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
+    return buf;
+}
+
+struct ResumeState {
+    int epoch = 0;
+    std::string weights;                     // relative to the directory
+    std::vector<CheckpointSpec> checkpoints;
+    std::vector<EpochReport> reports;
+};
+
+Status writeResumeState(const fs::path &dir, const std::string &fingerprint, const ResumeState &st)
+{
+    QJsonArray cps, reps;
+    for (const auto &cp : st.checkpoints)
+        cps.append(QJsonObject{{"file", QString::fromStdString(cp.file)}, {"learning_rate", cp.learningRate}});
+    for (const auto &r : st.reports)
+        reps.append(QJsonObject{{"epoch", r.epoch}, {"learning_rate", r.learningRate}, {"train_loss", r.trainLoss},
+                                {"train_accuracy", r.trainAccuracy}, {"test_loss", r.testLoss},
+                                {"test_accuracy", r.testAccuracy},
+                                {"checkpoint", QString::fromStdString(r.checkpointFile)}});
+    const QJsonObject o{{"fingerprint", QString::fromStdString(fingerprint)}, {"epoch", st.epoch},
+                        {"weights", QString::fromStdString(st.weights)}, {"checkpoints", cps}, {"reports", reps}};
+    const fs::path path = dir / kStateName;
+    QSaveFile f(QString::fromStdString(path.string()));
+    if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(o).toJson()) < 0 || !f.commit())
+        return Status::ioError(path.string() + ": cannot save the training state: " + f.errorString().toStdString());
+    return Status::ok();
+}
+
+// The state of an interrupted run in `dir` when it matches `fingerprint` and its weights
+// file is there; nullopt otherwise (then the run starts afresh).
+std::optional<ResumeState> readResumeState(const fs::path &dir, const std::string &fingerprint)
+{
+    QFile f(QString::fromStdString((dir / kStateName).string()));
+    if (!f.open(QIODevice::ReadOnly))
+        return std::nullopt;
+    const QJsonObject o = QJsonDocument::fromJson(f.readAll()).object();
+    if (o.value("fingerprint").toString().toStdString() != fingerprint)
+        return std::nullopt;
+    ResumeState st;
+    st.epoch = o.value("epoch").toInt();
+    st.weights = o.value("weights").toString().toStdString();
+    std::error_code ec;
+    if (st.epoch < 1 || st.weights.empty() || st.weights.find('/') != std::string::npos
+        || !fs::is_regular_file(dir / st.weights, ec))
+        return std::nullopt;
+    for (const auto &v : o.value("checkpoints").toArray()) {
+        const QJsonObject c = v.toObject();
+        st.checkpoints.push_back({c.value("file").toString().toStdString(), c.value("learning_rate").toDouble()});
+    }
+    for (const auto &v : o.value("reports").toArray()) {
+        const QJsonObject r = v.toObject();
+        EpochReport e;
+        e.epoch = r.value("epoch").toInt();
+        e.learningRate = r.value("learning_rate").toDouble();
+        e.trainLoss = r.value("train_loss").toDouble();
+        e.trainAccuracy = r.value("train_accuracy").toDouble();
+        e.testLoss = r.value("test_loss").toDouble();
+        e.testAccuracy = r.value("test_accuracy").toDouble();
+        e.checkpointFile = r.value("checkpoint").toString().toStdString();
+        e.restored = true;
+        st.reports.push_back(e);
+    }
+    if (int(st.reports.size()) != st.epoch)
+        return std::nullopt;
+    return st;
+}
+
+void removeResumeState(const fs::path &dir)
+{
+    std::error_code ec;
+    fs::remove(dir / kStateName, ec);
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.rfind("state-", 0) == 0 && name.size() > 9 && name.compare(name.size() - 3, 3, ".pt") == 0)
+            fs::remove(it->path(), ec);
+    }
+}
+
 Result<std::vector<EpochReport>> runTraining(const TrainData &trainData, const TrainData &testData,
                                              const std::vector<std::string> &classes, const TrainConfig &config,
                                              const fs::path &dir, const TrainProgress &progress,
@@ -191,7 +313,6 @@ Result<std::vector<EpochReport>> runTraining(const TrainData &trainData, const T
                                                          .dampening(0.0)
                                                          .weight_decay(0.0)
                                                          .nesterov(false));
-    std::mt19937_64 rng(config.seed);
     const BatchMaker maker(in);
 
     ModelSpec spec;
@@ -209,18 +330,54 @@ Result<std::vector<EpochReport>> runTraining(const TrainData &trainData, const T
     std::vector<int64_t> y(size_t(config.batchSize));
     std::vector<EpochReport> reports;
 
+    const std::string fingerprint = trainingFingerprint(trainData, testData, classes, config);
+    int firstEpoch = 1;
+    if (config.resume) {
+        if (auto st = readResumeState(dir, fingerprint)) {
+            // Loaded beside the model first: unreadable weights are not an error, the run
+            // then starts afresh from the freshly initialised model.
+            bool loaded = false;
+            BuiltinCnn saved(shape);
+            try {
+                torch::load(saved, (dir / st->weights).string());
+                loaded = true;
+            } catch (const c10::Error &) {
+            }
+            if (loaded) {
+                torch::NoGradGuard noGrad;
+                const auto to = model->parameters();
+                const auto from = saved->parameters();
+                for (size_t i = 0; i < to.size() && i < from.size(); ++i)
+                    to[i].copy_(from[i]);
+                firstEpoch = st->epoch + 1;
+                spec.checkpoints = st->checkpoints;
+                reports = st->reports;
+            }
+        }
+    }
+    if (firstEpoch == 1) {
+        std::error_code ec;
+        fs::remove(dir / kModelManifestName, ec);
+        removeResumeState(dir);
+    }
+    std::string previousStateWeights;
+
     auto cancelled = [&](int epoch) {
         return Status::cancelled("training cancelled in epoch " + std::to_string(epoch) + "; " +
                                  std::to_string(spec.checkpoints.size()) + " checkpoint(s) kept in " + dir.string());
     };
 
-    for (int epoch = 1; epoch <= config.epochs; ++epoch) {
+    for (int epoch = firstEpoch; epoch <= config.epochs; ++epoch) {
         EpochReport report;
         report.epoch = epoch;
         report.learningRate = learningRateForEpoch(config, epoch);
         for (auto &group : optimizer.param_groups())
             static_cast<torch::optim::SGDOptions &>(group.options()).lr(report.learningRate);
 
+        // The order of epoch e depends only on (seed, e), so a resumed run sees the same
+        // batches as an uninterrupted one.
+        std::iota(order.begin(), order.end(), int64_t(0));
+        std::mt19937_64 rng(config.seed * 0x9E3779B97F4A7C15ull + uint64_t(epoch));
         shuffleOrder(order, rng);
         double lossSum = 0.0;
         int64_t correct = 0;
@@ -273,9 +430,28 @@ Result<std::vector<EpochReport>> runTraining(const TrainData &trainData, const T
             report.checkpointFile = file;
         }
         reports.push_back(report);
+        if (epoch < config.epochs) {
+            // The resume state: the weights (the checkpoint when there is one), then the
+            // state file naming them; the older weights file goes only after that.
+            std::string weights = report.checkpointFile;
+            if (weights.empty()) {
+                weights = "state-" + std::to_string(epoch) + ".pt";
+                TL_RETURN_IF_ERROR(saveCheckpoint(model, dir / weights));
+            }
+            TL_RETURN_IF_ERROR(writeResumeState(dir, fingerprint, {epoch, weights, spec.checkpoints, reports}));
+            if (!previousStateWeights.empty() && previousStateWeights.rfind("state-", 0) == 0) {
+                std::error_code ec;
+                fs::remove(dir / previousStateWeights, ec);
+            }
+            previousStateWeights = weights;
+        } else {
+            removeResumeState(dir);
+        }
         if (onEpoch)
             onEpoch(report);
     }
+    if (firstEpoch > config.epochs)
+        removeResumeState(dir);
     return reports;
 }
 
@@ -317,11 +493,13 @@ Result<std::vector<EpochReport>> trainBuiltinCnn(const TrainData &train, const T
         return Status::ioError(outDir + ": cannot create the model directory" + (ec ? ": " + ec.message() : ""));
     // A manifest from an earlier run here would list checkpoints this run is about to
     // overwrite one by one; without it the directory reads as "no model" until this
-    // run's first checkpoint.
-    fs::remove(dir / kModelManifestName, ec);
-    if (ec)
-        return Status::ioError((dir / kModelManifestName).string() + ": cannot remove the old manifest: " +
-                               ec.message());
+    // run's first checkpoint. (A resumed run keeps it: its checkpoints stay.)
+    if (!config.resume) {
+        fs::remove(dir / kModelManifestName, ec);
+        if (ec)
+            return Status::ioError((dir / kModelManifestName).string() + ": cannot remove the old manifest: " +
+                                   ec.message());
+    }
 
     try {
         return runTraining(train, test, classes, config, dir, progress, onEpoch, cancel);

@@ -53,6 +53,10 @@ struct TrainConfig {
     int lrDecayEvery = 2;
     int checkpointEvery = 1;
     uint64_t seed = 1;
+    // Continue an unfinished run: when `outDir` holds the resume state (train-state.json)
+    // of a run with the same data and config, training goes on after its last complete
+    // epoch instead of starting over. Otherwise (or when false) the run starts afresh.
+    bool resume = false;
 };
 
 struct EpochReport {
@@ -63,6 +67,7 @@ struct EpochReport {
     double testLoss = -1.0;       // −1 when no test data was given
     double testAccuracy = -1.0;
     std::string checkpointFile;   // "" when no checkpoint was saved this epoch
+    bool restored = false;        // read back from an interrupted run's state, not trained now
 };
 
 using TrainProgress = std::function<void(int epoch, int64_t seen, int64_t total, double runningLoss)>;
@@ -75,7 +80,16 @@ using TrainProgress = std::function<void(int epoch, int64_t seen, int64_t total,
 // learning_rate is the rate in force during the epoch that ended at it:
 // learningRate · lrDecay^⌊(epoch−1)/lrDecayEvery⌋ (no decay when lrDecayEvery ≤ 0).
 // `progress` is called after every batch with the epoch's running mean loss;
-// `onEpoch` after each epoch. Both run on the calling thread.
+// `onEpoch` after each epoch trained in this call. Both run on the calling thread.
+//
+// Crash safety and resume: after every epoch the directory gets, in this order, the
+// checkpoint (if due) and manifest, the weights (the checkpoint itself, or
+// "state-<epoch>.pt"), then "train-state.json" (epoch, reports, checkpoints and a
+// fingerprint of data and config), each written to a temporary name and renamed. Plain
+// SGD has no optimizer state, the rate is a function of the epoch and the shuffle of
+// epoch e depends only on (seed, e), so weights + epoch are the whole state: a run
+// resumed with `config.resume` gives the same checkpoints as an uninterrupted one (with
+// the same thread count). A finished run removes its resume state.
 Result<std::vector<EpochReport>> trainBuiltinCnn(const TrainData &train, const TrainData &test,
                                                  const std::vector<std::string> &classes,
                                                  const TrainConfig &config, const std::string &outDir,

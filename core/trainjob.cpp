@@ -5,6 +5,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 
@@ -158,10 +159,28 @@ Result<int64_t> trainProjectModel(ProjectDb &db, const TrainConfig &config, cons
     trainData.input = spec;
     testData.input = spec;
 
-    const std::string dir = uniqueDirectory((fs::path(db.sideDirectory()) / "models" / name).string());
+    // An unfinished training of this name (killed, cancelled or failed) is recorded in the
+    // jobs table with its directory; training into that directory again resumes it when
+    // data and config are unchanged (the trainer checks), else starts it afresh there.
+    const std::string jobName = "train:" + name;
+    std::string dir;
+    if (auto job = db.job(jobName); job.ok() && job->has_value() && (*job)->state != "done") {
+        std::error_code ec;
+        if (!(*job)->message.empty() && fs::is_directory((*job)->message, ec))
+            dir = (*job)->message;
+    }
+    TrainConfig cfg = config;
+    cfg.resume = !dir.empty();
+    if (dir.empty())
+        dir = uniqueDirectory((fs::path(db.sideDirectory()) / "models" / name).string());
+    auto nowMs = [] {
+        using namespace std::chrono;
+        return int64_t(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+    };
+    TL_RETURN_IF_ERROR(db.setJob({jobName, "running", 0, config.epochs, nowMs(), dir}));
     const int64_t totalSteps = int64_t(config.epochs) * trainData.count();
     auto reports = trainBuiltinCnn(
-        trainData, testData, classes, config, dir,
+        trainData, testData, classes, cfg, dir,
         [&](int epoch, int64_t seen, int64_t total, double loss) {
             if (progress) {
                 char detail[96];
@@ -169,9 +188,12 @@ Result<int64_t> trainProjectModel(ProjectDb &db, const TrainConfig &config, cons
                 progress({"train", detail, int64_t(epoch - 1) * total + seen, totalSteps});
             }
         },
-        {}, cancel);
-    if (!reports.ok())
+        [&](const EpochReport &r) { db.setJob({jobName, "running", r.epoch, config.epochs, nowMs(), dir}); },
+        cancel);
+    if (!reports.ok()) {
+        db.setJob({jobName, reports.status().isCancelled() ? "cancelled" : "failed", 0, config.epochs, nowMs(), dir});
         return reports.status();
+    }
 
     auto modelSpec = readModelSpec(dir);
     if (!modelSpec.ok())
@@ -186,6 +208,7 @@ Result<int64_t> trainProjectModel(ProjectDb &db, const TrainConfig &config, cons
         epochs.push_back({r.epoch, r.learningRate, r.trainLoss, r.trainAccuracy, r.testLoss, r.testAccuracy});
     TL_RETURN_IF_ERROR(db.setEpochs(*id, epochs));
     TL_RETURN_IF_ERROR(db.setActiveModel(*id));
+    TL_RETURN_IF_ERROR(db.setJob({jobName, "done", config.epochs, config.epochs, nowMs(), dir}));
     TL_RETURN_IF_ERROR(tx.commit());
     return id;
 }

@@ -87,7 +87,8 @@ void TestComputeResume::resumesAfterSigkill()
     QProcess cli;
     cli.start(TRACLENS_CLI, {"compute", project, "--threads", "1", "--chunk", "64", "--batch", "32", "--quiet"});
     QVERIFY(cli.waitForStarted());
-    auto watcher = ProjectDb::open(project.toStdString());
+    // Read-only: the CLI holds the project's writer lock while it computes.
+    auto watcher = ProjectDb::open(project.toStdString(), ProjectDb::OpenMode::ReadOnly);
     QVERIFY(watcher.ok());
     auto cps = (*watcher)->checkpoints(modelId);
     QVERIFY(cps.ok() && cps->size() == 2);
