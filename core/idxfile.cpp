@@ -153,9 +153,11 @@ Result<IdxFile> IdxFile::parse(gzFile_s *f, const std::string &path)
         if (v == 0 && d > 0)
             return Status::invalid(path + ": dimension " + std::to_string(d) + " is zero");
         file.m_dims.push_back(int(v));
-        total *= int64_t(v);
-        if (total > kMaxDataBytes)
+        // Checked before multiplying: the product of a few dimensions overflows 64 bits
+        // (found by tests/fuzz/fuzz_idxfile).
+        if (v != 0 && total > kMaxDataBytes / int64_t(v))
             return Status::invalid(path + ": dimensions declare more than 16 GiB of data");
+        total *= int64_t(v);
     }
 
     // The buffer grows with the data actually read (doubling, from 64 KiB), so a few-byte

@@ -48,6 +48,13 @@ void TestIdxFile::read_data()
     QTest::newRow("negative dimension") << testing::idxBytes({-5}, {}) << false << "" << "out of range";
     QTest::newRow("absurd dimensions") << testing::idxBytes({2000000000, 2000, 2000}, {}) << false << ""
                                        << "more than 16 GiB";
+    // 2e9 · 8 is under the limit; · 2e9 more overflows int64 (a fuzzer find).
+    QTest::newRow("dimension product overflows") << testing::idxBytes({2000000000, 8, 2000000000}, {}) << false << ""
+                                                 << "more than 16 GiB";
+    // A 12-byte file whose header claims ~1.5 GB: refused as truncated without
+    // allocating the claim (a fuzzer find).
+    QTest::newRow("tiny file claiming gigabytes") << testing::idxBytes({1560282160}, QByteArray("ab")) << false << ""
+                                                  << "truncated: expected 1560282160 bytes of data, found 2";
     QTest::newRow("truncated raw") << images.left(images.size() - 5) << false << ""
                                    << "truncated: expected 12 bytes of data, found 7";
     QTest::newRow("truncated inside gzip") << images.left(images.size() - 5) << true << ""
