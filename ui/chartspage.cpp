@@ -102,7 +102,7 @@ void ChartsPage::refreshHistogram()
     // Self-influence spans orders of magnitude (well-learned examples near 0, suspicious
     // ones far out), so bins are on log10.
     std::vector<double> logs;
-    for (qint64 id : m_session->reviewQueue()) {
+    for (qint64 id : m_session->selfInfluenceRanking()) {
         const double v = m_session->selfInfluence(id);
         if (v > 0 && std::isfinite(v))
             logs.push_back(std::log10(v));

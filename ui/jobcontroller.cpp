@@ -18,6 +18,7 @@ JobController::JobController(QObject *parent) : QObject(parent)
     connect(m_worker, &JobWorker::stepFinished, this, &JobController::stepFinished, Qt::QueuedConnection);
     connect(m_worker, &JobWorker::engineLoaded, this, &JobController::engineLoaded, Qt::QueuedConnection);
     connect(m_worker, &JobWorker::modelMissing, this, &JobController::modelMissing, Qt::QueuedConnection);
+    connect(m_worker, &JobWorker::rankingReady, this, &JobController::rankingReady, Qt::QueuedConnection);
     connect(
         m_worker, &JobWorker::finished, this,
         [this](qint64 id, JobKind kind, const Status &status) {
@@ -103,6 +104,12 @@ qint64 JobController::exportFiles(const QString &projectPath, const ExportReques
 {
     JobWorker *w = m_worker;
     return enqueue([w, projectPath, request](qint64 id) { w->exportFiles(id, projectPath, request); });
+}
+
+qint64 JobController::rankExamples(const QString &projectPath, int rankingKind)
+{
+    JobWorker *w = m_worker;
+    return enqueue([w, projectPath, rankingKind](qint64 id) { w->rankExamples(id, projectPath, rankingKind); });
 }
 
 void JobController::closeProject()

@@ -40,6 +40,7 @@ public:
     qint64 computeFactors(const QString &projectPath);
     qint64 loadEngine(const QString &projectPath);
     qint64 exportFiles(const QString &projectPath, const ExportRequest &request);
+    qint64 rankExamples(const QString &projectPath, int rankingKind);
     // Drops the worker's database connection (queued behind running work).
     void closeProject();
 
@@ -60,6 +61,7 @@ signals:
     void finished(qint64 jobId, traclens::JobKind kind, const traclens::Status &status);
     void engineLoaded(qint64 jobId, std::shared_ptr<const traclens::InfluenceEngine> engine);
     void modelMissing(qint64 jobId);
+    void rankingReady(qint64 jobId, int rankingKind, const QString &name, const QVector<qint64> &ids);
 
 private:
     qint64 enqueue(std::function<void(qint64)> call);

@@ -5,7 +5,7 @@
 
 namespace traclens {
 
-enum class JobKind : int { Plan, Import, Train, ImportModel, Compute, LoadEngine, Export };
+enum class JobKind : int { Plan, Import, Train, ImportModel, Compute, LoadEngine, Export, Rank };
 
 // "Importing dataset", ... for the status bar.
 const char *jobKindTitle(JobKind kind);

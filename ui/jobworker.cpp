@@ -3,6 +3,7 @@
 #include "computejob.h"
 #include "exporter.h"
 #include "importer.h"
+#include "ranking.h"
 #include "projectdb.h"
 #include "trainjob.h"
 
@@ -28,6 +29,7 @@ const char *jobKindTitle(JobKind kind)
     case JobKind::Compute: return "Computing influence";
     case JobKind::LoadEngine: return "Loading influence data";
     case JobKind::Export: return "Exporting";
+    case JobKind::Rank: return "Ordering the review queue";
     }
     return "Working";
 }
@@ -326,6 +328,31 @@ void JobWorker::exportFiles(qint64 jobId, const QString &projectPath, const Expo
         return Status::ok();
     }();
     emit finished(jobId, JobKind::Export, report(jobId, JobKind::Export, status));
+}
+
+void JobWorker::rankExamples(qint64 jobId, const QString &projectPath, int rankingKind)
+{
+    if (!beginJob(jobId, JobKind::Rank))
+        return;
+    const Status status = [&]() -> Status {
+        TL_RETURN_IF_ERROR(ensureDb(projectPath));
+        auto active = m_db->activeModel();
+        if (!active.ok())
+            return active.status();
+        if (!active.value())
+            return Status::notFound("the project has no model yet");
+        const RankingSpec spec = defaultRankingFor(RankingKind(rankingKind));
+        auto ranked = rankTrainingExamples(*m_db, *active.value(), spec, progressFn(jobId), m_cancel);
+        if (!ranked.ok())
+            return ranked.status();
+        QVector<qint64> ids;
+        ids.reserve(qsizetype(ranked->size()));
+        for (const RankedExample &r : ranked.value())
+            ids.push_back(r.exampleId);
+        emit rankingReady(jobId, rankingKind, QString::fromStdString(spec.toString()), ids);
+        return Status::ok();
+    }();
+    emit finished(jobId, JobKind::Rank, report(jobId, JobKind::Rank, status));
 }
 
 } // namespace traclens

@@ -29,6 +29,7 @@
 #include <QElapsedTimer>
 #include <QObject>
 #include <QString>
+#include <QVector>
 
 #include <atomic>
 #include <memory>
@@ -59,6 +60,9 @@ public:
     void computeFactors(qint64 jobId, const QString &projectPath);
     void loadEngine(qint64 jobId, const QString &projectPath);
     void exportFiles(qint64 jobId, const QString &projectPath, const ExportRequest &request);
+    // Orders the active model's training examples for review (ranking.h, the kind's
+    // default checkpoint policy); the order arrives by rankingReady.
+    void rankExamples(qint64 jobId, const QString &projectPath, int rankingKind);
     // Closes the worker's connection (e.g. before the GUI opens another project).
     void closeProject();
 
@@ -74,6 +78,8 @@ signals:
     void engineLoaded(qint64 jobId, std::shared_ptr<const traclens::InfluenceEngine> engine);
     // The plan stopped because the project has no model and the plan says none is coming.
     void modelMissing(qint64 jobId);
+    // Training example ids, review-first; `name` says by what ("loss (last-1, η)").
+    void rankingReady(qint64 jobId, int rankingKind, const QString &name, const QVector<qint64> &ids);
 
 private:
     bool beginJob(qint64 jobId, JobKind kind);

@@ -49,6 +49,7 @@ FailureContext contextOf(JobKind kind)
     case JobKind::Compute: return FailureContext::Compute;
     case JobKind::LoadEngine: return FailureContext::LoadEngine;
     case JobKind::Export: return FailureContext::Export;
+    case JobKind::Rank: return FailureContext::LoadEngine;
     case JobKind::Plan: return FailureContext::OpenProject;
     }
     return FailureContext::OpenProject;
@@ -102,6 +103,11 @@ MainWindow::MainWindow(QWidget *parent)
         if (m_sessionJobs.contains(id))
             statusBar()->showMessage(tr("This project has no model yet: use Project ▸ Train Model or Import Model."));
     });
+    connect(w, &JobController::rankingReady, this,
+            [this](qint64 id, int, const QString &name, const QVector<qint64> &ids) {
+                if (m_session && m_sessionJobs.contains(id))
+                    m_session->setReviewOrder(std::vector<qint64>(ids.begin(), ids.end()), name);
+            });
     connect(m_jobStatus, &JobStatusWidget::cancelRequested, this, [this] {
         m_jobs->cancelAll();
         statusBar()->showMessage(tr("Cancelling… finished parts are kept and resume next time."), 5000);
@@ -376,6 +382,8 @@ void MainWindow::buildProjectView()
     };
     connect(m_browser, &DatasetBrowserPage::influenceRequested, this, toInfluence);
     connect(m_review, &ReviewPage::influenceRequested, this, toInfluence);
+    connect(m_review, &ReviewPage::orderRequested, this,
+            [this](int kind) { trackJob(m_jobs->rankExamples(m_session->path(), kind)); });
     m_sidebar->setCurrentRow(BrowsePage);
 }
 

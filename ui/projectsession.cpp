@@ -76,6 +76,7 @@ Status ProjectSession::reloadModel()
     m_epochs.clear();
     m_selfInfluence.clear();
     m_reviewQueue.clear();
+    m_selfRanking.clear();
 
     auto active = m_db->activeModel();
     if (!active.ok())
@@ -98,9 +99,11 @@ Status ProjectSession::reloadModel()
             m_selfInfluence.insert(id, value);
             const ExampleRow *row = example(id);
             if (row && row->split == Split::Train)
-                m_reviewQueue.push_back(id);
+                m_selfRanking.push_back(id);
         }
     }
+    m_reviewQueue = m_selfRanking;
+    m_reviewOrderName = tr("self-influence");
     emit modelChanged();
     return Status::ok();
 }
@@ -140,6 +143,15 @@ double ProjectSession::selfInfluence(qint64 id) const
 {
     return m_selfInfluence.value(id, std::nan(""));
 }
+
+void ProjectSession::setReviewOrder(const std::vector<qint64> &ids, const QString &name)
+{
+    m_reviewQueue = ids;
+    m_reviewOrderName = name;
+    emit reviewOrderChanged();
+}
+
+void ProjectSession::resetReviewOrder() { setReviewOrder(m_selfRanking, tr("self-influence")); }
 
 void ProjectSession::setEngine(std::shared_ptr<const InfluenceEngine> engine)
 {

@@ -66,8 +66,17 @@ public:
     // Self-influence of an example; NaN before factors are computed.
     double selfInfluence(qint64 id) const;
     bool hasSelfInfluence() const { return !m_selfInfluence.isEmpty(); }
-    // Training examples by self-influence, highest first.
+    // Training examples in review order: by self-influence, highest first, unless
+    // setReviewOrder() chose another ranking.
     const std::vector<qint64> &reviewQueue() const { return m_reviewQueue; }
+    // What the queue is ordered by, for people ("self-influence (all, η)").
+    const QString &reviewOrderName() const { return m_reviewOrderName; }
+    // Training examples by self-influence, highest first (the histogram's population).
+    const std::vector<qint64> &selfInfluenceRanking() const { return m_selfRanking; }
+    // Replaces the review order (ids from ranking.h); emits reviewOrderChanged.
+    void setReviewOrder(const std::vector<qint64> &ids, const QString &name);
+    // Back to self-influence order.
+    void resetReviewOrder();
 
     std::shared_ptr<const InfluenceEngine> engine() const { return m_engine; }
     void setEngine(std::shared_ptr<const InfluenceEngine> engine);
@@ -85,6 +94,7 @@ signals:
     void exampleChanged(qint64 id);
     void modelChanged();
     void engineChanged();
+    void reviewOrderChanged();
     // An edit could not be written; the GUI shows it (undo commands cannot return errors).
     void editFailed(const traclens::Status &status);
 
@@ -101,6 +111,8 @@ private:
     std::vector<EpochRow> m_epochs;
     QHash<qint64, double> m_selfInfluence;
     std::vector<qint64> m_reviewQueue;
+    std::vector<qint64> m_selfRanking;
+    QString m_reviewOrderName;
     std::shared_ptr<const InfluenceEngine> m_engine;
     ThumbnailCache *m_thumbnails;
     QUndoStack *m_undoStack;

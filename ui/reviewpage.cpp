@@ -3,10 +3,12 @@
 #include "exampleimageview.h"
 #include "neighbourlistmodel.h"
 #include "projectsession.h"
+#include "ranking.h"
 #include "reviewcommand.h"
 #include "tileview.h"
 #include "uiresources.h"
 
+#include <QComboBox>
 #include <QFrame>
 #include <QGridLayout>
 #include <QHBoxLayout>
@@ -62,6 +64,18 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     m_progress->setTextVisible(false);
     m_progress->setFixedHeight(8);
     top->addWidget(m_progress, 1);
+    top->addSpacing(12);
+    top->addWidget(new QLabel(tr("Order by")));
+    m_order = new QComboBox;
+    // Item data: RankingKind. Self-influence is TracIn's own answer; the engine's
+    // evaluation measured the last checkpoint's loss as the better detector of flipped
+    // labels (docs/evaluation), so both are offered.
+    m_order->addItem(tr("Self-influence (TracIn)"), int(RankingKind::SelfInfluence));
+    m_order->addItem(tr("Loss at the last checkpoint"), int(RankingKind::Loss));
+    m_order->addItem(tr("Smallest margin"), int(RankingKind::Margin));
+    m_order->addItem(tr("Random (baseline)"), int(RankingKind::Random));
+    m_order->setToolTip(tr("Which examples come first in the queue"));
+    top->addWidget(m_order);
     layout->addLayout(top);
 
     // --- the example and the decision
@@ -181,9 +195,21 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
                                    NeighbourListModel::ScoreFormat::Influence);
         emit stripsShown(o.id);
     });
-    connect(session, &ProjectSession::modelChanged, this, &ReviewPage::rebuildQueue);
-    connect(session, &ProjectSession::engineChanged, this, &ReviewPage::rebuildQueue);
-    connect(session, &ProjectSession::examplesReset, this, &ReviewPage::rebuildQueue);
+    connect(session, &ProjectSession::modelChanged, this, [this] {
+        QSignalBlocker block(m_order);
+        m_order->setCurrentIndex(0);
+        rebuildQueue();
+    });
+    connect(session, &ProjectSession::engineChanged, this, [this] { rebuildQueue(); });
+    connect(session, &ProjectSession::examplesReset, this, [this] { rebuildQueue(); });
+    connect(session, &ProjectSession::reviewOrderChanged, this, [this] { rebuildQueue(false); });
+    connect(m_order, &QComboBox::activated, this, [this](int index) {
+        const int kind = m_order->itemData(index).toInt();
+        if (kind == int(RankingKind::SelfInfluence))
+            m_session->resetReviewOrder();
+        else
+            emit orderRequested(kind);
+    });
     connect(session, &ProjectSession::exampleChanged, this, [this](qint64 id) {
         updateCounter();
         if (id == currentId())
@@ -193,9 +219,9 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     rebuildQueue();
 }
 
-void ReviewPage::rebuildQueue()
+void ReviewPage::rebuildQueue(bool keepCurrent)
 {
-    const qint64 keep = currentId();
+    const qint64 keep = keepCurrent ? currentId() : -1;
     m_queue.clear();
     for (qint64 id : m_session->reviewQueue())
         m_queue.push_back(id);
@@ -353,9 +379,10 @@ void ReviewPage::updateView()
     }
     m_image->setExample(id);
     const QLocale locale;
-    m_rank->setText(tr("Rank %1 of %2 by self-influence · #%3")
+    m_rank->setText(tr("Rank %1 of %2 by %3 · #%4")
                         .arg(locale.toString(m_position + 1))
                         .arg(locale.toString(queueLength()))
+                        .arg(m_session->reviewOrderName())
                         .arg(id));
     QString given = tr("Label: %1").arg(m_session->className(row->currentLabel));
     if (row->currentLabel != row->givenLabel)

@@ -14,6 +14,7 @@
 #include <QVector>
 #include <QWidget>
 
+class QComboBox;
 class QGridLayout;
 class QLabel;
 class QProgressBar;
@@ -53,6 +54,9 @@ signals:
     // The strips now show the neighbours of `id`.
     void stripsShown(qint64 id);
     void influenceRequested(qint64 id);
+    // The person chose another order (a ranking.h RankingKind); self-influence is
+    // handled here, the others need the worker.
+    void orderRequested(int rankingKind);
 
 private:
     struct Outcome {
@@ -60,7 +64,7 @@ private:
         Status status;
         QueryResult result;
     };
-    void rebuildQueue();
+    void rebuildQueue(bool keepCurrent = true);
     void rebuildClassButtons();
     void decide(int label, int review);
     void onApplied(qint64 id, bool undone);
@@ -75,6 +79,7 @@ private:
     QStackedWidget *m_stack;
     QLabel *m_emptyText;
     QLabel *m_counter;
+    QComboBox *m_order;
     QProgressBar *m_progress;
     ExampleImageView *m_image;
     QLabel *m_rank, *m_given, *m_suggested, *m_score, *m_source;

@@ -4,6 +4,7 @@
 
 #include "jobcontroller.h"
 #include "projectdb.h"
+#include "ranking.h"
 #include "testproject.h"
 
 #include <QElapsedTimer>
@@ -22,6 +23,7 @@ private slots:
     void planResumesWhatIsMissing();
     void cancelStopsRunningAndQueuedJobs();
     void notAProjectFails();
+    void rankingMatchesEngine();
 };
 
 namespace {
@@ -196,6 +198,29 @@ void TestJobWorker::notAProjectFails()
     // Nothing was written into the file.
     QVERIFY(f.open(QIODevice::ReadOnly));
     QCOMPARE(f.readAll(), QByteArray("this is not a database, just text\n"));
+}
+
+void TestJobWorker::rankingMatchesEngine()
+{
+    QTemporaryDir dir;
+    TestProject fixture(dir.path().toStdString());
+    QVERIFY(fixture.build().isOk());
+    JobController jobs;
+    QSignalSpy ranked(&jobs, &JobController::rankingReady);
+    QSignalSpy finished(&jobs, &JobController::finished);
+    const qint64 id = jobs.rankExamples(QString::fromStdString(fixture.projectPath()), int(RankingKind::Loss));
+    QVERIFY(waitFinished(finished, id, 60000));
+    QVERIFY(finishedStatus(finished, id).isOk());
+    QCOMPARE(ranked.count(), 1);
+    const QVector<qint64> ids = ranked.at(0).at(3).value<QVector<qint64>>();
+
+    auto db = ProjectDb::open(fixture.projectPath(), ProjectDb::OpenMode::ReadOnly);
+    QVERIFY(db.ok());
+    auto expected = rankTrainingExamples(*db.value(), fixture.modelId(), defaultRankingFor(RankingKind::Loss));
+    QVERIFY(expected.ok());
+    QCOMPARE(ids.size(), qsizetype(expected->size()));
+    for (qsizetype i = 0; i < ids.size(); ++i)
+        QCOMPARE(ids[i], expected.value()[size_t(i)].exampleId);
 }
 
 QTEST_MAIN(TestJobWorker)

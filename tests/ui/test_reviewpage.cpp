@@ -27,6 +27,7 @@ private slots:
     void undoAndRedoAreWritten();
     void keepAndSkipMarkReview();
     void stripsShowProponentsAndOpponents();
+    void anotherOrderRestartsAtItsTop();
     void cleanupTestCase();
 
 private:
@@ -182,6 +183,23 @@ void TestReviewPage::stripsShowProponentsAndOpponents()
         opp << n.exampleId;
     QTRY_COMPARE_WITH_TIMEOUT(m_page->proponentsModel()->exampleIds(), pro, 10000);
     QCOMPARE(m_page->opponentsModel()->exampleIds(), opp);
+}
+
+void TestReviewPage::anotherOrderRestartsAtItsTop()
+{
+    // Reverse self-influence as a stand-in for another ranking: the queue follows it and
+    // starts at its first undecided example.
+    std::vector<qint64> reversed(m_session->reviewQueue().rbegin(), m_session->reviewQueue().rend());
+    m_session->setReviewOrder(reversed, "reversed");
+    QCOMPARE(m_page->queueLength(), int(reversed.size()));
+    QCOMPARE(m_page->currentId(), reversed.front());
+    bool rankText = false;
+    for (QLabel *l : m_page->findChildren<QLabel *>())
+        rankText |= l->text().startsWith(QStringLiteral("Rank 1 of %1 by reversed").arg(reversed.size()));
+    QVERIFY(rankText);
+    m_session->resetReviewOrder();
+    QCOMPARE(m_session->reviewQueue(), m_session->selfInfluenceRanking());
+    QVERIFY(m_page->currentId() >= 0);
 }
 
 QTEST_MAIN(TestReviewPage)
