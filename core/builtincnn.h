@@ -66,4 +66,21 @@ public:
 };
 TORCH_MODULE(BuiltinCnn);
 
+// The same embed in TorchScript, over a module whose parameters are BuiltinCnn's with
+// '.' replaced by '_' ("conv1_weight", ...). ModelRunner compiles it so that
+// torch::jit::freeze + optimize_for_inference can keep activations in oneDNN's blocked
+// layout from conv1 to the last pooling, several times faster than eager mode here.
+// Training keeps the eager module (it needs autograd). Keep both in step: ModelRunner
+// checks the compiled embed against BuiltinCnnImpl::embed on every load and falls back
+// to the eager one if they differ.
+constexpr const char *kBuiltinCnnScript = R"JIT(
+def embed(self, x):
+    y = torch.max_pool2d(torch.relu(torch.conv2d(x, self.conv1_weight, self.conv1_bias, [1, 1], [1, 1])), [2, 2])
+    y = torch.max_pool2d(torch.relu(torch.conv2d(y, self.conv2_weight, self.conv2_bias, [1, 1], [1, 1])), [2, 2])
+    return torch.relu(torch.linear(torch.flatten(y, 1), self.hidden_weight, self.hidden_bias))
+
+def forward(self, x):
+    return torch.linear(self.embed(x), self.fc_weight, self.fc_bias)
+)JIT";
+
 } // namespace traclens

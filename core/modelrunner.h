@@ -13,7 +13,9 @@
 // is NotFound, a model that breaks the contract InvalidArgument. Neither load() nor
 // run() throws; LibTorch errors come back as Status.
 //
-// Speed: run() evaluates embed(x) once and applies fc's weight and bias itself
+// Speed: load() freezes embed() and optimises it for inference (oneDNN throughout),
+// falling back to the module as loaded if that fails or changes the numbers. run()
+// evaluates embed(x) once and applies fc's weight and bias itself
 // (logits = h·Wᵀ + b, written straight into the output vector), instead of calling
 // forward() and embed() separately. load() has verified forward(x) == fc(embed(x)), so
 // the logits are the model's, and they are exactly consistent with the embeddings the
@@ -52,6 +54,10 @@ public:
 
     int numClasses() const;
     int embeddingDim() const;
+    // Whether run() uses a frozen, inference-optimised copy of embed() (checked on load
+    // to reproduce the model's embeddings) rather than the module as loaded. For
+    // diagnostics and tests; results agree either way to float rounding.
+    bool isOptimised() const;
 
     // Sets LibTorch's intra-op thread count for the whole process (0 = number of
     // cores). Affects every runner and the trainer; call it before starting work, not

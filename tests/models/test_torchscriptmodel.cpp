@@ -156,6 +156,8 @@ void TestTorchScriptModel::logitsMatchPython()
     QVERIFY2(runner.ok(), runner.status().toString().c_str());
     QCOMPARE((*runner)->numClasses(), 4);
     QCOMPARE((*runner)->embeddingDim(), 7);
+    // The numbers below come from the optimised copy, so they check it too.
+    QVERIFY((*runner)->isOptimised());
     const Factors f = factorsOf(**runner, m_train);
     const QJsonArray expected = m_ref["train_logits"].toArray()[checkpoint].toArray();
     for (int i = 0; i < m_train.count(); ++i) {

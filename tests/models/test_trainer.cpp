@@ -85,6 +85,8 @@ BatchOutput runCheckpoint(const ModelSpec &spec, size_t index, const TrainData &
     auto runner = ModelRunner::load(spec, index);
     if (!runner.ok())
         qFatal("%s", runner.status().toString().c_str());
+    if (!(*runner)->isOptimised())
+        qFatal("the built-in CNN should run through the optimised TorchScript copy");
     const std::vector<float> x = normalised(data);
     const Status s = (*runner)->run(x.data(), int(data.count()), &out);
     if (!s.isOk())
@@ -182,8 +184,9 @@ void TestTrainer::trainsAndWritesCheckpoints()
         const BatchOutput out = runCheckpoint(*spec, c, m_test);
         QCOMPARE(out.numClasses, 3);
         QCOMPARE(out.embeddingDim, 16);
-        // ModelRunner sees what the trainer measured.
-        QVERIFY2(std::abs(accuracy(out, m_test) - (*reports)[c].testAccuracy) < 1e-9,
+        // ModelRunner sees what the trainer measured (its oneDNN path may round
+        // differently from training's eager one, so one near-tie may flip).
+        QVERIFY2(std::abs(accuracy(out, m_test) - (*reports)[c].testAccuracy) <= 1.0 / 96 + 1e-9,
                  qPrintable(QString("%1 vs %2").arg(accuracy(out, m_test)).arg((*reports)[c].testAccuracy)));
         // Embeddings are ReLU outputs.
         QVERIFY(*std::min_element(out.embeddings.begin(), out.embeddings.end()) >= 0.0f);
