@@ -154,6 +154,12 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     strip(tr("Proponents — training examples that pushed the model towards this label"), &m_proponents,
           &m_proponentStrip);
     strip(tr("Opponents — training examples that pushed against it"), &m_opponents, &m_opponentStrip);
+    layout->addSpacing(6);
+    auto *keys = new QLabel(tr("<span style='color:gray'>Keys: <b>0–9</b> relabel · <b>Enter</b> or <b>K</b> keep · "
+                               "<b>S</b> skip · <b>Ctrl+Z</b> undo · <b>Ctrl+Shift+Z</b> redo · double-click a tile "
+                               "to open its influence. Every decision is saved at once.</span>"));
+    keys->setTextFormat(Qt::RichText);
+    layout->addWidget(keys);
     layout->addStretch(1);
     m_stack->addWidget(page);
 
