@@ -86,6 +86,7 @@ private slots:
     void logitsMatchPython();
     void tracInMatchesAutograd();
     void runOnSmallAndEmptyBatches();
+    void runIsRepeatable();
     void badModel_data();
     void badModel();
     void missingCheckpointFile();
@@ -229,6 +230,22 @@ void TestTorchScriptModel::runOnSmallAndEmptyBatches()
     QCOMPARE(empty.n, 0);
     QVERIFY(empty.logits.empty());
     QVERIFY(!(*runner)->run(m_train.inputs.data(), 1, nullptr).isOk());
+}
+
+// The first call of a fresh runner (a resumed compute job) gives the same bits as a
+// runner that has been busy (TorchScript's executor profiles and re-plans early calls).
+void TestTorchScriptModel::runIsRepeatable()
+{
+    auto fresh = ModelRunner::load(m_spec, 1);
+    auto busy = ModelRunner::load(m_spec, 1);
+    QVERIFY(fresh.ok() && busy.ok());
+    BatchOutput first, other, later;
+    QVERIFY((*fresh)->run(m_test.inputs.data(), m_test.count(), &first).isOk());
+    for (int i = 0; i < 4; ++i)
+        QVERIFY((*busy)->run(m_train.inputs.data(), m_train.count(), &other).isOk());
+    QVERIFY((*busy)->run(m_test.inputs.data(), m_test.count(), &later).isOk());
+    QCOMPARE(first.logits, later.logits);
+    QCOMPARE(first.embeddings, later.embeddings);
 }
 
 void TestTorchScriptModel::badModel_data()

@@ -115,6 +115,7 @@ private slots:
     void trainsAndWritesCheckpoints();
     void sameSeedSameModel();
     void checkpointEveryKeepsLastEpoch();
+    void runIsRepeatable();
     void manifestNotMatchingCheckpoint();
     void cancel_data();
     void cancel();
@@ -211,6 +212,34 @@ void TestTrainer::sameSeedSameModel()
     QCOMPARE(a.logits, b.logits);
     QCOMPARE(a.embeddings, b.embeddings);
     QVERIFY(a.logits != c.logits);
+}
+
+// A resumed compute job recomputes some batches in a fresh process: the first call of
+// a fresh runner must give the same bits as a runner that has been busy for a while.
+void TestTrainer::runIsRepeatable()
+{
+    QTemporaryDir tmp;
+    TrainConfig config = smallConfig();
+    config.epochs = 1;
+    QVERIFY(trainBuiltinCnn(m_train, {}, kClasses, config, tmp.path().toStdString(), {}, {}, nullptr).ok());
+    const Result<ModelSpec> spec = readModelSpec(tmp.path().toStdString());
+    QVERIFY(spec.ok());
+    const std::vector<float> test = normalised(m_test), train = normalised(m_train);
+    const int n = 64;
+
+    auto fresh = ModelRunner::load(*spec, 0);
+    QVERIFY(fresh.ok());
+    BatchOutput first;
+    QVERIFY((*fresh)->run(test.data(), n, &first).isOk());
+
+    auto busy = ModelRunner::load(*spec, 0);
+    QVERIFY(busy.ok());
+    BatchOutput other, later;
+    for (int i = 0; i < 4; ++i)
+        QVERIFY((*busy)->run(train.data() + size_t(i) * n * 256, n, &other).isOk());
+    QVERIFY((*busy)->run(test.data(), n, &later).isOk());
+    QCOMPARE(first.logits, later.logits);
+    QCOMPARE(first.embeddings, later.embeddings);
 }
 
 void TestTrainer::checkpointEveryKeepsLastEpoch()
