@@ -201,6 +201,13 @@ void DatasetBrowserPage::applySort()
     m_view->scrollToTop();
 }
 
+void DatasetBrowserPage::setEditingEnabled(bool enabled)
+{
+    m_editingEnabled = enabled;
+    m_relabel->setToolTip(enabled ? QString() : tr("Labels can be changed when the background work has finished"));
+    updateDetails();
+}
+
 void DatasetBrowserPage::setSort(int sort)
 {
     m_sort->setCurrentIndex(sort);
@@ -231,7 +238,7 @@ void DatasetBrowserPage::selectExample(qint64 id)
 void DatasetBrowserPage::updateDetails()
 {
     const ExampleRow *row = m_session->example(m_selected);
-    m_relabel->setEnabled(row);
+    m_relabel->setEnabled(row && m_editingEnabled);
     m_showInfluence->setEnabled(row && m_session->engine());
     queryProponents();
     if (!row) {

@@ -34,6 +34,9 @@ public:
     void selectExample(qint64 id);
     // Same as choosing in the "Sort by" box.
     void setSort(int sort);
+    // Off while import or compute write to the project: the engine holds its write
+    // transaction for a whole chunk, so an edit would wait (and the GUI with it).
+    void setEditingEnabled(bool enabled);
     qint64 selectedExample() const { return m_selected; }
 
 signals:
@@ -65,6 +68,7 @@ private:
     TileView *m_proponentsView;
     QFutureWatcher<std::pair<qint64, std::vector<Neighbour>>> m_watcher;
     qint64 m_selected = -1;
+    bool m_editingEnabled = true;
 };
 
 } // namespace traclens

@@ -95,6 +95,10 @@ MainWindow::MainWindow(QWidget *parent)
 
     JobController *w = m_jobs;
     connect(w, &JobController::started, m_jobStatus, &JobStatusWidget::jobStarted);
+    connect(w, &JobController::started, this, [this](qint64, JobKind kind) {
+        if (m_browser)
+            m_browser->setEditingEnabled(kind != JobKind::Plan && kind != JobKind::Import && kind != JobKind::Compute);
+    });
     connect(w, &JobController::progress, m_jobStatus, &JobStatusWidget::jobProgress);
     connect(w, &JobController::stepFinished, this, &MainWindow::onStepFinished);
     connect(w, &JobController::finished, this, &MainWindow::onFinished);
@@ -463,6 +467,8 @@ void MainWindow::onStepFinished(qint64 jobId, JobKind kind, const Status &status
 void MainWindow::onFinished(qint64 jobId, JobKind kind, const Status &status)
 {
     m_jobStatus->jobFinished(jobId);
+    if (m_browser && !m_jobs->isBusy())
+        m_browser->setEditingEnabled(true);
     if (!m_session || !m_sessionJobs.contains(jobId))
         return;
     const bool shown = m_sessionJobs.value(jobId);
