@@ -2,6 +2,7 @@
 
 #include "appsettings.h"
 #include "chartspage.h"
+#include "clusterpage.h"
 #include "datasetbrowserpage.h"
 #include "examplelistmodel.h"
 #include "exportdialog.h"
@@ -21,6 +22,7 @@
 #include <QCloseEvent>
 #include <QDateTime>
 #include <QDir>
+#include <QEventLoop>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
@@ -370,6 +372,10 @@ void MainWindow::buildProjectView()
     m_pages->addWidget(m_influence);
     m_pages->addWidget(m_review);
     m_pages->addWidget(m_charts);
+    // The cluster gallery comes after the Page enum's pages, which keep their indices.
+    auto *clusters = new ClusterPage(m_session.get());
+    m_sidebar->addItem(new QListWidgetItem(QIcon(QStringLiteral(":/traclens/icons/browse.svg")), tr("Clusters")));
+    m_pages->addWidget(clusters);
     layout->addWidget(m_pages, 1);
     m_central->addWidget(m_projectView);
     m_central->setCurrentWidget(m_projectView);
@@ -386,6 +392,7 @@ void MainWindow::buildProjectView()
     };
     connect(m_browser, &DatasetBrowserPage::influenceRequested, this, toInfluence);
     connect(m_review, &ReviewPage::influenceRequested, this, toInfluence);
+    connect(clusters, &ClusterPage::exampleActivated, this, toInfluence);
     connect(m_review, &ReviewPage::orderRequested, this,
             [this](int kind) { trackJob(m_jobs->rankExamples(m_session->path(), kind)); });
     m_sidebar->setCurrentRow(BrowsePage);
@@ -542,6 +549,20 @@ void MainWindow::takeScreenshots()
     shots->push_back({"influence", [this] { showPage(InfluenceView); return static_cast<QWidget *>(this); }});
     shots->push_back({"review", [this] { showPage(ReviewView); return static_cast<QWidget *>(this); }});
     shots->push_back({"charts", [this] { showPage(ChartsView); return static_cast<QWidget *>(this); }});
+    // Cluster gallery of a few classes; clusters are computed (or read) off the GUI thread.
+    for (int cls : {0, 6, 8}) {
+        shots->push_back({QStringLiteral("clusters-%1").arg(cls), [this, cls] {
+            auto *page = findChild<ClusterPage *>();
+            m_sidebar->setCurrentRow(m_pages->indexOf(page));
+            QEventLoop loop;
+            connect(page, &ClusterPage::clustersShown, &loop, &QEventLoop::quit);
+            QTimer::singleShot(300000, &loop, &QEventLoop::quit);
+            page->setClass(cls);
+            if (page->isBusy() || page->clusters().classIdx != cls || page->clusters().clusters.empty())
+                loop.exec();
+            return static_cast<QWidget *>(this);
+        }});
+    }
     shots->push_back({"export", [this] {
         exportLabels();
         return static_cast<QWidget *>(m_exportDialog.data());
