@@ -46,12 +46,14 @@ private:
 
 void TestMainWindow::initTestCase()
 {
-    // Settings and data go to a throw-away location.
+    // Settings and data go to a throw-away location of this process: test runs in
+    // parallel (other build trees, other people) must not see each other's recent files.
+    QVERIFY(m_dir.isValid());
     QStandardPaths::setTestModeEnabled(true);
     QCoreApplication::setOrganizationName("TracLensTest");
     QCoreApplication::setApplicationName("TracLensTest");
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, m_dir.filePath("settings"));
     QSettings().clear();
-    QVERIFY(m_dir.isValid());
     m_fixture = std::make_unique<TestProject>(m_dir.filePath("fixture").toStdString());
     QVERIFY(m_fixture->build(TestProject::Stage::Images).isOk());
 }
