@@ -106,7 +106,6 @@ Result<ComputeSummary> computeFactors(ProjectDb &db, int64_t modelId, const Comp
     const int batch = std::max(1, options.batchSize);
     const size_t chunk = size_t(std::max(batch, options.chunkSize));
     std::vector<float> pixels;
-    std::vector<FactorRow> rows;
     BatchOutput out;
     int64_t pairsDone = 0;
     const auto started = Clock::now();
@@ -135,10 +134,11 @@ Result<ComputeSummary> computeFactors(ProjectDb &db, int64_t modelId, const Comp
             toModelInput(*image, input, pixels.data() + i * floatsPer);
             labels[i] = ex.currentLabel;
         }
-        ProjectDb::Transaction tx(db);
-        TL_RETURN_IF_ERROR(tx.status());
+        // Inference runs before the transaction opens, so the write lock is held only
+        // for the inserts and a relabel from the GUI never waits behind a chunk.
+        std::vector<std::vector<FactorRow>> chunkRows(nc);
         for (size_t c = 0; c < nc; ++c) {
-            rows.clear();
+            std::vector<FactorRow> &rows = chunkRows[c];
             for (size_t b = 0; b < n; b += size_t(batch)) {
                 const int m = int(std::min(size_t(batch), n - b));
                 TL_RETURN_IF_ERROR(model.runners[c]->run(pixels.data() + b * floatsPer, m, &out)
@@ -163,8 +163,12 @@ Result<ComputeSummary> computeFactors(ProjectDb &db, int64_t modelId, const Comp
                     rows.push_back(std::move(row));
                 }
             }
-            TL_RETURN_IF_ERROR(db.writeFactors(model.checkpoints[c].id, rows));
-            pairsDone += int64_t(rows.size());
+        }
+        ProjectDb::Transaction tx(db);
+        TL_RETURN_IF_ERROR(tx.status());
+        for (size_t c = 0; c < nc; ++c) {
+            TL_RETURN_IF_ERROR(db.writeFactors(model.checkpoints[c].id, chunkRows[c]));
+            pairsDone += int64_t(chunkRows[c].size());
         }
         TL_RETURN_IF_ERROR(db.setJob({jobName, "running", summary.reused + pairsDone, pairsTotal, 0, ""}));
         TL_RETURN_IF_ERROR(tx.commit());
