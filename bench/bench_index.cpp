@@ -27,6 +27,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <time.h>
 
 using namespace traclens;
 using Clock = std::chrono::steady_clock;
@@ -36,6 +37,15 @@ namespace {
 double seconds(Clock::time_point a, Clock::time_point b)
 {
     return std::chrono::duration<double>(b - a).count();
+}
+
+// CPU time of the whole process, ms: on a machine shared with other work the wall time of
+// a query depends on the neighbours' load, its CPU time much less.
+double cpuMs()
+{
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return double(t.tv_sec) * 1e3 + double(t.tv_nsec) / 1e6;
 }
 
 // VmHWM / VmRSS from /proc/self/status, MiB.
@@ -102,7 +112,25 @@ double overlap(const std::vector<Neighbour> &found, const std::vector<int64_t> &
 
 struct Truth {
     std::vector<int64_t> proponents, opponents, normProponents, normOpponents, nearest, farthest;
+    // Mean exact score of each list's top 10, same order as above.
+    double mean[6] = {0, 0, 0, 0, 0, 0};
 };
+
+double meanTop(const std::vector<double> &scores, const std::vector<int64_t> &ids, const std::vector<int64_t> &top)
+{
+    double s = 0;
+    for (int64_t id : top)
+        s += scores[size_t(std::lower_bound(ids.begin(), ids.end(), id) - ids.begin())];
+    return top.empty() ? 0 : s / double(top.size());
+}
+
+double meanScore(const std::vector<Neighbour> &list)
+{
+    double s = 0;
+    for (const auto &n : list)
+        s += n.score;
+    return list.empty() ? 0 : s / double(list.size());
+}
 
 struct QueryBuffersLite {
     std::vector<std::vector<float>> e, h;
@@ -173,15 +201,21 @@ Status exactTruth(ProjectDb &db, int64_t modelId, const std::vector<int64_t> &tr
         std::vector<double> s(raw.begin() + long(i * n), raw.begin() + long((i + 1) * n));
         t.proponents = topIds(s, trainIds, k, true, queries[i]);
         t.opponents = topIds(s, trainIds, k, false, queries[i]);
+        t.mean[0] = meanTop(s, trainIds, t.proponents);
+        t.mean[1] = meanTop(s, trainIds, t.opponents);
         for (size_t r = 0; r < n; ++r) {
             const double denom = std::sqrt(self[r] * selfQ[i]);
             s[r] = denom > 0 ? s[r] / denom : 0.0;
         }
         t.normProponents = topIds(s, trainIds, k, true, queries[i]);
         t.normOpponents = topIds(s, trainIds, k, false, queries[i]);
+        t.mean[2] = meanTop(s, trainIds, t.normProponents);
+        t.mean[3] = meanTop(s, trainIds, t.normOpponents);
         std::vector<double> e(emb.begin() + long(i * n), emb.begin() + long((i + 1) * n));
         t.nearest = topIds(e, trainIds, k, true, queries[i]);
         t.farthest = topIds(e, trainIds, k, false, queries[i]);
+        t.mean[4] = meanTop(e, trainIds, t.nearest);
+        t.mean[5] = meanTop(e, trainIds, t.farthest);
         out->push_back(std::move(t));
     }
     return Status::ok();
@@ -259,8 +293,10 @@ void projectionBound(const InfluenceIndex &index, const std::vector<int64_t> &qi
 void sweep(const FactorStore &store, const std::vector<int> &sizes, const IndexOptions &base, int queries)
 {
     const int c = store.numCheckpoints(), k = store.numClasses(), d = store.embeddingDim();
-    std::printf("\nthreshold sweep (first N training rows, %d queries each, ef %d):\n", queries, base.params.efSearch);
-    std::printf("  %9s  %12s  %12s  %10s\n", "N", "exact ms", "index ms", "build s");
+    std::printf("\nthreshold sweep (first N training rows, %d queries each, raw and normalised, ef %d, medians in ms):\n",
+                queries, base.params.efSearch);
+    std::printf("  %9s  %12s  %12s  %12s  %12s  %10s\n", "N", "exact wall", "index wall", "exact CPU", "index CPU",
+                "build s");
     for (int n : sizes) {
         if (n > store.trainRows())
             break;
@@ -284,20 +320,28 @@ void sweep(const FactorStore &store, const std::vector<int> &sizes, const IndexO
         auto index = InfluenceIndex::fromStore(std::move(sub), opt);
         if (!index.ok())
             return;
-        std::vector<double> exactMs, indexMs;
+        std::vector<double> exactMs, indexMs, exactCpu, indexCpu;
         for (int64_t r = n; r < rows; ++r) {
             const int64_t id = (*index)->store().idOf(r);
+            // Raw and normalised queries alternate: the index's cost differs between them.
+            const Scoring scoring = (r - n) % 2 ? Scoring::Normalised : Scoring::Raw;
             auto t0 = Clock::now();
-            auto a = (*index)->query(id, 10, Scoring::Raw, SearchMode::Exact);
+            const double c0 = cpuMs();
+            auto a = (*index)->query(id, 10, scoring, SearchMode::Exact);
             auto t1 = Clock::now();
-            auto b = (*index)->query(id, 10, Scoring::Raw, SearchMode::Index);
+            const double c1 = cpuMs();
+            auto b = (*index)->query(id, 10, scoring, SearchMode::Index);
             auto t2 = Clock::now();
+            const double c2 = cpuMs();
             if (a.ok() && b.ok()) {
                 exactMs.push_back(1000 * seconds(t0, t1));
                 indexMs.push_back(1000 * seconds(t1, t2));
+                exactCpu.push_back(c1 - c0);
+                indexCpu.push_back(c2 - c1);
             }
         }
-        std::printf("  %9d  %12.2f  %12.2f  %10.1f\n", n, percentile(exactMs, 0.5), percentile(indexMs, 0.5),
+        std::printf("  %9d  %12.2f  %12.2f  %12.2f  %12.2f  %10.1f\n", n, percentile(exactMs, 0.5),
+                    percentile(indexMs, 0.5), percentile(exactCpu, 0.5), percentile(indexCpu, 0.5),
                     (*index)->info().buildSeconds);
         std::fflush(stdout);
     }
@@ -317,12 +361,14 @@ int main(int argc, char **argv)
     std::vector<int> efs{opt.params.efSearch};
     std::vector<int> sweepSizes;
     int queries = 100;
-    bool truth = true, bound = false;
+    bool truth = true, bound = false, exactRecall = false;
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : "";
         if (a == "--rebuild")
             opt.forceRebuild = true;
+        else if (a == "--exact-recall")
+            exactRecall = true;
         else if (a == "--bound")
             bound = true;
         else if (a == "--no-truth")
@@ -361,6 +407,13 @@ int main(int argc, char **argv)
         return die(Status::notFound(project + ": no model"));
     const int64_t modelId = **active;
     std::printf("project: %s\n", project.c_str());
+    {
+        std::ifstream load("/proc/loadavg");
+        std::string l1;
+        load >> l1;
+        std::printf("load average at start: %s (2 cores shared with other work: wall times include waiting)\n",
+                    l1.c_str());
+    }
     std::printf("machine: %u threads; params: %s, efSearch %s\n", std::thread::hardware_concurrency(),
                 opt.params.describe().c_str(), argc > 0 ? "see below" : "");
 
@@ -395,35 +448,42 @@ int main(int argc, char **argv)
     struct Run {
         int ef;
         std::vector<QueryResult> raw, norm;
-        std::vector<double> ms;
+        std::vector<double> ms, cpu;
     };
     std::vector<Run> runs;
     for (int ef : efs) {
         (*index)->setEfSearch(ef);
-        Run run{ef, {}, {}, {}};
+        Run run{ef, {}, {}, {}, {}};
         for (int64_t id : qids) {
             for (Scoring s : {Scoring::Raw, Scoring::Normalised}) {
                 const auto q0 = Clock::now();
+                const double c0 = cpuMs();
                 auto r = (*index)->query(id, 10, s, SearchMode::Index);
+                run.cpu.push_back(cpuMs() - c0);
                 run.ms.push_back(1000.0 * seconds(q0, Clock::now()));
                 if (!r.ok())
                     return die(r.status());
                 (s == Scoring::Raw ? run.raw : run.norm).push_back(std::move(r).value());
             }
         }
-        std::printf("query ef=%-4d (4 lists, k=10, candidates max(ef,100) rescored exactly): median %.2f ms, p95 %.2f ms\n",
-                    ef, percentile(run.ms, 0.5), percentile(run.ms, 0.95));
+        std::printf("query ef=%-4d (4 lists, k=10, candidates rescored exactly): wall median %.2f ms, p95 %.2f ms; "
+                    "CPU median %.2f ms, p95 %.2f ms\n",
+                    ef, percentile(run.ms, 0.5), percentile(run.ms, 0.95), percentile(run.cpu, 0.5),
+                    percentile(run.cpu, 0.95));
         runs.push_back(std::move(run));
     }
     {
-        std::vector<double> ms;
+        std::vector<double> ms, cpu;
         for (size_t i = 0; i < std::min<size_t>(qids.size(), 20); ++i) {
             const auto q0 = Clock::now();
+            const double c0 = cpuMs();
             auto r = (*index)->query(qids[i], 10, Scoring::Raw, SearchMode::Exact);
+            cpu.push_back(cpuMs() - c0);
             ms.push_back(1000.0 * seconds(q0, Clock::now()));
         }
-        std::printf("exact query (brute force over the factor store, for comparison): median %.2f ms\n",
-                    percentile(ms, 0.5));
+        std::printf("exact query (brute force over the factor store, 2 threads, for comparison): wall median %.2f ms, "
+                    "CPU median %.2f ms\n",
+                    percentile(ms, 0.5), percentile(cpu, 0.5));
     }
     std::printf("memory:   peak RSS %.0f MiB (before opening %.0f MiB), RSS now %.0f MiB\n", procMiB("VmHWM:"), rss0,
                 procMiB("VmRSS:"));
@@ -444,6 +504,18 @@ int main(int argc, char **argv)
                     seconds(g0, Clock::now()));
         std::printf("  %-5s %11s %11s %11s %11s %9s %9s %9s\n", "ef", "proponents", "opponents", "norm prop", "norm opp",
                     "nearest", "farthest", "min");
+        if (exactRecall) {
+            // Exact search over the factor store: what the store's precision alone costs.
+            Run run{0, {}, {}, {}, {}};
+            for (int64_t id : qids)
+                for (Scoring sc : {Scoring::Raw, Scoring::Normalised}) {
+                    auto r = (*index)->query(id, 10, sc, SearchMode::Exact);
+                    if (!r.ok())
+                        return die(r.status());
+                    (sc == Scoring::Raw ? run.raw : run.norm).push_back(std::move(r).value());
+                }
+            runs.insert(runs.begin(), std::move(run));
+        }
         for (const Run &run : runs) {
             double pr = 0, op = 0, np = 0, no = 0, ne = 0, fa = 0;
             for (size_t i = 0; i < qids.size(); ++i) {
@@ -456,8 +528,22 @@ int main(int argc, char **argv)
             }
             const double q = double(qids.size());
             const double lowest = std::min({pr, op, np, no, ne, fa}) / q;
-            std::printf("  %-5d %11.4f %11.4f %11.4f %11.4f %9.4f %9.4f %9.4f   recall@10\n", run.ef, pr / q, op / q,
-                        np / q, no / q, ne / q, fa / q, lowest);
+            // How far the shown lists' scores are from the exact ones: mean over queries
+            // of (mean exact top-10 score − mean shown score), in the list's own units
+            // (raw TracIn, or cosine); 0 when the lists are equal.
+            double gap[6] = {0, 0, 0, 0, 0, 0};
+            for (size_t i = 0; i < qids.size(); ++i) {
+                const double shown[6] = {meanScore(run.raw[i].proponents), meanScore(run.raw[i].opponents),
+                                         meanScore(run.norm[i].proponents), meanScore(run.norm[i].opponents),
+                                         meanScore(run.raw[i].nearest), meanScore(run.raw[i].farthest)};
+                for (int l = 0; l < 6; ++l)
+                    gap[l] += std::abs(exact[i].mean[l] - shown[l]) / q;
+            }
+            std::printf("  %-5s %11.4f %11.4f %11.4f %11.4f %9.4f %9.4f %9.4f   recall@10\n",
+                        run.ef ? std::to_string(run.ef).c_str() : "exact", pr / q, op / q, np / q, no / q, ne / q,
+                        fa / q, lowest);
+            std::printf("  %-5s %11.2g %11.2g %11.2g %11.2g %9.2g %9.2g %9s   |mean score gap| to exact\n", "",
+                        gap[0], gap[1], gap[2], gap[3], gap[4], gap[5], "");
         }
         if (bound)
             projectionBound(**index, qids, exact, efs);

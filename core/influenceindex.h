@@ -43,12 +43,12 @@
 namespace traclens {
 
 // Training-set size from which queries go through the index; below it they are exact.
-// Measured (bench_index --sweep, docs/benchmarks-index.md, 2-core AMD EPYC, K=10, D=64,
-// 3 checkpoints): exact queries (all four lists) take 0.11 ms per 1 000 training
-// examples, index queries (4 searches, ef 200, rescoring) 1.9–3.1 ms flat from 10 000 to
-// 1 000 000; the two cross near 25 000, where an exact query takes ~3 ms. Exact answers
-// are preferable while they are as fast, hence the crossover, rounded up.
-constexpr int64_t kExactSearchBelow = 30000;
+// Measured (bench_index --sweep, docs/benchmarks-index.md; K=10, D=64, 3 checkpoints,
+// raw and normalised queries, CPU time per query, ef 100): exact search costs 0.10 ms
+// per 1 000 training rows (3.9 ms at 30 000, 6.2 at 60 000, 10.0 at 100 000, 20.6 at
+// 200 000, 129 at 1 000 000); the index 6.7, 6.4, 7.7, 10.1 and 17.5 ms. The two cross
+// at about 66 000 rows; below that exact answers cost no more, so they are used.
+constexpr int64_t kExactSearchBelow = 65000;
 
 // Factors are kept in float16 for rescoring when float32 would take more than this.
 constexpr size_t kHalfFactorsAboveBytes = size_t(256) << 20;
@@ -57,15 +57,20 @@ enum class SearchMode { Auto, Exact, Index };
 
 struct IndexParams {
     // Projection of the TracIn gradient vectors; 0 = the exact vectors (C·K·(D+1)).
-    // 64 chosen by measurement: the smallest with recall@10 ≥ 0.99 on Fashion-MNIST and
-    // the synthetic million at ef 200 (docs/benchmarks-index.md).
+    // 64 by measurement: on Fashion-MNIST it meets recall@10 ≥ 0.99 for raw and
+    // normalised proponents and opponents at ef 100 (mean |cosine error| 0.094), and a
+    // million examples fit in 1.6 GB. Planted synthetic clusters (near-duplicate
+    // gradients) need more: 256 dimensions and ef 800 to reach 0.97 on opponents
+    // (docs/benchmarks-index.md).
     int projectionDim = 64;
     ProjectionKind projection = ProjectionKind::Gaussian;
     uint64_t seed = 1;
     int M = 16;
     int efConstruction = 200;
     // Candidates retrieved (and rescored) per list and graph: max(efSearch, 10·k).
-    int efSearch = 200;
+    // 100: the smallest that met the recall target on Fashion-MNIST; 17.5 ms per query
+    // (CPU) at a million training examples, 23 ms at 200.
+    int efSearch = 100;
     // TracIn rows scanned exactly (largest gradient norms): max(exactHead, rows/200).
     // Head and ranges chosen by measurement: on Fashion-MNIST 4 ranges and a head of
     // 2000 gave raw proponents recall@10 0.953 at ef 200, 8 ranges and 3000 gave 0.999.

@@ -1255,7 +1255,7 @@ int main(int argc, char **argv)
              p.addOption({"projection", "gaussian or achlioptas.", "kind", "gaussian"});
              p.addOption({"M", "HNSW graph degree.", "n", "16"});
              p.addOption({"ef-construction", "HNSW candidate list while building.", "n", "200"});
-             p.addOption({"ef", "Candidates per list at query time (rescored exactly).", "n", "200"});
+             p.addOption({"ef", "Candidates per list at query time (rescored exactly).", "n", "100"});
              p.addOption({"seed", "Projection seed.", "n", "1"});
              p.addOption({"query", "Then answer a query for this example through the index.", "id"});
              p.addOption({"k", "How many of each for --query.", "n", "10"});
