@@ -556,6 +556,7 @@ void MainWindow::takeScreenshots()
             m_sidebar->setCurrentRow(m_pages->indexOf(page));
             QEventLoop loop;
             connect(page, &ClusterPage::clustersShown, &loop, &QEventLoop::quit);
+            connect(page, &ClusterPage::clustersFailed, &loop, &QEventLoop::quit);
             QTimer::singleShot(300000, &loop, &QEventLoop::quit);
             page->setClass(cls);
             if (page->isBusy() || page->clusters().classIdx != cls || page->clusters().clusters.empty())
