@@ -1,0 +1,121 @@
+// The command line of issue #4: `synth` writes a project, `index` builds (then loads) the
+// index and answers a query like exact search, `clusters` prints the planted clusters;
+// bad options are usage errors.
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+namespace {
+
+struct Run {
+    int code = -1;
+    QByteArray out, err;
+};
+
+Run cli(const QStringList &args)
+{
+    QProcess p;
+    p.start(QStringLiteral(TRACLENS_CLI), args);
+    p.waitForFinished(120000);
+    return {p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError()};
+}
+
+QJsonObject json(const Run &r)
+{
+    return QJsonDocument::fromJson(r.out).object();
+}
+
+} // namespace
+
+class TestIndexCli : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase();
+    void indexBuildsThenLoads();
+    void clustersPrintPlantedStructure_data();
+    void clustersPrintPlantedStructure();
+    void badOptionsAreUsageErrors_data();
+    void badOptionsAreUsageErrors();
+
+private:
+    QTemporaryDir m_dir;
+    QString m_project;
+};
+
+void TestIndexCli::initTestCase()
+{
+    m_project = m_dir.filePath("s.traclens");
+    const Run r = cli({"synth", m_project, "--train", "2000", "--test", "20", "--classes", "4", "--dim", "16",
+                       "--clusters-per-class", "3", "--seed", "5", "--json", "--quiet"});
+    QVERIFY2(r.code == 0, r.err.constData());
+    QCOMPARE(json(r).value("examples").toInt(), 2020);
+    QCOMPARE(json(r).value("factor_rows").toInt(), 2020 * 3);
+}
+
+void TestIndexCli::indexBuildsThenLoads()
+{
+    const QStringList common{"index", m_project, "--query", "5", "--ef", "1000", "--json", "--quiet"};
+    const Run first = cli(common);
+    QVERIFY2(first.code == 0, first.err.constData());
+    QVERIFY(json(first).value("built").toBool());
+    QVERIFY(!json(first).value("queries_use_index").toBool()); // 2 000 rows: exact by default
+    const Run second = cli(common);
+    QVERIFY(second.code == 0);
+    QVERIFY(!json(second).value("built").toBool());
+    const Run exact = cli(common + QStringList{"--exact"});
+    QVERIFY(exact.code == 0);
+    for (const char *list : {"proponents", "opponents", "nearest", "farthest"}) {
+        const QJsonArray a = json(second).value("result").toObject().value(list).toArray();
+        const QJsonArray b = json(exact).value("result").toObject().value(list).toArray();
+        QCOMPARE(a.size(), 10);
+        for (int i = 0; i < a.size(); ++i)
+            QCOMPARE(a[i].toObject().value("id").toInteger(), b[i].toObject().value("id").toInteger());
+    }
+}
+
+void TestIndexCli::clustersPrintPlantedStructure_data()
+{
+    QTest::addColumn<QString>("space");
+    QTest::newRow("tracin") << "tracin";
+    QTest::newRow("embedding") << "embedding";
+}
+
+void TestIndexCli::clustersPrintPlantedStructure()
+{
+    QFETCH(QString, space);
+    const Run r = cli({"clusters", m_project, "--space", space, "--class", "class1", "--json", "--quiet"});
+    QVERIFY2(r.code == 0, r.err.constData());
+    const QJsonArray classes = json(r).value("classes").toArray();
+    QCOMPARE(classes.size(), 1);
+    const QJsonObject set = classes[0].toObject();
+    QCOMPARE(set.value("class").toString(), QString("class1"));
+    QCOMPARE(set.value("k").toInt(), 3);
+    for (const auto &c : set.value("clusters").toArray())
+        QCOMPARE(c.toObject().value("medoids").toArray().size(), 8);
+    const Run text = cli({"clusters", m_project, "--space", space, "--k", "2", "--class", "1", "--quiet"});
+    QVERIFY(text.code == 0);
+    QVERIFY2(text.out.contains("k=2 (given)"), text.out.constData());
+}
+
+void TestIndexCli::badOptionsAreUsageErrors_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::newRow("unknown space") << QStringList{"clusters", "P", "--space", "pixels"};
+    QTest::newRow("k of one") << QStringList{"clusters", "P", "--k", "1"};
+    QTest::newRow("bad projection") << QStringList{"index", "P", "--projection", "fourier"};
+}
+
+void TestIndexCli::badOptionsAreUsageErrors()
+{
+    QFETCH(QStringList, args);
+    args.replaceInStrings("P", m_project);
+    const Run r = cli(args);
+    QCOMPARE(r.code, 2);
+}
+
+QTEST_GUILESS_MAIN(TestIndexCli)
+#include "test_indexcli.moc"
