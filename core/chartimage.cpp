@@ -188,6 +188,16 @@ QImage renderHistogram(const HistogramChart &chart)
     if (chart.logX) {
         for (double e = std::ceil(x0); e <= x1 + 1e-9; e += 1.0)
             xTicks.push_back(std::pow(10.0, e));
+        // Less than two decades wide: 1, 2 and 5 times the powers of ten as well.
+        if (xTicks.size() < 3) {
+            xTicks.clear();
+            for (double e = std::floor(x0); e <= x1; e += 1.0)
+                for (double m : {1.0, 2.0, 5.0}) {
+                    const double t = m * std::pow(10.0, e);
+                    if (std::log10(t) >= x0 - 1e-9 && std::log10(t) <= x1 + 1e-9)
+                        xTicks.push_back(t);
+                }
+        }
     } else {
         xTicks = niceTicks(x0, x1, 8);
     }

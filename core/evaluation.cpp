@@ -433,6 +433,26 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
         r.offered = false;
         rep.policies.push_back(std::move(r));
     }
+    // Self-influence at one checkpoint is ‖e‖² · (‖h‖² + 1): the error factor and the
+    // feature-norm factor, each ranked alone at the last checkpoint, show which one
+    // carries the signal.
+    {
+        const int last = nc - 1;
+        std::vector<double> errorOnly(terms->ids.size()), featureOnly(terms->ids.size());
+        for (size_t i = 0; i < terms->ids.size(); ++i) {
+            const size_t at = terms->at(i, last);
+            errorOnly[i] = terms->errorNorm[at];
+            featureOnly[i] = terms->errorNorm[at] > 0 ? terms->selfTerm[at] / terms->errorNorm[at] : 1.0;
+        }
+        RankingEvaluation e = evaluateRanking("‖e‖² alone (last checkpoint; error factor of self-influence)", tracin,
+                                              errorOnly, *terms, flipped, config.budgets, false);
+        e.offered = false;
+        rep.policies.push_back(std::move(e));
+        RankingEvaluation h = evaluateRanking("‖h‖²+1 alone (last checkpoint; feature factor of self-influence)",
+                                              tracin, featureOnly, *terms, flipped, config.budgets, false);
+        h.offered = false;
+        rep.policies.push_back(std::move(h));
+    }
     const RankingEvaluation *best = nullptr;
     for (const auto &r : rep.policies)
         if (r.offered && (!best || r.meanRecall() > best->meanRecall() + 1e-12
@@ -485,7 +505,10 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
         std::vector<double> clean, bad;
         for (size_t i = 0; i < defaultScores.size(); ++i)
             (flipped[i] ? bad : clean).push_back(defaultScores[i]);
-        const bool positive = std::all_of(defaultScores.begin(), defaultScores.end(), [](double v) { return v > 0; });
+        // Log bins when the scores are non-negative (self-influence, loss): they span orders
+        // of magnitude. Zeros land in the first bin.
+        const bool positive = std::all_of(defaultScores.begin(), defaultScores.end(), [](double v) { return v >= 0; })
+                              && std::any_of(defaultScores.begin(), defaultScores.end(), [](double v) { return v > 0; });
         rep.histogramLog = positive;
         if (positive) {
             rep.histogramEdges = logBinEdges(defaultScores, 60);

@@ -125,7 +125,8 @@ HistogramChart scoreHistogram(const EvaluationReport &report);
 
 // Writes <outDir>/report.json, report.md, recall-rankings.png, recall-checkpoints.png and
 // score-histogram.png (the PNGs only when canRenderCharts(); the Markdown says when they
-// are missing). Creates outDir. Errors name the file.
+// are missing). Creates outDir. Errors name the file. Also records the report's path in
+// the evaluation's project (meta "evaluation_report"), where the app's report view looks.
 Status writeEvaluationReport(const EvaluationReport &report, const std::string &outDir);
 
 } // namespace traclens

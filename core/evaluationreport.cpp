@@ -5,6 +5,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -229,7 +230,12 @@ QString recallTable(const EvaluationReport &r, const std::vector<const RankingEv
     return md;
 }
 
-QString markdown(const EvaluationReport &r, bool plots)
+// Which PNG files were drawn (a chart without data is left out).
+struct Plots {
+    bool any = false, recall = false, policies = false, histogram = false;
+};
+
+QString markdown(const EvaluationReport &r, const Plots &plots)
 {
     const EvaluationConfig &c = r.config;
     const TrainConfig &t = c.train;
@@ -280,7 +286,7 @@ QString markdown(const EvaluationReport &r, bool plots)
     for (const auto &e : r.rankings)
         rows.push_back(&e);
     md += recallTable(r, rows, defaultName, true) + "\n";
-    if (plots)
+    if (plots.recall)
         md += "![Recall against the fraction of the training set reviewed](recall-rankings.png)\n\n";
 
     if (def) {
@@ -345,7 +351,7 @@ QString markdown(const EvaluationReport &r, bool plots)
         return a->meanRecall() > b->meanRecall();
     });
     md += "Sorted by mean recall over the budgets (the selection criterion); *italic* rows are for insight only "
-          "(one early checkpoint alone is not an offered policy).\n\n";
+          "(not offered rankings: one early checkpoint alone, and each factor of self-influence alone).\n\n";
     QString table = recallTable(r, study, defaultName, false);
     for (const RankingEvaluation *e : study)
         if (!e->offered)
@@ -356,7 +362,7 @@ QString markdown(const EvaluationReport &r, bool plots)
           (r.bestPolicy == defaultName ? QString(" — the measured best.\n")
                                        : QString(" — differs from the best of this run; see the README for why.\n"));
     md += "\n";
-    if (plots)
+    if (plots.policies)
         md += "![Recall of self-influence under each checkpoint policy](recall-checkpoints.png)\n\n";
 
     if (!r.cleaning.empty()) {
@@ -400,7 +406,7 @@ QString markdown(const EvaluationReport &r, bool plots)
               "variation.\n\n";
     }
 
-    if (plots) {
+    if (plots.histogram) {
         md += "## Score distribution\n\n";
         md += "![Default-ranking scores of clean and flipped examples](score-histogram.png)\n\n";
     }
@@ -412,7 +418,7 @@ QString markdown(const EvaluationReport &r, bool plots)
         md += "| " + q(stage) + " | " + duration(s) + " |\n";
     md += "| **total** | **" + duration(r.totalSeconds) + "** |\n\n";
     md += "Measured on the project's 2-core development machine, shared with other work while it ran.\n";
-    if (!plots)
+    if (!plots.any)
         md += "\n*Plots were not drawn: the program that wrote this report had no QGuiApplication.*\n";
     return md;
 }
@@ -509,14 +515,31 @@ Status writeEvaluationReport(const EvaluationReport &report, const std::string &
         return Status::ioError(outDir + ": cannot create the report directory");
     const QDir dir(q(outDir));
     TL_RETURN_IF_ERROR(writeFile(dir.filePath("report.json"), QJsonDocument(toJson(report)).toJson()));
-    const bool plots = canRenderCharts();
-    if (plots) {
-        TL_RETURN_IF_ERROR(writeImage(dir.filePath("recall-rankings.png"), renderLineChart(recallChart(report))));
-        TL_RETURN_IF_ERROR(
-            writeImage(dir.filePath("recall-checkpoints.png"), renderLineChart(checkpointPolicyChart(report))));
-        TL_RETURN_IF_ERROR(writeImage(dir.filePath("score-histogram.png"), renderHistogram(scoreHistogram(report))));
+    Plots plots;
+    plots.any = canRenderCharts();
+    if (plots.any) {
+        const LineChart recall = recallChart(report), policies = checkpointPolicyChart(report);
+        const HistogramChart histogram = scoreHistogram(report);
+        plots.recall = !recall.series.empty() && !recall.series.front().points.empty();
+        plots.policies = !policies.series.empty();
+        plots.histogram = histogram.edges.size() >= 2;
+        if (plots.recall)
+            TL_RETURN_IF_ERROR(writeImage(dir.filePath("recall-rankings.png"), renderLineChart(recall)));
+        if (plots.policies)
+            TL_RETURN_IF_ERROR(writeImage(dir.filePath("recall-checkpoints.png"), renderLineChart(policies)));
+        if (plots.histogram)
+            TL_RETURN_IF_ERROR(writeImage(dir.filePath("score-histogram.png"), renderHistogram(histogram)));
     }
-    return writeFile(dir.filePath("report.md"), markdown(report, plots).toUtf8());
+    TL_RETURN_IF_ERROR(writeFile(dir.filePath("report.md"), markdown(report, plots).toUtf8()));
+    // Best effort: the evaluation's project remembers its report, so the app's report view
+    // opened on that project shows it. A missing or busy project changes nothing here.
+    const std::string project = (fs::path(report.config.workDirectory) / "evaluation.traclens").string();
+    if (!report.config.workDirectory.empty() && fs::exists(project)) {
+        auto db = ProjectDb::open(project, ProjectDb::OpenMode::ReadWrite);
+        if (db.ok())
+            (*db)->setMeta("evaluation_report", QFileInfo(dir.filePath("report.json")).absoluteFilePath().toStdString());
+    }
+    return Status::ok();
 }
 
 Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)

@@ -93,6 +93,7 @@ struct CheckpointTerms {
     std::vector<double> learningRates;   // one per checkpoint, in training order
     // Row-major [example][checkpoint].
     std::vector<double> selfTerm;
+    std::vector<float> errorNorm;        // ‖eᵢ‖², so selfTerm / errorNorm = ‖hᵢ‖² + 1
     std::vector<float> loss;
     std::vector<float> margin;
 

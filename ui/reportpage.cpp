@@ -1,0 +1,391 @@
+#include "reportpage.h"
+
+#include "chartimage.h"
+#include "projectsession.h"
+#include "ranking.h"
+
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLocale>
+#include <QPushButton>
+#include <QResizeEvent>
+#include <QScrollBar>
+#include <QScrollArea>
+#include <QTableWidget>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace traclens {
+
+namespace {
+
+QString pct(double v, int decimals = 1)
+{
+    return QLocale().toString(v * 100.0, 'f', decimals) + QStringLiteral(" %");
+}
+
+QLabel *heading(const QString &text)
+{
+    auto *label = new QLabel(text);
+    QFont f = label->font();
+    f.setBold(true);
+    f.setPointSizeF(f.pointSizeF() * 1.25);
+    label->setFont(f);
+    return label;
+}
+
+QLabel *imageLabel()
+{
+    auto *label = new QLabel;
+    label->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+    return label;
+}
+
+QTableWidget *table()
+{
+    auto *t = new QTableWidget;
+    t->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    t->setSelectionMode(QAbstractItemView::NoSelection);
+    t->verticalHeader()->hide();
+    t->setSizeAdjustPolicy(QAbstractScrollArea::AdjustToContents);
+    t->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    t->setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
+    return t;
+}
+
+QTableWidgetItem *cell(const QString &text, bool bold = false, Qt::Alignment align = Qt::AlignRight | Qt::AlignVCenter)
+{
+    auto *item = new QTableWidgetItem(text);
+    item->setTextAlignment(align);
+    if (bold) {
+        QFont f = item->font();
+        f.setBold(true);
+        item->setFont(f);
+    }
+    return item;
+}
+
+// Shows `image` scaled to the label's width (never enlarged), or hides the label.
+void setScaledImage(QLabel *label, const QImage &image, int width)
+{
+    if (image.isNull()) {
+        label->clear();
+        label->hide();
+        return;
+    }
+    const int w = std::max(200, std::min(width, image.width()));
+    const QPixmap pixmap = QPixmap::fromImage(image.scaledToWidth(w, Qt::SmoothTransformation));
+    label->setPixmap(pixmap);
+    // The scroll area would otherwise squeeze the picture to the label's minimum height.
+    label->setFixedHeight(pixmap.height());
+    label->show();
+}
+
+// A table as tall as its rows: the page scrolls, not the table.
+void fitTableHeight(QTableWidget *t)
+{
+    t->resizeColumnsToContents();
+    t->resizeRowsToContents();
+    int h = t->horizontalHeader()->height() + 2 * t->frameWidth();
+    for (int r = 0; r < t->rowCount(); ++r)
+        h += t->rowHeight(r);
+    if (t->horizontalScrollBar()->isVisible())
+        h += t->horizontalScrollBar()->height();
+    t->setFixedHeight(h);
+}
+
+} // namespace
+
+ReportPage::ReportPage(ProjectSession *session, QWidget *parent) : QWidget(parent), m_session(session)
+{
+    auto *outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    auto *scroll = new QScrollArea;
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    outer->addWidget(scroll);
+    auto *content = new QWidget;
+    scroll->setWidget(content);
+    auto *layout = new QVBoxLayout(content);
+    layout->setContentsMargins(16, 12, 16, 16);
+    layout->setSpacing(10);
+
+    layout->addWidget(heading(tr("Label quality of this project")));
+    m_projectSummary = new QLabel;
+    m_projectSummary->setWordWrap(true);
+    m_projectSummary->setTextFormat(Qt::RichText);
+    layout->addWidget(m_projectSummary);
+    m_histogram = imageLabel();
+    layout->addWidget(m_histogram);
+
+    layout->addSpacing(8);
+    layout->addWidget(heading(tr("Mislabel-detection evaluation")));
+    m_evaluationSummary = new QLabel;
+    m_evaluationSummary->setWordWrap(true);
+    m_evaluationSummary->setTextFormat(Qt::RichText);
+    m_evaluationSummary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(m_evaluationSummary);
+    m_openButton = new QPushButton(tr("Open Evaluation Report…"));
+    m_openButton->setToolTip(tr("A report.json written by 'traclens-cli evaluate'"));
+    layout->addWidget(m_openButton, 0, Qt::AlignLeft);
+    m_recallTable = table();
+    layout->addWidget(m_recallTable);
+    m_recallChart = imageLabel();
+    layout->addWidget(m_recallChart);
+    m_cleaningLabel = new QLabel;
+    m_cleaningLabel->setWordWrap(true);
+    layout->addWidget(m_cleaningLabel);
+    m_cleaningTable = table();
+    layout->addWidget(m_cleaningTable);
+    layout->addStretch(1);
+
+    connect(m_openButton, &QPushButton::clicked, this, &ReportPage::chooseEvaluation);
+    // Relabels arrive one at a time; recount once they settle.
+    auto *timer = new QTimer(this);
+    timer->setSingleShot(true);
+    timer->setInterval(400);
+    connect(timer, &QTimer::timeout, this, &ReportPage::refreshProject);
+    connect(session, &ProjectSession::exampleChanged, timer, qOverload<>(&QTimer::start));
+    connect(session, &ProjectSession::examplesReset, this, &ReportPage::refresh);
+    connect(session, &ProjectSession::modelChanged, this, &ReportPage::refresh);
+    connect(session, &ProjectSession::engineChanged, this, &ReportPage::refreshProject);
+    refresh();
+}
+
+void ReportPage::refresh()
+{
+    refreshProject();
+    const QString found = findEvaluationReport();
+    if (!found.isEmpty() && found != m_evaluationFile)
+        loadEvaluation(found);
+    else if (found.isEmpty() && !m_evaluation)
+        showEvaluation();
+}
+
+void ReportPage::refreshProject()
+{
+    m_flagged = 0;
+    const QString queue = QString::fromStdString(defaultRanking().toString()).toHtmlEscaped();
+    if (!m_session->modelId() || !m_session->hasSelfInfluence()) {
+        m_projectSummary->setText(tr("No TracIn factors yet: train or import a model and compute influence to see "
+                                     "the self-influence distribution and the flagged examples.<br>Review queue "
+                                     "ranking by default: <b>%1</b>.")
+                                      .arg(queue));
+        m_histogramImage = {};
+        updateImages();
+        return;
+    }
+    const auto engine = m_session->engine();
+    std::vector<double> agree, flagged;
+    for (qint64 id : m_session->selfInfluenceRanking()) {
+        const ExampleRow *row = m_session->example(id);
+        if (!row || row->split != Split::Train)
+            continue;
+        const double v = m_session->selfInfluence(id);
+        if (!std::isfinite(v))
+            continue;
+        // "Flagged": the model, at its last checkpoint, predicts another class than the
+        // label the example carries now.
+        const bool disagrees = engine && engine->rowOf(id) >= 0 && engine->predicted(id) != row->currentLabel;
+        (disagrees ? flagged : agree).push_back(v);
+    }
+    m_flagged = qint64(flagged.size());
+    const qint64 total = qint64(agree.size() + flagged.size());
+    const QLocale locale;
+    QString text = tr("<b>%1</b> training examples").arg(locale.toString(total));
+    if (engine)
+        text += tr(" · <b>%1</b> flagged (%2) — the model predicts another class than their label")
+                    .arg(locale.toString(m_flagged), pct(total ? double(m_flagged) / double(total) : 0.0));
+    else
+        text += tr(" · flagged examples appear once the influence engine has loaded");
+    text += tr(" · %1 reviewed · %2 relabelled")
+                .arg(locale.toString(qlonglong(m_session->reviewedCount(Split::Train))),
+                     locale.toString(qlonglong(m_session->editedCount())));
+    text += tr("<br>Review queue ranking by default: <b>%1</b> — the best measured at finding wrong labels (see the "
+               "evaluation below and docs/evaluation/report.md).")
+                .arg(queue);
+    m_projectSummary->setText(text);
+
+    std::vector<double> all = agree;
+    all.insert(all.end(), flagged.begin(), flagged.end());
+    HistogramChart h;
+    h.title = tr("Self-influence of the training examples");
+    h.xLabel = tr("self-influence, TracIn over all checkpoints (log scale)");
+    h.yLabel = tr("training examples");
+    h.logX = true;
+    h.edges = logBinEdges(all, 60);
+    h.size = QSize(960, 400);
+    if (engine) {
+        h.series.push_back({tr("model agrees with the label (%1)").arg(locale.toString(qlonglong(agree.size()))), {},
+                            binCounts(agree, h.edges), chartColor(0), Qt::SolidLine});
+        h.series.push_back({tr("flagged (%1)").arg(locale.toString(m_flagged)), {}, binCounts(flagged, h.edges),
+                            chartColor(5), Qt::SolidLine});
+    } else {
+        h.series.push_back({tr("training examples"), {}, binCounts(all, h.edges), chartColor(0), Qt::SolidLine});
+    }
+    m_histogramImage = h.edges.empty() ? QImage() : renderHistogram(h);
+    updateImages();
+}
+
+QString ReportPage::findEvaluationReport()
+{
+    auto meta = m_session->db().meta("evaluation_report");
+    if (meta.ok() && meta->has_value()) {
+        const QString path = QString::fromStdString(**meta);
+        if (QFileInfo::exists(path))
+            return path;
+    }
+    const QString beside = QFileInfo(m_session->path()).dir().filePath(QStringLiteral("report.json"));
+    return QFileInfo::exists(beside) ? beside : QString();
+}
+
+void ReportPage::chooseEvaluation()
+{
+    const QString start = m_evaluationFile.isEmpty() ? QFileInfo(m_session->path()).absolutePath()
+                                                     : QFileInfo(m_evaluationFile).absolutePath();
+    const QString file = QFileDialog::getOpenFileName(this, tr("Open Evaluation Report"), start,
+                                                      tr("Evaluation report (report.json);;JSON files (*.json)"));
+    if (!file.isEmpty())
+        loadEvaluation(file);
+}
+
+bool ReportPage::loadEvaluation(const QString &jsonFile)
+{
+    auto report = readEvaluationReport(jsonFile.toStdString());
+    m_evaluationFile = jsonFile;
+    if (!report.ok()) {
+        m_evaluation.reset();
+        showEvaluation();
+        m_evaluationSummary->setText(tr("Cannot show the evaluation report: %1")
+                                         .arg(QString::fromStdString(report.status().message()).toHtmlEscaped()));
+        return false;
+    }
+    m_evaluation = std::move(report).value();
+    showEvaluation();
+    return true;
+}
+
+void ReportPage::showEvaluation()
+{
+    m_recallTable->clear();
+    m_cleaningTable->clear();
+    if (!m_evaluation) {
+        m_evaluationSummary->setText(
+            tr("No evaluation report for this project. <code>traclens-cli evaluate --out DIR</code> injects label "
+               "noise into a copy of a dataset, trains, and measures how many wrong labels each ranking finds; "
+               "open <code>DIR/report.json</code> here."));
+        m_recallTable->hide();
+        m_cleaningTable->hide();
+        m_cleaningLabel->hide();
+        m_recallImage = {};
+        updateImages();
+        return;
+    }
+    const EvaluationReport &r = *m_evaluation;
+    const QLocale locale;
+    const std::string defaultName = r.defaultSpec.toString();
+    m_evaluationSummary->setText(
+        tr("<b>%1</b>: %2 training images, <b>%3</b> labels flipped at random (%4, seed %5); model trained on the "
+           "noisy labels: test accuracy %6. Default queue: <b>%7</b>.<br><small>%8</small>")
+            .arg(QDir(QString::fromStdString(r.config.dataset)).dirName().toHtmlEscaped(),
+                 locale.toString(qlonglong(r.trainCount)), locale.toString(qlonglong(r.flips.size())),
+                 pct(r.config.noiseRate, 0), QString::number(qulonglong(r.config.noiseSeed)),
+                 pct(r.testAccuracyBefore), QString::fromStdString(defaultName).toHtmlEscaped(),
+                 m_evaluationFile.toHtmlEscaped()));
+
+    // Recall per budget: rankings as rows.
+    const auto &budgets = r.config.budgets;
+    m_recallTable->setColumnCount(int(budgets.size()) + 2);
+    QStringList headers{tr("flipped labels found in the top …")};
+    for (double b : budgets)
+        headers << QString::number(b * 100.0, 'g', 3) + " %";
+    headers << tr("ROC AUC");
+    m_recallTable->setHorizontalHeaderLabels(headers);
+    m_recallTable->setRowCount(int(r.rankings.size()));
+    for (int i = 0; i < int(r.rankings.size()); ++i) {
+        const RankingEvaluation &e = r.rankings[size_t(i)];
+        const bool isDefault = e.name == defaultName;
+        m_recallTable->setItem(i, 0, cell(QString::fromStdString(e.name) + (isDefault ? tr(" (default)") : QString()),
+                                          isDefault, Qt::AlignLeft | Qt::AlignVCenter));
+        for (int j = 0; j < int(e.recall.size()) && j < int(budgets.size()); ++j)
+            m_recallTable->setItem(i, j + 1, cell(pct(e.recall[size_t(j)]), isDefault));
+        m_recallTable->setItem(i, int(budgets.size()) + 1, cell(QLocale().toString(e.auc, 'f', 4), isDefault));
+    }
+    m_recallTable->show();
+    fitTableHeight(m_recallTable);
+    m_recallImage = renderLineChart(recallChart(r));
+
+    // The cleaning loop: one row per review budget.
+    if (r.cleaning.empty()) {
+        m_cleaningLabel->hide();
+        m_cleaningTable->hide();
+    } else {
+        m_cleaningLabel->setText(
+            tr("Cleaning loop: review the top X % of the queue (or a random X %), restore the true label of every flip "
+               "found, retrain with the same seed. Test accuracy before: %1.")
+                .arg(pct(r.testAccuracyBefore, 2)));
+        m_cleaningLabel->show();
+        m_cleaningTable->setColumnCount(5);
+        m_cleaningTable->setHorizontalHeaderLabels({tr("reviewed"), tr("flips fixed (queue)"),
+                                                    tr("test accuracy after queue review"),
+                                                    tr("flips fixed (random)"),
+                                                    tr("test accuracy after random review")});
+        int row = 0;
+        m_cleaningTable->setRowCount(int(r.config.cleaningBudgets.size()) + 1);
+        auto acc = [&](const CleaningRun *x) {
+            if (!x)
+                return QStringLiteral("–");
+            const double d = (x->testAccuracy - r.testAccuracyBefore) * 100.0;
+            return pct(x->testAccuracy, 2) + QStringLiteral(" (%1%2)").arg(d >= 0 ? "+" : "").arg(d, 0, 'f', 2);
+        };
+        for (double b : r.config.cleaningBudgets) {
+            const CleaningRun *queueRun = nullptr, *randomRun = nullptr;
+            for (const auto &run : r.cleaning) {
+                if (std::abs(run.budget - b) > 1e-9)
+                    continue;
+                if (run.strategy == "queue")
+                    queueRun = &run;
+                else if (run.strategy == "random")
+                    randomRun = &run;
+            }
+            m_cleaningTable->setItem(row, 0, cell(pct(b, 0)));
+            m_cleaningTable->setItem(row, 1, cell(queueRun ? locale.toString(qlonglong(queueRun->fixed)) : "–"));
+            m_cleaningTable->setItem(row, 2, cell(acc(queueRun), true));
+            m_cleaningTable->setItem(row, 3, cell(randomRun ? locale.toString(qlonglong(randomRun->fixed)) : "–"));
+            m_cleaningTable->setItem(row, 4, cell(acc(randomRun)));
+            ++row;
+        }
+        for (const auto &run : r.cleaning) {
+            if (run.strategy != "all flips fixed")
+                continue;
+            m_cleaningTable->setItem(row, 0, cell(tr("every flip fixed")));
+            m_cleaningTable->setItem(row, 1, cell(locale.toString(qlonglong(run.fixed))));
+            m_cleaningTable->setItem(row, 2, cell(acc(&run)));
+            ++row;
+        }
+        m_cleaningTable->setRowCount(row);
+        m_cleaningTable->show();
+        fitTableHeight(m_cleaningTable);
+    }
+    updateImages();
+}
+
+void ReportPage::updateImages()
+{
+    const int available = std::max(300, width() - 48);
+    setScaledImage(m_histogram, m_histogramImage, available);
+    setScaledImage(m_recallChart, m_recallImage, available);
+}
+
+void ReportPage::resizeEvent(QResizeEvent *event)
+{
+    QWidget::resizeEvent(event);
+    updateImages();
+}
+
+} // namespace traclens

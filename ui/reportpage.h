@@ -1,0 +1,69 @@
+#pragma once
+// The report view: how trustworthy the open project's labels look, and — for a project
+// made by `traclens-cli evaluate` (known, injected label noise) — how well each review
+// ranking finds the wrong labels.
+//
+// Project part (any project with computed factors): the self-influence distribution of
+// the training set, split into examples the model agrees with and "flagged" ones (the
+// model predicts another class than the current label at the last checkpoint), with the
+// counts: training examples, flagged, reviewed, relabelled, and the review queue's
+// default ranking (ranking.h).
+// Evaluation part: recall curves, the recall / AUC table and the cleaning loop, read from
+// an evaluation's report.json — found through the project's "evaluation_report" meta
+// entry or a report.json beside the project file, or opened with the button.
+//
+// Charts are drawn by the engine (chartimage.h) into QImages, the same pictures as the
+// evaluation's PNG files.
+//
+// Ownership: does not own the session. Thread safety: GUI thread only.
+
+#include "evaluation.h"
+
+#include <QWidget>
+
+#include <optional>
+
+class QLabel;
+class QPushButton;
+class QTableWidget;
+
+namespace traclens {
+
+class ProjectSession;
+
+class ReportPage : public QWidget {
+    Q_OBJECT
+public:
+    explicit ReportPage(ProjectSession *session, QWidget *parent = nullptr);
+
+    // Rebuilds the project part from the session, and looks for an evaluation report.
+    void refresh();
+    // Shows the evaluation report in `jsonFile`; false (and a message in the page) when
+    // it cannot be read.
+    bool loadEvaluation(const QString &jsonFile);
+    const std::optional<EvaluationReport> &evaluation() const { return m_evaluation; }
+    // The flagged count shown (training examples whose prediction differs from the label).
+    qint64 flaggedCount() const { return m_flagged; }
+
+protected:
+    void resizeEvent(QResizeEvent *event) override;
+
+private:
+    void refreshProject();
+    void showEvaluation();
+    void chooseEvaluation();
+    QString findEvaluationReport();
+    void updateImages();
+
+    ProjectSession *m_session;
+    QLabel *m_projectSummary, *m_histogram;
+    QLabel *m_evaluationSummary, *m_recallChart, *m_cleaningLabel;
+    QTableWidget *m_recallTable, *m_cleaningTable;
+    QPushButton *m_openButton;
+    QImage m_histogramImage, m_recallImage;
+    std::optional<EvaluationReport> m_evaluation;
+    QString m_evaluationFile;
+    qint64 m_flagged = 0;
+};
+
+} // namespace traclens
