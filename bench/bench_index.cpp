@@ -375,6 +375,10 @@ int main(int argc, char **argv)
             truth = false;
         else if (a == "--dim" && ++i)
             opt.params.projectionDim = std::atoi(v);
+        else if (a == "--projection" && ++i)
+            opt.params.projection = !std::strcmp(v, "gaussian")     ? ProjectionKind::Gaussian
+                                    : !std::strcmp(v, "achlioptas") ? ProjectionKind::Achlioptas
+                                                                    : ProjectionKind::Pca;
         else if (a == "--buckets" && ++i)
             opt.params.normBuckets = std::atoi(v);
         else if (a == "--head" && ++i)

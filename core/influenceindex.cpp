@@ -1,6 +1,7 @@
 #include "influenceindex.h"
 
 #include "factors.h"
+#include "pcaprojection.h"
 
 #include <QByteArray>
 #include <QFile>
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -120,6 +122,7 @@ std::vector<int64_t> topRows(const std::vector<float> &scores, int count, bool h
 
 const char *const kEmbeddingFile = "embedding.hnsw";
 const char *const kMetaFile = "index.json";
+const char *const kProjectionFile = "projection.bin";
 
 std::string bucketFile(size_t b)
 {
@@ -150,6 +153,37 @@ struct InfluenceIndex::Impl {
     std::vector<std::unique_ptr<VectorIndex>> buckets;
     std::unique_ptr<VectorIndex> embedding;
     int ef = 200;
+    std::vector<float> pcaRows; // the Pca projection's matrix, saved with the index
+
+    // The projection of the options. A Pca matrix is read from the index directory when
+    // it was saved for the same fingerprint, and computed from the factors otherwise.
+    Status makeProjection(const std::string &dir, const std::string &fp, const CancelFlag *cancel)
+    {
+        const IndexParams &p = options.params;
+        const int k = store->numClasses(), d = store->embeddingDim();
+        const int full = store->numCheckpoints() * k * (d + 1);
+        if (p.projection != ProjectionKind::Pca || p.projectionDim <= 0 || p.projectionDim >= full) {
+            projection = std::make_unique<TracInProjection>(k, d, store->etas(), p.projectionDim, p.projection, p.seed);
+            return Status::ok();
+        }
+        pcaRows.clear();
+        if (!dir.empty()) {
+            std::ifstream in((fs::path(dir) / kProjectionFile).string(), std::ios::binary);
+            std::string header;
+            if (in && std::getline(in, header) && header == fp) {
+                pcaRows.resize(size_t(p.projectionDim) * size_t(full));
+                in.read(reinterpret_cast<char *>(pcaRows.data()), std::streamsize(pcaRows.size() * sizeof(float)));
+                if (!in)
+                    pcaRows.clear();
+            }
+        }
+        if (pcaRows.empty())
+            pcaRows = principalDirections(*store, p.projectionDim, p.seed, 10000, cancel);
+        if (isCancelled(cancel))
+            return Status::cancelled();
+        projection = std::make_unique<TracInProjection>(k, d, store->etas(), p.projectionDim, pcaRows);
+        return Status::ok();
+    }
 
     void projectRow(int64_t row, float *out) const
     {
@@ -296,6 +330,14 @@ struct InfluenceIndex::Impl {
         for (size_t b = 0; b < buckets.size(); ++b)
             TL_RETURN_IF_ERROR(buckets[b]->save((fs::path(dir) / bucketFile(b)).string()));
         TL_RETURN_IF_ERROR(embedding->save((fs::path(dir) / kEmbeddingFile).string()));
+        if (!pcaRows.empty()) {
+            const std::string file = (fs::path(dir) / kProjectionFile).string();
+            std::ofstream out(file, std::ios::binary | std::ios::trunc);
+            out << fp << '\n';
+            out.write(reinterpret_cast<const char *>(pcaRows.data()), std::streamsize(pcaRows.size() * sizeof(float)));
+            if (!out)
+                return Status::ioError(file + ": cannot write");
+        }
         QJsonObject meta{{"format", "traclens-index/2"},
                          {"fingerprint", QString::fromStdString(fp)},
                          {"buckets", int(buckets.size())},
@@ -543,13 +585,19 @@ Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::open(ProjectDb &db, int6
     m.info.factorBytes = m.store->factorBytes();
     m.info.directory = directoryFor(db, modelId);
     m.info.fingerprint = fingerprint(*m.store, options.params);
-    m.projection = std::make_unique<TracInProjection>(m.store->numClasses(), m.store->embeddingDim(),
-                                                      m.store->etas(), options.params.projectionDim,
-                                                      options.params.projection, options.params.seed);
-    m.info.projectionDim = m.projection->outputDim();
     m.ef = options.params.efSearch;
-    if (m.store->trainRows() < std::max<int64_t>(1, options.exactBelow) && !options.forceRebuild)
+    if (m.store->trainRows() < std::max<int64_t>(1, options.exactBelow) && !options.forceRebuild) {
+        // Exact search: the projection only serves gradientVector(), so a principal-
+        // directions matrix (seconds of work) is not computed for it.
+        if (m.options.params.projection == ProjectionKind::Pca)
+            m.options.params.projection = ProjectionKind::Gaussian;
+        TL_RETURN_IF_ERROR(m.makeProjection(std::string(), m.info.fingerprint, cancel));
+        m.info.projectionDim = m.projection->outputDim();
         return index;
+    }
+    TL_RETURN_IF_ERROR(m.makeProjection(options.forceRebuild ? std::string() : m.info.directory, m.info.fingerprint,
+                                        cancel));
+    m.info.projectionDim = m.projection->outputDim();
 
     if (!options.forceRebuild) {
         const auto l0 = Clock::now();
@@ -587,9 +635,10 @@ Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::fromStore(std::unique_pt
     m.store = std::move(store);
     m.info.factorBytes = m.store->factorBytes();
     m.info.fingerprint = fingerprint(*m.store, options.params);
-    m.projection = std::make_unique<TracInProjection>(m.store->numClasses(), m.store->embeddingDim(),
-                                                      m.store->etas(), options.params.projectionDim,
-                                                      options.params.projection, options.params.seed);
+    if (m.store->trainRows() < options.exactBelow && !options.forceRebuild
+        && m.options.params.projection == ProjectionKind::Pca)
+        m.options.params.projection = ProjectionKind::Gaussian; // exact search: see open()
+    TL_RETURN_IF_ERROR(m.makeProjection(std::string(), m.info.fingerprint, cancel));
     m.info.projectionDim = m.projection->outputDim();
     m.ef = options.params.efSearch;
     if (m.store->trainRows() >= options.exactBelow || options.forceRebuild) {

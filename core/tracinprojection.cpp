@@ -14,7 +14,7 @@ namespace traclens {
 
 const char *projectionKindName(ProjectionKind kind)
 {
-    return kind == ProjectionKind::Gaussian ? "gaussian" : "achlioptas";
+    return kind == ProjectionKind::Gaussian ? "gaussian" : kind == ProjectionKind::Achlioptas ? "achlioptas" : "pca";
 }
 
 TracInProjection::TracInProjection(int k, int d, std::vector<double> eta, int m, ProjectionKind kind, uint64_t seed)
@@ -48,6 +48,29 @@ TracInProjection::TracInProjection(int k, int d, std::vector<double> eta, int m,
                     }
                     w[size_t(b) * size_t(mk) + size_t(j) * size_t(k) + size_t(a)] = root * v;
                 }
+        m_w.push_back(std::move(w));
+    }
+}
+
+TracInProjection::TracInProjection(int k, int d, std::vector<double> eta, int m, const std::vector<float> &rows)
+    : m_k(k), m_d(d), m_eta(std::move(eta))
+{
+    const int full = int(m_eta.size()) * k * (d + 1);
+    m_exact = m <= 0 || m >= full || rows.size() != size_t(m) * size_t(full);
+    m_out = m_exact ? full : m;
+    if (m_exact)
+        return;
+    const int mk = m * k;
+    for (size_t c = 0; c < m_eta.size(); ++c) {
+        // The rows act on √η·(e ⊗ h̃): W[b][j·K + a] = √η · P[j][c, a, b], as for a random P.
+        const float root = float(std::sqrt(m_eta[c]));
+        std::vector<float> w(static_cast<size_t>(d + 1) * static_cast<size_t>(mk));
+        for (int j = 0; j < m; ++j)
+            for (int a = 0; a < k; ++a)
+                for (int b = 0; b <= d; ++b)
+                    w[size_t(b) * size_t(mk) + size_t(j) * size_t(k) + size_t(a)] =
+                        root * rows[size_t(j) * size_t(full) + c * size_t(k) * size_t(d + 1) + size_t(a) * size_t(d + 1)
+                                    + size_t(b)];
         m_w.push_back(std::move(w));
     }
 }

@@ -28,7 +28,9 @@
 
 namespace traclens {
 
-enum class ProjectionKind { Gaussian, Achlioptas };
+// Pca: the top principal directions of a sample of the project's gradient vectors
+// (see principalDirections() in pcaprojection.h), given to the matrix constructor.
+enum class ProjectionKind { Gaussian, Achlioptas, Pca };
 
 const char *projectionKindName(ProjectionKind kind);
 
@@ -36,6 +38,9 @@ class TracInProjection {
 public:
     // k classes, d embedding size, eta per checkpoint, target dimension m (0 = exact).
     TracInProjection(int k, int d, std::vector<double> eta, int m, ProjectionKind kind, uint64_t seed);
+    // A given matrix: `rows` holds m × inputDim() floats, row j acting on the gradient
+    // vector (√η already inside the vector, as above).
+    TracInProjection(int k, int d, std::vector<double> eta, int m, const std::vector<float> &rows);
 
     int inputDim() const { return int(m_eta.size()) * m_k * (m_d + 1); }
     int outputDim() const { return m_out; }

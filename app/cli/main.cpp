@@ -624,8 +624,10 @@ Result<IndexParams> indexParams(Context &c)
         p.projection = ProjectionKind::Gaussian;
     else if (kind == "achlioptas")
         p.projection = ProjectionKind::Achlioptas;
+    else if (kind == "pca")
+        p.projection = ProjectionKind::Pca;
     else
-        return Status::invalid("--projection takes gaussian or achlioptas");
+        return Status::invalid("--projection takes gaussian, achlioptas or pca");
     p.M = c.parser.value("M").toInt();
     p.efConstruction = c.parser.value("ef-construction").toInt();
     p.efSearch = c.parser.value("ef").toInt();
@@ -1252,7 +1254,8 @@ int main(int argc, char **argv)
              p.addOption(threads);
              p.addOption({"force", "Rebuild even when the index is up to date."});
              p.addOption({"dim", "Projection dimension of the TracIn vectors (0 = exact vectors).", "m", "64"});
-             p.addOption({"projection", "gaussian or achlioptas.", "kind", "gaussian"});
+             p.addOption({"projection", "pca (principal directions of the gradients), gaussian or achlioptas.", "kind",
+                          "pca"});
              p.addOption({"M", "HNSW graph degree.", "n", "16"});
              p.addOption({"ef-construction", "HNSW candidate list while building.", "n", "200"});
              p.addOption({"ef", "Candidates per list at query time (rescored exactly).", "n", "100"});

@@ -1,5 +1,6 @@
 // The approximate index: after exact rescoring its top-k lists equal exact search on a
-// small project (several projections, raw and normalised scoring, float16 factors);
+// small project (random and principal-direction projections, raw and normalised scoring,
+// float16 factors);
 // exact search equals InfluenceEngine; the persisted index is reused while fresh,
 // rebuilt when the project changes, and the build can be cancelled.
 
@@ -75,6 +76,8 @@ void TestInfluenceIndex::indexMatchesExact_data()
     QTest::newRow("gaussian 64, normalised") << 64 << "gaussian" << true << false;
     QTest::newRow("achlioptas 128, raw, float16 factors") << 128 << "achlioptas" << false << true;
     QTest::newRow("gaussian 128, normalised, float16 factors") << 128 << "gaussian" << true << true;
+    QTest::newRow("pca 64, raw, float16 factors") << 64 << "pca" << false << true;
+    QTest::newRow("pca 32, normalised") << 32 << "pca" << true << false;
 }
 
 void TestInfluenceIndex::indexMatchesExact()
@@ -88,7 +91,9 @@ void TestInfluenceIndex::indexMatchesExact()
     IndexOptions opt;
     opt.exactBelow = 1;
     opt.params.projectionDim = dim;
-    opt.params.projection = projection == "gaussian" ? ProjectionKind::Gaussian : ProjectionKind::Achlioptas;
+    opt.params.projection = projection == "gaussian"     ? ProjectionKind::Gaussian
+                            : projection == "achlioptas" ? ProjectionKind::Achlioptas
+                                                         : ProjectionKind::Pca;
     opt.params.precision = half ? IndexParams::Precision::Float16 : IndexParams::Precision::Float32;
     // On a small case a third of the rows as candidates makes the graph search all but
     // exhaustive: what is tested is that projection, search, exclusion and exact
