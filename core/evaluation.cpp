@@ -198,6 +198,7 @@ struct CleaningCache {
         r.fixed = o.value("fixed").toInteger();
         r.testAccuracy = o.value("test_accuracy").toDouble(-1.0);
         r.seconds = o.value("seconds").toDouble();
+        r.seed = o.value("seed").toString().toULongLong();
         if (r.strategy.empty())
             return std::optional<CleaningRun>(); // unreadable: run it again
         return std::optional<CleaningRun>(r);
@@ -207,7 +208,8 @@ struct CleaningCache {
     {
         const QJsonObject o{{"strategy", QString::fromStdString(r.strategy)}, {"budget", r.budget},
                             {"reviewed", qint64(r.reviewed)},                 {"fixed", qint64(r.fixed)},
-                            {"test_accuracy", r.testAccuracy},                {"seconds", r.seconds}};
+                            {"test_accuracy", r.testAccuracy},                {"seconds", r.seconds},
+                            {"seed", QString::number(qulonglong(r.seed))}};
         QSaveFile f(QString::fromStdString((dir / (key + ".json")).string()));
         if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(o).toJson()) < 0 || !f.commit())
             return Status::ioError(f.fileName().toStdString() + ": cannot write: " + f.errorString().toStdString());
@@ -523,7 +525,7 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
     rep.seconds.emplace_back("rankings and checkpoint study", since(tRank));
 
     // --- the cleaning loop
-    if (!config.cleaningBudgets.empty()) {
+    if (!config.cleaningBudgets.empty() || config.seedReplicates > 0) {
         auto model = db.model(rep.modelId);
         if (!model.ok())
             return model.status();
@@ -551,8 +553,10 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
         struct Plan {
             std::string strategy, key;
             double budget;
-            const std::vector<RankedExample> *order;
+            const std::vector<RankedExample> *order; // null: every flip fixed, or none for "seed"
+            uint64_t seed;
         };
+        const uint64_t seed = config.train.seed;
         std::vector<Plan> plans;
         // The queue's cache key names its ranking: a build with another default ranking
         // reviews different examples and must not reuse these runs.
@@ -561,11 +565,13 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
             if (!std::isalnum(static_cast<unsigned char>(ch)))
                 ch = '_';
         for (double b : config.cleaningBudgets) {
-            plans.push_back({"queue", "queue-" + budgetKey(b) + "-" + queueName, b, &queue});
-            plans.push_back({"random", "random-" + budgetKey(b), b, &randomOrder});
+            plans.push_back({"queue", "queue-" + budgetKey(b) + "-" + queueName, b, &queue, seed});
+            plans.push_back({"random", "random-" + budgetKey(b), b, &randomOrder, seed});
         }
-        if (config.cleaningUpperBound)
-            plans.push_back({"all flips fixed", "all-fixed", 1.0, nullptr});
+        if (config.cleaningUpperBound && !config.cleaningBudgets.empty())
+            plans.push_back({"all flips fixed", "all-fixed", 1.0, nullptr, seed});
+        for (int i = 1; i <= config.seedReplicates; ++i)
+            plans.push_back({"seed", "seed-" + std::to_string(seed + uint64_t(i)), 0.0, nullptr, seed + uint64_t(i)});
 
         double cleaningSeconds = 0.0;
         for (size_t pi = 0; pi < plans.size(); ++pi) {
@@ -576,14 +582,18 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
             if (!cached.ok())
                 return cached.status();
             if (cached->has_value()) {
-                rep.cleaning.push_back(**cached);
-                cleaningSeconds += (**cached).seconds;
+                CleaningRun run = **cached;
+                if (run.seed == 0) // written before runs recorded their seed
+                    run.seed = plan.seed;
+                (plan.strategy == "seed" ? rep.seedRuns : rep.cleaning).push_back(run);
+                cleaningSeconds += run.seconds;
                 continue;
             }
             const auto t = Clock::now();
             CleaningRun run;
             run.strategy = plan.strategy;
             run.budget = plan.budget;
+            run.seed = plan.seed;
             TrainData corrected;
             corrected.input = trainData.input;
             corrected.labels = trainData.labels;
@@ -599,20 +609,23 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
                     corrected.labels[rowOf.at(it->first)] = it->second->trueLabel;
                     ++run.fixed;
                 }
-            } else {
+            } else if (plan.strategy != "seed") {
                 run.reviewed = int64_t(rep.flips.size());
                 for (const auto &f : rep.flips) {
                     corrected.labels[rowOf.at(f.exampleId)] = f.trueLabel;
                     ++run.fixed;
                 }
             }
-            const std::string what = plan.strategy == "all flips fixed"
-                                         ? std::string("retraining with every flip fixed")
+            const std::string what = plan.strategy == "all flips fixed" ? std::string("retraining with every flip fixed")
+                                     : plan.strategy == "seed"
+                                         ? "training on the noisy labels with seed " + std::to_string(plan.seed)
                                          : "retraining after reviewing " + budgetKey(plan.budget) + "% ("
                                                + plan.strategy + ")";
             const int64_t steps = int64_t(config.train.epochs) * corrected.count();
+            TrainConfig trainConfig = config.train;
+            trainConfig.seed = plan.seed;
             auto reports = trainBuiltinCnn(
-                corrected, testData, rep.classes, config.train, (cache.dir / plan.key).string(),
+                corrected, testData, rep.classes, trainConfig, (cache.dir / plan.key).string(),
                 [&](int epoch, int64_t seen, int64_t, double) {
                     if (progress)
                         progress({"evaluate",
@@ -627,9 +640,10 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
             run.seconds = since(t);
             cleaningSeconds += run.seconds;
             TL_RETURN_IF_ERROR(cache.store(plan.key, run));
-            rep.cleaning.push_back(run);
+            (plan.strategy == "seed" ? rep.seedRuns : rep.cleaning).push_back(run);
         }
-        rep.seconds.emplace_back("cleaning loop (" + std::to_string(plans.size()) + " retrainings)", cleaningSeconds);
+        rep.seconds.emplace_back("cleaning loop and seed replicates (" + std::to_string(plans.size()) + " trainings)",
+                                 cleaningSeconds);
     }
     for (const auto &s : rep.seconds)
         rep.totalSeconds += s.second;

@@ -16,7 +16,7 @@
 //  6. runs the cleaning loop: a simulated person reviews the top X % of the default
 //     queue (or a random X %), restores the true label of every flip found there, and
 //     the model is retrained with the same seed and configuration; test accuracy before
-//     and after, for each X.
+//     and after, for each X; and, for scale, the noisy-label model with other seeds.
 // writeEvaluationReport() writes report.json, report.md and PNG recall curves.
 //
 // Resuming: the work directory keeps the project, the models and each finished
@@ -56,6 +56,9 @@ struct EvaluationConfig {
     std::vector<double> budgets{0.01, 0.05, 0.10, 0.20, 0.30};
     std::vector<double> cleaningBudgets{0.05, 0.10, 0.20}; // empty: no cleaning loop
     bool cleaningUpperBound = true;      // also retrain with every flip fixed
+    // Extra trainings on the noisy labels with seeds train.seed+1, +2, …: the spread of
+    // test accuracy between seeds, against which the cleaning loop's changes are read.
+    int seedReplicates = 2;
     std::string command;                 // how the run was started, quoted in the report
 };
 
@@ -78,7 +81,8 @@ struct CheckpointStudyRow {
 };
 
 struct CleaningRun {
-    std::string strategy;                // "queue", "random" or "all flips fixed"
+    std::string strategy;                // "queue", "random", "all flips fixed" or "seed"
+    uint64_t seed = 0;                   // training seed
     double budget = 0.0;                 // fraction of the training split reviewed
     int64_t reviewed = 0;
     int64_t fixed = 0;                   // flips found and restored
@@ -105,6 +109,7 @@ struct EvaluationReport {
     bool histogramLog = true;
     double testAccuracyBefore = -1.0;
     std::vector<CleaningRun> cleaning;
+    std::vector<CleaningRun> seedRuns;     // the noisy-label model with other seeds
     std::vector<std::pair<std::string, double>> seconds; // per stage, in order
     double totalSeconds = 0.0;
 };

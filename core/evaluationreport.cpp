@@ -106,7 +106,7 @@ std::vector<RankingEvaluation> rankingsFrom(const QJsonValue &v)
 QJsonObject toJson(const EvaluationReport &r)
 {
     const EvaluationConfig &c = r.config;
-    QJsonArray classes, flips, epochs, checkpoints, cleaning, seconds;
+    QJsonArray classes, flips, epochs, checkpoints, cleaning, seedRuns, seconds;
     for (const auto &n : r.classes)
         classes.append(q(n));
     for (size_t i = 0; i < r.flips.size(); ++i)
@@ -129,11 +129,14 @@ QJsonObject toJson(const EvaluationReport &r)
                                        {"mean_self_term_flipped", s.meanSelfTermFlipped},
                                        {"mean_self_term_clean", s.meanSelfTermClean},
                                        {"share_of_self_influence", s.shareOfSelfInfluence}});
-    for (const auto &run : r.cleaning)
-        cleaning.append(QJsonObject{{"strategy", q(run.strategy)},
+    for (const auto *list : {&r.cleaning, &r.seedRuns})
+        for (const auto &run : *list)
+            (list == &r.cleaning ? cleaning : seedRuns)
+                .append(QJsonObject{{"strategy", q(run.strategy)},
                                     {"budget", run.budget},
                                     {"reviewed", qint64(run.reviewed)},
                                     {"fixed", qint64(run.fixed)},
+                                    {"seed", QString::number(qulonglong(run.seed))},
                                     {"test_accuracy", run.testAccuracy},
                                     {"seconds", run.seconds}});
     for (const auto &[stage, s] : r.seconds)
@@ -174,7 +177,8 @@ QJsonObject toJson(const EvaluationReport &r)
                                       {"flipped", doubles(r.histogramFlipped)}}},
             {"cleaning", QJsonObject{{"budgets", doubles(c.cleaningBudgets)},
                                      {"test_accuracy_before", r.testAccuracyBefore},
-                                     {"runs", cleaning}}},
+                                     {"runs", cleaning},
+                                     {"seed_runs", seedRuns}}},
             {"seconds", seconds},
             {"total_seconds", r.totalSeconds}};
 }
@@ -331,8 +335,8 @@ QString markdown(const EvaluationReport &r, const Plots &plots)
     md += "TracIn sums ηᵢ·‖eᵢ‖²(‖hᵢ‖²+1) over checkpoints i. Early checkpoints of an under-trained model with a "
           "large η can dominate that sum. Every policy below is recomputed from the stored factors (no "
           "retraining).\n\n";
-    md += "| checkpoint | η | train acc. (noisy labels) | test acc. | mean sᵢ flipped | mean sᵢ clean | ratio | "
-          "share of Σ ηᵢsᵢ |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    md += "| checkpoint | η | train acc. (noisy labels) | test acc. | mean sᵢ flipped | mean sᵢ clean | flipped / "
+          "clean | share of Σ ηᵢsᵢ |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const auto &s : r.checkpoints)
         md += QString("| %1 | %2 | %3 | %4 | %5 | %6 | %7 | %8 |\n")
                   .arg(s.checkpoint)
@@ -344,6 +348,42 @@ QString markdown(const EvaluationReport &r, const Plots &plots)
                   .arg(s.meanSelfTermClean > 0 ? s.meanSelfTermFlipped / s.meanSelfTermClean : 0.0, 0, 'f', 1)
                   .arg(pct(s.shareOfSelfInfluence));
     md += "\n";
+    {
+        // Which checkpoint dominates the sum, and which one separates best on its own.
+        const CheckpointStudyRow *largest = nullptr;
+        for (const auto &s : r.checkpoints)
+            if (!largest || s.shareOfSelfInfluence > largest->shareOfSelfInfluence)
+                largest = &s;
+        int bestCheckpoint = 0;
+        double bestRecall = -1.0;
+        size_t at10 = 0;
+        for (size_t i = 0; i < c.budgets.size(); ++i)
+            if (std::abs(c.budgets[i] - 0.10) < 1e-9)
+                at10 = i;
+        for (const auto &e : r.policies) {
+            int checkpoint = 0;
+            if (e.name.rfind("self-influence (checkpoint ", 0) == 0)
+                checkpoint = std::atoi(e.name.c_str() + std::string("self-influence (checkpoint ").size());
+            else if (e.offered && e.spec.kind == RankingKind::SelfInfluence && e.spec.checkpoints.select(int(r.checkpoints.size())).size() == 1)
+                checkpoint = int(r.checkpoints.size());
+            if (checkpoint > 0 && at10 < e.recall.size() && e.recall[at10] > bestRecall) {
+                bestRecall = e.recall[at10];
+                bestCheckpoint = checkpoint;
+            }
+        }
+        if (largest && bestCheckpoint > 0)
+            md += QString("Checkpoint %1 carries the largest share of the η-weighted sum (%2); on its own, checkpoint "
+                          "%3 separates best (%4 of the flips in the top %5).%6\n\n")
+                      .arg(largest->checkpoint)
+                      .arg(pct(largest->shareOfSelfInfluence))
+                      .arg(bestCheckpoint)
+                      .arg(pct(bestRecall))
+                      .arg(pct(c.budgets.empty() ? 0.1 : c.budgets[at10], 0))
+                      .arg(largest->checkpoint != bestCheckpoint
+                               ? QString(" Weighting by η gives the best-separating checkpoint %1 of the sum.")
+                                     .arg(pct(r.checkpoints[size_t(bestCheckpoint - 1)].shareOfSelfInfluence))
+                               : QString());
+    }
     std::vector<const RankingEvaluation *> study;
     for (const auto &e : r.policies)
         study.push_back(&e);
@@ -402,8 +442,31 @@ QString markdown(const EvaluationReport &r, const Plots &plots)
                           .arg(pct(run.testAccuracy, 2))
                           .arg(run.testAccuracy >= r.testAccuracyBefore ? "+" : "")
                           .arg((run.testAccuracy - r.testAccuracyBefore) * 100.0, 0, 'f', 2);
-        md += "\nOne training seed per cell: differences of a few tenths of a point are within seed-to-seed "
-              "variation.\n\n";
+        if (!r.seedRuns.empty()) {
+            // The spread between seeds with the same noisy labels: the scale against which
+            // the changes above are read.
+            std::vector<double> acc{r.testAccuracyBefore};
+            QString list = pct(r.testAccuracyBefore, 2) + QString(" (seed %1)").arg(qulonglong(c.train.seed));
+            for (const auto &run : r.seedRuns) {
+                acc.push_back(run.testAccuracy);
+                list += ", " + pct(run.testAccuracy, 2) + QString(" (seed %1)").arg(qulonglong(run.seed));
+            }
+            double mean = 0.0, var = 0.0;
+            for (double a : acc)
+                mean += a / double(acc.size());
+            for (double a : acc)
+                var += (a - mean) * (a - mean) / double(acc.size() - 1);
+            const auto [lo, hi] = std::minmax_element(acc.begin(), acc.end());
+            md += QString("\nSeed-to-seed spread, same noisy labels, other training seeds: %1 — standard deviation "
+                          "%2 points, range %3 points. Each cell above is one training run, so changes smaller than "
+                          "this are not distinguishable from the seed.\n\n")
+                      .arg(list)
+                      .arg(std::sqrt(var) * 100.0, 0, 'f', 2)
+                      .arg((*hi - *lo) * 100.0, 0, 'f', 2);
+        } else {
+            md += "\nOne training seed per cell: differences of a few tenths of a point are within seed-to-seed "
+                  "variation.\n\n";
+        }
     }
 
     if (plots.histogram) {
@@ -619,11 +682,19 @@ Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
     const QJsonObject cleaning = o.value("cleaning").toObject();
     c.cleaningBudgets = toDoubles(cleaning.value("budgets"));
     r.testAccuracyBefore = cleaning.value("test_accuracy_before").toDouble(-1);
-    for (const auto &v : cleaning.value("runs").toArray()) {
-        const QJsonObject run = v.toObject();
-        r.cleaning.push_back({run.value("strategy").toString().toStdString(), run.value("budget").toDouble(),
-                              run.value("reviewed").toInteger(), run.value("fixed").toInteger(),
-                              run.value("test_accuracy").toDouble(-1), run.value("seconds").toDouble()});
+    for (const char *key : {"runs", "seed_runs"}) {
+        for (const auto &v : cleaning.value(key).toArray()) {
+            const QJsonObject run = v.toObject();
+            CleaningRun c;
+            c.strategy = run.value("strategy").toString().toStdString();
+            c.seed = run.value("seed").toString().toULongLong();
+            c.budget = run.value("budget").toDouble();
+            c.reviewed = run.value("reviewed").toInteger();
+            c.fixed = run.value("fixed").toInteger();
+            c.testAccuracy = run.value("test_accuracy").toDouble(-1);
+            c.seconds = run.value("seconds").toDouble();
+            (std::string(key) == "runs" ? r.cleaning : r.seedRuns).push_back(c);
+        }
     }
     for (const auto &v : o.value("seconds").toArray())
         r.seconds.emplace_back(v.toObject().value("stage").toString().toStdString(),

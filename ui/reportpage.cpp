@@ -325,10 +325,17 @@ void ReportPage::showEvaluation()
         m_cleaningLabel->hide();
         m_cleaningTable->hide();
     } else {
+        QString seeds;
+        for (const auto &run : r.seedRuns)
+            seeds += (seeds.isEmpty() ? "" : ", ") + pct(run.testAccuracy, 2);
         m_cleaningLabel->setText(
             tr("Cleaning loop: review the top X % of the queue (or a random X %), restore the true label of every flip "
                "found, retrain with the same seed. Test accuracy before: %1.")
-                .arg(pct(r.testAccuracyBefore, 2)));
+                .arg(pct(r.testAccuracyBefore, 2))
+            + (seeds.isEmpty() ? QString()
+                               : tr(" With other training seeds on the same noisy labels: %1 — changes smaller than "
+                                    "that spread are not distinguishable from the seed.")
+                                     .arg(seeds)));
         m_cleaningLabel->show();
         m_cleaningTable->setColumnCount(5);
         m_cleaningTable->setHorizontalHeaderLabels({tr("reviewed"), tr("flips fixed (queue)"),

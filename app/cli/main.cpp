@@ -1113,6 +1113,9 @@ int cmdEvaluate(Context &c)
     cfg.budgets = *budgets;
     cfg.cleaningBudgets = *cleaning;
     cfg.cleaningUpperBound = !c.parser.isSet("no-upper-bound");
+    cfg.seedReplicates = c.parser.value("seed-replicates").toInt();
+    if (cfg.seedReplicates < 0)
+        return usage("--seed-replicates takes a count, 0 or more");
     QStringList words = QCoreApplication::arguments().mid(1);
     words.prepend("traclens-cli");
     cfg.command = words.join(' ').toStdString();
@@ -1155,6 +1158,9 @@ int cmdEvaluate(Context &c)
                         run.strategy.c_str(), 100.0 * run.budget, (long long)run.fixed, 100.0 * run.testAccuracy,
                         100.0 * (run.testAccuracy - r.testAccuracyBefore));
     }
+    for (const auto &run : r.seedRuns)
+        std::printf("  noisy labels, seed %llu: test accuracy %.2f%% (%+.2f)\n", (unsigned long long)run.seed,
+                    100.0 * run.testAccuracy, 100.0 * (run.testAccuracy - r.testAccuracyBefore));
     std::printf("\nreport: %s/report.md (%.0f s this run, %.0f s of work in total)\n", out.c_str(), seconds,
                 r.totalSeconds);
     return ExitOk;
@@ -1322,6 +1328,8 @@ int main(int argc, char **argv)
              p.addOption({"budgets", "Review budgets for recall, percent.", "list", "1,5,10,20,30"});
              p.addOption({"cleaning", "Review budgets of the cleaning loop, percent (none = skip).", "list", "5,10,20"});
              p.addOption({"no-upper-bound", "Skip the retraining with every flip fixed."});
+             p.addOption({"seed-replicates", "Extra trainings on the noisy labels with other seeds (the spread).", "n",
+                          "2"});
              addTrainOptions(p);
              p.addOption(threads);
          },

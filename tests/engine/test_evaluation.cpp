@@ -415,6 +415,7 @@ void TestEvaluation::pipelineEndToEnd()
     cfg.compute.threads = 1;
     cfg.cleaningBudgets = {0.1};
     cfg.cleaningUpperBound = true;
+    cfg.seedReplicates = 1;
     cfg.command = "test";
     auto report = runEvaluation(cfg);
     QVERIFY2(report.ok(), report.status().message().c_str());
@@ -463,6 +464,9 @@ void TestEvaluation::pipelineEndToEnd()
     QCOMPARE(r.cleaning[0].strategy, std::string("queue"));
     QCOMPARE(r.cleaning[0].reviewed, int64_t(12));
     QCOMPARE(r.cleaning[2].fixed, int64_t(12));
+    QCOMPARE(r.seedRuns.size(), size_t(1));
+    QCOMPARE(r.seedRuns[0].seed, cfg.train.seed + 1);
+    QCOMPARE(r.seedRuns[0].fixed, int64_t(0));
 
     // The ranking API agrees with what compute stored: self-influence (all, η) is the
     // stored self-influence.
@@ -511,6 +515,9 @@ void TestEvaluation::pipelineEndToEnd()
     QCOMPARE(back->defaultSpec.toString(), r.defaultSpec.toString());
     QCOMPARE(back->cleaning.size(), r.cleaning.size());
     QCOMPARE(back->cleaning[1].testAccuracy, r.cleaning[1].testAccuracy);
+    QCOMPARE(back->seedRuns.size(), size_t(1));
+    QCOMPARE(back->seedRuns[0].seed, r.seedRuns[0].seed);
+    QVERIFY(text.contains("Seed-to-seed spread"));
     QCOMPARE(back->histogramEdges, r.histogramEdges);
     QVERIFY(readEvaluationReport((out + "/report.md").toStdString()).status().code() == Status::Code::InvalidArgument);
 
@@ -523,6 +530,7 @@ void TestEvaluation::pipelineEndToEnd()
     // A different noise seed starts afresh in the same work directory.
     cfg.noiseSeed = 5;
     cfg.cleaningBudgets = {};
+    cfg.seedReplicates = 0;
     auto fresh = runEvaluation(cfg);
     QVERIFY2(fresh.ok(), fresh.status().message().c_str());
     QVERIFY(fresh->cleaning.empty());

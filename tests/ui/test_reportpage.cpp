@@ -105,7 +105,17 @@ void TestReportPage::evaluationBesideProjectIsShown()
     random.auc = 0.5;
     r.rankings = {best, random};
     r.testAccuracyBefore = 0.8;
-    r.cleaning = {{"queue", 0.1, 10, 1, 0.82, 1.0}, {"random", 0.1, 10, 0, 0.79, 1.0}};
+    auto run = [](const char *strategy, int64_t fixed, double accuracy) {
+        CleaningRun c;
+        c.strategy = strategy;
+        c.seed = 1;
+        c.budget = 0.1;
+        c.reviewed = 10;
+        c.fixed = fixed;
+        c.testAccuracy = accuracy;
+        return c;
+    };
+    r.cleaning = {run("queue", 1, 0.82), run("random", 0, 0.79)};
     const QString dir = QFileInfo(QString::fromStdString(m_fixture->projectPath())).absolutePath();
     QVERIFY(writeEvaluationReport(r, dir.toStdString()).isOk());
 
