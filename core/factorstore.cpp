@@ -2,6 +2,7 @@
 
 #include "factors.h"
 #include "float16.h"
+#include "simdkernels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -35,19 +36,6 @@ uint64_t hashBytes(uint64_t h, const void *data, size_t bytes)
     uint64_t tail = 0;
     std::memcpy(&tail, p + i, bytes - i);
     return mix(h, tail ^ bytes);
-}
-
-inline float dotf(const float *a, const float *b, int n)
-{
-    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; ++j)
-            s[j] += a[i + j] * b[i + j];
-    float t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-    for (; i < n; ++i)
-        t += a[i] * b[i];
-    return t;
 }
 
 } // namespace
@@ -311,16 +299,12 @@ void FactorStore::tracinScores(const FactorView &q, int64_t begin, int64_t end, 
 {
     const int stride = m_k + m_d;
     std::fill(out, out + (end - begin), 0.0f);
-    std::vector<float> buf(static_cast<size_t>(stride));
     for (int c = 0; c < numCheckpoints(); ++c) {
         const float eta = float(m_eta[size_t(c)]);
         const float *eq = q.e[size_t(c)], *hq = q.h[size_t(c)];
         if (m_precision == FactorPrecision::Float32) {
-            const float *block = m_f32[size_t(c)].data();
-            for (int64_t r = begin; r < end; ++r) {
-                const float *row = block + size_t(r) * size_t(stride);
-                out[r - begin] += eta * dotf(row, eq, m_k) * (dotf(row + m_k, hq, m_d) + 1.0f);
-            }
+            simd::accumulateTracIn(m_f32[size_t(c)].data() + size_t(begin) * size_t(stride), m_k, m_d, eq, hq, eta,
+                                   end - begin, out);
         } else {
             const uint16_t *block = m_f16[size_t(c)].data();
             for (int64_t r = begin; r < end; ++r) {
@@ -336,13 +320,15 @@ void FactorStore::embeddingCosines(const float *unitHq, int64_t begin, int64_t e
 {
     const int stride = m_k + m_d;
     const int c = numCheckpoints() - 1;
+    if (m_precision == FactorPrecision::Float32)
+        simd::stridedDots(m_f32[size_t(c)].data() + size_t(begin) * size_t(stride) + m_k, stride, m_d, unitHq,
+                          end - begin, out);
     for (int64_t r = begin; r < end; ++r) {
         const float n = m_lastHNorm[size_t(r)];
-        float v;
-        if (m_precision == FactorPrecision::Float32)
-            v = dotf(m_f32[size_t(c)].data() + size_t(r) * size_t(stride) + m_k, unitHq, m_d);
-        else
-            v = dotHalfFloat(m_f16[size_t(c)].data() + size_t(r) * size_t(stride) + m_k, unitHq, size_t(m_d));
+        const float v = m_precision == FactorPrecision::Float32
+                            ? out[r - begin]
+                            : dotHalfFloat(m_f16[size_t(c)].data() + size_t(r) * size_t(stride) + m_k, unitHq,
+                                           size_t(m_d));
         out[r - begin] = n > 0 ? v / n : 0.0f;
     }
 }

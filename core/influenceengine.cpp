@@ -1,6 +1,8 @@
 #include "influenceengine.h"
 
 #include "factors.h"
+#include "parallelrows.h"
+#include "simdkernels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,67 +14,14 @@ namespace traclens {
 
 namespace {
 
-// Dot products with several independent accumulators: this lets the compiler use SIMD
-// without -ffast-math, and the clones pick AVX2 where the processor has it while the
-// package still runs on any x86-64.
-#if defined(__x86_64__) && defined(__GNUC__)
-#define TL_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define TL_CLONES
-#endif
-
-inline float dotf(const float *a, const float *b, int n)
+// Exact scans use up to four threads: beyond that the memory bandwidth, not the
+// arithmetic, limits them.
+int scanThreads()
 {
-    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; ++j)
-            s[j] += a[i + j] * b[i + j];
-    float t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-    for (; i < n; ++i)
-        t += a[i] * b[i];
-    return t;
+    return int(std::min(4u, std::max(1u, std::thread::hardware_concurrency())));
 }
 
-// scores[j] += eta · (e_j·e′)(h_j·h′ + 1) for rows [begin, end) of a checkpoint block
-// laid out as [e (K) | h (D)] per row.
-TL_CLONES void accumulateTracIn(const float *block, int k, int d, const float *eq, const float *hq, float eta,
-                                int64_t begin, int64_t end, float *scores)
-{
-    const int stride = k + d;
-    for (int64_t j = begin; j < end; ++j) {
-        const float *row = block + j * stride;
-        scores[j] += eta * dotf(row, eq, k) * (dotf(row + k, hq, d) + 1.0f);
-    }
-}
-
-TL_CLONES void cosineScores(const float *unitH, int d, const float *q, int64_t begin, int64_t end, float *scores)
-{
-    for (int64_t j = begin; j < end; ++j)
-        scores[j] = dotf(unitH + j * d, q, d);
-}
-
-// Runs fn(begin, end) over [0, n) on up to two threads; small ranges stay on the caller.
-template<typename Fn>
-void parallelRows(int64_t n, Fn fn)
-{
-    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-    if (n < 20000 || hw < 2) {
-        fn(int64_t(0), n);
-        return;
-    }
-    const int64_t parts = std::min<int64_t>(hw, 4);
-    std::vector<std::thread> threads;
-    const int64_t step = (n + parts - 1) / parts;
-    for (int64_t p = 1; p < parts; ++p) {
-        const int64_t b = p * step, e = std::min(n, b + step);
-        if (b < e)
-            threads.emplace_back([=] { fn(b, e); });
-    }
-    fn(int64_t(0), std::min(n, step));
-    for (auto &t : threads)
-        t.join();
-}
+constexpr int64_t kParallelFrom = 20000;
 
 // The k best rows of `scores` (highest when `highest`), skipping `exclude`.
 std::vector<Neighbour> topK(const std::vector<float> &scores, int64_t n, int k, bool highest, int64_t exclude,
@@ -119,9 +68,10 @@ struct InfluenceEngine::Impl {
     {
         out->assign(size_t(nTrain), 0.0f);
         float *s = out->data();
-        parallelRows(nTrain, [&](int64_t b, int64_t e) {
+        const int64_t stride = k + d;
+        parallelRows(nTrain, scanThreads(), kParallelFrom, [&](int64_t b, int64_t e) {
             for (size_t c = 0; c < blocks.size(); ++c)
-                accumulateTracIn(blocks[c].data(), k, d, eq[c], hq[c], eta[c], b, e, s);
+                simd::accumulateTracIn(blocks[c].data() + b * stride, k, d, eq[c], hq[c], eta[c], e - b, s + b);
         });
     }
 
@@ -148,7 +98,9 @@ struct InfluenceEngine::Impl {
         for (auto &v : q)
             v /= norm;
         std::vector<float> cs(static_cast<size_t>(nTrain));
-        parallelRows(nTrain, [&](int64_t b, int64_t e) { cosineScores(unitH.data(), d, q.data(), b, e, cs.data()); });
+        parallelRows(nTrain, scanThreads(), kParallelFrom, [&](int64_t b, int64_t e) {
+            simd::stridedDots(unitH.data() + b * d, d, d, q.data(), e - b, cs.data() + b);
+        });
         r.nearest = topK(cs, nTrain, kk, true, excludeRow, ids);
         r.farthest = topK(cs, nTrain, kk, false, excludeRow, ids);
         return r;

@@ -1,6 +1,7 @@
 #include "influenceindex.h"
 
 #include "factors.h"
+#include "parallelrows.h"
 #include "pcaprojection.h"
 
 #include <QByteArray>
@@ -35,25 +36,7 @@ int threadCount(int requested)
     return requested > 0 ? std::min(requested, hw) : hw;
 }
 
-// Runs fn(begin, end) over [0, n) on up to `threads` threads; small ranges stay put.
-template<typename Fn>
-void parallelRows(int64_t n, int threads, Fn fn)
-{
-    if (n < 20000 || threads < 2) {
-        fn(int64_t(0), n);
-        return;
-    }
-    std::vector<std::thread> pool;
-    const int64_t step = (n + threads - 1) / threads;
-    for (int p = 1; p < threads; ++p) {
-        const int64_t b = p * step, e = std::min(n, b + step);
-        if (b < e)
-            pool.emplace_back([=] { fn(b, e); });
-    }
-    fn(int64_t(0), std::min(n, step));
-    for (auto &t : pool)
-        t.join();
-}
+constexpr int64_t kParallelFrom = 20000;
 
 // Factors of one query decoded into owned buffers, with the view the store reads.
 struct QueryBuffers {
@@ -487,7 +470,7 @@ struct InfluenceIndex::Impl {
         const int threads = threadCount(options.threads);
         const bool normalised = scoring == Scoring::Normalised;
         std::vector<float> s(static_cast<size_t>(n));
-        parallelRows(n, threads, [&](int64_t b, int64_t e) {
+        parallelRows(n, threads, kParallelFrom, [&](int64_t b, int64_t e) {
             store->tracinScores(q, b, e, s.data() + b);
             if (normalised)
                 for (int64_t j = b; j < e; ++j) {
@@ -506,7 +489,7 @@ struct InfluenceIndex::Impl {
         std::vector<float> hu(hq, hq + d);
         const double hn = std::sqrt(dot(hq, hq, d));
         normalise(&hu);
-        parallelRows(n, threads, [&](int64_t b, int64_t e) { store->embeddingCosines(hu.data(), b, e, s.data() + b); });
+        parallelRows(n, threads, kParallelFrom, [&](int64_t b, int64_t e) { store->embeddingCosines(hu.data(), b, e, s.data() + b); });
         res.nearest = best(rescoreEmbedding(topRows(s, margin, true, exclude), hq, hn, exclude), k, true);
         res.farthest = best(rescoreEmbedding(topRows(s, margin, false, exclude), hq, hn, exclude), k, false);
         return res;

@@ -1,6 +1,7 @@
 #include "pcaprojection.h"
 
 #include "tracinprojection.h"
+#include "simdkernels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,11 +12,6 @@ namespace traclens {
 
 namespace {
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define TL_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define TL_CLONES
-#endif
 
 // m[i][j] += g[i]·g[j] for j ≥ i (upper triangle).
 TL_CLONES void rankOne(float *m, const float *g, int f)

@@ -1,5 +1,8 @@
 #include "sphericalkmeans.h"
 
+#include "parallelrows.h"
+#include "simdkernels.h"
+
 #include <algorithm>
 #include <cmath>
 #include <atomic>
@@ -12,43 +15,9 @@ namespace traclens {
 
 namespace {
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define TL_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define TL_CLONES
-#endif
+using simd::dot;
 
-TL_CLONES float dotf(const float *a, const float *b, int n)
-{
-    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; ++j)
-            s[j] += a[i + j] * b[i + j];
-    float t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-    for (; i < n; ++i)
-        t += a[i] * b[i];
-    return t;
-}
-
-template<typename Fn>
-void parallelFor(int64_t n, int threads, Fn fn)
-{
-    if (threads < 2 || n < 4096) {
-        fn(int64_t(0), n);
-        return;
-    }
-    std::vector<std::thread> pool;
-    const int64_t step = (n + threads - 1) / threads;
-    for (int p = 1; p < threads; ++p) {
-        const int64_t b = p * step, e = std::min(n, b + step);
-        if (b < e)
-            pool.emplace_back([=] { fn(b, e); });
-    }
-    fn(int64_t(0), std::min(n, step));
-    for (auto &t : pool)
-        t.join();
-}
+constexpr int64_t kParallelFrom = 4096;
 
 void normaliseRow(float *v, int dim)
 {
@@ -71,7 +40,7 @@ std::vector<float> seedCentroids(const float *data, int64_t n, int dim, int k, s
     std::copy(data + first * dim, data + (first + 1) * dim, c.begin());
     std::vector<double> dist(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i)
-        dist[size_t(i)] = std::max(0.0, 1.0 - double(dotf(data + i * dim, c.data(), dim)));
+        dist[size_t(i)] = std::max(0.0, 1.0 - double(dot(data + i * dim, c.data(), dim)));
     for (int j = 1; j < k; ++j) {
         double total = 0;
         for (double v : dist)
@@ -90,7 +59,7 @@ std::vector<float> seedCentroids(const float *data, int64_t n, int dim, int k, s
         float *cj = c.data() + size_t(j) * size_t(dim);
         std::copy(data + chosen * dim, data + (chosen + 1) * dim, cj);
         for (int64_t i = 0; i < n; ++i)
-            dist[size_t(i)] = std::min(dist[size_t(i)], std::max(0.0, 1.0 - double(dotf(data + i * dim, cj, dim))));
+            dist[size_t(i)] = std::min(dist[size_t(i)], std::max(0.0, 1.0 - double(dot(data + i * dim, cj, dim))));
     }
     return c;
 }
@@ -105,14 +74,14 @@ KMeansResult runOnce(const float *data, int64_t n, int dim, int k, const KMeansO
     for (int it = 0; it < options.maxIterations; ++it) {
         r.iterations = it + 1;
         std::atomic<int64_t> changed{0};
-        parallelFor(n, options.threads, [&](int64_t b, int64_t e) {
+        parallelRows(n, options.threads, kParallelFrom, [&](int64_t b, int64_t e) {
             int64_t local = 0;
             for (int64_t i = b; i < e; ++i) {
                 const float *x = data + i * dim;
                 int arg = 0;
                 float bestCos = -std::numeric_limits<float>::infinity();
                 for (int j = 0; j < k; ++j) {
-                    const float cs = dotf(x, r.centroids.data() + size_t(j) * size_t(dim), dim);
+                    const float cs = dot(x, r.centroids.data() + size_t(j) * size_t(dim), dim);
                     if (cs > bestCos) {
                         bestCos = cs;
                         arg = j;
@@ -156,7 +125,7 @@ KMeansResult runOnce(const float *data, int64_t n, int dim, int k, const KMeansO
     }
     double obj = 0;
     for (int64_t i = 0; i < n; ++i)
-        obj += dotf(data + i * dim, r.centroids.data() + size_t(r.assignment[size_t(i)]) * size_t(dim), dim);
+        obj += dot(data + i * dim, r.centroids.data() + size_t(r.assignment[size_t(i)]) * size_t(dim), dim);
     r.objective = n > 0 ? obj / double(n) : 0.0;
     return r;
 }
@@ -217,10 +186,10 @@ std::vector<float> sampleCosines(const float *data, int dim, const std::vector<i
 {
     const size_t m = rows.size();
     std::vector<float> cosine(m * m);
-    parallelFor(int64_t(m), threads, [&](int64_t b, int64_t e) {
+    parallelRows(int64_t(m), threads, kParallelFrom, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i)
             for (size_t j = 0; j < m; ++j)
-                cosine[size_t(i) * m + j] = dotf(data + rows[size_t(i)] * dim, data + rows[j] * dim, dim);
+                cosine[size_t(i) * m + j] = dot(data + rows[size_t(i)] * dim, data + rows[j] * dim, dim);
     });
     return cosine;
 }

@@ -1,16 +1,13 @@
 #include "tracinprojection.h"
 
+#include "simdkernels.h"
+
 #include <algorithm>
 #include <cmath>
 #include <random>
 
 namespace traclens {
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define TL_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define TL_CLONES
-#endif
 
 const char *projectionKindName(ProjectionKind kind)
 {
