@@ -1,6 +1,7 @@
 #include "ranking.h"
 
 #include "factors.h"
+#include "influenceengine.h"
 
 #include <algorithm>
 #include <numeric>
@@ -287,6 +288,23 @@ Result<std::vector<RankedExample>> rankTrainingExamples(ProjectDb &db, int64_t m
     if (!terms.ok())
         return terms.status();
     return sortRanking(terms->ids, rankingScores(*terms, spec));
+}
+
+std::optional<std::vector<RankedExample>> rankFromEngine(const InfluenceEngine &engine, const RankingSpec &spec)
+{
+    // Loss over the last checkpoint alone: Σ wᵢℓᵢ / Σ wᵢ is ℓ itself whatever the weighting,
+    // and the engine keeps ℓ at the last checkpoint as stored with the factors. (w·ℓ)/w may
+    // differ from ℓ in the last bit of a double, but never reorders two float losses, so
+    // the order equals rankTrainingExamples()'s.
+    const int n = engine.numCheckpoints();
+    const std::vector<int> used = spec.checkpoints.select(n);
+    if (spec.kind != RankingKind::Loss || used.size() != 1 || used.front() != n - 1)
+        return std::nullopt;
+    const std::vector<int64_t> &ids = engine.trainIds();
+    std::vector<double> scores(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i)
+        scores[i] = double(engine.lossAtLast(ids[i]));
+    return sortRanking(ids, scores);
 }
 
 } // namespace traclens

@@ -31,6 +31,8 @@
 
 namespace traclens {
 
+class InfluenceEngine;
+
 enum class RankingKind { SelfInfluence, Loss, Margin, Random };
 
 // "self-influence", "loss", "margin", "random" (the CLI's spelling).
@@ -121,5 +123,11 @@ std::vector<RankedExample> sortRanking(const std::vector<int64_t> &ids, const st
 Result<std::vector<RankedExample>> rankTrainingExamples(ProjectDb &db, int64_t modelId, const RankingSpec &spec,
                                                         const ProgressFn &progress = {},
                                                         const CancelFlag *cancel = nullptr);
+
+// The same order as rankTrainingExamples() from a loaded engine's in-memory values,
+// without reading the factors again (milliseconds for 60k examples, so the GUI thread may
+// call it): only for specs whose scores the engine holds — the loss at the last checkpoint.
+// nullopt for any other spec; use rankTrainingExamples() on a worker thread for those.
+std::optional<std::vector<RankedExample>> rankFromEngine(const InfluenceEngine &engine, const RankingSpec &spec);
 
 } // namespace traclens

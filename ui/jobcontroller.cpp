@@ -19,6 +19,7 @@ JobController::JobController(QObject *parent) : QObject(parent)
     connect(m_worker, &JobWorker::engineLoaded, this, &JobController::engineLoaded, Qt::QueuedConnection);
     connect(m_worker, &JobWorker::modelMissing, this, &JobController::modelMissing, Qt::QueuedConnection);
     connect(m_worker, &JobWorker::rankingReady, this, &JobController::rankingReady, Qt::QueuedConnection);
+    connect(m_worker, &JobWorker::retrained, this, &JobController::retrained, Qt::QueuedConnection);
     connect(
         m_worker, &JobWorker::finished, this,
         [this](qint64 id, JobKind kind, const Status &status) {
@@ -110,6 +111,12 @@ qint64 JobController::rankExamples(const QString &projectPath, int rankingKind)
 {
     JobWorker *w = m_worker;
     return enqueue([w, projectPath, rankingKind](qint64 id) { w->rankExamples(id, projectPath, rankingKind); });
+}
+
+qint64 JobController::retrainWithCorrections(const QString &projectPath)
+{
+    JobWorker *w = m_worker;
+    return enqueue([w, projectPath](qint64 id) { w->retrainWithCorrections(id, projectPath); });
 }
 
 void JobController::closeProject()

@@ -41,6 +41,7 @@ public:
     qint64 loadEngine(const QString &projectPath);
     qint64 exportFiles(const QString &projectPath, const ExportRequest &request);
     qint64 rankExamples(const QString &projectPath, int rankingKind);
+    qint64 retrainWithCorrections(const QString &projectPath);
     // Drops the worker's database connection (queued behind running work).
     void closeProject();
 
@@ -62,6 +63,8 @@ signals:
     void engineLoaded(qint64 jobId, std::shared_ptr<const traclens::InfluenceEngine> engine);
     void modelMissing(qint64 jobId);
     void rankingReady(qint64 jobId, int rankingKind, const QString &name, const QVector<qint64> &ids);
+    void retrained(qint64 jobId, qint64 newModelId, double accuracyBefore, double accuracyAfter,
+                   qint64 labelChanges);
 
 private:
     qint64 enqueue(std::function<void(qint64)> call);

@@ -4,6 +4,7 @@
 #include "exporter.h"
 #include "importer.h"
 #include "ranking.h"
+#include "retrain.h"
 #include "projectdb.h"
 #include "trainjob.h"
 
@@ -30,6 +31,7 @@ const char *jobKindTitle(JobKind kind)
     case JobKind::LoadEngine: return "Loading influence data";
     case JobKind::Export: return "Exporting";
     case JobKind::Rank: return "Ordering the review queue";
+    case JobKind::Retrain: return "Retraining with your corrections";
     }
     return "Working";
 }
@@ -353,6 +355,28 @@ void JobWorker::rankExamples(qint64 jobId, const QString &projectPath, int ranki
         return Status::ok();
     }();
     emit finished(jobId, JobKind::Rank, report(jobId, JobKind::Rank, status));
+}
+
+void JobWorker::retrainWithCorrections(qint64 jobId, const QString &projectPath)
+{
+    if (!beginJob(jobId, JobKind::Retrain))
+        return;
+    const Status status = [&]() -> Status {
+        TL_RETURN_IF_ERROR(ensureDb(projectPath));
+        auto active = m_db->activeModel();
+        if (!active.ok())
+            return active.status();
+        if (!active.value())
+            return Status::notFound("the project has no model yet");
+        auto result = traclens::retrainWithCorrections(*m_db, *active.value(), std::nullopt, {}, progressFn(jobId),
+                                                       m_cancel);
+        if (!result.ok())
+            return result.status();
+        emit retrained(jobId, result->newModel, result->previousTestAccuracy, result->newTestAccuracy,
+                       result->labelChangesSince);
+        return Status::ok();
+    }();
+    emit finished(jobId, JobKind::Retrain, report(jobId, JobKind::Retrain, status));
 }
 
 } // namespace traclens

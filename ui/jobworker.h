@@ -63,6 +63,10 @@ public:
     // Orders the active model's training examples for review (ranking.h, the kind's
     // default checkpoint policy); the order arrives by rankingReady.
     void rankExamples(qint64 jobId, const QString &projectPath, int rankingKind);
+    // Trains a new built-in CNN on the project's current labels with the active model's
+    // configuration (retrain.h), makes it active and reports by retrained(). Queue a
+    // computeFactors behind it for the new model's factors.
+    void retrainWithCorrections(qint64 jobId, const QString &projectPath);
     // Closes the worker's connection (e.g. before the GUI opens another project).
     void closeProject();
 
@@ -80,6 +84,10 @@ signals:
     void modelMissing(qint64 jobId);
     // Training example ids, review-first; `name` says by what ("loss (last-1, η)").
     void rankingReady(qint64 jobId, int rankingKind, const QString &name, const QVector<qint64> &ids);
+    // Test accuracy of the previous and the new model (−1 without a test split) and how
+    // many label changes were made since the previous model was trained.
+    void retrained(qint64 jobId, qint64 newModelId, double accuracyBefore, double accuracyAfter,
+                   qint64 labelChanges);
 
 private:
     bool beginJob(qint64 jobId, JobKind kind);

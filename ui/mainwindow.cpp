@@ -52,6 +52,7 @@ FailureContext contextOf(JobKind kind)
     case JobKind::LoadEngine: return FailureContext::LoadEngine;
     case JobKind::Export: return FailureContext::Export;
     case JobKind::Rank: return FailureContext::LoadEngine;
+    case JobKind::Retrain: return FailureContext::Train;
     case JobKind::Plan: return FailureContext::OpenProject;
     }
     return FailureContext::OpenProject;
@@ -110,10 +111,14 @@ MainWindow::MainWindow(QWidget *parent)
             statusBar()->showMessage(tr("This project has no model yet: use Project ▸ Train Model or Import Model."));
     });
     connect(w, &JobController::rankingReady, this,
-            [this](qint64 id, int, const QString &name, const QVector<qint64> &ids) {
+            [this](qint64 id, int kind, const QString &name, const QVector<qint64> &ids) {
                 if (m_session && m_sessionJobs.contains(id))
-                    m_session->setReviewOrder(std::vector<qint64>(ids.begin(), ids.end()), name);
+                    m_session->setReviewOrder(std::vector<qint64>(ids.begin(), ids.end()), name, kind);
             });
+    connect(w, &JobController::retrained, this, [this](qint64 id, qint64, double before, double after, qint64 changes) {
+        if (m_session && m_sessionJobs.contains(id))
+            showRetrainResult(before, after, changes);
+    });
     connect(m_jobStatus, &JobStatusWidget::cancelRequested, this, [this] {
         m_jobs->cancelAll();
         statusBar()->showMessage(tr("Cancelling… finished parts are kept and resume next time."), 5000);
@@ -168,6 +173,8 @@ void MainWindow::createActions()
     add("reimport", tr("&Re-import Dataset"), {}, &MainWindow::reimportDataset);
     add("train", tr("&Train Model…"), {}, &MainWindow::trainModel);
     add("importModel", tr("&Import Model…"), {}, &MainWindow::importModelDialog);
+    add("retrain", tr("&Retrain with My Corrections"), {}, &MainWindow::retrainWithCorrections)
+        ->setToolTip(tr("Train the model again on the labels as you corrected them, and compare test accuracy"));
     add("compute", tr("&Compute Influence"), {}, &MainWindow::computeInfluence);
     add("cancel", tr("C&ancel Background Work"), QKeySequence(Qt::Key_Escape), [this] { m_jobs->cancelAll(); });
     add("about", tr("&About TracLens"), {}, &MainWindow::about);
@@ -213,6 +220,7 @@ void MainWindow::createMenus()
     project->addAction(m_actions["reimport"]);
     project->addAction(m_actions["train"]);
     project->addAction(m_actions["importModel"]);
+    project->addAction(m_actions["retrain"]);
     project->addAction(m_actions["compute"]);
     project->addSeparator();
     project->addAction(m_actions["cancel"]);
@@ -243,6 +251,7 @@ void MainWindow::updateActions()
     m_actions["reimport"]->setEnabled(hasData && !busy);
     m_actions["train"]->setEnabled(hasData && !busy);
     m_actions["importModel"]->setEnabled(hasData && !busy);
+    m_actions["retrain"]->setEnabled(hasData && m_session->modelId().has_value() && !busy);
     m_actions["compute"]->setEnabled(open && m_session->modelId().has_value() && !busy);
     m_actions["cancel"]->setEnabled(busy);
     for (int p = 0; p < PageCount; ++p)
@@ -460,6 +469,7 @@ void MainWindow::onStepFinished(qint64 jobId, JobKind kind, const Status &status
         break;
     case JobKind::Train:
     case JobKind::ImportModel:
+    case JobKind::Retrain:
     case JobKind::Compute:
         reload = m_session->reloadModel();
         break;
@@ -663,6 +673,44 @@ void MainWindow::trainModel()
     trackJob(m_jobs->trainModel(m_session->path(), config, name));
     // A new model needs its factors; queued behind training (and cancelled with it).
     trackJob(m_jobs->computeFactors(m_session->path()));
+}
+
+void MainWindow::retrainWithCorrections()
+{
+    if (!m_session || !m_session->modelId())
+        return;
+    const int64_t edited = m_session->editedCount();
+    const auto answer = QMessageBox::question(
+        this, tr("Retrain with My Corrections"),
+        tr("Train the model again, with the same settings, on the labels as they are now (%n label(s) differ "
+           "from the dataset), then compute its influence data. The current model is kept; the new one becomes "
+           "active. This runs in the background and can be cancelled.",
+           nullptr, int(edited)),
+        QMessageBox::Ok | QMessageBox::Cancel, QMessageBox::Ok);
+    if (answer != QMessageBox::Ok)
+        return;
+    trackJob(m_jobs->retrainWithCorrections(m_session->path()));
+    trackJob(m_jobs->computeFactors(m_session->path()));
+}
+
+void MainWindow::showRetrainResult(double before, double after, qint64 labelChanges)
+{
+    QString text;
+    if (before < 0 || after < 0)
+        text = tr("The model was retrained on your corrections (%n label change(s)). The project has no test split, "
+                  "so no accuracy can be compared.",
+                  nullptr, int(labelChanges));
+    else
+        text = tr("Test accuracy %1% → %2% (%3%4 points) after %n label change(s).", nullptr, int(labelChanges))
+                   .arg(100.0 * before, 0, 'f', 2)
+                   .arg(100.0 * after, 0, 'f', 2)
+                   .arg(after >= before ? "+" : "")
+                   .arg(100.0 * (after - before), 0, 'f', 2);
+    statusBar()->showMessage(text, 30000);
+    if (m_screenshotDir.isEmpty())
+        QMessageBox::information(this, tr("Retrained with your corrections"),
+                                 text + tr("\n\nOne training run: a change of a few tenths of a point can come from "
+                                           "the training seed alone."));
 }
 
 void MainWindow::importModelDialog()

@@ -99,6 +99,8 @@ private:
     void exportLabels();
     void trainModel();
     void importModelDialog();
+    void retrainWithCorrections();
+    void showRetrainResult(double accuracyBefore, double accuracyAfter, qint64 labelChanges);
     void computeInfluence();
     void continueSetup();
     void reimportDataset();

@@ -1,5 +1,6 @@
 #include "projectsession.h"
 
+#include "ranking.h"
 #include "thumbnailcache.h"
 
 #include <QFileInfo>
@@ -102,8 +103,7 @@ Status ProjectSession::reloadModel()
                 m_selfRanking.push_back(id);
         }
     }
-    m_reviewQueue = m_selfRanking;
-    m_reviewOrderName = tr("self-influence");
+    applyDefaultOrder();
     emit modelChanged();
     return Status::ok();
 }
@@ -144,18 +144,62 @@ double ProjectSession::selfInfluence(qint64 id) const
     return m_selfInfluence.value(id, std::nan(""));
 }
 
-void ProjectSession::setReviewOrder(const std::vector<qint64> &ids, const QString &name)
+void ProjectSession::setReviewOrder(const std::vector<qint64> &ids, const QString &name, int kind)
 {
     m_reviewQueue = ids;
     m_reviewOrderName = name;
+    m_reviewOrderKind = kind;
+    m_reviewOrderIsDefault = false;
     emit reviewOrderChanged();
 }
 
-void ProjectSession::resetReviewOrder() { setReviewOrder(m_selfRanking, tr("self-influence")); }
+void ProjectSession::resetReviewOrder()
+{
+    applyDefaultOrder();
+    emit reviewOrderChanged();
+}
+
+void ProjectSession::useSelfInfluenceOrder()
+{
+    const RankingSpec spec = defaultRankingFor(RankingKind::SelfInfluence);
+    setReviewOrder(m_selfRanking, QString::fromStdString(spec.toString()), int(spec.kind));
+}
+
+void ProjectSession::applyDefaultOrder()
+{
+    // The default ranking straight from the engine's in-memory values (milliseconds), so
+    // the queue never waits for a job. Before the engine is loaded, or if the default is
+    // one the engine cannot give, the stored self-influence stands in; a loaded engine
+    // replaces it (setEngine()).
+    const RankingSpec best = defaultRanking();
+    std::optional<std::vector<RankedExample>> ranked;
+    if (m_engine && m_modelId && m_engine->modelId() == *m_modelId)
+        ranked = rankFromEngine(*m_engine, best);
+    if (best.kind == RankingKind::SelfInfluence || !ranked) {
+        const RankingSpec self = defaultRankingFor(RankingKind::SelfInfluence);
+        m_reviewQueue = m_selfRanking;
+        m_reviewOrderName = QString::fromStdString(self.toString());
+        m_reviewOrderKind = int(self.kind);
+    } else {
+        m_reviewQueue.clear();
+        m_reviewQueue.reserve(ranked->size());
+        for (const RankedExample &r : *ranked)
+            m_reviewQueue.push_back(r.exampleId);
+        m_reviewOrderName = QString::fromStdString(best.toString());
+        m_reviewOrderKind = int(best.kind);
+    }
+    m_reviewOrderIsDefault = true;
+}
 
 void ProjectSession::setEngine(std::shared_ptr<const InfluenceEngine> engine)
 {
     m_engine = std::move(engine);
+    if (m_reviewOrderIsDefault) {
+        const std::vector<qint64> before = m_reviewQueue;
+        applyDefaultOrder();
+        if (m_reviewQueue != before)
+            emit reviewOrderChanged();
+    }
     emit engineChanged();
 }
 

@@ -66,17 +66,24 @@ public:
     // Self-influence of an example; NaN before factors are computed.
     double selfInfluence(qint64 id) const;
     bool hasSelfInfluence() const { return !m_selfInfluence.isEmpty(); }
-    // Training examples in review order: by self-influence, highest first, unless
-    // setReviewOrder() chose another ranking.
+    // Training examples in review order. By default the measured-best ranking
+    // (defaultRanking() in ranking.h: the loss at the last checkpoint) once the engine is
+    // loaded, self-influence before that; or whatever setReviewOrder() chose.
     const std::vector<qint64> &reviewQueue() const { return m_reviewQueue; }
-    // What the queue is ordered by, for people ("self-influence (all, η)").
+    // What the queue is ordered by, for people ("loss (last-1, η)").
     const QString &reviewOrderName() const { return m_reviewOrderName; }
+    // The RankingKind (as int) the queue is ordered by; -1 for an order given by hand.
+    int reviewOrderKind() const { return m_reviewOrderKind; }
+    // True while the queue follows the default ranking (or its stand-in before the engine).
+    bool reviewOrderIsDefault() const { return m_reviewOrderIsDefault; }
     // Training examples by self-influence, highest first (the histogram's population).
     const std::vector<qint64> &selfInfluenceRanking() const { return m_selfRanking; }
     // Replaces the review order (ids from ranking.h); emits reviewOrderChanged.
-    void setReviewOrder(const std::vector<qint64> &ids, const QString &name);
-    // Back to self-influence order.
+    void setReviewOrder(const std::vector<qint64> &ids, const QString &name, int kind = -1);
+    // Back to the default ranking; emits reviewOrderChanged.
     void resetReviewOrder();
+    // TracIn self-influence as published (every checkpoint, η); emits reviewOrderChanged.
+    void useSelfInfluenceOrder();
 
     std::shared_ptr<const InfluenceEngine> engine() const { return m_engine; }
     void setEngine(std::shared_ptr<const InfluenceEngine> engine);
@@ -100,6 +107,8 @@ signals:
 
 private:
     explicit ProjectSession(std::unique_ptr<ProjectDb> db);
+    // Sets the queue to the default ranking without emitting (see resetReviewOrder()).
+    void applyDefaultOrder();
 
     std::unique_ptr<ProjectDb> m_db;
     std::optional<DatasetInfo> m_dataset;
@@ -113,6 +122,8 @@ private:
     std::vector<qint64> m_reviewQueue;
     std::vector<qint64> m_selfRanking;
     QString m_reviewOrderName;
+    int m_reviewOrderKind = -1;
+    bool m_reviewOrderIsDefault = true;
     std::shared_ptr<const InfluenceEngine> m_engine;
     ThumbnailCache *m_thumbnails;
     QUndoStack *m_undoStack;

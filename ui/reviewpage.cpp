@@ -67,13 +67,23 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     top->addSpacing(12);
     top->addWidget(new QLabel(tr("Order by")));
     m_order = new QComboBox;
-    // Item data: RankingKind. Self-influence is TracIn's own answer; the engine's
-    // evaluation measured the last checkpoint's loss as the better detector of flipped
-    // labels (docs/evaluation), so both are offered.
-    m_order->addItem(tr("Self-influence (TracIn)"), int(RankingKind::SelfInfluence));
-    m_order->addItem(tr("Loss at the last checkpoint"), int(RankingKind::Loss));
-    m_order->addItem(tr("Smallest margin"), int(RankingKind::Margin));
-    m_order->addItem(tr("Random (baseline)"), int(RankingKind::Random));
+    // Item data: RankingKind. The default ranking comes first: the evaluation measured it
+    // as the best detector of flipped labels (docs/evaluation/report.md); TracIn
+    // self-influence and the baselines stay one click away.
+    const RankingKind best = defaultRanking().kind;
+    auto kindTitle = [this](RankingKind kind) {
+        switch (kind) {
+        case RankingKind::SelfInfluence: return tr("Self-influence (TracIn)");
+        case RankingKind::Loss: return tr("Loss at the last checkpoint");
+        case RankingKind::Margin: return tr("Smallest margin");
+        case RankingKind::Random: return tr("Random (baseline)");
+        }
+        return QString();
+    };
+    m_order->addItem(tr("%1 — recommended").arg(kindTitle(best)), int(best));
+    for (RankingKind kind : allRankingKinds())
+        if (kind != best)
+            m_order->addItem(kindTitle(kind), int(kind));
     m_order->setToolTip(tr("Which examples come first in the queue"));
     top->addWidget(m_order);
     layout->addLayout(top);
@@ -202,17 +212,23 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
         emit stripsShown(o.id);
     });
     connect(session, &ProjectSession::modelChanged, this, [this] {
-        QSignalBlocker block(m_order);
-        m_order->setCurrentIndex(0);
+        syncOrderChoice();
         rebuildQueue();
     });
     connect(session, &ProjectSession::engineChanged, this, [this] { rebuildQueue(); });
     connect(session, &ProjectSession::examplesReset, this, [this] { rebuildQueue(); });
-    connect(session, &ProjectSession::reviewOrderChanged, this, [this] { rebuildQueue(false); });
+    connect(session, &ProjectSession::reviewOrderChanged, this, [this] {
+        syncOrderChoice();
+        rebuildQueue(false);
+    });
     connect(m_order, &QComboBox::activated, this, [this](int index) {
+        // The default and self-influence orders are at hand; the others are a rank job,
+        // and the queue keeps its order until the answer arrives.
         const int kind = m_order->itemData(index).toInt();
-        if (kind == int(RankingKind::SelfInfluence))
+        if (kind == int(defaultRanking().kind))
             m_session->resetReviewOrder();
+        else if (kind == int(RankingKind::SelfInfluence))
+            m_session->useSelfInfluenceOrder();
         else
             emit orderRequested(kind);
     });
@@ -222,7 +238,17 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
             updateView();
     });
     setFocusPolicy(Qt::StrongFocus);
+    syncOrderChoice();
     rebuildQueue();
+}
+
+void ReviewPage::syncOrderChoice()
+{
+    const int at = m_order->findData(m_session->reviewOrderKind());
+    if (at >= 0) {
+        QSignalBlocker block(m_order);
+        m_order->setCurrentIndex(at);
+    }
 }
 
 void ReviewPage::rebuildQueue(bool keepCurrent)
@@ -356,8 +382,9 @@ void ReviewPage::updateView()
     const auto engine = m_session->engine();
     if (!engine || m_queue.isEmpty()) {
         m_emptyText->setText(tr("<h3>The review queue is not ready yet</h3>"
-                                "<p>It lists training examples by self-influence once TracIn factors are "
-                                "computed; the progress is shown in the status bar.</p>"));
+                                "<p>It lists the training examples whose labels are likeliest wrong, first, "
+                                "once TracIn factors are computed; the progress is shown in the status "
+                                "bar.</p>"));
         m_stack->setCurrentIndex(0);
         return;
     }

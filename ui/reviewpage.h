@@ -1,10 +1,12 @@
 #pragma once
-// The review queue: training examples by self-influence, highest first — the likeliest
-// label errors. It shows the current example large with its label, the suggested label
-// (the prediction at the last checkpoint, with its probability), its self-influence and
-// strips of its proponents and opponents. Actions: keep the label (marks it reviewed),
-// relabel (class buttons, number keys 0–9), skip, undo/redo. Each action is written to
-// the project at once through a ReviewCommand on the session's undo stack.
+// The review queue: training examples, likeliest label errors first — by default in the
+// order the evaluation measured best (defaultRanking(), ranking.h: the loss at the last
+// checkpoint), with TracIn self-influence, margin and random selectable. It shows the
+// current example large with its label, the suggested label (the prediction at the last
+// checkpoint, with its probability), its self-influence and loss and strips of its
+// proponents and opponents. Actions: keep the label (marks it reviewed), relabel (class
+// buttons, number keys 0–9), skip, undo/redo. Each action is written to the project at
+// once through a ReviewCommand on the session's undo stack.
 //
 // Ownership: does not own the session. Thread safety: GUI thread only.
 
@@ -65,6 +67,7 @@ private:
         QueryResult result;
     };
     void rebuildQueue(bool keepCurrent = true);
+    void syncOrderChoice(); // the order selector shows what the session's queue follows
     void rebuildClassButtons();
     void decide(int label, int review);
     void onApplied(qint64 id, bool undone);

@@ -129,13 +129,13 @@ void TestExampleListModel::sortsBySelfInfluence()
     f.split = Split::Train;
     model.setFilter(f);
     model.setSort(ExampleListModel::Sort::SelfInfluence);
-    QCOMPARE(model.rowCount(), int(m_session->reviewQueue().size()));
+    QCOMPARE(model.rowCount(), int(m_session->selfInfluenceRanking().size()));
     double previous = HUGE_VAL;
     for (int r = 0; r < model.rowCount(); ++r) {
         const double v = model.index(r).data(SortValueRole).toDouble();
         QVERIFY(v <= previous);
         previous = v;
-        QCOMPARE(model.exampleId(r), m_session->reviewQueue()[size_t(r)]);
+        QCOMPARE(model.exampleId(r), m_session->selfInfluenceRanking()[size_t(r)]);
     }
     model.setSort(ExampleListModel::Sort::Loss);
     previous = HUGE_VAL;

@@ -1,6 +1,7 @@
 // The background worker: a plan runs import → train → compute → engine load in order
 // with throttled progress; cancellation stops a running job and skips queued ones; a
-// file that is not a project fails cleanly.
+// file that is not a project fails cleanly; "retrain with my corrections" trains a new
+// active model on the edited labels and reports both accuracies.
 
 #include "jobcontroller.h"
 #include "projectdb.h"
@@ -24,6 +25,7 @@ private slots:
     void cancelStopsRunningAndQueuedJobs();
     void notAProjectFails();
     void rankingMatchesEngine();
+    void retrainReportsAccuracyAndActivates();
 };
 
 namespace {
@@ -221,6 +223,53 @@ void TestJobWorker::rankingMatchesEngine()
     QCOMPARE(ids.size(), qsizetype(expected->size()));
     for (qsizetype i = 0; i < ids.size(); ++i)
         QCOMPARE(ids[i], expected.value()[size_t(i)].exampleId);
+}
+
+void TestJobWorker::retrainReportsAccuracyAndActivates()
+{
+    QTemporaryDir dir;
+    TestProject fixture(dir.path().toStdString());
+    QVERIFY(fixture.build().isOk());
+    int64_t edited = 0;
+    {
+        // A person's correction, written as the review queue writes it.
+        auto db = ProjectDb::open(fixture.projectPath(), ProjectDb::OpenMode::ReadWrite);
+        QVERIFY(db.ok());
+        auto rows = db.value()->examples();
+        QVERIFY(rows.ok());
+        for (const ExampleRow &r : rows.value())
+            if (r.split == Split::Train) {
+                edited = r.id;
+                QVERIFY(db.value()->relabel(r.id, (r.currentLabel + 1) % fixture.spec().classes, "user").ok());
+                break;
+            }
+    }
+    JobController jobs;
+    QSignalSpy retrained(&jobs, &JobController::retrained);
+    QSignalSpy finished(&jobs, &JobController::finished);
+    const qint64 id = jobs.retrainWithCorrections(QString::fromStdString(fixture.projectPath()));
+    QVERIFY(waitFinished(finished, id, 120000));
+    const Status status = finishedStatus(finished, id);
+    QVERIFY2(status.isOk(), status.message().c_str());
+    QCOMPARE(retrained.count(), 1);
+    const QList<QVariant> args = retrained.at(0);
+    const qint64 newModel = args.at(1).toLongLong();
+    const double before = args.at(2).toDouble(), after = args.at(3).toDouble();
+    QVERIFY(before >= 0.0 && before <= 1.0);
+    QVERIFY(after >= 0.0 && after <= 1.0);
+    QCOMPARE(args.at(4).toLongLong(), qint64(1));
+
+    auto db = ProjectDb::open(fixture.projectPath(), ProjectDb::OpenMode::ReadOnly);
+    QVERIFY(db.ok());
+    auto active = db.value()->activeModel();
+    QVERIFY(active.ok() && active.value());
+    QCOMPARE(qint64(*active.value()), newModel);
+    QVERIFY(newModel != fixture.modelId());
+    auto epochs = db.value()->epochs(newModel);
+    QVERIFY(epochs.ok());
+    QVERIFY(!epochs->empty());
+    QCOMPARE(epochs->back().testAccuracy, after); // what was reported is what was stored
+    QVERIFY(edited > 0);
 }
 
 QTEST_MAIN(TestJobWorker)

@@ -1,14 +1,17 @@
-// The review queue: ordered by self-influence; a number key relabels the current example
+// The review queue: ordered by the default ranking (the engine's rank function, read back
+// from the file) with self-influence one choice away; a number key relabels the current example
 // in the project file at once (read back through a second connection), undo writes a
 // reverting relabel with origin "undo", redo one with "redo"; keep and skip set the review
 // mark; the counter follows.
 
 #include "neighbourlistmodel.h"
 #include "projectdb.h"
+#include "ranking.h"
 #include "reviewpage.h"
 #include "sessionfixture.h"
 #include "testproject.h"
 
+#include <QComboBox>
 #include <QLabel>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -22,7 +25,8 @@ class TestReviewPage : public QObject {
     Q_OBJECT
 private slots:
     void initTestCase();
-    void queueIsOrderedBySelfInfluence();
+    void queueFollowsDefaultRanking();
+    void orderChoiceSwitchesQueue();
     void numberKeyRelabelsInProjectFile();
     void undoAndRedoAreWritten();
     void keepAndSkipMarkReview();
@@ -84,15 +88,56 @@ std::vector<LabelChange> TestReviewPage::historyOf(qint64 id)
     return h.ok() ? h.value() : std::vector<LabelChange>{};
 }
 
-void TestReviewPage::queueIsOrderedBySelfInfluence()
+void TestReviewPage::queueFollowsDefaultRanking()
 {
     const int train = m_fixture->spec().classes * m_fixture->spec().trainPerClass;
     QCOMPARE(m_page->queueLength(), train);
+    // The queue equals the engine's ranking computed from the stored factors through a
+    // separate connection, id for id.
+    auto db = ProjectDb::open(m_fixture->projectPath(), ProjectDb::OpenMode::ReadOnly);
+    QVERIFY(db.ok());
+    auto ranked = rankTrainingExamples(*db.value(), m_fixture->modelId(), defaultRanking());
+    QVERIFY2(ranked.ok(), ranked.status().message().c_str());
+    std::vector<qint64> expected;
+    for (const RankedExample &r : ranked.value())
+        expected.push_back(r.exampleId);
+    QCOMPARE(m_session->reviewQueue(), expected);
+    QVERIFY(m_session->reviewOrderIsDefault());
+    QCOMPARE(m_session->reviewOrderKind(), int(defaultRanking().kind));
+    QCOMPARE(m_session->reviewOrderName(), QString::fromStdString(defaultRanking().toString()));
+    QCOMPARE(m_page->currentId(), expected.front());
+    QCOMPARE(m_page->reviewedCount(), 0);
+    // The selector offers the default first and shows it.
+    auto *order = m_page->findChild<QComboBox *>();
+    QVERIFY(order);
+    QCOMPARE(order->itemData(0).toInt(), int(defaultRanking().kind));
+    QCOMPARE(order->currentIndex(), 0);
+    QCOMPARE(order->count(), int(allRankingKinds().size()));
+}
+
+void TestReviewPage::orderChoiceSwitchesQueue()
+{
+    auto *order = m_page->findChild<QComboBox *>();
+    QVERIFY(order);
+    const int self = order->findData(int(RankingKind::SelfInfluence));
+    QVERIFY(self > 0);
+    QSignalSpy changed(m_session.get(), &ProjectSession::reviewOrderChanged);
+    order->setCurrentIndex(self);
+    emit order->activated(self);
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(m_session->reviewQueue(), m_session->selfInfluenceRanking());
     const auto &queue = m_session->reviewQueue();
     for (size_t i = 1; i < queue.size(); ++i)
         QVERIFY(m_session->selfInfluence(queue[i - 1]) >= m_session->selfInfluence(queue[i]));
     QCOMPARE(m_page->currentId(), queue.front());
-    QCOMPARE(m_page->reviewedCount(), 0);
+    QVERIFY(!m_session->reviewOrderIsDefault());
+    QCOMPARE(m_session->reviewOrderKind(), int(RankingKind::SelfInfluence));
+
+    // Back to the recommended order, and the selector follows the session.
+    m_session->resetReviewOrder();
+    QCOMPARE(order->currentIndex(), 0);
+    QVERIFY(m_session->reviewOrderIsDefault());
+    QCOMPARE(m_page->currentId(), m_session->reviewQueue().front());
 }
 
 void TestReviewPage::numberKeyRelabelsInProjectFile()
@@ -197,8 +242,11 @@ void TestReviewPage::anotherOrderRestartsAtItsTop()
     for (QLabel *l : m_page->findChildren<QLabel *>())
         rankText |= l->text().startsWith(QStringLiteral("Rank 1 of %1 by reversed").arg(reversed.size()));
     QVERIFY(rankText);
+    auto *order = m_page->findChild<QComboBox *>();
+    QCOMPARE(m_session->reviewOrderKind(), -1); // an order given by hand is none of the offered ones
     m_session->resetReviewOrder();
-    QCOMPARE(m_session->reviewQueue(), m_session->selfInfluenceRanking());
+    QVERIFY(m_session->reviewOrderIsDefault());
+    QCOMPARE(order->currentIndex(), 0);
     QVERIFY(m_page->currentId() >= 0);
 }
 
