@@ -172,8 +172,10 @@ QImage renderHistogram(const HistogramChart &chart)
     for (const auto &s : chart.series)
         for (double v : s.values)
             yMax = std::max(yMax, v);
-    const std::vector<double> yTicks = niceTicks(0.0, yMax * 1.05, 6);
-    yMax = std::max(yMax * 1.05, yTicks.back());
+    // Headroom above the tallest bar for the legend, which is drawn in the top corner.
+    const double headroom = chart.series.size() > 1 ? 1.3 : 1.05;
+    const std::vector<double> yTicks = niceTicks(0.0, yMax * headroom, 6);
+    yMax = std::max(yMax * headroom, yTicks.back());
     auto toPixel = [&](double x, double y) {
         return QPointF(plot.left() + (xOf(x) - x0) / (x1 - x0) * plot.width(), plot.bottom() - y / yMax * plot.height());
     };

@@ -26,6 +26,7 @@ mkdir -p "$out"
 export QT_QPA_PLATFORM=xcb
 export QT_SCALE_FACTOR=1
 timeout "${SCREENSHOT_TIMEOUT:-3600}" \
-  xvfb-run -a -s "-screen 0 1600x1000x24" "$app" --demo --screenshot-dir "$out"
+  xvfb-run -a -s "-screen 0 1600x1000x24" "$app" --demo --screenshot-dir "$out" \
+  --screenshot-evaluation "$root/docs/evaluation/report.json"
 echo "screenshots: wrote $(ls "$out"/*.png | wc -l) images to $out"
 ls -l "$out"/*.png

@@ -11,6 +11,7 @@
 #include "jobstatuswidget.h"
 #include "newprojectdialog.h"
 #include "projectsession.h"
+#include "reportpage.h"
 #include "reviewpage.h"
 #include "thumbnailcache.h"
 #include "tileview.h"
@@ -32,6 +33,8 @@
 #include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QScrollBar>
+#include <QScrollArea>
 #include <QStackedWidget>
 #include <QStandardPaths>
 #include <QStatusBar>
@@ -383,8 +386,12 @@ void MainWindow::buildProjectView()
     m_pages->addWidget(m_charts);
     // The cluster gallery comes after the Page enum's pages, which keep their indices.
     auto *clusters = new ClusterPage(m_session.get());
-    m_sidebar->addItem(new QListWidgetItem(QIcon(QStringLiteral(":/traclens/icons/browse.svg")), tr("Clusters")));
+    m_sidebar->addItem(new QListWidgetItem(QIcon(QStringLiteral(":/traclens/icons/clusters.svg")), tr("Clusters")));
     m_pages->addWidget(clusters);
+    // The report: label-quality summary, and an evaluation's recall curves when there is one.
+    auto *report = new ReportPage(m_session.get());
+    m_sidebar->addItem(new QListWidgetItem(QIcon(QStringLiteral(":/traclens/icons/report.svg")), tr("Report")));
+    m_pages->addWidget(report);
     layout->addWidget(m_pages, 1);
     m_central->addWidget(m_projectView);
     m_central->setCurrentWidget(m_projectView);
@@ -571,6 +578,24 @@ void MainWindow::takeScreenshots()
             page->setClass(cls);
             if (page->isBusy() || page->clusters().classIdx != cls || page->clusters().clusters.empty())
                 loop.exec();
+            return static_cast<QWidget *>(this);
+        }});
+    }
+    shots->push_back({"report", [this] {
+        auto *page = findChild<ReportPage *>();
+        page->refresh();
+        m_sidebar->setCurrentRow(m_pages->indexOf(page));
+        return static_cast<QWidget *>(this);
+    }});
+    if (!m_screenshotEvaluation.isEmpty()) {
+        shots->push_back({"report-evaluation", [this] {
+            auto *page = findChild<ReportPage *>();
+            page->loadEvaluation(m_screenshotEvaluation);
+            // The evaluation is below the project part: scroll to it.
+            if (auto *area = page->findChild<QScrollArea *>()) {
+                area->widget()->adjustSize();
+                area->verticalScrollBar()->setValue(area->verticalScrollBar()->maximum());
+            }
             return static_cast<QWidget *>(this);
         }});
     }

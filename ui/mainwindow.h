@@ -61,6 +61,8 @@ public:
     // Once the influence engine is loaded: select a representative query and review item,
     // grab every view into `dir`/<view>.png and quit the application.
     void setScreenshotDirectory(const QString &dir);
+    // An evaluation's report.json to show in the report view for one more screenshot.
+    void setScreenshotEvaluation(const QString &jsonFile) { m_screenshotEvaluation = jsonFile; }
 
     ProjectSession *session() const { return m_session.get(); }
     JobController *jobs() const { return m_jobs; }
@@ -127,6 +129,7 @@ private:
     QHash<QString, QAction *> m_actions;
     QHash<qint64, bool> m_sessionJobs; // job ids of the open project → an error was shown
     QString m_screenshotDir;
+    QString m_screenshotEvaluation;
     bool m_screenshotsStarted = false;
 };
 

@@ -6,6 +6,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QFileInfo>
 #include <QIcon>
 #include <QStyleFactory>
 #include <QTimer>
@@ -40,7 +41,12 @@ int main(int argc, char *argv[])
     shotDir.setFlags(QCommandLineOption::HiddenFromHelp);
     QCommandLineOption shotAll("screenshot-all", QStringLiteral("Same as --screenshot-dir docs/screenshots."));
     shotAll.setFlags(QCommandLineOption::HiddenFromHelp);
-    parser.addOptions({demo, demoData, shotDir, shotAll});
+    QCommandLineOption shotEvaluation("screenshot-evaluation",
+                                      QStringLiteral("With --screenshot-dir: also show this evaluation report.json "
+                                                     "in the report view (report-evaluation.png)."),
+                                      "file");
+    shotEvaluation.setFlags(QCommandLineOption::HiddenFromHelp);
+    parser.addOptions({demo, demoData, shotDir, shotAll, shotEvaluation});
     parser.process(app);
 
     const QStringList positional = parser.positionalArguments();
@@ -59,6 +65,8 @@ int main(int argc, char *argv[])
         screenshots = QStringLiteral("docs/screenshots");
     if (!screenshots.isEmpty()) {
         window.setScreenshotDirectory(QDir(screenshots).absolutePath());
+        if (parser.isSet(shotEvaluation))
+            window.setScreenshotEvaluation(QFileInfo(parser.value(shotEvaluation)).absoluteFilePath());
         // A fixed size, whatever the saved geometry: screenshots stay comparable.
         window.resize(1480, 920);
     }
