@@ -8,47 +8,114 @@
 #include <cstring>
 #include <new>
 
-#include <sys/mman.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace traclens {
 
 namespace {
 
-// Closes the gzFile on every return path.
-struct GzCloser {
-    gzFile f;
-    ~GzCloser()
+// Refuses absurd headers before allocating: no IDX dataset comes near this, and a
+// corrupt header must not make us try to allocate petabytes.
+constexpr int64_t kMaxDataBytes = int64_t(16) << 30;
+// The largest file read() loads: the data limit plus the largest header (4 + 255 × 4).
+constexpr int64_t kMaxFileBytes = kMaxDataBytes + 4 + 255 * 4;
+
+// The decoded bytes of an IDX file held in memory. Raw bytes come out as they are; bytes
+// starting with the gzip magic 1f 8b are inflated on the fly, member after member, the way
+// zlib's gzread reads a file: a new member starts wherever 1f 8b follows the end of one,
+// and anything else after a complete member is ignored, as gzread ignores it.
+class ByteStream {
+public:
+    ByteStream(const uint8_t *data, size_t size)
+        : m_in(data), m_left(size), m_gzip(size >= 2 && data[0] == 0x1f && data[1] == 0x8b)
     {
-        if (f)
-            gzclose(f);
+        if (!m_gzip)
+            return;
+        if (inflateInit2(&m_z, 15 + 16) != Z_OK) // gzip wrapper only
+            m_error = "cannot start zlib (out of memory?)";
+        else
+            m_inflating = true;
     }
+    ~ByteStream()
+    {
+        if (m_inflating)
+            inflateEnd(&m_z);
+    }
+    ByteStream(const ByteStream &) = delete;
+    ByteStream &operator=(const ByteStream &) = delete;
+
+    // Up to `size` decoded bytes into `buf`: the count (0 at the end), or -1 when the gzip
+    // stream is bad or cut short (error() says how). Bytes decoded before an error are
+    // returned first; the error comes with the next call.
+    int64_t read(uint8_t *buf, int64_t size)
+    {
+        if (!m_error.empty())
+            return -1;
+        if (!m_gzip) {
+            const int64_t n = std::min<int64_t>(size, int64_t(m_left));
+            if (n > 0)
+                std::memcpy(buf, m_in, size_t(n));
+            m_in += n;
+            m_left -= size_t(n);
+            return n;
+        }
+        int64_t done = 0;
+        while (done < size && !m_end) {
+            if (m_left == 0) {
+                // zlib's gzread says the same when a member ends early.
+                m_error = "unexpected end of file";
+                break;
+            }
+            m_z.next_in = const_cast<Bytef *>(m_in);
+            m_z.avail_in = uInt(std::min<size_t>(m_left, 1u << 30));
+            m_z.next_out = buf + done;
+            m_z.avail_out = uInt(std::min<int64_t>(size - done, 1 << 30));
+            const uInt inBefore = m_z.avail_in;
+            const uInt outBefore = m_z.avail_out;
+            const int ret = inflate(&m_z, Z_NO_FLUSH);
+            m_in += inBefore - m_z.avail_in;
+            m_left -= inBefore - m_z.avail_in;
+            done += outBefore - m_z.avail_out;
+            if (ret == Z_STREAM_END) {
+                // Another member follows only where its magic does (as in gzread).
+                if (m_left >= 2 && m_in[0] == 0x1f && m_in[1] == 0x8b)
+                    inflateReset(&m_z);
+                else
+                    m_end = true;
+            } else if (ret != Z_OK) {
+                m_error = m_z.msg ? m_z.msg : ret == Z_MEM_ERROR ? "out of memory" : "compressed data error";
+                break;
+            }
+        }
+        return done > 0 || m_error.empty() ? done : -1;
+    }
+
+    const std::string &error() const { return m_error; }
+
+private:
+    const uint8_t *m_in;
+    size_t m_left;
+    bool m_gzip;
+    bool m_inflating = false;
+    bool m_end = false;
+    z_stream m_z{}; // zalloc/zfree/opaque null: zlib's allocator
+    std::string m_error;
 };
 
-// Fills `buf` with up to `size` bytes; returns the count read, or -1 on a zlib error.
-// gzread takes an unsigned length, so large reads go in chunks.
-int64_t readFully(gzFile f, uint8_t *buf, int64_t size)
+// Fills `buf` with up to `size` bytes and returns the count; fewer at the end of the
+// input or on a bad stream (then in.error() says so).
+int64_t readFully(ByteStream &in, uint8_t *buf, int64_t size)
 {
     int64_t done = 0;
     while (done < size) {
-        const unsigned chunk = unsigned(std::min<int64_t>(size - done, 1 << 30));
-        const int n = gzread(f, buf + done, chunk);
-        if (n < 0)
-            return -1;
-        if (n == 0)
+        const int64_t n = in.read(buf + done, size - done);
+        if (n <= 0)
             break;
         done += n;
     }
     return done;
-}
-
-std::string gzMessage(gzFile f)
-{
-    int errnum = 0;
-    const char *msg = gzerror(f, &errnum);
-    if (errnum == Z_ERRNO)
-        return std::strerror(errno);
-    return msg && *msg ? msg : "unknown zlib error";
 }
 
 const char *elementTypeName(uint8_t type)
@@ -63,9 +130,11 @@ const char *elementTypeName(uint8_t type)
     }
 }
 
-// Refuses absurd headers before allocating: no IDX dataset comes near this, and a
-// corrupt header must not make us try to allocate petabytes.
-constexpr int64_t kMaxDataBytes = int64_t(16) << 30;
+// Closes a descriptor on every return path.
+struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+};
 
 } // namespace
 
@@ -79,50 +148,53 @@ int64_t IdxFile::itemSize() const
 
 Result<IdxFile> IdxFile::read(const std::string &path)
 {
-    // gzopen reads uncompressed files transparently, so one code path serves both.
-    gzFile f = gzopen(path.c_str(), "rb");
-    if (!f) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         if (errno == ENOENT)
             return Status::notFound(path + ": file not found");
         return Status::ioError(path + ": cannot open: " + std::strerror(errno));
     }
-    GzCloser closer{f};
-    return parse(f, path);
-}
-
-Result<IdxFile> IdxFile::fromBytes(const void *data, size_t size, const std::string &name)
-{
-    // An anonymous in-memory file, so bytes and files take the very same zlib path.
-    const int fd = ::memfd_create("traclens-idx", MFD_CLOEXEC);
-    if (fd < 0)
-        return Status::ioError(name + ": cannot create an in-memory file: " + std::strerror(errno));
-    const auto *p = static_cast<const char *>(data);
-    for (size_t done = 0; done < size;) {
-        const ssize_t w = ::write(fd, p + done, size - done);
-        if (w <= 0) {
-            ::close(fd);
-            return Status::ioError(name + ": cannot buffer the bytes: " + std::strerror(errno));
+    FdCloser closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > kMaxFileBytes)
+        return Status::invalid(path + ": " + std::to_string(int64_t(st.st_size)) +
+                               " bytes is more than an IDX file of at most 16 GiB of data can be");
+    std::vector<uint8_t> bytes;
+    int64_t have = 0;
+    try {
+        // A regular file fits in one buffer (one byte more, to see its end); pipes and
+        // special files have no size, so their buffer doubles from 1 MiB.
+        bytes.resize(S_ISREG(st.st_mode) && st.st_size > 0 ? size_t(st.st_size) + 1 : size_t(1) << 20);
+        for (;;) {
+            if (size_t(have) == bytes.size())
+                bytes.resize(bytes.size() * 2);
+            const ssize_t n = ::read(fd, bytes.data() + have, bytes.size() - size_t(have));
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                return Status::ioError(path + ": cannot read: " + std::strerror(errno));
+            }
+            if (n == 0)
+                break;
+            have += n;
+            if (have > kMaxFileBytes)
+                return Status::invalid(path + ": more bytes than an IDX file of at most 16 GiB of data can have");
         }
-        done += size_t(w);
+    } catch (const std::bad_alloc &) {
+        return Status::ioError(path + ": out of memory reading " + std::to_string(have) + " bytes");
     }
-    ::lseek(fd, 0, SEEK_SET);
-    gzFile f = gzdopen(fd, "rb"); // takes the descriptor
-    if (!f) {
-        ::close(fd);
-        return Status::ioError(name + ": cannot read the bytes");
-    }
-    GzCloser closer{f};
-    return parse(f, name);
+    return fromBytes(bytes.data(), size_t(have), path);
 }
 
-Result<IdxFile> IdxFile::parse(gzFile_s *f, const std::string &path)
+Result<IdxFile> IdxFile::fromBytes(const void *data, size_t size, const std::string &path)
 {
-    gzbuffer(f, 256 * 1024);
+    ByteStream f(static_cast<const uint8_t *>(data), size);
+    const auto badStream = [&] { return Status::corruption(path + ": bad gzip stream: " + f.error()); };
 
     uint8_t magic[4];
     int64_t n = readFully(f, magic, 4);
-    if (n < 0)
-        return Status::corruption(path + ": bad gzip stream: " + gzMessage(f));
+    if (!f.error().empty())
+        return badStream();
     if (n < 4)
         return Status::invalid(path + ": not an IDX file (shorter than its 4-byte magic number)");
     if (magic[0] != 0 || magic[1] != 0)
@@ -137,14 +209,18 @@ Result<IdxFile> IdxFile::parse(gzFile_s *f, const std::string &path)
         return Status::invalid(path + ": IDX header declares no dimensions");
 
     IdxFile file;
-    std::vector<uint8_t> dimBytes(size_t(ndims) * 4);
-    n = readFully(f, dimBytes.data(), int64_t(dimBytes.size()));
-    if (n < 0)
-        return Status::corruption(path + ": bad gzip stream: " + gzMessage(f));
-    if (n < int64_t(dimBytes.size()))
+    uint8_t dimBytes[255 * 4];
+    const int64_t dimSize = int64_t(ndims) * 4;
+    n = readFully(f, dimBytes, dimSize);
+    if (!f.error().empty())
+        return badStream();
+    if (n < dimSize)
         return Status::invalid(path + ": truncated: the header declares " + std::to_string(ndims) +
                                " dimensions but ends early");
-    int64_t total = 1;
+    // The item size (product of dims[1..]) and the total are both bounded: with zero items
+    // the total is 0 whatever the item size, and an unbounded item size overflows 64 bits
+    // in itemSize() (both found by tests/fuzz/fuzz_idxfile). Checked before multiplying.
+    int64_t itemBytes = 1;
     for (int d = 0; d < ndims; ++d) {
         const uint8_t *b = &dimBytes[size_t(d) * 4];
         const uint32_t v = (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | b[3];
@@ -153,15 +229,19 @@ Result<IdxFile> IdxFile::parse(gzFile_s *f, const std::string &path)
         if (v == 0 && d > 0)
             return Status::invalid(path + ": dimension " + std::to_string(d) + " is zero");
         file.m_dims.push_back(int(v));
-        // Checked before multiplying: the product of a few dimensions overflows 64 bits
-        // (found by tests/fuzz/fuzz_idxfile).
-        if (v != 0 && total > kMaxDataBytes / int64_t(v))
-            return Status::invalid(path + ": dimensions declare more than 16 GiB of data");
-        total *= int64_t(v);
+        if (d > 0) {
+            if (itemBytes > kMaxDataBytes / int64_t(v))
+                return Status::invalid(path + ": dimensions declare items of more than 16 GiB each");
+            itemBytes *= int64_t(v);
+        }
     }
+    const int64_t count = file.m_dims[0];
+    if (count != 0 && itemBytes > kMaxDataBytes / count)
+        return Status::invalid(path + ": dimensions declare more than 16 GiB of data");
+    const int64_t total = count * itemBytes;
 
-    // The buffer grows with the data actually read (doubling, from 64 KiB), so a few-byte
-    // file whose header claims gigabytes costs at most twice its real size, not the
+    // The buffer grows with the data actually decoded (doubling, from 64 KiB), so a few-byte
+    // input whose header claims gigabytes costs at most twice its real size, not the
     // claim (found by tests/fuzz/fuzz_idxfile).
     int64_t have = 0;
     while (have < total) {
@@ -172,8 +252,8 @@ Result<IdxFile> IdxFile::parse(gzFile_s *f, const std::string &path)
             return Status::ioError(path + ": out of memory for " + std::to_string(total) + " bytes");
         }
         n = readFully(f, file.m_data.data() + have, want);
-        if (n < 0)
-            return Status::corruption(path + ": bad gzip stream: " + gzMessage(f));
+        if (!f.error().empty())
+            return badStream();
         have += n;
         if (n < want)
             return Status::corruption(path + ": truncated: expected " + std::to_string(total) +
@@ -182,22 +262,18 @@ Result<IdxFile> IdxFile::parse(gzFile_s *f, const std::string &path)
 
     // Trailing bytes are refused: they mean the header's dimensions do not describe the
     // data, and reading such a file would hand out misaligned images without a word.
+    // Decoding to the end also checks a gzip stream's trailer (CRC and length), so a file
+    // whose data is complete but whose trailer is cut or wrong is refused here.
     int64_t trailing = 0;
     uint8_t scratch[4096];
     for (;;) {
-        const int m = gzread(f, scratch, sizeof scratch);
+        const int64_t m = f.read(scratch, sizeof scratch);
         if (m < 0)
-            return Status::corruption(path + ": bad gzip stream: " + gzMessage(f));
+            return badStream();
         if (m == 0)
             break;
         trailing += m;
     }
-    // gzread reports a gzip stream cut short (Z_BUF_ERROR) only through gzerror, so a
-    // file whose data is complete but whose gzip trailer is missing is caught here.
-    int zerr = Z_OK;
-    gzerror(f, &zerr);
-    if (zerr != Z_OK)
-        return Status::corruption(path + ": bad gzip stream: " + gzMessage(f));
     if (trailing > 0)
         return Status::corruption(path + ": " + std::to_string(trailing) +
                                   " bytes of trailing data after the " + std::to_string(total) +

@@ -7,6 +7,11 @@
 // data the header declares are refused too: they mean the dimensions do not describe
 // the file, and reading on would hand out misaligned images. Headers declaring more
 // than 16 GiB are refused before anything is allocated.
+//
+// One parser: read() loads the file's bytes and hands them to fromBytes(), which decodes
+// gzip (one or more members, as zlib's gzread does) or raw bytes in memory. So the fuzzer
+// (tests/fuzz/fuzz_idxfile) exercises exactly the code that reads files. Peak memory while
+// reading is the file's size plus the data's size.
 
 #include "status.h"
 
@@ -15,16 +20,14 @@
 #include <string>
 #include <vector>
 
-struct gzFile_s; // zlib
-
 namespace traclens {
 
 class IdxFile {
 public:
-    // Reads the whole file into memory; gzip is recognised by content, not by name. Only
-    // unsigned-byte data (type 0x08) is supported. Not-found → NotFound; malformed header
-    // → InvalidArgument; another element type → Unsupported; truncated or trailing data
-    // or a bad gzip stream → Corruption.
+    // Reads the whole file into memory; gzip is recognised by content (the 1f 8b magic),
+    // not by name. Only unsigned-byte data (type 0x08) is supported. Not-found → NotFound;
+    // malformed header or a file over 16 GiB → InvalidArgument; another element type → Unsupported; truncated or trailing data
+    // or a bad gzip stream → Corruption; an unreadable file → IOError.
     static Result<IdxFile> read(const std::string &path);
     // The same for bytes in memory (raw or gzip); `name` stands for the file in messages.
     static Result<IdxFile> fromBytes(const void *data, size_t size, const std::string &name);
@@ -36,7 +39,6 @@ public:
     const std::vector<uint8_t> &data() const { return m_data; }
 
 private:
-    static Result<IdxFile> parse(::gzFile_s *file, const std::string &path);
     std::vector<int> m_dims;
     std::vector<uint8_t> m_data;
 };

@@ -2,11 +2,15 @@
 # Builds TracLens with gcc's AddressSanitizer + UndefinedBehaviorSanitizer and runs the
 # test suite under them.
 #
-#   tests/run-sanitizers.sh                     # whole suite (heavy: 20-30 min on 2 cores)
+#   tests/run-sanitizers.sh                     # whole suite incl. GUI tests (heavy build)
 #   tests/run-sanitizers.sh -R 'csvmanifest|idxfile|imagedecoder|dataset'   # ctest filter
+#   BUILD_ONLY=1 tests/run-sanitizers.sh        # build only (e.g. in the background first)
 #
 # Environment: BUILD_DIR (default build-asan), JOBS (default 2), TARGETS (ninja targets to
-# build; default: all tests). Extra arguments go to ctest.
+# build; default: everything, so every ctest test exists), TRACLENS_BUILD_GUI (default ON:
+# the UI tests are part of the suite), TEST_TIMEOUT (per-test limit, default 1800 s: the
+# sanitized training tests are several times slower than the 300 s of a normal build),
+# BUILD_ONLY. Extra arguments go to ctest.
 #
 # Suppressions and options, and why:
 # - ASAN_OPTIONS=detect_leaks=0: LibTorch, Qt and OpenBLAS keep one-time global allocations
@@ -28,12 +32,14 @@ flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fr
 cmake -S "$source_dir" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" \
-  -DTRACLENS_BUILD_GUI=${TRACLENS_BUILD_GUI:-OFF} -DTRACLENS_BUILD_BENCH=OFF >/dev/null
+  -DTRACLENS_BUILD_GUI=${TRACLENS_BUILD_GUI:-ON} -DTRACLENS_BUILD_BENCH=OFF \
+  -DTRACLENS_TEST_TIMEOUT=${TEST_TIMEOUT:-1800} >/dev/null
 if [ -n "${TARGETS:-}" ]; then
   cmake --build "$build_dir" -j "$jobs" --target $TARGETS
 else
   cmake --build "$build_dir" -j "$jobs"
 fi
+[ -z "${BUILD_ONLY:-}" ] || exit 0
 
 export ASAN_OPTIONS=detect_leaks=0:new_delete_type_mismatch=0:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

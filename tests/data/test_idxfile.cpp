@@ -17,6 +17,7 @@ private slots:
     void items_data();
     void items();
     void missingFile();
+    void notARegularFile();
 };
 
 void TestIdxFile::read_data()
@@ -51,6 +52,10 @@ void TestIdxFile::read_data()
     // 2e9 · 8 is under the limit; · 2e9 more overflows int64 (a fuzzer find).
     QTest::newRow("dimension product overflows") << testing::idxBytes({2000000000, 8, 2000000000}, {}) << false << ""
                                                  << "more than 16 GiB";
+    // Zero items of an absurd size: the total is 0, but the item size overflowed int64 in
+    // itemSize() (a fuzzer find).
+    QTest::newRow("zero items of absurd size") << testing::idxBytes({0, 2000000000, 2000000000, 2000000000}, {})
+                                               << false << "" << "items of more than 16 GiB each";
     // A 12-byte file whose header claims ~1.5 GB: refused as truncated without
     // allocating the claim (a fuzzer find).
     QTest::newRow("tiny file claiming gigabytes") << testing::idxBytes({1560282160}, QByteArray("ab")) << false << ""
@@ -68,6 +73,13 @@ void TestIdxFile::read_data()
     QTest::newRow("gzip checksum wrong") << badCrc << false << "" << "bad gzip stream";
     QTest::newRow("trailing data") << images + QByteArray("xyz") << false << ""
                                    << "3 bytes of trailing data after the 12 bytes";
+    // Concatenated members read as one stream (as zlib's gzread and gzip -d read them).
+    QTest::newRow("two gzip members") << testing::gzipped(images.left(10)) + testing::gzipped(images.mid(10))
+                                      << false << "3,2,2" << "";
+    QTest::newRow("trailing data in a second member") << gz + testing::gzipped("xy") << false << ""
+                                                      << "2 bytes of trailing data after the 12 bytes";
+    QTest::newRow("gzip cut inside the data") << gz.left(14) << false << "" << "bad gzip stream";
+    QTest::newRow("gzip magic only") << QByteArray("\x1f\x8b", 2) << false << "" << "bad gzip stream";
 }
 
 void TestIdxFile::read()
@@ -94,6 +106,19 @@ void TestIdxFile::read()
         const QString message = QString::fromStdString(file.status().message());
         QVERIFY2(message.contains(error), qPrintable(message));
         QVERIFY2(message.contains(path), qPrintable(message)); // errors name the file
+    }
+
+    // The in-memory entry point (the fuzzer's) gives the very same answer: read() loads
+    // the file and hands its bytes to fromBytes().
+    const QByteArray onDisk = gzip ? testing::gzipped(bytes) : bytes;
+    Result<IdxFile> mem = IdxFile::fromBytes(onDisk.constData(), size_t(onDisk.size()), path.toStdString());
+    QCOMPARE(mem.ok(), file.ok());
+    if (mem.ok()) {
+        QCOMPARE(mem->dims(), file->dims());
+        QCOMPARE(mem->data(), file->data());
+    } else {
+        QCOMPARE(mem.status().code(), file.status().code());
+        QCOMPARE(mem.status().message(), file.status().message());
     }
 }
 
@@ -129,6 +154,22 @@ void TestIdxFile::missingFile()
     Result<IdxFile> file = IdxFile::read(dir.filePath("absent.gz").toStdString());
     QVERIFY(!file.ok());
     QCOMPARE(file.status().code(), Status::Code::NotFound);
+}
+
+// A directory cannot be read; a character device has no size and reads to its end (/dev/null:
+// empty, so not an IDX file).
+void TestIdxFile::notARegularFile()
+{
+    QTemporaryDir dir;
+    Result<IdxFile> folder = IdxFile::read(dir.path().toStdString());
+    QVERIFY(!folder.ok());
+    QCOMPARE(folder.status().code(), Status::Code::IoError);
+    QVERIFY2(QString::fromStdString(folder.status().message()).contains(dir.path()), folder.status().message().c_str());
+
+    Result<IdxFile> null = IdxFile::read("/dev/null");
+    QVERIFY(!null.ok());
+    QVERIFY2(QString::fromStdString(null.status().message()).contains("shorter than its 4-byte magic"),
+             null.status().message().c_str());
 }
 
 QTEST_GUILESS_MAIN(TestIdxFile)
