@@ -236,6 +236,14 @@ struct InfluenceIndex::Impl {
         // Drop the old fingerprint first: a crash between here and the end leaves a
         // directory without index.json, which is rebuilt.
         fs::remove(fs::path(dir) / kMetaFile, ec);
+        // Graph files of the earlier HNSW index format are never read again; at a million
+        // examples they held 700 MB.
+        std::vector<fs::path> legacy;
+        for (const auto &entry : fs::directory_iterator(dir, ec))
+            if (entry.path().extension() == ".hnsw")
+                legacy.push_back(entry.path());
+        for (const auto &file : legacy)
+            fs::remove(file, ec);
         TL_RETURN_IF_ERROR(tracinCells->save((fs::path(dir) / kTracInFile).string()));
         TL_RETURN_IF_ERROR(embeddingCells->save((fs::path(dir) / kEmbeddingFile).string()));
         if (!pcaRows.empty()) {

@@ -294,9 +294,17 @@ void TestInfluenceIndex::persistsAndRebuildsWhenStale()
     auto ex = p.db->examples(Split::Train);
     QVERIFY(ex.ok());
     QVERIFY(p.db->relabel(ex->at(3).id, (ex->at(3).currentLabel + 1) % 6).ok());
+    // A graph file of the earlier (HNSW) format left in the directory.
+    const QString legacy = QString::fromStdString(InfluenceIndex::directoryFor(*p.db, p.modelId)) + "/tracin-0.hnsw";
+    {
+        QFile f(legacy);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("old graph");
+    }
     auto fourth = InfluenceIndex::open(*p.db, p.modelId, opt);
     QVERIFY(fourth.ok());
     QVERIFY((*fourth)->info().built); // the project changed
+    QVERIFY(!QFile::exists(legacy));  // and the stale graph file is gone
 }
 
 void TestInfluenceIndex::buildCanBeCancelled()
