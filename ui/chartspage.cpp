@@ -81,11 +81,35 @@ ChartsPage::ChartsPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     auto *classTimer = new QTimer(this);
     classTimer->setSingleShot(true);
     classTimer->setInterval(300);
-    connect(classTimer, &QTimer::timeout, this, &ChartsPage::refreshClasses);
+    connect(classTimer, &QTimer::timeout, this, [this] {
+        if (isVisible())
+            refreshClasses();
+        else
+            m_stale = true;
+    });
     connect(session, &ProjectSession::exampleChanged, classTimer, qOverload<>(&QTimer::start));
-    connect(session, &ProjectSession::examplesReset, this, &ChartsPage::refresh);
-    connect(session, &ProjectSession::modelChanged, this, &ChartsPage::refresh);
+    connect(session, &ProjectSession::examplesReset, this, &ChartsPage::refreshWhenVisible);
+    connect(session, &ProjectSession::modelChanged, this, &ChartsPage::refreshWhenVisible);
     refresh();
+}
+
+void ChartsPage::refreshWhenVisible()
+{
+    // Charts over 60k examples take tens of milliseconds; a hidden page redraws when
+    // shown, so a finished job's hand-over never waits for charts nobody sees.
+    if (isVisible())
+        refresh();
+    else
+        m_stale = true;
+}
+
+void ChartsPage::showEvent(QShowEvent *event)
+{
+    QWidget::showEvent(event);
+    if (m_stale) {
+        m_stale = false;
+        refresh();
+    }
 }
 
 void ChartsPage::refresh()

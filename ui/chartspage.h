@@ -19,16 +19,22 @@ class ChartsPage : public QWidget {
 public:
     explicit ChartsPage(ProjectSession *session, QWidget *parent = nullptr);
 
-    // Rebuilds every chart from the session.
+    // Rebuilds every chart from the session. Session changes call it while the page is
+    // visible; a hidden page is marked stale and rebuilt when shown.
     void refresh();
 
+protected:
+    void showEvent(QShowEvent *event) override;
+
 private:
+    void refreshWhenVisible();
     void refreshHistogram();
     void refreshClasses();
     void refreshCurves();
 
     ProjectSession *m_session;
     QChartView *m_histogram, *m_classes, *m_loss, *m_accuracy;
+    bool m_stale = false;
 };
 
 } // namespace traclens

@@ -16,6 +16,8 @@ JobController::JobController(QObject *parent) : QObject(parent)
     connect(m_worker, &JobWorker::started, this, &JobController::started, Qt::QueuedConnection);
     connect(m_worker, &JobWorker::progress, this, &JobController::progress, Qt::QueuedConnection);
     connect(m_worker, &JobWorker::stepFinished, this, &JobController::stepFinished, Qt::QueuedConnection);
+    connect(m_worker, &JobWorker::selfInfluenceLoaded, this, &JobController::selfInfluenceLoaded,
+            Qt::QueuedConnection);
     connect(m_worker, &JobWorker::engineLoaded, this, &JobController::engineLoaded, Qt::QueuedConnection);
     connect(m_worker, &JobWorker::modelMissing, this, &JobController::modelMissing, Qt::QueuedConnection);
     connect(m_worker, &JobWorker::rankingReady, this, &JobController::rankingReady, Qt::QueuedConnection);

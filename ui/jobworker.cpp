@@ -183,6 +183,19 @@ Status JobWorker::stepLoadEngine(qint64 jobId, int64_t modelId)
     if (!engine.ok())
         return report(jobId, JobKind::LoadEngine, engine.status());
     std::shared_ptr<const InfluenceEngine> shared(std::move(engine).value());
+    if (auto self = m_db->selfInfluence(modelId); self.ok()) {
+        QVector<qint64> ids;
+        QVector<double> values;
+        ids.reserve(qsizetype(self->size()));
+        values.reserve(qsizetype(self->size()));
+        for (const auto &[id, value] : self.value()) {
+            ids.push_back(id);
+            values.push_back(value);
+        }
+        emit selfInfluenceLoaded(jobId, modelId, ids, values);
+    } else {
+        return report(jobId, JobKind::LoadEngine, self.status());
+    }
     emit engineLoaded(jobId, shared);
     return report(jobId, JobKind::LoadEngine, Status::ok());
 }

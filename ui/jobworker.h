@@ -78,6 +78,9 @@ signals:
     void stepFinished(qint64 jobId, traclens::JobKind kind, const traclens::Status &status);
     // The request as a whole finished (kind is the request's kind).
     void finished(qint64 jobId, traclens::JobKind kind, const traclens::Status &status);
+    // The stored self-influence of the model whose engine is loading, read on the worker's
+    // connection (ids highest value first) so the GUI thread need not; before engineLoaded.
+    void selfInfluenceLoaded(qint64 jobId, qint64 modelId, const QVector<qint64> &ids, const QVector<double> &values);
     // A freshly loaded engine; shared so that the GUI and its query threads can hold it.
     void engineLoaded(qint64 jobId, std::shared_ptr<const traclens::InfluenceEngine> engine);
     // The plan stopped because the project has no model and the plan says none is coming.

@@ -108,6 +108,14 @@ MainWindow::MainWindow(QWidget *parent)
     connect(w, &JobController::progress, m_jobStatus, &JobStatusWidget::jobProgress);
     connect(w, &JobController::stepFinished, this, &MainWindow::onStepFinished);
     connect(w, &JobController::finished, this, &MainWindow::onFinished);
+    connect(w, &JobController::selfInfluenceLoaded, this,
+            [this](qint64 id, qint64 modelId, const QVector<qint64> &ids, const QVector<double> &values) {
+                if (!m_session || !m_sessionJobs.contains(id))
+                    return;
+                if (m_session->modelId() != std::optional<int64_t>(modelId))
+                    m_session->reloadModel(false);
+                m_session->setSelfInfluence(modelId, ids, values);
+            });
     connect(w, &JobController::engineLoaded, this, &MainWindow::onEngineLoaded);
     connect(w, &JobController::modelMissing, this, [this](qint64 id) {
         if (m_sessionJobs.contains(id))
@@ -477,8 +485,12 @@ void MainWindow::onStepFinished(qint64 jobId, JobKind kind, const Status &status
     case JobKind::Train:
     case JobKind::ImportModel:
     case JobKind::Retrain:
-    case JobKind::Compute:
         reload = m_session->reloadModel();
+        break;
+    case JobKind::Compute:
+        // The engine step that follows brings the new self-influence, read on the
+        // worker's thread (selfInfluenceLoaded): no 70k-row read on the GUI thread here.
+        reload = m_session->reloadModel(false);
         break;
     default:
         break;
@@ -509,7 +521,7 @@ void MainWindow::onEngineLoaded(qint64 jobId, std::shared_ptr<const InfluenceEng
     if (!m_session || !m_sessionJobs.contains(jobId))
         return;
     if (m_session->modelId() != std::optional<int64_t>(engine->modelId()))
-        m_session->reloadModel();
+        m_session->reloadModel(); // not the model whose self-influence just arrived
     m_session->setEngine(std::move(engine));
     if (m_influence->queryId() < 0)
         chooseRepresentativeItems();

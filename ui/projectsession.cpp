@@ -70,7 +70,7 @@ Status ProjectSession::reloadExamples()
     return Status::ok();
 }
 
-Status ProjectSession::reloadModel()
+Status ProjectSession::reloadModel(bool withSelfInfluence)
 {
     m_modelId.reset();
     m_model.reset();
@@ -92,20 +92,40 @@ Status ProjectSession::reloadModel()
         if (!epochs.ok())
             return epochs.status();
         m_epochs = epochs.value();
-        auto self = m_db->selfInfluence(*m_modelId);
-        if (!self.ok())
-            return self.status();
-        m_selfInfluence.reserve(int(self.value().size()));
-        for (const auto &[id, value] : self.value()) {
-            m_selfInfluence.insert(id, value);
-            const ExampleRow *row = example(id);
-            if (row && row->split == Split::Train)
-                m_selfRanking.push_back(id);
+        if (withSelfInfluence) {
+            auto self = m_db->selfInfluence(*m_modelId);
+            if (!self.ok())
+                return self.status();
+            m_selfInfluence.reserve(int(self.value().size()));
+            for (const auto &[id, value] : self.value()) {
+                m_selfInfluence.insert(id, value);
+                const ExampleRow *row = example(id);
+                if (row && row->split == Split::Train)
+                    m_selfRanking.push_back(id);
+            }
         }
     }
     applyDefaultOrder();
     emit modelChanged();
     return Status::ok();
+}
+
+void ProjectSession::setSelfInfluence(int64_t modelId, const QVector<qint64> &ids, const QVector<double> &values)
+{
+    if (m_modelId != std::optional<int64_t>(modelId) || ids.size() != values.size())
+        return;
+    m_selfInfluence.clear();
+    m_selfInfluence.reserve(int(ids.size()));
+    m_selfRanking.clear();
+    for (qsizetype i = 0; i < ids.size(); ++i) {
+        m_selfInfluence.insert(ids[i], values[i]);
+        const ExampleRow *row = example(ids[i]);
+        if (row && row->split == Split::Train)
+            m_selfRanking.push_back(ids[i]);
+    }
+    if (m_reviewOrderIsDefault)
+        applyDefaultOrder();
+    emit modelChanged();
 }
 
 const ExampleRow *ProjectSession::example(qint64 id) const

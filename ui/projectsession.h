@@ -19,6 +19,7 @@
 #include <QHash>
 #include <QObject>
 #include <QStringList>
+#include <QVector>
 
 #include <memory>
 #include <optional>
@@ -44,7 +45,14 @@ public:
     // --- reading; reload*() re-read from the file and emit the matching signal.
     Status reload();             // everything below
     Status reloadExamples();     // dataset, classes, examples → examplesReset
-    Status reloadModel();        // active model, epochs, self-influence → modelChanged
+    // Active model, epochs and (unless `withSelfInfluence` is false) self-influence →
+    // modelChanged. Reading 70k self-influence rows takes tens of milliseconds; after a
+    // computation the worker reads them instead (setSelfInfluence()).
+    Status reloadModel(bool withSelfInfluence = true);
+    // Self-influence of `modelId` read elsewhere (ids by value, highest first, as
+    // ProjectDb::selfInfluence returns them); ignored unless it is the active model.
+    // Replaces the session's values → modelChanged.
+    void setSelfInfluence(int64_t modelId, const QVector<qint64> &ids, const QVector<double> &values);
 
     bool hasDataset() const { return m_dataset.has_value(); }
     const std::optional<DatasetInfo> &dataset() const { return m_dataset; }

@@ -18,6 +18,7 @@
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace traclens {
@@ -149,12 +150,33 @@ ReportPage::ReportPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     auto *timer = new QTimer(this);
     timer->setSingleShot(true);
     timer->setInterval(400);
-    connect(timer, &QTimer::timeout, this, &ReportPage::refreshProject);
+    // The histogram over every training example takes tens of milliseconds: a hidden page
+    // only notes that it is stale and catches up when shown.
+    connect(timer, &QTimer::timeout, this, [this] { whenVisible(Stale::Project); });
     connect(session, &ProjectSession::exampleChanged, timer, qOverload<>(&QTimer::start));
-    connect(session, &ProjectSession::examplesReset, this, &ReportPage::refresh);
-    connect(session, &ProjectSession::modelChanged, this, &ReportPage::refresh);
-    connect(session, &ProjectSession::engineChanged, this, &ReportPage::refreshProject);
+    connect(session, &ProjectSession::examplesReset, this, [this] { whenVisible(Stale::All); });
+    connect(session, &ProjectSession::modelChanged, this, [this] { whenVisible(Stale::All); });
+    connect(session, &ProjectSession::engineChanged, this, [this] { whenVisible(Stale::Project); });
     refresh();
+}
+
+void ReportPage::whenVisible(Stale what)
+{
+    m_stale = std::max(m_stale, what);
+    if (!isVisible())
+        return;
+    const Stale now = m_stale;
+    m_stale = Stale::None;
+    if (now == Stale::All)
+        refresh();
+    else if (now == Stale::Project)
+        refreshProject();
+}
+
+void ReportPage::showEvent(QShowEvent *event)
+{
+    QWidget::showEvent(event);
+    whenVisible(Stale::None);
 }
 
 void ReportPage::refresh()

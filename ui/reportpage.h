@@ -47,14 +47,19 @@ public:
 
 protected:
     void resizeEvent(QResizeEvent *event) override;
+    void showEvent(QShowEvent *event) override;
 
 private:
+    enum class Stale { None, Project, All };
+    // Runs the refresh now when the page is visible, else when it is next shown.
+    void whenVisible(Stale what);
     void refreshProject();
     void showEvaluation();
     void chooseEvaluation();
     QString findEvaluationReport();
     void updateImages();
 
+    Stale m_stale = Stale::None;
     ProjectSession *m_session;
     QLabel *m_projectSummary, *m_histogram;
     QLabel *m_evaluationSummary, *m_recallChart, *m_cleaningLabel;

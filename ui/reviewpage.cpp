@@ -378,6 +378,14 @@ void ReviewPage::updateCounter()
 
 void ReviewPage::updateView()
 {
+    // A hidden page only notes it: the large image and the strip query cost tens of
+    // milliseconds, and a finished job rebuilds the queue several times in a row.
+    // showEvent() brings the view up to date.
+    if (!isVisible()) {
+        m_viewStale = true;
+        return;
+    }
+    m_viewStale = false;
     updateCounter();
     const auto engine = m_session->engine();
     if (!engine || m_queue.isEmpty()) {
@@ -441,6 +449,13 @@ void ReviewPage::updateView()
     }
     emit currentChanged(id);
     runStripQuery();
+}
+
+void ReviewPage::showEvent(QShowEvent *event)
+{
+    QWidget::showEvent(event);
+    if (m_viewStale)
+        updateView();
 }
 
 void ReviewPage::runStripQuery()

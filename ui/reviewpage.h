@@ -56,9 +56,12 @@ signals:
     // The strips now show the neighbours of `id`.
     void stripsShown(qint64 id);
     void influenceRequested(qint64 id);
-    // The person chose another order (a ranking.h RankingKind); self-influence is
-    // handled here, the others need the worker.
+    // The person chose another order (a ranking.h RankingKind); the default and
+    // self-influence are handled here, the others need the worker.
     void orderRequested(int rankingKind);
+
+protected:
+    void showEvent(QShowEvent *event) override;
 
 private:
     struct Outcome {
@@ -92,6 +95,7 @@ private:
     NeighbourListModel *m_proponents, *m_opponents;
     TileView *m_proponentStrip, *m_opponentStrip;
     QFutureWatcher<Outcome> m_watcher;
+    bool m_viewStale = false; // updateView() was skipped while hidden
 };
 
 } // namespace traclens
