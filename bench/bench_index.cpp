@@ -8,9 +8,8 @@
 //      computed in double precision straight from the project's float32 factors;
 //   5. with --sweep N1,N2,...: exact vs index query latency on the first N training
 //      rows (in memory), to place kExactSearchBelow.
-// Usage: bench_index <project> [--rebuild] [--dim M] [--projection pca|gaussian|achlioptas] [--cells N]
-//                    [--sample N] [--scan N] [--candidates 100,400] [--queries N] [--threads N]
-//                    [--precision auto|f32|f16] [--exact-recall]
+// Usage: bench_index <project> [--rebuild] [--dim M] [--M M] [--efc N] [--ef 100,200] [--buckets B] [--head H]
+//                    [--queries N] [--threads N] [--precision auto|f32|f16]
 //                    [--sweep 10000,30000] [--no-truth] [--bound]
 
 #include "factors.h"
@@ -294,9 +293,8 @@ void projectionBound(const InfluenceIndex &index, const std::vector<int64_t> &qi
 void sweep(const FactorStore &store, const std::vector<int> &sizes, const IndexOptions &base, int queries)
 {
     const int c = store.numCheckpoints(), k = store.numClasses(), d = store.embeddingDim();
-    std::printf("\nthreshold sweep (first N training rows, %d queries each, raw and normalised, %d candidates, medians "
-                "in ms):\n",
-                queries, base.params.candidates);
+    std::printf("\nthreshold sweep (first N training rows, %d queries each, raw and normalised, ef %d, medians in ms):\n",
+                queries, base.params.efSearch);
     std::printf("  %9s  %12s  %12s  %12s  %12s  %10s\n", "N", "exact wall", "index wall", "exact CPU", "index CPU",
                 "build s");
     for (int n : sizes) {
@@ -354,14 +352,13 @@ void sweep(const FactorStore &store, const std::vector<int> &sizes, const IndexO
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: bench_index <project> [--rebuild] [--dim M] [--projection KIND] [--cells N] "
-                             "[--sample N] [--scan N] [--candidates 100,400] [--queries N] [--threads N] "
-                             "[--precision auto|f32|f16] [--sweep N1,N2] [--no-truth] [--bound] [--exact-recall]\n");
+        std::fprintf(stderr, "usage: bench_index <project> [--rebuild] [--dim M] [--M M] [--efc N] [--ef 100,200] "
+                             "[--queries N] [--threads N] [--precision auto|f32|f16] [--sweep N1,N2] [--no-truth]\n");
         return 2;
     }
     const std::string project = argv[1];
     IndexOptions opt;
-    std::vector<int> efs{opt.params.candidates};
+    std::vector<int> efs{opt.params.efSearch};
     std::vector<int> sweepSizes;
     int queries = 100;
     bool truth = true, bound = false, exactRecall = false;
@@ -382,13 +379,15 @@ int main(int argc, char **argv)
             opt.params.projection = !std::strcmp(v, "gaussian")     ? ProjectionKind::Gaussian
                                     : !std::strcmp(v, "achlioptas") ? ProjectionKind::Achlioptas
                                                                     : ProjectionKind::Pca;
-        else if (a == "--cells" && ++i)
-            opt.params.cells = std::atoi(v);
-        else if (a == "--sample" && ++i)
-            opt.params.cellSample = std::atoll(v);
-        else if (a == "--scan" && ++i)
-            opt.params.scanLimit = std::atoll(v);
-        else if (a == "--candidates" && ++i)
+        else if (a == "--buckets" && ++i)
+            opt.params.normBuckets = std::atoi(v);
+        else if (a == "--head" && ++i)
+            opt.params.exactHead = std::atoll(v);
+        else if (a == "--M" && ++i)
+            opt.params.M = std::atoi(v);
+        else if (a == "--efc" && ++i)
+            opt.params.efConstruction = std::atoi(v);
+        else if (a == "--ef" && ++i)
             efs = parseList(v);
         else if (a == "--queries" && ++i)
             queries = std::atoi(v);
@@ -402,7 +401,7 @@ int main(int argc, char **argv)
                                                             : IndexParams::Precision::Auto;
     }
     opt.exactBelow = 1; // always through the index here
-    opt.params.candidates = efs.front();
+    opt.params.efSearch = efs.front();
 
     auto db = ProjectDb::open(project);
     if (!db.ok())
@@ -419,8 +418,8 @@ int main(int argc, char **argv)
         std::printf("load average at start: %s (2 cores shared with other work: wall times include waiting)\n",
                     l1.c_str());
     }
-    std::printf("machine: %u threads; params: %s; candidates per list: see below\n",
-                std::thread::hardware_concurrency(), opt.params.describe().c_str());
+    std::printf("machine: %u threads; params: %s, efSearch %s\n", std::thread::hardware_concurrency(),
+                opt.params.describe().c_str(), argc > 0 ? "see below" : "");
 
     const double rss0 = procMiB("VmRSS:");
     const auto t0 = Clock::now();
@@ -436,8 +435,8 @@ int main(int argc, char **argv)
     std::printf("factors:  %.1f s to load, %.0f MiB (%s)\n", info.loadSeconds, double(info.factorBytes) / 1048576.0,
                 store.precision() == FactorPrecision::Float16 ? "float16" : "float32");
     if (info.built)
-        std::printf("index:    built in %.1f s (cell indexes: TracIn + embeddings), %.0f MiB\n", info.buildSeconds,
-                    double(info.indexBytes) / 1048576.0);
+        std::printf("index:    built in %.1f s (HNSW graphs: norm ranges + embeddings, M=%d, efConstruction=%d), %.0f MiB\n", info.buildSeconds,
+                    opt.params.M, opt.params.efConstruction, double(info.indexBytes) / 1048576.0);
     else
         std::printf("index:    loaded in %.1f s (fresh fingerprint), %.0f MiB\n", info.indexLoadSeconds,
                     double(info.indexBytes) / 1048576.0);
@@ -457,7 +456,7 @@ int main(int argc, char **argv)
     };
     std::vector<Run> runs;
     for (int ef : efs) {
-        (*index)->setCandidates(ef);
+        (*index)->setEfSearch(ef);
         Run run{ef, {}, {}, {}, {}};
         for (int64_t id : qids) {
             for (Scoring s : {Scoring::Raw, Scoring::Normalised}) {
@@ -471,7 +470,7 @@ int main(int argc, char **argv)
                 (s == Scoring::Raw ? run.raw : run.norm).push_back(std::move(r).value());
             }
         }
-        std::printf("query candidates=%-4d (4 lists, k=10, candidates rescored exactly): wall median %.2f ms, p95 %.2f ms; "
+        std::printf("query ef=%-4d (4 lists, k=10, candidates rescored exactly): wall median %.2f ms, p95 %.2f ms; "
                     "CPU median %.2f ms, p95 %.2f ms\n",
                     ef, percentile(run.ms, 0.5), percentile(run.ms, 0.95), percentile(run.cpu, 0.5),
                     percentile(run.cpu, 0.95));
@@ -507,7 +506,7 @@ int main(int argc, char **argv)
         }
         std::printf("ground truth: exact lists in double precision from the float32 factors (%.1f s)\n",
                     seconds(g0, Clock::now()));
-        std::printf("  %-5s %11s %11s %11s %11s %9s %9s %9s\n", "cand.", "proponents", "opponents", "norm prop", "norm opp",
+        std::printf("  %-5s %11s %11s %11s %11s %9s %9s %9s\n", "ef", "proponents", "opponents", "norm prop", "norm opp",
                     "nearest", "farthest", "min");
         if (exactRecall) {
             // Exact search over the factor store: what the store's precision alone costs.

@@ -316,25 +316,6 @@ void FactorStore::tracinScores(const FactorView &q, int64_t begin, int64_t end, 
     }
 }
 
-void FactorStore::tracinScoresOf(const FactorView &q, const int64_t *rows, size_t count, float *out) const
-{
-    const size_t stride = size_t(m_k + m_d);
-    std::fill(out, out + count, 0.0f);
-    for (int c = 0; c < numCheckpoints(); ++c) {
-        const float eta = float(m_eta[size_t(c)]);
-        const float *eq = q.e[size_t(c)], *hq = q.h[size_t(c)];
-        if (m_precision == FactorPrecision::Float32) {
-            simd::accumulateTracInRows(m_f32[size_t(c)].data(), m_k, m_d, rows, int64_t(count), eq, hq, eta, out);
-        } else {
-            const uint16_t *block = m_f16[size_t(c)].data();
-            for (size_t i = 0; i < count; ++i) {
-                const uint16_t *row = block + size_t(rows[i]) * stride;
-                out[i] += eta * dotHalfFloat(row, eq, size_t(m_k)) * (dotHalfFloat(row + m_k, hq, size_t(m_d)) + 1.0f);
-            }
-        }
-    }
-}
-
 void FactorStore::embeddingCosines(const float *unitHq, int64_t begin, int64_t end, float *out) const
 {
     const int stride = m_k + m_d;

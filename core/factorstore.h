@@ -88,8 +88,6 @@ public:
     // Scores for rows [begin, end) into out[row − begin] (float accumulation, SIMD).
     void tracinScores(const FactorView &q, int64_t begin, int64_t end, float *out) const;
     void embeddingCosines(const float *unitHq, int64_t begin, int64_t end, float *out) const;
-    // tracinScores() for the given rows: out[i] is the score of rows[i].
-    void tracinScoresOf(const FactorView &q, const int64_t *rows, size_t count, float *out) const;
 
 private:
     FactorStore() = default;

@@ -2,23 +2,20 @@
 // TracIn and embedding queries that stay fast at a million training examples.
 //
 // Below kExactSearchBelow training examples every query is exact (brute force over the
-// factors, like InfluenceEngine). From there on, cell indexes (CellIndex: spherical
-// k-means cells scanned in the order of a cone bound) find candidates and every
-// candidate is rescored exactly from the factors before it is shown, so the scores are
-// always exact and only a true neighbour missing from the candidates can change a list
-// (measured: recall@10, docs/benchmarks-index.md):
+// factors, like InfluenceEngine). From there on, HNSW graphs (VectorIndex) find
+// candidates and every candidate is rescored exactly from the factors before it is
+// shown, so the scores are always exact and only a true neighbour missing from the
+// candidates can change a list (measured: recall@10, docs/benchmarks-index.md):
 //
-//   TracIn       projected gradient vectors (TracInProjection), unit-normalised, each
-//                weighted by its exact gradient norm √self. Raw TracIn = ‖x‖‖q‖cos: the
-//                best rows by ‖x‖·cos (weighted search); normalised TracIn: the best by
-//                cos (unweighted search) — one index for both. Opponents: search −q.
+//   TracIn       projected gradient vectors (TracInProjection), unit-normalised, in
+//                norm ranges: the training rows of largest gradient norm (the "head")
+//                are scored exactly, the rest are split by norm into a few ranges with
+//                one cosine graph each. Normalised TracIn: the union of every range's
+//                best cosines (search q, and −q for opponents). Raw TracIn = ‖x‖‖q‖cos:
+//                the same candidates, ranges in decreasing norm, stopping as soon as
+//                the k-th best score beats ‖x‖max‖q‖ of the next range (exact bound).
 //   embedding    h at the last checkpoint, unit-normalised: nearest = search(q),
 //                farthest = search(−q); exact cosine rescoring.
-//
-// A search scans whole cells until no unscanned cell can hold a better row than the
-// `candidates`-th found, so its candidates are the exact top over the projected vectors
-// (up to a row budget, scanLimit); the projection's error is what exact rescoring of
-// many candidates absorbs.
 //
 // Persistence: the indexes live in <project>.d/index/model-<id>/ with index.json, which
 // holds a fingerprint (model id, example and factor counts, checkpoints, a hash of every
@@ -28,8 +25,7 @@
 // leaves no index that looks fresh.
 //
 // Memory: the factors are kept for rescoring, in float16 above kHalfFactorsAboveBytes
-// (FactorStore); the indexes store float16 vectors (2·m bytes a row for TracIn, 2·D for
-// embeddings, plus 12 bytes of label and weight).
+// (FactorStore); the indexes store float16 vectors.
 //
 // Ownership: owns its FactorStore and indexes. Thread safety: after open(), const
 // methods are safe to call concurrently. Failure: Status values; open() is cancellable
@@ -39,6 +35,7 @@
 #include "factorstore.h"
 #include "influenceengine.h"
 #include "tracinprojection.h"
+#include "vectorindex.h"
 
 #include <memory>
 #include <string>
@@ -46,48 +43,42 @@
 namespace traclens {
 
 // Training-set size from which queries go through the index; below it they are exact.
-// Measured (bench_index --sweep on a synthetic project, docs/benchmarks-index.md; K=10,
-// D=64, 3 checkpoints, raw and normalised queries alternating, median CPU time per query,
-// default index parameters): exact search 0.75 ms at 10 000 rows, 3.9 at 45 000, 5.8 at
-// 65 000, 8.0 at 100 000, 16.2 at 200 000; the index 2.1, 5.3, 5.2, 5.5 and 6.1 ms. They
-// cross near 60 000 rows and differ by under 1 ms up to 65 000; below this threshold the
-// exact answer costs no more, so it is used (Fashion-MNIST's 60 000 stay exact).
+// Measured (bench_index --sweep, docs/benchmarks-index.md; K=10, D=64, 3 checkpoints,
+// raw and normalised queries, CPU time per query, ef 100): exact search costs 0.10 ms
+// per 1 000 training rows (3.9 ms at 30 000, 6.2 at 60 000, 10.0 at 100 000, 20.6 at
+// 200 000, 129 at 1 000 000); the index 6.7, 6.4, 7.7, 10.1 and 17.5 ms. The two cross
+// at about 66 000 rows; below that exact answers cost no more, so they are used.
 constexpr int64_t kExactSearchBelow = 65000;
 
 // Factors are kept in float16 for rescoring when float32 would take more than this.
-// 1 GiB: a million examples (K = 10, D = 64, 3 checkpoints: 888 MB) keep float32, whose
-// rescoring orders near-ties that float16 (2⁻¹¹ relative) reorders, and still serve in
-// under 2 GB with the cell indexes (docs/benchmarks-index.md).
-constexpr size_t kHalfFactorsAboveBytes = size_t(1) << 30;
+constexpr size_t kHalfFactorsAboveBytes = size_t(256) << 20;
 
 enum class SearchMode { Auto, Exact, Index };
 
 struct IndexParams {
     // Projection of the TracIn gradient vectors; 0 = the exact vectors (C·K·(D+1)).
-    // Pca (the gradients' top principal directions, pcaprojection.h) rather than a random
-    // matrix: mean |cosine error| 0.006 instead of 0.094 on Fashion-MNIST at m = 64.
-    // 128 rather than 64 by measurement on near-duplicate gradients (synthetic million,
-    // docs/benchmarks-index.md): what separates the members of a crowd lies in the
-    // directions a projection drops, and at 128 fewer candidates find them (normalised
-    // proponents recall@10 0.96 with 2 000 candidates instead of 0.78; 1.00 with 5 000).
-    // Gaussian and Achlioptas remain for comparison and are what exact-search opens use
-    // (no index to serve).
-    int projectionDim = 128;
+    // 64 by measurement: on Fashion-MNIST it meets recall@10 ≥ 0.99 for raw and
+    // normalised proponents and opponents at ef 100, and a million examples fit in
+    // 1.6 GB. Pca (the gradients' top principal directions, pcaProjection.h) rather than
+    // a random matrix: mean |cosine error| 0.006 instead of 0.094 on Fashion-MNIST, and
+    // on planted synthetic clusters (near-duplicate gradients) opponents recall@10 at
+    // ef 200 0.97 instead of 0.80 (docs/benchmarks-index.md). Gaussian and Achlioptas
+    // remain for comparison and are what exact-search opens use (no index to serve).
+    int projectionDim = 64;
     ProjectionKind projection = ProjectionKind::Pca;
     uint64_t seed = 1;
-    // Cells of each index; 0 = about √(training rows), between 8 and 4096.
-    int cells = 0;
-    // Rows the cells' centroids are trained on (spherical k-means on a sample).
-    int64_t cellSample = 50000;
-    // Candidates per TracIn list, scored exactly (float, then the best in double):
-    // max(candidates, 10·k). 5 000 by measurement: raw lists and opponents reach
-    // recall@10 1.00 from 1 000, normalised proponents (a crowd of near-duplicates around
-    // the query) need 5 000 at a million rows; 9–13 ms of CPU per query there. Embedding
-    // lists take max(100, 10·k): their vectors are not projected.
-    int candidates = 5000;
-    // Rows one list's search may scan before it stops without the bound's proof;
-    // 0 = max(50 000, training rows / 8).
-    int64_t scanLimit = 0;
+    int M = 16;
+    int efConstruction = 200;
+    // Candidates retrieved (and rescored) per list and graph: max(efSearch, 10·k).
+    // 100: the smallest that met the recall target on Fashion-MNIST; 17.5 ms per query
+    // (CPU) at a million training examples, 23 ms at 200.
+    int efSearch = 100;
+    // TracIn rows scanned exactly (largest gradient norms): max(exactHead, rows/200).
+    // Head and ranges chosen by measurement: on Fashion-MNIST 4 ranges and a head of
+    // 2000 gave raw proponents recall@10 0.953 at ef 200, 8 ranges and 3000 gave 0.999.
+    int64_t exactHead = 3000;
+    // Norm ranges of the other rows, one graph each.
+    int normBuckets = 8;
     // std::nullopt-like: Auto picks float16 above kHalfFactorsAboveBytes.
     enum class Precision { Auto, Float32, Float16 } precision = Precision::Auto;
 
@@ -151,8 +142,8 @@ public:
     // Projected TracIn gradient vector (raw, not normalised) of a stored row.
     void gradientVector(int64_t row, float *out) const;
 
-    // Candidates per list; changeable after open() while nothing queries.
-    void setCandidates(int candidates);
+    // Candidates per list (efSearch); changeable after open() while nothing queries.
+    void setEfSearch(int ef);
 
 private:
     InfluenceIndex();

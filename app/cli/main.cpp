@@ -628,11 +628,12 @@ Result<IndexParams> indexParams(Context &c)
         p.projection = ProjectionKind::Pca;
     else
         return Status::invalid("--projection takes gaussian, achlioptas or pca");
-    p.cells = c.parser.value("cells").toInt();
-    p.candidates = c.parser.value("candidates").toInt();
+    p.M = c.parser.value("M").toInt();
+    p.efConstruction = c.parser.value("ef-construction").toInt();
+    p.efSearch = c.parser.value("ef").toInt();
     p.seed = c.parser.value("seed").toULongLong();
-    if (p.projectionDim < 0 || p.cells < 0 || p.candidates < 1)
-        return Status::invalid("--dim ≥ 0, --cells ≥ 0, --candidates ≥ 1");
+    if (p.projectionDim < 0 || p.M < 2 || p.efConstruction < 1 || p.efSearch < 1)
+        return Status::invalid("--dim ≥ 0, --M ≥ 2, --ef-construction ≥ 1, --ef ≥ 1");
     return p;
 }
 
@@ -1261,10 +1262,9 @@ int main(int argc, char **argv)
              p.addOption({"dim", "Projection dimension of the TracIn vectors (0 = exact vectors).", "m", "64"});
              p.addOption({"projection", "pca (principal directions of the gradients), gaussian or achlioptas.", "kind",
                           "pca"});
-             p.addOption({"cells", "Cells of each index (0 = about the square root of the training rows).", "n",
-                          "0"});
-             p.addOption({"candidates", "Candidates per TracIn list at query time (scored exactly).", "n",
-                          QString::number(IndexParams{}.candidates)});
+             p.addOption({"M", "HNSW graph degree.", "n", "16"});
+             p.addOption({"ef-construction", "HNSW candidate list while building.", "n", "200"});
+             p.addOption({"ef", "Candidates per list at query time (rescored exactly).", "n", "100"});
              p.addOption({"seed", "Projection seed.", "n", "1"});
              p.addOption({"query", "Then answer a query for this example through the index.", "id"});
              p.addOption({"k", "How many of each for --query.", "n", "10"});

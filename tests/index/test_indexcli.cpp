@@ -58,7 +58,7 @@ void TestIndexCli::initTestCase()
 
 void TestIndexCli::indexBuildsThenLoads()
 {
-    const QStringList common{"index", m_project, "--query", "5", "--candidates", "1000", "--json", "--quiet"};
+    const QStringList common{"index", m_project, "--query", "5", "--ef", "1000", "--json", "--quiet"};
     const Run first = cli(common);
     QVERIFY2(first.code == 0, first.err.constData());
     QVERIFY(json(first).value("built").toBool());
