@@ -11,7 +11,7 @@ CLI="$BUILD/app/cli/traclens-cli"
 mkdir -p "$(dirname "$PROJECT")"
 if ! "$CLI" info "$PROJECT" --json --quiet 2>/dev/null | grep -q '"factors_complete": true'; then
   "$CLI" import "$PROJECT" /usr/share/datasets/fashion-mnist --quiet
-  "$CLI" info "$PROJECT" --json | grep -q '"models": \[\]' && /usr/bin/time -v "$CLI" train "$PROJECT" --epochs 3 2>&1 | grep -E "epoch|model|Elapsed|Maximum resident"
+  "$CLI" info "$PROJECT" --json | tr -d ' \n' | grep -q '"models":\[\]' && /usr/bin/time -v "$CLI" train "$PROJECT" --epochs 3 2>&1 | grep -E "epoch|model|Elapsed|Maximum resident"
   "$CLI" compute "$PROJECT" --quiet
 fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"

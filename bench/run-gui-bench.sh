@@ -17,7 +17,7 @@ BENCH="$BUILD/bench/bench_gui"
 mkdir -p "$(dirname "$PROJECT")"
 if ! "$CLI" info "$PROJECT" --json --quiet 2>/dev/null | grep -q '"factors_complete": true'; then
   "$CLI" import "$PROJECT" /usr/share/datasets/fashion-mnist --quiet
-  "$CLI" info "$PROJECT" --json | grep -q '"models": \[\]' && "$CLI" train "$PROJECT" --epochs 3 --quiet
+  "$CLI" info "$PROJECT" --json | tr -d ' \n' | grep -q '"models":\[\]' && "$CLI" train "$PROJECT" --epochs 3 --quiet
   "$CLI" compute "$PROJECT" --quiet
 fi
 # The project to compute: the same data, a new model without factors. Its training is not
