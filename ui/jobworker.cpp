@@ -70,6 +70,17 @@ Status JobWorker::ensureDb(const QString &projectPath)
     return Status::ok();
 }
 
+Result<int64_t> JobWorker::activeModel(const QString &projectPath)
+{
+    TL_RETURN_IF_ERROR(ensureDb(projectPath));
+    auto active = m_db->activeModel();
+    if (!active.ok())
+        return active.status();
+    if (!active.value())
+        return Status::notFound("the project has no model yet");
+    return *active.value();
+}
+
 void JobWorker::closeProject() { m_db.reset(); }
 
 ProgressFn JobWorker::progressFn(qint64 jobId)
@@ -296,16 +307,13 @@ void JobWorker::computeFactors(qint64 jobId, const QString &projectPath)
     if (!beginJob(jobId, JobKind::Compute))
         return;
     const Status status = [&]() -> Status {
-        TL_RETURN_IF_ERROR(ensureDb(projectPath));
-        auto active = m_db->activeModel();
+        auto active = activeModel(projectPath);
         if (!active.ok())
             return active.status();
-        if (!active.value())
-            return Status::notFound("the project has no model yet");
-        TL_RETURN_IF_ERROR(stepCompute(jobId, *active.value()));
+        TL_RETURN_IF_ERROR(stepCompute(jobId, active.value()));
         if (isCancelled(m_cancel))
             return Status::cancelled();
-        return stepLoadEngine(jobId, *active.value());
+        return stepLoadEngine(jobId, active.value());
     }();
     emit finished(jobId, JobKind::Compute, status);
 }
@@ -315,13 +323,10 @@ void JobWorker::loadEngine(qint64 jobId, const QString &projectPath)
     if (!beginJob(jobId, JobKind::LoadEngine))
         return;
     const Status status = [&]() -> Status {
-        TL_RETURN_IF_ERROR(ensureDb(projectPath));
-        auto active = m_db->activeModel();
+        auto active = activeModel(projectPath);
         if (!active.ok())
             return active.status();
-        if (!active.value())
-            return Status::notFound("the project has no model yet");
-        return stepLoadEngine(jobId, *active.value());
+        return stepLoadEngine(jobId, active.value());
     }();
     emit finished(jobId, JobKind::LoadEngine, status);
 }
@@ -350,14 +355,11 @@ void JobWorker::rankExamples(qint64 jobId, const QString &projectPath, int ranki
     if (!beginJob(jobId, JobKind::Rank))
         return;
     const Status status = [&]() -> Status {
-        TL_RETURN_IF_ERROR(ensureDb(projectPath));
-        auto active = m_db->activeModel();
+        auto active = activeModel(projectPath);
         if (!active.ok())
             return active.status();
-        if (!active.value())
-            return Status::notFound("the project has no model yet");
         const RankingSpec spec = defaultRankingFor(RankingKind(rankingKind));
-        auto ranked = rankTrainingExamples(*m_db, *active.value(), spec, progressFn(jobId), m_cancel);
+        auto ranked = rankTrainingExamples(*m_db, active.value(), spec, progressFn(jobId), m_cancel);
         if (!ranked.ok())
             return ranked.status();
         QVector<qint64> ids;
@@ -375,13 +377,10 @@ void JobWorker::retrainWithCorrections(qint64 jobId, const QString &projectPath)
     if (!beginJob(jobId, JobKind::Retrain))
         return;
     const Status status = [&]() -> Status {
-        TL_RETURN_IF_ERROR(ensureDb(projectPath));
-        auto active = m_db->activeModel();
+        auto active = activeModel(projectPath);
         if (!active.ok())
             return active.status();
-        if (!active.value())
-            return Status::notFound("the project has no model yet");
-        auto result = traclens::retrainWithCorrections(*m_db, *active.value(), std::nullopt, {}, progressFn(jobId),
+        auto result = traclens::retrainWithCorrections(*m_db, active.value(), std::nullopt, {}, progressFn(jobId),
                                                        m_cancel);
         if (!result.ok())
             return result.status();

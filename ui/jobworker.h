@@ -95,6 +95,8 @@ signals:
 private:
     bool beginJob(qint64 jobId, JobKind kind);
     Status ensureDb(const QString &projectPath);
+    // ensureDb(), then the active model's id; NotFound when the project has none.
+    Result<int64_t> activeModel(const QString &projectPath);
     ProgressFn progressFn(qint64 jobId);
     Status stepImport(qint64 jobId, const QString &datasetPath);
     Status stepTrain(qint64 jobId, const TrainConfig &config, const QString &name);
