@@ -9,7 +9,8 @@
 #
 # Installs the Debian packages it needs (packaging/install-deps.sh; root only for apt-get)
 # and builds traclens-cli in BUILD_DIR (default: build) first; both are quick when done.
-# Extra arguments go to `traclens-cli evaluate` (e.g. --train-limit 5000 for a quick run).
+# Extra arguments go to `traclens-cli evaluate` (e.g. --train-limit 5000 for a quick run;
+# then set OUT to another folder, so the committed report in docs/evaluation stays).
 # The work directory keeps the project and models: a rerun with the same settings
 # resumes and only redraws the report. The full run takes about 1.5 hours on 2 cores.
 set -euo pipefail
@@ -24,6 +25,7 @@ cmake --build "$build" -j"$(nproc)" --target traclens-cli
 cli="$build/app/cli/traclens-cli"
 dataset="${DATASET:-/usr/share/datasets/fashion-mnist}"
 work="${WORK:-${TMPDIR:-/tmp}/traclens-evaluation}"
+out="${OUT:-docs/evaluation}"
 start=$(date +%s)
-"$cli" evaluate --dataset "$dataset" --noise 0.1 --out docs/evaluation --work "$work" "$@"
+"$cli" evaluate --dataset "$dataset" --noise 0.1 --out "$out" --work "$work" "$@"
 echo "run-evaluation: $(( $(date +%s) - start )) s wall clock (work directory: $work)"
