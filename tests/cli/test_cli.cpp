@@ -2,6 +2,7 @@
 // re-import, train, compute, self-influence, query, relabel, export, info; and the
 // errors a script meets, with their exit codes and messages.
 
+#include "clirun.h"
 #include "syntheticimages.h"
 
 #include <QFile>
@@ -16,19 +17,9 @@
 
 namespace {
 
-struct Run {
-    int exitCode = -1;
-    QByteArray out, err;
-    QJsonObject json() const { return QJsonDocument::fromJson(out).object(); }
-};
+using Run = traclens::testing::CliRun;
 
-Run cli(const QStringList &args)
-{
-    QProcess p;
-    p.start(TRACLENS_CLI, args);
-    p.waitForFinished(240000);
-    return {p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError()};
-}
+Run cli(const QStringList &args) { return traclens::testing::runCli(args); }
 
 } // namespace
 

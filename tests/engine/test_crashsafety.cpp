@@ -4,6 +4,7 @@
 // is lost, and running the command again finishes without redoing finished parts.
 // (Vector computation: test_computeresume.)
 
+#include "clirun.h"
 #include "modelrunner.h"
 #include "modelspec.h"
 #include "importer.h"
@@ -39,19 +40,9 @@ private slots:
 
 namespace {
 
-struct Run {
-    int exitCode = -1;
-    QByteArray out, err;
-    QJsonObject json() const { return QJsonDocument::fromJson(out).object(); }
-};
+using Run = traclens::testing::CliRun;
 
-Run cli(const QStringList &args)
-{
-    QProcess p;
-    p.start(TRACLENS_CLI, args);
-    p.waitForFinished(240000);
-    return {p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError()};
-}
+Run cli(const QStringList &args) { return traclens::testing::runCli(args); }
 
 // Starts the CLI and kills it with SIGKILL as soon as `ready` says so. False when the
 // process ended first (then the test cannot say anything about a kill midway).

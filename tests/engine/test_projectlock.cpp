@@ -3,6 +3,7 @@
 // project for writing is refused with a message naming the holder's pid, while readers
 // go on; a holder killed with SIGKILL leaves no lock behind.
 
+#include "clirun.h"
 #include "importer.h"
 #include "projectdb.h"
 #include "projectlock.h"
@@ -36,18 +37,9 @@ private:
 
 namespace {
 
-struct Run {
-    int exitCode = -1;
-    QByteArray out, err;
-};
+using Run = traclens::testing::CliRun;
 
-Run cli(const QStringList &args)
-{
-    QProcess p;
-    p.start(TRACLENS_CLI, args);
-    p.waitForFinished(120000);
-    return {p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError()};
-}
+Run cli(const QStringList &args) { return traclens::testing::runCli(args, 120000); }
 
 } // namespace
 

@@ -2,6 +2,8 @@
 // index and answers a query like exact search, `clusters` prints the planted clusters;
 // bad options are usage errors.
 
+#include "clirun.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -11,23 +13,11 @@
 
 namespace {
 
-struct Run {
-    int code = -1;
-    QByteArray out, err;
-};
+using Run = traclens::testing::CliRun;
 
-Run cli(const QStringList &args)
-{
-    QProcess p;
-    p.start(QStringLiteral(TRACLENS_CLI), args);
-    p.waitForFinished(120000);
-    return {p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError()};
-}
+Run cli(const QStringList &args) { return traclens::testing::runCli(args, 120000); }
 
-QJsonObject json(const Run &r)
-{
-    return QJsonDocument::fromJson(r.out).object();
-}
+QJsonObject json(const Run &r) { return r.json(); }
 
 } // namespace
 
@@ -51,7 +41,7 @@ void TestIndexCli::initTestCase()
     m_project = m_dir.filePath("s.traclens");
     const Run r = cli({"synth", m_project, "--train", "2000", "--test", "20", "--classes", "4", "--dim", "16",
                        "--clusters-per-class", "3", "--seed", "5", "--json", "--quiet"});
-    QVERIFY2(r.code == 0, r.err.constData());
+    QVERIFY2(r.exitCode == 0, r.err.constData());
     QCOMPARE(json(r).value("examples").toInt(), 2020);
     QCOMPARE(json(r).value("factor_rows").toInt(), 2020 * 3);
 }
@@ -60,14 +50,14 @@ void TestIndexCli::indexBuildsThenLoads()
 {
     const QStringList common{"index", m_project, "--query", "5", "--ef", "1000", "--json", "--quiet"};
     const Run first = cli(common);
-    QVERIFY2(first.code == 0, first.err.constData());
+    QVERIFY2(first.exitCode == 0, first.err.constData());
     QVERIFY(json(first).value("built").toBool());
     QVERIFY(!json(first).value("queries_use_index").toBool()); // 2 000 rows: exact by default
     const Run second = cli(common);
-    QVERIFY(second.code == 0);
+    QVERIFY(second.exitCode == 0);
     QVERIFY(!json(second).value("built").toBool());
     const Run exact = cli(common + QStringList{"--exact"});
-    QVERIFY(exact.code == 0);
+    QVERIFY(exact.exitCode == 0);
     for (const char *list : {"proponents", "opponents", "nearest", "farthest"}) {
         const QJsonArray a = json(second).value("result").toObject().value(list).toArray();
         const QJsonArray b = json(exact).value("result").toObject().value(list).toArray();
@@ -88,7 +78,7 @@ void TestIndexCli::clustersPrintPlantedStructure()
 {
     QFETCH(QString, space);
     const Run r = cli({"clusters", m_project, "--space", space, "--class", "class1", "--json", "--quiet"});
-    QVERIFY2(r.code == 0, r.err.constData());
+    QVERIFY2(r.exitCode == 0, r.err.constData());
     const QJsonArray classes = json(r).value("classes").toArray();
     QCOMPARE(classes.size(), 1);
     const QJsonObject set = classes[0].toObject();
@@ -97,7 +87,7 @@ void TestIndexCli::clustersPrintPlantedStructure()
     for (const auto &c : set.value("clusters").toArray())
         QCOMPARE(c.toObject().value("medoids").toArray().size(), 8);
     const Run text = cli({"clusters", m_project, "--space", space, "--k", "2", "--class", "1", "--quiet"});
-    QVERIFY(text.code == 0);
+    QVERIFY(text.exitCode == 0);
     QVERIFY2(text.out.contains("k=2 (given)"), text.out.constData());
 }
 
@@ -114,7 +104,7 @@ void TestIndexCli::badOptionsAreUsageErrors()
     QFETCH(QStringList, args);
     args.replaceInStrings("P", m_project);
     const Run r = cli(args);
-    QCOMPARE(r.code, 2);
+    QCOMPARE(r.exitCode, 2);
 }
 
 QTEST_GUILESS_MAIN(TestIndexCli)
