@@ -488,9 +488,8 @@ void MainWindow::onStepFinished(qint64 jobId, JobKind kind, const Status &status
         reload = m_session->reloadModel();
         break;
     case JobKind::Compute:
-        // The engine step that follows brings the new self-influence, read on the
-        // worker's thread (selfInfluenceLoaded): no 70k-row read on the GUI thread here.
-        reload = m_session->reloadModel(false);
+        // Nothing to re-read: the model is the same, and the engine step that follows
+        // brings the new self-influence, read on the worker's thread (selfInfluenceLoaded).
         break;
     default:
         break;

@@ -114,6 +114,15 @@ void ProjectSession::setSelfInfluence(int64_t modelId, const QVector<qint64> &id
 {
     if (m_modelId != std::optional<int64_t>(modelId) || ids.size() != values.size())
         return;
+    // Opening a project reads the same values here and on the worker; the views need no
+    // second round of updates then.
+    bool same = ids.size() == m_selfInfluence.size();
+    for (qsizetype i = 0; same && i < ids.size(); ++i) {
+        const auto it = m_selfInfluence.constFind(ids[i]);
+        same = it != m_selfInfluence.constEnd() && *it == values[i];
+    }
+    if (same)
+        return;
     m_selfInfluence.clear();
     m_selfInfluence.reserve(int(ids.size()));
     m_selfRanking.clear();

@@ -87,6 +87,9 @@ void TestMainWindow::newProjectRunsToTheEnd()
     const auto &spec = m_fixture->spec();
     QCOMPARE(w.browserPage()->model()->rowCount(), spec.classes * (spec.trainPerClass + spec.testPerClass));
     QVERIFY(w.session()->engine());
+    // Self-influence came with the engine, read on the worker after the computation.
+    QVERIFY(w.session()->hasSelfInfluence());
+    QCOMPARE(qint64(w.session()->selfInfluenceRanking().size()), qint64(spec.classes * spec.trainPerClass));
     // A representative query was chosen and its grids filled.
     QVERIFY(w.influencePage()->queryId() >= 0);
     QTRY_VERIFY_WITH_TIMEOUT(w.influencePage()->gridModel(InfluencePage::Proponents)->rowCount() > 0, 10000);
