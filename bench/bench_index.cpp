@@ -8,13 +8,18 @@
 //      computed in double precision straight from the project's float32 factors;
 //   5. with --sweep N1,N2,...: exact vs index query latency on the first N training
 //      rows (in memory), to place kExactSearchBelow.
-// Usage: bench_index <project> [--rebuild] [--dim M] [--M M] [--efc N] [--ef 100,200] [--buckets B] [--head H]
-//                    [--queries N] [--threads N] [--precision auto|f32|f16]
+// Usage: bench_index <project> [--backend cells|hnsw] [--rebuild] [--dim M] [--projection pca|gaussian|achlioptas]
+//                    [--candidates 1000,5000] (cells: candidates per list; hnsw: ef)
+//                    [--cells N] [--sample N] [--scan N] (cells) [--M M] [--efc N] [--buckets B] [--head H] (hnsw)
+//                    [--queries N] [--threads N] [--precision auto|f32|f16] [--exact-recall]
+//                    [--trace] (every query's time, in order)
 //                    [--sweep 10000,30000] [--no-truth] [--bound]
 
 #include "factors.h"
 #include "influenceindex.h"
 #include "projectdb.h"
+
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -41,6 +46,13 @@ double seconds(Clock::time_point a, Clock::time_point b)
 
 // CPU time of the whole process, ms: on a machine shared with other work the wall time of
 // a query depends on the neighbours' load, its CPU time much less.
+long minorFaults()
+{
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_minflt + u.ru_majflt;
+}
+
 double cpuMs()
 {
     timespec t{};
@@ -293,8 +305,10 @@ void projectionBound(const InfluenceIndex &index, const std::vector<int64_t> &qi
 void sweep(const FactorStore &store, const std::vector<int> &sizes, const IndexOptions &base, int queries)
 {
     const int c = store.numCheckpoints(), k = store.numClasses(), d = store.embeddingDim();
-    std::printf("\nthreshold sweep (first N training rows, %d queries each, raw and normalised, ef %d, medians in ms):\n",
-                queries, base.params.efSearch);
+    std::printf("\nthreshold sweep (first N training rows, %d queries each, raw and normalised, %s, %d candidates, "
+                "medians in ms):\n",
+                queries, indexBackendName(base.params.backend),
+                base.params.backend == IndexBackend::Hnsw ? base.params.efSearch : base.params.candidates);
     std::printf("  %9s  %12s  %12s  %12s  %12s  %10s\n", "N", "exact wall", "index wall", "exact CPU", "index CPU",
                 "build s");
     for (int n : sizes) {
@@ -352,21 +366,25 @@ void sweep(const FactorStore &store, const std::vector<int> &sizes, const IndexO
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: bench_index <project> [--rebuild] [--dim M] [--M M] [--efc N] [--ef 100,200] "
-                             "[--queries N] [--threads N] [--precision auto|f32|f16] [--sweep N1,N2] [--no-truth]\n");
+        std::fprintf(stderr, "usage: bench_index <project> [--backend cells|hnsw] [--rebuild] [--dim M] [--projection KIND] "
+                             "[--candidates 1000,5000] [--cells N] [--sample N] [--scan N] [--M M] [--efc N] "
+                             "[--buckets B] [--head H] [--queries N] [--threads N] [--precision auto|f32|f16] "
+                             "[--sweep N1,N2] [--no-truth] [--bound] [--exact-recall]\n");
         return 2;
     }
     const std::string project = argv[1];
     IndexOptions opt;
-    std::vector<int> efs{opt.params.efSearch};
+    std::vector<int> efs;
     std::vector<int> sweepSizes;
     int queries = 100;
-    bool truth = true, bound = false, exactRecall = false;
+    bool truth = true, bound = false, exactRecall = false, trace = false;
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : "";
         if (a == "--rebuild")
             opt.forceRebuild = true;
+        else if (a == "--trace")
+            trace = true;
         else if (a == "--exact-recall")
             exactRecall = true;
         else if (a == "--bound")
@@ -383,11 +401,19 @@ int main(int argc, char **argv)
             opt.params.normBuckets = std::atoi(v);
         else if (a == "--head" && ++i)
             opt.params.exactHead = std::atoll(v);
+        else if (a == "--backend" && ++i)
+            opt.params.backend = !std::strcmp(v, "hnsw") ? IndexBackend::Hnsw : IndexBackend::Cells;
+        else if (a == "--cells" && ++i)
+            opt.params.cells = std::atoi(v);
+        else if (a == "--sample" && ++i)
+            opt.params.cellSample = std::atoll(v);
+        else if (a == "--scan" && ++i)
+            opt.params.scanLimit = std::atoll(v);
         else if (a == "--M" && ++i)
             opt.params.M = std::atoi(v);
         else if (a == "--efc" && ++i)
             opt.params.efConstruction = std::atoi(v);
-        else if (a == "--ef" && ++i)
+        else if ((a == "--ef" || a == "--candidates") && ++i)
             efs = parseList(v);
         else if (a == "--queries" && ++i)
             queries = std::atoi(v);
@@ -401,7 +427,10 @@ int main(int argc, char **argv)
                                                             : IndexParams::Precision::Auto;
     }
     opt.exactBelow = 1; // always through the index here
-    opt.params.efSearch = efs.front();
+    const bool hnsw = opt.params.backend == IndexBackend::Hnsw;
+    if (efs.empty())
+        efs = {hnsw ? opt.params.efSearch : opt.params.candidates};
+    (hnsw ? opt.params.efSearch : opt.params.candidates) = efs.front();
 
     auto db = ProjectDb::open(project);
     if (!db.ok())
@@ -418,8 +447,8 @@ int main(int argc, char **argv)
         std::printf("load average at start: %s (2 cores shared with other work: wall times include waiting)\n",
                     l1.c_str());
     }
-    std::printf("machine: %u threads; params: %s, efSearch %s\n", std::thread::hardware_concurrency(),
-                opt.params.describe().c_str(), argc > 0 ? "see below" : "");
+    std::printf("machine: %u threads; params: %s; %s: see below\n", std::thread::hardware_concurrency(),
+                opt.params.describe().c_str(), hnsw ? "ef" : "candidates per list");
 
     const double rss0 = procMiB("VmRSS:");
     const auto t0 = Clock::now();
@@ -435,12 +464,13 @@ int main(int argc, char **argv)
     std::printf("factors:  %.1f s to load, %.0f MiB (%s)\n", info.loadSeconds, double(info.factorBytes) / 1048576.0,
                 store.precision() == FactorPrecision::Float16 ? "float16" : "float32");
     if (info.built)
-        std::printf("index:    built in %.1f s (HNSW graphs: norm ranges + embeddings, M=%d, efConstruction=%d), %.0f MiB\n", info.buildSeconds,
-                    opt.params.M, opt.params.efConstruction, double(info.indexBytes) / 1048576.0);
+        std::printf("index:    built in %.1f s (%s), %.0f MiB\n", info.buildSeconds,
+                    hnsw ? "hnswlib graphs: norm ranges + embeddings" : "cell indexes: TracIn + embeddings",
+                    double(info.indexBytes) / 1048576.0);
     else
         std::printf("index:    loaded in %.1f s (fresh fingerprint), %.0f MiB\n", info.indexLoadSeconds,
                     double(info.indexBytes) / 1048576.0);
-    std::printf("open total: %.1f s\n", seconds(t0, Clock::now()));
+    std::printf("open total: %.1f s (of which %.2f s reading the factors once before the first query)\n", seconds(t0, Clock::now()), info.warmSeconds);
 
     // Queries: random test examples (outside the training split, like a user's query).
     std::mt19937 rng(3);
@@ -456,24 +486,29 @@ int main(int argc, char **argv)
     };
     std::vector<Run> runs;
     for (int ef : efs) {
-        (*index)->setEfSearch(ef);
+        (*index)->setCandidates(ef);
         Run run{ef, {}, {}, {}, {}};
         for (int64_t id : qids) {
             for (Scoring s : {Scoring::Raw, Scoring::Normalised}) {
                 const auto q0 = Clock::now();
                 const double c0 = cpuMs();
+                const long f0 = minorFaults();
                 auto r = (*index)->query(id, 10, s, SearchMode::Index);
                 run.cpu.push_back(cpuMs() - c0);
                 run.ms.push_back(1000.0 * seconds(q0, Clock::now()));
+                if (trace)
+                    std::printf("  query %lld %s: %.2f ms CPU, %.2f ms wall, %ld page faults\n", (long long)id,
+                                s == Scoring::Raw ? "raw" : "normalised", run.cpu.back(), run.ms.back(),
+                                minorFaults() - f0);
                 if (!r.ok())
                     return die(r.status());
                 (s == Scoring::Raw ? run.raw : run.norm).push_back(std::move(r).value());
             }
         }
-        std::printf("query ef=%-4d (4 lists, k=10, candidates rescored exactly): wall median %.2f ms, p95 %.2f ms; "
+        std::printf("query %s=%-4d (4 lists, k=10, candidates rescored exactly): wall median %.2f ms, p95 %.2f ms; "
                     "CPU median %.2f ms, p95 %.2f ms\n",
-                    ef, percentile(run.ms, 0.5), percentile(run.ms, 0.95), percentile(run.cpu, 0.5),
-                    percentile(run.cpu, 0.95));
+                    hnsw ? "ef" : "candidates", ef, percentile(run.ms, 0.5), percentile(run.ms, 0.95),
+                    percentile(run.cpu, 0.5), percentile(run.cpu, 0.95));
         runs.push_back(std::move(run));
     }
     {
@@ -506,7 +541,7 @@ int main(int argc, char **argv)
         }
         std::printf("ground truth: exact lists in double precision from the float32 factors (%.1f s)\n",
                     seconds(g0, Clock::now()));
-        std::printf("  %-5s %11s %11s %11s %11s %9s %9s %9s\n", "ef", "proponents", "opponents", "norm prop", "norm opp",
+        std::printf("  %-5s %11s %11s %11s %11s %9s %9s %9s\n", hnsw ? "ef" : "cand.", "proponents", "opponents", "norm prop", "norm opp",
                     "nearest", "farthest", "min");
         if (exactRecall) {
             // Exact search over the factor store: what the store's precision alone costs.

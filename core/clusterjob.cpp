@@ -43,18 +43,6 @@ int threadsFor(int requested)
     return requested > 0 ? std::min(requested, hw) : hw;
 }
 
-void normalise(float *v, int dim)
-{
-    double s = 0;
-    for (int j = 0; j < dim; ++j)
-        s += double(v[j]) * v[j];
-    if (s <= 0)
-        return;
-    const float inv = float(1.0 / std::sqrt(s));
-    for (int j = 0; j < dim; ++j)
-        v[j] *= inv;
-}
-
 } // namespace
 
 Result<ClusterSetRow> clusterClass(const FactorStore &store, int classIdx, const ClusterOptions &options,
@@ -101,7 +89,7 @@ Result<ClusterSetRow> clusterClass(const FactorStore &store, int classIdx, const
             } else {
                 store.factors(rows[size_t(i)], c - 1, buf.data(), out);
             }
-            normalise(out, dim);
+            normaliseRow(out, dim);
         }
     }
 

@@ -130,6 +130,29 @@ __attribute__((target("avx2,f16c,fma"))) float dotHalfFloatF16c(const uint16_t *
     return t;
 }
 
+__attribute__((target("avx2,f16c,fma"))) void dotsHalfFloatF16c(const uint16_t *rows, size_t dim, const float *q,
+                                                                  size_t count, float *out)
+{
+    for (size_t r = 0; r < count; ++r) {
+        const uint16_t *a = rows + r * dim;
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+        size_t i = 0;
+        for (; i + 16 <= dim; i += 16) {
+            s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(a + i))),
+                                 _mm256_loadu_ps(q + i), s0);
+            s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(a + i + 8))),
+                                 _mm256_loadu_ps(q + i + 8), s1);
+        }
+        for (; i + 8 <= dim; i += 8)
+            s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(a + i))),
+                                 _mm256_loadu_ps(q + i), s0);
+        float t = hsum(_mm256_add_ps(s0, s1));
+        for (; i < dim; ++i)
+            t += halfToFloat(a[i]) * q[i];
+        out[r] = t;
+    }
+}
+
 bool hasF16c()
 {
     static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c")
@@ -184,6 +207,16 @@ float dotHalfFloat(const uint16_t *a, const float *b, size_t n)
     for (size_t i = 0; i < n; ++i)
         t += halfToFloat(a[i]) * b[i];
     return t;
+}
+
+void dotsHalfFloat(const uint16_t *rows, size_t dim, const float *q, size_t count, float *out)
+{
+#ifdef TL_HAVE_F16C_PATH
+    if (hasF16c())
+        return dotsHalfFloatF16c(rows, dim, q, count, out);
+#endif
+    for (size_t r = 0; r < count; ++r)
+        out[r] = dotHalfFloat(rows + r * dim, q, dim);
 }
 
 } // namespace traclens

@@ -5,7 +5,7 @@
 // 888 MB in float32, 444 MB in float16) at a relative rounding error of at most 2⁻¹¹.
 //
 // Conversions round to nearest even; values beyond ±65504 become ±infinity, so callers
-// scale vectors into range first (see VectorIndex). Bulk conversions and the dot
+// scale vectors into range first (CellIndex and VectorIndex store unit vectors). Bulk conversions and the dot
 // product use the F16C instructions when the processor has them (checked once at run
 // time) and portable bit manipulation otherwise, so the package runs on any x86-64.
 //
@@ -26,5 +26,7 @@ void halvesToFloats(const uint16_t *in, float *out, size_t n);
 float dotHalves(const uint16_t *a, const uint16_t *b, size_t n);
 // Σ a[i]·b[i] for halves a and floats b.
 float dotHalfFloat(const uint16_t *a, const float *b, size_t n);
+// out[r] = dotHalfFloat(rows + r·dim, q, dim) for r < count (one dispatch for all rows).
+void dotsHalfFloat(const uint16_t *rows, size_t dim, const float *q, size_t count, float *out);
 
 } // namespace traclens

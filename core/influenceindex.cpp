@@ -1,8 +1,10 @@
 #include "influenceindex.h"
 
+#include "cellindex.h"
 #include "factors.h"
 #include "parallelrows.h"
 #include "pcaprojection.h"
+#include "vectorindex.h"
 
 #include <QByteArray>
 #include <QFile>
@@ -37,6 +39,10 @@ int threadCount(int requested)
 }
 
 constexpr int64_t kParallelFrom = 20000;
+
+// Rows beyond k that float scoring passes on to the double-precision rescoring: they
+// absorb float rounding at the boundary of the list.
+constexpr int kRescoreMargin = 24;
 
 // Factors of one query decoded into owned buffers, with the view the store reads.
 struct QueryBuffers {
@@ -103,7 +109,9 @@ std::vector<int64_t> topRows(const std::vector<float> &scores, int count, bool h
     return idx;
 }
 
-const char *const kEmbeddingFile = "embedding.hnsw";
+const char *const kTracInCells = "tracin.cells";
+const char *const kEmbeddingCells = "embedding.cells";
+const char *const kEmbeddingGraph = "embedding.hnsw";
 const char *const kMetaFile = "index.json";
 const char *const kProjectionFile = "projection.bin";
 
@@ -112,14 +120,43 @@ std::string bucketFile(size_t b)
     return "tracin-" + std::to_string(b) + ".hnsw";
 }
 
+void normaliseInPlace(float *v, int dim)
+{
+    const double s = dot(v, v, dim);
+    const float inv = s > 0 ? float(1.0 / std::sqrt(s)) : 0.0f;
+    for (int j = 0; j < dim; ++j)
+        v[j] *= inv;
+}
+
 } // namespace
+
+const char *indexBackendName(IndexBackend b)
+{
+    return b == IndexBackend::Hnsw ? "hnsw" : "cells";
+}
+
+size_t halfFactorsAbove(IndexBackend b)
+{
+    return b == IndexBackend::Hnsw ? size_t(256) << 20 : size_t(1) << 30;
+}
+
+int IndexParams::resolvedProjectionDim() const
+{
+    if (projectionDim >= 0)
+        return projectionDim;
+    return backend == IndexBackend::Hnsw ? 64 : 128;
+}
 
 std::string IndexParams::describe() const
 {
     char buf[200];
-    std::snprintf(buf, sizeof buf, "proj=%s:%d seed=%llu M=%d efc=%d buckets=%d head=%lld",
-                  projectionKindName(projection), projectionDim, (unsigned long long)seed, M, efConstruction,
-                  normBuckets, (long long)exactHead);
+    if (backend == IndexBackend::Hnsw)
+        std::snprintf(buf, sizeof buf, "backend=hnsw proj=%s:%d seed=%llu M=%d efc=%d buckets=%d head=%lld",
+                      projectionKindName(projection), resolvedProjectionDim(), (unsigned long long)seed, M,
+                      efConstruction, normBuckets, (long long)exactHead);
+    else
+        std::snprintf(buf, sizeof buf, "proj=%s:%d seed=%llu cells=%d sample=%lld", projectionKindName(projection),
+                      resolvedProjectionDim(), (unsigned long long)seed, cells, (long long)cellSample);
     return buf;
 }
 
@@ -128,14 +165,31 @@ struct InfluenceIndex::Impl {
     IndexInfo info;
     std::unique_ptr<FactorStore> store;
     std::unique_ptr<TracInProjection> projection;
-    // TracIn: the `head` training rows of largest gradient norm are scanned exactly;
-    // the others are split by norm into buckets, each an HNSW graph of unit vectors.
+    // Cells backend. TracIn: unit projected gradients weighted by the exact gradient
+    // norm √self; embeddings: unit h at the last checkpoint (unweighted).
+    std::unique_ptr<CellIndex> tracinCells, embeddingCells;
+    int candidates = 100;
+    // Hnsw backend. TracIn: the `head` training rows of largest gradient norm are scanned
+    // exactly; the others are split by norm into buckets, each a graph of unit vectors.
     std::vector<int64_t> head;
     std::vector<std::vector<int64_t>> bucketRows;
     std::vector<double> bucketMaxNorm;
     std::vector<std::unique_ptr<VectorIndex>> buckets;
-    std::unique_ptr<VectorIndex> embedding;
-    int ef = 200;
+    std::unique_ptr<VectorIndex> embeddingGraph;
+    int ef = 100;
+
+    bool hnsw() const { return options.params.backend == IndexBackend::Hnsw; }
+
+    // Index queries read scattered factor rows; until the arrays have been read once they
+    // cost several times more (FactorStore::warm()).
+    void warm()
+    {
+        const auto t0 = Clock::now();
+        warmChecksum = store->warm();
+        info.warmSeconds = secondsSince(t0);
+    }
+    double warmChecksum = 0.0;
+    bool indexed() const { return hnsw() ? embeddingGraph != nullptr : embeddingCells != nullptr; }
     std::vector<float> pcaRows; // the Pca projection's matrix, saved with the index
 
     // The projection of the options. A Pca matrix is read from the index directory when
@@ -145,8 +199,9 @@ struct InfluenceIndex::Impl {
         const IndexParams &p = options.params;
         const int k = store->numClasses(), d = store->embeddingDim();
         const int full = store->numCheckpoints() * k * (d + 1);
-        if (p.projection != ProjectionKind::Pca || p.projectionDim <= 0 || p.projectionDim >= full) {
-            projection = std::make_unique<TracInProjection>(k, d, store->etas(), p.projectionDim, p.projection, p.seed);
+        const int m = p.resolvedProjectionDim();
+        if (p.projection != ProjectionKind::Pca || m <= 0 || m >= full) {
+            projection = std::make_unique<TracInProjection>(k, d, store->etas(), m, p.projection, p.seed);
             return Status::ok();
         }
         pcaRows.clear();
@@ -154,17 +209,17 @@ struct InfluenceIndex::Impl {
             std::ifstream in((fs::path(dir) / kProjectionFile).string(), std::ios::binary);
             std::string header;
             if (in && std::getline(in, header) && header == fp) {
-                pcaRows.resize(size_t(p.projectionDim) * size_t(full));
+                pcaRows.resize(size_t(m) * size_t(full));
                 in.read(reinterpret_cast<char *>(pcaRows.data()), std::streamsize(pcaRows.size() * sizeof(float)));
                 if (!in)
                     pcaRows.clear();
             }
         }
         if (pcaRows.empty())
-            pcaRows = principalDirections(*store, p.projectionDim, p.seed, 10000, cancel);
+            pcaRows = principalDirections(*store, m, p.seed, 10000, cancel);
         if (isCancelled(cancel))
             return Status::cancelled();
-        projection = std::make_unique<TracInProjection>(k, d, store->etas(), p.projectionDim, pcaRows);
+        projection = std::make_unique<TracInProjection>(k, d, store->etas(), m, pcaRows);
         return Status::ok();
     }
 
@@ -182,6 +237,52 @@ struct InfluenceIndex::Impl {
             p += store->numClasses() + store->embeddingDim();
         }
         projection->project(e.data(), h.data(), out);
+    }
+
+    Status build(const ProgressFn &progress, const CancelFlag *cancel)
+    {
+        return hnsw() ? buildGraphs(progress, cancel) : buildCells(progress, cancel);
+    }
+
+    Status buildCells(const ProgressFn &progress, const CancelFlag *cancel)
+    {
+        const int64_t n = store->trainRows();
+        const int threads = threadCount(options.threads);
+        CellIndexParams cp;
+        cp.cells = options.params.cells;
+        cp.trainSample = options.params.cellSample;
+        cp.seed = options.params.seed + 100;
+        std::vector<int64_t> all(static_cast<size_t>(n));
+        for (int64_t r = 0; r < n; ++r)
+            all[size_t(r)] = r;
+        // Raw TracIn = ‖x‖‖q‖cos: the cells order rows by ‖x‖·cos (weights = exact norms),
+        // normalised TracIn by cos (unweighted), from the same projected directions.
+        std::vector<float> norms(static_cast<size_t>(n));
+        for (int64_t r = 0; r < n; ++r)
+            norms[size_t(r)] = float(std::sqrt(store->selfInfluence(r)));
+        auto tracin = CellIndex::build(
+            projection->outputDim(), all, [&](int64_t r, float *v) { projectRow(r, v); }, norms, cp, threads,
+            {"index", "TracIn vectors", 0, 2 * n}, progress, cancel);
+        if (!tracin.ok())
+            return tracin.status();
+        tracinCells = std::move(tracin).value();
+
+        const int d = store->embeddingDim();
+        const int last = store->numCheckpoints() - 1;
+        auto embedding = CellIndex::build(
+            d, all,
+            [&](int64_t r, float *v) {
+                thread_local std::vector<float> e;
+                e.resize(size_t(store->numClasses()));
+                store->factors(r, last, e.data(), v);
+            },
+            {}, cp, threads, {"index", "embeddings", n, 2 * n}, progress, cancel);
+        if (!embedding.ok())
+            return embedding.status();
+        embeddingCells = std::move(embedding).value();
+        if (progress)
+            progress({"index", "done", 2 * n, 2 * n});
+        return Status::ok();
     }
 
     // Rows by gradient norm (√self), largest first, ties by row: the same partition on
@@ -211,17 +312,7 @@ struct InfluenceIndex::Impl {
             bucketRows.clear();
     }
 
-    void unitVector(int64_t row, float *v) const
-    {
-        const int dim = projection->outputDim();
-        projectRow(row, v);
-        const double s = dot(v, v, dim);
-        const float inv = s > 0 ? float(1.0 / std::sqrt(s)) : 0.0f;
-        for (int j = 0; j < dim; ++j)
-            v[j] *= inv;
-    }
-
-    Status build(const ProgressFn &progress, const CancelFlag *cancel)
+    Status buildGraphs(const ProgressFn &progress, const CancelFlag *cancel)
     {
         const int64_t n = store->trainRows();
         const int dim = projection->outputDim();
@@ -249,7 +340,11 @@ struct InfluenceIndex::Impl {
                 return created.status();
             buckets.push_back(std::move(created).value());
             TL_RETURN_IF_ERROR(buckets.back()->addAll(
-                bucketRows[b], threads, [&](int64_t r, float *v) { unitVector(r, v); },
+                bucketRows[b], threads,
+                [&](int64_t r, float *v) {
+                    projectRow(r, v);
+                    normaliseInPlace(v, dim);
+                },
                 {"index", "TracIn vectors, norm range " + std::to_string(b + 1) + " of "
                               + std::to_string(bucketRows.size()),
                  done, total},
@@ -261,21 +356,18 @@ struct InfluenceIndex::Impl {
         auto created = VectorIndex::create(d, std::max<int64_t>(1, n), vp);
         if (!created.ok())
             return created.status();
-        embedding = std::move(created).value();
+        embeddingGraph = std::move(created).value();
         const int last = store->numCheckpoints() - 1;
         std::vector<int64_t> all(static_cast<size_t>(n));
         for (int64_t r = 0; r < n; ++r)
             all[size_t(r)] = r;
-        TL_RETURN_IF_ERROR(embedding->addAll(
+        TL_RETURN_IF_ERROR(embeddingGraph->addAll(
             all, threads,
             [&](int64_t r, float *v) {
                 thread_local std::vector<float> e;
                 e.resize(size_t(store->numClasses()));
                 store->factors(r, last, e.data(), v);
-                const double s = dot(v, v, d);
-                const float inv = s > 0 ? float(1.0 / std::sqrt(s)) : 0.0f;
-                for (int j = 0; j < d; ++j)
-                    v[j] *= inv;
+                normaliseInPlace(v, d);
             },
             {"index", "embeddings", done, total}, progress, cancel));
         if (progress)
@@ -289,13 +381,15 @@ struct InfluenceIndex::Impl {
         ef = value;
         for (auto &ix : buckets)
             ix->setEf(ef);
-        if (embedding)
-            embedding->setEf(ef);
+        if (embeddingGraph)
+            embeddingGraph->setEf(ef);
     }
 
     size_t indexBytes() const
     {
-        size_t bytes = embedding ? embedding->memoryBytes() : 0;
+        size_t bytes = (tracinCells ? tracinCells->memoryBytes() : 0) + (embeddingCells ? embeddingCells->memoryBytes() : 0);
+        if (embeddingGraph)
+            bytes += embeddingGraph->memoryBytes();
         for (const auto &ix : buckets)
             bytes += ix->memoryBytes();
         return bytes;
@@ -310,9 +404,22 @@ struct InfluenceIndex::Impl {
         // Drop the old fingerprint first: a crash between here and the end leaves a
         // directory without index.json, which is rebuilt.
         fs::remove(fs::path(dir) / kMetaFile, ec);
-        for (size_t b = 0; b < buckets.size(); ++b)
-            TL_RETURN_IF_ERROR(buckets[b]->save((fs::path(dir) / bucketFile(b)).string()));
-        TL_RETURN_IF_ERROR(embedding->save((fs::path(dir) / kEmbeddingFile).string()));
+        // Files of the other backend (or of an earlier build with more norm ranges) are
+        // never read again; at a million examples the graphs held 700 MB.
+        std::vector<fs::path> old;
+        for (const auto &entry : fs::directory_iterator(dir, ec))
+            if (entry.path().extension() == ".hnsw" || entry.path().extension() == ".cells")
+                old.push_back(entry.path());
+        for (const auto &file : old)
+            fs::remove(file, ec);
+        if (hnsw()) {
+            for (size_t b = 0; b < buckets.size(); ++b)
+                TL_RETURN_IF_ERROR(buckets[b]->save((fs::path(dir) / bucketFile(b)).string()));
+            TL_RETURN_IF_ERROR(embeddingGraph->save((fs::path(dir) / kEmbeddingGraph).string()));
+        } else {
+            TL_RETURN_IF_ERROR(tracinCells->save((fs::path(dir) / kTracInCells).string()));
+            TL_RETURN_IF_ERROR(embeddingCells->save((fs::path(dir) / kEmbeddingCells).string()));
+        }
         if (!pcaRows.empty()) {
             const std::string file = (fs::path(dir) / kProjectionFile).string();
             std::ofstream out(file, std::ios::binary | std::ios::trunc);
@@ -321,12 +428,18 @@ struct InfluenceIndex::Impl {
             if (!out)
                 return Status::ioError(file + ": cannot write");
         }
-        QJsonObject meta{{"format", "traclens-index/2"},
+        QJsonObject meta{{"format", "traclens-index/3"},
                          {"fingerprint", QString::fromStdString(fp)},
-                         {"buckets", int(buckets.size())},
-                         {"exact_head", qint64(head.size())},
+                         {"backend", indexBackendName(options.params.backend)},
                          {"projection_dim", projection->outputDim()},
                          {"build_seconds", info.buildSeconds}};
+        if (hnsw()) {
+            meta.insert("buckets", int(buckets.size()));
+            meta.insert("exact_head", qint64(head.size()));
+        } else {
+            meta.insert("tracin_cells", tracinCells->cells());
+            meta.insert("embedding_cells", embeddingCells->cells());
+        }
         const std::string path = (fs::path(dir) / kMetaFile).string();
         QFile f(QString::fromStdString(path + ".tmp"));
         if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(QJsonDocument(meta).toJson()) < 0
@@ -348,6 +461,28 @@ struct InfluenceIndex::Impl {
         const QJsonObject meta = QJsonDocument::fromJson(f.readAll()).object();
         if (meta.value("fingerprint").toString().toStdString() != fp)
             return Status::corruption(path + ": the index is stale (the project or the parameters changed)");
+        return hnsw() ? loadGraphs(dir, meta) : loadCells(dir);
+    }
+
+    Status loadCells(const std::string &dir)
+    {
+        const std::string path = (fs::path(dir) / kMetaFile).string();
+        auto t = CellIndex::load((fs::path(dir) / kTracInCells).string(), projection->outputDim());
+        if (!t.ok())
+            return t.status();
+        auto e = CellIndex::load((fs::path(dir) / kEmbeddingCells).string(), store->embeddingDim());
+        if (!e.ok())
+            return e.status();
+        if ((*t)->size() != store->trainRows() || (*e)->size() != store->trainRows())
+            return Status::corruption(path + ": the index has the wrong number of examples");
+        tracinCells = std::move(t).value();
+        embeddingCells = std::move(e).value();
+        return Status::ok();
+    }
+
+    Status loadGraphs(const std::string &dir, const QJsonObject &meta)
+    {
+        const std::string path = (fs::path(dir) / kMetaFile).string();
         partition();
         if (meta.value("buckets").toInt() != int(bucketRows.size()))
             return Status::corruption(path + ": the index has another layout");
@@ -360,13 +495,13 @@ struct InfluenceIndex::Impl {
                 return Status::corruption(path + ": the index has the wrong number of examples");
             loaded.push_back(std::move(ix).value());
         }
-        auto e = VectorIndex::load((fs::path(dir) / kEmbeddingFile).string(), store->embeddingDim());
+        auto e = VectorIndex::load((fs::path(dir) / kEmbeddingGraph).string(), store->embeddingDim());
         if (!e.ok())
             return e.status();
         if ((*e)->size() != store->trainRows())
             return Status::corruption(path + ": the index has the wrong number of examples");
         buckets = std::move(loaded);
-        embedding = std::move(e).value();
+        embeddingGraph = std::move(e).value();
         setEf(ef);
         return Status::ok();
     }
@@ -411,7 +546,14 @@ struct InfluenceIndex::Impl {
         return out;
     }
 
-    QueryResult runIndex(const FactorView &q, int64_t exclude, int k, Scoring scoring) const
+    // Rows a cell search may scan per list before it stops without proof.
+    int64_t scanBudget() const
+    {
+        return options.params.scanLimit > 0 ? options.params.scanLimit
+                                            : std::max<int64_t>(50000, store->trainRows() / 8);
+    }
+
+    QueryResult runGraphs(const FactorView &q, int64_t exclude, int k, Scoring scoring) const
     {
         QueryResult res;
         res.scoring = scoring;
@@ -456,8 +598,66 @@ struct InfluenceIndex::Impl {
         std::vector<float> hneg(hu.size());
         for (size_t j = 0; j < hu.size(); ++j)
             hneg[j] = -hu[j];
-        res.nearest = best(rescoreEmbedding(labels(embedding->search(hu.data(), count)), hq, hn, exclude), k, true);
-        res.farthest = best(rescoreEmbedding(labels(embedding->search(hneg.data(), count)), hq, hn, exclude), k, false);
+        res.nearest = best(rescoreEmbedding(labels(embeddingGraph->search(hu.data(), count)), hq, hn, exclude), k, true);
+        res.farthest =
+            best(rescoreEmbedding(labels(embeddingGraph->search(hneg.data(), count)), hq, hn, exclude), k, false);
+        return res;
+    }
+
+    QueryResult runCells(const FactorView &q, int64_t exclude, int k, Scoring scoring) const
+    {
+        QueryResult res;
+        res.scoring = scoring;
+        res.selfInfluence = q.self;
+        const int count = std::max(candidates, 10 * k) + 1; // + the query itself
+        const int64_t budget = scanBudget();
+        std::vector<float> y(size_t(projection->outputDim()));
+        projection->project(q.e.data(), q.h.data(), y.data());
+        normalise(&y);
+        std::vector<float> neg(y.size());
+        for (size_t j = 0; j < y.size(); ++j)
+            neg[j] = -y[j];
+        const bool normalised = scoring == Scoring::Normalised;
+        // The cells return the best `count` rows by projected direction and exact norm.
+        // Those are scored from the factors in float (SIMD), and the best of them again
+        // in double precision: near-duplicates differ in directions that the projection
+        // drops, so many candidates are needed, and float scoring keeps them cheap.
+        auto list = [&](const std::vector<float> &dir, bool positive) {
+            // In row order: the factor rows are then read front to back.
+            std::vector<int64_t> rows = labels(tracinCells->search(dir.data(), count, !normalised, budget));
+            std::sort(rows.begin(), rows.end());
+            std::vector<float> s(rows.size());
+            store->tracinScoresOf(q, rows.data(), rows.size(), s.data());
+            if (normalised)
+                for (size_t i = 0; i < rows.size(); ++i) {
+                    const double denom = std::sqrt(store->selfInfluence(rows[i]) * q.self);
+                    s[i] = denom > 0 ? float(s[i] / denom) : 0.0f;
+                }
+            std::vector<int64_t> top;
+            for (int64_t i : topRows(s, kRescoreMargin + k, positive, -1))
+                top.push_back(rows[size_t(i)]);
+            return best(rescoreTracIn(top, q, normalised, exclude), k, positive);
+        };
+        res.proponents = list(y, true);
+        res.opponents = list(neg, false);
+
+        const int d = store->embeddingDim();
+        const float *hq = q.h.back();
+        std::vector<float> hu(hq, hq + d);
+        const double hn = std::sqrt(dot(hq, hq, d));
+        normalise(&hu);
+        std::vector<float> hneg(hu.size());
+        for (size_t j = 0; j < hu.size(); ++j)
+            hneg[j] = -hu[j];
+        // Embeddings are not projected (the stored h is exact up to float16), so a few
+        // candidates beyond k suffice.
+        const int embeddingCount = std::max(100, 10 * k) + 1;
+        res.nearest = best(rescoreEmbedding(labels(embeddingCells->search(hu.data(), embeddingCount, false, budget)),
+                                            hq, hn, exclude),
+                           k, true);
+        res.farthest = best(rescoreEmbedding(labels(embeddingCells->search(hneg.data(), embeddingCount, false, budget)),
+                                             hq, hn, exclude),
+                            k, false);
         return res;
     }
 
@@ -499,11 +699,12 @@ struct InfluenceIndex::Impl {
     {
         if (k < 1)
             return Status::invalid("k must be at least 1");
-        const bool indexed = embedding != nullptr;
-        if (mode == SearchMode::Index && !indexed)
+        if (mode == SearchMode::Index && !indexed())
             return Status::invalid("no index is loaded (the project is below the index threshold or the index is stale)");
         const bool useIndex = mode == SearchMode::Index || (mode == SearchMode::Auto && info.usesIndex);
-        return useIndex ? runIndex(q, exclude, k, scoring) : runExact(q, exclude, k, scoring);
+        if (!useIndex)
+            return runExact(q, exclude, k, scoring);
+        return hnsw() ? runGraphs(q, exclude, k, scoring) : runCells(q, exclude, k, scoring);
     }
 };
 
@@ -529,14 +730,14 @@ std::string InfluenceIndex::fingerprint(const FactorStore &store, const IndexPar
 
 namespace {
 
-FactorPrecision choosePrecision(IndexParams::Precision p, int64_t rows, int k, int d, int checkpoints)
+FactorPrecision choosePrecision(const IndexParams &params, int64_t rows, int k, int d, int checkpoints)
 {
-    if (p == IndexParams::Precision::Float32)
+    if (params.precision == IndexParams::Precision::Float32)
         return FactorPrecision::Float32;
-    if (p == IndexParams::Precision::Float16)
+    if (params.precision == IndexParams::Precision::Float16)
         return FactorPrecision::Float16;
     const size_t f32 = size_t(rows) * size_t(checkpoints) * size_t(k + d) * sizeof(float);
-    return f32 > kHalfFactorsAboveBytes ? FactorPrecision::Float16 : FactorPrecision::Float32;
+    return f32 > halfFactorsAbove(params.backend) ? FactorPrecision::Float16 : FactorPrecision::Float32;
 }
 
 } // namespace
@@ -555,7 +756,7 @@ Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::open(ProjectDb &db, int6
     auto rows = db.exampleCount();
     if (!rows.ok())
         return rows.status();
-    const FactorPrecision precision = choosePrecision(options.params.precision, *rows, model->numClasses,
+    const FactorPrecision precision = choosePrecision(options.params, *rows, model->numClasses,
                                                       std::max(1, model->embeddingDim), int(cps->size()));
     auto store = FactorStore::load(db, modelId, precision, progress, cancel);
     if (!store.ok())
@@ -568,6 +769,7 @@ Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::open(ProjectDb &db, int6
     m.info.factorBytes = m.store->factorBytes();
     m.info.directory = directoryFor(db, modelId);
     m.info.fingerprint = fingerprint(*m.store, options.params);
+    m.candidates = options.params.candidates;
     m.ef = options.params.efSearch;
     if (m.store->trainRows() < std::max<int64_t>(1, options.exactBelow) && !options.forceRebuild) {
         // Exact search: the projection only serves gradientVector(), so a principal-
@@ -605,6 +807,8 @@ Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::open(ProjectDb &db, int6
         m.info.indexBytes = m.indexBytes();
     // Below the threshold a forced build exists on disk, but queries stay exact.
     m.info.usesIndex = m.info.usesIndex && m.store->trainRows() >= options.exactBelow;
+    if (m.info.usesIndex)
+        m.warm();
     return index;
 }
 
@@ -623,6 +827,7 @@ Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::fromStore(std::unique_pt
         m.options.params.projection = ProjectionKind::Gaussian; // exact search: see open()
     TL_RETURN_IF_ERROR(m.makeProjection(std::string(), m.info.fingerprint, cancel));
     m.info.projectionDim = m.projection->outputDim();
+    m.candidates = options.params.candidates;
     m.ef = options.params.efSearch;
     if (m.store->trainRows() >= options.exactBelow || options.forceRebuild) {
         const auto b0 = Clock::now();
@@ -631,6 +836,8 @@ Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::fromStore(std::unique_pt
         m.info.built = true;
         m.info.indexBytes = m.indexBytes();
         m.info.usesIndex = m.store->trainRows() >= options.exactBelow;
+        if (m.info.usesIndex)
+            m.warm();
     }
     return index;
 }
@@ -639,7 +846,13 @@ const IndexInfo &InfluenceIndex::info() const { return d->info; }
 const FactorStore &InfluenceIndex::store() const { return *d->store; }
 const TracInProjection &InfluenceIndex::projection() const { return *d->projection; }
 
-void InfluenceIndex::setEfSearch(int ef) { d->setEf(ef); }
+void InfluenceIndex::setCandidates(int candidates)
+{
+    if (d->hnsw())
+        d->setEf(std::max(1, candidates));
+    else
+        d->candidates = std::max(1, candidates);
+}
 
 void InfluenceIndex::gradientVector(int64_t row, float *out) const
 {

@@ -2,20 +2,36 @@
 // TracIn and embedding queries that stay fast at a million training examples.
 //
 // Below kExactSearchBelow training examples every query is exact (brute force over the
-// factors, like InfluenceEngine). From there on, HNSW graphs (VectorIndex) find
-// candidates and every candidate is rescored exactly from the factors before it is
-// shown, so the scores are always exact and only a true neighbour missing from the
-// candidates can change a list (measured: recall@10, docs/benchmarks-index.md):
+// factors, like InfluenceEngine). From there on an index finds candidates and every
+// candidate is rescored exactly from the factors before it is shown, so the scores are
+// always exact and only a true neighbour missing from the candidates can change a list
+// (measured: recall@10, docs/benchmarks-index.md). Two index backends (IndexBackend):
 //
-//   TracIn       projected gradient vectors (TracInProjection), unit-normalised, in
-//                norm ranges: the training rows of largest gradient norm (the "head")
-//                are scored exactly, the rest are split by norm into a few ranges with
-//                one cosine graph each. Normalised TracIn: the union of every range's
-//                best cosines (search q, and −q for opponents). Raw TracIn = ‖x‖‖q‖cos:
-//                the same candidates, ranges in decreasing norm, stopping as soon as
-//                the k-th best score beats ‖x‖max‖q‖ of the next range (exact bound).
+// Cells (the default) — CellIndex: spherical k-means cells scanned in the order of a
+// cone bound:
+//   TracIn       projected gradient vectors (TracInProjection), unit-normalised, each
+//                weighted by its exact gradient norm √self. Raw TracIn = ‖x‖‖q‖cos: the
+//                best rows by ‖x‖·cos (weighted search); normalised TracIn: the best by
+//                cos (unweighted search) — one index for both. Opponents: search −q.
 //   embedding    h at the last checkpoint, unit-normalised: nearest = search(q),
 //                farthest = search(−q); exact cosine rescoring.
+//
+// A search scans whole cells until no unscanned cell can hold a better row than the
+// `candidates`-th found, so its candidates are the exact top over the projected vectors
+// (up to a row budget, scanLimit); the projection's error is what exact rescoring of
+// many candidates absorbs.
+//
+// Hnsw — hnswlib graphs (VectorIndex):
+//   TracIn       the same unit vectors in norm ranges: the rows of largest gradient norm
+//                (the "head") are scored exactly, the rest are split by norm into a few
+//                ranges with one cosine graph each. Normalised TracIn: the union of every
+//                range's best cosines (search q, and −q for opponents). Raw TracIn: the
+//                same candidates, ranges in decreasing norm, stopping as soon as the k-th
+//                best score beats ‖x‖max‖q‖ of the next range (exact bound).
+//   embedding    one cosine graph of h at the last checkpoint, searched with q and −q.
+// Graph search returns a sample of a crowd of near-duplicate gradients rather than its
+// best members, so on such data (the synthetic million) its recall@10 stays below 0.99
+// where the cells reach 1.00; it is kept for comparison and for users who prefer it.
 //
 // Persistence: the indexes live in <project>.d/index/model-<id>/ with index.json, which
 // holds a fingerprint (model id, example and factor counts, checkpoints, a hash of every
@@ -24,8 +40,10 @@
 // only when the project changed. index.json is written last: a build killed half-way
 // leaves no index that looks fresh.
 //
-// Memory: the factors are kept for rescoring, in float16 above kHalfFactorsAboveBytes
-// (FactorStore); the indexes store float16 vectors.
+// Memory: the factors are kept for rescoring, in float16 above halfFactorsAbove() of the
+// backend (FactorStore); the indexes store float16 vectors (cells: 2·m bytes a row for
+// TracIn, 2·D for embeddings, plus 12 bytes of label and weight; graphs add 8·M bytes of
+// links a row per graph).
 //
 // Ownership: owns its FactorStore and indexes. Thread safety: after open(), const
 // methods are safe to call concurrently. Failure: Status values; open() is cancellable
@@ -43,46 +61,73 @@
 namespace traclens {
 
 // Training-set size from which queries go through the index; below it they are exact.
-// Measured (bench_index --sweep, docs/benchmarks-index.md; K=10, D=64, 3 checkpoints,
-// raw and normalised queries, CPU time per query, ef 100): exact search costs 0.10 ms
-// per 1 000 training rows (3.9 ms at 30 000, 6.2 at 60 000, 10.0 at 100 000, 20.6 at
-// 200 000, 129 at 1 000 000); the index 6.7, 6.4, 7.7, 10.1 and 17.5 ms. The two cross
-// at about 66 000 rows; below that exact answers cost no more, so they are used.
+// Measured (bench_index --sweep on a synthetic project, docs/benchmarks-index.md; K=10,
+// D=64, 3 checkpoints, raw and normalised queries alternating, median CPU time per query,
+// default index parameters): exact search 0.75 ms at 10 000 rows, 3.9 at 45 000, 5.8 at
+// 65 000, 8.0 at 100 000, 16.2 at 200 000; the index 2.1, 5.3, 5.2, 5.5 and 6.1 ms. They
+// cross near 60 000 rows and differ by under 1 ms up to 65 000; below this threshold the
+// exact answer costs no more, so it is used (Fashion-MNIST's 60 000 stay exact).
 constexpr int64_t kExactSearchBelow = 65000;
-
-// Factors are kept in float16 for rescoring when float32 would take more than this.
-constexpr size_t kHalfFactorsAboveBytes = size_t(256) << 20;
 
 enum class SearchMode { Auto, Exact, Index };
 
+enum class IndexBackend { Cells, Hnsw };
+const char *indexBackendName(IndexBackend b); // "cells", "hnsw"
+
+// Factors are kept in float16 for rescoring when float32 would take more than this.
+// Cells: 1 GiB — a million examples (K = 10, D = 64, 3 checkpoints: 888 MB) keep float32,
+// whose rescoring orders near-ties that float16 (2⁻¹¹ relative) reorders, and still serve
+// in under 2 GB (docs/benchmarks-index.md). Hnsw: 256 MiB — its graphs take 700 MB at a
+// million rows, and its recall there is set by the graphs, not by the rescoring.
+size_t halfFactorsAbove(IndexBackend b);
+
 struct IndexParams {
-    // Projection of the TracIn gradient vectors; 0 = the exact vectors (C·K·(D+1)).
-    // 64 by measurement: on Fashion-MNIST it meets recall@10 ≥ 0.99 for raw and
-    // normalised proponents and opponents at ef 100, and a million examples fit in
-    // 1.6 GB. Pca (the gradients' top principal directions, pcaProjection.h) rather than
-    // a random matrix: mean |cosine error| 0.006 instead of 0.094 on Fashion-MNIST, and
-    // on planted synthetic clusters (near-duplicate gradients) opponents recall@10 at
-    // ef 200 0.97 instead of 0.80 (docs/benchmarks-index.md). Gaussian and Achlioptas
-    // remain for comparison and are what exact-search opens use (no index to serve).
-    int projectionDim = 64;
+    IndexBackend backend = IndexBackend::Cells;
+    // Projection of the TracIn gradient vectors; 0 = the exact vectors (C·K·(D+1));
+    // −1 = the backend's default (cells 128, hnsw 64; resolvedProjectionDim()).
+    // Pca (the gradients' top principal directions, pcaprojection.h) rather than a random
+    // matrix: mean |cosine error| 0.006 instead of 0.094 on Fashion-MNIST at m = 64.
+    // 128 rather than 64 by measurement on near-duplicate gradients (synthetic million,
+    // docs/benchmarks-index.md): what separates the members of a crowd lies in the
+    // directions a projection drops, and at 128 fewer candidates find them (normalised
+    // proponents recall@10 0.96 with 2 000 candidates instead of 0.78; 1.00 with 5 000).
+    // Gaussian and Achlioptas remain for comparison and are what exact-search opens use
+    // (no index to serve). The hnsw graphs take 64: 128 doubles their distance cost and
+    // memory without lifting their recall, which the graphs limit.
+    int projectionDim = -1;
     ProjectionKind projection = ProjectionKind::Pca;
     uint64_t seed = 1;
+    // Cells of each index; 0 = about √(training rows), between 8 and 4096.
+    int cells = 0;
+    // Rows the cells' centroids are trained on (spherical k-means on a sample).
+    int64_t cellSample = 50000;
+    // Candidates per TracIn list, scored exactly (float, then the best in double):
+    // max(candidates, 10·k). 5 000 by measurement: raw lists and opponents reach
+    // recall@10 1.00 from 1 000, normalised proponents (a crowd of near-duplicates around
+    // the query) need 5 000 at a million rows; 9–13 ms of CPU per query there. Embedding
+    // lists take max(100, 10·k): their vectors are not projected.
+    int candidates = 5000;
+    // Rows one list's search may scan before it stops without the bound's proof;
+    // 0 = max(50 000, training rows / 8).
+    int64_t scanLimit = 0;
+    // Hnsw: graph degree and candidate list while building.
     int M = 16;
     int efConstruction = 200;
-    // Candidates retrieved (and rescored) per list and graph: max(efSearch, 10·k).
-    // 100: the smallest that met the recall target on Fashion-MNIST; 17.5 ms per query
-    // (CPU) at a million training examples, 23 ms at 200.
+    // Hnsw: candidates retrieved (and rescored) per list and graph: max(efSearch, 10·k).
+    // 100: the smallest that met the recall target on Fashion-MNIST; 12.6 ms per query
+    // (CPU) at a million training examples.
     int efSearch = 100;
-    // TracIn rows scanned exactly (largest gradient norms): max(exactHead, rows/200).
+    // Hnsw: TracIn rows scanned exactly (largest gradient norms): max(exactHead, rows/200).
     // Head and ranges chosen by measurement: on Fashion-MNIST 4 ranges and a head of
     // 2000 gave raw proponents recall@10 0.953 at ef 200, 8 ranges and 3000 gave 0.999.
     int64_t exactHead = 3000;
-    // Norm ranges of the other rows, one graph each.
+    // Hnsw: norm ranges of the other rows, one graph each.
     int normBuckets = 8;
-    // std::nullopt-like: Auto picks float16 above kHalfFactorsAboveBytes.
+    // Auto picks float16 above halfFactorsAbove(backend).
     enum class Precision { Auto, Float32, Float16 } precision = Precision::Auto;
 
-    // The part of the fingerprint that the parameters contribute.
+    int resolvedProjectionDim() const;
+    // The part of the fingerprint that the parameters contribute (the backend's own).
     std::string describe() const;
 };
 
@@ -103,6 +148,7 @@ struct IndexInfo {
     double loadSeconds = 0.0;   // factors
     double buildSeconds = 0.0;  // indexes (0 when loaded)
     double indexLoadSeconds = 0.0;
+    double warmSeconds = 0.0;   // one pass over the factors before the first query
     size_t factorBytes = 0, indexBytes = 0;
     int projectionDim = 0;      // of the TracIn vectors in the index
 };
@@ -142,8 +188,9 @@ public:
     // Projected TracIn gradient vector (raw, not normalised) of a stored row.
     void gradientVector(int64_t row, float *out) const;
 
-    // Candidates per list (efSearch); changeable after open() while nothing queries.
-    void setEfSearch(int ef);
+    // Candidates per list (cells: candidates; hnsw: efSearch); changeable after open()
+    // while nothing queries.
+    void setCandidates(int candidates);
 
 private:
     InfluenceIndex();

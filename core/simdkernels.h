@@ -42,6 +42,10 @@ float dot(const float *a, const float *b, int n);
 void accumulateTracIn(const float *rows, int k, int d, const float *eq, const float *hq, float eta, int64_t count,
                       float *scores);
 
+// The same for the listed rows of the block: scores[i] += … of row rows[i].
+void accumulateTracInRows(const float *block, int k, int d, const int64_t *rows, int64_t count, const float *eq,
+                          const float *hq, float eta, float *scores);
+
 // out[j] = ⟨rows + j·stride, q⟩ over d floats, for j < count.
 void stridedDots(const float *rows, int64_t stride, int d, const float *q, int64_t count, float *out);
 

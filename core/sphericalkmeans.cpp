@@ -19,18 +19,6 @@ using simd::dot;
 
 constexpr int64_t kParallelFrom = 4096;
 
-void normaliseRow(float *v, int dim)
-{
-    double s = 0;
-    for (int j = 0; j < dim; ++j)
-        s += double(v[j]) * v[j];
-    if (s <= 0)
-        return;
-    const float inv = float(1.0 / std::sqrt(s));
-    for (int j = 0; j < dim; ++j)
-        v[j] *= inv;
-}
-
 // k-means++ seeding with distance 1 − cos (D² weighting on that distance).
 std::vector<float> seedCentroids(const float *data, int64_t n, int dim, int k, std::mt19937_64 &rng)
 {
@@ -195,6 +183,18 @@ std::vector<float> sampleCosines(const float *data, int dim, const std::vector<i
 }
 
 } // namespace
+
+void normaliseRow(float *v, int dim)
+{
+    double s = 0;
+    for (int j = 0; j < dim; ++j)
+        s += double(v[j]) * v[j];
+    if (s <= 0)
+        return;
+    const float inv = float(1.0 / std::sqrt(s));
+    for (int j = 0; j < dim; ++j)
+        v[j] *= inv;
+}
 
 KMeansResult sphericalKMeans(const float *data, int64_t n, int dim, int k, const KMeansOptions &options)
 {

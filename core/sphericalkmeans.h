@@ -37,6 +37,9 @@ struct KMeansOptions {
     int threads = 1;
 };
 
+// Scales v (dim floats) to unit length; a zero row stays zero.
+void normaliseRow(float *v, int dim);
+
 KMeansResult sphericalKMeans(const float *data, int64_t n, int dim, int k, const KMeansOptions &options = {});
 
 // Mean silhouette of `assignment` on up to `sample` rows (all when n ≤ sample), picked

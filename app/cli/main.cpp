@@ -370,7 +370,12 @@ int cmdQuery(Context &c)
         return usage("--k must be at least 1");
     const Scoring scoring = c.parser.isSet("normalised") ? Scoring::Normalised : Scoring::Raw;
     const auto t0 = std::chrono::steady_clock::now();
-    auto engine = InfluenceEngine::load(**db, *model);
+    // From kExactSearchBelow training examples a saved, fresh index (`traclens-cli index`)
+    // answers; without one, or below that size, the search is exact. A one-off query
+    // never waits for an index build.
+    IndexOptions indexOptions;
+    indexOptions.buildIfStale = false;
+    auto engine = InfluenceIndex::open(**db, *model, indexOptions);
     if (!engine.ok())
         return fail(engine.status());
     const double loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -433,6 +438,7 @@ int cmdQuery(Context &c)
                     {"predicted", q(classes[size_t(r.predicted)])},
                     {"self_influence", r.selfInfluence},
                     {"scoring", scoring == Scoring::Raw ? "raw" : "normalised"},
+                    {"search", (*engine)->usesIndex() ? "index" : "exact"},
                     {"load_seconds", loadSeconds},
                     {"query_ms", queryMs}};
     const std::pair<const char *, const std::vector<Neighbour> *> lists[] = {
@@ -447,11 +453,11 @@ int cmdQuery(Context &c)
         printJson(out);
         return ExitOk;
     }
-    std::printf("query %s, label %s%s, predicted %s, self-influence %.6g (%s scores, %.1f ms)\n",
+    std::printf("query %s, label %s%s, predicted %s, self-influence %.6g (%s scores, %s search, %.1f ms)\n",
                 r.queryId >= 0 ? std::to_string(r.queryId).c_str() : qPrintable(c.parser.value("image")),
                 classes[size_t(r.labelUsed)].c_str(), r.labelPredicted ? " (predicted: the image has no label)" : "",
                 classes[size_t(r.predicted)].c_str(), r.selfInfluence, scoring == Scoring::Raw ? "raw" : "normalised",
-                queryMs);
+                (*engine)->usesIndex() ? "index" : "exact", queryMs);
     for (const auto &[name, list] : lists) {
         std::printf("%s:\n", name);
         const QJsonArray a = out.value(name).toArray();
@@ -618,7 +624,15 @@ int cmdInfo(Context &c)
 Result<IndexParams> indexParams(Context &c)
 {
     IndexParams p;
-    p.projectionDim = c.parser.value("dim").toInt();
+    const QString backend = c.parser.value("backend");
+    if (backend == "cells")
+        p.backend = IndexBackend::Cells;
+    else if (backend == "hnsw")
+        p.backend = IndexBackend::Hnsw;
+    else
+        return Status::invalid("--backend takes cells or hnsw");
+    if (c.parser.isSet("dim"))
+        p.projectionDim = c.parser.value("dim").toInt();
     const QString kind = c.parser.value("projection");
     if (kind == "gaussian")
         p.projection = ProjectionKind::Gaussian;
@@ -628,12 +642,15 @@ Result<IndexParams> indexParams(Context &c)
         p.projection = ProjectionKind::Pca;
     else
         return Status::invalid("--projection takes gaussian, achlioptas or pca");
+    p.cells = c.parser.value("cells").toInt();
+    p.candidates = c.parser.value("candidates").toInt();
     p.M = c.parser.value("M").toInt();
     p.efConstruction = c.parser.value("ef-construction").toInt();
     p.efSearch = c.parser.value("ef").toInt();
     p.seed = c.parser.value("seed").toULongLong();
-    if (p.projectionDim < 0 || p.M < 2 || p.efConstruction < 1 || p.efSearch < 1)
-        return Status::invalid("--dim ≥ 0, --M ≥ 2, --ef-construction ≥ 1, --ef ≥ 1");
+    if (p.projectionDim < -1 || (c.parser.isSet("dim") && p.projectionDim < 0) || p.cells < 0 || p.candidates < 1
+        || p.M < 2 || p.efConstruction < 1 || p.efSearch < 1)
+        return Status::invalid("--dim ≥ 0, --cells ≥ 0, --candidates ≥ 1, --M ≥ 2, --ef-construction ≥ 1, --ef ≥ 1");
     return p;
 }
 
@@ -663,6 +680,7 @@ int cmdIndex(Context &c)
     QJsonObject out{{"model", qint64(*model)},
                     {"directory", q(info.directory)},
                     {"built", info.built},
+                    {"backend", indexBackendName(opt.params.backend)},
                     {"train", qint64(train)},
                     {"projection_dim", info.projectionDim},
                     {"factor_bytes", qint64(info.factorBytes)},
@@ -699,8 +717,9 @@ int cmdIndex(Context &c)
         printJson(out);
         return ExitOk;
     }
-    std::printf("index %s: %s (%lld training examples, TracIn vectors of %d dimensions)\n", info.directory.c_str(),
-                info.built ? "built" : "up to date, loaded", (long long)train, info.projectionDim);
+    std::printf("index %s: %s %s (%lld training examples, TracIn vectors of %d dimensions)\n",
+                info.directory.c_str(), indexBackendName(opt.params.backend), info.built ? "built" : "up to date, loaded",
+                (long long)train, info.projectionDim);
     std::printf("  factors %.1f s (%.0f MiB), index %s %.1f s (%.0f MiB)\n", info.loadSeconds,
                 double(info.factorBytes) / 1048576.0, info.built ? "build" : "load",
                 info.built ? info.buildSeconds : info.indexLoadSeconds, double(info.indexBytes) / 1048576.0);
@@ -1259,12 +1278,22 @@ int main(int argc, char **argv)
              p.addOption(model);
              p.addOption(threads);
              p.addOption({"force", "Rebuild even when the index is up to date."});
-             p.addOption({"dim", "Projection dimension of the TracIn vectors (0 = exact vectors).", "m", "64"});
+             p.addOption({"backend", "cells (cone-bound cell scan, the default) or hnsw (hnswlib graphs).", "kind",
+                          "cells"});
+             p.addOption({"dim", "Projection dimension of the TracIn vectors (0 = exact vectors; default 128 for "
+                                 "cells, 64 for hnsw).",
+                          "m"});
              p.addOption({"projection", "pca (principal directions of the gradients), gaussian or achlioptas.", "kind",
                           "pca"});
-             p.addOption({"M", "HNSW graph degree.", "n", "16"});
-             p.addOption({"ef-construction", "HNSW candidate list while building.", "n", "200"});
-             p.addOption({"ef", "Candidates per list at query time (rescored exactly).", "n", "100"});
+             p.addOption({"cells", "Cells: cells of each index (0 = about the square root of the training rows).",
+                          "n", "0"});
+             p.addOption({"candidates", "Cells: candidates per TracIn list at query time (scored exactly).", "n",
+                          QString::number(IndexParams{}.candidates)});
+             p.addOption({"M", "Hnsw: graph degree.", "n", QString::number(IndexParams{}.M)});
+             p.addOption({"ef-construction", "Hnsw: candidate list while building.", "n",
+                          QString::number(IndexParams{}.efConstruction)});
+             p.addOption({"ef", "Hnsw: candidates per list and graph at query time (rescored exactly).", "n",
+                          QString::number(IndexParams{}.efSearch)});
              p.addOption({"seed", "Projection seed.", "n", "1"});
              p.addOption({"query", "Then answer a query for this example through the index.", "id"});
              p.addOption({"k", "How many of each for --query.", "n", "10"});

@@ -1,6 +1,7 @@
 // The command line of issue #4: `synth` writes a project, `index` builds (then loads) the
-// index and answers a query like exact search, `clusters` prints the planted clusters;
-// bad options are usage errors.
+// index with either backend and answers a query like exact search, `query` goes through a
+// saved index from kExactSearchBelow training examples, `clusters` prints the planted
+// clusters; bad options are usage errors.
 
 #include "clirun.h"
 
@@ -25,7 +26,9 @@ class TestIndexCli : public QObject {
     Q_OBJECT
 private slots:
     void initTestCase();
+    void indexBuildsThenLoads_data();
     void indexBuildsThenLoads();
+    void queryUsesSavedIndexAboveThreshold();
     void clustersPrintPlantedStructure_data();
     void clustersPrintPlantedStructure();
     void badOptionsAreUsageErrors_data();
@@ -46,12 +49,23 @@ void TestIndexCli::initTestCase()
     QCOMPARE(json(r).value("factor_rows").toInt(), 2020 * 3);
 }
 
+void TestIndexCli::indexBuildsThenLoads_data()
+{
+    QTest::addColumn<QStringList>("options");
+    QTest::addColumn<QString>("backend");
+    QTest::newRow("cells (default)") << QStringList{"--candidates", "1000"} << "cells";
+    QTest::newRow("hnsw") << QStringList{"--backend", "hnsw", "--ef", "1000"} << "hnsw";
+}
+
 void TestIndexCli::indexBuildsThenLoads()
 {
-    const QStringList common{"index", m_project, "--query", "5", "--ef", "1000", "--json", "--quiet"};
+    QFETCH(QStringList, options);
+    QFETCH(QString, backend);
+    const QStringList common = QStringList{"index", m_project, "--query", "5", "--json", "--quiet"} + options;
     const Run first = cli(common);
     QVERIFY2(first.exitCode == 0, first.err.constData());
     QVERIFY(json(first).value("built").toBool());
+    QCOMPARE(json(first).value("backend").toString(), backend);
     QVERIFY(!json(first).value("queries_use_index").toBool()); // 2 000 rows: exact by default
     const Run second = cli(common);
     QVERIFY(second.exitCode == 0);
@@ -64,6 +78,37 @@ void TestIndexCli::indexBuildsThenLoads()
         QCOMPARE(a.size(), 10);
         for (int i = 0; i < a.size(); ++i)
             QCOMPARE(a[i].toObject().value("id").toInteger(), b[i].toObject().value("id").toInteger());
+    }
+}
+
+// 66 000 training examples (just above kExactSearchBelow = 65 000): `query` is exact until
+// an index is saved, then answers through it with the exact lists' members.
+void TestIndexCli::queryUsesSavedIndexAboveThreshold()
+{
+    const QString project = m_dir.filePath("large.traclens");
+    const Run synth = cli({"synth", project, "--train", "66000", "--test", "10", "--classes", "4", "--dim", "8",
+                           "--clusters-per-class", "2", "--seed", "3", "--quiet"});
+    QVERIFY2(synth.exitCode == 0, synth.err.constData());
+    const QStringList query{"query", project, "--example", "66004", "--k", "10", "--json"};
+    const Run before = cli(query);
+    QVERIFY2(before.exitCode == 0, before.err.constData());
+    QCOMPARE(json(before).value("search").toString(), QString("exact"));
+    const Run index = cli({"index", project, "--quiet"});
+    QVERIFY2(index.exitCode == 0, index.err.constData());
+    const Run after = cli(query);
+    QVERIFY2(after.exitCode == 0, after.err.constData());
+    QCOMPARE(json(after).value("search").toString(), QString("index"));
+    for (const char *list : {"proponents", "opponents", "nearest", "farthest"}) {
+        const QJsonArray exact = json(before).value(list).toArray();
+        const QJsonArray found = json(after).value(list).toArray();
+        QCOMPARE(found.size(), 10);
+        QSet<qint64> exactIds;
+        for (const auto &v : exact)
+            exactIds.insert(v.toObject().value("id").toInteger());
+        int shared = 0;
+        for (const auto &v : found)
+            shared += exactIds.contains(v.toObject().value("id").toInteger());
+        QVERIFY2(shared >= 9, list); // recall@10 ≥ 0.9 on one query; bench_index measures it at scale
     }
 }
 
@@ -97,6 +142,8 @@ void TestIndexCli::badOptionsAreUsageErrors_data()
     QTest::newRow("unknown space") << QStringList{"clusters", "P", "--space", "pixels"};
     QTest::newRow("k of one") << QStringList{"clusters", "P", "--k", "1"};
     QTest::newRow("bad projection") << QStringList{"index", "P", "--projection", "fourier"};
+    QTest::newRow("bad backend") << QStringList{"index", "P", "--backend", "faiss"};
+    QTest::newRow("negative dim") << QStringList{"index", "P", "--dim", "-3"};
 }
 
 void TestIndexCli::badOptionsAreUsageErrors()

@@ -1,9 +1,13 @@
-// The approximate index: after exact rescoring its top-k lists equal exact search on a
-// small project (random and principal-direction projections, raw and normalised scoring,
-// float16 factors);
+// The approximate index: a cell search returns exactly the brute-force top rows over its
+// stored vectors (weighted and unweighted, crowds of near-duplicates, saved and loaded);
+// after exact rescoring the index's top-k lists equal exact search on a small project
+// with either backend (cells, hnswlib graphs; random and principal-direction
+// projections, raw and normalised scoring, float16 factors);
 // exact search equals InfluenceEngine; the persisted index is reused while fresh,
 // rebuilt when the project changes, and the build can be cancelled.
 
+#include "cellindex.h"
+#include "float16.h"
 #include "influenceengine.h"
 #include "influenceindex.h"
 #include "projectdb.h"
@@ -12,6 +16,10 @@
 #include <QDir>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
 
 using namespace traclens;
 
@@ -58,30 +66,158 @@ struct Project {
 class TestInfluenceIndex : public QObject {
     Q_OBJECT
 private slots:
+    void cellSearchIsExact_data();
+    void cellSearchIsExact();
     void indexMatchesExact_data();
     void indexMatchesExact();
     void exactMatchesEngine();
+    void persistsAndRebuildsWhenStale_data();
     void persistsAndRebuildsWhenStale();
+    void buildCanBeCancelled_data();
     void buildCanBeCancelled();
 };
 
+void TestInfluenceIndex::cellSearchIsExact_data()
+{
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("dim");
+    QTest::addColumn<int>("crowds");   // centres the rows crowd around; 0 = spread
+    QTest::addColumn<double>("spread"); // noise around a centre
+    QTest::addColumn<bool>("weighted");
+    QTest::addColumn<int>("count");
+    QTest::newRow("spread, unweighted") << 6000 << 16 << 0 << 0.0 << false << 10;
+    QTest::newRow("spread, weighted") << 6000 << 16 << 0 << 0.0 << true << 10;
+    QTest::newRow("near-duplicates, unweighted") << 8000 << 32 << 4 << 0.02 << false << 50;
+    QTest::newRow("near-duplicates, weighted") << 8000 << 32 << 4 << 0.02 << true << 50;
+    QTest::newRow("near-duplicates, many candidates") << 8000 << 32 << 2 << 0.01 << true << 1500;
+}
+
+// Without a row budget the cone bound proves the result: it must be the brute-force top
+// `count` over the stored (float16) vectors, for q and for −q, also after save and load.
+void TestInfluenceIndex::cellSearchIsExact()
+{
+    QFETCH(int, rows);
+    QFETCH(int, dim);
+    QFETCH(int, crowds);
+    QFETCH(double, spread);
+    QFETCH(bool, weighted);
+    QFETCH(int, count);
+    std::mt19937_64 rng(5);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<float> centres(size_t(std::max(1, crowds)) * size_t(dim));
+    for (auto &v : centres)
+        v = normal(rng);
+    std::vector<float> data(static_cast<size_t>(rows) * size_t(dim)), weights(static_cast<size_t>(rows));
+    std::vector<int64_t> labels(static_cast<size_t>(rows));
+    for (int r = 0; r < rows; ++r) {
+        float *x = data.data() + size_t(r) * size_t(dim);
+        const float *c = centres.data() + size_t(r % std::max(1, crowds)) * size_t(dim);
+        for (int j = 0; j < dim; ++j)
+            x[j] = crowds > 0 ? c[j] + float(spread) * normal(rng) : normal(rng);
+        weights[size_t(r)] = std::exp(0.5f * normal(rng)); // gradient norms: log-normal
+        labels[size_t(r)] = 1000 + 3 * r;
+    }
+    auto unit = [&](int64_t label, float *out) {
+        const float *x = data.data() + size_t((label - 1000) / 3) * size_t(dim);
+        std::copy(x, x + dim, out);
+    };
+    CellIndexParams params;
+    params.cells = 40;
+    auto built = CellIndex::build(dim, labels, unit, weighted ? weights : std::vector<float>{}, params, 2,
+                                  {"index", "", 0, rows}, {}, nullptr);
+    QVERIFY(built.ok());
+    QTemporaryDir dir;
+    const std::string file = dir.filePath("cells.bin").toStdString();
+    QVERIFY((*built)->save(file).isOk());
+    auto loaded = CellIndex::load(file, dim);
+    QVERIFY(loaded.ok());
+    QVERIFY(!CellIndex::load(file, dim + 1).ok()); // another dimension: refused
+
+    // Brute force over the same float16 unit vectors.
+    std::vector<uint16_t> half(static_cast<size_t>(dim));
+    std::vector<float> unitRow(static_cast<size_t>(dim)), score(static_cast<size_t>(rows));
+    for (int trial = 0; trial < 6; ++trial) {
+        std::vector<float> q(static_cast<size_t>(dim));
+        const float *near = data.data() + size_t(rng() % uint64_t(rows)) * size_t(dim);
+        double n = 0;
+        for (int j = 0; j < dim; ++j) {
+            q[size_t(j)] = (trial % 2 ? -1.0f : 1.0f) * (near[j] + 0.05f * normal(rng));
+            n += double(q[size_t(j)]) * q[size_t(j)];
+        }
+        for (auto &v : q)
+            v = float(v / std::sqrt(n));
+        for (int r = 0; r < rows; ++r) {
+            const float *x = data.data() + size_t(r) * size_t(dim);
+            double xn = 0;
+            for (int j = 0; j < dim; ++j)
+                xn += double(x[j]) * x[j];
+            const float inv = float(1.0 / std::sqrt(xn)); // as CellIndex normalises
+            for (int j = 0; j < dim; ++j)
+                unitRow[size_t(j)] = x[j] * inv;
+            floatsToHalves(unitRow.data(), half.data(), half.size());
+            score[size_t(r)] = dotHalfFloat(half.data(), q.data(), half.size()) * (weighted ? weights[size_t(r)] : 1.0f);
+        }
+        std::vector<float> sorted = score;
+        std::sort(sorted.begin(), sorted.end(), std::greater<float>());
+        const float kth = sorted[size_t(count) - 1];
+        for (const CellIndex *index : {built->get(), loaded->get()}) {
+            CellIndex::Stats stats;
+            const auto found = index->search(q.data(), count, weighted, 0, &stats);
+            QCOMPARE(int(found.size()), count);
+            QVERIFY(!stats.budgetHit);
+            // Every row scoring above the count-th best is found, and nothing worse than it.
+            std::vector<int64_t> ids;
+            for (const auto &f : found) {
+                ids.push_back(f.second);
+                QVERIFY(f.first >= kth - 1e-6f);
+            }
+            std::sort(ids.begin(), ids.end());
+            for (int r = 0; r < rows; ++r)
+                if (score[size_t(r)] > kth + 1e-6f)
+                    QVERIFY2(std::binary_search(ids.begin(), ids.end(), labels[size_t(r)]), "a better row was missed");
+        }
+    }
+}
+
+namespace {
+
+IndexBackend backendOf(const QString &name)
+{
+    return name == "hnsw" ? IndexBackend::Hnsw : IndexBackend::Cells;
+}
+
+void addBackendRows()
+{
+    QTest::addColumn<QString>("backend");
+    QTest::newRow("cells") << "cells";
+    QTest::newRow("hnsw") << "hnsw";
+}
+
+} // namespace
+
 void TestInfluenceIndex::indexMatchesExact_data()
 {
+    QTest::addColumn<QString>("backend");
     QTest::addColumn<int>("dim");
     QTest::addColumn<QString>("projection");
     QTest::addColumn<bool>("normalised");
     QTest::addColumn<bool>("half");
-    QTest::newRow("exact vectors, raw") << 0 << "gaussian" << false << false;
-    QTest::newRow("gaussian 64, raw") << 64 << "gaussian" << false << false;
-    QTest::newRow("gaussian 64, normalised") << 64 << "gaussian" << true << false;
-    QTest::newRow("achlioptas 128, raw, float16 factors") << 128 << "achlioptas" << false << true;
-    QTest::newRow("gaussian 128, normalised, float16 factors") << 128 << "gaussian" << true << true;
-    QTest::newRow("pca 64, raw, float16 factors") << 64 << "pca" << false << true;
-    QTest::newRow("pca 32, normalised") << 32 << "pca" << true << false;
+    QTest::newRow("cells, exact vectors, raw") << "cells" << 0 << "gaussian" << false << false;
+    QTest::newRow("cells, gaussian 64, raw") << "cells" << 64 << "gaussian" << false << false;
+    QTest::newRow("cells, gaussian 64, normalised") << "cells" << 64 << "gaussian" << true << false;
+    QTest::newRow("cells, achlioptas 128, raw, float16 factors") << "cells" << 128 << "achlioptas" << false << true;
+    QTest::newRow("cells, gaussian 128, normalised, float16 factors") << "cells" << 128 << "gaussian" << true << true;
+    QTest::newRow("cells, pca 64, raw, float16 factors") << "cells" << 64 << "pca" << false << true;
+    QTest::newRow("cells, pca 32, normalised") << "cells" << 32 << "pca" << true << false;
+    QTest::newRow("hnsw, exact vectors, raw") << "hnsw" << 0 << "gaussian" << false << false;
+    QTest::newRow("hnsw, gaussian 64, normalised") << "hnsw" << 64 << "gaussian" << true << false;
+    QTest::newRow("hnsw, achlioptas 128, raw, float16 factors") << "hnsw" << 128 << "achlioptas" << false << true;
+    QTest::newRow("hnsw, pca 64, normalised") << "hnsw" << 64 << "pca" << true << false;
 }
 
 void TestInfluenceIndex::indexMatchesExact()
 {
+    QFETCH(QString, backend);
     QFETCH(int, dim);
     QFETCH(QString, projection);
     QFETCH(bool, normalised);
@@ -90,14 +226,16 @@ void TestInfluenceIndex::indexMatchesExact()
     QVERIFY(p.make(3000, 40));
     IndexOptions opt;
     opt.exactBelow = 1;
+    opt.params.backend = backendOf(backend);
     opt.params.projectionDim = dim;
     opt.params.projection = projection == "gaussian"     ? ProjectionKind::Gaussian
                             : projection == "achlioptas" ? ProjectionKind::Achlioptas
                                                          : ProjectionKind::Pca;
     opt.params.precision = half ? IndexParams::Precision::Float16 : IndexParams::Precision::Float32;
-    // On a small case a third of the rows as candidates makes the graph search all but
-    // exhaustive: what is tested is that projection, search, exclusion and exact
+    // A third of the rows as candidates (for the graphs, this makes the search all but
+    // exhaustive): what is tested is that projection, search, exclusion and exact
     // rescoring give the exact lists (recall at scale is measured by bench_index).
+    opt.params.candidates = 1000;
     opt.params.efSearch = 1000;
     auto index = InfluenceIndex::open(*p.db, p.modelId, opt);
     QVERIFY2(index.ok(), index.ok() ? "" : index.status().message().c_str());
@@ -150,12 +288,16 @@ void TestInfluenceIndex::exactMatchesEngine()
     }
 }
 
+void TestInfluenceIndex::persistsAndRebuildsWhenStale_data() { addBackendRows(); }
+
 void TestInfluenceIndex::persistsAndRebuildsWhenStale()
 {
+    QFETCH(QString, backend);
     Project p;
     QVERIFY(p.make(1500, 10));
     IndexOptions opt;
     opt.exactBelow = 1;
+    opt.params.backend = backendOf(backend);
     {
         auto first = InfluenceIndex::open(*p.db, p.modelId, opt);
         QVERIFY(first.ok());
@@ -178,21 +320,40 @@ void TestInfluenceIndex::persistsAndRebuildsWhenStale()
         QVERIFY((*third)->info().stale);
         QVERIFY(!(*third)->usesIndex()); // falls back to exact search
         QVERIFY((*third)->query((*third)->store().idOf(0), 5).ok());
+        other = opt; // the other backend: another fingerprint too
+        other.params.backend = backend == "hnsw" ? IndexBackend::Cells : IndexBackend::Hnsw;
+        other.buildIfStale = false;
+        auto fourth = InfluenceIndex::open(*p.db, p.modelId, other);
+        QVERIFY(fourth.ok());
+        QVERIFY((*fourth)->info().stale);
     }
     auto ex = p.db->examples(Split::Train);
     QVERIFY(ex.ok());
     QVERIFY(p.db->relabel(ex->at(3).id, (ex->at(3).currentLabel + 1) % 6).ok());
-    auto fourth = InfluenceIndex::open(*p.db, p.modelId, opt);
-    QVERIFY(fourth.ok());
-    QVERIFY((*fourth)->info().built); // the project changed
+    // A file of the other backend (or of a layout with more norm ranges) left behind.
+    const QString dir = QString::fromStdString(InfluenceIndex::directoryFor(*p.db, p.modelId));
+    const QString left = dir + (backend == "hnsw" ? "/tracin.cells" : "/tracin-7.hnsw");
+    {
+        QFile f(left);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("old index");
+    }
+    auto fifth = InfluenceIndex::open(*p.db, p.modelId, opt);
+    QVERIFY(fifth.ok());
+    QVERIFY((*fifth)->info().built); // the project changed
+    QVERIFY(!QFile::exists(left));   // and the unused file is gone
 }
+
+void TestInfluenceIndex::buildCanBeCancelled_data() { addBackendRows(); }
 
 void TestInfluenceIndex::buildCanBeCancelled()
 {
+    QFETCH(QString, backend);
     Project p;
     QVERIFY(p.make(3000, 10));
     IndexOptions opt;
     opt.exactBelow = 1;
+    opt.params.backend = backendOf(backend);
     CancelFlag cancel{false};
     int64_t reported = 0;
     auto progress = [&](const Progress &pr) {
