@@ -263,6 +263,19 @@ size_t CellIndex::memoryBytes() const
            + (m_centroids.size() + 3 * m_cosTheta.size()) * sizeof(float);
 }
 
+uint64_t CellIndex::warm() const
+{
+    // One element per 4 KiB page: see FactorStore::warm().
+    uint64_t sum = 0;
+    for (size_t i = 0; i < m_vectors.size(); i += 4096 / sizeof(uint16_t))
+        sum += m_vectors[i];
+    for (size_t i = 0; i < m_labels.size(); i += 4096 / sizeof(int64_t))
+        sum += uint64_t(m_labels[i]);
+    for (size_t i = 0; i < m_weights.size(); i += 4096 / sizeof(float))
+        sum += uint64_t(m_weights[i]);
+    return sum;
+}
+
 Status CellIndex::save(const std::string &path) const
 {
     const std::string tmp = path + ".tmp";

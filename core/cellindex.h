@@ -70,6 +70,8 @@ public:
     int64_t size() const { return int64_t(m_labels.size()); }
     int cells() const { return int(m_cosTheta.size()); }
     size_t memoryBytes() const;
+    // Reads every page of the row arrays once (see FactorStore::warm()); a checksum.
+    uint64_t warm() const;
 
     struct Stats {
         int64_t rowsScanned = 0;

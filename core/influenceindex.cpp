@@ -180,12 +180,19 @@ struct InfluenceIndex::Impl {
 
     bool hnsw() const { return options.params.backend == IndexBackend::Hnsw; }
 
-    // Index queries read scattered factor rows; until the arrays have been read once they
-    // cost several times more (FactorStore::warm()).
+    // Index queries read scattered factor rows and cell rows; until those arrays have been
+    // read once they cost several times more (FactorStore::warm()).
     void warm()
     {
         const auto t0 = Clock::now();
         warmChecksum = store->warm();
+        for (const CellIndex *cells : {tracinCells.get(), embeddingCells.get()})
+            if (cells)
+                warmChecksum += double(cells->warm());
+        for (const auto &graph : buckets)
+            warmChecksum += double(graph->warm());
+        if (embeddingGraph)
+            warmChecksum += double(embeddingGraph->warm());
         info.warmSeconds = secondsSince(t0);
     }
     double warmChecksum = 0.0;
@@ -553,18 +560,44 @@ struct InfluenceIndex::Impl {
                                             : std::max<int64_t>(50000, store->trainRows() / 8);
     }
 
+    // The unit directions both backends search with: the projected TracIn gradient of the
+    // query and its embedding at the last checkpoint, each also negated (opponents,
+    // farthest).
+    struct Directions {
+        std::vector<float> y, negY, h, negH;
+        const float *hq = nullptr; // the embedding as given
+        double hNorm = 0.0;
+    };
+
+    Directions directions(const FactorView &q) const
+    {
+        auto negated = [](const std::vector<float> &v) {
+            std::vector<float> n(v.size());
+            for (size_t j = 0; j < v.size(); ++j)
+                n[j] = -v[j];
+            return n;
+        };
+        Directions dir;
+        dir.y.resize(size_t(projection->outputDim()));
+        projection->project(q.e.data(), q.h.data(), dir.y.data());
+        normalise(&dir.y);
+        dir.negY = negated(dir.y);
+        const int d = store->embeddingDim();
+        dir.hq = q.h.back();
+        dir.h.assign(dir.hq, dir.hq + d);
+        dir.hNorm = std::sqrt(dot(dir.hq, dir.hq, d));
+        normalise(&dir.h);
+        dir.negH = negated(dir.h);
+        return dir;
+    }
+
     QueryResult runGraphs(const FactorView &q, int64_t exclude, int k, Scoring scoring) const
     {
         QueryResult res;
         res.scoring = scoring;
         res.selfInfluence = q.self;
         const int count = std::max(ef, 10 * k) + 1; // + the query itself
-        std::vector<float> y(size_t(projection->outputDim()));
-        projection->project(q.e.data(), q.h.data(), y.data());
-        normalise(&y);
-        std::vector<float> neg(y.size());
-        for (size_t j = 0; j < y.size(); ++j)
-            neg[j] = -y[j];
+        const Directions dir = directions(q);
         const bool normalised = scoring == Scoring::Normalised;
         const double qNorm = std::sqrt(q.self);
         // The head (largest norms) is scored exactly once for both lists.
@@ -581,26 +614,19 @@ struct InfluenceIndex::Impl {
                     if (positive ? kth >= bound : kth <= -bound)
                         break;
                 }
-                auto found = rescoreTracIn(labels(buckets[b]->search(positive ? y.data() : neg.data(), count)), q,
-                                           normalised, exclude);
+                auto found = rescoreTracIn(labels(buckets[b]->search(positive ? dir.y.data() : dir.negY.data(), count)),
+                                           q, normalised, exclude);
                 scored.insert(scored.end(), found.begin(), found.end());
             }
             return best(std::move(scored), k, positive);
         };
         res.proponents = collect(true);
         res.opponents = collect(false);
-
-        const int d = store->embeddingDim();
-        const float *hq = q.h.back();
-        std::vector<float> hu(hq, hq + d);
-        const double hn = std::sqrt(dot(hq, hq, d));
-        normalise(&hu);
-        std::vector<float> hneg(hu.size());
-        for (size_t j = 0; j < hu.size(); ++j)
-            hneg[j] = -hu[j];
-        res.nearest = best(rescoreEmbedding(labels(embeddingGraph->search(hu.data(), count)), hq, hn, exclude), k, true);
-        res.farthest =
-            best(rescoreEmbedding(labels(embeddingGraph->search(hneg.data(), count)), hq, hn, exclude), k, false);
+        res.nearest = best(
+            rescoreEmbedding(labels(embeddingGraph->search(dir.h.data(), count)), dir.hq, dir.hNorm, exclude), k, true);
+        res.farthest = best(
+            rescoreEmbedding(labels(embeddingGraph->search(dir.negH.data(), count)), dir.hq, dir.hNorm, exclude), k,
+            false);
         return res;
     }
 
@@ -611,12 +637,7 @@ struct InfluenceIndex::Impl {
         res.selfInfluence = q.self;
         const int count = std::max(candidates, 10 * k) + 1; // + the query itself
         const int64_t budget = scanBudget();
-        std::vector<float> y(size_t(projection->outputDim()));
-        projection->project(q.e.data(), q.h.data(), y.data());
-        normalise(&y);
-        std::vector<float> neg(y.size());
-        for (size_t j = 0; j < y.size(); ++j)
-            neg[j] = -y[j];
+        const Directions dir = directions(q);
         const bool normalised = scoring == Scoring::Normalised;
         // The cells return the best `count` rows by projected direction and exact norm.
         // Those are scored from the factors in float (SIMD), and the best of them again
@@ -638,26 +659,18 @@ struct InfluenceIndex::Impl {
                 top.push_back(rows[size_t(i)]);
             return best(rescoreTracIn(top, q, normalised, exclude), k, positive);
         };
-        res.proponents = list(y, true);
-        res.opponents = list(neg, false);
-
-        const int d = store->embeddingDim();
-        const float *hq = q.h.back();
-        std::vector<float> hu(hq, hq + d);
-        const double hn = std::sqrt(dot(hq, hq, d));
-        normalise(&hu);
-        std::vector<float> hneg(hu.size());
-        for (size_t j = 0; j < hu.size(); ++j)
-            hneg[j] = -hu[j];
+        res.proponents = list(dir.y, true);
+        res.opponents = list(dir.negY, false);
         // Embeddings are not projected (the stored h is exact up to float16), so a few
         // candidates beyond k suffice.
         const int embeddingCount = std::max(100, 10 * k) + 1;
-        res.nearest = best(rescoreEmbedding(labels(embeddingCells->search(hu.data(), embeddingCount, false, budget)),
-                                            hq, hn, exclude),
-                           k, true);
-        res.farthest = best(rescoreEmbedding(labels(embeddingCells->search(hneg.data(), embeddingCount, false, budget)),
-                                             hq, hn, exclude),
-                            k, false);
+        auto embeddingList = [&](const std::vector<float> &h, bool nearest) {
+            return best(rescoreEmbedding(labels(embeddingCells->search(h.data(), embeddingCount, false, budget)),
+                                         dir.hq, dir.hNorm, exclude),
+                        k, nearest);
+        };
+        res.nearest = embeddingList(dir.h, true);
+        res.farthest = embeddingList(dir.negH, false);
         return res;
     }
 

@@ -61,12 +61,13 @@
 namespace traclens {
 
 // Training-set size from which queries go through the index; below it they are exact.
-// Measured (bench_index --sweep on a synthetic project, docs/benchmarks-index.md; K=10,
+// Measured (bench_index --sweep on the synthetic million, docs/benchmarks-index.md; K=10,
 // D=64, 3 checkpoints, raw and normalised queries alternating, median CPU time per query,
-// default index parameters): exact search 0.75 ms at 10 000 rows, 3.9 at 45 000, 5.8 at
-// 65 000, 8.0 at 100 000, 16.2 at 200 000; the index 2.1, 5.3, 5.2, 5.5 and 6.1 ms. They
-// cross near 60 000 rows and differ by under 1 ms up to 65 000; below this threshold the
-// exact answer costs no more, so it is used (Fashion-MNIST's 60 000 stay exact).
+// cells with default parameters, two runs): exact search 0.9–1.1 ms at 10 000 rows,
+// 5.6–5.7 at 45 000, 6.5–7.4 at 65 000, 9.7–10.8 at 100 000, 18–22 at 200 000; the index
+// 3.0–4.1, 8.3–8.8, 6.4–8.6, 7.0–9.2 and 7.1–9.9 ms. They cross between 65 000 and
+// 100 000 rows and differ by about 1 ms at 65 000; below this threshold the exact answer
+// costs no more, so it is used (Fashion-MNIST's 60 000 stay exact).
 constexpr int64_t kExactSearchBelow = 65000;
 
 enum class SearchMode { Auto, Exact, Index };
@@ -114,7 +115,7 @@ struct IndexParams {
     int M = 16;
     int efConstruction = 200;
     // Hnsw: candidates retrieved (and rescored) per list and graph: max(efSearch, 10·k).
-    // 100: the smallest that met the recall target on Fashion-MNIST; 12.6 ms per query
+    // 100: the smallest that met the recall target on Fashion-MNIST; 9–13 ms per query
     // (CPU) at a million training examples.
     int efSearch = 100;
     // Hnsw: TracIn rows scanned exactly (largest gradient norms): max(exactHead, rows/200).
@@ -148,7 +149,7 @@ struct IndexInfo {
     double loadSeconds = 0.0;   // factors
     double buildSeconds = 0.0;  // indexes (0 when loaded)
     double indexLoadSeconds = 0.0;
-    double warmSeconds = 0.0;   // one pass over the factors before the first query
+    double warmSeconds = 0.0;   // one read of every factor (and cell) page before the first query
     size_t factorBytes = 0, indexBytes = 0;
     int projectionDim = 0;      // of the TracIn vectors in the index
 };

@@ -188,6 +188,18 @@ std::vector<std::pair<float, int64_t>> VectorIndex::search(const float *q, int c
     return out;
 }
 
+uint64_t VectorIndex::warm() const
+{
+    // One byte per 4 KiB page of the bottom layer (vectors and links of every element),
+    // which every search reads scattered: see FactorStore::warm().
+    const auto &g = *d->graph;
+    const size_t bytes = g.cur_element_count * g.size_data_per_element_;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < bytes; i += 4096)
+        sum += uint8_t(g.data_level0_memory_[i]);
+    return sum;
+}
+
 size_t VectorIndex::memoryBytes() const
 {
     const auto &g = *d->graph;

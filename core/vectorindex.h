@@ -63,6 +63,8 @@ public:
 
     // Bytes of the graph and its vectors (hnswlib's allocations, estimated).
     size_t memoryBytes() const;
+    // Reads every page of the bottom layer once (see FactorStore::warm()); a checksum.
+    uint64_t warm() const;
 
 private:
     VectorIndex() = default;
