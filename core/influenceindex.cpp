@@ -179,6 +179,7 @@ struct InfluenceIndex::Impl {
     int ef = 100;
 
     bool hnsw() const { return options.params.backend == IndexBackend::Hnsw; }
+    bool indexed() const { return hnsw() ? embeddingGraph != nullptr : embeddingCells != nullptr; }
 
     // Index queries read scattered factor rows and cell rows; until those arrays have been
     // read once they cost several times more (FactorStore::warm()).
@@ -195,8 +196,7 @@ struct InfluenceIndex::Impl {
             warmChecksum += double(embeddingGraph->warm());
         info.warmSeconds = secondsSince(t0);
     }
-    double warmChecksum = 0.0;
-    bool indexed() const { return hnsw() ? embeddingGraph != nullptr : embeddingCells != nullptr; }
+    double warmChecksum = 0.0; // kept so the reads are not optimised away
     std::vector<float> pcaRows; // the Pca projection's matrix, saved with the index
 
     // The projection of the options. A Pca matrix is read from the index directory when

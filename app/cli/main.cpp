@@ -149,6 +149,24 @@ Result<int64_t> chooseModel(ProjectDb &db, const QString &option)
     return **active;
 }
 
+// The project of the first argument and the model --model names (the active one when
+// --model is not given). Failure: the Status to pass to fail().
+struct ProjectModel {
+    std::unique_ptr<ProjectDb> db;
+    int64_t model = 0;
+};
+
+Result<ProjectModel> openProjectModel(Context &c, ProjectDb::OpenMode mode = ProjectDb::OpenMode::ReadWrite)
+{
+    auto db = openProject(c.positional[0], mode);
+    if (!db.ok())
+        return db.status();
+    auto model = chooseModel(**db, c.parser.value("model"));
+    if (!model.ok())
+        return model.status();
+    return ProjectModel{std::move(db).value(), *model};
+}
+
 Result<int64_t> findExample(ProjectDb &db, const QString &text)
 {
     bool ok = false;
@@ -282,21 +300,20 @@ int cmdCompute(Context &c)
 {
     if (c.positional.size() != 1)
         return usage("compute: expected <project>");
-    auto db = openProject(c.positional[0]);
-    if (!db.ok())
-        return fail(db.status());
-    auto model = chooseModel(**db, c.parser.value("model"));
-    if (!model.ok())
-        return fail(model.status());
+    auto opened = openProjectModel(c);
+    if (!opened.ok())
+        return fail(opened.status());
+    std::unique_ptr<ProjectDb> &db = opened->db;
+    const int64_t model = opened->model;
     ComputeOptions opt;
     opt.threads = c.parser.value("threads").toInt();
     opt.batchSize = c.parser.value("batch").toInt();
     opt.chunkSize = c.parser.value("chunk").toInt();
-    auto summary = computeFactors(**db, *model, opt, progressPrinter(c.quiet), &g_cancel);
+    auto summary = computeFactors(*db, model, opt, progressPrinter(c.quiet), &g_cancel);
     if (!summary.ok())
         return fail(summary.status());
     if (c.json)
-        printJson({{"model", qint64(*model)}, {"computed", qint64(summary->computed)},
+        printJson({{"model", qint64(model)}, {"computed", qint64(summary->computed)},
                    {"reused", qint64(summary->reused)}, {"seconds", summary->seconds},
                    {"vectors_per_second", summary->vectorsPerSecond}});
     else
@@ -310,18 +327,17 @@ int cmdSelfInfluence(Context &c)
 {
     if (c.positional.size() != 1)
         return usage("self-influence: expected <project>");
-    auto db = openProject(c.positional[0], ProjectDb::OpenMode::ReadOnly);
-    if (!db.ok())
-        return fail(db.status());
-    auto model = chooseModel(**db, c.parser.value("model"));
-    if (!model.ok())
-        return fail(model.status());
-    auto values = (*db)->selfInfluence(*model);
+    auto opened = openProjectModel(c, ProjectDb::OpenMode::ReadOnly);
+    if (!opened.ok())
+        return fail(opened.status());
+    std::unique_ptr<ProjectDb> &db = opened->db;
+    const int64_t model = opened->model;
+    auto values = db->selfInfluence(model);
     if (!values.ok())
         return fail(values.status());
     if (values->empty())
-        return fail(Status::notFound((*db)->path() + ": no self-influence yet; run 'compute' first"));
-    auto classes = (*db)->classes();
+        return fail(Status::notFound(db->path() + ": no self-influence yet; run 'compute' first"));
+    auto classes = db->classes();
     if (!classes.ok())
         return fail(classes.status());
     const QString splitText = c.parser.value("split");
@@ -337,7 +353,7 @@ int cmdSelfInfluence(Context &c)
     for (const auto &[id, value] : *values) {
         if (top > 0 && rank >= top)
             break;
-        auto e = (*db)->example(id);
+        auto e = db->example(id);
         if (!e.ok())
             return fail(e.status());
         if (split && e->split != *split)
@@ -351,7 +367,7 @@ int cmdSelfInfluence(Context &c)
                         (*classes)[size_t(e->currentLabel)].c_str(), e->source.c_str());
     }
     if (c.json)
-        printJson({{"model", qint64(*model)}, {"ranking", rows}});
+        printJson({{"model", qint64(model)}, {"ranking", rows}});
     return ExitOk;
 }
 
@@ -359,12 +375,11 @@ int cmdQuery(Context &c)
 {
     if (c.positional.size() != 1)
         return usage("query: expected <project> and --example or --image");
-    auto db = openProject(c.positional[0]);
-    if (!db.ok())
-        return fail(db.status());
-    auto model = chooseModel(**db, c.parser.value("model"));
-    if (!model.ok())
-        return fail(model.status());
+    auto opened = openProjectModel(c);
+    if (!opened.ok())
+        return fail(opened.status());
+    std::unique_ptr<ProjectDb> &db = opened->db;
+    const int64_t model = opened->model;
     const int k = c.parser.value("k").toInt();
     if (k < 1)
         return usage("--k must be at least 1");
@@ -375,11 +390,11 @@ int cmdQuery(Context &c)
     // never waits for an index build.
     IndexOptions indexOptions;
     indexOptions.buildIfStale = false;
-    auto engine = InfluenceIndex::open(**db, *model, indexOptions);
+    auto engine = InfluenceIndex::open(*db, model, indexOptions);
     if (!engine.ok())
         return fail(engine.status());
     const double loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    auto info = (*db)->dataset();
+    auto info = db->dataset();
     if (!info.ok())
         return fail(info.status());
     const auto &classes = (*info)->classes;
@@ -387,7 +402,7 @@ int cmdQuery(Context &c)
     Result<QueryResult> result = Status::invalid("query: give --example <id|path> or --image <file>");
     const auto q0 = std::chrono::steady_clock::now();
     if (c.parser.isSet("example")) {
-        auto id = findExample(**db, c.parser.value("example"));
+        auto id = findExample(*db, c.parser.value("example"));
         if (!id.ok())
             return fail(id.status());
         result = (*engine)->query(*id, k, scoring);
@@ -398,12 +413,12 @@ int cmdQuery(Context &c)
             return fail(image.status());
         int label = -1;
         if (c.parser.isSet("label")) {
-            auto l = findLabel(**db, c.parser.value("label"));
+            auto l = findLabel(*db, c.parser.value("label"));
             if (!l.ok())
                 return fail(l.status());
             label = *l;
         }
-        auto factors = computeImageFactors(**db, *model, *image, label);
+        auto factors = computeImageFactors(*db, model, *image, label);
         if (!factors.ok())
             return fail(factors.status());
         result = (*engine)->query(*factors, k, scoring);
@@ -419,7 +434,7 @@ int cmdQuery(Context &c)
     auto describe = [&](const std::vector<Neighbour> &list) -> Result<QJsonArray> {
         QJsonArray a;
         for (const auto &n : list) {
-            auto e = (*db)->example(n.exampleId);
+            auto e = db->example(n.exampleId);
             if (!e.ok())
                 return e.status();
             rows[n.exampleId] = *e;
@@ -431,7 +446,7 @@ int cmdQuery(Context &c)
         }
         return a;
     };
-    QJsonObject out{{"model", qint64(*model)},
+    QJsonObject out{{"model", qint64(model)},
                     {"query", qint64(r.queryId)},
                     {"label", q(classes[size_t(r.labelUsed)])},
                     {"label_is_prediction", r.labelPredicted},
@@ -661,23 +676,22 @@ int cmdIndex(Context &c)
     auto params = indexParams(c);
     if (!params.ok())
         return usage(QString::fromStdString(params.status().message()));
-    auto db = openProject(c.positional[0]);
-    if (!db.ok())
-        return fail(db.status());
-    auto model = chooseModel(**db, c.parser.value("model"));
-    if (!model.ok())
-        return fail(model.status());
+    auto opened = openProjectModel(c);
+    if (!opened.ok())
+        return fail(opened.status());
+    std::unique_ptr<ProjectDb> &db = opened->db;
+    const int64_t model = opened->model;
     IndexOptions opt;
     opt.params = *params;
     opt.exactBelow = 1; // the user asked for an index: build it whatever the size
     opt.forceRebuild = c.parser.isSet("force");
     opt.threads = c.parser.value("threads").toInt();
-    auto index = InfluenceIndex::open(**db, *model, opt, progressPrinter(c.quiet), &g_cancel);
+    auto index = InfluenceIndex::open(*db, model, opt, progressPrinter(c.quiet), &g_cancel);
     if (!index.ok())
         return fail(index.status());
     const IndexInfo &info = (*index)->info();
     const int64_t train = (*index)->store().trainRows();
-    QJsonObject out{{"model", qint64(*model)},
+    QJsonObject out{{"model", qint64(model)},
                     {"directory", q(info.directory)},
                     {"built", info.built},
                     {"backend", indexBackendName(opt.params.backend)},
@@ -691,7 +705,7 @@ int cmdIndex(Context &c)
                     {"exact_below", qint64(kExactSearchBelow)},
                     {"fingerprint", q(info.fingerprint)}};
     if (c.parser.isSet("query")) {
-        auto id = findExample(**db, c.parser.value("query"));
+        auto id = findExample(*db, c.parser.value("query"));
         if (!id.ok())
             return fail(id.status());
         const Scoring scoring = c.parser.isSet("normalised") ? Scoring::Normalised : Scoring::Raw;
@@ -756,22 +770,21 @@ int cmdClusters(Context &c)
     opt.seed = c.parser.value("seed").toULongLong();
     if (opt.k < 0 || opt.k == 1 || opt.representatives < 1)
         return usage("--k takes 0 (automatic) or at least 2; --representatives at least 1");
-    auto db = openProject(c.positional[0]);
-    if (!db.ok())
-        return fail(db.status());
-    auto model = chooseModel(**db, c.parser.value("model"));
-    if (!model.ok())
-        return fail(model.status());
-    auto classes = (*db)->classes();
+    auto opened = openProjectModel(c);
+    if (!opened.ok())
+        return fail(opened.status());
+    std::unique_ptr<ProjectDb> &db = opened->db;
+    const int64_t model = opened->model;
+    auto classes = db->classes();
     if (!classes.ok())
         return fail(classes.status());
     if (c.parser.isSet("class")) {
-        auto label = findLabel(**db, c.parser.value("class"));
+        auto label = findLabel(*db, c.parser.value("class"));
         if (!label.ok())
             return fail(label.status());
         opt.classes = {*label};
     }
-    auto summary = computeClusters(**db, *model, opt, progressPrinter(c.quiet), &g_cancel);
+    auto summary = computeClusters(*db, model, opt, progressPrinter(c.quiet), &g_cancel);
     if (!summary.ok())
         return fail(summary.status());
     if (c.json) {
@@ -792,12 +805,12 @@ int cmdClusters(Context &c)
                                     {"k", int(set.clusters.size())}, {"k_requested", set.requestedK},
                                     {"silhouette", set.silhouette}, {"clusters", clusters}});
         }
-        printJson({{"model", qint64(*model)}, {"space", clusterSpaceName(opt.space)}, {"computed", summary->computed},
+        printJson({{"model", qint64(model)}, {"space", clusterSpaceName(opt.space)}, {"computed", summary->computed},
                    {"reused", summary->reused}, {"seconds", summary->seconds}, {"classes", sets}});
         return ExitOk;
     }
     std::printf("clusters in %s space (model %lld): %d computed, %d up to date, %.1f s\n", clusterSpaceName(opt.space),
-                (long long)*model, summary->computed, summary->reused, summary->seconds);
+                (long long)model, summary->computed, summary->reused, summary->seconds);
     for (const auto &set : summary->sets) {
         std::printf("%s: k=%zu%s, silhouette %.3f\n", (*classes)[size_t(set.classIdx)].c_str(), set.clusters.size(),
                     set.requestedK > 0 ? " (given)" : " (chosen)", set.silhouette);
@@ -1013,16 +1026,15 @@ int cmdRank(Context &c)
     auto spec = rankingFromOptions(c.parser);
     if (!spec.ok())
         return usage(q(spec.status().message()));
-    auto db = openProject(c.positional[0], ProjectDb::OpenMode::ReadOnly);
-    if (!db.ok())
-        return fail(db.status());
-    auto model = chooseModel(**db, c.parser.value("model"));
-    if (!model.ok())
-        return fail(model.status());
-    auto terms = loadCheckpointTerms(**db, *model, {}, &g_cancel);
+    auto opened = openProjectModel(c, ProjectDb::OpenMode::ReadOnly);
+    if (!opened.ok())
+        return fail(opened.status());
+    std::unique_ptr<ProjectDb> &db = opened->db;
+    const int64_t model = opened->model;
+    auto terms = loadCheckpointTerms(*db, model, {}, &g_cancel);
     if (!terms.ok())
         return fail(terms.status());
-    auto classes = (*db)->classes();
+    auto classes = db->classes();
     if (!classes.ok())
         return fail(classes.status());
     std::unordered_map<int64_t, size_t> rowOf;
@@ -1033,10 +1045,10 @@ int cmdRank(Context &c)
     const size_t shown = top > 0 ? std::min(ranked.size(), size_t(top)) : ranked.size();
     QJsonArray rows;
     if (!c.json)
-        std::printf("%s, model %lld, %zu training examples\n", spec->toString().c_str(), (long long)*model,
+        std::printf("%s, model %lld, %zu training examples\n", spec->toString().c_str(), (long long)model,
                     ranked.size());
     for (size_t r = 0; r < shown; ++r) {
-        auto e = (*db)->example(ranked[r].exampleId);
+        auto e = db->example(ranked[r].exampleId);
         if (!e.ok())
             return fail(e.status());
         const size_t i = rowOf.at(ranked[r].exampleId);
@@ -1050,7 +1062,7 @@ int cmdRank(Context &c)
                         label.c_str(), predicted.c_str(), e->source.c_str());
     }
     if (c.json)
-        printJson({{"model", qint64(*model)}, {"ranking", q(spec->toString())}, {"kind", rankingKindName(spec->kind)},
+        printJson({{"model", qint64(model)}, {"ranking", q(spec->toString())}, {"kind", rankingKindName(spec->kind)},
                    {"checkpoints", q(spec->checkpoints.selectionName())},
                    {"weighting", spec->checkpoints.weightingName()}, {"examples", rows}});
     return ExitOk;
@@ -1060,14 +1072,13 @@ int cmdRetrain(Context &c)
 {
     if (c.positional.size() != 1)
         return usage("retrain: expected <project>");
-    auto db = openProject(c.positional[0]);
-    if (!db.ok())
-        return fail(db.status());
-    auto model = chooseModel(**db, c.parser.value("model"));
-    if (!model.ok())
-        return fail(model.status());
+    auto opened = openProjectModel(c);
+    if (!opened.ok())
+        return fail(opened.status());
+    std::unique_ptr<ProjectDb> &db = opened->db;
+    const int64_t model = opened->model;
     std::optional<TrainConfig> cfg;
-    auto recorded = recordedTrainConfig(**db, *model);
+    auto recorded = recordedTrainConfig(*db, model);
     if (recorded.ok())
         cfg = *recorded;
     else if (!c.parser.isSet("epochs"))
@@ -1077,14 +1088,14 @@ int cmdRetrain(Context &c)
     if (!applyTrainOptions(c.parser, &*cfg))
         return usage("retrain: epochs, width, embedding-dim, batch and checkpoint-every must be positive, lr > 0");
     ModelRunner::setThreads(c.parser.value("threads").toInt());
-    auto r = retrainWithCorrections(**db, *model, cfg, c.parser.value("name").toStdString(), progressPrinter(c.quiet),
+    auto r = retrainWithCorrections(*db, model, cfg, c.parser.value("name").toStdString(), progressPrinter(c.quiet),
                                     &g_cancel);
     if (!r.ok())
         return fail(r.status());
     if (c.parser.isSet("compute")) {
         ComputeOptions opt;
         opt.threads = c.parser.value("threads").toInt();
-        auto computed = computeFactors(**db, r->newModel, opt, progressPrinter(c.quiet), &g_cancel);
+        auto computed = computeFactors(*db, r->newModel, opt, progressPrinter(c.quiet), &g_cancel);
         if (!computed.ok())
             return fail(computed.status());
     }
