@@ -192,6 +192,20 @@ Status ProjectDb::exec(const char *sql)
     return Status::ok();
 }
 
+// Steps `st` (bound, reset by the caller's StepGuard) to its end and returns read(st) of
+// every row; an error of SQLite names `what`.
+template <typename T, typename Read>
+Result<std::vector<T>> ProjectDb::collectRows(sqlite3_stmt *st, const char *what, Read read) const
+{
+    std::vector<T> out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        out.push_back(read(st));
+    if (rc != SQLITE_DONE)
+        return error(what);
+    return out;
+}
+
 sqlite3_stmt *ProjectDb::prepare(const char *sql, Status *status)
 {
     auto it = m_statements->map.find(sql);
@@ -504,13 +518,7 @@ Result<std::vector<std::string>> ProjectDb::classes()
     if (!st)
         return s;
     StepGuard g{st};
-    std::vector<std::string> out;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        out.push_back(columnText(st, 0));
-    if (rc != SQLITE_DONE)
-        return error("reading classes");
-    return out;
+    return collectRows<std::string>(st, "reading classes", [](sqlite3_stmt *row) { return columnText(row, 0); });
 }
 
 Result<int64_t> ProjectDb::upsertExample(const ScannedExample &ex, const std::string &hash)
@@ -591,13 +599,9 @@ Result<std::vector<SkippedFile>> ProjectDb::skipped()
     if (!st)
         return s;
     StepGuard g{st};
-    std::vector<SkippedFile> out;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        out.push_back({columnText(st, 0), columnText(st, 1)});
-    if (rc != SQLITE_DONE)
-        return error("reading skipped files");
-    return out;
+    return collectRows<SkippedFile>(st, "reading skipped files", [](sqlite3_stmt *row) {
+        return SkippedFile{columnText(row, 0), columnText(row, 1)};
+    });
 }
 
 namespace {
@@ -632,13 +636,7 @@ Result<std::vector<ExampleRow>> ProjectDb::examples(std::optional<Split> split)
     StepGuard g{st};
     if (split)
         sqlite3_bind_int(st, 1, int(*split));
-    std::vector<ExampleRow> out;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        out.push_back(readExample(st));
-    if (rc != SQLITE_DONE)
-        return error("reading examples");
-    return out;
+    return collectRows<ExampleRow>(st, "reading examples", [](sqlite3_stmt *row) { return readExample(row); });
 }
 
 Result<ExampleRow> ProjectDb::example(int64_t id)
@@ -739,21 +737,16 @@ Result<std::vector<LabelChange>> ProjectDb::labelHistory(std::optional<int64_t> 
     StepGuard g{st};
     if (exampleId)
         sqlite3_bind_int64(st, 1, *exampleId);
-    std::vector<LabelChange> out;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    return collectRows<LabelChange>(st, "reading label history", [](sqlite3_stmt *row) {
         LabelChange c;
-        c.id = sqlite3_column_int64(st, 0);
-        c.exampleId = sqlite3_column_int64(st, 1);
-        c.oldLabel = sqlite3_column_int(st, 2);
-        c.newLabel = sqlite3_column_int(st, 3);
-        c.timeMs = sqlite3_column_int64(st, 4);
-        c.origin = columnText(st, 5);
-        out.push_back(std::move(c));
-    }
-    if (rc != SQLITE_DONE)
-        return error("reading label history");
-    return out;
+        c.id = sqlite3_column_int64(row, 0);
+        c.exampleId = sqlite3_column_int64(row, 1);
+        c.oldLabel = sqlite3_column_int(row, 2);
+        c.newLabel = sqlite3_column_int(row, 3);
+        c.timeMs = sqlite3_column_int64(row, 4);
+        c.origin = columnText(row, 5);
+        return c;
+    });
 }
 
 Status ProjectDb::setReview(int64_t exampleId, ReviewState state)
@@ -834,13 +827,7 @@ Result<std::vector<ModelRow>> ProjectDb::models()
     if (!st)
         return s;
     StepGuard g{st};
-    std::vector<ModelRow> out;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        out.push_back(readModel(st));
-    if (rc != SQLITE_DONE)
-        return error("reading models");
-    return out;
+    return collectRows<ModelRow>(st, "reading models", [](sqlite3_stmt *row) { return readModel(row); });
 }
 
 Result<ModelRow> ProjectDb::model(int64_t id)
@@ -881,20 +868,15 @@ Result<std::vector<CheckpointRow>> ProjectDb::checkpoints(int64_t modelId)
         return s;
     StepGuard g{st};
     sqlite3_bind_int64(st, 1, modelId);
-    std::vector<CheckpointRow> out;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    return collectRows<CheckpointRow>(st, "reading checkpoints", [](sqlite3_stmt *row) {
         CheckpointRow c;
-        c.id = sqlite3_column_int64(st, 0);
-        c.modelId = sqlite3_column_int64(st, 1);
-        c.order = sqlite3_column_int(st, 2);
-        c.file = columnText(st, 3);
-        c.learningRate = sqlite3_column_double(st, 4);
-        out.push_back(std::move(c));
-    }
-    if (rc != SQLITE_DONE)
-        return error("reading checkpoints");
-    return out;
+        c.id = sqlite3_column_int64(row, 0);
+        c.modelId = sqlite3_column_int64(row, 1);
+        c.order = sqlite3_column_int(row, 2);
+        c.file = columnText(row, 3);
+        c.learningRate = sqlite3_column_double(row, 4);
+        return c;
+    });
 }
 
 Status ProjectDb::setEpochs(int64_t modelId, const std::vector<EpochRow> &epochs)
@@ -932,21 +914,16 @@ Result<std::vector<EpochRow>> ProjectDb::epochs(int64_t modelId)
         return s;
     StepGuard g{st};
     sqlite3_bind_int64(st, 1, modelId);
-    std::vector<EpochRow> out;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    return collectRows<EpochRow>(st, "reading training curves", [](sqlite3_stmt *row) {
         EpochRow e;
-        e.epoch = sqlite3_column_int(st, 0);
-        e.learningRate = sqlite3_column_double(st, 1);
-        e.trainLoss = sqlite3_column_double(st, 2);
-        e.trainAccuracy = sqlite3_column_double(st, 3);
-        e.testLoss = sqlite3_column_double(st, 4);
-        e.testAccuracy = sqlite3_column_double(st, 5);
-        out.push_back(e);
-    }
-    if (rc != SQLITE_DONE)
-        return error("reading training curves");
-    return out;
+        e.epoch = sqlite3_column_int(row, 0);
+        e.learningRate = sqlite3_column_double(row, 1);
+        e.trainLoss = sqlite3_column_double(row, 2);
+        e.trainAccuracy = sqlite3_column_double(row, 3);
+        e.testLoss = sqlite3_column_double(row, 4);
+        e.testAccuracy = sqlite3_column_double(row, 5);
+        return e;
+    });
 }
 
 Result<std::optional<int64_t>> ProjectDb::activeModel()
@@ -1005,13 +982,8 @@ Result<std::vector<int64_t>> ProjectDb::examplesMissingFactors(int64_t checkpoin
         return s;
     StepGuard g{st};
     sqlite3_bind_int64(st, 1, checkpointId);
-    std::vector<int64_t> out;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        out.push_back(sqlite3_column_int64(st, 0));
-    if (rc != SQLITE_DONE)
-        return error("reading missing factors");
-    return out;
+    return collectRows<int64_t>(st, "reading missing factors",
+                                [](sqlite3_stmt *row) { return int64_t(sqlite3_column_int64(row, 0)); });
 }
 
 Result<int64_t> ProjectDb::factorCount(int64_t checkpointId)
@@ -1307,13 +1279,7 @@ Result<std::vector<int>> ProjectDb::clusterClasses(int64_t modelId, const std::s
     StepGuard g{st};
     sqlite3_bind_int64(st, 1, modelId);
     sqlite3_bind_text(st, 2, space.c_str(), -1, SQLITE_TRANSIENT);
-    std::vector<int> out;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        out.push_back(sqlite3_column_int(st, 0));
-    if (rc != SQLITE_DONE)
-        return error("reading clusters");
-    return out;
+    return collectRows<int>(st, "reading clusters", [](sqlite3_stmt *row) { return sqlite3_column_int(row, 0); });
 }
 
 Result<std::vector<std::pair<int64_t, int>>> ProjectDb::exampleLabels(std::optional<Split> split)

@@ -257,6 +257,8 @@ private:
     void rollbackTop();
     sqlite3_stmt *prepare(const char *sql, Status *status); // cached; reset before returned
     Status error(const char *what) const;
+    template <typename T, typename Read>
+    Result<std::vector<T>> collectRows(sqlite3_stmt *st, const char *what, Read read) const;
 
     sqlite3 *m_db = nullptr;
     std::string m_path;
