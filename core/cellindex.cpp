@@ -263,6 +263,11 @@ size_t CellIndex::memoryBytes() const
            + (m_centroids.size() + 3 * m_cosTheta.size()) * sizeof(float);
 }
 
+bool CellIndex::labelsBelow(int64_t limit) const
+{
+    return std::all_of(m_labels.begin(), m_labels.end(), [&](int64_t l) { return l >= 0 && l < limit; });
+}
+
 uint64_t CellIndex::warm() const
 {
     // One element per 4 KiB page: see FactorStore::warm().

@@ -70,6 +70,8 @@ public:
     int64_t size() const { return int64_t(m_labels.size()); }
     int cells() const { return int(m_cosTheta.size()); }
     size_t memoryBytes() const;
+    // True when every label is in [0, limit).
+    bool labelsBelow(int64_t limit) const;
     // Reads every page of the row arrays once (see FactorStore::warm()); a checksum.
     uint64_t warm() const;
 

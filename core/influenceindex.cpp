@@ -482,6 +482,9 @@ struct InfluenceIndex::Impl {
             return e.status();
         if ((*t)->size() != store->trainRows() || (*e)->size() != store->trainRows())
             return Status::corruption(path + ": the index has the wrong number of examples");
+        // Labels are the store's row numbers, which rescoring reads unchecked.
+        if (!(*t)->labelsBelow(store->trainRows()) || !(*e)->labelsBelow(store->trainRows()))
+            return Status::corruption(path + ": the index names rows the project does not have");
         tracinCells = std::move(t).value();
         embeddingCells = std::move(e).value();
         return Status::ok();
@@ -594,8 +597,6 @@ struct InfluenceIndex::Impl {
     QueryResult runGraphs(const FactorView &q, int64_t exclude, int k, Scoring scoring) const
     {
         QueryResult res;
-        res.scoring = scoring;
-        res.selfInfluence = q.self;
         const int count = std::max(ef, 10 * k) + 1; // + the query itself
         const Directions dir = directions(q);
         const bool normalised = scoring == Scoring::Normalised;
@@ -633,8 +634,6 @@ struct InfluenceIndex::Impl {
     QueryResult runCells(const FactorView &q, int64_t exclude, int k, Scoring scoring) const
     {
         QueryResult res;
-        res.scoring = scoring;
-        res.selfInfluence = q.self;
         const int count = std::max(candidates, 10 * k) + 1; // + the query itself
         const int64_t budget = scanBudget();
         const Directions dir = directions(q);
@@ -677,8 +676,6 @@ struct InfluenceIndex::Impl {
     QueryResult runExact(const FactorView &q, int64_t exclude, int k, Scoring scoring) const
     {
         QueryResult res;
-        res.scoring = scoring;
-        res.selfInfluence = q.self;
         const int64_t n = store->trainRows();
         const int threads = threadCount(options.threads);
         const bool normalised = scoring == Scoring::Normalised;
@@ -715,9 +712,12 @@ struct InfluenceIndex::Impl {
         if (mode == SearchMode::Index && !indexed())
             return Status::invalid("no index is loaded (the project is below the index threshold or the index is stale)");
         const bool useIndex = mode == SearchMode::Index || (mode == SearchMode::Auto && info.usesIndex);
-        if (!useIndex)
-            return runExact(q, exclude, k, scoring);
-        return hnsw() ? runGraphs(q, exclude, k, scoring) : runCells(q, exclude, k, scoring);
+        QueryResult res = !useIndex ? runExact(q, exclude, k, scoring)
+                          : hnsw()  ? runGraphs(q, exclude, k, scoring)
+                                    : runCells(q, exclude, k, scoring);
+        res.scoring = scoring;
+        res.selfInfluence = q.self;
+        return res;
     }
 };
 
@@ -805,6 +805,7 @@ Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::open(ProjectDb &db, int6
             m.info.indexLoadSeconds = secondsSince(l0);
         } else if (loaded.code() == Status::Code::Corruption) {
             m.info.stale = true;
+            m.info.staleReason = loaded.message();
         }
     }
     if (!m.info.usesIndex && (options.buildIfStale || options.forceRebuild)) {

@@ -144,6 +144,7 @@ struct IndexInfo {
     bool usesIndex = false;     // queries in Auto mode go through the index
     bool built = false;         // open() built (rather than loaded) the indexes
     bool stale = false;         // an index exists but does not match the project
+    std::string staleReason;    // why a saved index was not used (file and problem); kept after a rebuild
     std::string directory;      // <project>.d/index/model-<id>
     std::string fingerprint;
     double loadSeconds = 0.0;   // factors

@@ -390,9 +390,13 @@ int cmdQuery(Context &c)
     // never waits for an index build.
     IndexOptions indexOptions;
     indexOptions.buildIfStale = false;
-    auto engine = InfluenceIndex::open(*db, model, indexOptions);
-    if (!engine.ok())
-        return fail(engine.status());
+    auto index = InfluenceIndex::open(*db, model, indexOptions);
+    if (!index.ok())
+        return fail(index.status());
+    const std::string &indexProblem = (*index)->info().staleReason;
+    if (!indexProblem.empty() && !c.quiet)
+        std::fprintf(stderr, "traclens-cli: %s; searching exactly (run 'traclens-cli index %s' to rebuild it)\n",
+                     indexProblem.c_str(), qPrintable(c.positional[0]));
     const double loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     auto info = db->dataset();
     if (!info.ok())
@@ -405,7 +409,7 @@ int cmdQuery(Context &c)
         auto id = findExample(*db, c.parser.value("example"));
         if (!id.ok())
             return fail(id.status());
-        result = (*engine)->query(*id, k, scoring);
+        result = (*index)->query(*id, k, scoring);
     } else if (c.parser.isSet("image")) {
         const QString file = c.parser.value("image");
         auto image = decodeImageFile(file.toStdString());
@@ -421,7 +425,7 @@ int cmdQuery(Context &c)
         auto factors = computeImageFactors(*db, model, *image, label);
         if (!factors.ok())
             return fail(factors.status());
-        result = (*engine)->query(*factors, k, scoring);
+        result = (*index)->query(*factors, k, scoring);
     } else {
         return usage("query: give --example <id|path> or --image <file>");
     }
@@ -453,7 +457,8 @@ int cmdQuery(Context &c)
                     {"predicted", q(classes[size_t(r.predicted)])},
                     {"self_influence", r.selfInfluence},
                     {"scoring", scoring == Scoring::Raw ? "raw" : "normalised"},
-                    {"search", (*engine)->usesIndex() ? "index" : "exact"},
+                    {"search", (*index)->usesIndex() ? "index" : "exact"},
+                    {"index_problem", q(indexProblem)},
                     {"load_seconds", loadSeconds},
                     {"query_ms", queryMs}};
     const std::pair<const char *, const std::vector<Neighbour> *> lists[] = {
@@ -472,7 +477,7 @@ int cmdQuery(Context &c)
                 r.queryId >= 0 ? std::to_string(r.queryId).c_str() : qPrintable(c.parser.value("image")),
                 classes[size_t(r.labelUsed)].c_str(), r.labelPredicted ? " (predicted: the image has no label)" : "",
                 classes[size_t(r.predicted)].c_str(), r.selfInfluence, scoring == Scoring::Raw ? "raw" : "normalised",
-                (*engine)->usesIndex() ? "index" : "exact", queryMs);
+                (*index)->usesIndex() ? "index" : "exact", queryMs);
     for (const auto &[name, list] : lists) {
         std::printf("%s:\n", name);
         const QJsonArray a = out.value(name).toArray();
@@ -703,7 +708,8 @@ int cmdIndex(Context &c)
                     {"build_seconds", info.buildSeconds},
                     {"queries_use_index", train >= kExactSearchBelow},
                     {"exact_below", qint64(kExactSearchBelow)},
-                    {"fingerprint", q(info.fingerprint)}};
+                    {"fingerprint", q(info.fingerprint)},
+                    {"rebuilt_because", q(info.built ? info.staleReason : std::string())}};
     if (c.parser.isSet("query")) {
         auto id = findExample(*db, c.parser.value("query"));
         if (!id.ok())
@@ -734,6 +740,8 @@ int cmdIndex(Context &c)
     std::printf("index %s: %s %s (%lld training examples, TracIn vectors of %d dimensions)\n",
                 info.directory.c_str(), indexBackendName(opt.params.backend), info.built ? "built" : "up to date, loaded",
                 (long long)train, info.projectionDim);
+    if (info.built && !info.staleReason.empty())
+        std::printf("  rebuilt because %s\n", info.staleReason.c_str());
     std::printf("  factors %.1f s (%.0f MiB), index %s %.1f s (%.0f MiB)\n", info.loadSeconds,
                 double(info.factorBytes) / 1048576.0, info.built ? "build" : "load",
                 info.built ? info.buildSeconds : info.indexLoadSeconds, double(info.indexBytes) / 1048576.0);

@@ -110,6 +110,21 @@ void TestIndexCli::queryUsesSavedIndexAboveThreshold()
             shared += exactIds.contains(v.toObject().value("id").toInteger());
         QVERIFY2(shared >= 9, list); // recall@10 ≥ 0.9 on one query; bench_index measures it at scale
     }
+
+    // A damaged index file: `query` says which file and answers exactly, `index` rebuilds.
+    const QString cells = project + ".d/index/model-1/tracin.cells";
+    QVERIFY(QFile::resize(cells, 1000));
+    const Run damaged = cli(query);
+    QVERIFY2(damaged.exitCode == 0, damaged.err.constData());
+    QCOMPARE(json(damaged).value("search").toString(), QString("exact"));
+    QVERIFY2(damaged.err.contains("tracin.cells") && damaged.err.contains("wrong size"), damaged.err.constData());
+    QVERIFY(json(damaged).value("index_problem").toString().contains("tracin.cells"));
+    QCOMPARE(json(damaged).value("proponents").toArray(), json(before).value("proponents").toArray());
+    const Run rebuilt = cli({"index", project, "--json", "--quiet"});
+    QVERIFY2(rebuilt.exitCode == 0, rebuilt.err.constData());
+    QVERIFY(json(rebuilt).value("built").toBool());
+    QVERIFY(json(rebuilt).value("rebuilt_because").toString().contains("tracin.cells"));
+    QCOMPARE(json(cli(query)).value("search").toString(), QString("index"));
 }
 
 void TestIndexCli::clustersPrintPlantedStructure_data()

@@ -14,6 +14,8 @@
 #include "synthproject.h"
 
 #include <QDir>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -73,6 +75,8 @@ private slots:
     void exactMatchesEngine();
     void persistsAndRebuildsWhenStale_data();
     void persistsAndRebuildsWhenStale();
+    void damagedCellFileFallsBackToExact_data();
+    void damagedCellFileFallsBackToExact();
     void buildCanBeCancelled_data();
     void buildCanBeCancelled();
 };
@@ -342,6 +346,61 @@ void TestInfluenceIndex::persistsAndRebuildsWhenStale()
     QVERIFY(fifth.ok());
     QVERIFY((*fifth)->info().built); // the project changed
     QVERIFY(!QFile::exists(left));   // and the unused file is gone
+}
+
+void TestInfluenceIndex::damagedCellFileFallsBackToExact_data()
+{
+    QTest::addColumn<QString>("damage");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("truncated") << "truncate" << "wrong size";
+    QTest::newRow("a label out of range") << "label" << "names rows the project does not have";
+}
+
+// A cell file cut short, or one whose size is right but that names a row the project
+// lacks (rescoring reads rows unchecked), is refused with the file and the problem named;
+// queries fall back to exact search, and the next open with building allowed rebuilds.
+void TestInfluenceIndex::damagedCellFileFallsBackToExact()
+{
+    QFETCH(QString, damage);
+    QFETCH(QString, message);
+    Project p;
+    QVERIFY(p.make(1500, 10));
+    IndexOptions opt;
+    opt.exactBelow = 1;
+    int cells = 0;
+    {
+        auto built = InfluenceIndex::open(*p.db, p.modelId, opt);
+        QVERIFY(built.ok());
+        QFile meta(QString::fromStdString(built.value()->info().directory) + "/index.json");
+        QVERIFY(meta.open(QIODevice::ReadOnly));
+        cells = QJsonDocument::fromJson(meta.readAll()).object().value("tracin_cells").toInt();
+        QVERIFY(cells > 0);
+    }
+    const QString file = QString::fromStdString(InfluenceIndex::directoryFor(*p.db, p.modelId)) + "/tracin.cells";
+    if (damage == "truncate") {
+        QVERIFY(QFile::resize(file, 100));
+    } else {
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::ReadWrite));
+        // Header: magic (8), dim and cells (4 + 4), rows (8); then cells + 1 offsets.
+        QVERIFY(f.seek(24 + (qint64(cells) + 1) * 8));
+        const int64_t badRow = 1 << 30;
+        QCOMPARE(f.write(reinterpret_cast<const char *>(&badRow), sizeof badRow), qint64(sizeof badRow));
+    }
+    IndexOptions readOnly = opt;
+    readOnly.buildIfStale = false;
+    auto damaged = InfluenceIndex::open(*p.db, p.modelId, readOnly);
+    QVERIFY(damaged.ok());
+    QVERIFY((*damaged)->info().stale);
+    QVERIFY(!(*damaged)->usesIndex());
+    const QString reason = QString::fromStdString((*damaged)->info().staleReason);
+    QVERIFY2(reason.contains("tracin.cells") || reason.contains("index.json"), qPrintable(reason));
+    QVERIFY2(reason.contains(message), qPrintable(reason));
+    QVERIFY((*damaged)->query((*damaged)->store().idOf(0), 5).ok());
+    auto rebuilt = InfluenceIndex::open(*p.db, p.modelId, opt);
+    QVERIFY(rebuilt.ok());
+    QVERIFY((*rebuilt)->info().built);
+    QVERIFY((*rebuilt)->usesIndex());
 }
 
 void TestInfluenceIndex::buildCanBeCancelled_data() { addBackendRows(); }
