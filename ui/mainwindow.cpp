@@ -34,6 +34,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QScrollBar>
+#include <QScreen>
 #include <QScrollArea>
 #include <QStackedWidget>
 #include <QStandardPaths>
@@ -136,8 +137,13 @@ MainWindow::MainWindow(QWidget *parent)
     });
     connect(m_jobs, &JobController::busyChanged, this, &MainWindow::updateActions);
 
-    if (!restoreGeometry(AppSettings::windowGeometry()))
-        resize(1440, 900);
+    if (!restoreGeometry(AppSettings::windowGeometry())) {
+        // First start: 1440 × 900, or 95 % of a smaller screen, so no edge is off screen.
+        QSize size(1440, 900);
+        if (const QScreen *s = screen())
+            size = size.boundedTo(s->availableGeometry().size() * 0.95);
+        resize(size);
+    }
     restoreState(AppSettings::windowState());
     updateActions();
     updateRecentMenu();

@@ -16,6 +16,7 @@
 #include <QLocale>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QShortcut>
 #include <QStackedWidget>
 #include <QUndoStack>
@@ -171,7 +172,13 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     keys->setTextFormat(Qt::RichText);
     layout->addWidget(keys);
     layout->addStretch(1);
-    m_stack->addWidget(page);
+    // On a screen shorter than the page (768 pixels), it scrolls instead of pushing the
+    // window past the screen's edge.
+    auto *scroll = new QScrollArea;
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setWidget(page);
+    m_stack->addWidget(scroll);
 
     connect(m_keep, &QPushButton::clicked, this, &ReviewPage::keepLabel);
     connect(m_skip, &QPushButton::clicked, this, &ReviewPage::skip);
