@@ -7,7 +7,7 @@
 // Usage: bench_engine <project> [--queries N] [--threads N] [--skip-compute]
 
 #include "computejob.h"
-#include "influenceengine.h"
+#include "influenceindex.h"
 #include "modelrunner.h"
 #include "projectdb.h"
 
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
 
     // 3. Exact queries.
     const auto l0 = Clock::now();
-    auto engine = InfluenceEngine::load(**db, modelId);
+    auto engine = InfluenceIndex::open(**db, modelId, IndexOptions::serving());
     if (!engine.ok())
         return die(engine.status());
     std::printf("engine load:         %10.2f s\n", seconds(l0, Clock::now()));

@@ -27,7 +27,7 @@ std::optional<ClusterSpace> parseClusterSpace(const std::string &name)
 std::string ClusterOptions::fingerprint(uint64_t contentHash) const
 {
     char buf[256];
-    std::snprintf(buf, sizeof buf, "traclens-clusters/1 hash=%016llx space=%s k=%d range=%d-%d reps=%d sil=%lld sel=%lld "
+    std::snprintf(buf, sizeof buf, "traclens-clusters/2 hash=%016llx space=%s k=%d range=%d-%d reps=%d sil=%lld sel=%lld "
                                    "proj=%s:%d seed=%llu",
                   (unsigned long long)contentHash, clusterSpaceName(space), k, kMin, kMax, representatives,
                   (long long)silhouetteSample, (long long)selectionSample, projectionKindName(projection),
@@ -52,7 +52,7 @@ Result<ClusterSetRow> clusterClass(const FactorStore &store, int classIdx, const
     set.modelId = store.modelId();
     set.space = clusterSpaceName(options.space);
     set.classIdx = classIdx;
-    set.fingerprint = options.fingerprint(store.contentHash());
+    set.fingerprint = options.fingerprint(store.classHash(classIdx, options.space == ClusterSpace::TracIn));
     set.requestedK = options.k;
     set.representatives = options.representatives;
 
@@ -189,7 +189,6 @@ Result<ClusterSummary> computeClusters(ProjectDb &db, int64_t modelId, const Clu
     }
     if (store->modelId() != modelId)
         return Status::invalid("clusters: the factor store belongs to another model");
-    const std::string fp = options.fingerprint(store->contentHash());
 
     ClusterSummary summary;
     int step = 0;
@@ -202,6 +201,9 @@ Result<ClusterSummary> computeClusters(ProjectDb &db, int64_t modelId, const Clu
         auto stored = db.clusterSet(modelId, clusterSpaceName(options.space), c);
         if (!stored.ok())
             return stored.status();
+        // Each class's set is fresh while what it reads is unchanged: a relabel makes the
+        // sets of the two classes involved stale, and no others.
+        const std::string fp = options.fingerprint(store->classHash(c, options.space == ClusterSpace::TracIn));
         if (!options.force && stored->has_value() && (*stored)->fingerprint == fp) {
             summary.sets.push_back(std::move(**stored));
             ++summary.reused;

@@ -13,8 +13,9 @@
 // members are ranked by cosine to its centroid; the first `representatives` are its
 // medoids. Clusters are numbered by size, largest first.
 //
-// A stored set carries a fingerprint (factors, labels and parameters); computeClusters
-// recomputes only classes whose stored set is missing or stale (or all with `force`).
+// A stored set carries a fingerprint (its members, their factors — FactorStore::
+// classHash() — and the parameters); computeClusters recomputes only classes whose
+// stored set is missing or stale (or all with `force`).
 //
 // Thread safety: call from the thread that owns `db`; clusterClass() is const on its
 // inputs. Failure: Status values; cancellable between classes and between values of k.

@@ -8,6 +8,7 @@
 //
 // Thread safety: pure functions.
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 
@@ -38,6 +39,28 @@ inline int computeFactorRow(const float *logits, int k, int label, float *probs,
     }
     *loss = float(logSum - (double(logits[label]) - maxLogit));
     return pred;
+}
+
+// The factors of a stored row formed again with another label: e = p − onehot(label)
+// and the loss −log p[label], from the probabilities alone (no inference). e is exactly
+// what computeFactorRow() gives for that label (the same float subtraction). The loss is
+// taken as −log1p(−Σ_{j≠label} p_j) when p[label] > ½, which keeps its relative error
+// near float rounding (≈ 1e-7) even for a loss close to 0, and as −log p[label]
+// otherwise; a probability that underflowed float (a loss beyond about 103) is held at
+// the smallest positive float.
+inline void relabelFactorRow(const float *probs, int k, int label, float *error, float *loss)
+{
+    double others = 0.0;
+    for (int j = 0; j < k; ++j) {
+        error[j] = probs[j] - (j == label ? 1.0f : 0.0f);
+        if (j != label)
+            others += double(probs[j]);
+    }
+    const double p = double(probs[label]);
+    if (p > 0.5)
+        *loss = float(-std::log1p(-others));
+    else
+        *loss = float(-std::log(std::max(p, 1.401298464324817e-45)));
 }
 
 inline double dot(const float *a, const float *b, int n)

@@ -126,7 +126,7 @@ Result<std::unique_ptr<FactorStore>> FactorStore::load(ProjectDb &db, int64_t mo
         for (const auto &[id, label] : *part) {
             s.m_label[s.m_ids.size()] = label;
             s.m_ids.push_back(id);
-            hash = mix(mix(hash, uint64_t(id)), uint64_t(label));
+            hash = mix(hash, uint64_t(id));
         }
     }
 
@@ -153,8 +153,10 @@ Result<std::unique_ptr<FactorStore>> FactorStore::load(ProjectDb &db, int64_t mo
                 return;
             }
             s.setRow(int(c), row, f.error.data(), f.embedding.data());
-            hash = mix(hash, uint64_t(f.exampleId) ^ (uint64_t(uint32_t(f.labelUsed)) << 48));
-            hash = hashBytes(hash, f.error.data(), f.error.size() * sizeof(float));
+            // The probabilities, not e: e = p − onehot(label) changes with a relabel,
+            // which the indexes follow row by row (labelUsed()) instead of going stale.
+            hash = mix(hash, uint64_t(f.exampleId));
+            hash = hashBytes(hash, f.probs.data(), f.probs.size() * sizeof(float));
             hash = hashBytes(hash, f.embedding.data(), f.embedding.size() * sizeof(float));
             if (last) {
                 s.m_pred[size_t(row)] = f.predicted;
@@ -201,7 +203,7 @@ std::unique_ptr<FactorStore> FactorStore::fromArrays(std::vector<int64_t> ids, i
     s.m_labelUsed = s.m_label;
     uint64_t hash = 0;
     for (int64_t r = 0; r < rows; ++r)
-        hash = mix(mix(hash, uint64_t(s.m_ids[size_t(r)])), uint64_t(s.m_label[size_t(r)]));
+        hash = mix(hash, uint64_t(s.m_ids[size_t(r)]));
     for (int c = 0; c < s.numCheckpoints(); ++c) {
         for (int64_t r = 0; r < rows; ++r)
             s.setRow(c, r, e[size_t(c)].data() + size_t(r) * size_t(k), h[size_t(c)].data() + size_t(r) * size_t(d));
@@ -226,6 +228,52 @@ std::unique_ptr<FactorStore> FactorStore::fromArrays(std::vector<int64_t> ids, i
     }
     s.m_hash = hash;
     return store;
+}
+
+Status FactorStore::updateRow(int64_t row, int label, const std::vector<FactorRow> &perCheckpoint)
+{
+    if (row < 0 || row >= rows())
+        return Status::invalid("factor store: row " + std::to_string(row) + " is out of range");
+    if (int(perCheckpoint.size()) != numCheckpoints())
+        return Status::invalid("factor store: " + std::to_string(perCheckpoint.size()) + " checkpoints given, "
+                               + std::to_string(numCheckpoints()) + " expected");
+    for (const FactorRow &f : perCheckpoint)
+        if (int(f.error.size()) != m_k || int(f.embedding.size()) != m_d)
+            return Status::invalid("factor store: factors of example " + std::to_string(idOf(row))
+                                   + " have the wrong size");
+    // setRow() adds checkpoint by checkpoint from zero, as load() does, so the value is
+    // the one a fresh load would give.
+    m_self[size_t(row)] = 0.0;
+    for (int c = 0; c < numCheckpoints(); ++c)
+        setRow(c, row, perCheckpoint[size_t(c)].error.data(), perCheckpoint[size_t(c)].embedding.data());
+    const FactorRow &last = perCheckpoint.back();
+    m_label[size_t(row)] = label;
+    m_labelUsed[size_t(row)] = last.labelUsed;
+    m_loss[size_t(row)] = last.loss;
+    return Status::ok();
+}
+
+uint64_t FactorStore::classHash(int classIdx, bool allCheckpoints) const
+{
+    uint64_t hash = mix(0x636c617373000000ull ^ uint64_t(uint32_t(classIdx)), uint64_t(m_modelId));
+    const size_t stride = size_t(m_k + m_d);
+    const int first = allCheckpoints ? 0 : numCheckpoints() - 1;
+    // e enters only for the TracIn space; the embedding space reads h alone.
+    const size_t from = allCheckpoints ? 0 : size_t(m_k);
+    for (int64_t r = 0; r < m_nTrain; ++r) {
+        if (m_label[size_t(r)] != classIdx)
+            continue;
+        hash = mix(hash, uint64_t(m_ids[size_t(r)]));
+        for (int c = first; c < numCheckpoints(); ++c) {
+            if (m_precision == FactorPrecision::Float32)
+                hash = hashBytes(hash, m_f32[size_t(c)].data() + size_t(r) * stride + from,
+                                 (stride - from) * sizeof(float));
+            else
+                hash = hashBytes(hash, m_f16[size_t(c)].data() + size_t(r) * stride + from,
+                                 (stride - from) * sizeof(uint16_t));
+        }
+    }
+    return hash;
 }
 
 int64_t FactorStore::rowOf(int64_t exampleId) const

@@ -3,7 +3,7 @@
 // the approximate index, the clusters and exact rescoring.
 //
 // Rows: training examples first, then test examples, each part in id order (the same
-// order as InfluenceEngine). Per row and checkpoint the store keeps e (K) and h (D) in
+// order the queries list them). Per row and checkpoint the store keeps e (K) and h (D) in
 // float32 or float16 (FactorPrecision); per row self-influence (double, from the stored
 // factors in full precision), the current label, and the last checkpoint's prediction,
 // its probability and the loss.
@@ -13,13 +13,16 @@
 // factor carries a relative rounding error ≤ 2⁻¹¹ (see docs/benchmarks-index.md for its
 // measured effect on rankings).
 //
-// contentHash() is a 64-bit hash of the row ids, labels and every factor value as read
-// from the project: it changes when any example, label or factor does, and is part of
-// the index and cluster fingerprints.
+// contentHash() is a 64-bit hash of the row ids, the probabilities and h of every row
+// and checkpoint as read from the project: it changes when an example comes or goes or a
+// checkpoint's outputs change, and not with a relabel (e = p − onehot(label) follows the
+// label; labelUsed() says which one each row's e was formed with). It is the index
+// fingerprint's factor part. classHash() covers what one class's cluster set reads.
 //
-// Ownership: owns its arrays. Thread safety: immutable after load(); const methods are
-// safe to call concurrently. Failure: load() fails when factors are incomplete or have
-// the wrong shape (message names the project file), or is cancelled between checkpoints.
+// Ownership: owns its arrays. Thread safety: const methods are safe to call
+// concurrently; updateRow() is not, its caller excludes readers (InfluenceIndex holds a
+// lock). Failure: load() fails when factors are incomplete or have the wrong shape
+// (message names the project file), or is cancelled between checkpoints.
 
 #include "computejob.h"
 #include "projectdb.h"
@@ -83,6 +86,16 @@ public:
     int predicted(int64_t row) const { return m_pred[size_t(row)]; }
     float predictedProbability(int64_t row) const { return m_prob[size_t(row)]; }
     float loss(int64_t row) const { return m_loss[size_t(row)]; }
+
+    // Replaces a row's factors after a relabel: e, h and loss of every checkpoint (in
+    // checkpoint order, as ProjectDb::factor() returns them once refreshFactorLabels()
+    // formed them with `label`), the current label and self-influence. Not thread-safe.
+    Status updateRow(int64_t row, int label, const std::vector<FactorRow> &perCheckpoint);
+    // Hash of what a cluster set of `classIdx` reads: the ids of the training rows with
+    // that current label and their stored values (every checkpoint's e and h when
+    // `allCheckpoints`, the TracIn space; else h at the last checkpoint, the embedding
+    // space). A relabel changes the sets of the two classes involved and no other.
+    uint64_t classHash(int classIdx, bool allCheckpoints) const;
 
     // Decodes e (K floats) and h (D floats) of `row` at checkpoint c.
     void factors(int64_t row, int c, float *e, float *h) const;

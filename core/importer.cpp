@@ -184,6 +184,10 @@ Result<ImportSummary> importDataset(ProjectDb &db, const std::string &path, cons
         summary.removed = *before - *after;
     }
     TL_RETURN_IF_ERROR(db.replaceSkipped(summary.skipped));
+    // A re-import may change the given (and so the current) label of an unedited example
+    // that already has factors: its scores follow, as after a relabel.
+    if (auto synced = db.syncFactorLabels(); !synced.ok())
+        return synced.status();
     auto train = db.exampleCount(Split::Train);
     auto test = db.exampleCount(Split::Test);
     if (!train.ok())

@@ -17,6 +17,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <shared_mutex>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -114,6 +116,7 @@ const char *const kEmbeddingCells = "embedding.cells";
 const char *const kEmbeddingGraph = "embedding.hnsw";
 const char *const kMetaFile = "index.json";
 const char *const kProjectionFile = "projection.bin";
+const char *const kLabelsFile = "labels.bin";
 
 std::string bucketFile(size_t b)
 {
@@ -135,9 +138,16 @@ const char *indexBackendName(IndexBackend b)
     return b == IndexBackend::Hnsw ? "hnsw" : "cells";
 }
 
-size_t halfFactorsAbove(IndexBackend b)
+FactorPrecision IndexParams::resolvedPrecision() const
 {
-    return b == IndexBackend::Hnsw ? size_t(256) << 20 : size_t(1) << 30;
+    return precision == Precision::Float16 ? FactorPrecision::Float16 : FactorPrecision::Float32;
+}
+
+IndexOptions IndexOptions::serving()
+{
+    IndexOptions o;
+    o.buildIfStale = false;
+    return o;
 }
 
 int IndexParams::resolvedProjectionDim() const
@@ -177,6 +187,31 @@ struct InfluenceIndex::Impl {
     std::vector<std::unique_ptr<VectorIndex>> buckets;
     std::unique_ptr<VectorIndex> embeddingGraph;
     int ef = 100;
+    // Labels the TracIn index was built with (training rows), and the rows whose label
+    // differs now: their stored vectors are old, so every TracIn list rescores them.
+    std::vector<int32_t> builtLabels;
+    std::vector<int64_t> dirty;
+    std::vector<int64_t> trainIds;
+    // Queries share it; updateExample() takes it alone.
+    mutable std::shared_mutex lock;
+
+    void findDirty()
+    {
+        dirty.clear();
+        const int64_t n = std::min<int64_t>(store->trainRows(), int64_t(builtLabels.size()));
+        for (int64_t r = 0; r < n; ++r)
+            if (builtLabels[size_t(r)] != store->labelUsed(r))
+                dirty.push_back(r);
+        info.relabelledRows = int64_t(dirty.size());
+    }
+    void markBuiltLabels()
+    {
+        builtLabels.resize(size_t(store->trainRows()));
+        for (int64_t r = 0; r < store->trainRows(); ++r)
+            builtLabels[size_t(r)] = store->labelUsed(r);
+        dirty.clear();
+        info.relabelledRows = 0;
+    }
 
     bool hnsw() const { return options.params.backend == IndexBackend::Hnsw; }
     bool indexed() const { return hnsw() ? embeddingGraph != nullptr : embeddingCells != nullptr; }
@@ -427,6 +462,14 @@ struct InfluenceIndex::Impl {
             TL_RETURN_IF_ERROR(tracinCells->save((fs::path(dir) / kTracInCells).string()));
             TL_RETURN_IF_ERROR(embeddingCells->save((fs::path(dir) / kEmbeddingCells).string()));
         }
+        {
+            const std::string file = (fs::path(dir) / kLabelsFile).string();
+            std::ofstream out(file, std::ios::binary | std::ios::trunc);
+            out.write(reinterpret_cast<const char *>(builtLabels.data()),
+                      std::streamsize(builtLabels.size() * sizeof(int32_t)));
+            if (!out)
+                return Status::ioError(file + ": cannot write");
+        }
         if (!pcaRows.empty()) {
             const std::string file = (fs::path(dir) / kProjectionFile).string();
             std::ofstream out(file, std::ios::binary | std::ios::trunc);
@@ -435,7 +478,7 @@ struct InfluenceIndex::Impl {
             if (!out)
                 return Status::ioError(file + ": cannot write");
         }
-        QJsonObject meta{{"format", "traclens-index/3"},
+        QJsonObject meta{{"format", "traclens-index/4"},
                          {"fingerprint", QString::fromStdString(fp)},
                          {"backend", indexBackendName(options.params.backend)},
                          {"projection_dim", projection->outputDim()},
@@ -468,7 +511,21 @@ struct InfluenceIndex::Impl {
         const QJsonObject meta = QJsonDocument::fromJson(f.readAll()).object();
         if (meta.value("fingerprint").toString().toStdString() != fp)
             return Status::corruption(path + ": the index is stale (the project or the parameters changed)");
-        return hnsw() ? loadGraphs(dir, meta) : loadCells(dir);
+        TL_RETURN_IF_ERROR(hnsw() ? loadGraphs(dir, meta) : loadCells(dir));
+        return loadBuiltLabels(dir);
+    }
+
+    Status loadBuiltLabels(const std::string &dir)
+    {
+        const std::string file = (fs::path(dir) / kLabelsFile).string();
+        std::ifstream in(file, std::ios::binary);
+        std::vector<int32_t> labels(size_t(store->trainRows()));
+        in.read(reinterpret_cast<char *>(labels.data()), std::streamsize(labels.size() * sizeof(int32_t)));
+        if (!in || in.peek() != std::ifstream::traits_type::eof())
+            return Status::corruption(file + ": the index's label file is missing or has the wrong size");
+        builtLabels = std::move(labels);
+        findDirty();
+        return Status::ok();
     }
 
     Status loadCells(const std::string &dir)
@@ -601,8 +658,11 @@ struct InfluenceIndex::Impl {
         const Directions dir = directions(q);
         const bool normalised = scoring == Scoring::Normalised;
         const double qNorm = std::sqrt(q.self);
-        // The head (largest norms) is scored exactly once for both lists.
-        const std::vector<Neighbour> headScored = rescoreTracIn(head, q, normalised, exclude);
+        // The head (largest norms) and the rows relabelled since the build (their graph
+        // vectors are old) are scored exactly once for both lists.
+        std::vector<Neighbour> headScored = rescoreTracIn(head, q, normalised, exclude);
+        for (const Neighbour &n : rescoreTracIn(dirty, q, normalised, exclude))
+            headScored.push_back(n);
         auto collect = [&](bool positive) {
             std::vector<Neighbour> scored = headScored;
             for (size_t b = 0; b < buckets.size(); ++b) {
@@ -645,7 +705,11 @@ struct InfluenceIndex::Impl {
         auto list = [&](const std::vector<float> &dir, bool positive) {
             // In row order: the factor rows are then read front to back.
             std::vector<int64_t> rows = labels(tracinCells->search(dir.data(), count, !normalised, budget));
+            // Rows relabelled since the build have old vectors in the cells: always
+            // candidates, scored from their current factors.
+            rows.insert(rows.end(), dirty.begin(), dirty.end());
             std::sort(rows.begin(), rows.end());
+            rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
             std::vector<float> s(rows.size());
             store->tracinScoresOf(q, rows.data(), rows.size(), s.data());
             if (normalised)
@@ -717,6 +781,8 @@ struct InfluenceIndex::Impl {
                                     : runCells(q, exclude, k, scoring);
         res.scoring = scoring;
         res.selfInfluence = q.self;
+        res.fromIndex = useIndex;
+        res.float16Factors = store->precision() == FactorPrecision::Float16;
         return res;
     }
 };
@@ -731,29 +797,22 @@ std::string InfluenceIndex::directoryFor(const ProjectDb &db, int64_t modelId)
 
 std::string InfluenceIndex::fingerprint(const FactorStore &store, const IndexParams &params)
 {
-    char buf[256];
-    std::snprintf(buf, sizeof buf, "traclens-index/1 model=%lld rows=%lld train=%lld k=%d d=%d checkpoints=%d "
-                                   "factors=%s hash=%016llx ",
+    // The cells follow relabels row by row (labels.bin); the graphs' norm ranges do not,
+    // so their fingerprint covers the labels too.
+    uint64_t labels = 0;
+    if (params.backend == IndexBackend::Hnsw)
+        for (int64_t r = 0; r < store.trainRows(); ++r)
+            labels = labels * 0x100000001b3ull + uint64_t(uint32_t(store.labelUsed(r))) + 1;
+    char buf[300];
+    // The precision the factors are held in is not part of it: the hash is of the values
+    // as stored in the project, and candidates are rescored from whichever store serves.
+    std::snprintf(buf, sizeof buf, "traclens-index/2 model=%lld rows=%lld train=%lld k=%d d=%d checkpoints=%d "
+                                   "hash=%016llx labels=%016llx ",
                   (long long)store.modelId(), (long long)store.rows(), (long long)store.trainRows(),
                   store.numClasses(), store.embeddingDim(), store.numCheckpoints(),
-                  store.precision() == FactorPrecision::Float16 ? "f16" : "f32",
-                  (unsigned long long)store.contentHash());
+                  (unsigned long long)store.contentHash(), (unsigned long long)labels);
     return buf + params.describe();
 }
-
-namespace {
-
-FactorPrecision choosePrecision(const IndexParams &params, int64_t rows, int k, int d, int checkpoints)
-{
-    if (params.precision == IndexParams::Precision::Float32)
-        return FactorPrecision::Float32;
-    if (params.precision == IndexParams::Precision::Float16)
-        return FactorPrecision::Float16;
-    const size_t f32 = size_t(rows) * size_t(checkpoints) * size_t(k + d) * sizeof(float);
-    return f32 > halfFactorsAbove(params.backend) ? FactorPrecision::Float16 : FactorPrecision::Float32;
-}
-
-} // namespace
 
 Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::open(ProjectDb &db, int64_t modelId,
                                                              const IndexOptions &options, const ProgressFn &progress,
@@ -766,12 +825,7 @@ Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::open(ProjectDb &db, int6
     auto cps = db.checkpoints(modelId);
     if (!cps.ok())
         return cps.status();
-    auto rows = db.exampleCount();
-    if (!rows.ok())
-        return rows.status();
-    const FactorPrecision precision = choosePrecision(options.params, *rows, model->numClasses,
-                                                      std::max(1, model->embeddingDim), int(cps->size()));
-    auto store = FactorStore::load(db, modelId, precision, progress, cancel);
+    auto store = FactorStore::load(db, modelId, options.params.resolvedPrecision(), progress, cancel);
     if (!store.ok())
         return store.status();
     std::unique_ptr<InfluenceIndex> index(new InfluenceIndex);
@@ -782,6 +836,7 @@ Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::open(ProjectDb &db, int6
     m.info.factorBytes = m.store->factorBytes();
     m.info.directory = directoryFor(db, modelId);
     m.info.fingerprint = fingerprint(*m.store, options.params);
+    m.trainIds.assign(m.store->ids().begin(), m.store->ids().begin() + m.store->trainRows());
     m.candidates = options.params.candidates;
     m.ef = options.params.efSearch;
     if (m.store->trainRows() < std::max<int64_t>(1, options.exactBelow) && !options.forceRebuild) {
@@ -812,6 +867,7 @@ Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::open(ProjectDb &db, int6
         const auto b0 = Clock::now();
         TL_RETURN_IF_ERROR(m.build(progress, cancel));
         m.info.buildSeconds = secondsSince(b0);
+        m.markBuiltLabels();
         TL_RETURN_IF_ERROR(m.save(m.info.directory, m.info.fingerprint));
         m.info.built = true;
         m.info.stale = false;
@@ -836,6 +892,7 @@ Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::fromStore(std::unique_pt
     m.store = std::move(store);
     m.info.factorBytes = m.store->factorBytes();
     m.info.fingerprint = fingerprint(*m.store, options.params);
+    m.trainIds.assign(m.store->ids().begin(), m.store->ids().begin() + m.store->trainRows());
     if (m.store->trainRows() < options.exactBelow && !options.forceRebuild
         && m.options.params.projection == ProjectionKind::Pca)
         m.options.params.projection = ProjectionKind::Gaussian; // exact search: see open()
@@ -847,6 +904,7 @@ Result<std::unique_ptr<InfluenceIndex>> InfluenceIndex::fromStore(std::unique_pt
         const auto b0 = Clock::now();
         TL_RETURN_IF_ERROR(m.build(progress, cancel));
         m.info.buildSeconds = secondsSince(b0);
+        m.markBuiltLabels();
         m.info.built = true;
         m.info.indexBytes = m.indexBytes();
         m.info.usesIndex = m.store->trainRows() >= options.exactBelow;
@@ -873,8 +931,67 @@ void InfluenceIndex::gradientVector(int64_t row, float *out) const
     d->projectRow(row, out);
 }
 
+int64_t InfluenceIndex::modelId() const { return d->store->modelId(); }
+int InfluenceIndex::numCheckpoints() const { return d->store->numCheckpoints(); }
+const std::vector<int64_t> &InfluenceIndex::trainIds() const { return d->trainIds; }
+int64_t InfluenceIndex::rowOf(int64_t exampleId) const { return d->store->rowOf(exampleId); }
+
+double InfluenceIndex::selfInfluence(int64_t exampleId) const
+{
+    std::shared_lock<std::shared_mutex> lock(d->lock);
+    const int64_t r = d->store->rowOf(exampleId);
+    return r < 0 ? 0.0 : d->store->selfInfluence(r);
+}
+
+int InfluenceIndex::predicted(int64_t exampleId) const
+{
+    const int64_t r = d->store->rowOf(exampleId);
+    return r < 0 ? -1 : d->store->predicted(r);
+}
+
+float InfluenceIndex::predictedProbability(int64_t exampleId) const
+{
+    const int64_t r = d->store->rowOf(exampleId);
+    return r < 0 ? 0.0f : d->store->predictedProbability(r);
+}
+
+float InfluenceIndex::lossAtLast(int64_t exampleId) const
+{
+    std::shared_lock<std::shared_mutex> lock(d->lock);
+    const int64_t r = d->store->rowOf(exampleId);
+    return r < 0 ? 0.0f : d->store->loss(r);
+}
+
+int InfluenceIndex::labelUsed(int64_t exampleId) const
+{
+    std::shared_lock<std::shared_mutex> lock(d->lock);
+    const int64_t r = d->store->rowOf(exampleId);
+    return r < 0 ? -1 : d->store->labelUsed(r);
+}
+
+Status InfluenceIndex::updateExample(int64_t exampleId, int label, const std::vector<FactorRow> &perCheckpoint)
+{
+    std::unique_lock<std::shared_mutex> lock(d->lock);
+    const int64_t row = d->store->rowOf(exampleId);
+    if (row < 0)
+        return Status::notFound("example " + std::to_string(exampleId) + " has no TracIn factors");
+    TL_RETURN_IF_ERROR(d->store->updateRow(row, label, perCheckpoint));
+    if (row < int64_t(d->builtLabels.size())) {
+        auto at = std::lower_bound(d->dirty.begin(), d->dirty.end(), row);
+        const bool listed = at != d->dirty.end() && *at == row;
+        const bool changed = d->builtLabels[size_t(row)] != d->store->labelUsed(row);
+        if (changed && !listed)
+            d->dirty.insert(at, row);
+        else if (!changed && listed)
+            d->dirty.erase(at);
+        d->info.relabelledRows = int64_t(d->dirty.size());
+    }
+    return Status::ok();
+}
+
 Result<QueryResult> InfluenceIndex::query(int64_t exampleId, int k, Scoring scoring, SearchMode mode) const
 {
+    std::shared_lock<std::shared_mutex> lock(d->lock);
     const int64_t row = d->store->rowOf(exampleId);
     if (row < 0)
         return Status::notFound("example " + std::to_string(exampleId) + " has no TracIn factors");
@@ -891,6 +1008,7 @@ Result<QueryResult> InfluenceIndex::query(int64_t exampleId, int k, Scoring scor
 
 Result<QueryResult> InfluenceIndex::query(const QueryFactors &f, int k, Scoring scoring, SearchMode mode) const
 {
+    std::shared_lock<std::shared_mutex> lock(d->lock);
     const FactorStore &s = *d->store;
     if (int(f.perCheckpoint.size()) != s.numCheckpoints())
         return Status::invalid("query factors have " + std::to_string(f.perCheckpoint.size())

@@ -2,7 +2,7 @@
 // TracIn and embedding queries that stay fast at a million training examples.
 //
 // Below kExactSearchBelow training examples every query is exact (brute force over the
-// factors, like InfluenceEngine). From there on an index finds candidates and every
+// factors). From there on an index finds candidates and every
 // candidate is rescored exactly from the factors before it is shown, so the scores are
 // always exact and only a true neighbour missing from the candidates can change a list
 // (measured: recall@10, docs/benchmarks-index.md). Two index backends (IndexBackend):
@@ -35,23 +35,33 @@
 //
 // Persistence: the indexes live in <project>.d/index/model-<id>/ with index.json, which
 // holds a fingerprint (model id, example and factor counts, checkpoints, a hash of every
-// factor and label, and the parameters). open() loads them when the fingerprint matches
-// and otherwise rebuilds and saves them (unless told not to), so an index is rebuilt
-// only when the project changed. index.json is written last: a build killed half-way
-// leaves no index that looks fresh.
+// row's probabilities and embeddings, and the parameters). open() loads them when the
+// fingerprint matches and otherwise rebuilds and saves them (unless told not to), so an
+// index is rebuilt only when what it stores changed. index.json is written last: a build
+// killed half-way leaves no index that looks fresh.
 //
-// Memory: the factors are kept for rescoring, in float16 above halfFactorsAbove() of the
-// backend (FactorStore); the indexes store float16 vectors (cells: 2·m bytes a row for
+// Labels: a relabel changes one row's e = p − onehot(y) and so its TracIn vector, and
+// nothing the embedding index stores. The cells keep the labels they were built with
+// (labels.bin); rows relabelled since ("dirty" rows) are candidates of every TracIn list
+// and rescored exactly, so a relabel never makes an index stale nor serves an old vector.
+// The hnsw graphs are partitioned by gradient norm, which a relabel changes: their
+// fingerprint covers the labels, a relabelled project reports them stale and searches
+// exactly until `traclens-cli index` rebuilds them.
+//
+// Precision: the factors kept for rescoring and exact search are float32 unless the user
+// chooses float16 (IndexParams::precision); every QueryResult says which, and whether it
+// came from the index. The indexes store float16 unit vectors (cells: 2·m bytes a row for
 // TracIn, 2·D for embeddings, plus 12 bytes of label and weight; graphs add 8·M bytes of
 // links a row per graph).
 //
 // Ownership: owns its FactorStore and indexes. Thread safety: after open(), const
-// methods are safe to call concurrently. Failure: Status values; open() is cancellable
-// (CancelFlag, checked between rows) and reports progress.
+// methods are safe to call concurrently; updateExample() may run beside them (a
+// reader-writer lock: queries share it, an update takes it alone). Failure: Status
+// values; open() is cancellable (CancelFlag, checked between rows) and reports progress.
 
 #include "computejob.h"
 #include "factorstore.h"
-#include "influenceengine.h"
+#include "queryresult.h"
 #include "tracinprojection.h"
 #include "vectorindex.h"
 
@@ -75,12 +85,6 @@ enum class SearchMode { Auto, Exact, Index };
 enum class IndexBackend { Cells, Hnsw };
 const char *indexBackendName(IndexBackend b); // "cells", "hnsw"
 
-// Factors are kept in float16 for rescoring when float32 would take more than this.
-// Cells: 1 GiB — a million examples (K = 10, D = 64, 3 checkpoints: 888 MB) keep float32,
-// whose rescoring orders near-ties that float16 (2⁻¹¹ relative) reorders, and still serve
-// in under 2 GB (docs/benchmarks-index.md). Hnsw: 256 MiB — its graphs take 700 MB at a
-// million rows, and its recall there is set by the graphs, not by the rescoring.
-size_t halfFactorsAbove(IndexBackend b);
 
 struct IndexParams {
     IndexBackend backend = IndexBackend::Cells;
@@ -124,8 +128,12 @@ struct IndexParams {
     int64_t exactHead = 3000;
     // Hnsw: norm ranges of the other rows, one graph each.
     int normBuckets = 8;
-    // Auto picks float16 above halfFactorsAbove(backend).
+    // Factors kept for exact search and rescoring. Auto is float32: exact means exact
+    // (float16, 2⁻¹¹ relative per value, reorders near-ties); float16 halves the memory
+    // (a million examples, K = 10, D = 64, 3 checkpoints: 888 MB → 444 MB) and is the
+    // user's choice (`traclens-cli index --precision f16`), stated in every answer.
     enum class Precision { Auto, Float32, Float16 } precision = Precision::Auto;
+    FactorPrecision resolvedPrecision() const;
 
     int resolvedProjectionDim() const;
     // The part of the fingerprint that the parameters contribute (the backend's own).
@@ -138,12 +146,19 @@ struct IndexOptions {
     bool buildIfStale = true;   // false: use exact search when the index is missing or stale
     bool forceRebuild = false;
     int threads = 0;            // build threads; 0 = all cores
+
+    // What every query front end opens with — the desktop app, `traclens-cli query`, the
+    // demo and the benchmarks — so they answer with the same lists in the same order:
+    // exact below exactBelow, a saved fresh index from there on, never building one (a
+    // query never waits for a build; `traclens-cli index` builds).
+    static IndexOptions serving();
 };
 
 struct IndexInfo {
     bool usesIndex = false;     // queries in Auto mode go through the index
     bool built = false;         // open() built (rather than loaded) the indexes
     bool stale = false;         // an index exists but does not match the project
+    int64_t relabelledRows = 0; // training rows relabelled since the index was built (rescored exactly)
     std::string staleReason;    // why a saved index was not used (file and problem); kept after a rebuild
     std::string directory;      // <project>.d/index/model-<id>
     std::string fingerprint;
@@ -177,10 +192,31 @@ public:
 
     const IndexInfo &info() const;
     bool usesIndex() const { return info().usesIndex; }
+    // The factors. Readers on other threads than updateExample()'s must not hold a
+    // reference across an update; the per-example accessors below take the lock.
     const FactorStore &store() const;
     const TracInProjection &projection() const;
 
-    // Same results as InfluenceEngine::query. Auto: the index when usesIndex(), else
+    // --- per example (any loaded example; defaults when it has no factors)
+    int64_t modelId() const;
+    int numCheckpoints() const;
+    // Training examples in row (= id) order.
+    const std::vector<int64_t> &trainIds() const;
+    // Row of an example (train or test), or −1.
+    int64_t rowOf(int64_t exampleId) const;
+    double selfInfluence(int64_t exampleId) const;        // 0 when unknown
+    int predicted(int64_t exampleId) const;               // −1 when unknown
+    float predictedProbability(int64_t exampleId) const;
+    float lossAtLast(int64_t exampleId) const;             // with the label of labelUsed()
+    int labelUsed(int64_t exampleId) const;                // −1 when unknown
+
+    // A relabel: the example's factors as the project now stores them (every checkpoint,
+    // in order, formed with `label` by ProjectDb::refreshFactorLabels()). Updates the
+    // store and, for an index, the set of rows rescored exactly. Waits for running
+    // queries; safe beside them.
+    Status updateExample(int64_t exampleId, int label, const std::vector<FactorRow> &perCheckpoint);
+
+    // The one query path of the app, the CLI and the benchmarks. Auto: the index when usesIndex(), else
     // exact. Index mode fails when no index is loaded.
     Result<QueryResult> query(int64_t exampleId, int k, Scoring scoring = Scoring::Raw,
                               SearchMode mode = SearchMode::Auto) const;

@@ -1,5 +1,6 @@
 #include "projectdb.h"
 #include "projectlock.h"
+#include "factors.h"
 
 #include <sqlite3.h>
 
@@ -343,6 +344,19 @@ Result<std::unique_ptr<ProjectDb>> ProjectDb::open(const std::string &path, Open
                                        + " needs an upgrade, which a read-only open cannot do");
         if (!db->m_readOnly)
             TL_RETURN_IF_ERROR(db->migrate());
+    }
+    if (!db->m_readOnly) {
+        // Projects written before scores followed labels may hold factors formed with an
+        // earlier label; they are brought up to date once, then relabel() keeps them so.
+        auto synced = db->meta("factor_labels");
+        if (!synced.ok())
+            return synced.status();
+        if (!synced->has_value() || **synced != "current") {
+            auto n = db->syncFactorLabels();
+            if (!n.ok())
+                return n.status();
+            TL_RETURN_IF_ERROR(db->setMeta("factor_labels", "current"));
+        }
     }
     return db;
 }
@@ -721,8 +735,145 @@ Result<LabelChange> ProjectDb::relabel(int64_t exampleId, int newLabel, const st
         if (sqlite3_step(st) != SQLITE_DONE)
             return error("updating label");
     }
+    TL_RETURN_IF_ERROR(refreshFactorLabels(exampleId, newLabel));
     TL_RETURN_IF_ERROR(tx.commit());
     return change;
+}
+
+Status ProjectDb::refreshFactorLabels(int64_t exampleId, int label)
+{
+    // Per checkpoint (models and checkpoints in training order): the factor row formed
+    // again with `label`, and each model's self-influence summed in the same order as
+    // computeSelfInfluence(), so the result is bit-identical to a computation from scratch.
+    Status s;
+    sqlite3_stmt *st = prepare(R"sql(SELECT f.checkpoint_id, c.model_id, c.learning_rate, f.probs, f.h
+        FROM factors f JOIN checkpoints c ON c.id = f.checkpoint_id
+        WHERE f.example_id = ? ORDER BY c.model_id, c.ord)sql",
+                               &s);
+    if (!st)
+        return s;
+    struct Row {
+        int64_t checkpoint, model;
+        double eta;
+        std::vector<float> probs, h;
+    };
+    std::vector<Row> rows;
+    {
+        StepGuard g{st};
+        sqlite3_bind_int64(st, 1, exampleId);
+        auto read = collectRows<Row>(st, "reading factors", [](sqlite3_stmt *row) {
+            return Row{sqlite3_column_int64(row, 0), sqlite3_column_int64(row, 1), sqlite3_column_double(row, 2),
+                       blobToFloats(row, 3), blobToFloats(row, 4)};
+        });
+        if (!read.ok())
+            return read.status();
+        rows = std::move(read).value();
+    }
+    if (rows.empty())
+        return Status::ok();
+    sqlite3_stmt *up = prepare("UPDATE factors SET e = ?, loss = ?, label_used = ? WHERE checkpoint_id = ? AND example_id = ?", &s);
+    if (!up)
+        return s;
+    std::vector<std::pair<int64_t, double>> selfByModel;
+    std::vector<float> e;
+    for (const Row &r : rows) {
+        const int k = int(r.probs.size());
+        if (label < 0 || label >= k)
+            return Status::corruption(m_path + ": factors row (checkpoint " + std::to_string(r.checkpoint) + ", example "
+                                      + std::to_string(exampleId) + ") has " + std::to_string(k)
+                                      + " probabilities, too few for label " + std::to_string(label));
+        e.assign(size_t(k), 0.0f);
+        float loss = 0.0f;
+        relabelFactorRow(r.probs.data(), k, label, e.data(), &loss);
+        {
+            StepGuard g{up};
+            sqlite3_bind_blob(up, 1, e.data(), int(e.size() * sizeof(float)), SQLITE_STATIC);
+            sqlite3_bind_double(up, 2, loss);
+            sqlite3_bind_int(up, 3, label);
+            sqlite3_bind_int64(up, 4, r.checkpoint);
+            sqlite3_bind_int64(up, 5, exampleId);
+            if (sqlite3_step(up) != SQLITE_DONE)
+                return error("updating factors");
+        }
+        if (selfByModel.empty() || selfByModel.back().first != r.model)
+            selfByModel.emplace_back(r.model, 0.0);
+        const double e2 = dot(e.data(), e.data(), k);
+        const double h2 = dot(r.h.data(), r.h.data(), int(r.h.size()));
+        selfByModel.back().second += r.eta * e2 * (h2 + 1.0);
+    }
+    // Only models whose self-influence was stored (complete factors) get a new value.
+    sqlite3_stmt *self = prepare("UPDATE self_influence SET value = ? WHERE model_id = ? AND example_id = ?", &s);
+    if (!self)
+        return s;
+    for (const auto &[model, value] : selfByModel) {
+        StepGuard g{self};
+        sqlite3_bind_double(self, 1, value);
+        sqlite3_bind_int64(self, 2, model);
+        sqlite3_bind_int64(self, 3, exampleId);
+        if (sqlite3_step(self) != SQLITE_DONE)
+            return error("updating self-influence");
+    }
+    return Status::ok();
+}
+
+Result<int64_t> ProjectDb::syncFactorLabels()
+{
+    Status s;
+    sqlite3_stmt *st = prepare(R"sql(SELECT DISTINCT e.id, e.current_label FROM factors f
+        JOIN examples e ON e.id = f.example_id WHERE f.label_used != e.current_label ORDER BY e.id)sql",
+                               &s);
+    if (!st)
+        return s;
+    std::vector<std::pair<int64_t, int>> stale;
+    {
+        StepGuard g{st};
+        auto read = collectRows<std::pair<int64_t, int>>(st, "reading factor labels", [](sqlite3_stmt *row) {
+            return std::make_pair(int64_t(sqlite3_column_int64(row, 0)), sqlite3_column_int(row, 1));
+        });
+        if (!read.ok())
+            return read.status();
+        stale = std::move(read).value();
+    }
+    if (stale.empty())
+        return int64_t(0);
+    Transaction tx(*this);
+    TL_RETURN_IF_ERROR(tx.status());
+    for (const auto &[id, label] : stale)
+        TL_RETURN_IF_ERROR(refreshFactorLabels(id, label));
+    TL_RETURN_IF_ERROR(tx.commit());
+    return int64_t(stale.size());
+}
+
+Result<std::vector<std::pair<int64_t, int>>> ProjectDb::labelsChangedSince(int64_t modelId)
+{
+    auto m = model(modelId);
+    if (!m.ok())
+        return m.status();
+    Status s;
+    // The first change after the model was added holds the label the example had then.
+    sqlite3_stmt *st = prepare(R"sql(SELECT h.example_id, h.old_label, e.current_label FROM label_history h
+        JOIN examples e ON e.id = h.example_id
+        WHERE h.time_ms >= ? AND e.removed = 0 ORDER BY h.example_id, h.id)sql",
+                               &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_int64(st, 1, m->createdMs);
+    std::vector<std::pair<int64_t, int>> out;
+    int64_t last = -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const int64_t id = sqlite3_column_int64(st, 0);
+        if (id == last)
+            continue;
+        last = id;
+        const int then = sqlite3_column_int(st, 1);
+        if (then != sqlite3_column_int(st, 2))
+            out.emplace_back(id, then);
+    }
+    if (rc != SQLITE_DONE)
+        return error("reading label history");
+    return out;
 }
 
 Result<std::vector<LabelChange>> ProjectDb::labelHistory(std::optional<int64_t> exampleId)

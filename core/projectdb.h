@@ -192,9 +192,27 @@ public:
     Result<int64_t> exampleCount(std::optional<Split> split = std::nullopt);
 
     // --- labels and review
-    // Appends a history row and updates the current label in one transaction.
+    // Appends a history row and updates the current label in one transaction, and in
+    // the same transaction forms the example's stored factors again with the new label
+    // (refreshFactorLabels()), so every score follows the label the screen shows.
     // Relabelling to the current label writes nothing and returns a change with id 0.
     Result<LabelChange> relabel(int64_t exampleId, int newLabel, const std::string &origin = "user");
+    // Scores follow the current label. e = p − onehot(y) and the loss −log p[y] derive
+    // from the stored probabilities (relabelFactorRow() in factors.h), so a label change
+    // needs no inference: this rewrites e, loss and label_used of every factor row of the
+    // example with `label`, and its self-influence for every model whose self-influence
+    // was stored (summed in checkpoint order, as computeSelfInfluence() does, so the value
+    // equals a computation from scratch with that label). Call inside a transaction.
+    Status refreshFactorLabels(int64_t exampleId, int label);
+    // refreshFactorLabels() for every example whose stored factors were formed with
+    // another label than its current one (a re-import that changed given labels, or a
+    // project written before scores followed labels). One transaction; cheap when none.
+    Result<int64_t> syncFactorLabels();
+    // The labels examples had when a model was added to the project (what a built-in
+    // model was trained with), for the examples whose current label differs from it:
+    // example id → that label. Derived from the label history and the model's creation
+    // time.
+    Result<std::vector<std::pair<int64_t, int>>> labelsChangedSince(int64_t modelId);
     Result<std::vector<LabelChange>> labelHistory(std::optional<int64_t> exampleId = std::nullopt);
     Status setReview(int64_t exampleId, ReviewState state);
 

@@ -1,7 +1,7 @@
 #include "ranking.h"
 
 #include "factors.h"
-#include "influenceengine.h"
+#include "influenceindex.h"
 
 #include <algorithm>
 #include <numeric>
@@ -290,7 +290,7 @@ Result<std::vector<RankedExample>> rankTrainingExamples(ProjectDb &db, int64_t m
     return sortRanking(terms->ids, rankingScores(*terms, spec));
 }
 
-std::optional<std::vector<RankedExample>> rankFromEngine(const InfluenceEngine &engine, const RankingSpec &spec)
+std::optional<std::vector<RankedExample>> rankFromIndex(const InfluenceIndex &engine, const RankingSpec &spec)
 {
     // Loss over the last checkpoint alone: Σ wᵢℓᵢ / Σ wᵢ is ℓ itself whatever the weighting,
     // and the engine keeps ℓ at the last checkpoint as stored with the factors. (w·ℓ)/w may

@@ -31,7 +31,7 @@
 
 namespace traclens {
 
-class InfluenceEngine;
+class InfluenceIndex;
 
 enum class RankingKind { SelfInfluence, Loss, Margin, Random };
 
@@ -124,10 +124,11 @@ Result<std::vector<RankedExample>> rankTrainingExamples(ProjectDb &db, int64_t m
                                                         const ProgressFn &progress = {},
                                                         const CancelFlag *cancel = nullptr);
 
-// The same order as rankTrainingExamples() from a loaded engine's in-memory values,
+// The same order as rankTrainingExamples() from a loaded index's in-memory values,
 // without reading the factors again (milliseconds for 60k examples, so the GUI thread may
-// call it): only for specs whose scores the engine holds — the loss at the last checkpoint.
+// call it): only for specs whose scores the index holds — the loss at the last checkpoint,
+// with each example's current label (it follows relabels, InfluenceIndex::updateExample()).
 // nullopt for any other spec; use rankTrainingExamples() on a worker thread for those.
-std::optional<std::vector<RankedExample>> rankFromEngine(const InfluenceEngine &engine, const RankingSpec &spec);
+std::optional<std::vector<RankedExample>> rankFromIndex(const InfluenceIndex &engine, const RankingSpec &spec);
 
 } // namespace traclens

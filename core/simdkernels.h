@@ -1,6 +1,6 @@
 #pragma once
 // Internal to core (never included by a public header): the float dot-product kernels
-// that the exact scans (InfluenceEngine, FactorStore) and spherical k-means share.
+// that the exact scans (FactorStore) and spherical k-means share.
 //
 // Why this shape: several independent accumulators let the compiler vectorise without
 // -ffast-math (so sums stay deterministic), and TL_CLONES builds each entry point for

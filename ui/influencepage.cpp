@@ -166,7 +166,13 @@ InfluencePage::InfluencePage(ProjectSession *session, QWidget *parent) : QWidget
     connect(&m_watcher, &QFutureWatcher<Outcome>::finished, this, &InfluencePage::showOutcome);
     connect(session, &ProjectSession::engineChanged, this, &InfluencePage::onEngineChanged);
     connect(session, &ProjectSession::exampleChanged, this, [this](qint64 id) {
-        if (id == queryId())
+        // A relabel changes that example's scores: ask again when it is the query or in
+        // a shown list (a review mark alone changes nothing the lists show).
+        const ExampleRow *row = m_session->example(id);
+        const auto shown = m_shownLabels.constFind(id);
+        if (row && shown != m_shownLabels.constEnd() && *shown != row->currentLabel)
+            runQuery();
+        else if (id == queryId())
             updateHeader();
     });
     onEngineChanged();
@@ -274,6 +280,13 @@ void InfluencePage::showOutcome()
         return;
     }
     m_shown = o;
+    m_shownLabels.clear();
+    for (const auto *list : {&o.result.proponents, &o.result.opponents, &o.result.nearest, &o.result.farthest})
+        for (const Neighbour &n : *list)
+            if (const ExampleRow *row = m_session->example(n.exampleId))
+                m_shownLabels.insert(n.exampleId, row->currentLabel);
+    if (const ExampleRow *row = m_session->example(o.id))
+        m_shownLabels.insert(o.id, row->currentLabel);
     using F = NeighbourListModel::ScoreFormat;
     const F influence = o.scoring == Scoring::Normalised ? F::Similarity : F::Influence;
     m_models[Proponents]->setNeighbours(o.result.proponents, influence);
@@ -309,10 +322,20 @@ void InfluencePage::updateHeader()
                                               : predText);
         facts += tr(" · self-influence %1").arg(engine->selfInfluence(id), 0, 'g', 4);
     }
-    facts += tr("<br><span style='color:gray'>Scores: %1 TracIn over %2 checkpoints; "
+    // Scores are formed with the current label; say so when the model learnt another.
+    if (const auto trained = m_session->trainedLabel(id))
+        facts += tr(" · scores use the label <b>%1</b>; the model was trained with %2")
+                     .arg(m_session->className(row->currentLabel), m_session->className(*trained));
+    // How the lists were found and in which precision, never implied.
+    const bool fromIndex = m_shown.id == id ? m_shown.result.fromIndex : (engine && engine->usesIndex());
+    const bool half = engine && engine->store().precision() == FactorPrecision::Float16;
+    facts += tr("<br><span style='color:gray'>Scores: %1 TracIn over %2 checkpoints, %3, %4 factors; "
                 "embedding similarity is the cosine at the last checkpoint.</span>")
                  .arg(m_scoring == Scoring::Raw ? tr("raw") : tr("normalised"))
-                 .arg(engine ? engine->numCheckpoints() : 0);
+                 .arg(engine ? engine->numCheckpoints() : 0)
+                 .arg(fromIndex ? tr("candidates from the index, rescored exactly")
+                                : tr("exact search over every training example"))
+                 .arg(half ? QStringLiteral("float16") : QStringLiteral("float32"));
     m_queryFacts->setText(facts);
 }
 

@@ -4,15 +4,16 @@
 // farthest. Raw or normalised scores, k neighbours, back/forward history (Alt+Left,
 // Alt+Right); clicking a tile makes it the query.
 //
-// Queries run on QtConcurrent's pool against the shared, thread-safe InfluenceEngine;
+// Queries run on QtConcurrent's pool against the shared, thread-safe InfluenceIndex;
 // only the newest request's answer is shown (QFutureWatcher::setFuture drops older ones).
 //
 // Ownership: does not own the session. Thread safety: GUI thread only.
 
-#include "influenceengine.h"
+#include "influenceindex.h"
 
 #include <QFutureWatcher>
 #include <QVector>
+#include <QHash>
 #include <QWidget>
 
 class QAction;
@@ -90,6 +91,8 @@ private:
     Scoring m_scoring = Scoring::Raw;
     QFutureWatcher<Outcome> m_watcher;
     Outcome m_shown;
+    // Current labels of the query and the listed examples when the lists were shown.
+    QHash<qint64, int> m_shownLabels;
 };
 
 } // namespace traclens

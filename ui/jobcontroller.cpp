@@ -6,7 +6,7 @@ JobController::JobController(QObject *parent) : QObject(parent)
 {
     qRegisterMetaType<traclens::Status>();
     qRegisterMetaType<traclens::JobKind>();
-    qRegisterMetaType<std::shared_ptr<const traclens::InfluenceEngine>>();
+    qRegisterMetaType<std::shared_ptr<traclens::InfluenceIndex>>();
 
     m_thread.setObjectName("traclens-jobs");
     m_worker = new JobWorker(&m_cancel, &m_cancelledBefore);

@@ -61,7 +61,7 @@ signals:
     void stepFinished(qint64 jobId, traclens::JobKind kind, const traclens::Status &status);
     void finished(qint64 jobId, traclens::JobKind kind, const traclens::Status &status);
     void selfInfluenceLoaded(qint64 jobId, qint64 modelId, const QVector<qint64> &ids, const QVector<double> &values);
-    void engineLoaded(qint64 jobId, std::shared_ptr<const traclens::InfluenceEngine> engine);
+    void engineLoaded(qint64 jobId, std::shared_ptr<traclens::InfluenceIndex> engine);
     void modelMissing(qint64 jobId);
     void rankingReady(qint64 jobId, int rankingKind, const QString &name, const QVector<qint64> &ids);
     void retrained(qint64 jobId, qint64 newModelId, double accuracyBefore, double accuracyAfter,

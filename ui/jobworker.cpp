@@ -190,10 +190,10 @@ Status JobWorker::stepCompute(qint64 jobId, int64_t modelId)
 
 Status JobWorker::stepLoadEngine(qint64 jobId, int64_t modelId)
 {
-    auto engine = InfluenceEngine::load(*m_db, modelId, progressFn(jobId));
+    auto engine = InfluenceIndex::open(*m_db, modelId, IndexOptions::serving(), progressFn(jobId));
     if (!engine.ok())
         return report(jobId, JobKind::LoadEngine, engine.status());
-    std::shared_ptr<const InfluenceEngine> shared(std::move(engine).value());
+    std::shared_ptr<InfluenceIndex> shared(std::move(engine).value());
     if (auto self = m_db->selfInfluence(modelId); self.ok()) {
         QVector<qint64> ids;
         QVector<double> values;

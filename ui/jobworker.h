@@ -19,7 +19,7 @@
 // Ownership: the controller creates it, moves it to the thread and deletes it there.
 
 #include "exportrequest.h"
-#include "influenceengine.h"
+#include "influenceindex.h"
 #include "jobkind.h"
 #include "metatypes.h"
 #include "progress.h"
@@ -82,7 +82,7 @@ signals:
     // connection (ids highest value first) so the GUI thread need not; before engineLoaded.
     void selfInfluenceLoaded(qint64 jobId, qint64 modelId, const QVector<qint64> &ids, const QVector<double> &values);
     // A freshly loaded engine; shared so that the GUI and its query threads can hold it.
-    void engineLoaded(qint64 jobId, std::shared_ptr<const traclens::InfluenceEngine> engine);
+    void engineLoaded(qint64 jobId, std::shared_ptr<traclens::InfluenceIndex> engine);
     // The plan stopped because the project has no model and the plan says none is coming.
     void modelMissing(qint64 jobId);
     // Training example ids, review-first; `name` says by what ("loss (last-1, η)").

@@ -521,7 +521,7 @@ void MainWindow::onFinished(qint64 jobId, JobKind kind, const Status &status)
     updateActions();
 }
 
-void MainWindow::onEngineLoaded(qint64 jobId, std::shared_ptr<const InfluenceEngine> engine)
+void MainWindow::onEngineLoaded(qint64 jobId, std::shared_ptr<InfluenceIndex> engine)
 {
     if (!m_session || !m_sessionJobs.contains(jobId))
         return;

@@ -12,7 +12,7 @@
 // Ownership: owns everything it shows. Thread safety: GUI thread only.
 
 #include "errorhints.h"
-#include "influenceengine.h"
+#include "influenceindex.h"
 #include "jobkind.h"
 #include "projectplan.h"
 
@@ -94,7 +94,7 @@ private:
     void reportFailure(FailureContext context, const Status &status);
     void onStepFinished(qint64 jobId, JobKind kind, const Status &status);
     void onFinished(qint64 jobId, JobKind kind, const Status &status);
-    void onEngineLoaded(qint64 jobId, std::shared_ptr<const InfluenceEngine> engine);
+    void onEngineLoaded(qint64 jobId, std::shared_ptr<InfluenceIndex> engine);
     void trackJob(qint64 jobId) { m_sessionJobs.insert(jobId, false); }
     void newProject();
     void openProjectDialog();

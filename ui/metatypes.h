@@ -3,7 +3,7 @@
 // wherever such a signal is declared, so every translation unit sees the same
 // declaration before first use.
 
-#include "influenceengine.h"
+#include "influenceindex.h"
 #include "status.h"
 
 #include <QMetaType>
@@ -11,4 +11,4 @@
 #include <memory>
 
 Q_DECLARE_METATYPE(traclens::Status)
-Q_DECLARE_METATYPE(std::shared_ptr<const traclens::InfluenceEngine>)
+Q_DECLARE_METATYPE(std::shared_ptr<traclens::InfluenceIndex>)

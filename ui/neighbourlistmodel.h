@@ -5,7 +5,7 @@
 //
 // Ownership: does not own the session. Thread safety: GUI thread only.
 
-#include "influenceengine.h"
+#include "influenceindex.h"
 
 #include <QAbstractListModel>
 #include <QVector>

@@ -1,5 +1,6 @@
 #include "projectsession.h"
 
+#include "factors.h"
 #include "ranking.h"
 #include "thumbnailcache.h"
 
@@ -92,6 +93,7 @@ Status ProjectSession::reloadModel(bool withSelfInfluence)
         if (!epochs.ok())
             return epochs.status();
         m_epochs = epochs.value();
+        TL_RETURN_IF_ERROR(reloadTrainedLabels());
         if (withSelfInfluence) {
             auto self = m_db->selfInfluence(*m_modelId);
             if (!self.ok())
@@ -203,7 +205,7 @@ void ProjectSession::applyDefaultOrder()
     const RankingSpec best = defaultRanking();
     std::optional<std::vector<RankedExample>> ranked;
     if (m_engine && m_modelId && m_engine->modelId() == *m_modelId)
-        ranked = rankFromEngine(*m_engine, best);
+        ranked = rankFromIndex(*m_engine, best);
     if (best.kind == RankingKind::SelfInfluence || !ranked) {
         const RankingSpec self = defaultRankingFor(RankingKind::SelfInfluence);
         m_reviewQueue = m_selfRanking;
@@ -220,7 +222,7 @@ void ProjectSession::applyDefaultOrder()
     m_reviewOrderIsDefault = true;
 }
 
-void ProjectSession::setEngine(std::shared_ptr<const InfluenceEngine> engine)
+void ProjectSession::setEngine(std::shared_ptr<InfluenceIndex> engine)
 {
     m_engine = std::move(engine);
     if (m_reviewOrderIsDefault) {
@@ -254,10 +256,83 @@ Status ProjectSession::applyDecision(qint64 id, int label, ReviewState review, c
         emit editFailed(status);
         return status;
     }
+    const bool relabelled = row.currentLabel != label;
     row.currentLabel = label;
     row.review = review;
+    if (relabelled) {
+        if (Status s = refreshScores(id, label); !s) {
+            emit editFailed(s);
+            emit exampleChanged(id);
+            return s;
+        }
+    }
     emit exampleChanged(id);
     return status;
+}
+
+std::optional<int> ProjectSession::trainedLabel(qint64 id) const
+{
+    const auto it = m_trainedLabels.constFind(id);
+    return it == m_trainedLabels.constEnd() ? std::nullopt : std::optional<int>(*it);
+}
+
+Status ProjectSession::reloadTrainedLabels()
+{
+    m_trainedLabels.clear();
+    if (!m_modelId)
+        return Status::ok();
+    auto changed = m_db->labelsChangedSince(*m_modelId);
+    if (!changed.ok())
+        return changed.status();
+    for (const auto &[id, label] : *changed)
+        m_trainedLabels.insert(id, label);
+    return Status::ok();
+}
+
+Status ProjectSession::refreshScores(qint64 id, int label)
+{
+    TL_RETURN_IF_ERROR(reloadTrainedLabels());
+    if (!m_modelId)
+        return Status::ok();
+    // The file already holds the factors formed with the new label (ProjectDb::relabel);
+    // the loaded index takes the same rows, so both give the same numbers.
+    auto cps = m_db->checkpoints(*m_modelId);
+    if (!cps.ok())
+        return cps.status();
+    std::vector<FactorRow> rows;
+    for (const CheckpointRow &cp : *cps) {
+        auto f = m_db->factor(cp.id, id);
+        if (!f.ok())
+            return f.status();
+        if (!f->has_value())
+            return Status::ok(); // factors not computed yet: nothing scored to follow
+        rows.push_back(std::move(**f));
+    }
+    if (m_engine && m_engine->modelId() == *m_modelId && m_engine->rowOf(id) >= 0) {
+        TL_RETURN_IF_ERROR(m_engine->updateExample(id, label, rows));
+        if (m_selfInfluence.contains(id))
+            m_selfInfluence.insert(id, m_engine->selfInfluence(id));
+    } else if (m_selfInfluence.contains(id)) {
+        // computeSelfInfluence()'s sum, in checkpoint order.
+        double self = 0.0;
+        for (size_t c = 0; c < rows.size(); ++c)
+            self += (*cps)[c].learningRate * dot(rows[c].error.data(), rows[c].error.data(), int(rows[c].error.size()))
+                    * (dot(rows[c].embedding.data(), rows[c].embedding.data(), int(rows[c].embedding.size())) + 1.0);
+        m_selfInfluence.insert(id, self);
+    }
+    // The self-influence ranking as ProjectDb::selfInfluence() orders it.
+    std::stable_sort(m_selfRanking.begin(), m_selfRanking.end(), [this](qint64 a, qint64 b) {
+        const double va = m_selfInfluence.value(a), vb = m_selfInfluence.value(b);
+        return va != vb ? va > vb : a < b;
+    });
+    const std::vector<qint64> before = m_reviewQueue;
+    if (m_reviewOrderIsDefault)
+        applyDefaultOrder();
+    else if (m_reviewOrderKind == int(RankingKind::SelfInfluence))
+        m_reviewQueue = m_selfRanking;
+    if (m_reviewQueue != before)
+        emit reviewOrderChanged();
+    return Status::ok();
 }
 
 } // namespace traclens

@@ -1,17 +1,20 @@
 #pragma once
 // The open project as the GUI sees it: the GUI thread's own ProjectDb connection, the
 // examples and classes held in memory for the views, the active model, self-influence,
-// the loaded InfluenceEngine (once factors exist), the thumbnail cache and the undo stack
-// of label edits.
+// the loaded InfluenceIndex (once factors exist; the same query path as `traclens-cli
+// query`), the thumbnail cache and the undo stack of label edits.
 //
 // Edits (relabel, review marks) are written to the project file at once, in one
-// transaction each, and then announced with exampleChanged().
+// transaction each, and then announced with exampleChanged(). Scores follow the labels:
+// a relabel forms the example's factors again with the new label in the file
+// (ProjectDb::relabel) and in the loaded index, updates its self-influence and reorders
+// the review queue (reviewOrderChanged) before exampleChanged() is emitted.
 //
 // Ownership: owns its ProjectDb, ThumbnailCache and QUndoStack; shares the engine with
 // query threads (shared_ptr). Thread safety: GUI thread only; the engine it hands out is
 // safe for concurrent const use.
 
-#include "influenceengine.h"
+#include "influenceindex.h"
 #include "imagedecoder.h"
 #include "metatypes.h"
 #include "projectdb.h"
@@ -71,8 +74,11 @@ public:
     const std::optional<ModelRow> &model() const { return m_model; }
     const std::vector<EpochRow> &epochs() const { return m_epochs; }
 
-    // Self-influence of an example; NaN before factors are computed.
+    // Self-influence of an example (with its current label); NaN before factors are computed.
     double selfInfluence(qint64 id) const;
+    // The label the active model was trained with, when the example's current label
+    // differs from it (scores are formed with the current label); nullopt otherwise.
+    std::optional<int> trainedLabel(qint64 id) const;
     bool hasSelfInfluence() const { return !m_selfInfluence.isEmpty(); }
     // Training examples in review order. By default the measured-best ranking
     // (defaultRanking() in ranking.h: the loss at the last checkpoint) once the engine is
@@ -93,8 +99,9 @@ public:
     // TracIn self-influence as published (every checkpoint, η); emits reviewOrderChanged.
     void useSelfInfluenceOrder();
 
-    std::shared_ptr<const InfluenceEngine> engine() const { return m_engine; }
-    void setEngine(std::shared_ptr<const InfluenceEngine> engine);
+    std::shared_ptr<const InfluenceIndex> engine() const { return m_engine; }
+    // The session updates the index after relabels (InfluenceIndex::updateExample()).
+    void setEngine(std::shared_ptr<InfluenceIndex> engine);
 
     ThumbnailCache *thumbnails() const { return m_thumbnails; }
     QUndoStack *undoStack() const { return m_undoStack; }
@@ -117,6 +124,11 @@ private:
     explicit ProjectSession(std::unique_ptr<ProjectDb> db);
     // Sets the queue to the default ranking without emitting (see resetReviewOrder()).
     void applyDefaultOrder();
+    // After a relabel of `id`: the loaded index's row, self-influence, the self-influence
+    // ranking, the labels the model was trained with, and the queue (reviewOrderChanged
+    // when its order changed).
+    Status refreshScores(qint64 id, int label);
+    Status reloadTrainedLabels();
 
     std::unique_ptr<ProjectDb> m_db;
     std::optional<DatasetInfo> m_dataset;
@@ -132,7 +144,8 @@ private:
     QString m_reviewOrderName;
     int m_reviewOrderKind = -1;
     bool m_reviewOrderIsDefault = true;
-    std::shared_ptr<const InfluenceEngine> m_engine;
+    std::shared_ptr<InfluenceIndex> m_engine;
+    QHash<qint64, int> m_trainedLabels;
     ThumbnailCache *m_thumbnails;
     QUndoStack *m_undoStack;
 };

@@ -356,6 +356,12 @@ void ReviewPage::decide(int label, int review)
     const qint64 id = currentId();
     if (id < 0)
         return;
+    // A relabel reorders the queue (scores follow the label), so the next example is
+    // chosen before the decision: the reviewer goes on where they were.
+    const int at = m_position;
+    advanceFrom(at + 1);
+    m_nextAfterDecision = m_position >= 0 && m_queue[m_position] != id ? m_queue[m_position] : -1;
+    m_position = at;
     m_session->undoStack()->push(new ReviewCommand(m_session, id, label, ReviewState(review),
                                                    [this](qint64 i, bool undone) { onApplied(i, undone); }));
 }
@@ -369,8 +375,14 @@ void ReviewPage::onApplied(qint64 id, bool undone)
         // Undo brings the example back on screen so the decision can be made again.
         m_position = pos;
     } else {
-        advanceFrom(pos + 1);
+        const int next = m_nextAfterDecision >= 0 ? int(m_queue.indexOf(m_nextAfterDecision)) : -1;
+        const ExampleRow *row = next >= 0 ? m_session->example(m_queue[next]) : nullptr;
+        if (row && row->review == ReviewState::None)
+            m_position = next;
+        else
+            advanceFrom(pos + 1);
     }
+    m_nextAfterDecision = -1;
     updateView();
 }
 
@@ -444,9 +456,14 @@ void ReviewPage::updateView()
     else
         m_suggested->setText(tr("Suggested: <b style='color:#2e9d5b'>%1</b> — the model agrees (%2%)")
                                  .arg(m_session->className(pred)).arg(prob, 0, 'f', 0));
-    m_score->setText(tr("Self-influence <b>%1</b> · loss %2")
+    // Scores are formed with the current label; say so when the model learnt another.
+    QString scores = tr("Self-influence <b>%1</b> · loss %2")
                          .arg(m_session->selfInfluence(id), 0, 'g', 4)
-                         .arg(double(engine->lossAtLast(id)), 0, 'f', 3));
+                         .arg(double(engine->lossAtLast(id)), 0, 'f', 3);
+    if (const auto trained = m_session->trainedLabel(id))
+        scores += tr(" · with the label %1 (the model was trained with %2)")
+                      .arg(m_session->className(row->currentLabel), m_session->className(*trained));
+    m_score->setText(scores);
     m_source->setText(QString::fromStdString(row->source));
     for (int c = 0; c < m_classButtons.size(); ++c) {
         m_classButtons[c]->setChecked(c == row->currentLabel);

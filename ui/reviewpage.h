@@ -10,7 +10,7 @@
 //
 // Ownership: does not own the session. Thread safety: GUI thread only.
 
-#include "influenceengine.h"
+#include "influenceindex.h"
 
 #include <QFutureWatcher>
 #include <QVector>
@@ -82,6 +82,7 @@ private:
     ProjectSession *m_session;
     QVector<qint64> m_queue;
     int m_position = -1;
+    qint64 m_nextAfterDecision = -1; // chosen when a decision is made (see decide())
     QStackedWidget *m_stack;
     QLabel *m_emptyText;
     QLabel *m_counter;

@@ -7,7 +7,7 @@
 #include "exporter.h"
 #include "imagedecoder.h"
 #include "importer.h"
-#include "influenceengine.h"
+#include "influenceindex.h"
 #include "influenceindex.h"
 #include "modelrunner.h"
 #include "projectdb.h"
@@ -375,7 +375,11 @@ int cmdQuery(Context &c)
 {
     if (c.positional.size() != 1)
         return usage("query: expected <project> and --example or --image");
-    auto opened = openProjectModel(c);
+    const QStringList examples = c.parser.values("example");
+    if (examples.isEmpty() == !c.parser.isSet("image"))
+        return usage("query: give --example <id|path> (may repeat) or --image <file>");
+    // Read-only: a query answers while the desktop app has the project open.
+    auto opened = openProjectModel(c, ProjectDb::OpenMode::ReadOnly);
     if (!opened.ok())
         return fail(opened.status());
     std::unique_ptr<ProjectDb> &db = opened->db;
@@ -385,12 +389,15 @@ int cmdQuery(Context &c)
         return usage("--k must be at least 1");
     const Scoring scoring = c.parser.isSet("normalised") ? Scoring::Normalised : Scoring::Raw;
     const auto t0 = std::chrono::steady_clock::now();
-    // From kExactSearchBelow training examples a saved, fresh index (`traclens-cli index`)
-    // answers; without one, or below that size, the search is exact. A one-off query
-    // never waits for an index build.
-    IndexOptions indexOptions;
-    indexOptions.buildIfStale = false;
-    auto index = InfluenceIndex::open(*db, model, indexOptions);
+    // The desktop app's query path (IndexOptions::serving()): from kExactSearchBelow
+    // training examples a saved, fresh index (`traclens-cli index`) answers; without one,
+    // or below that size, the search is exact. A query never waits for an index build.
+    IndexOptions serving = IndexOptions::serving();
+    if (c.parser.value("precision") == "f16")
+        serving.params.precision = IndexParams::Precision::Float16;
+    else if (c.parser.value("precision") != "f32")
+        return usage("--precision is f32 or f16");
+    auto index = InfluenceIndex::open(*db, model, serving);
     if (!index.ok())
         return fail(index.status());
     const std::string &indexProblem = (*index)->info().staleReason;
@@ -402,93 +409,127 @@ int cmdQuery(Context &c)
     if (!info.ok())
         return fail(info.status());
     const auto &classes = (*info)->classes;
-
-    Result<QueryResult> result = Status::invalid("query: give --example <id|path> or --image <file>");
-    const auto q0 = std::chrono::steady_clock::now();
-    if (c.parser.isSet("example")) {
-        auto id = findExample(*db, c.parser.value("example"));
-        if (!id.ok())
-            return fail(id.status());
-        result = (*index)->query(*id, k, scoring);
-    } else if (c.parser.isSet("image")) {
-        const QString file = c.parser.value("image");
-        auto image = decodeImageFile(file.toStdString());
-        if (!image.ok())
-            return fail(image.status());
-        int label = -1;
-        if (c.parser.isSet("label")) {
-            auto l = findLabel(*db, c.parser.value("label"));
-            if (!l.ok())
-                return fail(l.status());
-            label = *l;
-        }
-        auto factors = computeImageFactors(*db, model, *image, label);
-        if (!factors.ok())
-            return fail(factors.status());
-        result = (*index)->query(*factors, k, scoring);
-    } else {
-        return usage("query: give --example <id|path> or --image <file>");
-    }
-    if (!result.ok())
-        return fail(result.status());
-    const double queryMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - q0).count();
-    const QueryResult &r = *result;
-
-    std::map<int64_t, ExampleRow> rows;
+    // Scores are formed with each example's current label; where the model was trained
+    // with another, the answer says so.
+    auto changed = db->labelsChangedSince(model);
+    if (!changed.ok())
+        return fail(changed.status());
+    const std::map<int64_t, int> trainedWith(changed->begin(), changed->end());
+    auto addTrainedLabel = [&](QJsonObject *o, int64_t id) {
+        if (auto it = trainedWith.find(id); it != trainedWith.end())
+            o->insert("trained_label", q(classes[size_t(it->second)]));
+    };
     auto describe = [&](const std::vector<Neighbour> &list) -> Result<QJsonArray> {
         QJsonArray a;
         for (const auto &n : list) {
             auto e = db->example(n.exampleId);
             if (!e.ok())
                 return e.status();
-            rows[n.exampleId] = *e;
             const std::string path = (*info)->kind == SourceKind::Idx
                                          ? e->source
                                          : (std::filesystem::path((*info)->root) / e->source).string();
-            a.append(QJsonObject{{"id", qint64(n.exampleId)}, {"score", n.score}, {"path", q(path)},
-                                 {"label", q(classes[size_t(e->currentLabel)])}});
+            QJsonObject o{{"id", qint64(n.exampleId)}, {"score", n.score}, {"path", q(path)},
+                          {"label", q(classes[size_t(e->currentLabel)])}};
+            addTrainedLabel(&o, n.exampleId);
+            a.append(o);
         }
         return a;
     };
-    QJsonObject out{{"model", qint64(model)},
-                    {"query", qint64(r.queryId)},
-                    {"label", q(classes[size_t(r.labelUsed)])},
-                    {"label_is_prediction", r.labelPredicted},
-                    {"predicted", q(classes[size_t(r.predicted)])},
-                    {"self_influence", r.selfInfluence},
-                    {"scoring", scoring == Scoring::Raw ? "raw" : "normalised"},
-                    {"search", (*index)->usesIndex() ? "index" : "exact"},
-                    {"index_problem", q(indexProblem)},
-                    {"load_seconds", loadSeconds},
-                    {"query_ms", queryMs}};
-    const std::pair<const char *, const std::vector<Neighbour> *> lists[] = {
-        {"proponents", &r.proponents}, {"opponents", &r.opponents}, {"nearest", &r.nearest}, {"farthest", &r.farthest}};
-    for (const auto &[name, list] : lists) {
-        auto a = describe(*list);
-        if (!a.ok())
-            return fail(a.status());
-        out.insert(name, *a);
-    }
-    if (c.json) {
-        printJson(out);
+    const std::pair<const char *, std::vector<Neighbour> QueryResult::*> lists[] = {
+        {"proponents", &QueryResult::proponents},
+        {"opponents", &QueryResult::opponents},
+        {"nearest", &QueryResult::nearest},
+        {"farthest", &QueryResult::farthest}};
+    // One answer: JSON (one object, or one line per example when --example repeats) or text.
+    auto answer = [&](const QueryResult &r, double queryMs) -> int {
+        QJsonObject out{{"model", qint64(model)},
+                        {"query", qint64(r.queryId)},
+                        {"label", q(classes[size_t(r.labelUsed)])},
+                        {"label_is_prediction", r.labelPredicted},
+                        {"predicted", q(classes[size_t(r.predicted)])},
+                        {"self_influence", r.selfInfluence},
+                        {"scoring", scoring == Scoring::Raw ? "raw" : "normalised"},
+                        {"search", searchKindName(r)},
+                        {"precision", precisionName(r)},
+                        {"relabelled_since_index", qint64((*index)->info().relabelledRows)},
+                        {"index_problem", q(indexProblem)},
+                        {"load_seconds", loadSeconds},
+                        {"query_ms", queryMs}};
+        if (r.queryId >= 0)
+            addTrainedLabel(&out, r.queryId);
+        for (const auto &[name, member] : lists) {
+            auto a = describe(r.*member);
+            if (!a.ok())
+                return fail(a.status());
+            out.insert(name, *a);
+        }
+        if (c.json) {
+            if (examples.size() > 1)
+                std::printf("%s\n", QJsonDocument(out).toJson(QJsonDocument::Compact).constData());
+            else
+                printJson(out);
+            return ExitOk;
+        }
+        const QString trainedNote = out.contains("trained_label")
+                                        ? QString(" (the model was trained with %1)").arg(out.value("trained_label").toString())
+                                        : QString();
+        std::printf("query %s, label %s%s%s, predicted %s, self-influence %.6g (%s scores, %s search, %s factors, "
+                    "%.1f ms)\n",
+                    r.queryId >= 0 ? std::to_string(r.queryId).c_str() : qPrintable(c.parser.value("image")),
+                    classes[size_t(r.labelUsed)].c_str(), r.labelPredicted ? " (predicted: the image has no label)" : "",
+                    qPrintable(trainedNote), classes[size_t(r.predicted)].c_str(), r.selfInfluence,
+                    scoring == Scoring::Raw ? "raw" : "normalised", searchKindName(r), precisionName(r), queryMs);
+        for (const auto &[name, member] : lists) {
+            std::printf("%s:\n", name);
+            for (const auto &v : out.value(name).toArray()) {
+                const QJsonObject o = v.toObject();
+                std::printf("  %8lld  %+12.6g  %-14s %s\n", (long long)o.value("id").toInteger(),
+                            o.value("score").toDouble(), qPrintable(o.value("label").toString()),
+                            qPrintable(o.value("path").toString()));
+            }
+        }
+        return ExitOk;
+    };
+
+    if (!examples.isEmpty()) {
+        // Every --example is answered, in the order given, by the one loaded index.
+        std::vector<int64_t> ids;
+        for (const QString &text : examples) {
+            auto id = findExample(*db, text);
+            if (!id.ok())
+                return fail(id.status());
+            ids.push_back(*id);
+        }
+        for (int64_t id : ids) {
+            const auto q0 = std::chrono::steady_clock::now();
+            auto result = (*index)->query(id, k, scoring);
+            if (!result.ok())
+                return fail(result.status());
+            const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - q0).count();
+            if (int rc = answer(*result, ms); rc != ExitOk)
+                return rc;
+        }
         return ExitOk;
     }
-    std::printf("query %s, label %s%s, predicted %s, self-influence %.6g (%s scores, %s search, %.1f ms)\n",
-                r.queryId >= 0 ? std::to_string(r.queryId).c_str() : qPrintable(c.parser.value("image")),
-                classes[size_t(r.labelUsed)].c_str(), r.labelPredicted ? " (predicted: the image has no label)" : "",
-                classes[size_t(r.predicted)].c_str(), r.selfInfluence, scoring == Scoring::Raw ? "raw" : "normalised",
-                (*index)->usesIndex() ? "index" : "exact", queryMs);
-    for (const auto &[name, list] : lists) {
-        std::printf("%s:\n", name);
-        const QJsonArray a = out.value(name).toArray();
-        for (const auto &v : a) {
-            const QJsonObject o = v.toObject();
-            std::printf("  %8lld  %+12.6g  %-14s %s\n", (long long)o.value("id").toInteger(),
-                        o.value("score").toDouble(), qPrintable(o.value("label").toString()),
-                        qPrintable(o.value("path").toString()));
-        }
+    const QString file = c.parser.value("image");
+    auto image = decodeImageFile(file.toStdString());
+    if (!image.ok())
+        return fail(image.status());
+    int label = -1;
+    if (c.parser.isSet("label")) {
+        auto l = findLabel(*db, c.parser.value("label"));
+        if (!l.ok())
+            return fail(l.status());
+        label = *l;
     }
-    return ExitOk;
+    const auto q0 = std::chrono::steady_clock::now();
+    auto factors = computeImageFactors(*db, model, *image, label);
+    if (!factors.ok())
+        return fail(factors.status());
+    auto result = (*index)->query(*factors, k, scoring);
+    if (!result.ok())
+        return fail(result.status());
+    return answer(*result, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - q0).count());
 }
 
 int cmdRelabel(Context &c)
@@ -668,6 +709,11 @@ Result<IndexParams> indexParams(Context &c)
     p.efConstruction = c.parser.value("ef-construction").toInt();
     p.efSearch = c.parser.value("ef").toInt();
     p.seed = c.parser.value("seed").toULongLong();
+    const QString precision = c.parser.value("precision");
+    if (precision == "f16")
+        p.precision = IndexParams::Precision::Float16;
+    else if (precision != "f32")
+        return Status::invalid("--precision is f32 or f16");
     if (p.projectionDim < -1 || (c.parser.isSet("dim") && p.projectionDim < 0) || p.cells < 0 || p.candidates < 1
         || p.M < 2 || p.efConstruction < 1 || p.efSearch < 1)
         return Status::invalid("--dim ≥ 0, --cells ≥ 0, --candidates ≥ 1, --M ≥ 2, --ef-construction ≥ 1, --ef ≥ 1");
@@ -909,7 +955,7 @@ int cmdDemo(Context &c)
         return fail(computed.status());
     std::printf("factors: %lld computed, %lld reused (%.0f vectors/s)\n", (long long)computed->computed,
                 (long long)computed->reused, computed->vectorsPerSecond);
-    auto engine = InfluenceEngine::load(p, model);
+    auto engine = InfluenceIndex::open(p, model, IndexOptions::serving());
     if (!engine.ok())
         return fail(engine.status());
     auto classes = p.classes();
@@ -1234,6 +1280,9 @@ int main(int argc, char **argv)
     const QCommandLineOption quiet("quiet", "No progress on stderr.");
     const QCommandLineOption model("model", "Model id (default: the active model).", "id");
     const QCommandLineOption threads("threads", "LibTorch threads (0 = all cores).", "n", "0");
+    const QCommandLineOption precisionOption(
+        "precision", "Factors held for exact scoring: f32, or f16 (half the memory; near-ties may reorder).",
+        "f32|f16", "f32");
 
     const std::vector<Command> commands = {
         {"import", "Import a dataset (image folder, CSV manifest or IDX folder) into a project; re-import updates it.",
@@ -1273,11 +1322,12 @@ int main(int argc, char **argv)
         {"query", "Proponents, opponents and embedding neighbours of an example or an image file.", "<project>",
          [&](QCommandLineParser &p) {
              p.addOption(model);
-             p.addOption({"example", "Example id or path.", "id"});
+             p.addOption({"example", "Example id or path; repeat it for several (with --json, one line each).", "id"});
              p.addOption({"image", "An image file outside the project.", "file"});
              p.addOption({"label", "Label for --image (default: its predicted class).", "label"});
              p.addOption({"k", "How many of each.", "n", "10"});
              p.addOption({"normalised", "Normalised TracIn (cosine of gradients)."});
+             p.addOption(precisionOption);
          },
          cmdQuery},
         {"relabel", "Change an example's label (kept in the label history).", "<project> <example> <label>",
@@ -1314,6 +1364,7 @@ int main(int argc, char **argv)
              p.addOption({"ef", "Hnsw: candidates per list and graph at query time (rescored exactly).", "n",
                           QString::number(IndexParams{}.efSearch)});
              p.addOption({"seed", "Projection seed.", "n", "1"});
+             p.addOption(precisionOption);
              p.addOption({"query", "Then answer a query for this example through the index.", "id"});
              p.addOption({"k", "How many of each for --query.", "n", "10"});
              p.addOption({"normalised", "Normalised TracIn for --query."});

@@ -1,9 +1,9 @@
 #pragma once
 // For UI tests: opens a ProjectSession on a computed TestProject and gives it its
-// InfluenceEngine, loaded synchronously (the application loads it on the worker).
+// InfluenceIndex, loaded synchronously (the application loads it on the worker).
 // Header-only because it needs the ui library, which engine tests do not link.
 
-#include "influenceengine.h"
+#include "influenceindex.h"
 #include "projectsession.h"
 
 #include <QString>
@@ -24,12 +24,12 @@ inline std::unique_ptr<ProjectSession> openSessionWithEngine(const std::string &
         *error = "no active model";
         return nullptr;
     }
-    auto engine = InfluenceEngine::load(session.value()->db(), *model);
+    auto engine = InfluenceIndex::open(session.value()->db(), *model, IndexOptions::serving());
     if (!engine.ok()) {
         *error = engine.status().message();
         return nullptr;
     }
-    session.value()->setEngine(std::shared_ptr<const InfluenceEngine>(std::move(engine).value()));
+    session.value()->setEngine(std::shared_ptr<InfluenceIndex>(std::move(engine).value()));
     return std::move(session).value();
 }
 

@@ -1,5 +1,5 @@
 // The influence view: for a query (set directly, or by clicking a tile) the four grids
-// hold exactly InfluenceEngine::query's answer — ids and order — for the chosen k and
+// hold exactly InfluenceIndex::query's answer — ids and order — for the chosen k and
 // scoring; Alt+Left / Alt+Right walk the history.
 
 #include "influencepage.h"

@@ -98,7 +98,7 @@ void TestJobWorker::planRunsEveryStepInOrder()
     }
     QCOMPARE(kinds, (QList<JobKind>{JobKind::Import, JobKind::Train, JobKind::Compute, JobKind::LoadEngine}));
     QCOMPARE(engines.count(), 1);
-    auto engine = engines.at(0).at(1).value<std::shared_ptr<const InfluenceEngine>>();
+    auto engine = engines.at(0).at(1).value<std::shared_ptr<InfluenceIndex>>();
     QVERIFY(engine);
     QCOMPARE(int(engine->trainIds().size()), fixture.spec().classes * fixture.spec().trainPerClass);
 
