@@ -336,6 +336,9 @@ void InfluencePage::updateHeader()
                  .arg(fromIndex ? tr("candidates from the index, rescored exactly")
                                 : tr("exact search over every training example"))
                  .arg(half ? QStringLiteral("float16") : QStringLiteral("float32"));
+    if (engine && engine->info().stale)
+        facts += tr("<br><span style='color:#c0392b'>The saved index is out of date, so the lists are "
+                    "searched exactly; rebuild it with “traclens-cli index”.</span>");
     m_queryFacts->setText(facts);
 }
 

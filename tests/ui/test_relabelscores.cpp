@@ -24,11 +24,27 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 using namespace traclens;
 using namespace traclens::testing;
 
 namespace {
+
+// A project file with its "<project>.d" folder (models live there, named relative to
+// the project).
+bool copyProject(const QString &from, const QString &to)
+{
+    std::error_code ec;
+    std::filesystem::remove_all((to + ".d").toStdString(), ec);
+    QFile::remove(to);
+    if (!QFile::copy(from, to))
+        return false;
+    if (std::filesystem::exists((from + ".d").toStdString()))
+        std::filesystem::copy((from + ".d").toStdString(), (to + ".d").toStdString(),
+                              std::filesystem::copy_options::recursive, ec);
+    return !ec;
+}
 
 bool close(double a, double b, double rel = 1e-6)
 {
@@ -73,8 +89,7 @@ Scores fromScratch(const QString &project, const QString &copyDir, int64_t id, i
                    QString *error)
 {
     const QString copy = copyDir + "/scratch.traclens";
-    QFile::remove(copy);
-    if (!QFile::copy(project, copy)) {
+    if (!copyProject(project, copy)) {
         *error = "cannot copy the project";
         return {};
     }
@@ -133,7 +148,7 @@ void TestRelabelScores::followsLabel()
     // A fresh copy of the computed project for each row.
     QTemporaryDir work;
     const QString project = work.filePath("p.traclens");
-    QVERIFY(QFile::copy(QString::fromStdString(m_project->projectPath()), project));
+    QVERIFY(copyProject(QString::fromStdString(m_project->projectPath()), project));
 
     int64_t id = -1, testId = -1;
     int oldLabel = -1;
@@ -231,7 +246,7 @@ void TestRelabelScores::clusterSetsOfOtherClassesStayFresh()
     // other: each set's fingerprint covers only its own members and their factors.
     QTemporaryDir work;
     const QString project = work.filePath("p.traclens");
-    QVERIFY(QFile::copy(QString::fromStdString(m_project->projectPath()), project));
+    QVERIFY(copyProject(QString::fromStdString(m_project->projectPath()), project));
     auto db = ProjectDb::open(project.toStdString());
     QVERIFY(db.ok());
     const int64_t model = *(*db)->activeModel().value();
