@@ -375,7 +375,7 @@ int cmdQuery(Context &c)
 {
     if (c.positional.size() != 1)
         return usage("query: expected <project> and --example or --image");
-    auto opened = openProjectModel(c);
+    auto opened = openProjectModel(c, ProjectDb::OpenMode::ReadOnly);
     if (!opened.ok())
         return fail(opened.status());
     std::unique_ptr<ProjectDb> &db = opened->db;
