@@ -354,7 +354,7 @@ void ReviewPage::skip()
 void ReviewPage::decide(int label, int review)
 {
     const qint64 id = currentId();
-    if (id < 0)
+    if (id < 0 || !m_session->checkWritable())
         return;
     m_session->undoStack()->push(new ReviewCommand(m_session, id, label, ReviewState(review),
                                                    [this](qint64 i, bool undone) { onApplied(i, undone); }));
