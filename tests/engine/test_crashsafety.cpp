@@ -2,8 +2,9 @@
 // import, training and index building; a child process is killed right after a relabel
 // returned. Every kill follows a marker of progress — a committed row, a state file, a
 // progress line of --progress-lines, a byte down a pipe — never a timer, so a slow or a
-// fast machine kills at the same point. After each kill the project passes PRAGMA integrity_check, nothing finished
-// is lost, and running the command again finishes without redoing finished parts.
+// fast machine kills at the same point. After each kill the project passes PRAGMA
+// integrity_check, nothing finished is lost, and running the command again finishes
+// without redoing finished parts.
 // (Vector computation: test_computeresume.)
 
 #include "clirun.h"
