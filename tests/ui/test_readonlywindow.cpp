@@ -67,10 +67,13 @@ void TestReadOnlyWindow::initTestCase()
     QVERIFY2(built.isOk(), built.message().c_str());
     m_project = QFileInfo(QString::fromStdString(m_fixture->projectPath())).canonicalFilePath();
 
-    // The writer: takes the lock, says so, and keeps it until killed.
+    // The writer: takes the lock, says so, and keeps it until killed. The shell becomes
+    // `sleep` (exec) holding the locked descriptor, so killing the QProcess frees the lock
+    // (with `flock FILE COMMAND` the lock would live on in flock's child).
     const QString lockFile = QString::fromStdString(ProjectLock::lockPathFor(m_project.toStdString()));
-    m_holder.start("flock", {"--nonblock", lockFile, "-c", "echo locked; exec sleep 600"});
-    QVERIFY2(m_holder.waitForStarted(10000), "flock(1) (util-linux) is needed to hold the writer lock");
+    m_holder.start("/bin/sh", {"-c", "exec 9>>\"$1\" && flock --nonblock 9 && echo locked && exec sleep 600", "sh",
+                               lockFile});
+    QVERIFY2(m_holder.waitForStarted(10000), "/bin/sh is needed to hold the writer lock");
     QByteArray said;
     const auto lockedOrGone = [&] {
         said += m_holder.readAllStandardOutput(); // QTRY evaluates more than once: keep what was read
