@@ -204,7 +204,9 @@ void DatasetBrowserPage::applySort()
 void DatasetBrowserPage::setEditingEnabled(bool enabled)
 {
     m_editingEnabled = enabled;
-    m_relabel->setToolTip(enabled ? QString() : tr("Labels can be changed when the background work has finished"));
+    m_relabel->setToolTip(enabled                     ? QString()
+                          : m_session->isReadOnly() ? tr("The project is open read-only; labels cannot be changed here")
+                                                    : tr("Labels can be changed when the background work has finished"));
     updateDetails();
 }
 
@@ -306,7 +308,7 @@ void DatasetBrowserPage::queryProponents()
 void DatasetBrowserPage::relabelSelected(int label)
 {
     const ExampleRow *row = m_session->example(m_selected);
-    if (!row || label < 0 || label == row->currentLabel)
+    if (!row || label < 0 || label == row->currentLabel || !m_session->checkWritable())
         return;
     // A relabel from the browser is a decision too: it counts as reviewed.
     m_session->undoStack()->push(new ReviewCommand(m_session, row->id, label, ReviewState::Reviewed));

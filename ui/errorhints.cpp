@@ -24,7 +24,8 @@ FailureText describeFailure(FailureContext context, const Status &status)
             t.advice = tr("The project was written by a newer version of TracLens. Install that version "
                           "to open it; the file has not been changed.");
         else if (code == C::Busy)
-            t.advice = tr("Another program is using the project. Close it there and try again.");
+            t.advice = tr("Another TracLens is writing the project. Open it read-only to browse it and ask "
+                          "influence questions, or close it there and try again.");
         else if (code == C::NotFound)
             t.advice = tr("Check that the file still exists, or choose another one.");
         else if (code == C::Corruption || code == C::InvalidArgument)
@@ -69,8 +70,10 @@ FailureText describeFailure(FailureContext context, const Status &status)
         break;
     case FailureContext::Edit:
         t.title = tr("Could not save the change");
-        t.advice = code == C::Busy ? tr("The project is busy with background work; try again in a moment.")
-                                   : tr("The change was not saved; the project is unchanged.");
+        t.advice = code == C::Busy          ? tr("The project is busy with background work; try again in a moment.")
+                   : code == C::Unsupported ? tr("The project is open read-only. To edit it, close it in the other "
+                                                 "TracLens and open it here again; the project is unchanged.")
+                                            : tr("The change was not saved; the project is unchanged.");
         break;
     }
     return t;

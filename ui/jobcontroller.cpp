@@ -129,6 +129,14 @@ void JobController::closeProject()
     QMetaObject::invokeMethod(m_worker, [w] { w->closeProject(); }, Qt::QueuedConnection);
 }
 
+void JobController::openReadOnly(const QString &projectPath)
+{
+    JobWorker *w = m_worker;
+    if (!w)
+        return;
+    QMetaObject::invokeMethod(m_worker, [w, projectPath] { w->openReadOnly(projectPath); }, Qt::QueuedConnection);
+}
+
 void JobController::cancelAll()
 {
     // Order matters, see JobWorker::beginJob.

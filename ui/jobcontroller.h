@@ -44,6 +44,8 @@ public:
     qint64 retrainWithCorrections(const QString &projectPath);
     // Drops the worker's database connection (queued behind running work).
     void closeProject();
+    // Requests queued after this open `projectPath` read-only (JobWorker::openReadOnly).
+    void openReadOnly(const QString &projectPath);
 
     // Cancels the running job and every queued one.
     void cancelAll();

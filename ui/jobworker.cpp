@@ -63,7 +63,8 @@ Status JobWorker::ensureDb(const QString &projectPath)
     if (m_db && m_db->path() == path)
         return Status::ok();
     m_db.reset();
-    auto db = ProjectDb::open(path, ProjectDb::OpenMode::ReadWrite);
+    const bool readOnly = !m_readOnlyPath.isEmpty() && m_readOnlyPath == projectPath;
+    auto db = ProjectDb::open(path, readOnly ? ProjectDb::OpenMode::ReadOnly : ProjectDb::OpenMode::ReadWrite);
     if (!db.ok())
         return db.status();
     m_db = std::move(db).value();
@@ -81,7 +82,25 @@ Result<int64_t> JobWorker::activeModel(const QString &projectPath)
     return *active.value();
 }
 
-void JobWorker::closeProject() { m_db.reset(); }
+void JobWorker::closeProject()
+{
+    m_db.reset();
+    m_readOnlyPath.clear();
+}
+
+void JobWorker::openReadOnly(const QString &projectPath)
+{
+    m_db.reset();
+    m_readOnlyPath = projectPath;
+}
+
+Status JobWorker::checkWritable() const
+{
+    if (m_db && m_db->isReadOnly())
+        return Status::unsupported(m_db->path() + ": the project is open read-only (another TracLens has it open "
+                                   "for writing); import, training and computing are done there");
+    return Status::ok();
+}
 
 ProgressFn JobWorker::progressFn(qint64 jobId)
 {
@@ -142,6 +161,8 @@ Result<bool> JobWorker::factorsComplete(int64_t modelId)
 
 Status JobWorker::stepImport(qint64 jobId, const QString &datasetPath)
 {
+    if (Status s = checkWritable(); !s)
+        return report(jobId, JobKind::Import, s);
     JobRow row;
     row.name = kImportJob;
     row.state = "running";
@@ -164,6 +185,8 @@ Status JobWorker::stepImport(qint64 jobId, const QString &datasetPath)
 
 Status JobWorker::stepTrain(qint64 jobId, const TrainConfig &config, const QString &name)
 {
+    if (Status s = checkWritable(); !s)
+        return report(jobId, JobKind::Train, s);
     auto id = trainProjectModel(*m_db, config, name.toStdString(), progressFn(jobId), m_cancel);
     if (id.ok()) {
         if (Status s = m_db->setActiveModel(id.value()); !s)
@@ -174,6 +197,8 @@ Status JobWorker::stepTrain(qint64 jobId, const TrainConfig &config, const QStri
 
 Status JobWorker::stepImportModel(qint64 jobId, const QString &directory)
 {
+    if (Status s = checkWritable(); !s)
+        return report(jobId, JobKind::ImportModel, s);
     auto id = traclens::importModel(*m_db, directory.toStdString(), progressFn(jobId));
     if (id.ok()) {
         if (Status s = m_db->setActiveModel(id.value()); !s)
@@ -184,6 +209,8 @@ Status JobWorker::stepImportModel(qint64 jobId, const QString &directory)
 
 Status JobWorker::stepCompute(qint64 jobId, int64_t modelId)
 {
+    if (Status s = checkWritable(); !s)
+        return report(jobId, JobKind::Compute, s);
     auto summary = traclens::computeFactors(*m_db, modelId, ComputeOptions{}, progressFn(jobId), m_cancel);
     return report(jobId, JobKind::Compute, summary.ok() ? Status::ok() : summary.status());
 }
@@ -380,6 +407,7 @@ void JobWorker::retrainWithCorrections(qint64 jobId, const QString &projectPath)
         auto active = activeModel(projectPath);
         if (!active.ok())
             return active.status();
+        TL_RETURN_IF_ERROR(checkWritable());
         auto result = traclens::retrainWithCorrections(*m_db, active.value(), std::nullopt, {}, progressFn(jobId),
                                                        m_cancel);
         if (!result.ok())

@@ -9,7 +9,10 @@
 // and at completion, so the GUI event loop never drowns.
 //
 // Database: the worker opens its OWN ProjectDb on the project path (one SQLite
-// connection per thread); it keeps it open between requests for the same path.
+// connection per thread); it keeps it open between requests for the same path. After
+// openReadOnly() it opens that path read-only (no writer lock) and refuses the requests
+// that would write the project (import, train, model import, compute, retrain) with
+// Status::unsupported; loading the engine, ranking and export work.
 //
 // Cancellation: cooperative. JobController sets the shared CancelFlag and raises
 // `cancelledBefore`; a job whose id is below it is skipped, a running one sees the flag
@@ -69,6 +72,8 @@ public:
     void retrainWithCorrections(qint64 jobId, const QString &projectPath);
     // Closes the worker's connection (e.g. before the GUI opens another project).
     void closeProject();
+    // From now until closeProject(), `projectPath` is opened read-only (see above).
+    void openReadOnly(const QString &projectPath);
 
 signals:
     void started(qint64 jobId, traclens::JobKind kind);
@@ -104,12 +109,15 @@ private:
     Status stepCompute(qint64 jobId, int64_t modelId);
     Status stepLoadEngine(qint64 jobId, int64_t modelId);
     Status report(qint64 jobId, JobKind kind, Status status);
+    // Unsupported when the open project is read-only: the guard of every writing step.
+    Status checkWritable() const;
     Result<bool> factorsComplete(int64_t modelId);
     Result<bool> importComplete();
 
     CancelFlag *m_cancel;
     const std::atomic<qint64> *m_cancelledBefore;
     std::unique_ptr<ProjectDb> m_db;
+    QString m_readOnlyPath; // the project opened read-only, empty when none
     QElapsedTimer m_sinceEmit;
     QString m_lastStage;
 };

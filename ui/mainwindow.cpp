@@ -33,6 +33,7 @@
 #include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPushButton>
 #include <QScrollBar>
 #include <QScreen>
 #include <QScrollArea>
@@ -91,6 +92,14 @@ MainWindow::MainWindow(QWidget *parent)
     m_jobStatus = new JobStatusWidget;
     statusBar()->addPermanentWidget(m_jobStatus);
     statusBar()->addPermanentWidget(m_summary);
+    m_readOnlyBadge = new QLabel(tr("Read-only"));
+    m_readOnlyBadge->setObjectName("readOnlyBadge");
+    m_readOnlyBadge->setToolTip(tr("Another TracLens has this project open for writing. You can browse it and "
+                                   "ask influence questions; to edit labels or run jobs, close it there and "
+                                   "open it again here."));
+    m_readOnlyBadge->setStyleSheet("QLabel { font-weight: bold; padding: 0 6px; }");
+    m_readOnlyBadge->hide();
+    statusBar()->addPermanentWidget(m_readOnlyBadge);
 
     createActions();
     createMenus();
@@ -104,7 +113,8 @@ MainWindow::MainWindow(QWidget *parent)
     connect(w, &JobController::started, m_jobStatus, &JobStatusWidget::jobStarted);
     connect(w, &JobController::started, this, [this](qint64, JobKind kind) {
         if (m_browser)
-            m_browser->setEditingEnabled(kind != JobKind::Plan && kind != JobKind::Import && kind != JobKind::Compute);
+            m_browser->setEditingEnabled(kind != JobKind::Plan && kind != JobKind::Import && kind != JobKind::Compute
+                                         && !(m_session && m_session->isReadOnly()));
     });
     connect(w, &JobController::progress, m_jobStatus, &JobStatusWidget::jobProgress);
     connect(w, &JobController::stepFinished, this, &MainWindow::onStepFinished);
@@ -263,13 +273,19 @@ void MainWindow::updateActions()
     const bool busy = m_jobs->isBusy();
     for (const char *key : {"close", "export"})
         m_actions[key]->setEnabled(open);
-    const bool hasData = open && m_session->hasDataset();
-    m_actions["resume"]->setEnabled(open && !busy && !m_session->engine());
+    // A read-only session writes nothing: every action that changes the project is off.
+    const bool writable = open && !m_session->isReadOnly();
+    const bool hasData = writable && m_session->hasDataset();
+    m_actions["resume"]->setEnabled(writable && !busy && !m_session->engine());
     m_actions["reimport"]->setEnabled(hasData && !busy);
     m_actions["train"]->setEnabled(hasData && !busy);
     m_actions["importModel"]->setEnabled(hasData && !busy);
     m_actions["retrain"]->setEnabled(hasData && m_session->modelId().has_value() && !busy);
-    m_actions["compute"]->setEnabled(open && m_session->modelId().has_value() && !busy);
+    m_actions["compute"]->setEnabled(writable && m_session->modelId().has_value() && !busy);
+    const QString readOnlyTip = open && !writable ? tr("The project is open read-only") : QString();
+    for (const char *key : {"resume", "reimport", "train", "importModel", "retrain", "compute"})
+        m_actions[key]->setStatusTip(readOnlyTip);
+    m_readOnlyBadge->setVisible(open && !writable);
     m_actions["cancel"]->setEnabled(busy);
     for (int p = 0; p < PageCount; ++p)
         m_actions[QStringLiteral("page%1").arg(p)]->setEnabled(open);
@@ -293,7 +309,7 @@ void MainWindow::updateSummary()
     m_summary->setText(text);
 }
 
-void MainWindow::reportFailure(FailureContext context, const Status &status)
+void MainWindow::reportFailure(FailureContext context, const Status &status, const QString &readOnlyPath)
 {
     const FailureText t = describeFailure(context, status);
     statusBar()->showMessage(t.title + QStringLiteral(": ") + t.what, 10000);
@@ -302,10 +318,20 @@ void MainWindow::reportFailure(FailureContext context, const Status &status)
     box->setInformativeText(t.advice);
     box->setAttribute(Qt::WA_DeleteOnClose);
     box->setObjectName("failureDialog");
+    if (!readOnlyPath.isEmpty()) {
+        QPushButton *readOnly = box->addButton(tr("Open Read-Only"), QMessageBox::AcceptRole);
+        readOnly->setObjectName("openReadOnlyButton");
+        box->setDefaultButton(readOnly);
+        // Queued: the session opens after the dialog has closed, not inside its click.
+        connect(readOnly, &QPushButton::clicked, this,
+                [this, readOnlyPath] { openProjectReadOnly(readOnlyPath); }, Qt::QueuedConnection);
+    }
     box->open();
 }
 
 bool MainWindow::openProject(const QString &path) { return openSession(path, false, nullptr); }
+
+bool MainWindow::openProjectReadOnly(const QString &path) { return openSession(path, false, nullptr, true); }
 
 bool MainWindow::createProject(const QString &path, const ProjectPlan &plan) { return openSession(path, true, &plan); }
 
@@ -327,7 +353,7 @@ bool MainWindow::openDemo(const QString &datasetDir)
     return createProject(project, plan);
 }
 
-bool MainWindow::openSession(const QString &path, bool create, const ProjectPlan *plan)
+bool MainWindow::openSession(const QString &path, bool create, const ProjectPlan *plan, bool readOnly)
 {
     if (!create && !QFileInfo::exists(path)) {
         reportFailure(FailureContext::OpenProject,
@@ -337,9 +363,13 @@ bool MainWindow::openSession(const QString &path, bool create, const ProjectPlan
         return false;
     }
     closeProject();
-    auto session = ProjectSession::open(path, create);
+    auto session = readOnly ? ProjectSession::openReadOnly(path) : ProjectSession::open(path, create);
     if (!session.ok()) {
-        reportFailure(create ? FailureContext::CreateProject : FailureContext::OpenProject, session.status());
+        // Busy: another TracLens writes the project; reading it beside that one is safe.
+        const bool offerReadOnly = !readOnly && session.status().code() == Status::Code::Busy
+                                   && QFileInfo::exists(path);
+        reportFailure(create ? FailureContext::CreateProject : FailureContext::OpenProject, session.status(),
+                      offerReadOnly ? path : QString());
         return false;
     }
     m_session = std::move(session).value();
@@ -361,7 +391,16 @@ bool MainWindow::openSession(const QString &path, bool create, const ProjectPlan
     buildProjectView();
     AppSettings::addRecentProject(m_session->path());
     updateRecentMenu();
-    setWindowTitle(tr("%1 — TracLens").arg(m_session->displayName()));
+    if (m_session->isReadOnly()) {
+        setWindowTitle(tr("%1 (read-only) — TracLens").arg(m_session->displayName()));
+        statusBar()->showMessage(tr("Opened read-only: another TracLens has the project open for writing. "
+                                    "Browsing and influence queries work; editing is off."), 15000);
+        m_browser->setEditingEnabled(false);
+        // The worker opens it read-only too, and refuses the jobs that would write.
+        m_jobs->openReadOnly(m_session->path());
+    } else {
+        setWindowTitle(tr("%1 — TracLens").arg(m_session->displayName()));
+    }
     updateSummary();
     updateActions();
 
@@ -509,7 +548,7 @@ void MainWindow::onFinished(qint64 jobId, JobKind kind, const Status &status)
 {
     m_jobStatus->jobFinished(jobId);
     if (m_browser && !m_jobs->isBusy())
-        m_browser->setEditingEnabled(true);
+        m_browser->setEditingEnabled(!(m_session && m_session->isReadOnly()));
     if (!m_session || !m_sessionJobs.contains(jobId))
         return;
     const bool shown = m_sessionJobs.value(jobId);

@@ -49,8 +49,14 @@ public:
     explicit MainWindow(QWidget *parent = nullptr);
     ~MainWindow() override;
 
-    // Opens an existing project and finishes whatever its plan left undone.
+    // Opens an existing project and finishes whatever its plan left undone. When another
+    // TracLens has it open for writing, the failure dialog offers "Open Read-Only".
     bool openProject(const QString &path);
+    // Opens an existing project read-only (ProjectSession::openReadOnly): browsing and
+    // influence queries work beside another TracLens that writes it; editing actions are
+    // disabled, "read-only" shows in the title and status bar, and an edit is refused
+    // with a dialog that says why.
+    bool openProjectReadOnly(const QString &path);
     // Creates (or reopens) a project, stores `plan` in it and runs it in the background.
     bool createProject(const QString &path, const ProjectPlan &plan);
     // The Fashion-MNIST demo: AppDataLocation/demo/fashion-mnist.traclens, imported,
@@ -86,12 +92,14 @@ protected:
 private:
     void createActions();
     void createMenus();
-    bool openSession(const QString &path, bool create, const ProjectPlan *plan);
+    bool openSession(const QString &path, bool create, const ProjectPlan *plan, bool readOnly = false);
     void buildProjectView();
     void updateActions();
     void updateSummary();
     void updateRecentMenu();
-    void reportFailure(FailureContext context, const Status &status);
+    // A window-modal dialog, object name "failureDialog". With `readOnlyPath`, a busy
+    // project's dialog also has an "Open Read-Only" button ("openReadOnlyButton").
+    void reportFailure(FailureContext context, const Status &status, const QString &readOnlyPath = QString());
     void onStepFinished(qint64 jobId, JobKind kind, const Status &status);
     void onFinished(qint64 jobId, JobKind kind, const Status &status);
     void onEngineLoaded(qint64 jobId, std::shared_ptr<InfluenceIndex> engine);
@@ -125,6 +133,7 @@ private:
     QPointer<ExportDialog> m_exportDialog;
     JobStatusWidget *m_jobStatus;
     QLabel *m_summary;
+    QLabel *m_readOnlyBadge; // "Read-only" in the status bar while the session is read-only
     QMenu *m_recentMenu = nullptr;
     QHash<QString, QAction *> m_actions;
     QHash<qint64, bool> m_sessionJobs; // job ids of the open project → an error was shown

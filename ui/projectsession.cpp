@@ -22,6 +22,17 @@ Result<std::unique_ptr<ProjectSession>> ProjectSession::open(const QString &path
     return session;
 }
 
+Result<std::unique_ptr<ProjectSession>> ProjectSession::openReadOnly(const QString &path)
+{
+    auto db = ProjectDb::open(path.toStdString(), ProjectDb::OpenMode::ReadOnly);
+    if (!db.ok())
+        return db.status();
+    std::unique_ptr<ProjectSession> session(new ProjectSession(std::move(db).value()));
+    if (Status s = session->reload(); !s)
+        return s;
+    return session;
+}
+
 ProjectSession::ProjectSession(std::unique_ptr<ProjectDb> db)
     : m_db(std::move(db)), m_thumbnails(new ThumbnailCache(this)), m_undoStack(new QUndoStack(this))
 {
@@ -234,8 +245,27 @@ void ProjectSession::setEngine(std::shared_ptr<InfluenceIndex> engine)
     emit engineChanged();
 }
 
+Status ProjectSession::readOnlyStatus()
+{
+    return Status::unsupported("the project is open read-only (another TracLens has it open for writing); "
+                               "labels and review marks cannot be changed here");
+}
+
+bool ProjectSession::checkWritable()
+{
+    if (!isReadOnly())
+        return true;
+    emit editFailed(readOnlyStatus());
+    return false;
+}
+
 Status ProjectSession::applyDecision(qint64 id, int label, ReviewState review, const std::string &origin)
 {
+    // Refused here, before SQLite would refuse it with a less helpful message.
+    if (isReadOnly()) {
+        emit editFailed(readOnlyStatus());
+        return readOnlyStatus();
+    }
     const int index = indexOf(id);
     if (index < 0)
         return Status::notFound("example " + std::to_string(id) + " is not in the project");

@@ -39,6 +39,10 @@ public:
     // Opens (or with `create`, creates) the project and reads it. Fails with the
     // engine's message (not a project, newer schema, busy, ...).
     static Result<std::unique_ptr<ProjectSession>> open(const QString &path, bool create = false);
+    // Opens the project read-only (ProjectDb::OpenMode::ReadOnly): no writer lock, so it
+    // works while another TracLens has the project open. Browsing and influence queries
+    // work; every edit is refused with readOnlyStatus() (and editFailed()).
+    static Result<std::unique_ptr<ProjectSession>> openReadOnly(const QString &path);
     ~ProjectSession() override;
 
     ProjectDb &db() { return *m_db; }
@@ -107,6 +111,12 @@ public:
     QUndoStack *undoStack() const { return m_undoStack; }
 
     // --- editing (written at once)
+    bool isReadOnly() const { return m_db->isReadOnly(); }
+    // Unsupported, saying the project is open read-only; what every refused edit returns.
+    static Status readOnlyStatus();
+    // False (after emitting editFailed(readOnlyStatus())) when the session is read-only;
+    // pages call it before they push an edit onto the undo stack.
+    bool checkWritable();
     // Sets the current label (appending history with `origin`) and the review mark of one
     // example in one transaction.
     Status applyDecision(qint64 id, int label, ReviewState review, const std::string &origin);

@@ -354,7 +354,7 @@ void ReviewPage::skip()
 void ReviewPage::decide(int label, int review)
 {
     const qint64 id = currentId();
-    if (id < 0)
+    if (id < 0 || !m_session->checkWritable())
         return;
     // A relabel reorders the queue (scores follow the label), so the next example is
     // chosen before the decision: the reviewer goes on where they were.

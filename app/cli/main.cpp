@@ -86,9 +86,21 @@ void printJson(const QJsonObject &o)
     std::fputs(QJsonDocument(o).toJson(QJsonDocument::Indented).constData(), stdout);
 }
 
-// Progress on stderr: a rewritten line on a terminal, a line every few seconds otherwise.
+// --progress-lines: every progress report as one tab-separated line on stderr,
+// "progress<TAB>stage<TAB>done<TAB>total<TAB>detail", unthrottled and flushed at once, for
+// scripts and tests that act on progress (e.g. stop a job at a known point).
+bool g_progressLines = false;
+
+// Progress on stderr: a rewritten line on a terminal, a line every few seconds otherwise
+// (or with --progress-lines, see above; that wins over --quiet).
 ProgressFn progressPrinter(bool quiet)
 {
+    if (g_progressLines)
+        return [](const Progress &p) {
+            std::fprintf(stderr, "progress\t%s\t%lld\t%lld\t%s\n", p.stage.c_str(), (long long)p.done,
+                         (long long)p.total, p.detail.c_str());
+            std::fflush(stderr);
+        };
     if (quiet)
         return {};
     const bool tty = isatty(fileno(stderr));
@@ -1278,6 +1290,9 @@ int main(int argc, char **argv)
 
     const QCommandLineOption json("json", "Machine-readable output (JSON on stdout).");
     const QCommandLineOption quiet("quiet", "No progress on stderr.");
+    const QCommandLineOption progressLines("progress-lines",
+                                           "Every progress report as a line on stderr: "
+                                           "progress<TAB>stage<TAB>done<TAB>total<TAB>detail.");
     const QCommandLineOption model("model", "Model id (default: the active model).", "id");
     const QCommandLineOption threads("threads", "LibTorch threads (0 = all cores).", "n", "0");
     const QCommandLineOption precisionOption(
@@ -1470,6 +1485,7 @@ int main(int argc, char **argv)
     ctx.parser.addHelpOption();
     ctx.parser.addOption(json);
     ctx.parser.addOption(quiet);
+    ctx.parser.addOption(progressLines);
     it->options(ctx.parser);
     ctx.parser.addPositionalArgument(it->name, it->args);
     args.removeAt(1);
@@ -1482,6 +1498,7 @@ int main(int argc, char **argv)
     }
     ctx.json = ctx.parser.isSet(json);
     ctx.quiet = ctx.parser.isSet(quiet);
+    g_progressLines = ctx.parser.isSet(progressLines);
     ctx.positional = ctx.parser.positionalArguments();
     return it->run(ctx);
 }

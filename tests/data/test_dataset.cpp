@@ -3,6 +3,7 @@
 
 #include "dataset.h"
 #include "datafixtures.h"
+#include "unprivileged.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -300,16 +301,22 @@ void TestDataset::imageFolderRecordsSizeAndMtime()
     QCOMPARE(scan->examples[0].fileMtime, int64_t(1600000000));
 }
 
+// As root (CI), permissions do not stop reading, so the scans run with an unprivileged
+// effective uid (UnprivilegedScope); the permissions are set before, as the owner.
 void TestDataset::imageFolderUnreadable()
 {
-    if (::geteuid() == 0)
-        QSKIP("running as root: permissions do not stop reading");
     QTemporaryDir root;
     QVERIFY(buildTree(root.path(), {"cat/a.png", "cat/secret.png", "dog/locked/b.png", "dog/c.png"}));
+    QVERIFY(::chmod(root.path().toLocal8Bit().constData(), 0755) == 0); // QTemporaryDir makes it 0700
     QVERIFY(::chmod(root.filePath("cat/secret.png").toLocal8Bit().constData(), 0) == 0);
     QVERIFY(::chmod(root.filePath("dog/locked").toLocal8Bit().constData(), 0) == 0);
 
-    Result<ScanResult> scan = scanDataset(root.path().toStdString());
+    Result<ScanResult> scan = Status::internal("not scanned");
+    {
+        testing::UnprivilegedScope unprivileged;
+        QVERIFY(unprivileged.ok());
+        scan = scanDataset(root.path().toStdString());
+    }
     ::chmod(root.filePath("dog/locked").toLocal8Bit().constData(), 0755); // let QTemporaryDir clean up
     QVERIFY(scan.ok());
     QCOMPARE(examplesOf(*scan), (QStringList{"train|cat|cat/a.png", "train|dog|dog/c.png"}));
@@ -317,7 +324,11 @@ void TestDataset::imageFolderUnreadable()
                                             "dog/locked/|cannot read folder: Permission denied"}));
 
     QVERIFY(::chmod(root.path().toLocal8Bit().constData(), 0) == 0);
-    scan = scanDataset(root.path().toStdString());
+    {
+        testing::UnprivilegedScope unprivileged;
+        QVERIFY(unprivileged.ok());
+        scan = scanDataset(root.path().toStdString());
+    }
     ::chmod(root.path().toLocal8Bit().constData(), 0755);
     QVERIFY(!scan.ok());
     QCOMPARE(scan.status().code(), Status::Code::IoError);

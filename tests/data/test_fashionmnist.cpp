@@ -1,12 +1,13 @@
 // The real Fashion-MNIST files: scanning them, and loading images through ImageStore
-// the way the thumbnail grid does.
+// the way the thumbnail grid does. How fast that is, is measured by bench/bench_dataset,
+// not asserted here. Without the files the test skips, and fails when CI is set.
 
 #include "dataset.h"
 #include "imagedecoder.h"
+#include "requireorskip.h"
 
 #include <opencv2/core.hpp>
 
-#include <QElapsedTimer>
 #include <QFileInfo>
 #include <QtTest>
 
@@ -34,17 +35,10 @@ private:
 
 void TestFashionMnist::initTestCase()
 {
-    if (!QFileInfo(kFashionDir).isDir())
-        QSKIP("Fashion-MNIST is not installed at /usr/share/datasets/fashion-mnist");
-    QElapsedTimer timer;
-    timer.start();
+    REQUIRE_OR_SKIP(QFileInfo(kFashionDir).isDir(),
+                    "Fashion-MNIST is not installed at " + kFashionDir + " (Debian package dataset-fashion-mnist)");
     Result<ScanResult> scan = scanDataset(kFashionDir.toStdString());
-    const qint64 ms = timer.elapsed();
     QVERIFY2(scan.ok(), scan.status().message().c_str());
-    qInfo("scanned Fashion-MNIST in %lld ms", ms);
-    // Reading the four gzip files is a fraction of a second on a laptop; the bound is
-    // loose so a busy build machine does not fail the test.
-    QVERIFY2(ms < 5000, qPrintable(QStringLiteral("scan took %1 ms").arg(ms)));
     m_scan = std::move(scan).value();
     m_store = std::make_unique<ImageStore>(m_scan->kind, m_scan->root);
 }
@@ -129,16 +123,23 @@ void TestFashionMnist::loadImages()
 
 void TestFashionMnist::loadManyThumbnails()
 {
-    // Every training image once, as a scrolled-through grid would: item() must be O(1).
-    QElapsedTimer timer;
-    timer.start();
+    // Every training image once, as a scrolled-through grid would; each one the image of
+    // its index (checked on a sample against a second, out-of-order load).
+    std::vector<cv::Mat> sample;
     for (int i = 0; i < 60000; ++i) {
         Result<cv::Mat> image = m_store->load("train-images-idx3-ubyte.gz#" + std::to_string(i));
         if (!image.ok())
             QFAIL(image.status().message().c_str());
+        if (image->size() != cv::Size(28, 28))
+            QFAIL(qPrintable(QStringLiteral("image %1 is not 28×28").arg(i)));
+        if (i % 10007 == 0)
+            sample.push_back(image->clone());
     }
-    qInfo("loaded 60000 images in %lld ms", timer.elapsed());
-    QVERIFY(timer.elapsed() < 5000);
+    for (int k = int(sample.size()) - 1; k >= 0; --k) {
+        Result<cv::Mat> again = m_store->load("train-images-idx3-ubyte.gz#" + std::to_string(k * 10007));
+        QVERIFY(again.ok());
+        QCOMPARE(cv::norm(*again, sample[size_t(k)], cv::NORM_INF), 0.0);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestFashionMnist)

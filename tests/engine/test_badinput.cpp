@@ -7,6 +7,7 @@
 #include "projectdb.h"
 #include "syntheticimages.h"
 #include "trainjob.h"
+#include "unprivileged.h"
 
 #include "../data/datafixtures.h"
 
@@ -294,7 +295,7 @@ void TestBadInput::modelClassesDifferFromDataset()
 }
 
 // A project file without write permission: writers get a clear message, readers work.
-// As root, permissions do not bind, so the test drops to an unprivileged effective uid.
+// As root, permissions do not bind, so the test runs as nobody (UnprivilegedScope).
 void TestBadInput::readOnlyProjectFile()
 {
     QTemporaryDir dir;
@@ -311,19 +312,20 @@ void TestBadInput::readOnlyProjectFile()
     ::chmod(dir.path().toUtf8().constData(), 0755);
     ::chmod(fs::path(project).parent_path().c_str(), 0555);
     ::chmod(project.c_str(), 0444);
-    const bool root_ = ::geteuid() == 0;
-    if (root_)
-        QVERIFY(::seteuid(65534) == 0);
-    auto writer = ProjectDb::open(project);
-    auto reader = ProjectDb::open(project, ProjectDb::OpenMode::ReadOnly);
-    const Status ws = writer.ok() ? Status::ok() : writer.status();
-    const bool readerOk = reader.ok();
-    const std::string readerError = readerOk ? "" : reader.status().message();
-    const int64_t count = readerOk ? *(*reader)->exampleCount() : -1;
-    writer = Status::internal("closed");
-    reader = Status::internal("closed");
-    if (root_)
-        QVERIFY(::seteuid(0) == 0);
+    Status ws;
+    bool readerOk = false;
+    std::string readerError;
+    int64_t count = -1;
+    {
+        testing::UnprivilegedScope unprivileged;
+        QVERIFY(unprivileged.ok());
+        auto writer = ProjectDb::open(project);
+        auto reader = ProjectDb::open(project, ProjectDb::OpenMode::ReadOnly);
+        ws = writer.ok() ? Status::ok() : writer.status();
+        readerOk = reader.ok();
+        readerError = readerOk ? "" : reader.status().message();
+        count = readerOk ? *(*reader)->exampleCount() : -1;
+    } // the connections close before the uid goes back
     ::chmod(fs::path(project).parent_path().c_str(), 0755);
     QVERIFY(!ws.isOk());
     QCOMPARE(ws.code(), Status::Code::IoError);

@@ -1,7 +1,10 @@
 // SIGKILL at the worst moments. traclens-cli runs as a QProcess and is killed during
 // import, training and index building; a child process is killed right after a relabel
-// returned. After each kill the project passes PRAGMA integrity_check, nothing finished
-// is lost, and running the command again finishes without redoing finished parts.
+// returned. Every kill follows a marker of progress — a committed row, a state file, a
+// progress line of --progress-lines, a byte down a pipe — never a timer, so a slow or a
+// fast machine kills at the same point. After each kill the project passes PRAGMA
+// integrity_check, nothing finished is lost, and running the command again finishes
+// without redoing finished parts.
 // (Vector computation: test_computeresume.)
 
 #include "clirun.h"
@@ -44,9 +47,12 @@ using Run = traclens::testing::CliRun;
 
 Run cli(const QStringList &args) { return traclens::testing::runCli(args); }
 
-// Starts the CLI and kills it with SIGKILL as soon as `ready` says so. False when the
-// process ended first (then the test cannot say anything about a kill midway).
-bool runAndKill(const QStringList &args, const std::function<bool()> &ready, int timeoutMs = 120000)
+// Starts the CLI and kills it with SIGKILL as soon as `ready` says so; `ready` is given
+// the CLI's stderr so far. False when the process ended first, or no marker came within
+// `timeoutMs` (then the test cannot say anything about a kill midway). The time limit
+// only bounds the wait; it never decides when to kill.
+bool runAndKill(const QStringList &args, const std::function<bool(const QByteArray &err)> &ready,
+                int timeoutMs = 120000)
 {
     QProcess p;
     p.start(TRACLENS_CLI, args);
@@ -55,15 +61,20 @@ bool runAndKill(const QStringList &args, const std::function<bool()> &ready, int
     QElapsedTimer timer;
     timer.start();
     bool hit = false;
+    QByteArray err;
     while (timer.elapsed() < timeoutMs && p.state() == QProcess::Running) {
-        if (ready()) {
+        err += p.readAllStandardError();
+        if (ready(err)) {
             hit = true;
             break;
         }
         QTest::qWait(1);
     }
     if (!hit || p.state() != QProcess::Running) {
-        p.waitForFinished(timeoutMs);
+        if (!hit)
+            qWarning("no kill marker within %d ms; stderr so far:\n%s", timeoutMs, err.constData());
+        p.kill();
+        p.waitForFinished(10000);
         return false;
     }
     ::kill(pid_t(p.processId()), SIGKILL);
@@ -100,7 +111,7 @@ void TestCrashSafety::importKilledMidway()
     const QString project = dir.filePath("p.traclens");
 
     int64_t atKill = 0;
-    const bool killed = runAndKill({"import", project, dir.filePath("data"), "--quiet"}, [&] {
+    const bool killed = runAndKill({"import", project, dir.filePath("data"), "--quiet"}, [&](const QByteArray &) {
         atKill = readOnlyCount(project);
         return atKill > 0;
     });
@@ -152,7 +163,7 @@ void TestCrashSafety::trainingKilledMidwayResumes()
 
     // Killed after its second epoch's state is on disk.
     const fs::path modelDir = (project + ".d/models/m").toStdString();
-    const bool killed = runAndKill(QStringList{"train", project} + train, [&] {
+    const bool killed = runAndKill(QStringList{"train", project} + train, [&](const QByteArray &) {
         QFile f(QString::fromStdString((modelDir / "train-state.json").string()));
         if (!f.open(QIODevice::ReadOnly))
             return false;
@@ -220,10 +231,21 @@ void TestCrashSafety::indexKilledMidway()
         const Run r = cli({"synth", project, "--train", "60000", "--test", "100", "--dim", "32", "--quiet"});
         QVERIFY2(r.exitCode == 0, r.err.constData());
     }
-    QElapsedTimer t;
-    t.start();
-    const bool killed = runAndKill({"index", project, "--threads", "1", "--quiet"}, [&] { return t.elapsed() > 1500; });
-    QVERIFY2(killed, "the index was built before it could be killed midway");
+    // Killed on the first progress line of the build itself (stage "index", not yet
+    // done): the factors are loaded and the index is half made, nothing of it saved.
+    QByteArray marker;
+    const bool killed = runAndKill({"index", project, "--threads", "1", "--progress-lines"}, [&](const QByteArray &err) {
+        for (const QByteArray &line : err.left(err.lastIndexOf('\n')).split('\n')) { // whole lines only
+            const QList<QByteArray> f = line.split('\t');
+            if (f.size() >= 4 && f[0] == "progress" && f[1] == "index" && f[2].toLongLong() < f[3].toLongLong()) {
+                marker = line;
+                return true;
+            }
+        }
+        return false;
+    });
+    QVERIFY2(killed, "the index was built (or no progress line came) before it could be killed midway");
+    qInfo("killed after: %s", marker.constData());
     checkIntegrity(project);
 
     Run r = cli({"index", project, "--threads", "1", "--json", "--quiet"});

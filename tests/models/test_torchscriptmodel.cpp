@@ -6,6 +6,7 @@
 #include "factors.h"
 #include "modelrunner.h"
 #include "modelspec.h"
+#include "requireorskip.h"
 
 #include <QDir>
 #include <QFile>
@@ -103,8 +104,9 @@ void TestTorchScriptModel::initTestCase()
 {
     QProcess probe;
     probe.start(kPython, {"-c", "import torch"});
-    if (!probe.waitForFinished(60000) || probe.exitStatus() != QProcess::NormalExit || probe.exitCode() != 0)
-        QSKIP(qPrintable(kPython + " cannot import torch; TorchScript fixtures cannot be made"));
+    REQUIRE_OR_SKIP(probe.waitForFinished(60000) && probe.exitStatus() == QProcess::NormalExit
+                        && probe.exitCode() == 0,
+                    kPython + " cannot import torch (Debian package python3-torch); TorchScript fixtures cannot be made");
 
     QVERIFY(m_tmp.isValid());
     QProcess fixture;
