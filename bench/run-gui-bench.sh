@@ -14,12 +14,8 @@ PROJECT=${2:-${TMPDIR:-/tmp}/traclens-bench/fashion-mnist.traclens}
 CLI="$BUILD/app/cli/traclens-cli"
 BENCH="$BUILD/bench/bench_gui"
 [ -x "$BENCH" ] || { echo "run-gui-bench: $BENCH not found; build the bench_gui target first" >&2; exit 1; }
-mkdir -p "$(dirname "$PROJECT")"
-if ! "$CLI" info "$PROJECT" --json --quiet 2>/dev/null | grep -q '"factors_complete": true'; then
-  "$CLI" import "$PROJECT" /usr/share/datasets/fashion-mnist --quiet
-  "$CLI" info "$PROJECT" --json | tr -d ' \n' | grep -q '"models":\[\]' && "$CLI" train "$PROJECT" --epochs 3 --quiet
-  "$CLI" compute "$PROJECT" --quiet
-fi
+. bench/fashion-mnist-project.sh
+ensure_fashion_mnist_project "$CLI" "$PROJECT"
 # The project to compute: the same data, a new model without factors. Its training is not
 # measured; only the app's computation is.
 COMPUTE="$(dirname "$PROJECT")/gui-bench-compute.traclens"

@@ -40,7 +40,7 @@ void AppSettings::setWindowGeometry(const QByteArray &geometry, const QByteArray
 
 int AppSettings::neighbourCount() { return qBound(1, QSettings().value("influence/k", 12).toInt(), 100); }
 void AppSettings::setNeighbourCount(int k) { QSettings().setValue("influence/k", k); }
-bool AppSettings::normalisedScores() { return QSettings().value("influence/normalised", false).toBool(); }
+bool AppSettings::normalisedScores() { return QSettings().value("influence/normalised", true).toBool(); }
 void AppSettings::setNormalisedScores(bool on) { QSettings().setValue("influence/normalised", on); }
 
 int AppSettings::thumbnailSize() { return qBound(32, QSettings().value("browser/thumbnailSize", 72).toInt(), 256); }

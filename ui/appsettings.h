@@ -27,7 +27,7 @@ public:
     // Influence view.
     static int neighbourCount();            // k, default 12
     static void setNeighbourCount(int k);
-    static bool normalisedScores();         // default false (raw TracIn)
+    static bool normalisedScores();         // default true (normalised TracIn: docs/influence-default.md)
     static void setNormalisedScores(bool on);
 
     // Thumbnail tile size in the browser, in pixels (image side), default 72.

@@ -299,8 +299,12 @@ void DatasetBrowserPage::queryProponents()
         return;
     }
     const qint64 id = m_selected;
-    m_watcher.setFuture(QtConcurrent::run([engine, id] {
-        auto r = engine->query(id, 6, Scoring::Raw);
+    // The influence view's scoring, so the strip and the view agree; the title says which.
+    const Scoring scoring = AppSettings::normalisedScores() ? Scoring::Normalised : Scoring::Raw;
+    m_proponentsTitle->setText(tr("<b>Helped most</b> <span style='color:gray'>(TracIn proponents, %1)</span>")
+                                   .arg(scoring == Scoring::Normalised ? tr("normalised") : tr("raw")));
+    m_watcher.setFuture(QtConcurrent::run([engine, id, scoring] {
+        auto r = engine->query(id, 6, scoring);
         return std::make_pair(id, r.ok() ? r->proponents : std::vector<Neighbour>{});
     }));
 }

@@ -113,6 +113,12 @@ InfluencePage::InfluencePage(ProjectSession *session, QWidget *parent) : QWidget
     scoringRow->addStretch(1);
     controls->addWidget(new QLabel(tr("Scores")), 1, 0);
     controls->addLayout(scoringRow, 1, 1);
+    // One line on what the other mode shows and when to use it (docs/influence-default.md).
+    m_scoringHint = new QLabel;
+    m_scoringHint->setWordWrap(true);
+    m_scoringHint->setMaximumWidth(320);
+    m_scoringHint->setStyleSheet(QStringLiteral("color: gray"));
+    controls->addWidget(m_scoringHint, 3, 0, 1, 2);
 
     m_k = new QSpinBox;
     m_k->setRange(1, 100);
@@ -155,6 +161,7 @@ InfluencePage::InfluencePage(ProjectSession *session, QWidget *parent) : QWidget
 
     m_scoringGroup->button(AppSettings::normalisedScores() ? int(Scoring::Normalised) : int(Scoring::Raw))->setChecked(true);
     m_scoring = AppSettings::normalisedScores() ? Scoring::Normalised : Scoring::Raw;
+    updateScoringHint();
 
     connect(m_backAction, &QAction::triggered, this, &InfluencePage::back);
     connect(m_forwardAction, &QAction::triggered, this, &InfluencePage::forward);
@@ -232,7 +239,17 @@ void InfluencePage::setScoring(Scoring scoring)
     m_scoring = scoring;
     m_scoringGroup->button(int(scoring))->setChecked(true);
     AppSettings::setNormalisedScores(scoring == Scoring::Normalised);
+    updateScoringHint();
     runQuery();
+}
+
+void InfluencePage::updateScoringHint()
+{
+    m_scoringHint->setText(m_scoring == Scoring::Normalised
+                               ? tr("Lookalikes that taught this answer. Raw shows the strongest pushes, "
+                                    "led by high-loss examples: use it to find outsized influence.")
+                               : tr("The strongest pushes, led by high-loss examples. Normalised shows the "
+                                    "lookalikes that taught this answer: use it to explain a prediction."));
 }
 
 void InfluencePage::updateNavigation()

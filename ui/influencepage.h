@@ -71,6 +71,7 @@ private:
     void runQuery();
     void showOutcome();
     void updateHeader();
+    void updateScoringHint();
     void updateNavigation();
     void onEngineChanged();
 
@@ -79,6 +80,7 @@ private:
     QLabel *m_emptyText;
     ExampleImageView *m_queryImage;
     QLabel *m_queryTitle, *m_queryFacts;
+    QLabel *m_scoringHint;
     QToolButton *m_backButton, *m_forwardButton;
     QAction *m_backAction, *m_forwardAction;
     QButtonGroup *m_scoringGroup;
