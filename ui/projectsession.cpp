@@ -13,18 +13,17 @@ namespace traclens {
 
 Result<std::unique_ptr<ProjectSession>> ProjectSession::open(const QString &path, bool create)
 {
-    auto db = ProjectDb::open(path.toStdString(), create ? ProjectDb::OpenMode::Create : ProjectDb::OpenMode::ReadWrite);
-    if (!db.ok())
-        return db.status();
-    std::unique_ptr<ProjectSession> session(new ProjectSession(std::move(db).value()));
-    if (Status s = session->reload(); !s)
-        return s;
-    return session;
+    return openWith(path, create ? ProjectDb::OpenMode::Create : ProjectDb::OpenMode::ReadWrite);
 }
 
 Result<std::unique_ptr<ProjectSession>> ProjectSession::openReadOnly(const QString &path)
 {
-    auto db = ProjectDb::open(path.toStdString(), ProjectDb::OpenMode::ReadOnly);
+    return openWith(path, ProjectDb::OpenMode::ReadOnly);
+}
+
+Result<std::unique_ptr<ProjectSession>> ProjectSession::openWith(const QString &path, ProjectDb::OpenMode mode)
+{
+    auto db = ProjectDb::open(path.toStdString(), mode);
     if (!db.ok())
         return db.status();
     std::unique_ptr<ProjectSession> session(new ProjectSession(std::move(db).value()));

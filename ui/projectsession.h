@@ -132,6 +132,7 @@ signals:
 
 private:
     explicit ProjectSession(std::unique_ptr<ProjectDb> db);
+    static Result<std::unique_ptr<ProjectSession>> openWith(const QString &path, ProjectDb::OpenMode mode);
     // Sets the queue to the default ranking without emitting (see resetReviewOrder()).
     void applyDefaultOrder();
     // After a relabel of `id`: the loaded index's row, self-influence, the self-influence
