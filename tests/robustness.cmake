@@ -8,3 +8,6 @@ foreach(t test_projectlock test_crashsafety)
   target_compile_definitions(${t} PRIVATE TRACLENS_CLI="$<TARGET_FILE:traclens-cli>")
   add_dependencies(${t} traclens-cli)
 endforeach()
+# Files in, files out: exports stay inside their folder, capped file reads, damaged projects.
+traclens_add_test(test_export SOURCES engine/test_export.cpp
+  LIBS traclens::core OpenCV::imgcodecs ZLIB::ZLIB)

@@ -546,7 +546,7 @@ int cmdExport(Context &c)
     }
     if (c.parser.isSet("tree")) {
         Status s = exportImageFolder(**db, c.parser.value("tree").toStdString(),
-                                     c.parser.isSet("hardlink") ? TreeMode::HardLink : TreeMode::Copy,
+                                     c.parser.isSet("hardlink") ? TreeMode::HardLink : TreeMode::Copy, overwrite,
                                      progressPrinter(c.quiet), &g_cancel);
         if (!s.isOk())
             return fail(s);
@@ -1284,11 +1284,11 @@ int main(int argc, char **argv)
          [](QCommandLineParser &) {}, cmdRelabel},
         {"export", "Export corrected labels (CSV), the change log and/or an ImageFolder tree.", "<project>",
          [](QCommandLineParser &p) {
-             p.addOption({"csv", "CSV path,label,original_label,changed.", "file"});
+             p.addOption({"csv", "CSV id,path,label,original_label,changed.", "file"});
              p.addOption({"log", "Change log CSV.", "file"});
              p.addOption({"tree", "ImageFolder tree with current labels.", "dir"});
              p.addOption({"hardlink", "Hard-link files into the tree instead of copying."});
-             p.addOption({"overwrite", "Replace existing CSV files."});
+             p.addOption({"overwrite", "Replace existing CSV files and files in the tree."});
          },
          cmdExport},
         {"info", "What a project holds.", "<project>", [](QCommandLineParser &) {}, cmdInfo},

@@ -115,10 +115,12 @@ void TestExportDialog::exportsCsvLogAndTree()
     const int total = int(m_session->examples().size());
     const QStringList labels = readLines(request.labelsCsv);
     QCOMPARE(labels.size(), total + 1);
-    QCOMPARE(labels.front(), QStringLiteral("path,label,original_label,changed"));
+    QCOMPARE(labels.front(), QStringLiteral("id,path,label,original_label,changed"));
     const QStringList changedRows = labels.filter(QRegularExpression(",1$"));
     QCOMPARE(changedRows.size(), 1);
-    QCOMPARE(changedRows.front(), QStringLiteral("%1,%2,%3,1").arg(m_relabelledSource, m_newClass, m_oldClass));
+    // The id column is the example id the app shows as #id.
+    QCOMPARE(changedRows.front(),
+             QStringLiteral("%1,%2,%3,%4,1").arg(QString::number(m_relabelled), m_relabelledSource, m_newClass, m_oldClass));
 
     const QStringList log = readLines(request.changeLog);
     QCOMPARE(log.size(), 2); // header and the one change
