@@ -11,3 +11,4 @@ endforeach()
 # Files in, files out: exports stay inside their folder, capped file reads, damaged projects.
 traclens_add_test(test_export SOURCES engine/test_export.cpp
   LIBS traclens::core OpenCV::imgcodecs ZLIB::ZLIB)
+traclens_add_test(test_filereader SOURCES data/test_filereader.cpp LIBS traclens::core)
