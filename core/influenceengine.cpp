@@ -164,9 +164,11 @@ Result<std::unique_ptr<InfluenceEngine>> InfluenceEngine::load(ProjectDb &db, in
             }
             if (block.empty())
                 block.assign(size_t(rows) * size_t(m.k + m.d), 0.0f);
-            if (int(f.error.size()) != m.k || int(f.embedding.size()) != m.d) {
-                shape = Status::corruption(db.path() + ": factors of example " + std::to_string(f.exampleId)
-                                           + " have the wrong size");
+            if (int(f.error.size()) != m.k || int(f.embedding.size()) != m.d || int(f.probs.size()) != m.k
+                || f.predicted < 0 || f.predicted >= m.k || f.labelUsed < 0 || f.labelUsed >= m.k) {
+                shape = Status::corruption(db.path() + ": factors row (checkpoint " + std::to_string(cp.id)
+                                           + ", example " + std::to_string(f.exampleId)
+                                           + "): wrong size or a label outside the model's classes");
                 return;
             }
             auto it = m.rowOf.find(f.exampleId);
