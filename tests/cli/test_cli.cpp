@@ -178,7 +178,7 @@ void TestCli::relabelAndExport()
     edited.close();
     r = cli({"export", m_project, "--tree", tree, "--quiet"});
     QCOMPARE(r.exitCode, 1);
-    QVERIFY2(r.err.contains("already exists") && r.err.contains("/train/"), r.err.constData());
+    QVERIFY2(r.err.contains("already exists") && r.err.contains(tree.toUtf8() + "/"), r.err.constData());
     QVERIFY(edited.open(QIODevice::ReadOnly));
     QCOMPARE(edited.readAll(), QByteArray("edited"));
     edited.close();

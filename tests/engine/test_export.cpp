@@ -90,6 +90,10 @@ QString firstEscape(const fs::path &root)
         const fs::path rel = fs::canonical(p).lexically_relative(real);
         if (rel.empty() || *rel.begin() == "..")
             return QString::fromStdString(p.string()) + " is outside the root";
+        // Names made from the project are cleaned: no control characters, no separators.
+        for (unsigned char ch : p.filename().string())
+            if (ch < 0x20 || ch == 0x7f || ch == '\\' || ch == ':')
+                return QString::fromStdString(p.string()).toHtmlEscaped() + " has an uncleaned character";
     }
     return {};
 }

@@ -160,6 +160,27 @@ void TestExportDialog::refusesToOverwrite()
     QVERIFY(dialog.startExport());
     QVERIFY(done.wait(30000));
     QVERIFY(done.at(0).at(0).value<Status>().isOk());
+
+    // The image tree too: refused naming an existing file, replaced when the dialog's
+    // "Overwrite existing files" is ticked.
+    request = ExportRequest();
+    request.imageFolder = out + "/tree"; // written by the previous test
+    dialog.setRequest(request);
+    done.clear();
+    QVERIFY(dialog.startExport());
+    QVERIFY(done.wait(30000));
+    Status refused = done.at(0).at(0).value<Status>();
+    QVERIFY(!refused.isOk());
+    QVERIFY2(refused.message().find("already exists") != std::string::npos
+                 && refused.message().find((out + "/tree/").toStdString()) != std::string::npos,
+             refused.message().c_str());
+    request.overwrite = true;
+    dialog.setRequest(request);
+    done.clear();
+    QVERIFY(dialog.startExport());
+    QVERIFY(done.wait(60000));
+    const Status replaced = done.at(0).at(0).value<Status>();
+    QVERIFY2(replaced.isOk(), replaced.message().c_str());
 }
 
 QTEST_MAIN(TestExportDialog)
