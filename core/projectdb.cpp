@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <cctype>
+#include <charconv>
 #include <cerrno>
 #include <cstdio>
 #include <chrono>
@@ -423,8 +424,12 @@ Result<std::unique_ptr<ProjectDb>> ProjectDb::open(const std::string &path, Open
             sqlite3_finalize(st);
             return Status::invalid(path + ": a SQLite file but not a TracLens project (no schema version)");
         }
-        version = std::atoi(reinterpret_cast<const char *>(sqlite3_column_text(st, 0)));
+        // A damaged meta row (NULL, text, a huge number) must not reach atoi or stoi.
+        const std::string text = columnText(st, 0);
         sqlite3_finalize(st);
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+        if (ec != std::errc() || end != text.data() + text.size() || version < 0)
+            return Status::corruption(path + ": meta row 'schema_version': '" + text + "' is not a schema version");
         if (version > kSchemaVersion) {
             return Status::unsupported(path + ": written by a newer TracLens (project schema " + std::to_string(version)
                                        + ", this version reads up to " + std::to_string(kSchemaVersion)
@@ -1105,8 +1110,15 @@ Result<std::optional<int64_t>> ProjectDb::activeModel()
     auto m = meta("active_model");
     if (!m.ok())
         return m.status();
-    if (m->has_value())
-        return std::optional<int64_t>(std::stoll(**m));
+    if (m->has_value()) {
+        // Parsed without std::stoll, which throws on a damaged value.
+        const std::string &text = **m;
+        int64_t id = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+        if (ec != std::errc() || end != text.data() + text.size())
+            return Status::corruption(m_path + ": meta row 'active_model': '" + text + "' is not a model id");
+        return std::optional<int64_t>(id);
+    }
     auto all = models();
     if (!all.ok())
         return all.status();

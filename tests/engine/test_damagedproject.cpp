@@ -155,6 +155,19 @@ void TestDamagedProject::damaged_data()
     QTest::newRow("label history label out of range, info")
         << "" << "INSERT INTO label_history(example_id, old_label, new_label, time_ms, origin) VALUES(17, 0, 99, 0, 'x')"
         << info << "label_history row 1: new_label is 99, expected 0 to 9";
+    // Found by fuzz_project: std::stoll threw through activeModel() (std::terminate).
+    QTest::newRow("active model not a number, query")
+        << "" << "INSERT OR REPLACE INTO meta(key, value) VALUES('active_model', 'x1')" << query
+        << "meta row 'active_model': 'x1' is not a model id";
+    QTest::newRow("active model not a number, self-influence")
+        << "" << "INSERT OR REPLACE INTO meta(key, value) VALUES('active_model', '99999999999999999999')"
+        << selfInfluence << "meta row 'active_model': '99999999999999999999' is not a model id";
+    // atoi() of a NULL schema version would read address 0.
+    QTest::newRow("schema version NULL, info") << allowNull("meta", "value TEXT")
+                                               << "UPDATE meta SET value = NULL WHERE key = 'schema_version'" << info
+                                               << "meta row 'schema_version': '' is not a schema version";
+    QTest::newRow("schema version text, info") << "" << "UPDATE meta SET value = 'two' WHERE key = 'schema_version'"
+                                               << info << "meta row 'schema_version': 'two' is not a schema version";
     QTest::newRow("dataset kind 7, info") << "" << "UPDATE dataset SET kind = 7" << info
                                           << "dataset row: kind is 7, expected 0 to 2";
 }
