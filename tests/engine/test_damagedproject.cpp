@@ -76,8 +76,13 @@ void TestDamagedProject::initTestCase()
     o.clustersPerClass = 1;
     auto made = writeSyntheticProject(m_template.toStdString(), o);
     QVERIFY2(made.ok(), made.status().message().c_str());
-    // The ids the rows below name.
-    QCOMPARE(exec(m_template, "SELECT 1"), QString());
+    // The rows below name checkpoint 1 and example 17: they exist (an UPDATE of a missing
+    // row would leave the project intact and the row's command would succeed). abs() of the
+    // smallest integer fails the statement when they do not.
+    QCOMPARE(exec(m_template, "SELECT CASE WHEN (SELECT MIN(id) FROM checkpoints) = 1 AND "
+                              "EXISTS(SELECT 1 FROM factors WHERE example_id = 17) THEN 1 "
+                              "ELSE abs(-9223372036854775807 - 1) END"),
+             QString());
 }
 
 void TestDamagedProject::damaged_data()
