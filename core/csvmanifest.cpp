@@ -1,5 +1,7 @@
 #include "csvmanifest.h"
 
+#include "filereader.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -181,21 +183,13 @@ std::vector<CsvRow> parseCsv(std::string_view text)
 
 Result<ManifestParse> readManifest(const std::string &csvPath)
 {
-    std::ifstream in(csvPath, std::ios::binary);
-    if (!in) {
-        const int err = errno;
-        if (err == ENOENT)
-            return Status::notFound(csvPath + ": file not found");
-        return Status::ioError(csvPath + ": cannot open: " + std::strerror(err));
-    }
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    if (in.bad())
-        return Status::ioError(csvPath + ": read error");
+    Result<std::string> bytes = readFileCapped(csvPath, kMaxManifestFileBytes, "a CSV manifest");
+    if (!bytes.ok())
+        return bytes.status();
     std::string fileName = csvPath;
     if (size_t slash = fileName.find_last_of('/'); slash != std::string::npos)
         fileName = fileName.substr(slash + 1);
-    return parseManifest(buffer.str(), fileName);
+    return parseManifest(*bytes, fileName);
 }
 
 ManifestParse parseManifest(std::string_view text, const std::string &fileName)

@@ -1,4 +1,5 @@
 #include "evaluation.h"
+#include "filereader.h"
 
 #include "chartimage.h"
 #include "detectionmetrics.h"
@@ -185,12 +186,13 @@ struct CleaningCache {
 
     Result<std::optional<CleaningRun>> load(const std::string &key) const
     {
-        QFile f(QString::fromStdString((dir / (key + ".json")).string()));
-        if (!f.exists())
+        const std::string path = (dir / (key + ".json")).string();
+        if (!fs::exists(path))
             return std::optional<CleaningRun>();
-        if (!f.open(QIODevice::ReadOnly))
-            return Status::ioError(f.fileName().toStdString() + ": cannot read: " + f.errorString().toStdString());
-        const QJsonObject o = QJsonDocument::fromJson(f.readAll()).object();
+        Result<std::string> bytes = readFileCapped(path, kMaxJsonFileBytes, "a JSON file");
+        if (!bytes.ok())
+            return bytes.status();
+        const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromStdString(*bytes)).object();
         CleaningRun r;
         r.strategy = o.value("strategy").toString().toStdString();
         r.budget = o.value("budget").toDouble();

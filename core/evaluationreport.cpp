@@ -2,6 +2,7 @@
 // report.md (for people) and the PNG charts.
 
 #include "evaluation.h"
+#include "filereader.h"
 
 #include <QDir>
 #include <QFile>
@@ -607,11 +608,11 @@ Status writeEvaluationReport(const EvaluationReport &report, const std::string &
 
 Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
 {
-    QFile f(q(jsonFile));
-    if (!f.open(QIODevice::ReadOnly))
-        return Status::notFound(jsonFile + ": cannot open: " + f.errorString().toStdString());
+    Result<std::string> bytes = readFileCapped(jsonFile, kMaxJsonFileBytes, "an evaluation report");
+    if (!bytes.ok())
+        return bytes.status();
     QJsonParseError err;
-    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &err);
+    const QJsonDocument doc = QJsonDocument::fromJson(QByteArray::fromStdString(*bytes), &err);
     if (doc.isNull())
         return Status::invalid(jsonFile + ": not JSON: " + err.errorString().toStdString());
     const QJsonObject o = doc.object();

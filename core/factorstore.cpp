@@ -147,9 +147,12 @@ Result<std::unique_ptr<FactorStore>> FactorStore::load(ProjectDb &db, int64_t mo
             const int64_t row = s.rowOf(f.exampleId);
             if (row < 0)
                 return;
-            if (int(f.error.size()) != s.m_k || int(f.embedding.size()) != s.m_d) {
-                shape = Status::corruption(db.path() + ": factors of example " + std::to_string(f.exampleId)
-                                           + " have the wrong size");
+            if (int(f.error.size()) != s.m_k || int(f.embedding.size()) != s.m_d || int(f.probs.size()) != s.m_k
+                || f.predicted < 0
+                || f.predicted >= s.m_k || f.labelUsed < 0 || f.labelUsed >= s.m_k) {
+                shape = Status::corruption(db.path() + ": factors row (checkpoint " + std::to_string(cp.id)
+                                           + ", example " + std::to_string(f.exampleId)
+                                           + "): wrong size or a label outside the model's classes");
                 return;
             }
             s.setRow(int(c), row, f.error.data(), f.embedding.data());

@@ -2,7 +2,9 @@
 
 #include <cstring>
 
-#if defined(__x86_64__) && defined(__GNUC__)
+// gcc only: clang 14's __builtin_cpu_supports does not know "f16c" (clang builds, such as
+// the fuzz targets, take the portable path).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #include <immintrin.h>
 #define TL_HAVE_F16C_PATH 1
 #endif

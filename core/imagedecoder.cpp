@@ -1,5 +1,7 @@
 #include "imagedecoder.h"
 
+#include "filereader.h"
+
 #include "idxfile.h"
 
 #include <opencv2/core.hpp>
@@ -18,10 +20,6 @@
 namespace traclens {
 
 namespace {
-
-// Image files above this are refused before reading: no supported format needs a
-// gigabyte for kMaxImagePixels pixels, and cv::imdecode takes an int length.
-constexpr int64_t kMaxImageFileBytes = int64_t(1) << 30;
 
 uint32_t be16(const uint8_t *p) { return (uint32_t(p[0]) << 8) | p[1]; }
 uint32_t be32(const uint8_t *p) { return (be16(p) << 16) | be16(p + 2); }
@@ -241,53 +239,35 @@ bool escapesRoot(const std::string &source)
 
 Result<cv::Mat> decodeImageFile(const std::string &path)
 {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
-        if (errno == ENOENT)
-            return Status::notFound(path + ": file not found");
-        return Status::ioError(path + ": " + std::strerror(errno));
-    }
-    if (!S_ISREG(st.st_mode))
-        return Status::invalid(path + ": not a regular file");
-    if (st.st_size == 0)
+    // The size cap (kMaxImageFileBytes, filereader.h) is checked before reading.
+    Result<std::string> bytes = readFileCapped(path, kMaxImageFileBytes, "an image");
+    if (!bytes.ok())
+        return bytes.status();
+    if (bytes->empty())
         return Status::invalid(path + ": zero-byte file");
-    if (st.st_size > kMaxImageFileBytes)
-        return Status::invalid(path + ": too large (" + std::to_string(st.st_size) + " bytes)");
-
-    std::FILE *f = std::fopen(path.c_str(), "rb");
-    if (!f)
-        return Status::ioError(path + ": cannot open: " + std::strerror(errno));
-    std::vector<uint8_t> bytes;
-    try {
-        bytes.resize(size_t(st.st_size));
-    } catch (const std::bad_alloc &) {
-        std::fclose(f);
-        return Status::ioError(path + ": out of memory");
-    }
-    const size_t n = std::fread(bytes.data(), 1, bytes.size(), f);
-    const bool readError = std::ferror(f);
-    std::fclose(f);
-    if (readError)
-        return Status::ioError(path + ": read error");
-    // The file may have shrunk since stat(); decode what is there.
-    bytes.resize(n);
-    return decodeImageBytes(bytes, path);
+    return decodeImageBytes(reinterpret_cast<const uint8_t *>(bytes->data()), bytes->size(), path);
 }
 
 Result<cv::Mat> decodeImageBytes(const std::vector<uint8_t> &bytes, const std::string &nameForErrors)
 {
+    return decodeImageBytes(bytes.data(), bytes.size(), nameForErrors);
+}
+
+Result<cv::Mat> decodeImageBytes(const uint8_t *data, size_t size, const std::string &nameForErrors)
+{
     const std::string &name = nameForErrors;
-    if (bytes.empty())
+    if (size == 0)
         return Status::invalid(name + ": zero-byte file");
-    if (int64_t(bytes.size()) > kMaxImageFileBytes)
-        return Status::invalid(name + ": too large (" + std::to_string(bytes.size()) + " bytes)");
-    if (std::optional<Size64> size = headerSize(bytes.data(), bytes.size());
-        size && exceedsPixelLimit(*size))
-        return tooLarge(name, size->width, size->height);
+    if (size > kMaxImageFileBytes)
+        return Status::invalid(name + ": too large for an image (" + std::to_string(size) + " bytes; the limit is "
+                               + std::to_string(kMaxImageFileBytes >> 20) + " MiB)");
+    if (std::optional<Size64> header = headerSize(data, size);
+        header && exceedsPixelLimit(*header))
+        return tooLarge(name, header->width, header->height);
 
     cv::Mat decoded;
     try {
-        const cv::Mat buffer(1, int(bytes.size()), CV_8U, const_cast<uint8_t *>(bytes.data()));
+        const cv::Mat buffer(1, int(size), CV_8U, const_cast<uint8_t *>(data));
         // ANYDEPTH keeps 16-bit samples so they are scaled, not truncated, below;
         // ANYCOLOR keeps grey images grey and drops alpha from colour ones. Not
         // IMREAD_UNCHANGED: that would also skip the EXIF orientation.
@@ -299,7 +279,7 @@ Result<cv::Mat> decodeImageBytes(const std::vector<uint8_t> &bytes, const std::s
         // OpenCV expands grey+alpha PNGs to BGR; the three channels are equal, so going
         // back to grey loses nothing and keeps "grey stays grey" true.
         const bool greyAlphaPng =
-            bytes.size() > 25 && pngSize(bytes.data(), bytes.size()) && bytes[25] == 4;
+            size > 25 && pngSize(data, size) && data[25] == 4;
         if (greyAlphaPng && decoded.channels() == 3)
             cv::cvtColor(decoded, decoded, cv::COLOR_BGR2GRAY);
         return toEightBit(std::move(decoded), name);

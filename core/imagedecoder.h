@@ -34,8 +34,10 @@ constexpr int64_t kMaxImagePixels = 64ll * 1024 * 1024;
 // orientation applied. Errors start with the file name: "zero-byte file", "not an image
 // or corrupt", "too large"; a missing file gives NotFound.
 Result<cv::Mat> decodeImageFile(const std::string &path);
-// Same, from bytes in memory; `nameForErrors` goes into messages.
+// Same, from bytes in memory; `nameForErrors` goes into messages. Files are read with
+// readFileCapped() (filereader.h) and refused above kMaxImageFileBytes.
 Result<cv::Mat> decodeImageBytes(const std::vector<uint8_t> &bytes, const std::string &nameForErrors);
+Result<cv::Mat> decodeImageBytes(const uint8_t *data, size_t size, const std::string &nameForErrors);
 
 // Converts an 8-bit image (any size, 1/3/4 channels, BGR order) to the model's input:
 // channel-converted (BGR→grey by luminance, grey→RGB by copying), resized to

@@ -1,5 +1,7 @@
 #include "importer.h"
 
+#include "filereader.h"
+
 #include "imagedecoder.h"
 
 #include <algorithm>
@@ -24,19 +26,6 @@ struct Known {
     Split split;
 };
 
-Status readFileBytes(const std::string &path, std::vector<uint8_t> *bytes)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        return Status::ioError(path + ": cannot open for reading");
-    in.seekg(0, std::ios::end);
-    const auto size = in.tellg();
-    in.seekg(0);
-    bytes->resize(size_t(size));
-    if (size > 0 && !in.read(reinterpret_cast<char *>(bytes->data()), size))
-        return Status::ioError(path + ": read failed");
-    return Status::ok();
-}
 
 } // namespace
 
@@ -103,8 +92,6 @@ Result<ImportSummary> importDataset(ProjectDb &db, const std::string &path, cons
     keep.reserve(scan.examples.size());
     ImageStore store(scan.kind, scan.root);
     const int64_t total = int64_t(scan.examples.size());
-    std::vector<uint8_t> bytes;
-
     for (size_t begin = 0; begin < scan.examples.size(); begin += kChunk) {
         if (isCancelled(cancel))
             return Status::cancelled("import cancelled; " + std::to_string(begin) + " of " + std::to_string(total)
@@ -126,17 +113,17 @@ Result<ImportSummary> importDataset(ProjectDb &db, const std::string &path, cons
             std::string hash;
             if (isFile) {
                 const std::string full = (fs::path(scan.root) / ex.source).string();
-                Status read = readFileBytes(full, &bytes);
-                if (!read.isOk()) {
-                    summary.skipped.push_back({ex.source, read.message()});
+                Result<std::string> bytes = readFileCapped(full, kMaxImageFileBytes, "an image");
+                if (!bytes.ok()) {
+                    summary.skipped.push_back({ex.source, bytes.status().message()});
                     continue;
                 }
-                auto image = decodeImageBytes(bytes, full);
+                auto image = decodeImageBytes(reinterpret_cast<const uint8_t *>(bytes->data()), bytes->size(), full);
                 if (!image.ok()) {
                     summary.skipped.push_back({ex.source, image.status().message()});
                     continue;
                 }
-                hash = contentHash(bytes.data(), bytes.size());
+                hash = contentHash(bytes->data(), bytes->size());
             } else {
                 auto image = store.load(ex.source);
                 if (!image.ok()) {

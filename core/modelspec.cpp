@@ -1,5 +1,7 @@
 #include "modelspec.h"
 
+#include "filereader.h"
+
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -220,17 +222,14 @@ Result<ModelSpec> readModelSpec(const std::string &directory)
     const QString path = dir.filePath(QLatin1String(kModelManifestName));
     const ManifestErrors err(toStd(path));
 
-    QFile file(path);
-    if (!file.exists())
+    if (!QFileInfo::exists(path))
         return err.notFound(QFileInfo(toQ(directory)).isDir() ? "no such file"
                                                               : "no such file (the model directory does not exist)");
-    if (!file.open(QIODevice::ReadOnly))
-        return Status::ioError(toStd(path) + ": cannot read: " + toStd(file.errorString()));
     // Manifests are a few kB; anything huge is not a manifest and must not be slurped.
-    if (file.size() > 16 * 1024 * 1024)
-        return err.invalid("too large to be a model manifest");
-    const QByteArray bytes = file.readAll();
-    return parseModelSpec(std::string_view(bytes.constData(), size_t(bytes.size())), directory);
+    Result<std::string> bytes = readFileCapped(toStd(path), kMaxJsonFileBytes, "a model manifest");
+    if (!bytes.ok())
+        return bytes.status();
+    return parseModelSpec(*bytes, directory);
 }
 
 Result<ModelSpec> parseModelSpec(std::string_view json, const std::string &directory)

@@ -5,11 +5,13 @@
 #include <sqlite3.h>
 
 #include <cctype>
+#include <charconv>
 #include <cerrno>
 #include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <unordered_map>
 
 #include <unistd.h>
@@ -127,6 +129,114 @@ std::string columnText(sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
     return t ? std::string(reinterpret_cast<const char *>(t)) : std::string();
+}
+
+// Largest class count and embedding size a model row may claim; beyond these a factor row
+// would be gigabytes, so such a value is damage, not a model.
+constexpr int64_t kMaxClasses = int64_t(1) << 20;
+constexpr int64_t kMaxEmbeddingDim = int64_t(1) << 20;
+
+// Reads the cells of one result row and remembers the first damaged one ("e has 12 bytes,
+// expected 40"), so a read function reports it with its table and row key instead of
+// handing out a value that indexes past an array or a NULL read as "". A project is a
+// file anyone can edit; the schema's NOT NULL and types do not hold for a damaged one.
+class RowCheck {
+public:
+    explicit RowCheck(sqlite3_stmt *st) : m_st(st) {}
+
+    bool ok() const { return m_problem.empty(); }
+    const std::string &problem() const { return m_problem; }
+
+    // An INTEGER cell in [lo, hi]; returns lo when it is not.
+    int64_t integer(int col, const char *name, int64_t lo, int64_t hi)
+    {
+        const int type = sqlite3_column_type(m_st, col);
+        if (type != SQLITE_INTEGER) {
+            fail(std::string(name) + (type == SQLITE_NULL ? " is NULL" : " is not an integer"));
+            return lo;
+        }
+        const int64_t v = sqlite3_column_int64(m_st, col);
+        if (v < lo || v > hi) {
+            fail(std::string(name) + " is " + std::to_string(v) + ", expected " + std::to_string(lo) + " to "
+                 + std::to_string(hi));
+            return lo;
+        }
+        return v;
+    }
+    int64_t integer(int col, const char *name)
+    {
+        return integer(col, name, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
+    }
+    // A label: an index into a list of `count` classes.
+    int label(int col, const char *name, int64_t count)
+    {
+        if (count <= 0) {
+            const int64_t v = integer(col, name);
+            if (ok())
+                fail(std::string(name) + " is " + std::to_string(v) + " but there are no classes");
+            return 0;
+        }
+        return int(integer(col, name, 0, count - 1));
+    }
+    double number(int col, const char *name)
+    {
+        const int type = sqlite3_column_type(m_st, col);
+        if (type != SQLITE_INTEGER && type != SQLITE_FLOAT) {
+            fail(std::string(name) + (type == SQLITE_NULL ? " is NULL" : " is not a number"));
+            return 0.0;
+        }
+        return sqlite3_column_double(m_st, col);
+    }
+    std::string text(int col, const char *name)
+    {
+        if (sqlite3_column_type(m_st, col) == SQLITE_NULL) {
+            fail(std::string(name) + " is NULL");
+            return {};
+        }
+        return columnText(m_st, col);
+    }
+    // A blob of floats; `expected` floats when >= 0, any whole number of floats otherwise.
+    std::vector<float> floats(int col, const char *name, int64_t expected)
+    {
+        const int type = sqlite3_column_type(m_st, col);
+        if (type == SQLITE_NULL) {
+            fail(std::string(name) + " is NULL");
+            return {};
+        }
+        const int64_t bytes = sqlite3_column_bytes(m_st, col);
+        if (expected >= 0 && bytes != expected * int64_t(sizeof(float))) {
+            fail(std::string(name) + " has " + std::to_string(bytes) + " bytes, expected "
+                 + std::to_string(expected * int64_t(sizeof(float))));
+            return {};
+        }
+        if (bytes % int64_t(sizeof(float)) != 0) {
+            fail(std::string(name) + " has " + std::to_string(bytes) + " bytes, not a whole number of floats");
+            return {};
+        }
+        return blobToFloats(m_st, col);
+    }
+
+private:
+    void fail(std::string problem)
+    {
+        if (m_problem.empty())
+            m_problem = std::move(problem);
+    }
+    sqlite3_stmt *m_st;
+    std::string m_problem;
+};
+
+// The number of classes, for range checks of labels; -1 when it cannot be read (the
+// caller's own query then reports the error).
+int64_t classCount(sqlite3 *db)
+{
+    sqlite3_stmt *st = nullptr;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM classes", -1, &st, nullptr) == SQLITE_OK
+        && sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
 }
 
 // RAII reset so a cached statement is never left mid-step after an early return.
@@ -315,8 +425,12 @@ Result<std::unique_ptr<ProjectDb>> ProjectDb::open(const std::string &path, Open
             sqlite3_finalize(st);
             return Status::invalid(path + ": a SQLite file but not a TracLens project (no schema version)");
         }
-        version = std::atoi(reinterpret_cast<const char *>(sqlite3_column_text(st, 0)));
+        // A damaged meta row (NULL, text, a huge number) must not reach atoi or stoi.
+        const std::string text = columnText(st, 0);
         sqlite3_finalize(st);
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+        if (ec != std::errc() || end != text.data() + text.size() || version < 0)
+            return Status::corruption(path + ": meta row 'schema_version': '" + text + "' is not a schema version");
         if (version > kSchemaVersion) {
             return Status::unsupported(path + ": written by a newer TracLens (project schema " + std::to_string(version)
                                        + ", this version reads up to " + std::to_string(kSchemaVersion)
@@ -514,9 +628,12 @@ Result<std::optional<DatasetInfo>> ProjectDb::dataset()
             return std::optional<DatasetInfo>();
         if (rc != SQLITE_ROW)
             return error("reading dataset");
-        info.kind = SourceKind(sqlite3_column_int(st, 0));
-        info.root = columnText(st, 1);
-        info.importedFrom = columnText(st, 2);
+        RowCheck row(st);
+        info.kind = SourceKind(row.integer(0, "kind", int(SourceKind::ImageFolder), int(SourceKind::Idx)));
+        info.root = row.text(1, "root");
+        info.importedFrom = row.text(2, "imported_from");
+        if (!row.ok())
+            return Status::corruption(m_path + ": dataset row: " + row.problem());
     }
     auto cls = classes();
     if (!cls.ok())
@@ -528,11 +645,28 @@ Result<std::optional<DatasetInfo>> ProjectDb::dataset()
 Result<std::vector<std::string>> ProjectDb::classes()
 {
     Status s;
-    sqlite3_stmt *st = prepare("SELECT name FROM classes ORDER BY idx", &s);
+    sqlite3_stmt *st = prepare("SELECT idx, name FROM classes ORDER BY idx", &s);
     if (!st)
         return s;
     StepGuard g{st};
-    return collectRows<std::string>(st, "reading classes", [](sqlite3_stmt *row) { return columnText(row, 0); });
+    std::vector<std::string> out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        RowCheck row(st);
+        // Labels index this list, so its indices must run 0, 1, 2, … without a gap.
+        const int64_t idx = row.integer(0, "idx");
+        std::string name = row.text(1, "name");
+        const std::string key = m_path + ": classes row " + columnText(st, 0) + ": ";
+        if (!row.ok())
+            return Status::corruption(key + row.problem());
+        if (idx != int64_t(out.size()))
+            return Status::corruption(key + "idx is " + std::to_string(idx) + ", expected " + std::to_string(out.size())
+                                      + " (class indices run 0, 1, 2, … without a gap)");
+        out.push_back(std::move(name));
+    }
+    if (rc != SQLITE_DONE)
+        return error("reading classes");
+    return out;
 }
 
 Result<int64_t> ProjectDb::upsertExample(const ScannedExample &ex, const std::string &hash)
@@ -622,18 +756,23 @@ namespace {
 constexpr const char *kExampleColumns =
     "id, source, split, given_label, current_label, content_hash, file_size, file_mtime, review";
 
-ExampleRow readExample(sqlite3_stmt *st)
+// One examples row; labels are checked against `classes` (the class count). The first
+// damaged cell goes to *problem as "<project>: examples row <id>: …" when it is empty.
+ExampleRow readExample(sqlite3_stmt *st, int64_t classes, const std::string &project, std::string *problem)
 {
+    RowCheck row(st);
     ExampleRow r;
-    r.id = sqlite3_column_int64(st, 0);
-    r.source = columnText(st, 1);
-    r.split = Split(sqlite3_column_int(st, 2));
-    r.givenLabel = sqlite3_column_int(st, 3);
-    r.currentLabel = sqlite3_column_int(st, 4);
-    r.contentHash = columnText(st, 5);
-    r.fileSize = sqlite3_column_int64(st, 6);
-    r.fileMtime = sqlite3_column_int64(st, 7);
-    r.review = ReviewState(sqlite3_column_int(st, 8));
+    r.id = row.integer(0, "id");
+    r.source = row.text(1, "source");
+    r.split = Split(row.integer(2, "split", int(Split::Train), int(Split::Test)));
+    r.givenLabel = row.label(3, "given_label", classes);
+    r.currentLabel = row.label(4, "current_label", classes);
+    r.contentHash = row.text(5, "content_hash");
+    r.fileSize = row.integer(6, "file_size");
+    r.fileMtime = row.integer(7, "file_mtime");
+    r.review = ReviewState(row.integer(8, "review", int(ReviewState::None), int(ReviewState::Skipped)));
+    if (!row.ok() && problem->empty())
+        *problem = project + ": examples row " + columnText(st, 0) + ": " + row.problem();
     return r;
 }
 } // namespace
@@ -650,7 +789,13 @@ Result<std::vector<ExampleRow>> ProjectDb::examples(std::optional<Split> split)
     StepGuard g{st};
     if (split)
         sqlite3_bind_int(st, 1, int(*split));
-    return collectRows<ExampleRow>(st, "reading examples", [](sqlite3_stmt *row) { return readExample(row); });
+    const int64_t classes = classCount(m_db);
+    std::string problem;
+    auto rows = collectRows<ExampleRow>(st, "reading examples",
+                                        [&](sqlite3_stmt *row) { return readExample(row, classes, m_path, &problem); });
+    if (rows.ok() && !problem.empty())
+        return Status::corruption(problem);
+    return rows;
 }
 
 Result<ExampleRow> ProjectDb::example(int64_t id)
@@ -663,8 +808,13 @@ Result<ExampleRow> ProjectDb::example(int64_t id)
     StepGuard g{st};
     sqlite3_bind_int64(st, 1, id);
     const int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        return readExample(st);
+    if (rc == SQLITE_ROW) {
+        std::string problem;
+        ExampleRow row = readExample(st, classCount(m_db), m_path, &problem);
+        if (!problem.empty())
+            return Status::corruption(problem);
+        return row;
+    }
     if (rc == SQLITE_DONE)
         return Status::notFound(m_path + ": no example with id " + std::to_string(id));
     return error("reading example");
@@ -888,16 +1038,24 @@ Result<std::vector<LabelChange>> ProjectDb::labelHistory(std::optional<int64_t> 
     StepGuard g{st};
     if (exampleId)
         sqlite3_bind_int64(st, 1, *exampleId);
-    return collectRows<LabelChange>(st, "reading label history", [](sqlite3_stmt *row) {
+    const int64_t classes = classCount(m_db);
+    std::string problem;
+    auto rows = collectRows<LabelChange>(st, "reading label history", [&](sqlite3_stmt *r) {
+        RowCheck row(r);
         LabelChange c;
-        c.id = sqlite3_column_int64(row, 0);
-        c.exampleId = sqlite3_column_int64(row, 1);
-        c.oldLabel = sqlite3_column_int(row, 2);
-        c.newLabel = sqlite3_column_int(row, 3);
-        c.timeMs = sqlite3_column_int64(row, 4);
-        c.origin = columnText(row, 5);
+        c.id = row.integer(0, "id");
+        c.exampleId = row.integer(1, "example_id");
+        c.oldLabel = row.label(2, "old_label", classes);
+        c.newLabel = row.label(3, "new_label", classes);
+        c.timeMs = row.integer(4, "time_ms");
+        c.origin = row.text(5, "origin");
+        if (!row.ok() && problem.empty())
+            problem = m_path + ": label_history row " + columnText(r, 0) + ": " + row.problem();
         return c;
     });
+    if (rows.ok() && !problem.empty())
+        return Status::corruption(problem);
+    return rows;
 }
 
 Status ProjectDb::setReview(int64_t exampleId, ReviewState state)
@@ -957,15 +1115,19 @@ Result<int64_t> ProjectDb::addModel(const ModelRow &model, const std::vector<Che
 }
 
 namespace {
-ModelRow readModel(sqlite3_stmt *st)
+// One models row; the first damaged cell goes to *problem when it is empty.
+ModelRow readModel(sqlite3_stmt *st, const std::string &project, std::string *problem)
 {
+    RowCheck row(st);
     ModelRow m;
-    m.id = sqlite3_column_int64(st, 0);
-    m.name = columnText(st, 1);
-    m.directory = columnText(st, 2);
-    m.numClasses = sqlite3_column_int(st, 3);
-    m.embeddingDim = sqlite3_column_int(st, 4);
-    m.createdMs = sqlite3_column_int64(st, 5);
+    m.id = row.integer(0, "id");
+    m.name = row.text(1, "name");
+    m.directory = row.text(2, "directory");
+    m.numClasses = int(row.integer(3, "num_classes", 1, kMaxClasses));
+    m.embeddingDim = int(row.integer(4, "embedding_dim", 0, kMaxEmbeddingDim));
+    m.createdMs = row.integer(5, "created_ms");
+    if (!row.ok() && problem->empty())
+        *problem = project + ": models row " + columnText(st, 0) + ": " + row.problem();
     return m;
 }
 } // namespace
@@ -978,7 +1140,12 @@ Result<std::vector<ModelRow>> ProjectDb::models()
     if (!st)
         return s;
     StepGuard g{st};
-    return collectRows<ModelRow>(st, "reading models", [](sqlite3_stmt *row) { return readModel(row); });
+    std::string problem;
+    auto rows = collectRows<ModelRow>(st, "reading models",
+                                      [&](sqlite3_stmt *row) { return readModel(row, m_path, &problem); });
+    if (rows.ok() && !problem.empty())
+        return Status::corruption(problem);
+    return rows;
 }
 
 Result<ModelRow> ProjectDb::model(int64_t id)
@@ -991,8 +1158,13 @@ Result<ModelRow> ProjectDb::model(int64_t id)
     StepGuard g{st};
     sqlite3_bind_int64(st, 1, id);
     const int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        return readModel(st);
+    if (rc == SQLITE_ROW) {
+        std::string problem;
+        ModelRow m = readModel(st, m_path, &problem);
+        if (!problem.empty())
+            return Status::corruption(problem);
+        return m;
+    }
     if (rc == SQLITE_DONE)
         return Status::notFound(m_path + ": no model with id " + std::to_string(id));
     return error("reading model");
@@ -1019,15 +1191,22 @@ Result<std::vector<CheckpointRow>> ProjectDb::checkpoints(int64_t modelId)
         return s;
     StepGuard g{st};
     sqlite3_bind_int64(st, 1, modelId);
-    return collectRows<CheckpointRow>(st, "reading checkpoints", [](sqlite3_stmt *row) {
+    std::string problem;
+    auto rows = collectRows<CheckpointRow>(st, "reading checkpoints", [&](sqlite3_stmt *r) {
+        RowCheck row(r);
         CheckpointRow c;
-        c.id = sqlite3_column_int64(row, 0);
-        c.modelId = sqlite3_column_int64(row, 1);
-        c.order = sqlite3_column_int(row, 2);
-        c.file = columnText(row, 3);
-        c.learningRate = sqlite3_column_double(row, 4);
+        c.id = row.integer(0, "id");
+        c.modelId = row.integer(1, "model_id");
+        c.order = int(row.integer(2, "ord", std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
+        c.file = row.text(3, "file");
+        c.learningRate = row.number(4, "learning_rate");
+        if (!row.ok() && problem.empty())
+            problem = m_path + ": checkpoints row " + columnText(r, 0) + ": " + row.problem();
         return c;
     });
+    if (rows.ok() && !problem.empty())
+        return Status::corruption(problem);
+    return rows;
 }
 
 Status ProjectDb::setEpochs(int64_t modelId, const std::vector<EpochRow> &epochs)
@@ -1082,8 +1261,15 @@ Result<std::optional<int64_t>> ProjectDb::activeModel()
     auto m = meta("active_model");
     if (!m.ok())
         return m.status();
-    if (m->has_value())
-        return std::optional<int64_t>(std::stoll(**m));
+    if (m->has_value()) {
+        // Parsed without std::stoll, which throws on a damaged value.
+        const std::string &text = **m;
+        int64_t id = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+        if (ec != std::errc() || end != text.data() + text.size())
+            return Status::corruption(m_path + ": meta row 'active_model': '" + text + "' is not a model id");
+        return std::optional<int64_t>(id);
+    }
     auto all = models();
     if (!all.ok())
         return all.status();
@@ -1153,15 +1339,72 @@ Result<int64_t> ProjectDb::factorCount(int64_t checkpointId)
 }
 
 namespace {
-void readFactor(sqlite3_stmt *st, FactorRow *r)
+// The shape a checkpoint's factor rows must have, from its model's row: k classes (e and
+// probs hold k floats, labels lie in [0, k)) and d embedding values (any when 0: the model
+// row does not know it yet).
+struct FactorShape {
+    int64_t k = -1, d = -1;
+};
+
+// Reads one factors row of `checkpointId`; returns "<project>: factors row (checkpoint c,
+// example x): <problem>" for a damaged one, "" otherwise.
+std::string readFactor(sqlite3_stmt *st, const FactorShape &shape, int64_t checkpointId, const std::string &project,
+                       FactorRow *r)
 {
-    r->exampleId = sqlite3_column_int64(st, 0);
-    r->loss = float(sqlite3_column_double(st, 1));
-    r->predicted = sqlite3_column_int(st, 2);
-    r->labelUsed = sqlite3_column_int(st, 3);
-    r->error = blobToFloats(st, 4);
-    r->embedding = blobToFloats(st, 5);
-    r->probs = blobToFloats(st, 6);
+    RowCheck row(st);
+    r->exampleId = row.integer(0, "example_id");
+    r->loss = float(row.number(1, "loss"));
+    if (shape.k > 0) {
+        r->predicted = row.label(2, "predicted", shape.k);
+        r->labelUsed = row.label(3, "label_used", shape.k);
+    } else {
+        r->predicted = int(row.integer(2, "predicted", 0, kMaxClasses - 1));
+        r->labelUsed = int(row.integer(3, "label_used", 0, kMaxClasses - 1));
+    }
+    r->error = row.floats(4, "e", shape.k);
+    r->embedding = row.floats(5, "h", shape.d > 0 ? shape.d : -1);
+    r->probs = row.floats(6, "probs", shape.k);
+    const auto key = [&] {
+        return project + ": factors row (checkpoint " + std::to_string(checkpointId) + ", example "
+               + columnText(st, 0) + "): ";
+    };
+    if (!row.ok())
+        return key() + row.problem();
+    if (shape.k <= 0) {
+        // No model row says k: e, probs and the labels must at least agree with each other.
+        const int64_t k = int64_t(r->error.size());
+        if (int64_t(r->probs.size()) != k)
+            return key() + "e has " + std::to_string(k) + " floats but probs " + std::to_string(r->probs.size());
+        if (r->labelUsed >= k || r->predicted >= k)
+            return key() + "label_used " + std::to_string(r->labelUsed) + " or predicted " + std::to_string(r->predicted)
+                   + " is not below the " + std::to_string(k) + " classes of e";
+    }
+    return {};
+}
+// The factor shape of `checkpointId` from its model's row; k = d = -1 when the checkpoint
+// has no model row (then rows are checked against each other only). "" or a problem.
+std::string factorShape(sqlite3 *db, int64_t checkpointId, const std::string &project, FactorShape *shape)
+{
+    sqlite3_stmt *st = nullptr;
+    std::string problem;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT m.id, m.num_classes, m.embedding_dim FROM checkpoints c JOIN models m "
+                           "ON m.id = c.model_id WHERE c.id = ?",
+                           -1, &st, nullptr)
+        != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return {}; // the factor query reports what is wrong with the file
+    }
+    sqlite3_bind_int64(st, 1, checkpointId);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        RowCheck row(st);
+        shape->k = row.integer(1, "num_classes", 1, kMaxClasses);
+        shape->d = row.integer(2, "embedding_dim", 0, kMaxEmbeddingDim);
+        if (!row.ok())
+            problem = project + ": models row " + columnText(st, 0) + ": " + row.problem();
+    }
+    sqlite3_finalize(st);
+    return problem;
 }
 } // namespace
 
@@ -1175,11 +1418,15 @@ Status ProjectDb::forEachFactor(int64_t checkpointId, const std::function<void(c
     if (!st)
         return s;
     StepGuard g{st};
+    FactorShape shape;
+    if (std::string bad = factorShape(m_db, checkpointId, m_path, &shape); !bad.empty())
+        return Status::corruption(bad);
     sqlite3_bind_int64(st, 1, checkpointId);
     FactorRow row;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        readFactor(st, &row);
+        if (std::string bad = readFactor(st, shape, checkpointId, m_path, &row); !bad.empty())
+            return Status::corruption(bad);
         fn(row);
     }
     if (rc != SQLITE_DONE)
@@ -1203,8 +1450,12 @@ Result<std::optional<FactorRow>> ProjectDb::factor(int64_t checkpointId, int64_t
         return std::optional<FactorRow>();
     if (rc != SQLITE_ROW)
         return error("reading factors");
+    FactorShape shape;
+    if (std::string bad = factorShape(m_db, checkpointId, m_path, &shape); !bad.empty())
+        return Status::corruption(bad);
     FactorRow r;
-    readFactor(st, &r);
+    if (std::string bad = readFactor(st, shape, checkpointId, m_path, &r); !bad.empty())
+        return Status::corruption(bad);
     return std::optional<FactorRow>(std::move(r));
 }
 
@@ -1262,8 +1513,14 @@ Result<std::vector<std::pair<int64_t, double>>> ProjectDb::selfInfluence(int64_t
     sqlite3_bind_int64(st, 1, modelId);
     std::vector<std::pair<int64_t, double>> out;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        out.emplace_back(sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        RowCheck row(st);
+        const double value = row.number(1, "value");
+        if (!row.ok())
+            return Status::corruption(m_path + ": self_influence row (model " + std::to_string(modelId) + ", example "
+                                      + columnText(st, 0) + "): " + row.problem());
+        out.emplace_back(sqlite3_column_int64(st, 0), value);
+    }
     if (rc != SQLITE_DONE)
         return error("reading self-influence");
     return out;
@@ -1445,10 +1702,16 @@ Result<std::vector<std::pair<int64_t, int>>> ProjectDb::exampleLabels(std::optio
     StepGuard g{st};
     if (split)
         sqlite3_bind_int(st, 1, int(*split));
+    const int64_t classes = classCount(m_db);
     std::vector<std::pair<int64_t, int>> out;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        out.emplace_back(sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        RowCheck row(st);
+        const int label = row.label(1, "current_label", classes);
+        if (!row.ok())
+            return Status::corruption(m_path + ": examples row " + columnText(st, 0) + ": " + row.problem());
+        out.emplace_back(sqlite3_column_int64(st, 0), label);
+    }
     if (rc != SQLITE_DONE)
         return error("reading examples");
     return out;

@@ -205,8 +205,8 @@ Result<CheckpointTerms> loadCheckpointTerms(ProjectDb &db, int64_t modelId, cons
             const int k = int(r.error.size());
             const int y = r.labelUsed;
             if (y < 0 || y >= k || int(r.probs.size()) != k) {
-                bad = Status::corruption(db.path() + ": factors of example " + std::to_string(r.exampleId)
-                                         + " at checkpoint " + std::to_string(c + 1) + " are malformed");
+                bad = Status::corruption(db.path() + ": factors row (checkpoint " + std::to_string((*cps)[c].id)
+                                         + ", example " + std::to_string(r.exampleId) + "): malformed");
                 return;
             }
             seen[i] = 1;

@@ -1,4 +1,5 @@
 #include "trainer.h"
+#include "filereader.h"
 
 #include "builtincnn.h"
 
@@ -240,10 +241,11 @@ Status writeResumeState(const fs::path &dir, const std::string &fingerprint, con
 // file is there; nullopt otherwise (then the run starts afresh).
 std::optional<ResumeState> readResumeState(const fs::path &dir, const std::string &fingerprint)
 {
-    QFile f(QString::fromStdString((dir / kStateName).string()));
-    if (!f.open(QIODevice::ReadOnly))
+    // A state file that cannot be read (missing, unreadable, over the JSON cap) means a fresh start.
+    Result<std::string> bytes = readFileCapped((dir / kStateName).string(), kMaxJsonFileBytes, "a training state");
+    if (!bytes.ok())
         return std::nullopt;
-    const QJsonObject o = QJsonDocument::fromJson(f.readAll()).object();
+    const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromStdString(*bytes)).object();
     if (o.value("fingerprint").toString().toStdString() != fingerprint)
         return std::nullopt;
     ResumeState st;

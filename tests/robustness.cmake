@@ -8,3 +8,10 @@ foreach(t test_projectlock test_crashsafety)
   target_compile_definitions(${t} PRIVATE TRACLENS_CLI="$<TARGET_FILE:traclens-cli>")
   add_dependencies(${t} traclens-cli)
 endforeach()
+# Files in, files out: exports stay inside their folder, capped file reads, damaged projects.
+traclens_add_test(test_export SOURCES engine/test_export.cpp
+  LIBS traclens::core OpenCV::imgcodecs ZLIB::ZLIB)
+traclens_add_test(test_filereader SOURCES data/test_filereader.cpp LIBS traclens::core)
+traclens_add_test(test_damagedproject SOURCES engine/test_damagedproject.cpp LIBS traclens::core SQLite::SQLite3)
+target_compile_definitions(test_damagedproject PRIVATE TRACLENS_CLI="$<TARGET_FILE:traclens-cli>")
+add_dependencies(test_damagedproject traclens-cli)

@@ -44,7 +44,7 @@ ExportDialog::ExportDialog(ProjectSession *session, JobController *jobs, QWidget
     auto *grid = new QGridLayout(box);
     grid->setColumnStretch(1, 1);
     m_csvOn = new QCheckBox(tr("Labels CSV"));
-    m_csvOn->setToolTip(tr("One row per example: path, label, original_label, changed"));
+    m_csvOn->setToolTip(tr("One row per example: id, path, label, original_label, changed"));
     m_csv = pathRow(grid, 0, m_csvOn, false, tr("CSV files (*.csv)"));
     m_logOn = new QCheckBox(tr("Change log"));
     m_logOn->setToolTip(tr("Every label change in order: time, path, old label, new label, origin"));

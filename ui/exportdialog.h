@@ -1,5 +1,5 @@
 #pragma once
-// Export of corrected labels: a CSV (path,label,original_label,changed), an ImageFolder
+// Export of corrected labels: a CSV (id,path,label,original_label,changed), an ImageFolder
 // tree (copies or hard links) and the change log. Shows the counts (countExport) before
 // anything is written; the writing runs on the job worker with progress and cancel.
 //

@@ -9,11 +9,11 @@
 namespace traclens {
 
 struct ExportRequest {
-    QString labelsCsv;     // path,label,original_label,changed
+    QString labelsCsv;     // id,path,label,original_label,changed
     QString imageFolder;   // <dir>/<split>/<class>/<file>
     bool hardLinks = false;
     QString changeLog;     // every label change
-    bool overwrite = false;
+    bool overwrite = false; // replace existing CSV files and files in the tree
 };
 
 } // namespace traclens

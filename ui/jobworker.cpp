@@ -371,7 +371,7 @@ void JobWorker::exportFiles(qint64 jobId, const QString &projectPath, const Expo
         if (!request.imageFolder.isEmpty())
             TL_RETURN_IF_ERROR(exportImageFolder(*m_db, request.imageFolder.toStdString(),
                                                  request.hardLinks ? TreeMode::HardLink : TreeMode::Copy,
-                                                 progressFn(jobId), m_cancel));
+                                                 request.overwrite, progressFn(jobId), m_cancel));
         return Status::ok();
     }();
     emit finished(jobId, JobKind::Export, report(jobId, JobKind::Export, status));

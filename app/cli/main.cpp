@@ -48,6 +48,15 @@ enum Exit { ExitOk = 0, ExitFailed = 1, ExitUsage = 2, ExitNotFound = 3, ExitCan
 
 CancelFlag g_cancel{false};
 
+// The name of class `label`. The project file validates labels as it reads them; a label
+// that still falls outside (a model's prediction, a cluster set's class) prints as a
+// placeholder instead of reading past the end of the list.
+const std::string &className(const std::vector<std::string> &classes, int64_t label)
+{
+    static const std::string unknown = "<unknown class>";
+    return label >= 0 && uint64_t(label) < classes.size() ? classes[size_t(label)] : unknown;
+}
+
 void onSignal(int)
 {
     g_cancel.store(true);
@@ -373,10 +382,10 @@ int cmdSelfInfluence(Context &c)
         ++rank;
         if (c.json)
             rows.append(QJsonObject{{"rank", rank}, {"id", qint64(id)}, {"path", q(e->source)},
-                                    {"label", q((*classes)[size_t(e->currentLabel)])}, {"self_influence", value}});
+                                    {"label", q(className(*classes, e->currentLabel))}, {"self_influence", value}});
         else
             std::printf("%5d  %8lld  %12.6g  %-14s %s\n", rank, (long long)id, value,
-                        (*classes)[size_t(e->currentLabel)].c_str(), e->source.c_str());
+                        className(*classes, e->currentLabel).c_str(), e->source.c_str());
     }
     if (c.json)
         printJson({{"model", qint64(model)}, {"ranking", rows}});
@@ -429,7 +438,7 @@ int cmdQuery(Context &c)
     const std::map<int64_t, int> trainedWith(changed->begin(), changed->end());
     auto addTrainedLabel = [&](QJsonObject *o, int64_t id) {
         if (auto it = trainedWith.find(id); it != trainedWith.end())
-            o->insert("trained_label", q(classes[size_t(it->second)]));
+            o->insert("trained_label", q(className(classes, it->second)));
     };
     auto describe = [&](const std::vector<Neighbour> &list) -> Result<QJsonArray> {
         QJsonArray a;
@@ -441,7 +450,7 @@ int cmdQuery(Context &c)
                                          ? e->source
                                          : (std::filesystem::path((*info)->root) / e->source).string();
             QJsonObject o{{"id", qint64(n.exampleId)}, {"score", n.score}, {"path", q(path)},
-                          {"label", q(classes[size_t(e->currentLabel)])}};
+                          {"label", q(className(classes, e->currentLabel))}};
             addTrainedLabel(&o, n.exampleId);
             a.append(o);
         }
@@ -456,9 +465,9 @@ int cmdQuery(Context &c)
     auto answer = [&](const QueryResult &r, double queryMs) -> int {
         QJsonObject out{{"model", qint64(model)},
                         {"query", qint64(r.queryId)},
-                        {"label", q(classes[size_t(r.labelUsed)])},
+                        {"label", q(className(classes, r.labelUsed))},
                         {"label_is_prediction", r.labelPredicted},
-                        {"predicted", q(classes[size_t(r.predicted)])},
+                        {"predicted", q(className(classes, r.predicted))},
                         {"self_influence", r.selfInfluence},
                         {"scoring", scoring == Scoring::Raw ? "raw" : "normalised"},
                         {"search", searchKindName(r)},
@@ -488,8 +497,8 @@ int cmdQuery(Context &c)
         std::printf("query %s, label %s%s%s, predicted %s, self-influence %.6g (%s scores, %s search, %s factors, "
                     "%.1f ms)\n",
                     r.queryId >= 0 ? std::to_string(r.queryId).c_str() : qPrintable(c.parser.value("image")),
-                    classes[size_t(r.labelUsed)].c_str(), r.labelPredicted ? " (predicted: the image has no label)" : "",
-                    qPrintable(trainedNote), classes[size_t(r.predicted)].c_str(), r.selfInfluence,
+                    className(classes, r.labelUsed).c_str(), r.labelPredicted ? " (predicted: the image has no label)" : "",
+                    qPrintable(trainedNote), className(classes, r.predicted).c_str(), r.selfInfluence,
                     scoring == Scoring::Raw ? "raw" : "normalised", searchKindName(r), precisionName(r), queryMs);
         for (const auto &[name, member] : lists) {
             std::printf("%s:\n", name);
@@ -564,13 +573,13 @@ int cmdRelabel(Context &c)
     if (!classes.ok())
         return fail(classes.status());
     if (c.json)
-        printJson({{"id", qint64(*id)}, {"old_label", q((*classes)[size_t(change->oldLabel)])},
-                   {"new_label", q((*classes)[size_t(change->newLabel)])}, {"changed", change->id != 0}});
+        printJson({{"id", qint64(*id)}, {"old_label", q(className(*classes, change->oldLabel))},
+                   {"new_label", q(className(*classes, change->newLabel))}, {"changed", change->id != 0}});
     else if (change->id == 0)
-        std::printf("example %lld already has label %s\n", (long long)*id, (*classes)[size_t(change->newLabel)].c_str());
+        std::printf("example %lld already has label %s\n", (long long)*id, className(*classes, change->newLabel).c_str());
     else
-        std::printf("example %lld: %s -> %s\n", (long long)*id, (*classes)[size_t(change->oldLabel)].c_str(),
-                    (*classes)[size_t(change->newLabel)].c_str());
+        std::printf("example %lld: %s -> %s\n", (long long)*id, className(*classes, change->oldLabel).c_str(),
+                    className(*classes, change->newLabel).c_str());
     return ExitOk;
 }
 
@@ -599,7 +608,7 @@ int cmdExport(Context &c)
     }
     if (c.parser.isSet("tree")) {
         Status s = exportImageFolder(**db, c.parser.value("tree").toStdString(),
-                                     c.parser.isSet("hardlink") ? TreeMode::HardLink : TreeMode::Copy,
+                                     c.parser.isSet("hardlink") ? TreeMode::HardLink : TreeMode::Copy, overwrite,
                                      progressPrinter(c.quiet), &g_cancel);
         if (!s.isOk())
             return fail(s);
@@ -867,7 +876,7 @@ int cmdClusters(Context &c)
                 clusters.append(QJsonObject{{"index", cl.index}, {"size", int(cl.members.size())},
                                             {"medoids", medoids}, {"members", members}});
             }
-            sets.append(QJsonObject{{"class", q((*classes)[size_t(set.classIdx)])}, {"class_index", set.classIdx},
+            sets.append(QJsonObject{{"class", q(className(*classes, set.classIdx))}, {"class_index", set.classIdx},
                                     {"k", int(set.clusters.size())}, {"k_requested", set.requestedK},
                                     {"silhouette", set.silhouette}, {"clusters", clusters}});
         }
@@ -878,7 +887,7 @@ int cmdClusters(Context &c)
     std::printf("clusters in %s space (model %lld): %d computed, %d up to date, %.1f s\n", clusterSpaceName(opt.space),
                 (long long)model, summary->computed, summary->reused, summary->seconds);
     for (const auto &set : summary->sets) {
-        std::printf("%s: k=%zu%s, silhouette %.3f\n", (*classes)[size_t(set.classIdx)].c_str(), set.clusters.size(),
+        std::printf("%s: k=%zu%s, silhouette %.3f\n", className(*classes, set.classIdx).c_str(), set.clusters.size(),
                     set.requestedK > 0 ? " (given)" : " (chosen)", set.silhouette);
         for (const auto &cl : set.clusters) {
             std::printf("  cluster %d: %5zu examples; medoids", cl.index, cl.members.size());
@@ -981,7 +990,7 @@ int cmdDemo(Context &c)
         if (!e.ok() || e->split != Split::Train)
             continue;
         std::printf("  %6lld  %10.4g  labelled %-12s predicted %-12s (p=%.2f)\n", (long long)id, v,
-                    (*classes)[size_t(e->currentLabel)].c_str(), (*classes)[size_t((*engine)->predicted(id))].c_str(),
+                    className(*classes, e->currentLabel).c_str(), className(*classes, (*engine)->predicted(id)).c_str(),
                     (*engine)->predictedProbability(id));
         if (++shown == 10)
             break;
@@ -994,13 +1003,13 @@ int cmdDemo(Context &c)
     if (!r.ok())
         return fail(r.status());
     std::printf("\nquery: test example %lld (%s), predicted %s\n", (long long)queryId,
-                (*classes)[size_t(r->labelUsed)].c_str(), (*classes)[size_t(r->predicted)].c_str());
+                className(*classes, r->labelUsed).c_str(), className(*classes, r->predicted).c_str());
     auto line = [&](const char *name, const std::vector<Neighbour> &list) {
         std::printf("  %-10s", name);
         for (const auto &n : list) {
             auto e = p.example(n.exampleId);
             std::printf("  %lld:%s(%.3g)", (long long)n.exampleId,
-                        e.ok() ? (*classes)[size_t(e->currentLabel)].c_str() : "?", n.score);
+                        e.ok() ? className(*classes, e->currentLabel).c_str() : "?", n.score);
         }
         std::printf("\n");
     };
@@ -1118,8 +1127,8 @@ int cmdRank(Context &c)
         if (!e.ok())
             return fail(e.status());
         const size_t i = rowOf.at(ranked[r].exampleId);
-        const std::string &label = (*classes)[size_t(e->currentLabel)];
-        const std::string &predicted = (*classes)[size_t(terms->predictedLast[i])];
+        const std::string &label = className(*classes, e->currentLabel);
+        const std::string &predicted = className(*classes, terms->predictedLast[i]);
         if (c.json)
             rows.append(QJsonObject{{"rank", int(r + 1)}, {"id", qint64(e->id)}, {"path", q(e->source)},
                                     {"label", q(label)}, {"predicted", q(predicted)}, {"score", ranked[r].score}});
@@ -1349,11 +1358,11 @@ int main(int argc, char **argv)
          [](QCommandLineParser &) {}, cmdRelabel},
         {"export", "Export corrected labels (CSV), the change log and/or an ImageFolder tree.", "<project>",
          [](QCommandLineParser &p) {
-             p.addOption({"csv", "CSV path,label,original_label,changed.", "file"});
+             p.addOption({"csv", "CSV id,path,label,original_label,changed.", "file"});
              p.addOption({"log", "Change log CSV.", "file"});
              p.addOption({"tree", "ImageFolder tree with current labels.", "dir"});
              p.addOption({"hardlink", "Hard-link files into the tree instead of copying."});
-             p.addOption({"overwrite", "Replace existing CSV files."});
+             p.addOption({"overwrite", "Replace existing CSV files and files in the tree."});
          },
          cmdExport},
         {"info", "What a project holds.", "<project>", [](QCommandLineParser &) {}, cmdInfo},

@@ -156,9 +156,10 @@ void TestCli::relabelAndExport()
     QVERIFY(f.open(QIODevice::ReadOnly));
     const QStringList lines = QString::fromUtf8(f.readAll()).split('\n', Qt::SkipEmptyParts);
     QCOMPARE(lines.size(), 204);
-    QCOMPARE(lines[0], QString("path,label,original_label,changed"));
-    QVERIFY(lines.contains("train/stripes-0/1.png,stripes-120,stripes-0,1"));
-    QVERIFY(lines.contains("train/stripes-0/2.png,stripes-0,stripes-0,0"));
+    QCOMPARE(lines[0], QString("id,path,label,original_label,changed"));
+    // The id column is the example id the app shows (#id).
+    QCOMPARE(lines.filter(QRegularExpression("^\\d+,train/stripes-0/1\\.png,stripes-120,stripes-0,1$")).size(), 1);
+    QCOMPARE(lines.filter(QRegularExpression("^\\d+,train/stripes-0/2\\.png,stripes-0,stripes-0,0$")).size(), 1);
     QFile l(log);
     QVERIFY(l.open(QIODevice::ReadOnly));
     const QStringList changes = QString::fromUtf8(l.readAll()).split('\n', Qt::SkipEmptyParts);
@@ -170,6 +171,21 @@ void TestCli::relabelAndExport()
     r = cli({"export", m_project, "--csv", csv});
     QCOMPARE(r.exitCode, 1);
     QVERIFY(r.err.contains("already exists"));
+    // Nor is a file of the tree; the refusal names it and nothing is written.
+    QFile edited(tree + "/train/stripes-120/1.png");
+    QVERIFY(edited.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    edited.write("edited");
+    edited.close();
+    r = cli({"export", m_project, "--tree", tree, "--quiet"});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("already exists") && r.err.contains(tree.toUtf8() + "/"), r.err.constData());
+    QVERIFY(edited.open(QIODevice::ReadOnly));
+    QCOMPARE(edited.readAll(), QByteArray("edited"));
+    edited.close();
+    r = cli({"export", m_project, "--tree", tree, "--overwrite", "--quiet"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QVERIFY(edited.open(QIODevice::ReadOnly));
+    QVERIFY(edited.readAll() != QByteArray("edited"));
 }
 
 void TestCli::errors_data()

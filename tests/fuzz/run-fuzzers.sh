@@ -7,7 +7,8 @@
 #
 # Environment: BUILD_DIR (default build-fuzz), JOBS (default 2), RUNS, MAX_SECONDS,
 # MAX_LEN (default 4096: manifests, model JSON and IDX headers plus a few gzip blocks all
-# fit; longer inputs only repeat rows and cost time).
+# fit; longer inputs only repeat rows and cost time; fuzz_project takes 32768, room for
+# its 21 kB seed project, made by make-project-seed.sh).
 # Each run logs `uptime` before and after (the machine's load), executions and seconds.
 # Needs clang and libclang-rt-14-dev (apt-get install -y clang libclang-rt-14-dev).
 # New inputs found go to $BUILD_DIR/corpus/<target>, never into the repository; a crash
@@ -22,7 +23,7 @@ runs=${RUNS:-1000000}
 max_seconds=${MAX_SECONDS:-900}
 max_len=${MAX_LEN:-4096}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(csvmanifest idxfile modelspec)
+[ ${#targets[@]} -gt 0 ] || targets=(csvmanifest idxfile modelspec project)
 
 command -v clang++ >/dev/null || { echo "run-fuzzers: clang++ not found (apt-get install -y clang libclang-rt-14-dev)" >&2; exit 2; }
 
@@ -35,10 +36,12 @@ for t in "${targets[@]}"; do
   work="$build_dir/corpus/$t"
   mkdir -p "$work"
   log="$build_dir/fuzz_$t.log"
+  len=$max_len
+  [ "$t" != project ] || len=${MAX_LEN:-32768}
   echo "== fuzz_$t: up to $runs runs / $max_seconds s; load before: $(uptime)"
   # detect_leaks=0: Qt's and OpenCV's one-time global allocations are not ours.
   ( cd "$build_dir" && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      "$build_dir/tests/fuzz/fuzz_$t" -runs="$runs" -max_total_time="$max_seconds" -max_len="$max_len" \
+      "$build_dir/tests/fuzz/fuzz_$t" -runs="$runs" -max_total_time="$max_seconds" -max_len="$len" \
       -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 "$work" "$here/corpus/$t" ) >"$log" 2>&1 || status=1
   done_line=$(grep -E '^(Done|#[0-9]+ +DONE)' "$log" | tail -1 || true)
   execs=$(grep -E 'stat::number_of_executed_units' "$log" | awk '{print $2}' || true)

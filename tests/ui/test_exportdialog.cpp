@@ -115,10 +115,12 @@ void TestExportDialog::exportsCsvLogAndTree()
     const int total = int(m_session->examples().size());
     const QStringList labels = readLines(request.labelsCsv);
     QCOMPARE(labels.size(), total + 1);
-    QCOMPARE(labels.front(), QStringLiteral("path,label,original_label,changed"));
+    QCOMPARE(labels.front(), QStringLiteral("id,path,label,original_label,changed"));
     const QStringList changedRows = labels.filter(QRegularExpression(",1$"));
     QCOMPARE(changedRows.size(), 1);
-    QCOMPARE(changedRows.front(), QStringLiteral("%1,%2,%3,1").arg(m_relabelledSource, m_newClass, m_oldClass));
+    // The id column is the example id the app shows as #id.
+    QCOMPARE(changedRows.front(),
+             QStringLiteral("%1,%2,%3,%4,1").arg(QString::number(m_relabelled), m_relabelledSource, m_newClass, m_oldClass));
 
     const QStringList log = readLines(request.changeLog);
     QCOMPARE(log.size(), 2); // header and the one change
@@ -158,6 +160,27 @@ void TestExportDialog::refusesToOverwrite()
     QVERIFY(dialog.startExport());
     QVERIFY(done.wait(30000));
     QVERIFY(done.at(0).at(0).value<Status>().isOk());
+
+    // The image tree too: refused naming an existing file, replaced when the dialog's
+    // "Overwrite existing files" is ticked.
+    request = ExportRequest();
+    request.imageFolder = out + "/tree"; // written by the previous test
+    dialog.setRequest(request);
+    done.clear();
+    QVERIFY(dialog.startExport());
+    QVERIFY(done.wait(30000));
+    Status refused = done.at(0).at(0).value<Status>();
+    QVERIFY(!refused.isOk());
+    QVERIFY2(refused.message().find("already exists") != std::string::npos
+                 && refused.message().find((out + "/tree/").toStdString()) != std::string::npos,
+             refused.message().c_str());
+    request.overwrite = true;
+    dialog.setRequest(request);
+    done.clear();
+    QVERIFY(dialog.startExport());
+    QVERIFY(done.wait(60000));
+    const Status replaced = done.at(0).at(0).value<Status>();
+    QVERIFY2(replaced.isOk(), replaced.message().c_str());
 }
 
 QTEST_MAIN(TestExportDialog)
