@@ -65,6 +65,8 @@ private:
 void TestModelTrust::initTestCase()
 {
     QVERIFY(m_dir.isValid());
+    // The user's model trust key (read by traclens-cli) lives in this test's folder.
+    qputenv("XDG_CONFIG_HOME", m_dir.filePath("config").toUtf8());
     const QString data = m_dir.filePath("data");
     QVERIFY(QDir().mkpath(m_dir.filePath("base")));
     m_project = m_dir.filePath("base/p.traclens");
