@@ -5,9 +5,15 @@
 // Contents: the dataset source and its classes; the examples (stable id, source,
 // split, given label, content hash); the label history (every relabel is a row; the
 // current label derives from it and is kept in examples.current_label within the same
-// transaction); review marks; models, their checkpoints (file, learning rate, order)
-// and training curves; per example and checkpoint the TracIn factors e (K floats) and
-// h (D floats), loss, predicted class and probabilities; self-influence; job progress.
+// transaction); review marks; models, their checkpoints (file, learning rate, order,
+// and the file's size, time and SHA-256) and training curves; trust records of model
+// directories outside the project; per example and checkpoint the TracIn factors
+// e (K floats) and h (D floats), loss, predicted class and probabilities;
+// self-influence; job progress.
+//
+// Paths: a model directory inside sideDirectory() is stored relative to it, a checkpoint
+// file inside its model directory relative to that, so the project file and its .d
+// folder move together; the API always answers absolute paths.
 //
 // Schema: versioned (meta.schema_version) with step-wise migrations applied on open
 // inside a transaction. A file whose schema is newer than this program is refused,
