@@ -21,7 +21,7 @@ ensure_fashion_mnist_project "$CLI" "$PROJECT"
 COMPUTE="$(dirname "$PROJECT")/gui-bench-compute.traclens"
 rm -f "$COMPUTE" "$COMPUTE"-wal "$COMPUTE"-shm "$COMPUTE".lock
 rm -rf "$COMPUTE".d
-cp "$PROJECT" "$COMPUTE"
+rm -rf "$COMPUTE.d"; cp "$PROJECT" "$COMPUTE"; cp -r "$PROJECT.d" "$COMPUTE.d"  # models live in the .d folder, named relative to the project
 "$CLI" train "$COMPUTE" --epochs 1 --seed 7 --name second-model --quiet
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg)"
 if command -v xvfb-run >/dev/null; then

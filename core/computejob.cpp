@@ -1,7 +1,9 @@
 #include "computejob.h"
 
+#include "checkpointcheck.h"
 #include "factors.h"
 #include "modelrunner.h"
+#include "modeltrust.h"
 
 #include <algorithm>
 #include <chrono>
@@ -25,6 +27,10 @@ Result<LoadedModel> loadModel(ProjectDb &db, int64_t modelId)
     auto model = db.model(modelId);
     if (!model.ok())
         return model.status();
+    // Loading a checkpoint runs its code: only a trusted model, and only the files its
+    // stored factors were computed with (a replaced file would mix two models' factors).
+    TL_RETURN_IF_ERROR(requireTrustedModel(db, modelId));
+    TL_RETURN_IF_ERROR(requireUnchangedCheckpoints(db, modelId));
     auto spec = readModelSpec(model->directory);
     if (!spec.ok())
         return spec.status();

@@ -109,6 +109,22 @@ CREATE TABLE cluster_members(
     PRIMARY KEY(set_id, example_id)) WITHOUT ROWID;
 CREATE INDEX cluster_members_rank ON cluster_members(set_id, cluster, rank);
 )sql",
+    // 2 → 3: model files as identities and trust. A checkpoint records its file's size,
+    // modification time and SHA-256, so compute notices a replaced file instead of mixing
+    // factors of two models; older rows read -1/-1/'' and are filled in the first time the
+    // file is verified. Model directories outside the project need a trust record before
+    // TracLens runs them (TorchScript is code). migrate() also rewrites model paths inside
+    // the project relative to it (storeModelPathsRelative), so the project folder moves.
+    R"sql(
+ALTER TABLE checkpoints ADD COLUMN file_size INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE checkpoints ADD COLUMN file_mtime INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE checkpoints ADD COLUMN content_hash TEXT NOT NULL DEFAULT '';
+CREATE TABLE trusted_model_dirs(
+    directory TEXT PRIMARY KEY,
+    manifest_hash TEXT NOT NULL,
+    token TEXT NOT NULL,
+    trusted_ms INTEGER NOT NULL);
+)sql",
 };
 // The oldest schema a read-only open reads without upgrading (see open()).
 constexpr int kReadableFromVersion = 1;
@@ -451,8 +467,9 @@ Result<std::unique_ptr<ProjectDb>> ProjectDb::open(const std::string &path, Open
     TL_RETURN_IF_ERROR(db->exec("PRAGMA cache_size=-65536"));
     db->m_schemaVersion = version;
     if (version < kSchemaVersion) {
-        // Steps from kReadableFromVersion on only add tables, so a read-only open reads an
-        // older file as it is (the added tables read as empty) instead of refusing it.
+        // Steps from kReadableFromVersion on only add tables and columns with defaults, so
+        // a read-only open reads an older file as it is instead of refusing it: added
+        // tables read as empty, and queries of added columns check schemaVersion().
         if (db->m_readOnly && version < kReadableFromVersion)
             return Status::unsupported(path + ": project schema " + std::to_string(version)
                                        + " needs an upgrade, which a read-only open cannot do");
@@ -481,6 +498,8 @@ Status ProjectDb::migrate()
         Transaction tx(*this);
         TL_RETURN_IF_ERROR(tx.status());
         TL_RETURN_IF_ERROR(exec(kMigrations[v]).withContext("upgrading schema to " + std::to_string(v + 1)));
+        if (v == 2)
+            TL_RETURN_IF_ERROR(storeModelPathsRelative().withContext("upgrading schema to 3"));
         const std::string bump = "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version','"
                                  + std::to_string(v + 1) + "')";
         TL_RETURN_IF_ERROR(exec(bump.c_str()));
@@ -1077,6 +1096,34 @@ Status ProjectDb::setReview(int64_t exampleId, ReviewState state)
 
 // --- models
 
+namespace {
+// A path inside `base` is stored relative to it, so the project folder can be moved or
+// shared (the side directory moves with the project file); others stay as given.
+std::string storedPath(const std::string &path, const fs::path &base)
+{
+    const fs::path p(path);
+    if (!p.is_absolute())
+        return path;
+    const fs::path rel = p.lexically_normal().lexically_relative(base);
+    if (rel.empty() || rel == "." || *rel.begin() == "..")
+        return path;
+    return rel.generic_string();
+}
+
+std::string resolvedPath(const std::string &stored, const fs::path &base)
+{
+    if (stored.empty() || fs::path(stored).is_absolute())
+        return stored;
+    return (base / stored).lexically_normal().string();
+}
+
+fs::path absoluteSideDirectory(const std::string &sideDirectory)
+{
+    std::error_code ec;
+    return fs::absolute(sideDirectory, ec).lexically_normal();
+}
+} // namespace
+
 Result<int64_t> ProjectDb::addModel(const ModelRow &model, const std::vector<CheckpointRow> &checkpoints)
 {
     Transaction tx(*this);
@@ -1086,11 +1133,12 @@ Result<int64_t> ProjectDb::addModel(const ModelRow &model, const std::vector<Che
         "INSERT INTO models(name, directory, num_classes, embedding_dim, created_ms) VALUES(?, ?, ?, ?, ?)", &s);
     if (!st)
         return s;
+    const std::string directory = storedPath(model.directory, absoluteSideDirectory(sideDirectory()));
     int64_t id;
     {
         StepGuard g{st};
         sqlite3_bind_text(st, 1, model.name.c_str(), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, model.directory.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, directory.c_str(), -1, SQLITE_TRANSIENT);
         sqlite3_bind_int(st, 3, model.numClasses);
         sqlite3_bind_int(st, 4, model.embeddingDim);
         sqlite3_bind_int64(st, 5, model.createdMs ? model.createdMs : nowMs());
@@ -1098,15 +1146,21 @@ Result<int64_t> ProjectDb::addModel(const ModelRow &model, const std::vector<Che
             return error("writing model");
         id = sqlite3_last_insert_rowid(m_db);
     }
-    st = prepare("INSERT INTO checkpoints(model_id, ord, file, learning_rate) VALUES(?, ?, ?, ?)", &s);
+    st = prepare(R"sql(INSERT INTO checkpoints(model_id, ord, file, learning_rate, file_size, file_mtime, content_hash)
+        VALUES(?, ?, ?, ?, ?, ?, ?))sql",
+                 &s);
     if (!st)
         return s;
     for (size_t i = 0; i < checkpoints.size(); ++i) {
         StepGuard g{st};
+        const std::string file = storedPath(checkpoints[i].file, fs::path(model.directory).lexically_normal());
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int(st, 2, int(i));
-        sqlite3_bind_text(st, 3, checkpoints[i].file.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, file.c_str(), -1, SQLITE_TRANSIENT);
         sqlite3_bind_double(st, 4, checkpoints[i].learningRate);
+        sqlite3_bind_int64(st, 5, checkpoints[i].fileSize);
+        sqlite3_bind_int64(st, 6, checkpoints[i].fileMtime);
+        sqlite3_bind_text(st, 7, checkpoints[i].contentHash.c_str(), -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) != SQLITE_DONE)
             return error("writing checkpoints");
     }
@@ -1141,8 +1195,12 @@ Result<std::vector<ModelRow>> ProjectDb::models()
         return s;
     StepGuard g{st};
     std::string problem;
-    auto rows = collectRows<ModelRow>(st, "reading models",
-                                      [&](sqlite3_stmt *row) { return readModel(row, m_path, &problem); });
+    const fs::path side = absoluteSideDirectory(sideDirectory());
+    auto rows = collectRows<ModelRow>(st, "reading models", [&](sqlite3_stmt *row) {
+        ModelRow m = readModel(row, m_path, &problem);
+        m.directory = resolvedPath(m.directory, side);
+        return m;
+    });
     if (rows.ok() && !problem.empty())
         return Status::corruption(problem);
     return rows;
@@ -1163,6 +1221,7 @@ Result<ModelRow> ProjectDb::model(int64_t id)
         ModelRow m = readModel(st, m_path, &problem);
         if (!problem.empty())
             return Status::corruption(problem);
+        m.directory = resolvedPath(m.directory, absoluteSideDirectory(sideDirectory()));
         return m;
     }
     if (rc == SQLITE_DONE)
@@ -1184,22 +1243,36 @@ Status ProjectDb::setModelEmbeddingDim(int64_t modelId, int dim)
 
 Result<std::vector<CheckpointRow>> ProjectDb::checkpoints(int64_t modelId)
 {
+    // A read-only open of a schema-2 file has no identity columns: they read as unknown.
     Status s;
-    sqlite3_stmt *st =
-        prepare("SELECT id, model_id, ord, file, learning_rate FROM checkpoints WHERE model_id = ? ORDER BY ord", &s);
+    sqlite3_stmt *st = prepare(m_schemaVersion >= 3
+                                   ? R"sql(SELECT c.id, c.model_id, c.ord, c.file, c.learning_rate, m.directory,
+                                       c.file_size, c.file_mtime, c.content_hash FROM checkpoints c
+                                       JOIN models m ON m.id = c.model_id WHERE c.model_id = ? ORDER BY c.ord)sql"
+                                   : R"sql(SELECT c.id, c.model_id, c.ord, c.file, c.learning_rate, m.directory
+                                       FROM checkpoints c JOIN models m ON m.id = c.model_id
+                                       WHERE c.model_id = ? ORDER BY c.ord)sql",
+                               &s);
     if (!st)
         return s;
     StepGuard g{st};
     sqlite3_bind_int64(st, 1, modelId);
     std::string problem;
+    const fs::path side = absoluteSideDirectory(sideDirectory());
+    const bool identity = m_schemaVersion >= 3;
     auto rows = collectRows<CheckpointRow>(st, "reading checkpoints", [&](sqlite3_stmt *r) {
         RowCheck row(r);
         CheckpointRow c;
         c.id = row.integer(0, "id");
         c.modelId = row.integer(1, "model_id");
         c.order = int(row.integer(2, "ord", std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
-        c.file = row.text(3, "file");
+        c.file = resolvedPath(row.text(3, "file"), resolvedPath(columnText(r, 5), side));
         c.learningRate = row.number(4, "learning_rate");
+        if (identity) {
+            c.fileSize = row.integer(6, "file_size");
+            c.fileMtime = row.integer(7, "file_mtime");
+            c.contentHash = row.text(8, "content_hash");
+        }
         if (!row.ok() && problem.empty())
             problem = m_path + ": checkpoints row " + columnText(r, 0) + ": " + row.problem();
         return c;
@@ -1207,6 +1280,152 @@ Result<std::vector<CheckpointRow>> ProjectDb::checkpoints(int64_t modelId)
     if (rows.ok() && !problem.empty())
         return Status::corruption(problem);
     return rows;
+}
+
+Status ProjectDb::setCheckpointIdentity(int64_t checkpointId, int64_t fileSize, int64_t fileMtime,
+                                        const std::string &contentHash)
+{
+    Status s;
+    sqlite3_stmt *st =
+        prepare("UPDATE checkpoints SET file_size = ?, file_mtime = ?, content_hash = ? WHERE id = ?", &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_int64(st, 1, fileSize);
+    sqlite3_bind_int64(st, 2, fileMtime);
+    sqlite3_bind_text(st, 3, contentHash.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, checkpointId);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return error("writing checkpoint identity");
+    if (sqlite3_changes(m_db) == 0)
+        return Status::notFound(m_path + ": no checkpoint with id " + std::to_string(checkpointId));
+    return Status::ok();
+}
+
+Status ProjectDb::dropCheckpointFactors(int64_t checkpointId)
+{
+    Transaction tx(*this);
+    TL_RETURN_IF_ERROR(tx.status());
+    Status s;
+    sqlite3_stmt *st = prepare("DELETE FROM factors WHERE checkpoint_id = ?", &s);
+    if (!st)
+        return s;
+    {
+        StepGuard g{st};
+        sqlite3_bind_int64(st, 1, checkpointId);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("deleting factors");
+    }
+    st = prepare("DELETE FROM self_influence WHERE model_id = (SELECT model_id FROM checkpoints WHERE id = ?)", &s);
+    if (!st)
+        return s;
+    {
+        StepGuard g{st};
+        sqlite3_bind_int64(st, 1, checkpointId);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("deleting self-influence");
+    }
+    return tx.commit();
+}
+
+Status ProjectDb::addTrustedModelDir(const TrustedModelDir &dir)
+{
+    Status s;
+    sqlite3_stmt *st = prepare(R"sql(INSERT OR REPLACE INTO trusted_model_dirs(directory, manifest_hash, token,
+        trusted_ms) VALUES(?, ?, ?, ?))sql",
+                               &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_text(st, 1, dir.directory.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, dir.manifestHash.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, dir.token.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, dir.trustedMs ? dir.trustedMs : nowMs());
+    return sqlite3_step(st) == SQLITE_DONE ? Status::ok() : error("writing model trust");
+}
+
+Result<std::optional<TrustedModelDir>> ProjectDb::trustedModelDir(const std::string &directory)
+{
+    if (m_schemaVersion < 3)
+        return std::optional<TrustedModelDir>();
+    Status s;
+    sqlite3_stmt *st = prepare(
+        "SELECT directory, manifest_hash, token, trusted_ms FROM trusted_model_dirs WHERE directory = ?", &s);
+    if (!st)
+        return s;
+    StepGuard g{st};
+    sqlite3_bind_text(st, 1, directory.c_str(), -1, SQLITE_TRANSIENT);
+    const int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return std::optional<TrustedModelDir>();
+    if (rc != SQLITE_ROW)
+        return error("reading model trust");
+    TrustedModelDir t;
+    t.directory = columnText(st, 0);
+    t.manifestHash = columnText(st, 1);
+    t.token = columnText(st, 2);
+    t.trustedMs = sqlite3_column_int64(st, 3);
+    return std::optional<TrustedModelDir>(std::move(t));
+}
+
+// Runs inside the 2 → 3 transaction: model directories inside the side directory and
+// checkpoint files inside their model directory become relative.
+Status ProjectDb::storeModelPathsRelative()
+{
+    const fs::path side = absoluteSideDirectory(sideDirectory());
+    std::vector<std::pair<int64_t, std::string>> dirs, files;
+    {
+        Status s;
+        sqlite3_stmt *st = prepare("SELECT id, directory FROM models", &s);
+        if (!st)
+            return s;
+        StepGuard g{st};
+        auto rows = collectRows<std::pair<int64_t, std::string>>(st, "reading models", [](sqlite3_stmt *row) {
+            return std::make_pair(int64_t(sqlite3_column_int64(row, 0)), columnText(row, 1));
+        });
+        if (!rows.ok())
+            return rows.status();
+        dirs = std::move(rows).value();
+    }
+    {
+        Status s;
+        sqlite3_stmt *st =
+            prepare("SELECT c.id, c.file, m.directory FROM checkpoints c JOIN models m ON m.id = c.model_id", &s);
+        if (!st)
+            return s;
+        StepGuard g{st};
+        auto rows = collectRows<std::pair<int64_t, std::string>>(st, "reading checkpoints", [](sqlite3_stmt *row) {
+            return std::make_pair(int64_t(sqlite3_column_int64(row, 0)),
+                                  storedPath(columnText(row, 1), fs::path(columnText(row, 2)).lexically_normal()));
+        });
+        if (!rows.ok())
+            return rows.status();
+        files = std::move(rows).value();
+    }
+    for (auto &[id, dir] : dirs) {
+        Status s;
+        sqlite3_stmt *st = prepare("UPDATE models SET directory = ? WHERE id = ?", &s);
+        if (!st)
+            return s;
+        StepGuard g{st};
+        const std::string stored = storedPath(dir, side);
+        sqlite3_bind_text(st, 1, stored.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, id);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("writing model");
+    }
+    for (auto &[id, file] : files) {
+        Status s;
+        sqlite3_stmt *st = prepare("UPDATE checkpoints SET file = ? WHERE id = ?", &s);
+        if (!st)
+            return s;
+        StepGuard g{st};
+        sqlite3_bind_text(st, 1, file.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, id);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return error("writing checkpoints");
+    }
+    return Status::ok();
 }
 
 Status ProjectDb::setEpochs(int64_t modelId, const std::vector<EpochRow> &epochs)

@@ -5,9 +5,15 @@
 // Contents: the dataset source and its classes; the examples (stable id, source,
 // split, given label, content hash); the label history (every relabel is a row; the
 // current label derives from it and is kept in examples.current_label within the same
-// transaction); review marks; models, their checkpoints (file, learning rate, order)
-// and training curves; per example and checkpoint the TracIn factors e (K floats) and
-// h (D floats), loss, predicted class and probabilities; self-influence; job progress.
+// transaction); review marks; models, their checkpoints (file, learning rate, order,
+// and the file's size, time and SHA-256) and training curves; trust records of model
+// directories outside the project; per example and checkpoint the TracIn factors
+// e (K floats) and h (D floats), loss, predicted class and probabilities;
+// self-influence; job progress.
+//
+// Paths: a model directory inside sideDirectory() is stored relative to it, a checkpoint
+// file inside its model directory relative to that, so the project file and its .d
+// folder move together; the API always answers absolute paths.
 //
 // Schema: versioned (meta.schema_version) with step-wise migrations applied on open
 // inside a transaction. A file whose schema is newer than this program is refused,
@@ -36,7 +42,7 @@ namespace traclens {
 
 class ProjectLock;
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 enum class ReviewState : int { None = 0, Reviewed = 1, Skipped = 2 };
 
@@ -72,8 +78,24 @@ struct CheckpointRow {
     int64_t id = 0;
     int64_t modelId = 0;
     int order = 0;             // 0-based training order
-    std::string file;          // absolute path
+    std::string file;          // absolute path (stored relative to the model directory)
     double learningRate = 0.0;
+    // The file's identity when it was registered (schema 3): size in bytes, modification
+    // time (file-clock ticks, compared only for equality) and SHA-256 as hex. -1/-1/""
+    // for a checkpoint registered before schema 3 until its file is first verified.
+    int64_t fileSize = -1;
+    int64_t fileMtime = -1;
+    std::string contentHash;
+};
+
+// A model directory outside the project that the user agreed to run (schema 3). The
+// token binds directory and manifest hash to a key of this user (see modeltrust.h), so a
+// row copied into a project by someone else does not count as trust.
+struct TrustedModelDir {
+    std::string directory;     // canonical absolute path
+    std::string manifestHash;  // SHA-256 of traclens-model.json when trusted
+    std::string token;
+    int64_t trustedMs = 0;
 };
 
 struct EpochRow {
@@ -85,7 +107,8 @@ struct EpochRow {
 struct ModelRow {
     int64_t id = 0;
     std::string name;
-    std::string directory;     // absolute; holds traclens-model.json
+    std::string directory;     // absolute; holds traclens-model.json. Stored relative to
+                               // sideDirectory() when inside it, so the project folder can move
     int numClasses = 0;
     int embeddingDim = 0;      // 0 until known
     int64_t createdMs = 0;
@@ -227,6 +250,16 @@ public:
     // The model the views use (meta "active_model"); the newest one if unset.
     Result<std::optional<int64_t>> activeModel();
     Status setActiveModel(int64_t modelId);
+    // Records the identity of a checkpoint's file (see CheckpointRow); schema 3.
+    Status setCheckpointIdentity(int64_t checkpointId, int64_t fileSize, int64_t fileMtime,
+                                 const std::string &contentHash);
+    // Drops the factors of one checkpoint and the self-influence of its model (derived
+    // from them), in one transaction; other checkpoints' factors stay.
+    Status dropCheckpointFactors(int64_t checkpointId);
+    // Trust records of model directories outside the project (schema 3; a read-only open
+    // of an older file has none).
+    Status addTrustedModelDir(const TrustedModelDir &dir);
+    Result<std::optional<TrustedModelDir>> trustedModelDir(const std::string &directory);
 
     // --- factors
     // Writes rows for one checkpoint; call inside a Transaction for chunking.
@@ -270,6 +303,7 @@ private:
     ProjectDb() = default;
     Status exec(const char *sql);
     Status migrate();
+    Status storeModelPathsRelative(); // the C++ half of the 2 → 3 step
     Status begin();
     Status commitTop();
     void rollbackTop();

@@ -1,6 +1,8 @@
 #include "trainjob.h"
 
+#include "checkpointcheck.h"
 #include "modelrunner.h"
+#include "modeltrust.h"
 
 #include <opencv2/imgproc.hpp>
 
@@ -63,6 +65,12 @@ Result<int64_t> registerModel(ProjectDb &db, const ModelSpec &spec, const std::s
         c.order = int(i);
         c.file = spec.checkpointPath(i);
         c.learningRate = spec.checkpoints[i].learningRate;
+        auto identity = readFileIdentity(c.file);
+        if (!identity.ok())
+            return identity.status();
+        c.fileSize = identity->size;
+        c.fileMtime = identity->mtime;
+        c.contentHash = identity->sha256;
         cps.push_back(c);
     }
     return db.addModel(row, cps);
@@ -166,7 +174,10 @@ Result<int64_t> trainProjectModel(ProjectDb &db, const TrainConfig &config, cons
     std::string dir;
     if (auto job = db.job(jobName); job.ok() && job->has_value() && (*job)->state != "done") {
         std::error_code ec;
-        if (!(*job)->message.empty() && fs::is_directory((*job)->message, ec))
+        // Resuming loads the saved weights, so only from inside the project: a jobs row
+        // naming a folder elsewhere (a crafted project) starts afresh instead.
+        if (!(*job)->message.empty() && fs::is_directory((*job)->message, ec)
+            && isInsideDirectory((*job)->message, db.sideDirectory()))
             dir = (*job)->message;
     }
     TrainConfig cfg = config;
@@ -255,6 +266,9 @@ Result<int64_t> importModel(ProjectDb &db, const std::string &directory, const P
     auto id = registerModel(db, *spec, fs::path(spec->directory).filename().string(), embeddingDim);
     if (!id.ok())
         return id.status();
+    // The user chose this directory to import, and its checkpoints were just loaded: that
+    // is trusting it, recorded so later runs do not ask again.
+    TL_RETURN_IF_ERROR(trustModelDirectory(db, spec->directory));
     TL_RETURN_IF_ERROR(db.setActiveModel(*id));
     TL_RETURN_IF_ERROR(tx.commit());
     return id;

@@ -18,7 +18,9 @@ Result<int64_t> trainProjectModel(ProjectDb &db, const TrainConfig &config, cons
                                   const ProgressFn &progress = {}, const CancelFlag *cancel = nullptr);
 
 // Validates every checkpoint of the directory (ModelRunner::load) and that its classes
-// match the project's, then registers it. Returns the model id.
+// match the project's, then registers it with its checkpoints' identities
+// (checkpointcheck.h). Importing is the user's choice of the directory, so it also records
+// trust in it for this project (modeltrust.h). Returns the model id.
 Result<int64_t> importModel(ProjectDb &db, const std::string &directory, const ProgressFn &progress = {});
 
 // Reads the pixels of the given examples, converted to the spec's size and channels,

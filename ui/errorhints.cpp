@@ -55,8 +55,11 @@ FailureText describeFailure(FailureContext context, const Status &status)
         break;
     case FailureContext::Compute:
         t.title = tr("Computing influence stopped");
-        t.advice = tr("Finished parts are saved. Run Project ▸ Compute Influence again to continue "
-                      "where it stopped.");
+        t.advice = code == C::NotFound
+            ? tr("A file the model needs is missing. Restore it, then run Project ▸ Compute Influence again; "
+                 "the influence data computed so far is kept.")
+            : tr("Finished parts are saved. Run Project ▸ Compute Influence again to continue "
+                 "where it stopped.");
         break;
     case FailureContext::LoadEngine:
         t.title = tr("Could not load influence data");

@@ -91,10 +91,10 @@ qint64 JobController::importModel(const QString &projectPath, const QString &dir
     return enqueue([w, projectPath, directory](qint64 id) { w->importModel(id, projectPath, directory); });
 }
 
-qint64 JobController::computeFactors(const QString &projectPath)
+qint64 JobController::computeFactors(const QString &projectPath, ModelConsent consent)
 {
     JobWorker *w = m_worker;
-    return enqueue([w, projectPath](qint64 id) { w->computeFactors(id, projectPath); });
+    return enqueue([w, projectPath, consent](qint64 id) { w->computeFactors(id, projectPath, consent); });
 }
 
 qint64 JobController::loadEngine(const QString &projectPath)

@@ -37,7 +37,7 @@ public:
     qint64 importDataset(const QString &projectPath, const QString &datasetPath);
     qint64 trainModel(const QString &projectPath, const TrainConfig &config, const QString &name);
     qint64 importModel(const QString &projectPath, const QString &directory);
-    qint64 computeFactors(const QString &projectPath);
+    qint64 computeFactors(const QString &projectPath, ModelConsent consent = {});
     qint64 loadEngine(const QString &projectPath);
     qint64 exportFiles(const QString &projectPath, const ExportRequest &request);
     qint64 rankExamples(const QString &projectPath, int rankingKind);

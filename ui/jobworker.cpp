@@ -1,8 +1,11 @@
 #include "jobworker.h"
 
+#include "checkpointcheck.h"
+
 #include "computejob.h"
 #include "exporter.h"
 #include "importer.h"
+#include "modeltrust.h"
 #include "ranking.h"
 #include "retrain.h"
 #include "projectdb.h"
@@ -329,7 +332,7 @@ void JobWorker::importModel(qint64 jobId, const QString &projectPath, const QStr
     emit finished(jobId, JobKind::ImportModel, s);
 }
 
-void JobWorker::computeFactors(qint64 jobId, const QString &projectPath)
+void JobWorker::computeFactors(qint64 jobId, const QString &projectPath, ModelConsent consent)
 {
     if (!beginJob(jobId, JobKind::Compute))
         return;
@@ -337,6 +340,13 @@ void JobWorker::computeFactors(qint64 jobId, const QString &projectPath)
         auto active = activeModel(projectPath);
         if (!active.ok())
             return active.status();
+        if (consent.trustModel)
+            TL_RETURN_IF_ERROR(trustModel(*m_db, active.value()));
+        if (consent.acceptChangedCheckpoints) {
+            auto accepted = acceptChangedCheckpoints(*m_db, active.value());
+            if (!accepted.ok())
+                return accepted.status();
+        }
         TL_RETURN_IF_ERROR(stepCompute(jobId, active.value()));
         if (isCancelled(m_cancel))
             return Status::cancelled();

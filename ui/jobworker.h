@@ -41,6 +41,14 @@ namespace traclens {
 
 class ProjectDb;
 
+// What the person agreed to before a compute: run the active model although its directory
+// is outside the project (modeltrust.h), and recompute the factors of checkpoints whose
+// file changed (checkpointcheck.h). Both are recorded in the project before computing.
+struct ModelConsent {
+    bool trustModel = false;
+    bool acceptChangedCheckpoints = false;
+};
+
 class JobWorker : public QObject {
     Q_OBJECT
 public:
@@ -59,8 +67,10 @@ public:
     void importDataset(qint64 jobId, const QString &projectPath, const QString &datasetPath);
     void trainModel(qint64 jobId, const QString &projectPath, const TrainConfig &config, const QString &name);
     void importModel(qint64 jobId, const QString &projectPath, const QString &directory);
-    // Computes the active model's missing factors (resumes), then loads the engine.
-    void computeFactors(qint64 jobId, const QString &projectPath);
+    // Computes the active model's missing factors (resumes), then loads the engine. A model
+    // that is not trusted or whose checkpoint files changed fails the job unless `consent`
+    // says the person agreed (the GUI asks, then queues it again with consent).
+    void computeFactors(qint64 jobId, const QString &projectPath, ModelConsent consent = {});
     void loadEngine(qint64 jobId, const QString &projectPath);
     void exportFiles(qint64 jobId, const QString &projectPath, const ExportRequest &request);
     // Orders the active model's training examples for review (ranking.h, the kind's

@@ -1,6 +1,7 @@
 #include "mainwindow.h"
 
 #include "appsettings.h"
+#include "checkpointcheck.h"
 #include "chartspage.h"
 #include "clusterpage.h"
 #include "datasetbrowserpage.h"
@@ -9,6 +10,7 @@
 #include "influencepage.h"
 #include "jobcontroller.h"
 #include "jobstatuswidget.h"
+#include "modeltrust.h"
 #include "newprojectdialog.h"
 #include "projectsession.h"
 #include "reportpage.h"
@@ -329,6 +331,70 @@ void MainWindow::reportFailure(FailureContext context, const Status &status, con
     box->open();
 }
 
+bool MainWindow::ask(const QString &title, const QString &text, const QString &acceptLabel)
+{
+    if (m_question)
+        return m_question(title, text, acceptLabel);
+    QMessageBox box(QMessageBox::Warning, title, text, QMessageBox::NoButton, this);
+    box.setObjectName("modelQuestion");
+    QPushButton *accept = box.addButton(acceptLabel, QMessageBox::AcceptRole);
+    box.setDefaultButton(box.addButton(QMessageBox::Cancel));
+    box.exec();
+    return box.clickedButton() == accept;
+}
+
+bool MainWindow::offerModelConsent()
+{
+    if (!m_session)
+        return false;
+    ProjectDb &db = m_session->db();
+    auto active = db.activeModel();
+    if (!active.ok() || !active->has_value())
+        return false;
+    const int64_t model = **active;
+    // Asked in this order because compute checks in this order: nothing of an untrusted
+    // model is read, not even to compare its files.
+    auto untrusted = untrustedModelDirectory(db, model);
+    if (!untrusted.ok())
+        return false;
+    if (untrusted->has_value()) {
+        const QString dir = QString::fromStdString(**untrusted);
+        if (!ask(tr("Run a model from outside the project?"),
+                 tr("This project runs the model in %1, which is outside the project folder.\n\n"
+                    "TorchScript models are programs: running one lets it do anything TracLens can do with your "
+                    "files. Run it only if you trust where this model and this project came from. Your answer is "
+                    "remembered for this project.")
+                     .arg(QDir::toNativeSeparators(dir)),
+                 tr("Trust and Run"))) {
+            statusBar()->showMessage(tr("Not run: the model in %1 is not trusted.").arg(QDir::toNativeSeparators(dir)),
+                                     15000);
+            return true;
+        }
+        trackJob(m_jobs->computeFactors(m_session->path(), ModelConsent{true, false}));
+        return true;
+    }
+    auto changes = findChangedCheckpoints(db, model);
+    if (!changes.ok() || changes->empty())
+        return false;
+    QStringList lines;
+    for (const auto &c : *changes) {
+        if (c.vanished)
+            return false; // nothing to recompute with: the failure dialog names the file
+        lines << QString::fromStdString(c.description);
+    }
+    if (!ask(tr("A checkpoint file changed"),
+             tr("%1\n\nThe influence data of this checkpoint was computed with the earlier file and is kept. "
+                "Recomputing replaces it with data from the new file; other checkpoints are kept.")
+                 .arg(lines.join("\n")),
+             tr("Recompute with the New File"))) {
+        statusBar()->showMessage(tr("Not computed: a checkpoint file changed; the stored influence data is kept."),
+                                 15000);
+        return true;
+    }
+    trackJob(m_jobs->computeFactors(m_session->path(), ModelConsent{false, true}));
+    return true;
+}
+
 bool MainWindow::openProject(const QString &path) { return openSession(path, false, nullptr); }
 
 bool MainWindow::openProjectReadOnly(const QString &path) { return openSession(path, false, nullptr, true); }
@@ -518,7 +584,8 @@ void MainWindow::onStepFinished(qint64 jobId, JobKind kind, const Status &status
                                          .arg(tr(jobKindTitle(kind))), 15000);
         } else {
             m_sessionJobs[jobId] = true;
-            reportFailure(contextOf(kind), status);
+            if (kind != JobKind::Compute || !offerModelConsent())
+                reportFailure(contextOf(kind), status);
         }
         return;
     }
@@ -553,7 +620,7 @@ void MainWindow::onFinished(qint64 jobId, JobKind kind, const Status &status)
         return;
     const bool shown = m_sessionJobs.value(jobId);
     m_sessionJobs.remove(jobId);
-    if (!status && !status.isCancelled() && !shown)
+    if (!status && !status.isCancelled() && !shown && (kind != JobKind::Compute || !offerModelConsent()))
         reportFailure(contextOf(kind), status);
     else if (status && kind != JobKind::Export)
         statusBar()->showMessage(tr("%1: done").arg(tr(jobKindTitle(kind))), 4000);

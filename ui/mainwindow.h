@@ -20,6 +20,7 @@
 #include <QMainWindow>
 #include <QPointer>
 
+#include <functional>
 #include <memory>
 
 class QActionGroup;
@@ -69,6 +70,11 @@ public:
     void setScreenshotDirectory(const QString &dir);
     // An evaluation's report.json to show in the report view for one more screenshot.
     void setScreenshotEvaluation(const QString &jsonFile) { m_screenshotEvaluation = jsonFile; }
+    // The yes/no question asked before the window runs a model it may not run silently (a
+    // model outside the project, a changed checkpoint file): a modal QMessageBox unless a
+    // handler is set. Tests set one to answer without a person. Returns true to go ahead.
+    using Question = std::function<bool(const QString &title, const QString &text, const QString &acceptLabel)>;
+    void setQuestionHandler(Question question) { m_question = std::move(question); }
 
     ProjectSession *session() const { return m_session.get(); }
     JobController *jobs() const { return m_jobs; }
@@ -100,6 +106,10 @@ private:
     // A window-modal dialog, object name "failureDialog". With `readOnlyPath`, a busy
     // project's dialog also has an "Open Read-Only" button ("openReadOnlyButton").
     void reportFailure(FailureContext context, const Status &status, const QString &readOnlyPath = QString());
+    bool ask(const QString &title, const QString &text, const QString &acceptLabel);
+    // After a failed compute: when the active model is untrusted or a checkpoint file
+    // changed, asks and queues the compute again with consent. True when it handled it.
+    bool offerModelConsent();
     void onStepFinished(qint64 jobId, JobKind kind, const Status &status);
     void onFinished(qint64 jobId, JobKind kind, const Status &status);
     void onEngineLoaded(qint64 jobId, std::shared_ptr<InfluenceIndex> engine);
@@ -139,6 +149,7 @@ private:
     QHash<qint64, bool> m_sessionJobs; // job ids of the open project → an error was shown
     QString m_screenshotDir;
     QString m_screenshotEvaluation;
+    Question m_question;
     bool m_screenshotsStarted = false;
 };
 

@@ -1,6 +1,7 @@
 // traclens-cli: the engine from the command line, for scripts, benchmarks and machines
 // without a display. Argument parsing and printing only; the work is in core/.
 
+#include "checkpointcheck.h"
 #include "clusterjob.h"
 #include "computejob.h"
 #include "evaluation.h"
@@ -10,6 +11,7 @@
 #include "influenceindex.h"
 #include "influenceindex.h"
 #include "modelrunner.h"
+#include "modeltrust.h"
 #include "projectdb.h"
 #include "ranking.h"
 #include "retrain.h"
@@ -188,6 +190,44 @@ Result<ProjectModel> openProjectModel(Context &c, ProjectDb::OpenMode mode = Pro
     return ProjectModel{std::move(db).value(), *model};
 }
 
+// Before a command runs a model's checkpoints. A model outside the project runs only when
+// trusted (modeltrust.h): `trust` (--trust-model) records that trust, else the refusal
+// says which option would proceed. A checkpoint file that changed since its factors were
+// computed is refused, naming it, unless `accept` (--accept-changed-checkpoints, compute
+// only) drops that checkpoint's factors so they are recomputed with the new file.
+Status prepareModelRun(ProjectDb &db, int64_t model, bool trust, bool accept, bool quiet, const QString &project)
+{
+    if (trust && db.isReadOnly()) {
+        // A command that reads the project read-only (query) records the trust through a
+        // short writable connection; it fails as Busy while the app has the project open.
+        auto writable = ProjectDb::open(db.path(), ProjectDb::OpenMode::ReadWrite);
+        if (!writable.ok())
+            return writable.status().withContext("recording that you trust the model (--trust-model)");
+        TL_RETURN_IF_ERROR(trustModel(**writable, model));
+    } else if (trust) {
+        TL_RETURN_IF_ERROR(trustModel(db, model));
+    } else if (Status s = requireTrustedModel(db, model); !s) {
+        return Status::invalid(s.message() + ". If you trust this model, run again with --trust-model (remembered "
+                                             "for this project)");
+    }
+    if (accept) {
+        auto accepted = acceptChangedCheckpoints(db, model);
+        if (!accepted.ok())
+            return accepted.status();
+        for (const auto &c : *accepted)
+            if (!quiet)
+                std::fprintf(stderr, "traclens-cli: %s; its factors were dropped and are recomputed\n",
+                             c.description.c_str());
+        return Status::ok();
+    }
+    Status s = requireUnchangedCheckpoints(db, model);
+    if (s.isOk() || s.code() == Status::Code::NotFound)
+        return s;
+    return Status::invalid(s.message() + ". To use the new file, run 'traclens-cli compute "
+                           + project.toStdString()
+                           + " --accept-changed-checkpoints': it drops that checkpoint's factors and recomputes them");
+}
+
 Result<int64_t> findExample(ProjectDb &db, const QString &text)
 {
     bool ok = false;
@@ -330,6 +370,10 @@ int cmdCompute(Context &c)
     opt.threads = c.parser.value("threads").toInt();
     opt.batchSize = c.parser.value("batch").toInt();
     opt.chunkSize = c.parser.value("chunk").toInt();
+    if (Status s = prepareModelRun(*db, model, c.parser.isSet("trust-model"),
+                                   c.parser.isSet("accept-changed-checkpoints"), c.quiet, c.positional[0]);
+        !s)
+        return fail(s);
     auto summary = computeFactors(*db, model, opt, progressPrinter(c.quiet), &g_cancel);
     if (!summary.ok())
         return fail(summary.status());
@@ -543,6 +587,8 @@ int cmdQuery(Context &c)
             return fail(l.status());
         label = *l;
     }
+    if (Status s = prepareModelRun(*db, model, c.parser.isSet("trust-model"), false, c.quiet, c.positional[0]); !s)
+        return fail(s);
     const auto q0 = std::chrono::steady_clock::now();
     auto factors = computeImageFactors(*db, model, *image, label);
     if (!factors.ok())
@@ -1307,6 +1353,9 @@ int main(int argc, char **argv)
     const QCommandLineOption precisionOption(
         "precision", "Factors held for exact scoring: f32, or f16 (half the memory; near-ties may reorder).",
         "f32|f16", "f32");
+    const QCommandLineOption trustModel(
+        "trust-model", "Run the model even though its directory is outside the project, and remember that you trust "
+                       "it for this project. TorchScript models are programs: trust only models from people you trust.");
 
     const std::vector<Command> commands = {
         {"import", "Import a dataset (image folder, CSV manifest or IDX folder) into a project; re-import updates it.",
@@ -1326,12 +1375,19 @@ int main(int argc, char **argv)
              p.addOption(threads);
          },
          cmdTrain},
-        {"import-model", "Register a traclens-model/1 directory (TorchScript checkpoints).", "<project> <directory>",
-         [](QCommandLineParser &) {}, cmdImportModel},
+        {"import-model",
+         "Register a traclens-model/1 directory (TorchScript checkpoints). TorchScript files are programs: importing "
+         "runs them to validate them and records that you trust this directory for this project.",
+         "<project> <directory>", [](QCommandLineParser &) {}, cmdImportModel},
         {"compute", "Compute TracIn factors and self-influence (resumable).", "<project>",
          [&](QCommandLineParser &p) {
              p.addOption(model);
              p.addOption(threads);
+             p.addOption(trustModel);
+             p.addOption({"accept-changed-checkpoints",
+                          "A checkpoint file changed since its factors were computed: drop that checkpoint's "
+                          "factors and recompute them with the new file (others are kept). Without it compute "
+                          "refuses and keeps everything."});
              p.addOption({"batch", "Inference batch size.", "n", "256"});
              p.addOption({"chunk", "Examples per transaction.", "n", "2048"});
          },
@@ -1349,6 +1405,7 @@ int main(int argc, char **argv)
              p.addOption({"example", "Example id or path; repeat it for several (with --json, one line each).", "id"});
              p.addOption({"image", "An image file outside the project.", "file"});
              p.addOption({"label", "Label for --image (default: its predicted class).", "label"});
+             p.addOption(trustModel);
              p.addOption({"k", "How many of each.", "n", "10"});
              p.addOption({"normalised", "Normalised TracIn (cosine of gradients)."});
              p.addOption(precisionOption);

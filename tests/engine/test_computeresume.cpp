@@ -15,6 +15,7 @@
 #include <QtTest>
 
 #include <csignal>
+#include <filesystem>
 #include <map>
 
 using namespace traclens;
@@ -70,6 +71,11 @@ void TestComputeResume::resumesAfterSigkill()
         modelId = *id;
     } // closing the last connection folds the WAL into the file, so a copy is complete
     QVERIFY(QFile::copy(project, reference));
+    // The model's directory is stored relative to the project, so the copy takes its own .d.
+    std::error_code ec;
+    std::filesystem::copy((project + ".d").toStdString(), (reference + ".d").toStdString(),
+                          std::filesystem::copy_options::recursive, ec);
+    QVERIFY2(!ec, ec.message().c_str());
 
     ComputeOptions opt;
     opt.threads = 1;

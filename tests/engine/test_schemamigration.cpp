@@ -1,10 +1,13 @@
-// Schema 1 → 2 (clusters): a schema-1 project upgrades on a read-write open and keeps
-// its data; a read-only open reads it as it is, without cluster tables, and leaves the
-// file untouched.
+// Schema upgrades: a schema-1 or schema-2 project upgrades step by step on a read-write
+// open and keeps its data (2 → 3 also stores model paths relative to the project); a
+// read-only open reads it as it is (no cluster tables in schema 1, no checkpoint
+// identities or trust records before schema 3) and leaves the file untouched.
 
+#include "checkpointcheck.h"
 #include "projectdb.h"
 
 #include <QCryptographicHash>
+#include <QDir>
 #include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -47,10 +50,34 @@ int tableCount(const QString &path, const char *name)
     return n;
 }
 
-// A project with examples, a relabel, a model and factors, turned back into schema 1
-// exactly: schema 1 is schema 2 without the two cluster tables.
-bool makeSchema1Project(const QString &path, int64_t *modelId)
+std::string rawText(const QString &path, const char *sql)
 {
+    sqlite3 *db = nullptr;
+    sqlite3_open(path.toUtf8().constData(), &db);
+    sqlite3_stmt *st = nullptr;
+    std::string out;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        out = reinterpret_cast<const char *>(sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+}
+
+// A project with examples, a relabel, a model (its directory inside the project's side
+// directory, holding a checkpoint file) and factors, turned back into schema `version`
+// exactly: schema 2 is schema 3 without the checkpoint identity columns and the trust
+// table, with absolute model paths; schema 1 is schema 2 without the two cluster tables.
+bool makeOldProject(const QString &path, int version, int64_t *modelId, std::string *checkpointFile)
+{
+    const QString modelDir = path + ".d/models/m";
+    if (!QDir().mkpath(modelDir))
+        return false;
+    *checkpointFile = (modelDir + "/c.pt").toStdString();
+    {
+        QFile f(QString::fromStdString(*checkpointFile));
+        if (!f.open(QIODevice::WriteOnly) || f.write("checkpoint bytes") != 16)
+            return false;
+    }
     {
         auto db = ProjectDb::open(path.toStdString(), ProjectDb::OpenMode::Create);
         if (!db.ok())
@@ -68,10 +95,10 @@ bool makeSchema1Project(const QString &path, int64_t *modelId)
             return false;
         ModelRow m;
         m.name = "m";
-        m.directory = "/m";
+        m.directory = modelDir.toStdString();
         m.numClasses = 2;
         m.embeddingDim = 3;
-        auto id = (*db)->addModel(m, {CheckpointRow{0, 0, 0, "c.pt", 0.1}});
+        auto id = (*db)->addModel(m, {CheckpointRow{0, 0, 0, *checkpointFile, 0.1}});
         if (!id.ok())
             return false;
         *modelId = *id;
@@ -84,7 +111,17 @@ bool makeSchema1Project(const QString &path, int64_t *modelId)
         if (!cps.ok() || !(*db)->writeFactors(cps->front().id, {f}).isOk())
             return false;
     }
-    return rawExec(path, "PRAGMA journal_mode=DELETE; DROP TABLE cluster_members; DROP TABLE cluster_sets; "
+    // Older TracLens stored the paths as given: absolute.
+    const std::string toSchema2 =
+        "PRAGMA journal_mode=DELETE; DROP TABLE trusted_model_dirs; ALTER TABLE checkpoints DROP COLUMN file_size; "
+        "ALTER TABLE checkpoints DROP COLUMN file_mtime; ALTER TABLE checkpoints DROP COLUMN content_hash; "
+        "UPDATE models SET directory='" + modelDir.toStdString() + "'; UPDATE checkpoints SET file='" + *checkpointFile
+        + "'; UPDATE meta SET value='2' WHERE key='schema_version';";
+    if (!rawExec(path, toSchema2.c_str()))
+        return false;
+    if (version == 2)
+        return true;
+    return rawExec(path, "DROP TABLE cluster_members; DROP TABLE cluster_sets; "
                          "UPDATE meta SET value='1' WHERE key='schema_version';");
 }
 
@@ -93,26 +130,38 @@ bool makeSchema1Project(const QString &path, int64_t *modelId)
 class TestSchemaMigration : public QObject {
     Q_OBJECT
 private slots:
-    void upgradesSchema1KeepingData();
-    void readOnlyOpenReadsSchema1Untouched();
+    void upgradesKeepingData_data();
+    void upgradesKeepingData();
+    void readOnlyOpenReadsOldSchemaUntouched_data();
+    void readOnlyOpenReadsOldSchemaUntouched();
 };
 
-void TestSchemaMigration::upgradesSchema1KeepingData()
+void TestSchemaMigration::upgradesKeepingData_data()
 {
+    QTest::addColumn<int>("version");
+    QTest::newRow("schema 1") << 1;
+    QTest::newRow("schema 2") << 2;
+}
+
+void TestSchemaMigration::upgradesKeepingData()
+{
+    QFETCH(int, version);
     QTemporaryDir dir;
     const QString path = dir.filePath("old.traclens");
     int64_t modelId = 0;
-    QVERIFY(makeSchema1Project(path, &modelId));
-    QCOMPARE(tableCount(path, "cluster_sets"), 0);
+    std::string checkpointFile;
+    QVERIFY(makeOldProject(path, version, &modelId, &checkpointFile));
+    QCOMPARE(tableCount(path, "cluster_sets"), version >= 2 ? 1 : 0);
+    QCOMPARE(tableCount(path, "trusted_model_dirs"), 0);
 
     auto db = ProjectDb::open(path.toStdString());
     QVERIFY2(db.ok(), db.ok() ? "" : db.status().message().c_str());
-    QCOMPARE((*db)->schemaVersion(), 2);
-    QCOMPARE(kSchemaVersion, 2);
+    QCOMPARE((*db)->schemaVersion(), 3);
+    QCOMPARE(kSchemaVersion, 3);
     auto v = (*db)->meta("schema_version");
     QVERIFY(v.ok() && v->has_value());
-    QCOMPARE(**v, std::string("2"));
-    // Data of schema 1 is all there.
+    QCOMPARE(**v, std::string("3"));
+    // Data of the old schema is all there.
     auto count = (*db)->exampleCount();
     QVERIFY(count.ok());
     QCOMPARE(*count, int64_t(4));
@@ -124,12 +173,32 @@ void TestSchemaMigration::upgradesSchema1KeepingData()
     QVERIFY(history.ok());
     QCOMPARE(history->size(), size_t(1));
     QCOMPARE(history->front().origin, std::string("user"));
-    auto f = (*db)->factor((*(*db)->checkpoints(modelId)).front().id, 1);
+    auto cps = (*db)->checkpoints(modelId);
+    QVERIFY(cps.ok());
+    QCOMPARE(cps->size(), size_t(1));
+    auto f = (*db)->factor(cps->front().id, 1);
     QVERIFY(f.ok() && f->has_value());
     QCOMPARE((*f)->embedding, (std::vector<float>{1.0f, 2.0f, 3.0f}));
     auto cls = (*db)->classes();
     QVERIFY(cls.ok());
     QCOMPARE(*cls, (std::vector<std::string>{"cat", "dog"}));
+
+    // 2 → 3: paths inside the project are stored relative to it and read back absolute.
+    QCOMPARE(rawText(path, "SELECT directory FROM models"), std::string("models/m"));
+    QCOMPARE(rawText(path, "SELECT file FROM checkpoints"), std::string("c.pt"));
+    QCOMPARE(cps->front().file, checkpointFile);
+    auto model = (*db)->model(modelId);
+    QVERIFY(model.ok());
+    QCOMPARE(model->directory, (path + ".d/models/m").toStdString());
+    // The identity is unknown until the file is first verified, then filled in.
+    QCOMPARE(cps->front().contentHash, std::string());
+    QCOMPARE(cps->front().fileSize, int64_t(-1));
+    QVERIFY(requireUnchangedCheckpoints(**db, modelId).isOk());
+    cps = (*db)->checkpoints(modelId);
+    QVERIFY(cps.ok());
+    QCOMPARE(cps->front().fileSize, int64_t(16));
+    QCOMPARE(cps->front().contentHash.size(), size_t(64));
+
     // Schema 2 works.
     ClusterSetRow set;
     set.modelId = modelId;
@@ -143,34 +212,58 @@ void TestSchemaMigration::upgradesSchema1KeepingData()
     QVERIFY(back.ok() && back->has_value());
     QCOMPARE((*back)->clusters.size(), size_t(2));
     QCOMPARE((*back)->clusters[0].members[1].exampleId, int64_t(4));
+    // Schema 3 works.
+    QVERIFY((*db)->addTrustedModelDir({"/elsewhere", "hash", "token", 0}).isOk());
+    auto trusted = (*db)->trustedModelDir("/elsewhere");
+    QVERIFY(trusted.ok() && trusted->has_value());
+    QCOMPARE((*trusted)->token, std::string("token"));
     QVERIFY((*db)->integrityCheck().isOk());
     // Opening again does not migrate twice.
     db = Status::internal("closed");
     auto again = ProjectDb::open(path.toStdString());
     QVERIFY(again.ok());
-    QCOMPARE((*again)->schemaVersion(), 2);
+    QCOMPARE((*again)->schemaVersion(), 3);
 }
 
-void TestSchemaMigration::readOnlyOpenReadsSchema1Untouched()
+void TestSchemaMigration::readOnlyOpenReadsOldSchemaUntouched_data()
 {
+    upgradesKeepingData_data();
+}
+
+void TestSchemaMigration::readOnlyOpenReadsOldSchemaUntouched()
+{
+    QFETCH(int, version);
     QTemporaryDir dir;
     const QString path = dir.filePath("old.traclens");
     int64_t modelId = 0;
-    QVERIFY(makeSchema1Project(path, &modelId));
+    std::string checkpointFile;
+    QVERIFY(makeOldProject(path, version, &modelId, &checkpointFile));
     const QByteArray before = fileHash(path);
     {
         auto db = ProjectDb::open(path.toStdString(), ProjectDb::OpenMode::ReadOnly);
         QVERIFY2(db.ok(), db.ok() ? "" : db.status().message().c_str());
-        QCOMPARE((*db)->schemaVersion(), 1);
+        QCOMPARE((*db)->schemaVersion(), version);
         auto count = (*db)->exampleCount();
         QVERIFY(count.ok());
         QCOMPARE(*count, int64_t(4));
         auto set = (*db)->clusterSet(modelId, "tracin", 0);
         QVERIFY(set.ok());
         QVERIFY(!set->has_value());
+        // No identity columns yet: checkpoints read with unknown identities, and
+        // verifying them (which cannot store anything) still answers.
+        auto cps = (*db)->checkpoints(modelId);
+        QVERIFY2(cps.ok(), cps.ok() ? "" : cps.status().message().c_str());
+        QCOMPARE(cps->size(), size_t(1));
+        QCOMPARE(cps->front().file, checkpointFile);
+        QCOMPARE(cps->front().fileSize, int64_t(-1));
+        QVERIFY(requireUnchangedCheckpoints(**db, modelId).isOk());
+        auto trusted = (*db)->trustedModelDir("/elsewhere");
+        QVERIFY(trusted.ok());
+        QVERIFY(!trusted->has_value());
     }
     QCOMPARE(fileHash(path), before);
-    QCOMPARE(tableCount(path, "cluster_sets"), 0);
+    QCOMPARE(tableCount(path, "cluster_sets"), version >= 2 ? 1 : 0);
+    QCOMPARE(tableCount(path, "trusted_model_dirs"), 0);
 }
 
 QTEST_GUILESS_MAIN(TestSchemaMigration)
