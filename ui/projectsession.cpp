@@ -235,6 +235,15 @@ void ProjectSession::applyDefaultOrder()
 void ProjectSession::setEngine(std::shared_ptr<InfluenceIndex> engine)
 {
     m_engine = std::move(engine);
+    // An index loads on the worker while edits go on here: an example relabelled after
+    // its factors were read is brought up to date now (a comparison per example; rare).
+    if (m_engine && m_modelId && m_engine->modelId() == *m_modelId)
+        for (const ExampleRow &row : m_examples) {
+            const int used = m_engine->labelUsed(row.id);
+            if (used >= 0 && used != row.currentLabel)
+                if (Status s = refreshScores(row.id, row.currentLabel); !s)
+                    emit editFailed(s);
+        }
     if (m_reviewOrderIsDefault) {
         const std::vector<qint64> before = m_reviewQueue;
         applyDefaultOrder();

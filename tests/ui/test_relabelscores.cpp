@@ -118,6 +118,7 @@ private slots:
     void followsLabel_data();
     void followsLabel();
     void clusterSetsOfOtherClassesStayFresh();
+    void indexReadBeforeARelabelCatchesUp();
 
 private:
     QTemporaryDir m_dir;
@@ -265,6 +266,31 @@ void TestRelabelScores::clusterSetsOfOtherClassesStayFresh()
     QVERIFY(after.ok());
     QCOMPARE(after->computed, 2);
     QCOMPARE(after->reused, 1);
+}
+
+void TestRelabelScores::indexReadBeforeARelabelCatchesUp()
+{
+    // The app loads its index on the worker while the user keeps editing: an index read
+    // before a relabel is brought up to date when the session receives it.
+    QTemporaryDir work;
+    const QString project = work.filePath("p.traclens");
+    QVERIFY(copyProject(QString::fromStdString(m_project->projectPath()), project));
+    auto session = ProjectSession::open(project);
+    QVERIFY(session.ok());
+    const int64_t model = *(*session)->modelId();
+    auto early = InfluenceIndex::open((*session)->db(), model, IndexOptions::serving());
+    QVERIFY(early.ok());
+    const ExampleRow row = *(*session)->example((*early)->trainIds()[5]);
+    const int label = (row.currentLabel + 1) % 3;
+    QVERIFY((*session)->applyDecision(row.id, label, ReviewState::Reviewed, "user").isOk());
+    QCOMPARE((*early)->labelUsed(row.id), row.currentLabel); // read before the relabel
+    (*session)->setEngine(std::shared_ptr<InfluenceIndex>(std::move(early).value()));
+    const auto engine = (*session)->engine();
+    QCOMPARE(engine->labelUsed(row.id), label);
+    auto fresh = InfluenceIndex::open((*session)->db(), model, IndexOptions::serving());
+    QVERIFY(fresh.ok());
+    QCOMPARE(engine->selfInfluence(row.id), (*fresh)->selfInfluence(row.id));
+    QCOMPARE(engine->lossAtLast(row.id), (*fresh)->lossAtLast(row.id));
 }
 
 QTEST_MAIN(TestRelabelScores)
