@@ -110,7 +110,8 @@ QString HelpDialog::keyboardHtml()
           {"Esc", QT_TR_NOOP("Cancel background work")},
           {"F1", QT_TR_NOOP("This guide")}}},
         {tr("On any tile (browse, influence, review strips, clusters)"),
-         {{"0 … 9", QT_TR_NOOP("Relabel the current tile as that class")},
+         {{"0 … 9", QT_TR_NOOP("Relabel the current tile as that class (in the review queue, digits relabel the "
+                                     "example under review)")},
           {"R", QT_TR_NOOP("Mark the current tile reviewed, or not reviewed")},
           {"I", QT_TR_NOOP("Open the current tile in the influence view")},
           {"Menu, Shift+F10, right click", QT_TR_NOOP("The tile's menu: relabel, open, mark reviewed, copy path")},
