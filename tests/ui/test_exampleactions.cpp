@@ -16,6 +16,7 @@
 
 #include <QAction>
 #include <QMenu>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QUndoStack>
 #include <QtTest>
@@ -32,6 +33,7 @@ private slots:
     void relabelFromInfluenceTile_data();
     void relabelFromInfluenceTile();
     void keysActOnCurrentTile();
+    void readOnlySessionRefusesEdits();
     void browseFindsByIdAndFileName_data();
     void browseFindsByIdAndFileName();
     void cleanupTestCase();
@@ -141,6 +143,27 @@ void TestExampleActions::keysActOnCurrentTile()
     QTest::keyClick(view, Qt::Key_I);
     QCOMPARE(influence.count(), 1);
     QCOMPARE(influence.at(0).at(0).toLongLong(), id);
+}
+
+void TestExampleActions::readOnlySessionRefusesEdits()
+{
+    // Beside the writing session, as when another TracLens has the project open.
+    auto readOnly = ProjectSession::openReadOnly(QString::fromStdString(m_fixture->projectPath()));
+    QVERIFY2(readOnly.ok(), readOnly.status().message().c_str());
+    ProjectSession &session = *readOnly.value();
+    QSignalSpy refused(&session, &ProjectSession::editFailed);
+    QWidget window;
+    auto *actions = new ExampleActions(&session, &window);
+    const qint64 id = firstTestExample();
+    const int before = labelInFile(id);
+    std::unique_ptr<QMenu> menu(actions->createMenu(id));
+    QVERIFY(menu);
+    QVERIFY(!menu->findChild<QMenu *>("relabelMenu")->isEnabled());
+    QVERIFY(!menu->findChild<QAction *>("markReviewedAction")->isEnabled());
+    actions->relabel(id, (before + 1) % session.numClasses());
+    QCOMPARE(refused.count(), 1);
+    QCOMPARE(session.undoStack()->count(), 0);
+    QCOMPARE(labelInFile(id), before);
 }
 
 void TestExampleActions::browseFindsByIdAndFileName_data()
