@@ -55,10 +55,16 @@ ClusterPage::ClusterPage(ProjectSession *session, QWidget *parent)
     m_spaceCombo = new QComboBox;
     m_spaceCombo->addItem(tr("TracIn (gradients)"));
     m_spaceCombo->addItem(tr("Embedding"));
+    m_spaceCombo->setItemData(0, tr("Group by the training gradients: what the examples teach the model"), Qt::ToolTipRole);
+    m_spaceCombo->setItemData(1, tr("Group by the model's features: what the images look like to it"), Qt::ToolTipRole);
+    m_spaceCombo->setToolTip(tr("What “similar” means when grouping the examples of a class"));
     bar->addWidget(m_spaceCombo);
     bar->addSpacing(12);
     m_status = new QLabel;
     m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_status->setToolTip(tr("k is the number of clusters. “Chosen by silhouette”: several k were tried and the "
+                            "one with the most clearly separated clusters kept. Silhouette runs from −1 to 1; "
+                            "near 1, each example is much closer to its own cluster than to the next."));
     bar->addWidget(m_status, 1);
     layout->addLayout(bar);
 
@@ -238,6 +244,9 @@ void ClusterPage::showOutcome()
                                     .arg(c.index + 1)
                                     .arg(locale.toString(qulonglong(c.members.size())))
                                     .arg(share, 0, 'f', 1));
+        row->title->setToolTip(tr("The cluster's share of the class. The first tiles, the representatives, are the "
+                                  "closest to the cluster's centre; their score is that closeness (cosine, 1 = same "
+                                  "direction)."));
         header->addWidget(row->title);
         header->addStretch(1);
         row->expand = new QToolButton;

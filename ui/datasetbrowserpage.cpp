@@ -237,6 +237,43 @@ void DatasetBrowserPage::selectExample(qint64 id)
     m_view->scrollTo(index, QAbstractItemView::PositionAtCenter);
 }
 
+qint64 DatasetBrowserPage::findExample(const QString &text)
+{
+    const QString needle = text.trimmed();
+    if (needle.isEmpty())
+        return -1;
+    qint64 found = -1;
+    bool isNumber = false;
+    const qint64 asId = needle.toLongLong(&isNumber);
+    if (isNumber && m_session->example(asId))
+        found = asId;
+    // An exact path wins over a partial name: "1.png" must not land on "11.png".
+    for (int pass = 0; pass < 2 && found < 0; ++pass) {
+        for (const ExampleRow &row : m_session->examples()) {
+            const QString source = QString::fromStdString(row.source);
+            const bool match = pass == 0 ? (source.compare(needle, Qt::CaseInsensitive) == 0
+                                            || source.endsWith(QLatin1Char('/') + needle, Qt::CaseInsensitive))
+                                         : source.contains(needle, Qt::CaseInsensitive);
+            if (match) {
+                found = row.id;
+                break;
+            }
+        }
+    }
+    if (found < 0)
+        return -1;
+    if (m_model->rowOf(found) < 0) {
+        for (QComboBox *box : {m_split, m_class, m_edited, m_review}) {
+            QSignalBlocker block(box);
+            box->setCurrentIndex(0);
+        }
+        applyFilter();
+        updateCount();
+    }
+    selectExample(found);
+    return found;
+}
+
 void DatasetBrowserPage::updateDetails()
 {
     const ExampleRow *row = m_session->example(m_selected);

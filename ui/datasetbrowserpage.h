@@ -38,6 +38,10 @@ public:
     // transaction for a whole chunk, so an edit would wait (and the GUI with it).
     void setEditingEnabled(bool enabled);
     qint64 selectedExample() const { return m_selected; }
+    // Selects the example whose id is `text`, or whose file (source) is `text` or ends
+    // in "/<text>", or else the first whose file name contains `text` (case-insensitive).
+    // Clears the filters when they hide it. Returns the id found, or -1.
+    qint64 findExample(const QString &text);
 
 signals:
     // "Show influence" on an example (button or double click).

@@ -97,12 +97,13 @@ InfluencePage::InfluencePage(ProjectSession *session, QWidget *parent) : QWidget
     auto *raw = new QToolButton;
     raw->setText(tr("Raw"));
     raw->setCheckable(true);
-    raw->setToolTip(tr("TracIn as in the paper: Σ η (e·e′)(h·h′+1)"));
+    raw->setToolTip(tr("The strongest pushes, as in the TracIn paper. Led by high-loss (hard or mislabelled) "
+                       "examples, so the same few top many lists. Σ η (e·e′)(h·h′+1)"));
     auto *norm = new QToolButton;
     norm->setText(tr("Normalised"));
     norm->setCheckable(true);
-    norm->setToolTip(tr("TracIn divided by √(self-influence of both): a cosine, so examples with huge "
-                        "gradients do not top every list"));
+    norm->setToolTip(tr("The lookalikes that explain this prediction: TracIn divided by √(self-influence of "
+                        "both), a cosine, so examples with huge gradients do not top every list"));
     m_scoringGroup = new QButtonGroup(this);
     m_scoringGroup->addButton(raw, int(Scoring::Raw));
     m_scoringGroup->addButton(norm, int(Scoring::Normalised));

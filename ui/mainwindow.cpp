@@ -5,8 +5,10 @@
 #include "chartspage.h"
 #include "clusterpage.h"
 #include "datasetbrowserpage.h"
+#include "exampleactions.h"
 #include "examplelistmodel.h"
 #include "exportdialog.h"
+#include "helpdialog.h"
 #include "influencepage.h"
 #include "jobcontroller.h"
 #include "jobstatuswidget.h"
@@ -15,6 +17,7 @@
 #include "projectsession.h"
 #include "reportpage.h"
 #include "reviewpage.h"
+#include "skippedfilesdialog.h"
 #include "thumbnailcache.h"
 #include "tileview.h"
 #include "welcomepage.h"
@@ -28,6 +31,8 @@
 #include <QEventLoop>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QInputDialog>
+#include <QLineEdit>
 #include <QHBoxLayout>
 #include <QInputDialog>
 #include <QLabel>
@@ -102,6 +107,12 @@ MainWindow::MainWindow(QWidget *parent)
     m_readOnlyBadge->setStyleSheet("QLabel { font-weight: bold; padding: 0 6px; }");
     m_readOnlyBadge->hide();
     statusBar()->addPermanentWidget(m_readOnlyBadge);
+    m_skippedBadge = new QLabel;
+    m_skippedBadge->setObjectName("skippedBadge");
+    m_skippedBadge->setToolTip(tr("Files or CSV rows the import could not use; click for the list and the reasons"));
+    m_skippedBadge->hide();
+    connect(m_skippedBadge, &QLabel::linkActivated, this, [this] { showSkippedFiles(); });
+    statusBar()->addPermanentWidget(m_skippedBadge);
 
     createActions();
     createMenus();
@@ -114,9 +125,12 @@ MainWindow::MainWindow(QWidget *parent)
     JobController *w = m_jobs;
     connect(w, &JobController::started, m_jobStatus, &JobStatusWidget::jobStarted);
     connect(w, &JobController::started, this, [this](qint64, JobKind kind) {
+        const bool editing = kind != JobKind::Plan && kind != JobKind::Import && kind != JobKind::Compute
+                             && !(m_session && m_session->isReadOnly());
         if (m_browser)
-            m_browser->setEditingEnabled(kind != JobKind::Plan && kind != JobKind::Import && kind != JobKind::Compute
-                                         && !(m_session && m_session->isReadOnly()));
+            m_browser->setEditingEnabled(editing);
+        if (m_exampleActions)
+            m_exampleActions->setEditingEnabled(editing);
     });
     connect(w, &JobController::progress, m_jobStatus, &JobStatusWidget::jobProgress);
     connect(w, &JobController::stepFinished, this, &MainWindow::onStepFinished);
@@ -183,6 +197,7 @@ void MainWindow::createActions()
 {
     auto add = [this](const QString &key, const QString &text, const QKeySequence &shortcut, auto slot) {
         auto *a = new QAction(text, this);
+        a->setObjectName(key + QStringLiteral("Action")); // for tests and the keyboard map
         if (!shortcut.isEmpty())
             a->setShortcut(shortcut);
         connect(a, &QAction::triggered, this, slot);
@@ -207,6 +222,13 @@ void MainWindow::createActions()
     add("compute", tr("&Compute Influence"), {}, &MainWindow::computeInfluence);
     add("cancel", tr("C&ancel Background Work"), QKeySequence(Qt::Key_Escape), [this] { m_jobs->cancelAll(); });
     add("about", tr("&About TracLens"), {}, &MainWindow::about);
+    add("guide", tr("TracLens &Guide"), QKeySequence::HelpContents, [this] { showHelp(false); })
+        ->setToolTip(tr("What each page shows and what its scores mean"));
+    add("keyboard", tr("&Keyboard Shortcuts"), {}, [this] { showHelp(true); });
+    add("skipped", tr("S&kipped Files…"), {}, [this] { showSkippedFiles(); })
+        ->setToolTip(tr("Files and CSV rows the last import could not use, and why"));
+    add("find", tr("&Find Example…"), QKeySequence::Find, &MainWindow::findExample)
+        ->setToolTip(tr("Go to an example in Browse by its id or file name"));
 
     QAction *undo = m_undoGroup->createUndoAction(this, tr("&Undo"));
     undo->setShortcut(QKeySequence::Undo);
@@ -234,12 +256,16 @@ void MainWindow::createMenus()
     QMenu *edit = menuBar()->addMenu(tr("&Edit"));
     edit->addAction(m_actions["undo"]);
     edit->addAction(m_actions["redo"]);
+    edit->addSeparator();
+    edit->addAction(m_actions["find"]);
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
-    const QStringList names{tr("&Browse"), tr("&Influence"), tr("&Review Queue"), tr("&Charts")};
+    const QStringList names{tr("&Browse"), tr("&Influence"), tr("&Review Queue"),
+                            tr("C&harts"), tr("C&lusters"), tr("Re&port")};
     for (int p = 0; p < PageCount; ++p) {
         auto *a = view->addAction(names[p], this, [this, p] { showPage(Page(p)); });
         a->setShortcut(QKeySequence(Qt::CTRL | (Qt::Key_1 + p)));
+        a->setObjectName(QStringLiteral("page%1Action").arg(p));
         m_actions.insert(QStringLiteral("page%1").arg(p), a);
     }
 
@@ -252,9 +278,14 @@ void MainWindow::createMenus()
     project->addAction(m_actions["retrain"]);
     project->addAction(m_actions["compute"]);
     project->addSeparator();
+    project->addAction(m_actions["skipped"]);
+    project->addSeparator();
     project->addAction(m_actions["cancel"]);
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(m_actions["guide"]);
+    help->addAction(m_actions["keyboard"]);
+    help->addSeparator();
     help->addAction(m_actions["about"]);
 }
 
@@ -291,6 +322,8 @@ void MainWindow::updateActions()
     m_actions["cancel"]->setEnabled(busy);
     for (int p = 0; p < PageCount; ++p)
         m_actions[QStringLiteral("page%1").arg(p)]->setEnabled(open);
+    m_actions["skipped"]->setEnabled(open);
+    m_actions["find"]->setEnabled(open);
 }
 
 void MainWindow::updateSummary()
@@ -467,6 +500,7 @@ bool MainWindow::openSession(const QString &path, bool create, const ProjectPlan
     } else {
         setWindowTitle(tr("%1 — TracLens").arg(m_session->displayName()));
     }
+    updateSkipped();
     updateSummary();
     updateActions();
 
@@ -490,7 +524,7 @@ void MainWindow::buildProjectView()
     m_sidebar->setFont(sideFont);
     const QStringList names{tr("Browse"), tr("Influence"), tr("Review queue"), tr("Charts")};
     const QStringList icons{"browse", "influence", "review", "charts"};
-    for (int p = 0; p < PageCount; ++p)
+    for (int p = 0; p < int(names.size()); ++p)
         m_sidebar->addItem(new QListWidgetItem(QIcon(QStringLiteral(":/traclens/icons/%1.svg").arg(icons[p])), names[p]));
     layout->addWidget(m_sidebar);
 
@@ -531,6 +565,11 @@ void MainWindow::buildProjectView()
     connect(m_review, &ReviewPage::orderRequested, this,
             [this](int kind) { trackJob(m_jobs->rankExamples(m_session->path(), kind)); });
     m_sidebar->setCurrentRow(BrowsePage);
+
+    // One tile menu for every grid; the TileViews find it as a child of the project view.
+    m_exampleActions = new ExampleActions(m_session.get(), m_projectView);
+    m_exampleActions->setEditingEnabled(!m_session->isReadOnly());
+    connect(m_exampleActions, &ExampleActions::influenceRequested, this, toInfluence);
 }
 
 void MainWindow::showPage(Page page)
@@ -565,8 +604,12 @@ void MainWindow::closeProject()
         m_influence = nullptr;
         m_review = nullptr;
         m_charts = nullptr;
+        m_exampleActions = nullptr; // a child of the project view
     }
+    if (m_skippedDialog)
+        m_skippedDialog->close();
     m_session.reset();
+    updateSkipped();
     m_central->setCurrentWidget(m_welcome);
     setWindowTitle(tr("TracLens"));
     updateSummary();
@@ -593,6 +636,10 @@ void MainWindow::onStepFinished(qint64 jobId, JobKind kind, const Status &status
     switch (kind) {
     case JobKind::Import:
         reload = m_session->reloadExamples();
+        updateSkipped();
+        if (m_skippedCount > 0)
+            statusBar()->showMessage(tr("Import: %n file(s) or row(s) skipped; Project ▸ Skipped Files… says why.",
+                                        nullptr, m_skippedCount), 15000);
         break;
     case JobKind::Train:
     case JobKind::ImportModel:
@@ -616,6 +663,8 @@ void MainWindow::onFinished(qint64 jobId, JobKind kind, const Status &status)
     m_jobStatus->jobFinished(jobId);
     if (m_browser && !m_jobs->isBusy())
         m_browser->setEditingEnabled(!(m_session && m_session->isReadOnly()));
+    if (m_exampleActions && !m_jobs->isBusy())
+        m_exampleActions->setEditingEnabled(!(m_session && m_session->isReadOnly()));
     if (!m_session || !m_sessionJobs.contains(jobId))
         return;
     const bool shown = m_sessionJobs.value(jobId);
@@ -891,6 +940,67 @@ void MainWindow::reimportDataset()
     if (!m_session || !m_session->dataset())
         return;
     trackJob(m_jobs->importDataset(m_session->path(), QString::fromStdString(m_session->dataset()->importedFrom)));
+}
+
+void MainWindow::updateSkipped()
+{
+    m_skippedCount = 0;
+    if (m_session) {
+        auto skipped = m_session->db().skipped();
+        m_skippedCount = skipped.ok() ? int(skipped->size()) : 0;
+    }
+    m_skippedBadge->setText(tr("<a href=\"skipped\">%n skipped — Show…</a>", nullptr, m_skippedCount));
+    m_skippedBadge->setVisible(m_skippedCount > 0);
+    if (m_skippedDialog)
+        m_skippedDialog->close();
+}
+
+SkippedFilesDialog *MainWindow::showSkippedFiles()
+{
+    if (!m_session)
+        return nullptr;
+    auto skipped = m_session->db().skipped();
+    if (!skipped.ok()) {
+        reportFailure(FailureContext::OpenProject, skipped.status());
+        return nullptr;
+    }
+    if (m_skippedDialog)
+        m_skippedDialog->close();
+    const QString root = m_session->dataset() ? QString::fromStdString(m_session->dataset()->root) : QString();
+    auto *dialog = new SkippedFilesDialog(skipped.value(), root, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    m_skippedDialog = dialog;
+    dialog->show();
+    return dialog;
+}
+
+HelpDialog *MainWindow::showHelp(bool keyboard)
+{
+    const QString name = keyboard ? QStringLiteral("keyboardDialog") : QStringLiteral("guideDialog");
+    // One of each: a second F1 raises the open guide.
+    if (auto *open = findChild<HelpDialog *>(name, Qt::FindDirectChildrenOnly)) {
+        open->raise();
+        open->activateWindow();
+        return open;
+    }
+    auto *dialog = new HelpDialog(keyboard ? HelpDialog::Topic::Keyboard : HelpDialog::Topic::Guide, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
+    return dialog;
+}
+
+void MainWindow::findExample()
+{
+    if (!m_browser)
+        return;
+    bool ok = false;
+    const QString text = QInputDialog::getText(this, tr("Find Example"), tr("Example id or file name:"),
+                                               QLineEdit::Normal, QString(), &ok);
+    if (!ok || text.trimmed().isEmpty())
+        return;
+    showPage(BrowsePage);
+    if (m_browser->findExample(text) < 0)
+        statusBar()->showMessage(tr("No example has the id or file name “%1”.").arg(text.trimmed()), 6000);
 }
 
 void MainWindow::about()

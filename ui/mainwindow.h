@@ -34,6 +34,9 @@ namespace traclens {
 
 class ChartsPage;
 class DatasetBrowserPage;
+class ExampleActions;
+class HelpDialog;
+class SkippedFilesDialog;
 class ExportDialog;
 class InfluencePage;
 class JobController;
@@ -45,7 +48,8 @@ class WelcomePage;
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    enum Page { BrowsePage = 0, InfluenceView, ReviewView, ChartsView, PageCount };
+    // Sidebar rows, in order; View ▸ <page> and Ctrl+1… follow it.
+    enum Page { BrowsePage = 0, InfluenceView, ReviewView, ChartsView, ClustersView, ReportView, PageCount };
 
     explicit MainWindow(QWidget *parent = nullptr);
     ~MainWindow() override;
@@ -84,6 +88,14 @@ public:
     ChartsPage *chartsPage() const { return m_charts; }
     void showPage(Page page);
     Page currentPage() const;
+    // The tile menu and keys of every grid (see ExampleActions); null without a project.
+    ExampleActions *exampleActions() const { return m_exampleActions; }
+    // The files and CSV rows the last import skipped, as the status bar reports them.
+    int skippedCount() const { return m_skippedCount; }
+    // Project ▸ Skipped Files…: opens (non-modal) the "skippedFilesDialog" and returns it.
+    SkippedFilesDialog *showSkippedFiles();
+    // Help ▸ Guide / Keyboard Shortcuts: opens (non-modal) the help dialog and returns it.
+    HelpDialog *showHelp(bool keyboard);
 
     static QString demoProjectPath();
     static QString defaultDemoDataset();
@@ -103,6 +115,9 @@ private:
     void updateActions();
     void updateSummary();
     void updateRecentMenu();
+    // Re-reads ProjectDb::skipped() into the status bar's "N skipped — Show…" link.
+    void updateSkipped();
+    void findExample();
     // A window-modal dialog, object name "failureDialog". With `readOnlyPath`, a busy
     // project's dialog also has an "Open Read-Only" button ("openReadOnlyButton").
     void reportFailure(FailureContext context, const Status &status, const QString &readOnlyPath = QString());
@@ -144,6 +159,10 @@ private:
     JobStatusWidget *m_jobStatus;
     QLabel *m_summary;
     QLabel *m_readOnlyBadge; // "Read-only" in the status bar while the session is read-only
+    QLabel *m_skippedBadge;  // "N skipped — Show…" while the last import skipped something
+    int m_skippedCount = 0;
+    ExampleActions *m_exampleActions = nullptr;
+    QPointer<SkippedFilesDialog> m_skippedDialog;
     QMenu *m_recentMenu = nullptr;
     QHash<QString, QAction *> m_actions;
     QHash<qint64, bool> m_sessionJobs; // job ids of the open project → an error was shown

@@ -61,7 +61,8 @@ NewProjectDialog::NewProjectDialog(QWidget *parent) : QDialog(parent)
     m_width = new QSpinBox;
     m_width->setRange(4, 128);
     m_width->setValue(16);
-    m_width->setToolTip(tr("Channels of the first convolution; more is slower and more accurate"));
+    m_width->setToolTip(tr("How many filters the model's first layer has (channels of the first convolution); "
+                           "wider learns more and trains slower"));
     trainForm->addRow(tr("Epochs (one checkpoint each)"), m_epochs);
     trainForm->addRow(tr("Width"), m_width);
     modelLayout->addLayout(trainForm);

@@ -85,7 +85,9 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     for (RankingKind kind : allRankingKinds())
         if (kind != best)
             m_order->addItem(kindTitle(kind), int(kind));
-    m_order->setToolTip(tr("Which examples come first in the queue"));
+    m_order->setToolTip(tr("Which examples come first in the queue. Loss: how wrong the model is about the "
+                           "label. Margin: confidence in the label minus the best other class (negative: "
+                           "it prefers another). Self-influence: how much the model bent to fit the example."));
     top->addWidget(m_order);
     layout->addLayout(top);
 

@@ -1,9 +1,15 @@
 #include "tileview.h"
 
+#include "exampleactions.h"
 #include "itemroles.h"
 #include "thumbnaildelegate.h"
 
+#include <QContextMenuEvent>
+#include <QKeyEvent>
+#include <QMenu>
 #include <QScrollBar>
+
+#include <memory>
 
 #include <algorithm>
 
@@ -51,6 +57,44 @@ void TileView::setImageSide(int px)
     // Uniform sizes are cached by the view; a relayout picks up the new size.
     scheduleDelayedItemsLayout();
     updateGeometry();
+}
+
+QMenu *TileView::createContextMenu(const QModelIndex &index)
+{
+    ExampleActions *actions = ExampleActions::forWidget(this);
+    if (!actions || !index.isValid())
+        return nullptr;
+    return actions->createMenu(index.data(ExampleIdRole).toLongLong(), this);
+}
+
+void TileView::contextMenuEvent(QContextMenuEvent *event)
+{
+    // From the keyboard the menu belongs to the current tile, at that tile.
+    const bool keyboard = event->reason() == QContextMenuEvent::Keyboard;
+    const QModelIndex index = keyboard ? currentIndex() : indexAt(event->pos());
+    if (!keyboard && index.isValid())
+        setCurrentIndex(index);
+    std::unique_ptr<QMenu> menu(createContextMenu(index));
+    if (!menu) {
+        QListView::contextMenuEvent(event);
+        return;
+    }
+    const QPoint at = keyboard ? viewport()->mapToGlobal(visualRect(index).center()) : event->globalPos();
+    menu->exec(at);
+}
+
+void TileView::keyPressEvent(QKeyEvent *event)
+{
+    const QModelIndex index = currentIndex();
+    if (index.isValid() && event->key() == Qt::Key_F10 && event->modifiers() == Qt::ShiftModifier) {
+        QContextMenuEvent menuEvent(QContextMenuEvent::Keyboard, visualRect(index).center());
+        contextMenuEvent(&menuEvent);
+        return;
+    }
+    if (ExampleActions *actions = ExampleActions::forWidget(this))
+        if (index.isValid() && actions->handleKey(index.data(ExampleIdRole).toLongLong(), event))
+            return;
+    QListView::keyPressEvent(event);
 }
 
 void TileView::resizeEvent(QResizeEvent *event)

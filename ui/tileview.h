@@ -2,10 +2,14 @@
 // A QListView set up for example tiles: icon mode, uniform sizes, static layout (fast at
 // 70 000 items), ThumbnailDelegate, and a signal carrying the clicked example's id.
 // As a strip it lays tiles out in one row with a horizontal scroll bar.
+// Right click, the Menu key or Shift+F10 open the tile's context menu, and the tile keys
+// work on the current tile, both from the ExampleActions of the window (see there).
 //
 // Thread safety: GUI thread only.
 
 #include <QListView>
+
+class QMenu;
 
 namespace traclens {
 
@@ -22,8 +26,14 @@ public:
     // Strip only: height that fits one row of tiles and the scroll bar.
     QSize sizeHint() const override;
 
+    // The context menu of the tile at `index` (ExampleActions::createMenu); null when
+    // the index has no example or no ExampleActions serves this view. The caller owns it.
+    QMenu *createContextMenu(const QModelIndex &index);
+
 protected:
     void resizeEvent(QResizeEvent *event) override;
+    void contextMenuEvent(QContextMenuEvent *event) override;
+    void keyPressEvent(QKeyEvent *event) override;
 
 signals:
     // Left click or Enter on a tile.
