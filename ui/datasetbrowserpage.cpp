@@ -121,6 +121,7 @@ DatasetBrowserPage::DatasetBrowserPage(ProjectSession *session, QWidget *parent)
     d->addSpacing(6);
     // Why the model sees it this way, at a glance; the influence view has the full story.
     m_proponentsTitle = new QLabel(tr("<b>Helped most</b> <span style='color:gray'>(TracIn proponents)</span>"));
+    m_proponentsTitle->setWordWrap(true);
     d->addWidget(m_proponentsTitle);
     m_proponents = new NeighbourListModel(session, this);
     m_proponentsView = new TileView(TileView::Layout::Grid);
