@@ -3,11 +3,15 @@
 #
 # Runs `traclens --demo` under Xvfb with the hidden --screenshot-dir option: the app opens
 # (and if needed imports, trains and computes) the demo project, waits for the influence
-# engine, picks a representative query and review item, grabs every view into
-# <out>/<view>.png and quits. The first run trains and computes (minutes); later runs
-# reuse the demo project in $XDG_DATA_HOME/TracLens/TracLens/demo.
+# engine, picks a representative query and review item, grabs every view and quits. It
+# does so twice, in a 1280x720 and a 1920x1080 window (a small laptop and a desktop):
+# <out>/<view>-1280x720.png and <out>/<view>-1920x1080.png. The first run trains and
+# computes (minutes); later runs reuse the demo project in
+# $XDG_DATA_HOME/TracLens/TracLens/demo. With a project file as third argument, that
+# project is shown instead of the demo (open it from a copy: it is opened for writing).
+# The settings (recent projects, thumbnail size, ...) are a fresh, temporary set.
 #
-# Usage: packaging/screenshots.sh [build-dir] [out-dir]
+# Usage: packaging/screenshots.sh [build-dir] [out-dir] [project]
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,12 +25,29 @@ if [ ! -x "$app" ]; then
 fi
 command -v xvfb-run >/dev/null || { echo "screenshots: xvfb-run is missing (apt-get install xvfb xauth)" >&2; exit 1; }
 
+project=${3:-}
+if [ -n "$project" ]; then
+  source_args=("$(cd "$(dirname "$project")" && pwd)/$(basename "$project")")
+else
+  source_args=(--demo)
+fi
+
 mkdir -p "$out"
 # A fixed style and font size make screenshots comparable between machines.
 export QT_QPA_PLATFORM=xcb
 export QT_SCALE_FACTOR=1
-timeout "${SCREENSHOT_TIMEOUT:-3600}" \
-  xvfb-run -a -s "-screen 0 1600x1000x24" "$app" --demo --screenshot-dir "$out" \
-  --screenshot-evaluation "$root/docs/evaluation/report.json"
-echo "screenshots: wrote $(ls "$out"/*.png | wc -l) images to $out"
-ls -l "$out"/*.png
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# Settings of this run only: no recent projects or window sizes from the desktop.
+export XDG_CONFIG_HOME=$tmp/config
+for size in 1280x720 1920x1080; do
+  mkdir -p "$tmp/$size"
+  timeout "${SCREENSHOT_TIMEOUT:-3600}" \
+    xvfb-run -a -s "-screen 0 ${size}x24" "$app" "${source_args[@]}" --screenshot-dir "$tmp/$size" \
+    --screenshot-size "$size" --screenshot-evaluation "$root/docs/evaluation/report.json"
+  for shot in "$tmp/$size"/*.png; do
+    mv "$shot" "$out/$(basename "$shot" .png)-$size.png"
+  done
+done
+echo "screenshots: wrote $(ls "$out"/*-1280x720.png "$out"/*-1920x1080.png | wc -l) images to $out"
+ls -l "$out"/*-1280x720.png "$out"/*-1920x1080.png

@@ -76,6 +76,9 @@ ChartsPage::ChartsPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     grid->addWidget(m_classes, 0, 1);
     grid->addWidget(m_loss, 1, 0);
     grid->addWidget(m_accuracy, 1, 1);
+    // The top row (histogram, classes) has more to show than the epoch curves.
+    grid->setRowStretch(0, 5);
+    grid->setRowStretch(1, 4);
 
     // Relabels arrive one at a time; redraw the class chart once they settle.
     auto *classTimer = new QTimer(this);
@@ -218,6 +221,12 @@ void ChartsPage::refreshClasses()
     // Horizontal bars: class names stay readable however many there are.
     auto *categories = new QBarCategoryAxis;
     categories->append(names);
+    // A slightly smaller font and the legend at the side leave each class name room for
+    // its line in a short window (QtCharts elides a name that does not fit to "...").
+    QFont labels = categories->labelsFont();
+    labels.setPointSizeF(labels.pointSizeF() * 0.85);
+    categories->setLabelsFont(labels);
+    chart->legend()->setAlignment(Qt::AlignRight);
     auto *counts = valueAxis(tr("examples"), 0, top * 1.08, "%.0f");
     chart->addAxis(categories, Qt::AlignLeft);
     chart->addAxis(counts, Qt::AlignBottom);

@@ -2,6 +2,7 @@
 
 #include "appsettings.h"
 #include "exampleimageview.h"
+#include "flowlayout.h"
 #include "examplelistmodel.h"
 #include "itemroles.h"
 #include "neighbourlistmodel.h"
@@ -42,16 +43,20 @@ DatasetBrowserPage::DatasetBrowserPage(ProjectSession *session, QWidget *parent)
     leftLayout->setContentsMargins(12, 10, 8, 0);
     leftLayout->setSpacing(8);
 
-    auto *bar = new QHBoxLayout;
-    bar->setSpacing(6);
+    // The filter bar wraps onto a second line when the window is narrow.
+    auto *barWidget = new QWidget;
+    auto *bar = new FlowLayout(barWidget, 12, 6);
     auto combo = [&](const QString &label, const QStringList &items) {
-        auto *l = new QLabel(label);
+        auto *pair = new QWidget;
+        auto *row = new QHBoxLayout(pair);
+        row->setContentsMargins(0, 0, 0, 0);
+        row->setSpacing(6);
         auto *c = new QComboBox;
         c->addItems(items);
         c->setSizeAdjustPolicy(QComboBox::AdjustToContents);
-        bar->addWidget(l);
-        bar->addWidget(c);
-        bar->addSpacing(6);
+        row->addWidget(new QLabel(label));
+        row->addWidget(c);
+        bar->addWidget(pair);
         return c;
     };
     m_split = combo(tr("Split"), {tr("All"), tr("Train"), tr("Test")});
@@ -59,20 +64,24 @@ DatasetBrowserPage::DatasetBrowserPage(ProjectSession *session, QWidget *parent)
     m_edited = combo(tr("Edited"), {tr("Any"), tr("Edited"), tr("Not edited")});
     m_review = combo(tr("Review"), {tr("Any"), tr("Reviewed"), tr("Skipped"), tr("Not reviewed")});
     m_sort = combo(tr("Sort by"), {tr("Id"), tr("Self-influence"), tr("Loss")});
-    bar->addStretch(1);
+    auto *tail = new QWidget;
+    auto *tailRow = new QHBoxLayout(tail);
+    tailRow->setContentsMargins(0, 0, 0, 0);
+    tailRow->setSpacing(10);
     m_count = new QLabel;
     m_count->setForegroundRole(QPalette::PlaceholderText);
-    bar->addWidget(m_count);
-    bar->addSpacing(10);
+    tailRow->addWidget(m_count);
     m_zoom = new QSlider(Qt::Horizontal);
     m_zoom->setRange(40, 160);
     m_zoom->setFixedWidth(110);
     m_zoom->setValue(AppSettings::thumbnailSize());
     m_zoom->setToolTip(tr("Thumbnail size"));
-    bar->addWidget(m_zoom);
-    leftLayout->addLayout(bar);
+    tailRow->addWidget(m_zoom);
+    bar->addWidget(tail);
+    leftLayout->addWidget(barWidget);
 
     m_view = new TileView(TileView::Layout::Grid);
+    m_view->setObjectName("exampleGrid");
     m_view->setModel(m_model);
     m_view->setImageSide(m_zoom->value());
     leftLayout->addWidget(m_view, 1);
@@ -103,13 +112,16 @@ DatasetBrowserPage::DatasetBrowserPage(ProjectSession *session, QWidget *parent)
     d->addWidget(m_facts);
     auto *form = new QFormLayout;
     m_relabel = new QComboBox;
+    m_relabel->setObjectName("labelEditor");
     form->addRow(tr("Label"), m_relabel);
     d->addLayout(form);
     m_showInfluence = new QPushButton(QIcon(":/traclens/icons/influence.svg"), tr("Show influence"));
+    m_showInfluence->setObjectName("showInfluenceButton");
     d->addWidget(m_showInfluence);
     d->addSpacing(6);
     // Why the model sees it this way, at a glance; the influence view has the full story.
     m_proponentsTitle = new QLabel(tr("<b>Helped most</b> <span style='color:gray'>(TracIn proponents)</span>"));
+    m_proponentsTitle->setWordWrap(true);
     d->addWidget(m_proponentsTitle);
     m_proponents = new NeighbourListModel(session, this);
     m_proponentsView = new TileView(TileView::Layout::Grid);

@@ -82,9 +82,11 @@ InfluencePage::InfluencePage(ProjectSession *session, QWidget *parent) : QWidget
     addAction(m_backAction);
     addAction(m_forwardAction);
     m_backButton = new QToolButton;
+    m_backButton->setObjectName("historyBack");
     m_backButton->setDefaultAction(m_backAction);
     m_backButton->setToolTip(tr("Previous query (Alt+Left)"));
     m_forwardButton = new QToolButton;
+    m_forwardButton->setObjectName("historyForward");
     m_forwardButton->setDefaultAction(m_forwardAction);
     m_forwardButton->setToolTip(tr("Next query (Alt+Right)"));
     auto *nav = new QHBoxLayout;
@@ -95,11 +97,13 @@ InfluencePage::InfluencePage(ProjectSession *session, QWidget *parent) : QWidget
     controls->addLayout(nav, 0, 1);
 
     auto *raw = new QToolButton;
+    raw->setObjectName("scoringRaw");
     raw->setText(tr("Raw"));
     raw->setCheckable(true);
     raw->setToolTip(tr("The strongest pushes, as in the TracIn paper. Led by high-loss (hard or mislabelled) "
                        "examples, so the same few top many lists. Σ η (e·e′)(h·h′+1)"));
     auto *norm = new QToolButton;
+    norm->setObjectName("scoringNormalised");
     norm->setText(tr("Normalised"));
     norm->setCheckable(true);
     norm->setToolTip(tr("The lookalikes that explain this prediction: TracIn divided by √(self-influence of "
@@ -122,6 +126,7 @@ InfluencePage::InfluencePage(ProjectSession *session, QWidget *parent) : QWidget
     controls->addWidget(m_scoringHint, 3, 0, 1, 2);
 
     m_k = new QSpinBox;
+    m_k->setObjectName("neighbourCount");
     m_k->setRange(1, 100);
     m_k->setValue(AppSettings::neighbourCount());
     m_k->setToolTip(tr("Examples per grid"));
@@ -147,6 +152,7 @@ InfluencePage::InfluencePage(ProjectSession *session, QWidget *parent) : QWidget
     for (int g = 0; g < GridCount; ++g) {
         m_models[g] = new NeighbourListModel(session, this);
         m_views[g] = new TileView(TileView::Layout::Grid);
+        m_views[g]->setObjectName(QStringLiteral("grid-%1").arg(QStringList{"proponents", "opponents", "nearest", "farthest"}[g]));
         m_views[g]->setImageSide(86);
         m_views[g]->setModel(m_models[g]);
         m_views[g]->setFrameShape(QFrame::StyledPanel);

@@ -529,6 +529,7 @@ void MainWindow::buildProjectView()
     layout->addWidget(m_sidebar);
 
     m_pages = new QStackedWidget;
+    m_pages->setObjectName("pages");
     m_browser = new DatasetBrowserPage(m_session.get());
     m_influence = new InfluencePage(m_session.get());
     m_review = new ReviewPage(m_session.get());

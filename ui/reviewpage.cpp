@@ -127,15 +127,18 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     auto *actions = new QHBoxLayout;
     m_keep = new QPushButton(tr("Keep label"));
     m_keep->setToolTip(tr("The label is right: mark reviewed (Enter or K)"));
+    m_keep->setObjectName("keepButton");
     m_keep->setDefault(true);
     m_keep->setMinimumWidth(130);
     m_skip = new QPushButton(tr("Skip"));
+    m_skip->setObjectName("skipButton");
     m_skip->setToolTip(tr("Decide later (S)"));
     m_undo = new QPushButton(style()->standardIcon(QStyle::SP_ArrowBack), tr("Undo"));
     m_undo->setToolTip(tr("Undo the last decision (Ctrl+Z)"));
     m_redo = new QPushButton(style()->standardIcon(QStyle::SP_ArrowForward), tr("Redo"));
     m_redo->setToolTip(tr("Redo (Ctrl+Shift+Z)"));
     m_influence = new QPushButton(QIcon(":/traclens/icons/influence.svg"), tr("Open in influence view"));
+    m_influence->setObjectName("openInfluenceButton");
     actions->addWidget(m_keep);
     actions->addWidget(m_skip);
     actions->addSpacing(12);
@@ -285,6 +288,7 @@ void ReviewPage::rebuildClassButtons()
     for (int c = 0; c < n; ++c) {
         auto *b = new QPushButton(c < 10 ? QStringLiteral("%1  %2").arg(c).arg(m_session->className(c))
                                          : m_session->className(c));
+        b->setObjectName(QStringLiteral("relabelButton%1").arg(c));
         b->setCheckable(true);
         b->setMinimumWidth(120);
         b->setFocusPolicy(Qt::NoFocus);

@@ -46,7 +46,11 @@ int main(int argc, char *argv[])
                                                      "in the report view (report-evaluation.png)."),
                                       "file");
     shotEvaluation.setFlags(QCommandLineOption::HiddenFromHelp);
-    parser.addOptions({demo, demoData, shotDir, shotAll, shotEvaluation});
+    QCommandLineOption shotSize("screenshot-size",
+                                QStringLiteral("With --screenshot-dir: the window size, WIDTHxHEIGHT (1480x920)."),
+                                "size", QStringLiteral("1480x920"));
+    shotSize.setFlags(QCommandLineOption::HiddenFromHelp);
+    parser.addOptions({demo, demoData, shotDir, shotAll, shotEvaluation, shotSize});
     parser.process(app);
 
     const QStringList positional = parser.positionalArguments();
@@ -68,7 +72,13 @@ int main(int argc, char *argv[])
         if (parser.isSet(shotEvaluation))
             window.setScreenshotEvaluation(QFileInfo(parser.value(shotEvaluation)).absoluteFilePath());
         // A fixed size, whatever the saved geometry: screenshots stay comparable.
-        window.resize(1480, 920);
+        const QStringList size = parser.value(shotSize).split(QLatin1Char('x'));
+        const int width = size.value(0).toInt(), height = size.value(1).toInt();
+        if (size.size() != 2 || width <= 0 || height <= 0) {
+            std::fprintf(stderr, "traclens: --screenshot-size takes WIDTHxHEIGHT, e.g. 1280x720\n");
+            return 2;
+        }
+        window.resize(width, height);
     }
     window.show();
 
