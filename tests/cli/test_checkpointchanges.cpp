@@ -4,6 +4,7 @@
 // was only touched is not recomputed. Model paths are stored relative to the project, so
 // the project file and its .d folder can move together.
 
+#include "rawsql.h"
 #include "clirun.h"
 #include "projectdb.h"
 #include "syntheticimages.h"
@@ -22,24 +23,15 @@
 using namespace traclens;
 namespace fs = std::filesystem;
 
+using traclens::testing::rawExec;
+using traclens::testing::rawText;
+
 namespace {
 
 using Run = traclens::testing::CliRun;
 
 Run cli(const QStringList &args) { return traclens::testing::runCli(args); }
 
-std::string rawText(const QString &path, const char *sql)
-{
-    sqlite3 *db = nullptr;
-    sqlite3_open(path.toUtf8().constData(), &db);
-    sqlite3_stmt *st = nullptr;
-    std::string out;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        out = reinterpret_cast<const char *>(sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return out;
-}
 
 // Per checkpoint (in order): its file and a digest of every stored factor row.
 struct Stored {

@@ -3,6 +3,7 @@
 // trust row that a project brings along (forged token), a manifest changed since, or a
 // symbolic link inside the project pointing elsewhere do not count.
 
+#include "rawsql.h"
 #include "clirun.h"
 #include "syntheticimages.h"
 
@@ -19,34 +20,16 @@
 
 namespace fs = std::filesystem;
 
+using traclens::testing::rawExec;
+using traclens::testing::rawText;
+
 namespace {
 
 using Run = traclens::testing::CliRun;
 
 Run cli(const QStringList &args) { return traclens::testing::runCli(args); }
 
-bool rawExec(const QString &path, const std::string &sql)
-{
-    sqlite3 *db = nullptr;
-    if (sqlite3_open(path.toUtf8().constData(), &db) != SQLITE_OK)
-        return false;
-    const bool ok = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
-    sqlite3_close(db);
-    return ok;
-}
 
-std::string rawText(const QString &path, const char *sql)
-{
-    sqlite3 *db = nullptr;
-    sqlite3_open(path.toUtf8().constData(), &db);
-    sqlite3_stmt *st = nullptr;
-    std::string out;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        out = reinterpret_cast<const char *>(sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return out;
-}
 
 } // namespace
 

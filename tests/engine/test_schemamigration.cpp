@@ -3,6 +3,7 @@
 // read-only open reads it as it is (no cluster tables in schema 1, no checkpoint
 // identities or trust records before schema 3) and leaves the file untouched.
 
+#include "rawsql.h"
 #include "checkpointcheck.h"
 #include "projectdb.h"
 
@@ -16,6 +17,9 @@
 
 using namespace traclens;
 
+using traclens::testing::rawExec;
+using traclens::testing::rawText;
+
 namespace {
 
 QByteArray fileHash(const QString &path)
@@ -26,15 +30,6 @@ QByteArray fileHash(const QString &path)
     return QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256);
 }
 
-bool rawExec(const QString &path, const char *sql)
-{
-    sqlite3 *db = nullptr;
-    if (sqlite3_open(path.toUtf8().constData(), &db) != SQLITE_OK)
-        return false;
-    const bool ok = sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
-    sqlite3_close(db);
-    return ok;
-}
 
 int tableCount(const QString &path, const char *name)
 {
@@ -50,18 +45,6 @@ int tableCount(const QString &path, const char *name)
     return n;
 }
 
-std::string rawText(const QString &path, const char *sql)
-{
-    sqlite3 *db = nullptr;
-    sqlite3_open(path.toUtf8().constData(), &db);
-    sqlite3_stmt *st = nullptr;
-    std::string out;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        out = reinterpret_cast<const char *>(sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return out;
-}
 
 // A project with examples, a relabel, a model (its directory inside the project's side
 // directory, holding a checkpoint file) and factors, turned back into schema `version`

@@ -4,6 +4,7 @@
 // recomputed only after "Recompute with the New File", and otherwise its stored factors
 // stay. The question is injected (MainWindow::setQuestionHandler), so no person is needed.
 
+#include "rawsql.h"
 #include "jobcontroller.h"
 #include "mainwindow.h"
 #include "projectdb.h"
@@ -22,17 +23,11 @@
 using namespace traclens;
 using traclens::testing::TestProject;
 
+using traclens::testing::rawExec;
+using traclens::testing::rawText;
+
 namespace {
 
-bool rawExec(const QString &path, const std::string &sql)
-{
-    sqlite3 *db = nullptr;
-    if (sqlite3_open(path.toUtf8().constData(), &db) != SQLITE_OK)
-        return false;
-    const bool ok = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
-    sqlite3_close(db);
-    return ok;
-}
 
 int64_t rawCount(const QString &path, const char *sql)
 {
