@@ -22,6 +22,7 @@ JobController::JobController(QObject *parent) : QObject(parent)
     connect(m_worker, &JobWorker::modelMissing, this, &JobController::modelMissing, Qt::QueuedConnection);
     connect(m_worker, &JobWorker::rankingReady, this, &JobController::rankingReady, Qt::QueuedConnection);
     connect(m_worker, &JobWorker::retrained, this, &JobController::retrained, Qt::QueuedConnection);
+    connect(m_worker, &JobWorker::evaluationReady, this, &JobController::evaluationReady, Qt::QueuedConnection);
     connect(
         m_worker, &JobWorker::finished, this,
         [this](qint64 id, JobKind kind, const Status &status) {
@@ -113,6 +114,12 @@ qint64 JobController::rankExamples(const QString &projectPath, int rankingKind)
 {
     JobWorker *w = m_worker;
     return enqueue([w, projectPath, rankingKind](qint64 id) { w->rankExamples(id, projectPath, rankingKind); });
+}
+
+qint64 JobController::runMislabelEvaluation(const EvaluationConfig &config, const QString &outDirectory)
+{
+    JobWorker *w = m_worker;
+    return enqueue([w, config, outDirectory](qint64 id) { w->runMislabelEvaluation(id, config, outDirectory); });
 }
 
 qint64 JobController::retrainWithCorrections(const QString &projectPath)

@@ -42,6 +42,7 @@ public:
     qint64 exportFiles(const QString &projectPath, const ExportRequest &request);
     qint64 rankExamples(const QString &projectPath, int rankingKind);
     qint64 retrainWithCorrections(const QString &projectPath);
+    qint64 runMislabelEvaluation(const EvaluationConfig &config, const QString &outDirectory);
     // Drops the worker's database connection (queued behind running work).
     void closeProject();
     // Requests queued after this open `projectPath` read-only (JobWorker::openReadOnly).
@@ -68,6 +69,7 @@ signals:
     void rankingReady(qint64 jobId, int rankingKind, const QString &name, const QVector<qint64> &ids);
     void retrained(qint64 jobId, qint64 newModelId, double accuracyBefore, double accuracyAfter,
                    qint64 labelChanges);
+    void evaluationReady(qint64 jobId, const QString &reportFile);
 
 private:
     qint64 enqueue(std::function<void(qint64)> call);

@@ -5,7 +5,7 @@
 
 namespace traclens {
 
-enum class JobKind : int { Plan, Import, Train, ImportModel, Compute, LoadEngine, Export, Rank, Retrain };
+enum class JobKind : int { Plan, Import, Train, ImportModel, Compute, LoadEngine, Export, Rank, Retrain, Evaluate };
 
 // "Importing dataset", ... for the status bar.
 const char *jobKindTitle(JobKind kind);

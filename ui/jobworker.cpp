@@ -3,6 +3,7 @@
 #include "checkpointcheck.h"
 
 #include "computejob.h"
+#include "evaluation.h"
 #include "exporter.h"
 #include "importer.h"
 #include "modeltrust.h"
@@ -12,6 +13,7 @@
 #include "trainjob.h"
 
 #include <QDateTime>
+#include <QDir>
 
 namespace traclens {
 
@@ -35,6 +37,7 @@ const char *jobKindTitle(JobKind kind)
     case JobKind::Export: return "Exporting";
     case JobKind::Rank: return "Ordering the review queue";
     case JobKind::Retrain: return "Retraining with your corrections";
+    case JobKind::Evaluate: return "Running the mislabel evaluation";
     }
     return "Working";
 }
@@ -407,6 +410,25 @@ void JobWorker::rankExamples(qint64 jobId, const QString &projectPath, int ranki
         return Status::ok();
     }();
     emit finished(jobId, JobKind::Rank, report(jobId, JobKind::Rank, status));
+}
+
+void JobWorker::runMislabelEvaluation(qint64 jobId, const EvaluationConfig &config, const QString &outDirectory)
+{
+    if (!beginJob(jobId, JobKind::Evaluate))
+        return;
+    // runEvaluation imports the dataset into its own project in the work directory and
+    // opens its own connection there: the person's project is not touched.
+    const Status status = [&]() -> Status {
+        auto result = runEvaluation(config, progressFn(jobId), m_cancel);
+        if (!result.ok())
+            return result.status();
+        const Status written = writeEvaluationReport(*result, outDirectory.toStdString());
+        if (!written.isOk())
+            return written;
+        emit evaluationReady(jobId, QDir(outDirectory).filePath(QStringLiteral("report.json")));
+        return Status::ok();
+    }();
+    emit finished(jobId, JobKind::Evaluate, report(jobId, JobKind::Evaluate, status));
 }
 
 void JobWorker::retrainWithCorrections(qint64 jobId, const QString &projectPath)

@@ -21,6 +21,7 @@
 //
 // Ownership: the controller creates it, moves it to the thread and deletes it there.
 
+#include "evaluation.h"
 #include "exportrequest.h"
 #include "influenceindex.h"
 #include "jobkind.h"
@@ -80,6 +81,10 @@ public:
     // configuration (retrain.h), makes it active and reports by retrained(). Queue a
     // computeFactors behind it for the new model's factors.
     void retrainWithCorrections(qint64 jobId, const QString &projectPath);
+    // The mislabel-detection evaluation (evaluation.h) on a fresh project in
+    // config.workDirectory — never the open project — and its report written to
+    // `outDirectory`; the report.json path arrives by evaluationReady.
+    void runMislabelEvaluation(qint64 jobId, const EvaluationConfig &config, const QString &outDirectory);
     // Closes the worker's connection (e.g. before the GUI opens another project).
     void closeProject();
     // From now until closeProject(), `projectPath` is opened read-only (see above).
@@ -106,6 +111,8 @@ signals:
     // many label changes were made since the previous model was trained.
     void retrained(qint64 jobId, qint64 newModelId, double accuracyBefore, double accuracyAfter,
                    qint64 labelChanges);
+    // The evaluation's report.json, written.
+    void evaluationReady(qint64 jobId, const QString &reportFile);
 
 private:
     bool beginJob(qint64 jobId, JobKind kind);

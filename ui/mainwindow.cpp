@@ -65,6 +65,7 @@ FailureContext contextOf(JobKind kind)
     case JobKind::Export: return FailureContext::Export;
     case JobKind::Rank: return FailureContext::LoadEngine;
     case JobKind::Retrain: return FailureContext::Train;
+    case JobKind::Evaluate: return FailureContext::Train;
     case JobKind::Plan: return FailureContext::OpenProject;
     }
     return FailureContext::OpenProject;
@@ -220,6 +221,14 @@ void MainWindow::createActions()
     add("retrain", tr("&Retrain with My Corrections"), {}, &MainWindow::retrainWithCorrections)
         ->setToolTip(tr("Train the model again on the labels as you corrected them, and compare test accuracy"));
     add("compute", tr("&Compute Influence"), {}, &MainWindow::computeInfluence);
+    add("evaluate", tr("Run &Evaluation…"), {}, [this] {
+        auto *page = findChild<ReportPage *>();
+        if (!page)
+            return;
+        m_sidebar->setCurrentRow(m_pages->indexOf(page));
+        page->runEvaluation();
+    })->setToolTip(tr("Measure how many wrong labels each review ranking finds, on a copy of the dataset with "
+                      "labels flipped at random"));
     add("cancel", tr("C&ancel Background Work"), QKeySequence(Qt::Key_Escape), [this] { m_jobs->cancelAll(); });
     add("about", tr("&About TracLens"), {}, &MainWindow::about);
     add("guide", tr("TracLens &Guide"), QKeySequence::HelpContents, [this] { showHelp(false); })
@@ -277,6 +286,7 @@ void MainWindow::createMenus()
     project->addAction(m_actions["importModel"]);
     project->addAction(m_actions["retrain"]);
     project->addAction(m_actions["compute"]);
+    project->addAction(m_actions["evaluate"]);
     project->addSeparator();
     project->addAction(m_actions["skipped"]);
     project->addSeparator();
@@ -315,6 +325,7 @@ void MainWindow::updateActions()
     m_actions["importModel"]->setEnabled(hasData && !busy);
     m_actions["retrain"]->setEnabled(hasData && m_session->modelId().has_value() && !busy);
     m_actions["compute"]->setEnabled(writable && m_session->modelId().has_value() && !busy);
+    m_actions["evaluate"]->setEnabled(open && m_session->hasDataset() && !busy);
     const QString readOnlyTip = open && !writable ? tr("The project is open read-only") : QString();
     for (const char *key : {"resume", "reimport", "train", "importModel", "retrain", "compute"})
         m_actions[key]->setStatusTip(readOnlyTip);
@@ -544,6 +555,11 @@ void MainWindow::buildProjectView()
     m_pages->addWidget(clusters);
     // The report: label-quality summary, and an evaluation's recall curves when there is one.
     auto *report = new ReportPage(m_session.get());
+    report->setJobController(m_jobs);
+    connect(report, &ReportPage::evaluationStarted, this, [this](qint64 jobId) {
+        trackJob(jobId);
+        updateActions();
+    });
     m_sidebar->addItem(new QListWidgetItem(QIcon(QStringLiteral(":/traclens/icons/report.svg")), tr("Report")));
     m_pages->addWidget(report);
     layout->addWidget(m_pages, 1);

@@ -1,12 +1,14 @@
 #include "reportpage.h"
 
 #include "chartimage.h"
+#include "jobcontroller.h"
 #include "projectsession.h"
 #include "ranking.h"
 
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLocale>
@@ -131,9 +133,17 @@ ReportPage::ReportPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     m_evaluationSummary->setTextFormat(Qt::RichText);
     m_evaluationSummary->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_evaluationSummary);
+    auto *buttons = new QHBoxLayout;
+    m_runButton = new QPushButton(tr("Run Evaluation…"));
+    m_runButton->setToolTip(tr("Flip some labels in a copy of this project's dataset and measure how many of them "
+                               "each review ranking finds"));
+    m_runButton->setEnabled(false);
+    buttons->addWidget(m_runButton);
     m_openButton = new QPushButton(tr("Open Evaluation Report…"));
-    m_openButton->setToolTip(tr("A report.json written by 'traclens-cli evaluate'"));
-    layout->addWidget(m_openButton, 0, Qt::AlignLeft);
+    m_openButton->setToolTip(tr("The report.json of an earlier evaluation"));
+    buttons->addWidget(m_openButton);
+    buttons->addStretch(1);
+    layout->addLayout(buttons);
     m_recallTable = table();
     layout->addWidget(m_recallTable);
     m_recallChart = imageLabel();
@@ -146,6 +156,7 @@ ReportPage::ReportPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     layout->addStretch(1);
 
     connect(m_openButton, &QPushButton::clicked, this, &ReportPage::chooseEvaluation);
+    connect(m_runButton, &QPushButton::clicked, this, &ReportPage::runEvaluation);
     // Relabels arrive one at a time; recount once they settle.
     auto *timer = new QTimer(this);
     timer->setSingleShot(true);
@@ -229,7 +240,7 @@ void ReportPage::refreshProject()
                 .arg(locale.toString(qlonglong(m_session->reviewedCount(Split::Train))),
                      locale.toString(qlonglong(m_session->editedCount())));
     text += tr("<br>Review queue ranking by default: <b>%1</b> — the best measured at finding wrong labels (see the "
-               "evaluation below and docs/evaluation/report.md).")
+               "evaluation below).")
                 .arg(queue);
     m_projectSummary->setText(text);
 
@@ -262,6 +273,9 @@ QString ReportPage::findEvaluationReport()
         if (QFileInfo::exists(path))
             return path;
     }
+    const QString own = QDir(evaluationDirectory()).filePath(QStringLiteral("report/report.json"));
+    if (QFileInfo::exists(own))
+        return own;
     const QString beside = QFileInfo(m_session->path()).dir().filePath(QStringLiteral("report.json"));
     return QFileInfo::exists(beside) ? beside : QString();
 }
@@ -298,9 +312,10 @@ void ReportPage::showEvaluation()
     m_cleaningTable->clear();
     if (!m_evaluation) {
         m_evaluationSummary->setText(
-            tr("No evaluation report for this project. <code>traclens-cli evaluate --out DIR</code> injects label "
-               "noise into a copy of a dataset, trains, and measures how many wrong labels each ranking finds; "
-               "open <code>DIR/report.json</code> here."));
+            tr("No evaluation for this project yet. <b>Run Evaluation…</b> flips a share of the labels in a copy of "
+               "this project's dataset, trains the built-in model on the noisy labels, and measures how many of the "
+               "wrong labels each review ranking finds; the result is shown here. Your project's labels are not "
+               "changed."));
         m_recallTable->hide();
         m_cleaningTable->hide();
         m_cleaningLabel->hide();
@@ -402,6 +417,77 @@ void ReportPage::showEvaluation()
         fitTableHeight(m_cleaningTable);
     }
     updateImages();
+}
+
+void ReportPage::setJobController(JobController *jobs)
+{
+    m_jobs = jobs;
+    m_runButton->setEnabled(m_jobs && m_evaluationJob < 0);
+    if (!m_jobs)
+        return;
+    connect(m_jobs, &JobController::evaluationReady, this, [this](qint64 jobId, const QString &file) {
+        if (jobId == m_evaluationJob)
+            loadEvaluation(file);
+    });
+    connect(m_jobs, &JobController::finished, this, [this](qint64 jobId, JobKind, const Status &status) {
+        if (jobId != m_evaluationJob)
+            return;
+        m_evaluationJob = -1;
+        m_runButton->setEnabled(true);
+        if (status.isCancelled())
+            m_evaluationSummary->setText(tr("The evaluation was cancelled; its finished steps are kept, and running "
+                                            "it again with the same settings resumes."));
+        else if (!status)
+            m_evaluationSummary->setText(tr("The evaluation failed: %1")
+                                             .arg(QString::fromStdString(status.message()).toHtmlEscaped()));
+        emit evaluationFinished(status);
+    });
+}
+
+QString ReportPage::evaluationDirectory() const
+{
+    const QFileInfo project(m_session->path());
+    return project.dir().filePath(project.completeBaseName() + QStringLiteral("-evaluation"));
+}
+
+void ReportPage::runEvaluation()
+{
+    qint64 trainImages = 0;
+    for (const ExampleRow &row : m_session->examples())
+        trainImages += row.split == Split::Train ? 1 : 0;
+    EvaluationDialog dialog(trainImages, this);
+    if (dialog.exec() == QDialog::Accepted)
+        startEvaluation(dialog.settings());
+}
+
+qint64 ReportPage::startEvaluation(const EvaluationSettings &settings)
+{
+    if (!m_jobs || m_evaluationJob >= 0)
+        return -1;
+    auto dataset = m_session->db().dataset();
+    if (!dataset.ok() || !dataset->has_value()) {
+        m_evaluationSummary->setText(tr("This project has no dataset to evaluate on."));
+        return -1;
+    }
+    EvaluationConfig config;
+    config.dataset = (*dataset)->importedFrom.empty() ? (*dataset)->root : (*dataset)->importedFrom;
+    config.workDirectory = evaluationDirectory().toStdString();
+    settings.applyTo(&config);
+    config.command = tr("TracLens ▸ Report ▸ Run Evaluation (noise %1, seed %2, %n epoch(s))", nullptr, settings.epochs)
+                         .arg(pct(settings.noiseRate, 1))
+                         .arg(settings.noiseSeed)
+                         .toStdString();
+    m_evaluationJob = m_jobs->runMislabelEvaluation(config, QDir(evaluationDirectory()).filePath(QStringLiteral("report")));
+    if (m_evaluationJob < 0)
+        return -1;
+    m_runButton->setEnabled(false);
+    m_evaluationSummary->setText(tr("Running the evaluation (noise %1, seed %2, %n epoch(s)); the status bar shows "
+                                    "its progress.",
+                                    nullptr, settings.epochs)
+                                     .arg(pct(settings.noiseRate, 1))
+                                     .arg(settings.noiseSeed));
+    emit evaluationStarted(m_evaluationJob);
+    return m_evaluationJob;
 }
 
 void ReportPage::updateImages()

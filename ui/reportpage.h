@@ -10,14 +10,20 @@
 // default ranking (ranking.h).
 // Evaluation part: recall curves, the recall / AUC table and the cleaning loop, read from
 // an evaluation's report.json — found through the project's "evaluation_report" meta
-// entry or a report.json beside the project file, or opened with the button.
+// entry, the page's own evaluation directory (evaluationDirectory()) or a report.json
+// beside the project file, or opened with the button.
+// "Run Evaluation…" asks for the settings (EvaluationDialog) and runs the evaluation as a
+// worker job (JobKind::Evaluate) on a copy of the project's dataset in
+// evaluationDirectory(); when it finishes, its report is shown here.
 //
 // Charts are drawn by the engine (chartimage.h) into QImages, the same pictures as the
 // evaluation's PNG files.
 //
-// Ownership: does not own the session. Thread safety: GUI thread only.
+// Ownership: does not own the session or the job controller. Thread safety: GUI thread only.
 
 #include "evaluation.h"
+#include "evaluationdialog.h"
+#include "status.h"
 
 #include <QWidget>
 
@@ -29,6 +35,7 @@ class QTableWidget;
 
 namespace traclens {
 
+class JobController;
 class ProjectSession;
 
 class ReportPage : public QWidget {
@@ -42,8 +49,24 @@ public:
     // it cannot be read.
     bool loadEvaluation(const QString &jsonFile);
     const std::optional<EvaluationReport> &evaluation() const { return m_evaluation; }
+    // Without a controller the page cannot run an evaluation (the button is disabled).
+    void setJobController(JobController *jobs);
+    // Asks for the settings, then startEvaluation(); the dialog is modal.
+    void runEvaluation();
+    // Queues the evaluation with `settings`; its job id, or −1 when it cannot start (the
+    // page says why).
+    qint64 startEvaluation(const EvaluationSettings &settings);
+    // "<project dir>/<project name>-evaluation": the evaluation's project, models and
+    // report (in "report/").
+    QString evaluationDirectory() const;
+    bool isEvaluating() const { return m_evaluationJob >= 0; }
     // The flagged count shown (training examples whose prediction differs from the label).
     qint64 flaggedCount() const { return m_flagged; }
+
+signals:
+    void evaluationStarted(qint64 jobId);
+    // The evaluation job ended: ok (and shown), cancelled or failed.
+    void evaluationFinished(const traclens::Status &status);
 
 protected:
     void resizeEvent(QResizeEvent *event) override;
@@ -64,7 +87,9 @@ private:
     QLabel *m_projectSummary, *m_histogram;
     QLabel *m_evaluationSummary, *m_recallChart, *m_cleaningLabel;
     QTableWidget *m_recallTable, *m_cleaningTable;
-    QPushButton *m_openButton;
+    QPushButton *m_openButton, *m_runButton;
+    JobController *m_jobs = nullptr;
+    qint64 m_evaluationJob = -1;
     QImage m_histogramImage, m_recallImage;
     std::optional<EvaluationReport> m_evaluation;
     QString m_evaluationFile;

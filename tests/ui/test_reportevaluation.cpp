@@ -1,0 +1,191 @@
+// Running the mislabel evaluation from the Report page: the button opens the settings
+// dialog, the evaluation runs as a worker job on a copy of the project's dataset, and
+// its report is shown on the page (recall table, summary); the project's own labels and
+// label history are unchanged. A cancelled dialog starts nothing.
+
+#include "evaluation.h"
+#include "evaluationdialog.h"
+#include "jobcontroller.h"
+#include "metatypes.h"
+#include "projectdb.h"
+#include "reportpage.h"
+#include "sessionfixture.h"
+#include "testproject.h"
+
+#include <QApplication>
+#include <QDir>
+#include <QLabel>
+#include <QPushButton>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace traclens;
+using traclens::testing::TestProject;
+
+namespace {
+
+// Every example's id and current label, read back through a read-only connection.
+std::vector<std::pair<int64_t, int>> labelsOf(const std::string &projectPath)
+{
+    std::vector<std::pair<int64_t, int>> out;
+    auto db = ProjectDb::open(projectPath, ProjectDb::OpenMode::ReadOnly);
+    if (!db.ok())
+        return out;
+    auto rows = (*db)->examples();
+    if (!rows.ok())
+        return out;
+    for (const ExampleRow &r : *rows)
+        out.emplace_back(r.id, int(r.currentLabel));
+    return out;
+}
+
+// Answers the next EvaluationDialog: `settings` and Run, or Cancel.
+void answerDialog(const EvaluationSettings &settings, bool accept)
+{
+    QTimer::singleShot(0, [settings, accept] {
+        for (QWidget *w : QApplication::topLevelWidgets())
+            if (auto *dialog = qobject_cast<EvaluationDialog *>(w); dialog && dialog->isVisible()) {
+                dialog->setSettings(settings);
+                accept ? dialog->accept() : dialog->reject();
+                return;
+            }
+        // Not shown yet: try again.
+        answerDialog(settings, accept);
+    });
+}
+
+QPushButton *runButton(ReportPage *page)
+{
+    for (auto *b : page->findChildren<QPushButton *>())
+        if (b->text().startsWith(QStringLiteral("Run Evaluation")))
+            return b;
+    return nullptr;
+}
+
+} // namespace
+
+class TestReportEvaluation : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase();
+    void cancelledDialogStartsNothing();
+    void evaluationRunsAndIsShown();
+    void cleanupTestCase();
+
+private:
+    QTemporaryDir m_dir;
+    std::unique_ptr<TestProject> m_fixture;
+    std::unique_ptr<ProjectSession> m_session;
+    std::unique_ptr<JobController> m_jobs;
+    std::unique_ptr<ReportPage> m_page;
+};
+
+void TestReportEvaluation::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+    m_fixture = std::make_unique<TestProject>(m_dir.path().toStdString());
+    const Status built = m_fixture->build();
+    QVERIFY2(built.isOk(), built.message().c_str());
+    std::string error;
+    m_session = traclens::testing::openSessionWithEngine(m_fixture->projectPath(), &error);
+    QVERIFY2(m_session, error.c_str());
+    m_jobs = std::make_unique<JobController>();
+    m_page = std::make_unique<ReportPage>(m_session.get());
+    m_page->setJobController(m_jobs.get());
+    m_page->resize(1000, 900);
+    m_page->show();
+    QVERIFY(QTest::qWaitForWindowExposed(m_page.get()));
+    QVERIFY(!m_page->evaluation());
+}
+
+void TestReportEvaluation::cancelledDialogStartsNothing()
+{
+    QPushButton *button = runButton(m_page.get());
+    QVERIFY(button);
+    QVERIFY(button->isEnabled());
+    QSignalSpy started(m_page.get(), &ReportPage::evaluationStarted);
+    answerDialog({}, false);
+    button->click();
+    QCOMPARE(started.count(), 0);
+    QVERIFY(!m_page->isEvaluating());
+    QVERIFY(!m_jobs->isBusy());
+}
+
+void TestReportEvaluation::evaluationRunsAndIsShown()
+{
+    const auto labelsBefore = labelsOf(m_fixture->projectPath());
+    QVERIFY(!labelsBefore.empty());
+    auto history = [&] {
+        auto db = ProjectDb::open(m_fixture->projectPath(), ProjectDb::OpenMode::ReadOnly);
+        if (!db.ok())
+            return qint64(-1);
+        auto rows = (*db)->labelHistory();
+        return rows.ok() ? qint64(rows->size()) : qint64(-1);
+    };
+    const qint64 editsBefore = history();
+
+    QSignalSpy started(m_page.get(), &ReportPage::evaluationStarted);
+    QSignalSpy finished(m_page.get(), &ReportPage::evaluationFinished);
+    QSignalSpy progress(m_jobs.get(), &JobController::progress);
+    EvaluationSettings small;
+    small.noiseRate = 0.2;
+    small.noiseSeed = 3;
+    small.epochs = 1;
+    small.cleaningLoop = false;
+    answerDialog(small, true);
+    runButton(m_page.get())->click();
+    QCOMPARE(started.count(), 1);
+    QVERIFY(m_page->isEvaluating());
+    QVERIFY(!runButton(m_page.get())->isEnabled());
+
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+    const Status status = finished.at(0).at(0).value<Status>();
+    QVERIFY2(status.isOk(), status.message().c_str());
+    QVERIFY(progress.count() > 0);
+    QVERIFY(!m_page->isEvaluating());
+    QVERIFY(runButton(m_page.get())->isEnabled());
+
+    // The page shows this run's report.
+    QVERIFY(m_page->evaluation());
+    const EvaluationReport &r = *m_page->evaluation();
+    QCOMPARE(r.config.noiseRate, 0.2);
+    QCOMPARE(r.config.noiseSeed, uint64_t(3));
+    QCOMPARE(r.config.train.epochs, 1);
+    QVERIFY(!r.flips.empty());
+    QVERIFY(r.cleaning.empty());
+    auto tables = m_page->findChildren<QTableWidget *>();
+    QVERIFY(!tables.isEmpty());
+    QTableWidget *recall = tables.first();
+    QVERIFY(recall->isVisible());
+    QCOMPARE(recall->rowCount(), int(r.rankings.size()));
+    QVERIFY(recall->rowCount() > 0);
+    bool summaryShown = false;
+    for (auto *label : m_page->findChildren<QLabel *>()) {
+        QVERIFY2(!label->text().contains(QStringLiteral("traclens-cli")), qPrintable(label->text()));
+        QVERIFY2(!label->text().contains(QStringLiteral("docs/")), qPrintable(label->text()));
+        summaryShown = summaryShown || label->text().contains(QStringLiteral("labels flipped at random"));
+    }
+    QVERIFY(summaryShown);
+    // The report is in the page's evaluation directory, beside the project, and is found
+    // again by a refresh.
+    QVERIFY(QFileInfo::exists(QDir(m_page->evaluationDirectory()).filePath("report/report.json")));
+    m_page->refresh();
+    QVERIFY(m_page->evaluation());
+
+    // The person's project: labels and label history as they were.
+    QCOMPARE(labelsOf(m_fixture->projectPath()), labelsBefore);
+    QCOMPARE(history(), editsBefore);
+}
+
+void TestReportEvaluation::cleanupTestCase()
+{
+    m_page.reset();
+    if (m_jobs)
+        m_jobs->shutdown();
+    m_jobs.reset();
+    m_session.reset();
+}
+
+QTEST_MAIN(TestReportEvaluation)
+#include "test_reportevaluation.moc"
