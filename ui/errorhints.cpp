@@ -1,5 +1,7 @@
 #include "errorhints.h"
 
+#include "pythonhelper.h"
+
 #include <QCoreApplication>
 
 namespace traclens {
@@ -50,8 +52,10 @@ FailureText describeFailure(FailureContext context, const Status &status)
     case FailureContext::ImportModel:
         t.title = tr("Could not use the model");
         t.advice = tr("A model directory must hold traclens-model.json in the traclens-model/1 format "
-                      "and every checkpoint it lists, with the project's classes. Fix the directory, "
-                      "or train the built-in CNN instead.");
+                      "and every checkpoint it lists, with the project's classes. Write it from your PyTorch "
+                      "training loop with the Python helper installed at %1:\n\n%2\n"
+                      "Help ▸ Import a PyTorch Model says more. Or train the built-in CNN instead.")
+                       .arg(pythonHelperPath(), pythonHelperSnippet());
         break;
     case FailureContext::Compute:
         t.title = tr("Computing influence stopped");

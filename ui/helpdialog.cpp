@@ -1,5 +1,7 @@
 #include "helpdialog.h"
 
+#include "pythonhelper.h"
+
 #include <QDialogButtonBox>
 #include <QTextBrowser>
 #include <QVBoxLayout>
@@ -9,18 +11,19 @@ namespace traclens {
 HelpDialog::HelpDialog(Topic topic, QWidget *parent) : QDialog(parent)
 {
     const bool guide = topic == Topic::Guide;
-    setObjectName(guide ? "guideDialog" : "keyboardDialog");
-    setWindowTitle(guide ? tr("TracLens Guide") : tr("Keyboard Shortcuts"));
+    const bool python = topic == Topic::PythonModel;
+    setObjectName(guide ? "guideDialog" : python ? "pythonModelDialog" : "keyboardDialog");
+    setWindowTitle(guide ? tr("TracLens Guide") : python ? tr("Import a PyTorch Model") : tr("Keyboard Shortcuts"));
     m_browser = new QTextBrowser;
     m_browser->setObjectName("helpText");
     m_browser->setOpenExternalLinks(true);
-    m_browser->setHtml(guide ? guideHtml() : keyboardHtml());
+    m_browser->setHtml(guide ? guideHtml() : python ? pythonHelperHtml() : keyboardHtml());
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Close);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(m_browser, 1);
     layout->addWidget(buttons);
-    resize(guide ? QSize(720, 640) : QSize(560, 560));
+    resize(guide || python ? QSize(720, 640) : QSize(560, 560));
 }
 
 QString HelpDialog::guideHtml()

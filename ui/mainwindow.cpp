@@ -231,9 +231,11 @@ void MainWindow::createActions()
                       "labels flipped at random"));
     add("cancel", tr("C&ancel Background Work"), QKeySequence(Qt::Key_Escape), [this] { m_jobs->cancelAll(); });
     add("about", tr("&About TracLens"), {}, &MainWindow::about);
-    add("guide", tr("TracLens &Guide"), QKeySequence::HelpContents, [this] { showHelp(false); })
+    add("guide", tr("TracLens &Guide"), QKeySequence::HelpContents, [this] { showHelp(int(HelpDialog::Topic::Guide)); })
         ->setToolTip(tr("What each page shows and what its scores mean"));
-    add("keyboard", tr("&Keyboard Shortcuts"), {}, [this] { showHelp(true); });
+    add("keyboard", tr("&Keyboard Shortcuts"), {}, [this] { showHelp(int(HelpDialog::Topic::Keyboard)); });
+    add("pythonModel", tr("Import a &PyTorch Model…"), {}, [this] { showHelp(int(HelpDialog::Topic::PythonModel)); })
+        ->setToolTip(tr("Where the Python helper is, and the lines a training loop needs"));
     add("skipped", tr("S&kipped Files…"), {}, [this] { showSkippedFiles(); })
         ->setToolTip(tr("Files and CSV rows the last import could not use, and why"));
     add("find", tr("&Find Example…"), QKeySequence::Find, &MainWindow::findExample)
@@ -295,6 +297,7 @@ void MainWindow::createMenus()
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(m_actions["guide"]);
     help->addAction(m_actions["keyboard"]);
+    help->addAction(m_actions["pythonModel"]);
     help->addSeparator();
     help->addAction(m_actions["about"]);
 }
@@ -991,16 +994,19 @@ SkippedFilesDialog *MainWindow::showSkippedFiles()
     return dialog;
 }
 
-HelpDialog *MainWindow::showHelp(bool keyboard)
+HelpDialog *MainWindow::showHelp(int topic)
 {
-    const QString name = keyboard ? QStringLiteral("keyboardDialog") : QStringLiteral("guideDialog");
+    const auto which = HelpDialog::Topic(topic);
+    const QString name = which == HelpDialog::Topic::Keyboard ? QStringLiteral("keyboardDialog")
+                         : which == HelpDialog::Topic::PythonModel ? QStringLiteral("pythonModelDialog")
+                                                                   : QStringLiteral("guideDialog");
     // One of each: a second F1 raises the open guide.
     if (auto *open = findChild<HelpDialog *>(name, Qt::FindDirectChildrenOnly)) {
         open->raise();
         open->activateWindow();
         return open;
     }
-    auto *dialog = new HelpDialog(keyboard ? HelpDialog::Topic::Keyboard : HelpDialog::Topic::Guide, this);
+    auto *dialog = new HelpDialog(which, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->show();
     return dialog;

@@ -95,7 +95,7 @@ public:
     // Project ▸ Skipped Files…: opens (non-modal) the "skippedFilesDialog" and returns it.
     SkippedFilesDialog *showSkippedFiles();
     // Help ▸ Guide / Keyboard Shortcuts: opens (non-modal) the help dialog and returns it.
-    HelpDialog *showHelp(bool keyboard);
+    HelpDialog *showHelp(int topic); // a HelpDialog::Topic; one dialog per topic
 
     static QString demoProjectPath();
     static QString defaultDemoDataset();

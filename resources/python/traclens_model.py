@@ -59,7 +59,7 @@ Example
         for g in opt.param_groups:
             g["lr"] = lr
 
-Then import ``my-model`` in TracLens (Model > Import model).
+Then import ``my-model`` in TracLens (Project > Import Model...).
 """
 
 import json
