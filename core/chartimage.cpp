@@ -188,18 +188,7 @@ QImage renderHistogram(const HistogramChart &chart)
     }
     std::vector<double> xTicks;
     if (chart.logX) {
-        for (double e = std::ceil(x0); e <= x1 + 1e-9; e += 1.0)
-            xTicks.push_back(std::pow(10.0, e));
-        // Less than two decades wide: 1, 2 and 5 times the powers of ten as well.
-        if (xTicks.size() < 3) {
-            xTicks.clear();
-            for (double e = std::floor(x0); e <= x1; e += 1.0)
-                for (double m : {1.0, 2.0, 5.0}) {
-                    const double t = m * std::pow(10.0, e);
-                    if (std::log10(t) >= x0 - 1e-9 && std::log10(t) <= x1 + 1e-9)
-                        xTicks.push_back(t);
-                }
-        }
+        xTicks = logAxisTicks(chart.edges.front(), chart.edges.back());
     } else {
         xTicks = niceTicks(x0, x1, 8);
     }
@@ -228,6 +217,34 @@ QImage renderHistogram(const HistogramChart &chart)
     drawLegend(p, plot, chart.series, false, true);
     p.end();
     return image;
+}
+
+std::vector<double> logAxisTicks(double lo, double hi)
+{
+    std::vector<double> ticks;
+    if (!(lo > 0.0) || !(hi > lo) || !std::isfinite(hi))
+        return ticks;
+    const double x0 = std::log10(lo), x1 = std::log10(hi);
+    for (double e = std::ceil(x0 - 1e-9); e <= x1 + 1e-9; e += 1.0)
+        ticks.push_back(std::pow(10.0, e));
+    // Less than two decades wide: 1, 2 and 5 times the powers of ten as well.
+    if (ticks.size() < 3) {
+        ticks.clear();
+        for (double e = std::floor(x0); e <= x1; e += 1.0)
+            for (double m : {1.0, 2.0, 5.0}) {
+                const double t = m * std::pow(10.0, e);
+                if (std::log10(t) >= x0 - 1e-9 && std::log10(t) <= x1 + 1e-9)
+                    ticks.push_back(t);
+            }
+    }
+    // Narrower still (say 3 to 4.5): evenly spaced nice values, at least three.
+    for (int target = 4; ticks.size() < 3 && target <= 16; target *= 2) {
+        ticks.clear();
+        for (double t : niceTicks(lo, hi, target))
+            if (t >= lo * (1 - 1e-12) && t <= hi * (1 + 1e-12))
+                ticks.push_back(t);
+    }
+    return ticks;
 }
 
 std::vector<double> logBinEdges(const std::vector<double> &values, int bins)

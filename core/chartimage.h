@@ -50,6 +50,11 @@ QImage renderHistogram(const HistogramChart &chart);
 
 // `bins` edges spaced evenly in log10 between the smallest positive and the largest value
 // (bins+1 edges). Empty when no value is positive.
+// Tick values for a log axis over [lo, hi] (lo > 0): powers of ten, else 1-2-5 times them,
+// else evenly spaced nice values; at least 3 for any range wider than rounding. Empty when
+// the range is not positive.
+std::vector<double> logAxisTicks(double lo, double hi);
+
 std::vector<double> logBinEdges(const std::vector<double> &values, int bins);
 // Counts of values per bin [edges[i], edges[i+1]); the last bin includes its upper edge;
 // values outside are clamped into the first or last bin.

@@ -21,6 +21,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QRadioButton>
+#include <QStandardPaths>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -83,10 +84,12 @@ ExportDialog::ExportDialog(ProjectSession *session, JobController *jobs, QWidget
     });
     connect(m_exportButton, &QPushButton::clicked, this, &ExportDialog::startExport);
 
-    // Defaults beside the project file.
+    // Defaults in a visible folder: the last one, beside the project or the dataset, or home.
     const QFileInfo project(session->path());
-    const QString base = AppSettings::lastDirectory("export").isEmpty() ? project.absolutePath()
-                                                                         : AppSettings::lastDirectory("export");
+    QString datasetRoot;
+    if (auto info = session->db().dataset(); info.ok() && info->has_value())
+        datasetRoot = QString::fromStdString((*info)->root);
+    const QString base = defaultDirectory(project.absoluteFilePath(), datasetRoot, AppSettings::lastDirectory("export"));
     ExportRequest defaults;
     defaults.labelsCsv = QDir(base).filePath(project.completeBaseName() + "-labels.csv");
     defaults.changeLog = QDir(base).filePath(project.completeBaseName() + "-changes.csv");
@@ -123,6 +126,32 @@ ExportDialog::ExportDialog(ProjectSession *session, JobController *jobs, QWidget
             });
     refreshCounts();
     updateButtons();
+}
+
+bool ExportDialog::isHiddenDirectory(const QString &directory)
+{
+    const QString path = QDir::cleanPath(QFileInfo(directory).absoluteFilePath());
+    for (const QString &part : path.split(QLatin1Char('/'), Qt::SkipEmptyParts))
+        if (part.startsWith(QLatin1Char('.')))
+            return true;
+    for (auto location : {QStandardPaths::AppDataLocation, QStandardPaths::AppLocalDataLocation}) {
+        const QString appData = QStandardPaths::writableLocation(location);
+        if (!appData.isEmpty() && (path == QDir::cleanPath(appData) || path.startsWith(QDir::cleanPath(appData) + "/")))
+            return true;
+    }
+    return false;
+}
+
+QString ExportDialog::defaultDirectory(const QString &projectPath, const QString &datasetRoot,
+                                       const QString &lastExportDirectory)
+{
+    QStringList candidates{lastExportDirectory, QFileInfo(projectPath).absolutePath()};
+    if (!datasetRoot.isEmpty())
+        candidates << QFileInfo(QDir::cleanPath(datasetRoot)).absolutePath();
+    for (const QString &dir : candidates)
+        if (!dir.isEmpty() && QFileInfo(dir).isDir() && !isHiddenDirectory(dir))
+            return dir;
+    return QDir::homePath();
 }
 
 QLineEdit *ExportDialog::pathRow(QGridLayout *grid, int row, QCheckBox *check, bool directory, const QString &filter)

@@ -36,6 +36,14 @@ public:
     // Starts the export (as the Export button does). Returns false when nothing is chosen.
     bool startExport();
 
+    // Where the export files go by default: a folder the user can see in a file manager.
+    // The last export folder when it is visible, else the project's folder when visible,
+    // else the dataset's parent folder when visible, else the home folder. "Hidden" means a
+    // component starting with a dot or inside the app-data directory (where the demo lives).
+    static QString defaultDirectory(const QString &projectPath, const QString &datasetRoot,
+                                    const QString &lastExportDirectory);
+    static bool isHiddenDirectory(const QString &directory);
+
 signals:
     void exportFinished(const traclens::Status &status);
 

@@ -2,6 +2,7 @@
 
 #include "chartimage.h"
 #include "jobcontroller.h"
+#include "modelwarnings.h"
 #include "projectsession.h"
 #include "ranking.h"
 
@@ -222,18 +223,22 @@ void ReportPage::refreshProject()
         const double v = m_session->selfInfluence(id);
         if (!std::isfinite(v))
             continue;
-        // "Flagged": the model, at its last checkpoint, predicts another class than the
-        // label the example carries now.
-        const bool disagrees = engine && engine->rowOf(id) >= 0 && engine->predicted(id) != row->currentLabel;
-        (disagrees ? flagged : agree).push_back(v);
+        // "Flagged" (core/flagging.h, docs/flagging.md): the model, at its last checkpoint,
+        // predicts another class than the label the example carries now and gives that label
+        // less than 10 % probability.
+        bool isFlagged = false;
+        if (engine && engine->rowOf(id) >= 0 && engine->predicted(id) != row->currentLabel)
+            isFlagged = engine->labelUsed(id) != row->currentLabel || isFlaggedLoss(engine->lossAtLast(id));
+        (isFlagged ? flagged : agree).push_back(v);
     }
     m_flagged = qint64(flagged.size());
     const qint64 total = qint64(agree.size() + flagged.size());
     const QLocale locale;
     QString text = tr("<b>%1</b> training examples").arg(locale.toString(total));
     if (engine)
-        text += tr(" · <b>%1</b> flagged (%2) — the model predicts another class than their label")
-                    .arg(locale.toString(m_flagged), pct(total ? double(m_flagged) / double(total) : 0.0));
+        text += tr(" · <b>%1</b> flagged (%2) — the model gives their label less than %3 probability")
+                    .arg(locale.toString(m_flagged), pct(total ? double(m_flagged) / double(total) : 0.0),
+                         pct(kFlagLabelProbability, 0));
     else
         text += tr(" · flagged examples appear once the influence engine has loaded");
     text += tr(" · %1 reviewed · %2 relabelled")
@@ -242,6 +247,11 @@ void ReportPage::refreshProject()
     text += tr("<br>Review queue ranking by default: <b>%1</b> — the best measured at finding wrong labels (see the "
                "evaluation below).")
                 .arg(queue);
+    const QStringList weak = modelWarnings(*m_session);
+    if (!weak.isEmpty())
+        text += QStringLiteral("<p style='color:#b35900'><b>%1</b><br>%2</p>")
+                    .arg(tr("The model may be too weak for the flags and the queue to mean much:"),
+                         weak.join(QStringLiteral("<br>")));
     m_projectSummary->setText(text);
 
     std::vector<double> all = agree;

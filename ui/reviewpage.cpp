@@ -1,6 +1,7 @@
 #include "reviewpage.h"
 
 #include "exampleimageview.h"
+#include "modelwarnings.h"
 #include "neighbourlistmodel.h"
 #include "projectsession.h"
 #include "ranking.h"
@@ -65,6 +66,11 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     m_progress->setTextVisible(false);
     m_progress->setFixedHeight(8);
     top->addWidget(m_progress, 1);
+    m_weakModel = new QLabel;
+    m_weakModel->setObjectName(QStringLiteral("weakModelWarning"));
+    m_weakModel->setTextFormat(Qt::RichText);
+    m_weakModel->setVisible(false);
+    top->addWidget(m_weakModel);
     top->addSpacing(12);
     top->addWidget(new QLabel(tr("Order by")));
     m_order = new QComboBox;
@@ -399,6 +405,11 @@ void ReviewPage::updateCounter()
     m_counter->setText(tr("Reviewed %1 of %2").arg(locale.toString(reviewed)).arg(locale.toString(queueLength())));
     m_progress->setRange(0, std::max(1, queueLength()));
     m_progress->setValue(reviewed);
+    const QStringList weak = modelWarnings(*m_session);
+    m_weakModel->setVisible(!weak.isEmpty());
+    m_weakModel->setText(tr("<span style='color:#b35900'>⚠ The model may be too weak for this order to mean "
+                            "much</span>"));
+    m_weakModel->setToolTip(weak.join(QStringLiteral("<br><br>")));
 }
 
 void ReviewPage::updateView()

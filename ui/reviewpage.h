@@ -86,6 +86,7 @@ private:
     QStackedWidget *m_stack;
     QLabel *m_emptyText;
     QLabel *m_counter;
+    QLabel *m_weakModel;  // the weak-model warning (core/flagging.h), hidden when none
     QComboBox *m_order;
     QProgressBar *m_progress;
     ExampleImageView *m_image;

@@ -1,11 +1,13 @@
 #include "welcomepage.h"
 
 #include "appsettings.h"
+#include "ranking.h"
 #include "uiresources.h"
 
 #include <QCommandLinkButton>
 #include <QFileInfo>
 #include <QHBoxLayout>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QListWidget>
 #include <QVBoxLayout>
@@ -61,8 +63,10 @@ WelcomePage::WelcomePage(QWidget *parent) : QWidget(parent)
         "checkpoint per epoch; or bring a traclens-model/1 directory.</span></p>"
         "<p><b>3&nbsp;&nbsp;Compute TracIn</b><br><span style='color:gray'>Last-layer gradients at every "
         "checkpoint, stored in the project: queries are instant and work resumes after a stop.</span></p>"
-        "<p><b>4&nbsp;&nbsp;Review and fix</b><br><span style='color:gray'>Go through the examples with the "
-        "highest self-influence, relabel with a key press, undo, and export the corrected labels.</span></p>"));
+        "<p><b>4&nbsp;&nbsp;Review and fix</b><br><span style='color:gray'>Go through the review queue — by "
+        "default the examples with the highest <b>%1</b>, the order measured best at finding wrong labels — "
+        "relabel with a key press, undo, and export the corrected labels.</span></p>")
+                              .arg(QString::fromStdString(defaultRanking().toString()).toHtmlEscaped()));
     how->setWordWrap(true);
     how->setTextFormat(Qt::RichText);
     how->setFixedWidth(380);
@@ -76,10 +80,30 @@ WelcomePage::WelcomePage(QWidget *parent) : QWidget(parent)
     connect(newButton, &QCommandLinkButton::clicked, this, &WelcomePage::newProjectRequested);
     connect(openButton, &QCommandLinkButton::clicked, this, &WelcomePage::openProjectRequested);
     connect(demoButton, &QCommandLinkButton::clicked, this, &WelcomePage::demoRequested);
-    connect(m_recent, &QListWidget::itemActivated, this, [this](QListWidgetItem *item) {
-        emit recentRequested(item->data(Qt::UserRole).toString());
-    });
+    // One click opens a recent project, and so does Enter (filtered below). Not
+    // itemActivated: whether that needs a double click depends on the platform style.
+    connect(m_recent, &QListWidget::itemClicked, this, &WelcomePage::openRecent);
+    m_recent->installEventFilter(this);
     refreshRecent();
+}
+
+void WelcomePage::openRecent(const QListWidgetItem *item)
+{
+    const QString path = item ? item->data(Qt::UserRole).toString() : QString();
+    if (!path.isEmpty())
+        emit recentRequested(path);
+}
+
+bool WelcomePage::eventFilter(QObject *watched, QEvent *event)
+{
+    if (watched == m_recent && event->type() == QEvent::KeyPress) {
+        const int key = static_cast<QKeyEvent *>(event)->key();
+        if (key == Qt::Key_Return || key == Qt::Key_Enter) {
+            openRecent(m_recent->currentItem());
+            return true;
+        }
+    }
+    return QWidget::eventFilter(watched, event);
 }
 
 void WelcomePage::refreshRecent()

@@ -1,12 +1,13 @@
 #pragma once
 // Shown when no project is open: new project, open project, the Fashion-MNIST demo and
-// the recent projects.
+// the recent projects (one click or Enter opens one).
 //
 // Thread safety: GUI thread only.
 
 #include <QWidget>
 
 class QListWidget;
+class QListWidgetItem;
 
 namespace traclens {
 
@@ -23,7 +24,11 @@ signals:
     void demoRequested();
     void recentRequested(const QString &path);
 
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override;
+
 private:
+    void openRecent(const QListWidgetItem *item);
     QListWidget *m_recent;
 };
 

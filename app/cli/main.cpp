@@ -6,6 +6,7 @@
 #include "computejob.h"
 #include "evaluation.h"
 #include "exporter.h"
+#include "flagging.h"
 #include "imagedecoder.h"
 #include "importer.h"
 #include "influenceindex.h"
@@ -669,6 +670,23 @@ int cmdExport(Context &c)
     return ExitOk;
 }
 
+// The weak-model warning (core/flagging.h) for a model; empty when fit or unreadable.
+QJsonArray modelWarningsJson(ProjectDb &db, int64_t modelId)
+{
+    QJsonArray out;
+    auto fitness = modelFitness(db, modelId);
+    if (fitness.ok())
+        for (const std::string &problem : modelWeaknesses(*fitness))
+            out.append(q(problem));
+    return out;
+}
+
+void printModelWarnings(const QJsonArray &warnings, FILE *to)
+{
+    for (const auto &w : warnings)
+        std::fprintf(to, "warning: %s\n", qPrintable(w.toString()));
+}
+
 int cmdInfo(Context &c)
 {
     if (c.positional.size() != 1)
@@ -717,7 +735,8 @@ int cmdInfo(Context &c)
         ms.append(QJsonObject{{"id", qint64(m.id)}, {"name", q(m.name)}, {"directory", q(m.directory)},
                               {"classes", m.numClasses}, {"embedding_dim", m.embeddingDim},
                               {"active", active->has_value() && **active == m.id}, {"checkpoints", cpa},
-                              {"factors_complete", complete == (*train + *test) * qint64(cps->size())}});
+                              {"factors_complete", complete == (*train + *test) * qint64(cps->size())},
+                              {"warnings", modelWarningsJson(p, m.id)}});
     }
     out.insert("models", ms);
     if (c.json) {
@@ -743,6 +762,7 @@ int cmdInfo(Context &c)
                     qPrintable(m.value("name").toString()), m.value("classes").toInt(),
                     m.value("embedding_dim").toInt(), (long long)m.value("checkpoints").toArray().size(),
                     m.value("factors_complete").toBool() ? "complete" : "incomplete (run 'compute')");
+        printModelWarnings(m.value("warnings").toArray(), stdout);
     }
     return ExitOk;
 }
@@ -1165,9 +1185,12 @@ int cmdRank(Context &c)
     const int top = c.parser.value("top").toInt();
     const size_t shown = top > 0 ? std::min(ranked.size(), size_t(top)) : ranked.size();
     QJsonArray rows;
-    if (!c.json)
+    const QJsonArray warnings = modelWarningsJson(*db, model);
+    if (!c.json) {
+        printModelWarnings(warnings, stderr);
         std::printf("%s, model %lld, %zu training examples\n", spec->toString().c_str(), (long long)model,
                     ranked.size());
+    }
     for (size_t r = 0; r < shown; ++r) {
         auto e = db->example(ranked[r].exampleId);
         if (!e.ok())
@@ -1185,7 +1208,8 @@ int cmdRank(Context &c)
     if (c.json)
         printJson({{"model", qint64(model)}, {"ranking", q(spec->toString())}, {"kind", rankingKindName(spec->kind)},
                    {"checkpoints", q(spec->checkpoints.selectionName())},
-                   {"weighting", spec->checkpoints.weightingName()}, {"examples", rows}});
+                   {"weighting", spec->checkpoints.weightingName()}, {"model_warnings", warnings},
+                   {"examples", rows}});
     return ExitOk;
 }
 

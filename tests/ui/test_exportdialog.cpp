@@ -21,6 +21,7 @@ class TestExportDialog : public QObject {
 private slots:
     void initTestCase();
     void showsCounts();
+    void defaultsToVisibleFolder();
     void exportsCsvLogAndTree_data();
     void exportsCsvLogAndTree();
     void refusesToOverwrite();
@@ -71,6 +72,35 @@ void TestExportDialog::cleanupTestCase()
 {
     m_jobs.reset();
     m_session.reset();
+}
+
+void TestExportDialog::defaultsToVisibleFolder()
+{
+    // A demo-like layout: the project in a hidden app-data folder, the dataset in a visible one.
+    QTemporaryDir root;
+    QVERIFY(root.isValid());
+    const QDir r(root.path());
+    QVERIFY(r.mkpath(".local/share/TracLens/demo"));
+    QVERIFY(r.mkpath("datasets/fashion-mnist"));
+    QVERIFY(r.mkpath(".cache/exports"));
+    const QString hiddenProject = r.filePath(".local/share/TracLens/demo/fashion-mnist.traclens");
+    const QString dataset = r.filePath("datasets/fashion-mnist");
+    QVERIFY(ExportDialog::isHiddenDirectory(QFileInfo(hiddenProject).absolutePath()));
+    QVERIFY(!ExportDialog::isHiddenDirectory(dataset));
+    // Hidden project folder: the dataset's parent.
+    QCOMPARE(ExportDialog::defaultDirectory(hiddenProject, dataset, {}), r.filePath("datasets"));
+    // A hidden last export folder is skipped too; a visible one wins.
+    QCOMPARE(ExportDialog::defaultDirectory(hiddenProject, dataset, r.filePath(".cache/exports")),
+             r.filePath("datasets"));
+    QCOMPARE(ExportDialog::defaultDirectory(hiddenProject, dataset, dataset), dataset);
+    // Hidden project and dataset: home.
+    QCOMPARE(ExportDialog::defaultDirectory(hiddenProject, r.filePath(".local/share/TracLens/demo/data"), {}),
+             QDir::homePath());
+    // A visible project folder: beside the project.
+    QCOMPARE(ExportDialog::defaultDirectory(r.filePath("datasets/p.traclens"), {}, {}), r.filePath("datasets"));
+    // The dialog itself proposes no hidden folder.
+    ExportDialog dialog(m_session.get(), m_jobs.get());
+    QVERIFY(!ExportDialog::isHiddenDirectory(QFileInfo(dialog.request().labelsCsv).absolutePath()));
 }
 
 void TestExportDialog::showsCounts()

@@ -4,6 +4,7 @@
 // recall chart, cleaning loop), and an unreadable one is refused with a message.
 
 #include "evaluation.h"
+#include "flagging.h"
 #include "reportpage.h"
 #include "sessionfixture.h"
 #include "testproject.h"
@@ -22,6 +23,7 @@ class TestReportPage : public QObject {
 private slots:
     void initTestCase();
     void flaggedCountMatchesEngine();
+    void warnsAboutWeakModel();
     void noEvaluationSaysHowToMakeOne();
     void evaluationBesideProjectIsShown();
     void unreadableReportIsRefused();
@@ -57,7 +59,8 @@ void TestReportPage::flaggedCountMatchesEngine()
     const auto engine = m_session->engine();
     qint64 expected = 0;
     for (const ExampleRow &r : m_session->examples())
-        if (r.split == Split::Train && engine->predicted(r.id) != r.currentLabel)
+        if (r.split == Split::Train && engine->predicted(r.id) != r.currentLabel
+            && isFlaggedLoss(engine->lossAtLast(r.id)))
             ++expected;
     QCOMPARE(m_page->flaggedCount(), expected);
     const auto labels = m_page->findChildren<QLabel *>();
@@ -68,6 +71,19 @@ void TestReportPage::flaggedCountMatchesEngine()
     }
     QVERIFY(histogram);
     QVERIFY(counts);
+}
+
+void TestReportPage::warnsAboutWeakModel()
+{
+    // The fixture's model: 3 classes, 20 training examples each, 2 epochs.
+    m_page->refresh();
+    QString summary;
+    for (const QLabel *l : m_page->findChildren<QLabel *>())
+        if (l->text().contains("</b> flagged"))
+            summary = l->text();
+    QVERIFY(summary.contains("too weak"));
+    QVERIFY(summary.contains("Train more epochs: Project ▸ Train Model"));
+    QVERIFY(summary.contains("training examples per class"));
 }
 
 void TestReportPage::noEvaluationSaysHowToMakeOne()

@@ -28,6 +28,7 @@ class TestReviewPage : public QObject {
 private slots:
     void initTestCase();
     void queueFollowsDefaultRanking();
+    void headerWarnsAboutWeakModel();
     void orderChoiceSwitchesQueue();
     void numberKeyRelabelsInProjectFile();
     void undoAndRedoAreWritten();
@@ -116,6 +117,17 @@ void TestReviewPage::queueFollowsDefaultRanking()
     QCOMPARE(order->itemData(0).toInt(), int(defaultRanking().kind));
     QCOMPARE(order->currentIndex(), 0);
     QCOMPARE(order->count(), int(allRankingKinds().size()));
+}
+
+void TestReviewPage::headerWarnsAboutWeakModel()
+{
+    // The fixture's model (2 epochs, 20 examples per class) is too weak: a small warning
+    // in the header, the problems and what to do in its tooltip.
+    auto *warning = m_page->findChild<QLabel *>("weakModelWarning");
+    QVERIFY(warning);
+    QVERIFY(warning->isVisible());
+    QVERIFY(warning->text().contains("too weak"));
+    QVERIFY(warning->toolTip().contains("Train more epochs: Project ▸ Train Model"));
 }
 
 void TestReviewPage::orderChoiceSwitchesQueue()
