@@ -235,9 +235,53 @@ bool escapesRoot(const std::string &source)
     return false;
 }
 
+// PIL's convert("RGB") of what OpenCV decoded without EXIF orientation. Pillow opens a
+// 16-bit grey PNG as mode "I" and clips it to 0..255 on conversion, and keeps the high
+// byte of 16-bit colour samples; 8-bit images only lose alpha or gain channels.
+Result<cv::Mat> toPilRgb(cv::Mat image, const uint8_t *data, size_t size, const std::string &name)
+{
+    if (image.depth() == CV_16U) {
+        const bool png = pngSize(data, size).has_value();
+        const bool greyPng = png && size > 25 && data[25] == 0;
+        if (greyPng && image.channels() == 1) {
+            cv::Mat clipped;
+            cv::min(image, 255, clipped);
+            clipped.convertTo(image, CV_8U);
+        } else {
+            // Exact: the shift by 8 is a division by 256 with truncation.
+            cv::Mat high(image.size(), CV_8UC(image.channels()));
+            const int values = image.cols * image.channels();
+            for (int y = 0; y < image.rows; ++y) {
+                const uint16_t *src = image.ptr<uint16_t>(y);
+                uint8_t *dst = high.ptr<uint8_t>(y);
+                for (int i = 0; i < values; ++i)
+                    dst[i] = uint8_t(src[i] >> 8);
+            }
+            image = high;
+        }
+    }
+    Result<cv::Mat> eight = toEightBit(std::move(image), name);
+    if (!eight.ok())
+        return eight.status();
+    cv::Mat bgr = std::move(eight).value();
+    if (bgr.channels() == 1)
+        cv::cvtColor(bgr, bgr, cv::COLOR_GRAY2BGR);
+    return bgr;
+}
+
 } // namespace
 
+DecodeStyle decodeStyleFor(const InputSpec &spec)
+{
+    return spec.transforms ? DecodeStyle::PilRgb : DecodeStyle::Native;
+}
+
 Result<cv::Mat> decodeImageFile(const std::string &path)
+{
+    return decodeImageFile(path, DecodeStyle::Native);
+}
+
+Result<cv::Mat> decodeImageFile(const std::string &path, DecodeStyle style)
 {
     // The size cap (kMaxImageFileBytes, filereader.h) is checked before reading.
     Result<std::string> bytes = readFileCapped(path, kMaxImageFileBytes, "an image");
@@ -245,15 +289,21 @@ Result<cv::Mat> decodeImageFile(const std::string &path)
         return bytes.status();
     if (bytes->empty())
         return Status::invalid(path + ": zero-byte file");
-    return decodeImageBytes(reinterpret_cast<const uint8_t *>(bytes->data()), bytes->size(), path);
+    return decodeImageBytes(reinterpret_cast<const uint8_t *>(bytes->data()), bytes->size(), path, style);
 }
 
 Result<cv::Mat> decodeImageBytes(const std::vector<uint8_t> &bytes, const std::string &nameForErrors)
 {
-    return decodeImageBytes(bytes.data(), bytes.size(), nameForErrors);
+    return decodeImageBytes(bytes.data(), bytes.size(), nameForErrors, DecodeStyle::Native);
 }
 
 Result<cv::Mat> decodeImageBytes(const uint8_t *data, size_t size, const std::string &nameForErrors)
+{
+    return decodeImageBytes(data, size, nameForErrors, DecodeStyle::Native);
+}
+
+Result<cv::Mat> decodeImageBytes(const uint8_t *data, size_t size, const std::string &nameForErrors,
+                                 DecodeStyle style)
 {
     const std::string &name = nameForErrors;
     if (size == 0)
@@ -270,12 +320,18 @@ Result<cv::Mat> decodeImageBytes(const uint8_t *data, size_t size, const std::st
         const cv::Mat buffer(1, int(size), CV_8U, const_cast<uint8_t *>(data));
         // ANYDEPTH keeps 16-bit samples so they are scaled, not truncated, below;
         // ANYCOLOR keeps grey images grey and drops alpha from colour ones. Not
-        // IMREAD_UNCHANGED: that would also skip the EXIF orientation.
-        decoded = cv::imdecode(buffer, cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
+        // IMREAD_UNCHANGED: that would also skip the EXIF orientation, which the native
+        // style applies and the PIL style (ImageFolder never rotates) does not.
+        int flags = cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR;
+        if (style == DecodeStyle::PilRgb)
+            flags |= cv::IMREAD_IGNORE_ORIENTATION;
+        decoded = cv::imdecode(buffer, flags);
         if (decoded.empty())
             return Status::invalid(name + ": not an image or corrupt");
         if (exceedsPixelLimit({decoded.cols, decoded.rows}))
             return tooLarge(name, decoded.cols, decoded.rows);
+        if (style == DecodeStyle::PilRgb)
+            return toPilRgb(std::move(decoded), data, size, name);
         // OpenCV expands grey+alpha PNGs to BGR; the three channels are equal, so going
         // back to grey loses nothing and keeps "grey stays grey" true.
         const bool greyAlphaPng =
@@ -294,6 +350,11 @@ Result<cv::Mat> decodeImageBytes(const uint8_t *data, size_t size, const std::st
 
 void toModelInput(const cv::Mat &image, const InputSpec &spec, float *out)
 {
+    if (spec.transforms) {
+        if (!prepareModelInput(image, spec, out, "image"))
+            std::fill(out, out + spec.floatsPerImage(), 0.0f);
+        return;
+    }
     const size_t plane = size_t(spec.height) * size_t(spec.width);
     if (image.empty() || spec.height <= 0 || spec.width <= 0) {
         std::fill(out, out + spec.floatsPerImage(), 0.0f);
@@ -343,14 +404,78 @@ void toModelInput(const cv::Mat &image, const InputSpec &spec, float *out)
     }
 }
 
+Status prepareModelInput(const cv::Mat &image, const InputSpec &spec, float *out, const std::string &nameForErrors)
+{
+    if (!spec.transforms) {
+        toModelInput(image, spec, out);
+        return Status::ok();
+    }
+    if (image.empty())
+        return Status::invalid(nameForErrors + ": empty image");
+    try {
+        // PIL's images are RGB; decoded images here are BGR(A) or grey.
+        cv::Mat rgb;
+        cv::Mat src = image;
+        if (src.depth() != CV_8U) {
+            Result<cv::Mat> eight = toEightBit(src, nameForErrors);
+            if (!eight.ok())
+                return eight.status();
+            src = std::move(eight).value();
+        }
+        switch (src.channels()) {
+        case 1:
+            rgb = src;
+            break;
+        case 3:
+            cv::cvtColor(src, rgb, cv::COLOR_BGR2RGB);
+            break;
+        case 4:
+            cv::cvtColor(src, rgb, cv::COLOR_BGRA2RGB);
+            break;
+        default:
+            return Status::unsupported(nameForErrors + ": " + std::to_string(src.channels()) + " channels");
+        }
+        Result<cv::Mat> prepared = applyImageTransforms(rgb, *spec.transforms, nameForErrors);
+        if (!prepared.ok())
+            return prepared.status();
+        const cv::Mat &result = *prepared;
+        if (result.channels() != spec.channels || result.rows != spec.height || result.cols != spec.width)
+            return Status::invalid(nameForErrors + ": the model's transforms give a " + std::to_string(result.channels()) +
+                                   "×" + std::to_string(result.rows) + "×" + std::to_string(result.cols) +
+                                   " input (channels×height×width) but the model expects " +
+                                   std::to_string(spec.channels) + "×" + std::to_string(spec.height) + "×" +
+                                   std::to_string(spec.width));
+        toNormalisedTensor(result, spec.mean, spec.std, out);
+        return Status::ok();
+    } catch (const cv::Exception &e) {
+        return Status::internal(nameForErrors + ": preparing the image failed (" + e.err + ")");
+    } catch (const std::bad_alloc &) {
+        return Status::ioError(nameForErrors + ": out of memory while preparing the image");
+    }
+}
+
 ImageStore::ImageStore(SourceKind kind, std::string root) : m_kind(kind), m_root(std::move(root)) {}
 
 Result<cv::Mat> ImageStore::load(const std::string &source) const
 {
+    return load(source, DecodeStyle::Native);
+}
+
+Status ImageStore::loadModelInput(const std::string &source, const InputSpec &spec, float *out) const
+{
+    Result<cv::Mat> image = load(source, decodeStyleFor(spec));
+    if (!image.ok())
+        return image.status();
+    const std::string name = m_kind == SourceKind::Idx ? source : m_root + "/" + source;
+    return prepareModelInput(*image, spec, out, name);
+}
+
+Result<cv::Mat> ImageStore::load(const std::string &source, DecodeStyle style) const
+{
     if (m_kind != SourceKind::Idx) {
         if (escapesRoot(source))
             return Status::invalid("'" + source + "': not a path inside " + m_root);
-        return decodeImageFile(m_root + "/" + source);
+        return decodeImageFile(m_root + "/" + source, style);
     }
 
     const size_t hash = source.rfind('#');
@@ -401,6 +526,8 @@ Result<cv::Mat> ImageStore::load(const std::string &source) const
         cv::Mat image;
         if (channels == 3)
             cv::cvtColor(view, image, cv::COLOR_RGB2BGR); // IDX stores RGB; we hand out BGR
+        else if (style == DecodeStyle::PilRgb)
+            cv::cvtColor(view, image, cv::COLOR_GRAY2BGR);
         else
             image = view.clone();
         return image;

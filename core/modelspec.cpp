@@ -11,6 +11,7 @@
 #include <QJsonParseError>
 #include <QSaveFile>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <cmath>
@@ -69,6 +70,148 @@ Status readFloatArray(const QJsonObject &input, const char *key, int channels, c
     return Status::ok();
 }
 
+// Sizes in a recipe: whole numbers from 1 to this. Larger ones are typos; a 16384² image
+// would already take 768 MiB.
+constexpr int kMaxTransformSize = 16384;
+
+// A JSON array of 1 or `maxCount` whole numbers in 1..kMaxTransformSize.
+Status readSizeArray(const QJsonObject &o, const std::string &field, int maxCount, const ManifestErrors &err,
+                     std::vector<int> *out)
+{
+    const QJsonValue v = o.value(QLatin1String("size"));
+    const std::string what = maxCount == 2 ? "an array of 1 or 2 whole numbers ([size] or [height, width])"
+                                           : "an array of 1 whole number";
+    if (v.isUndefined())
+        return err.invalid(field + " is missing");
+    if (!v.isArray() || v.toArray().isEmpty() || v.toArray().size() > maxCount)
+        return err.invalid(field + " must be " + what);
+    const QJsonArray a = v.toArray();
+    out->clear();
+    for (qsizetype i = 0; i < a.size(); ++i) {
+        int value = 0;
+        if (!toInt(a[i], &value) || value <= 0 || value > kMaxTransformSize)
+            return err.invalid(field + "[" + std::to_string(i) + "] must be a whole number between 1 and " +
+                               std::to_string(kMaxTransformSize));
+        out->push_back(value);
+    }
+    return Status::ok();
+}
+
+Status readTransform(const QJsonValue &v, const std::string &at, const ManifestErrors &err, ImageTransform *t)
+{
+    if (!v.isObject())
+        return err.invalid(at + " must be an object with an \"op\"");
+    const QJsonObject o = v.toObject();
+    const QJsonValue op = o.value(QLatin1String("op"));
+    if (op.isUndefined())
+        return err.invalid(at + ".op is missing");
+    if (!op.isString())
+        return err.invalid(at + ".op must be a string");
+    const std::string name = toStd(op.toString());
+    std::vector<const char *> allowed{"op"};
+    if (name == "resize") {
+        t->op = ImageTransform::Op::Resize;
+        allowed.insert(allowed.end(), {"size", "interpolation", "max_size"});
+        TL_RETURN_IF_ERROR(readSizeArray(o, at + ".size", 2, err, &t->size));
+        const QJsonValue interp = o.value(QLatin1String("interpolation"));
+        if (!interp.isUndefined()) {
+            const QString mode = interp.isString() ? interp.toString() : QString();
+            if (mode == QLatin1String("bilinear"))
+                t->interpolation = ResampleFilter::Bilinear;
+            else if (mode == QLatin1String("bicubic"))
+                t->interpolation = ResampleFilter::Bicubic;
+            else if (mode == QLatin1String("nearest"))
+                t->interpolation = ResampleFilter::Nearest;
+            else
+                return err.invalid(at + ".interpolation must be \"bilinear\", \"bicubic\" or \"nearest\"");
+        }
+        const QJsonValue maxSize = o.value(QLatin1String("max_size"));
+        if (!maxSize.isUndefined() && !maxSize.isNull()) {
+            // torchvision refuses these combinations when the transform is built.
+            if (t->size.size() != 1)
+                return err.invalid(at + ".max_size is only allowed with a one-number size (the shorter side)");
+            if (!toInt(maxSize, &t->maxSize) || t->maxSize <= 0 || t->maxSize > kMaxTransformSize)
+                return err.invalid(at + ".max_size must be a whole number between 1 and " +
+                                   std::to_string(kMaxTransformSize));
+            if (t->maxSize <= t->size[0])
+                return err.invalid(at + ".max_size (" + std::to_string(t->maxSize) +
+                                   ") must be greater than size[0] (" + std::to_string(t->size[0]) + ")");
+        }
+    } else if (name == "center_crop") {
+        t->op = ImageTransform::Op::CenterCrop;
+        allowed.push_back("size");
+        TL_RETURN_IF_ERROR(readSizeArray(o, at + ".size", 2, err, &t->size));
+        if (t->size.size() == 1)
+            t->size.push_back(t->size[0]); // torchvision: a square crop
+    } else if (name == "grayscale") {
+        t->op = ImageTransform::Op::Grayscale;
+        allowed.push_back("channels");
+        const QJsonValue channels = o.value(QLatin1String("channels"));
+        if (channels.isUndefined())
+            return err.invalid(at + ".channels is missing");
+        if (!toInt(channels, &t->channels) || (t->channels != 1 && t->channels != 3))
+            return err.invalid(at + ".channels must be 1 or 3");
+    } else {
+        return err.unsupported(at + ".op '" + name +
+                               "' is not supported (only resize, center_crop and grayscale)");
+    }
+    // An option TracLens does not reproduce (antialias, fill, ...) would silently change
+    // the pixels, so unknown keys are refused rather than ignored.
+    for (auto it = o.begin(); it != o.end(); ++it) {
+        const std::string key = toStd(it.key());
+        if (std::none_of(allowed.begin(), allowed.end(), [&](const char *k) { return key == k; }))
+            return err.invalid(at + "." + key + " is not supported for op '" + name + "'");
+    }
+    return Status::ok();
+}
+
+// The channels and, when the recipe fixes it, the size it produces must be the model's;
+// otherwise every image would fail later, one by one.
+Status checkTransformsOutput(const InputSpec &input, const ManifestErrors &err)
+{
+    int channels = 3; // ImageFolder's loader converts to RGB
+    int height = 0, width = 0; // 0: depends on the image
+    for (const ImageTransform &t : *input.transforms) {
+        if (t.op == ImageTransform::Op::Grayscale) {
+            channels = t.channels;
+        } else if (t.op == ImageTransform::Op::CenterCrop || t.size.size() == 2) {
+            height = t.size[0];
+            width = t.size[1];
+        } else {
+            height = width = 0;
+        }
+    }
+    if (channels != input.channels)
+        return err.invalid("input.transforms produce " + std::to_string(channels) +
+                           "-channel images but input.channels is " + std::to_string(input.channels) +
+                           (channels == 3 ? " (add {\"op\": \"grayscale\", \"channels\": 1})" : ""));
+    if (height > 0 && (height != input.height || width != input.width))
+        return err.invalid("input.transforms produce " + std::to_string(height) + "×" + std::to_string(width) +
+                           " images but input.height×width is " + std::to_string(input.height) + "×" +
+                           std::to_string(input.width));
+    return Status::ok();
+}
+
+Status readTransforms(const QJsonObject &in, const ManifestErrors &err, InputSpec *input)
+{
+    const QJsonValue v = in.value(QLatin1String("transforms"));
+    if (v.isUndefined() || v.isNull()) {
+        input->transforms.reset();
+        return Status::ok();
+    }
+    if (!v.isArray())
+        return err.invalid("input.transforms must be an array of transform objects");
+    const QJsonArray a = v.toArray();
+    std::vector<ImageTransform> transforms;
+    for (qsizetype i = 0; i < a.size(); ++i) {
+        ImageTransform t;
+        TL_RETURN_IF_ERROR(readTransform(a[i], "input.transforms[" + std::to_string(i) + "]", err, &t));
+        transforms.push_back(std::move(t));
+    }
+    input->transforms = std::move(transforms);
+    return checkTransformsOutput(*input, err);
+}
+
 Status readInput(const QJsonObject &root, const ManifestErrors &err, InputSpec *input)
 {
     const QJsonValue v = root.value(QLatin1String("input"));
@@ -95,7 +238,7 @@ Status readInput(const QJsonObject &root, const ManifestErrors &err, InputSpec *
         if (!(input->std[c] > 0.0f))
             return err.invalid("input.std[" + std::to_string(c) + "] must be greater than 0");
     }
-    return Status::ok();
+    return readTransforms(in, err, input);
 }
 
 Status readClasses(const QJsonObject &root, const ManifestErrors &err, std::vector<std::string> *classes)
@@ -207,6 +350,35 @@ QJsonValue floatValue(float f)
     return QJsonValue(std::strtod(std::string(buf, r.ptr).c_str(), nullptr));
 }
 
+QJsonObject transformJson(const ImageTransform &t)
+{
+    QJsonObject o;
+    QJsonArray size;
+    for (int v : t.size)
+        size.append(v);
+    switch (t.op) {
+    case ImageTransform::Op::Resize:
+        o.insert(QLatin1String("op"), QLatin1String("resize"));
+        o.insert(QLatin1String("size"), size);
+        o.insert(QLatin1String("interpolation"),
+                 QLatin1String(t.interpolation == ResampleFilter::Bicubic  ? "bicubic"
+                               : t.interpolation == ResampleFilter::Nearest ? "nearest"
+                                                                            : "bilinear"));
+        if (t.maxSize > 0)
+            o.insert(QLatin1String("max_size"), t.maxSize);
+        break;
+    case ImageTransform::Op::CenterCrop:
+        o.insert(QLatin1String("op"), QLatin1String("center_crop"));
+        o.insert(QLatin1String("size"), size);
+        break;
+    case ImageTransform::Op::Grayscale:
+        o.insert(QLatin1String("op"), QLatin1String("grayscale"));
+        o.insert(QLatin1String("channels"), t.channels);
+        break;
+    }
+    return o;
+}
+
 } // namespace
 
 std::string ModelSpec::checkpointPath(size_t i) const
@@ -290,6 +462,12 @@ Status writeModelSpec(const ModelSpec &spec)
         stdev.append(floatValue(s));
     input.insert(QLatin1String("mean"), mean);
     input.insert(QLatin1String("std"), stdev);
+    if (spec.input.transforms) {
+        QJsonArray transforms;
+        for (const ImageTransform &t : *spec.input.transforms)
+            transforms.append(transformJson(t));
+        input.insert(QLatin1String("transforms"), transforms);
+    }
     root.insert(QLatin1String("input"), input);
 
     if (!spec.architecture.empty()) {

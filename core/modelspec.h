@@ -13,6 +13,18 @@
 // "architecture": {"type": "builtin-cnn", "width": 16, "embedding_dim": 64} and
 // checkpoints saved by LibTorch's serializer; they are loaded by the same ModelRunner.
 //
+// The input object may carry the torchvision recipe the model was trained with:
+//    "input": {..., "transforms": [{"op": "resize", "size": [72], "interpolation": "bilinear"},
+//                                  {"op": "center_crop", "size": [64, 64]}]}
+// ops: resize (size [s] or [h, w]; interpolation bilinear (default), bicubic or nearest;
+// max_size with [s] only), center_crop (size [h, w] or [s]), grayscale (channels 1 or 3).
+// Absent: TracLens' own preparation; present (even empty): the ImageFolder pipeline,
+// reproduced exactly (imagetransforms.h, docs/preprocessing.md). An unknown op or key, a
+// missing or invalid field, a size outside 1..16384, a recipe whose channels (3 unless
+// a grayscale op says otherwise) or fixed final size differ from input.channels/height/
+// width are refused, naming the field ("input.transforms[1].op 'random_crop' is not
+// supported").
+//
 // Rules checked on reading: classes are ≥ 2 distinct strings; channels is 1 or 3;
 // height and width are positive; mean and std have one number per channel and every
 // std is > 0; checkpoints is non-empty, each file a relative path to an existing file
