@@ -147,7 +147,7 @@ void TestTorchvisionParity::tensorMatchesTorchvision()
     ImageStore store(SourceKind::ImageFolder, m_tmp.filePath("images").toStdString());
     std::vector<float> ours(spec->input.floatsPerImage(), -1000.0f);
     const Status s = store.loadModelInput(file.toStdString(), spec->input, ours.data());
-    QVERIFY2(s.ok(), s.message().c_str());
+    QVERIFY2(s.isOk(), s.message().c_str());
 
     const QByteArray bytes = readAll(m_tmp.filePath(QString("expected/%1/%2.f32").arg(pipeline).arg(sample)));
     QCOMPARE(size_t(bytes.size()), ours.size() * sizeof(float));
