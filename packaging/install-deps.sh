@@ -10,7 +10,7 @@ PACKAGES=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libhnswlib-dev libsqlite3-dev
   xvfb xauth dataset-fashion-mnist
-  python3-torch
+  python3-torch python3-torchvision python3-pil
 )
 
 missing=()
