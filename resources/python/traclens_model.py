@@ -48,11 +48,15 @@ On a random batch of two inputs of the recorded size, in eval mode:
 * your model calls it exactly once and returns its output unchanged (no softmax, scale or
   other layer after it);
 * the saved module's logits equal your model's within ``1e-5 * max(1, max |logit|)``
-  (``ATOL``), both before and after scripting;
+  (``ATOL``), both before and after conversion to TorchScript;
 * ``embed(x)`` is ``[N, D]`` with ``D`` the layer's inputs;
 * no weight, buffer, logit or feature is NaN or Inf.
 
-``check=False`` skips all of this and scripts the module exactly as given (TracLens still
+The module is compiled with ``torch.jit.script``; when TorchScript cannot compile a
+forward (GoogLeNet's and Inception's, some timm models), ``forward`` and ``embed`` are traced
+(``torch.jit.trace_module``, eval mode) instead and also checked on a batch of another size.
+
+``check=False`` skips all of this and converts the module exactly as given (TracLens still
 checks the contract when it imports the directory).
 
 The manifest
@@ -294,6 +298,20 @@ class _LastLayerModel(nn.Module):
         return self.body(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.embed(x))
+
+
+class _TracedLastLayerModel(nn.Module):
+    # The same for torch.jit.trace_module, which would compile an exported embed.
+    def __init__(self, body, fc):
+        super().__init__()
+        self.body = body
+        self.fc = fc
+
+    def embed(self, x):
+        return self.body(x)
+
+    def forward(self, x):
         return self.fc(self.embed(x))
 
 
@@ -622,7 +640,16 @@ class CheckpointWriter:
         try:
             module, reference = self._module_for(model, head) if self.check else (model, None)
             module.eval()
-            scripted = module if isinstance(module, torch.jit.ScriptModule) else _script(module)
+            if isinstance(module, torch.jit.ScriptModule):
+                scripted = module
+            else:
+                scripted, how = _to_torchscript(module, self._batch(2, module))
+                if how == "trace" and self.check:
+                    # A traced graph may have kept the batch size as a constant: try another.
+                    x = self._batch(3, module)
+                    with torch.no_grad():
+                        _compare(module(x), scripted(x), "the traced module's forward(x) on a batch of 3",
+                                 "tracing fixed something that depends on the input; make forward scriptable")
             if reference is not None:
                 self._check_scripted(reference, scripted)
             path = os.path.join(self.directory, name)
@@ -636,6 +663,13 @@ class CheckpointWriter:
         self.write_manifest()
         return path
 
+    def _batch(self, n, module):
+        x = torch.randn(n, self.input["channels"], self.input["height"], self.input["width"],
+                        generator=torch.Generator().manual_seed(n))
+        for p in module.parameters():
+            return x.to(device=p.device)
+        return x
+
     @staticmethod
     def _check_scripted(reference, scripted):
         # TorchScript compiles the module anew: compare what is saved with the model itself.
@@ -644,7 +678,9 @@ class CheckpointWriter:
             _compare(z, scripted(x), "the scripted module's forward(x)",
                      "the model behaves differently under TorchScript")
             h = scripted.embed(x)
-            _compare(z, scripted.fc(h), "the scripted module's fc(embed(x))",
+            # A traced submodule cannot be called: apply fc's parameters directly.
+            _compare(z, torch.nn.functional.linear(h, scripted.fc.weight, scripted.fc.bias),
+                     "the scripted module's fc(embed(x))",
                      "the model behaves differently under TorchScript")
 
     def manifest(self):
@@ -666,10 +702,26 @@ class CheckpointWriter:
             raise
 
 
-def _script(module):
+def _to_torchscript(module, example):
+    """``torch.jit.script(module)``; when that fails (a forward TorchScript cannot compile,
+    as GoogLeNet's or Inception's), ``torch.jit.trace_module`` of forward and embed in eval
+    mode on ``example``. Returns (module, "script" | "trace")."""
     try:
-        return torch.jit.script(module)
+        return torch.jit.script(module), "script"
     except Exception as e:  # noqa: BLE001 - TorchScript raises many types
-        raise ValueError("TorchScript cannot compile the model (torch.jit.script): %s; TracLens runs "
-                         "TorchScript checkpoints, so forward(x) must be scriptable" % (str(e).splitlines()[0]
-                                                                                       if str(e) else e)) from e
+        script_error = e
+    if isinstance(module, _LastLayerModel):
+        module = _TracedLastLayerModel(module.body, module.fc).eval()
+    try:
+        with torch.no_grad():
+            traced = torch.jit.trace_module(module, {"forward": example, "embed": example}, check_trace=False)
+    except Exception as e:  # noqa: BLE001
+        raise ValueError("TorchScript can neither compile the model (torch.jit.script: %s) nor trace it "
+                         "(torch.jit.trace: %s); TracLens runs TorchScript checkpoints"
+                         % (_first_line(script_error), _first_line(e))) from e
+    return traced, "trace"
+
+
+def _first_line(error):
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__

@@ -37,6 +37,48 @@ const QString kFixtures = kSourceDir + QStringLiteral("/tests/models/fixtures/")
 // that is a near-cancelling sum (x ≈ 0) keeps float32's absolute error, not its relative one.
 constexpr double kRelative = 1e-4;
 const QStringList kArchs{"resnet18", "mobilenet_v3_small", "efficientnet_b0"};
+// Evaluation transforms and the manifest `input` the helper records for them (the shared
+// contract: channels/height/width/mean/std and input.transforms), or "error: <text>".
+struct TransformCase {
+    const char *name, *transform, *inputSize, *expected;
+};
+const TransformCase kTransforms[] = {
+    {"Resize(int) + CenterCrop + Normalize",
+     "T.Compose([T.Resize(72), T.CenterCrop(64), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])",
+     "", R"({"channels": 3, "height": 64, "width": 64, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+           "transforms": [{"op": "resize", "size": [72], "interpolation": "bilinear"},
+                          {"op": "center_crop", "size": [64, 64]}]})"},
+    {"Resize((h, w)) bicubic, no Normalize", "T.Compose([T.Resize((40, 30), interpolation=I.BICUBIC), T.ToTensor()])",
+     "", R"({"channels": 3, "height": 40, "width": 30, "mean": [0, 0, 0], "std": [1, 1, 1],
+           "transforms": [{"op": "resize", "size": [40, 30], "interpolation": "bicubic"}]})"},
+    {"Grayscale, nearest, one-value Normalize",
+     "T.Compose([T.Grayscale(), T.Resize(28, interpolation=I.NEAREST), T.CenterCrop(28), T.ToTensor(), "
+     "T.Normalize((0.1307,), (0.3081,))])",
+     "", R"({"channels": 1, "height": 28, "width": 28, "mean": [0.1307], "std": [0.3081],
+           "transforms": [{"op": "grayscale", "channels": 1}, {"op": "resize", "size": [28], "interpolation": "nearest"},
+                          {"op": "center_crop", "size": [28, 28]}]})"},
+    {"Grayscale(3), nested Compose, CenterCrop(int)",
+     "T.Compose([T.Grayscale(num_output_channels=3), T.Compose([T.CenterCrop(20)]), T.ToTensor(), T.Normalize([0.5], [0.25])])",
+     "", R"({"channels": 3, "height": 20, "width": 20, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25],
+           "transforms": [{"op": "grayscale", "channels": 3}, {"op": "center_crop", "size": [20, 20]}]})"},
+    {"Resize(int, max_size) with input_size", "T.Compose([T.Resize(32, max_size=48), T.ToTensor()])", "32,48",
+     R"({"channels": 3, "height": 32, "width": 48, "mean": [0, 0, 0], "std": [1, 1, 1],
+           "transforms": [{"op": "resize", "size": [32], "interpolation": "bilinear", "max_size": 48}]})"},
+    {"ToTensor only, with input_size", "T.ToTensor()", "16,24",
+     R"({"channels": 3, "height": 16, "width": 24, "mean": [0, 0, 0], "std": [1, 1, 1], "transforms": []})"},
+    {"ColorJitter", "T.Compose([T.ColorJitter(0.2), T.CenterCrop(8), T.ToTensor()])", "",
+     "error: transform 0 (ColorJitter) is a random augmentation; pass the evaluation transform"},
+    {"Resize after ToTensor", "T.Compose([T.ToTensor(), T.Resize((8, 8))])", "",
+     "error: transform 1 (Resize) comes after ToTensor"},
+    {"Lambda", "T.Compose([T.Lambda(lambda im: im), T.CenterCrop(8), T.ToTensor()])", "",
+     "error: transform 0 (Lambda) cannot be recorded"},
+    {"no ToTensor", "T.Compose([T.CenterCrop(8)])", "", "error: the transform has no ToTensor"},
+    {"lanczos", "T.Compose([T.Resize((8, 8), interpolation=I.LANCZOS), T.ToTensor()])", "",
+     "error: interpolation InterpolationMode.LANCZOS is not supported"},
+    {"input_size disagrees", "T.Compose([T.CenterCrop(32), T.ToTensor()])", "30,30",
+     "error: input_size=(30, 30) but the transform makes 32x32 images"},
+};
+
 const QStringList kRefusals{"no_linear",       "softmax_after_fc", "fc_without_bias",
                             "wrong_class_count", "random_transform", "size_unknown"};
 
@@ -112,6 +154,8 @@ private slots:
     void tracInMatchesAutograd();
     void refused_data();
     void refused();
+    void transformRecorded_data();
+    void transformRecorded();
 
 private:
     QTemporaryDir m_tmp;
@@ -132,6 +176,24 @@ void TestTorchvisionModels::initTestCase()
         running[arch] = std::make_unique<QProcess>();
         startPython(running[arch].get(), {kFixtures + "make_torchvision_model.py", m_tmp.filePath(arch), arch});
     }
+    QJsonArray cases;
+    for (const TransformCase &c : kTransforms) {
+        QJsonObject o{{"name", c.name}, {"transform", c.transform}};
+        if (*c.inputSize) {
+            QJsonArray size;
+            for (const QString &v : QString(c.inputSize).split(','))
+                size.append(v.toInt());
+            o.insert("input_size", size);
+        }
+        cases.append(o);
+    }
+    QFile casesFile(m_tmp.filePath("transform-cases.json"));
+    QVERIFY(casesFile.open(QIODevice::WriteOnly));
+    casesFile.write(QJsonDocument(cases).toJson());
+    casesFile.close();
+    running["transforms"] = std::make_unique<QProcess>();
+    startPython(running["transforms"].get(), {kFixtures + "describe_transforms.py", m_tmp.filePath("transforms.json"),
+                                              casesFile.fileName()});
     running["refusals"] = std::make_unique<QProcess>();
     startPython(running["refusals"].get(), QStringList{kFixtures + "refuse_model.py", m_tmp.filePath("refusals")}
                                                + kRefusals);
@@ -296,6 +358,33 @@ void TestTorchvisionModels::refused()
     const QString dir = m_tmp.filePath("refusals/" + kase);
     QVERIFY(!QFile::exists(dir + "/ckpt-1.pt"));
     QVERIFY(!QFile::exists(dir + "/traclens-model.json"));
+}
+
+void TestTorchvisionModels::transformRecorded_data()
+{
+    QTest::addColumn<QString>("expected");
+    for (const TransformCase &c : kTransforms)
+        QTest::newRow(c.name) << QString(c.expected);
+}
+
+void TestTorchvisionModels::transformRecorded()
+{
+    QFETCH(QString, expected);
+    const PythonRun &run = m_fixtures["transforms"];
+    QVERIFY2(run.exitCode == 0, run.output.constData());
+    const QJsonObject result = readJson(m_tmp.filePath("transforms.json"))[QTest::currentDataTag()].toObject();
+    QVERIFY2(!result.isEmpty(), "no result for this transform");
+    if (expected.startsWith("error: ")) {
+        QVERIFY2(result.contains("error"), "recorded, not refused");
+        const QString text = result["error"].toString();
+        QVERIFY2(text.contains(expected.mid(7)), qPrintable(text));
+        return;
+    }
+    QVERIFY2(result.contains("input"), qPrintable(result["error"].toString()));
+    const QJsonObject want = QJsonDocument::fromJson(expected.toUtf8()).object();
+    QVERIFY(!want.isEmpty());
+    const QJsonObject got = result["input"].toObject();
+    QVERIFY2(got == want, QJsonDocument(got).toJson(QJsonDocument::Compact).constData());
 }
 
 QTEST_GUILESS_MAIN(TestTorchvisionModels)
