@@ -28,11 +28,10 @@ QString pythonHelperPath()
 QString pythonHelperSnippet()
 {
     return QStringLiteral(
-        "import sys; sys.path.insert(0, \"%1\")\n"
+        "import sys; sys.path.insert(0, \"%1\")  # only if python3 does not find it\n"
         "from traclens_model import CheckpointWriter\n"
         "\n"
-        "writer = CheckpointWriter(\"my-model\", classes=class_names,\n"
-        "                          channels=1, height=28, width=28, mean=[0.1307], std=[0.3081])\n"
+        "writer = CheckpointWriter(\"my-model\", classes=train_set.classes, transform=eval_transform)\n"
         "for epoch in range(epochs):\n"
         "    ...                                       # train with plain SGD\n"
         "    writer.save(model, learning_rate=lr)      # my-model/ckpt-<epoch>.pt\n")
@@ -48,6 +47,11 @@ QString pythonHelperHtml()
                "Python helper installed with TracLens (it needs only <code>torch</code>):</p>"
                "<p><code>%1</code>%2</p>"
                "<h3>The model</h3>"
+               "<p>Any classifier whose logits come from a last <code>torch.nn.Linear</code> with a bias "
+               "(torchvision's ResNet, MobileNet, EfficientNet, VGG, ConvNeXt, ViT, …): the helper finds that "
+               "layer, checks it and saves the model as TracLens needs it. <code>transform</code> is your "
+               "evaluation transform (Resize, CenterCrop, ToTensor, Normalize), recorded so TracLens prepares "
+               "images the same way. A module of your own may instead meet the contract itself:</p>"
                "<ul><li><code>forward(x)</code> returns the logits <code>[N, K]</code> of a normalised batch "
                "<code>[N, C, H, W]</code>;</li>"
                "<li><code>embed(x)</code>, marked <code>@torch.jit.export</code>, returns the penultimate features "
