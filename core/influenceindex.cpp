@@ -989,7 +989,8 @@ Status InfluenceIndex::updateExample(int64_t exampleId, int label, const std::ve
     return Status::ok();
 }
 
-Result<QueryResult> InfluenceIndex::query(int64_t exampleId, int k, Scoring scoring, SearchMode mode) const
+Result<QueryResult> InfluenceIndex::query(int64_t exampleId, int k, Scoring scoring, SearchMode mode,
+                                          SelfMatch self) const
 {
     std::shared_lock<std::shared_mutex> lock(d->lock);
     const int64_t row = d->store->rowOf(exampleId);
@@ -997,9 +998,11 @@ Result<QueryResult> InfluenceIndex::query(int64_t exampleId, int k, Scoring scor
         return Status::notFound("example " + std::to_string(exampleId) + " has no TracIn factors");
     QueryBuffers q;
     q.fromRow(*d->store, row);
-    auto res = d->run(q.view, row < d->store->trainRows() ? row : -1, k, scoring, mode);
+    const bool excluded = row < d->store->trainRows() && self == SelfMatch::Exclude;
+    auto res = d->run(q.view, excluded ? row : -1, k, scoring, mode);
     if (!res.ok())
         return res;
+    res->selfExcluded = excluded;
     res->queryId = exampleId;
     res->predicted = d->store->predicted(row);
     res->labelUsed = d->store->labelUsed(row);

@@ -218,8 +218,10 @@ public:
 
     // The one query path of the app, the CLI and the benchmarks. Auto: the index when usesIndex(), else
     // exact. Index mode fails when no index is loaded.
+    // A training example is left out of its own lists unless `self` is Include
+    // (QueryResult::selfExcluded says which).
     Result<QueryResult> query(int64_t exampleId, int k, Scoring scoring = Scoring::Raw,
-                              SearchMode mode = SearchMode::Auto) const;
+                              SearchMode mode = SearchMode::Auto, SelfMatch self = SelfMatch::Exclude) const;
     Result<QueryResult> query(const QueryFactors &factors, int k, Scoring scoring = Scoring::Raw,
                               SearchMode mode = SearchMode::Auto) const;
 

@@ -7,7 +7,8 @@
 //
 // Proponents are the k training examples of highest score, opponents the k lowest;
 // nearest / farthest the k most / least similar embeddings. A training example is left
-// out of its own lists. Every listed score is exact (double precision over the stored
+// out of its own lists unless the caller asks for it (SelfMatch::Include); `selfExcluded`
+// says whether that happened, so every front end can state it. Every listed score is exact (double precision over the stored
 // factors); `fromIndex` says whether the candidates came from an index (which may miss a
 // true neighbour) or from a scan of every training example, `factorPrecision` in which
 // precision the factors are held.
@@ -20,6 +21,10 @@
 namespace traclens {
 
 enum class Scoring { Raw, Normalised };
+
+// Whether a training example queried by id may appear in its own lists. Excluded by
+// default: it would top its proponents and nearest neighbours and tell nothing new.
+enum class SelfMatch { Exclude, Include };
 
 struct Neighbour {
     int64_t exampleId = 0;
@@ -35,6 +40,7 @@ struct QueryResult {
     Scoring scoring = Scoring::Raw;
     bool fromIndex = false;      // candidates from the index rather than a full scan
     bool float16Factors = false; // factors held in float16 (the user's choice), else float32
+    bool selfExcluded = false;   // the query is a training example and was left out of its own lists
     std::vector<Neighbour> proponents, opponents, nearest, farthest;
 };
 

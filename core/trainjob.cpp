@@ -76,6 +76,64 @@ Result<int64_t> registerModel(ProjectDb &db, const ModelSpec &spec, const std::s
     return db.addModel(row, cps);
 }
 
+// Copies the manifest and the checkpoints of `spec` into a new directory under
+// "<project>.d/models" and returns its path. Every copied checkpoint must hash like its
+// original, so the identity registered from the copy is the original's content hash and a
+// file that changed while it was read does not slip in.
+Result<std::string> copyModelIntoProject(ProjectDb &db, const ModelSpec &spec, const ProgressFn &progress)
+{
+    const fs::path source(spec.directory);
+    const std::string manifest = (source / kModelManifestName).string();
+    std::vector<fs::path> files;
+    for (size_t i = 0; i < spec.checkpoints.size(); ++i) {
+        const fs::path rel = fs::path(spec.checkpoints[i].file).lexically_normal();
+        if (rel.empty() || rel.is_absolute() || *rel.begin() == "..")
+            return Status::invalid(manifest + ": checkpoints[" + std::to_string(i) + "].file '"
+                                   + spec.checkpoints[i].file
+                                   + "' lies outside the model directory, so the model cannot be copied into the "
+                                     "project; import it without copying");
+        files.push_back(rel);
+    }
+    std::error_code ec;
+    const fs::path models = fs::path(db.sideDirectory()) / "models";
+    fs::create_directories(models, ec);
+    if (ec)
+        return Status::ioError(models.string() + ": cannot create the folder for copied models: " + ec.message());
+    const fs::path target = uniqueDirectory((models / source.filename()).string());
+    if (!fs::create_directory(target, ec) || ec)
+        return Status::ioError(target.string() + ": cannot create the model copy: "
+                               + (ec ? ec.message() : std::string("it already exists")));
+    auto failed = [&](Status s) {
+        fs::remove_all(target, ec);
+        return s;
+    };
+    fs::copy_file(manifest, target / kModelManifestName, ec);
+    if (ec)
+        return failed(Status::ioError(manifest + ": cannot copy it into " + target.string() + ": " + ec.message()));
+    for (size_t i = 0; i < files.size(); ++i) {
+        if (progress)
+            progress({"import-model", "copying " + files[i].generic_string(), int64_t(i), int64_t(files.size())});
+        const fs::path from = source / files[i];
+        const fs::path to = target / files[i];
+        fs::create_directories(to.parent_path(), ec);
+        if (!ec)
+            fs::copy_file(from, to, ec);
+        if (ec)
+            return failed(Status::ioError(from.string() + ": cannot copy it into " + target.string() + ": "
+                                          + ec.message()));
+        auto original = readFileIdentity(from.string());
+        auto copy = readFileIdentity(to.string());
+        if (!original.ok())
+            return failed(original.status());
+        if (!copy.ok())
+            return failed(copy.status());
+        if (original->sha256 != copy->sha256)
+            return failed(Status::ioError(from.string() + ": the copy's content differs from the file (was it "
+                                          "changed while it was copied?)"));
+    }
+    return target.string();
+}
+
 } // namespace
 
 Status loadTrainData(ProjectDb &db, const std::vector<ExampleRow> &examples, const InputSpec &spec, TrainData *data,
@@ -224,7 +282,8 @@ Result<int64_t> trainProjectModel(ProjectDb &db, const TrainConfig &config, cons
     return id;
 }
 
-Result<int64_t> importModel(ProjectDb &db, const std::string &directory, const ProgressFn &progress)
+Result<int64_t> importModel(ProjectDb &db, const std::string &directory, const ProgressFn &progress,
+                            const ModelImportOptions &options)
 {
     auto spec = readModelSpec(directory);
     if (!spec.ok())
@@ -247,6 +306,32 @@ Result<int64_t> importModel(ProjectDb &db, const std::string &directory, const P
         return Status::invalid(directory + "/" + kModelManifestName + ": classes do not match the project (" + detail
                                + ")");
     }
+    // The name is the original folder's, also for a copy (whose folder may be "<name>-2").
+    const std::string name = fs::path(spec->directory).filename().string();
+    std::string copied;
+    // Removes a copy that did not get registered, whatever step fails below.
+    struct CopyGuard {
+        std::string *dir;
+        ~CopyGuard()
+        {
+            std::error_code ec;
+            if (!dir->empty())
+                fs::remove_all(*dir, ec);
+        }
+    } guard{&copied};
+    if (options.copyIntoProject) {
+        if (db.isReadOnly())
+            return Status::invalid(db.path() + ": the project is open read-only; a model cannot be copied into it");
+        auto target = copyModelIntoProject(db, *spec, progress);
+        if (!target.ok())
+            return target.status();
+        copied = *target;
+        // Everything below (loading, registering) works on the copy: what runs later is
+        // what is checked now.
+        spec = readModelSpec(copied);
+        if (!spec.ok())
+            return spec.status();
+    }
     int embeddingDim = 0;
     for (size_t i = 0; i < spec->checkpoints.size(); ++i) {
         if (progress)
@@ -263,7 +348,7 @@ Result<int64_t> importModel(ProjectDb &db, const std::string &directory, const P
     }
     ProjectDb::Transaction tx(db);
     TL_RETURN_IF_ERROR(tx.status());
-    auto id = registerModel(db, *spec, fs::path(spec->directory).filename().string(), embeddingDim);
+    auto id = registerModel(db, *spec, name, embeddingDim);
     if (!id.ok())
         return id.status();
     // The user chose this directory to import, and its checkpoints were just loaded: that
@@ -271,6 +356,7 @@ Result<int64_t> importModel(ProjectDb &db, const std::string &directory, const P
     TL_RETURN_IF_ERROR(trustModelDirectory(db, spec->directory));
     TL_RETURN_IF_ERROR(db.setActiveModel(*id));
     TL_RETURN_IF_ERROR(tx.commit());
+    copied.clear(); // registered: the copy stays
     return id;
 }
 

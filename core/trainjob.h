@@ -17,11 +17,25 @@ namespace traclens {
 Result<int64_t> trainProjectModel(ProjectDb &db, const TrainConfig &config, const std::string &name,
                                   const ProgressFn &progress = {}, const CancelFlag *cancel = nullptr);
 
+struct ModelImportOptions {
+    // Copy the manifest and the checkpoint files it lists (nothing else) into
+    // "<project>.d/models/<name>" (a free name: "-2", "-3"… appended) and register the
+    // copy, so the project keeps working when the original folder is moved or deleted.
+    // The copy lies inside the project's side directory, so it runs without a trust
+    // record (modeltrust.h), and it is registered with the content hashes the original
+    // files had (a file whose copy hashes differently fails the import). Checkpoint files
+    // outside the model directory ("../x.pt") cannot be copied and fail the import.
+    bool copyIntoProject = false;
+};
+
 // Validates every checkpoint of the directory (ModelRunner::load) and that its classes
 // match the project's, then registers it with its checkpoints' identities
 // (checkpointcheck.h). Importing is the user's choice of the directory, so it also records
 // trust in it for this project (modeltrust.h). Returns the model id.
-Result<int64_t> importModel(ProjectDb &db, const std::string &directory, const ProgressFn &progress = {});
+// With options.copyIntoProject the copy is validated and registered instead (see above);
+// on failure the partial copy is removed and nothing is registered.
+Result<int64_t> importModel(ProjectDb &db, const std::string &directory, const ProgressFn &progress = {},
+                            const ModelImportOptions &options = {});
 
 // Reads the pixels of the given examples, converted to the spec's size and channels,
 // into `data` (labels: current labels). Used by training and evaluation.

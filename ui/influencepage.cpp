@@ -63,6 +63,7 @@ InfluencePage::InfluencePage(ProjectSession *session, QWidget *parent) : QWidget
     tf.setBold(true);
     m_queryTitle->setFont(tf);
     m_queryFacts = new QLabel;
+    m_queryFacts->setObjectName("queryFacts");
     m_queryFacts->setTextFormat(Qt::RichText);
     m_queryFacts->setWordWrap(true);
     text->addStretch(1);
@@ -360,6 +361,9 @@ void InfluencePage::updateHeader()
                  .arg(fromIndex ? tr("candidates from the index, rescored exactly")
                                 : tr("exact search over every training example"))
                  .arg(half ? QStringLiteral("float16") : QStringLiteral("float32"));
+    // The query itself is not among its neighbours; say so, as the command line does.
+    if (row->split == Split::Train)
+        facts += tr("<br><span style='color:gray'>This training example is left out of its own lists.</span>");
     if (engine && engine->info().stale)
         facts += tr("<br><span style='color:#c0392b'>The saved index is out of date, so the lists are "
                     "searched exactly; rebuild it with “traclens-cli index”.</span>");

@@ -86,10 +86,12 @@ qint64 JobController::trainModel(const QString &projectPath, const TrainConfig &
     return enqueue([w, projectPath, config, name](qint64 id) { w->trainModel(id, projectPath, config, name); });
 }
 
-qint64 JobController::importModel(const QString &projectPath, const QString &directory)
+qint64 JobController::importModel(const QString &projectPath, const QString &directory, bool copyIntoProject)
 {
     JobWorker *w = m_worker;
-    return enqueue([w, projectPath, directory](qint64 id) { w->importModel(id, projectPath, directory); });
+    return enqueue([w, projectPath, directory, copyIntoProject](qint64 id) {
+        w->importModel(id, projectPath, directory, copyIntoProject);
+    });
 }
 
 qint64 JobController::computeFactors(const QString &projectPath, ModelConsent consent)

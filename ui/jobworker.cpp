@@ -201,11 +201,13 @@ Status JobWorker::stepTrain(qint64 jobId, const TrainConfig &config, const QStri
     return report(jobId, JobKind::Train, id.ok() ? Status::ok() : id.status());
 }
 
-Status JobWorker::stepImportModel(qint64 jobId, const QString &directory)
+Status JobWorker::stepImportModel(qint64 jobId, const QString &directory, bool copyIntoProject)
 {
     if (Status s = checkWritable(); !s)
         return report(jobId, JobKind::ImportModel, s);
-    auto id = traclens::importModel(*m_db, directory.toStdString(), progressFn(jobId));
+    ModelImportOptions options;
+    options.copyIntoProject = copyIntoProject;
+    auto id = traclens::importModel(*m_db, directory.toStdString(), progressFn(jobId), options);
     if (id.ok()) {
         if (Status s = m_db->setActiveModel(id.value()); !s)
             return report(jobId, JobKind::ImportModel, s);
@@ -325,13 +327,14 @@ void JobWorker::trainModel(qint64 jobId, const QString &projectPath, const Train
     emit finished(jobId, JobKind::Train, s);
 }
 
-void JobWorker::importModel(qint64 jobId, const QString &projectPath, const QString &directory)
+void JobWorker::importModel(qint64 jobId, const QString &projectPath, const QString &directory,
+                            bool copyIntoProject)
 {
     if (!beginJob(jobId, JobKind::ImportModel))
         return;
     Status s = ensureDb(projectPath);
     if (s)
-        s = stepImportModel(jobId, directory);
+        s = stepImportModel(jobId, directory, copyIntoProject);
     emit finished(jobId, JobKind::ImportModel, s);
 }
 

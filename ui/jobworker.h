@@ -67,7 +67,7 @@ public:
     void runPlan(qint64 jobId, const QString &projectPath, const ProjectPlan &plan);
     void importDataset(qint64 jobId, const QString &projectPath, const QString &datasetPath);
     void trainModel(qint64 jobId, const QString &projectPath, const TrainConfig &config, const QString &name);
-    void importModel(qint64 jobId, const QString &projectPath, const QString &directory);
+    void importModel(qint64 jobId, const QString &projectPath, const QString &directory, bool copyIntoProject);
     // Computes the active model's missing factors (resumes), then loads the engine. A model
     // that is not trusted or whose checkpoint files changed fails the job unless `consent`
     // says the person agreed (the GUI asks, then queues it again with consent).
@@ -122,7 +122,7 @@ private:
     ProgressFn progressFn(qint64 jobId);
     Status stepImport(qint64 jobId, const QString &datasetPath);
     Status stepTrain(qint64 jobId, const TrainConfig &config, const QString &name);
-    Status stepImportModel(qint64 jobId, const QString &directory);
+    Status stepImportModel(qint64 jobId, const QString &directory, bool copyIntoProject = false);
     Status stepCompute(qint64 jobId, int64_t modelId);
     Status stepLoadEngine(qint64 jobId, int64_t modelId);
     Status report(qint64 jobId, JobKind kind, Status status);

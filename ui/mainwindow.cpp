@@ -9,6 +9,7 @@
 #include "examplelistmodel.h"
 #include "exportdialog.h"
 #include "helpdialog.h"
+#include "importmodeldialog.h"
 #include "influencepage.h"
 #include "jobcontroller.h"
 #include "jobstatuswidget.h"
@@ -934,12 +935,12 @@ void MainWindow::importModelDialog()
 {
     if (!m_session)
         return;
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Import Model (traclens-model/1 directory)"),
-                                                          AppSettings::lastDirectory("model"));
-    if (dir.isEmpty())
+    ImportModelDialog dialog(AppSettings::lastDirectory("model"), this);
+    if (dialog.exec() != QDialog::Accepted || dialog.directory().isEmpty())
         return;
+    const QString dir = dialog.directory();
     AppSettings::setLastDirectory("model", QFileInfo(dir).absolutePath());
-    trackJob(m_jobs->importModel(m_session->path(), dir));
+    trackJob(m_jobs->importModel(m_session->path(), dir, dialog.copyIntoProject()));
     trackJob(m_jobs->computeFactors(m_session->path()));
 }
 

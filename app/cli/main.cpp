@@ -28,6 +28,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QStandardPaths>
 
 #include <chrono>
@@ -141,6 +142,55 @@ ProgressFn progressPrinter(bool quiet)
     };
 }
 
+// The options of one command, collected before they reach the parser so that every
+// command's help and repeat check work alike:
+//  - help: an option with a default value says so ("Default: 20."), unless its text
+//    already states its default ("Default: the active model.");
+//  - repeats: QCommandLineParser::value() answers the last of several values, which would
+//    drop the others silently, so a single-valued option given twice is a usage error
+//    naming it; only options added with addRepeatable() take several values.
+class CommandOptions {
+public:
+    void addOption(QCommandLineOption option) { add(std::move(option), false); }
+    void addRepeatable(QCommandLineOption option) { add(std::move(option), true); }
+
+    void install(QCommandLineParser &parser) const
+    {
+        for (const auto &o : m_options)
+            parser.addOption(o.option);
+    }
+
+    // "--top given twice" for the first single-valued option given more than once, else "".
+    QString repeatedOption(const QCommandLineParser &parser) const
+    {
+        for (const auto &o : m_options) {
+            const QString name = o.option.names().constLast();
+            const qsizetype given = parser.isSet(name) ? parser.values(name).size() : 0;
+            if (!o.repeatable && !o.option.valueName().isEmpty() && given > 1)
+                return QString("--%1 given %2; it takes one value")
+                    .arg(name, given == 2 ? QString("twice") : QString("%1 times").arg(given));
+        }
+        return {};
+    }
+
+private:
+    struct Entry {
+        QCommandLineOption option;
+        bool repeatable;
+    };
+    void add(QCommandLineOption option, bool repeatable)
+    {
+        QString text = option.description();
+        if (!option.valueName().isEmpty() && !option.defaultValues().isEmpty() && !text.contains("Default:"))
+            text += QString(" Default: %1.").arg(option.defaultValues().join(','));
+        if (repeatable)
+            text += " Repeatable: give it once per value.";
+        option.setDescription(text);
+        m_options.push_back({std::move(option), repeatable});
+    }
+    std::vector<Entry> m_options;
+};
+
 struct Context {
     QCommandLineParser parser;
     QStringList positional;
@@ -198,6 +248,19 @@ Result<ProjectModel> openProjectModel(Context &c, ProjectDb::OpenMode mode = Pro
 // only) drops that checkpoint's factors so they are recomputed with the new file.
 Status prepareModelRun(ProjectDb &db, int64_t model, bool trust, bool accept, bool quiet, const QString &project)
 {
+    // A model imported by reference lives where it was imported from; when that folder
+    // has moved, say so before any other check talks about its files.
+    auto row = db.model(model);
+    if (!row.ok())
+        return row.status();
+    std::error_code ec;
+    if (!std::filesystem::is_directory(row->directory, ec))
+        return Status::notFound(row->directory + ": the directory of model " + std::to_string(model)
+                                + " is missing (moved or deleted). Import the model again from where it is now "
+                                  "with 'traclens-cli import-model "
+                                + project.toStdString()
+                                + " <directory> --copy': --copy keeps a copy inside the project, so it survives "
+                                  "moving or deleting the original folder");
     if (trust && db.isReadOnly()) {
         // A command that reads the project read-only (query) records the trust through a
         // short writable connection; it fails as Busy while the app has the project open.
@@ -229,24 +292,85 @@ Status prepareModelRun(ProjectDb &db, int64_t model, bool trust, bool accept, bo
                            + " --accept-changed-checkpoints': it drops that checkpoint's factors and recomputes them");
 }
 
-Result<int64_t> findExample(ProjectDb &db, const QString &text)
-{
-    bool ok = false;
-    const qlonglong id = text.toLongLong(&ok);
-    if (ok) {
-        auto e = db.example(id);
-        if (!e.ok())
-            return e.status();
-        return int64_t(id);
+// Examples named on the command line or in a file: an id, the path relative to the
+// dataset root (as every command prints it), or an absolute path under the root. A path
+// outside the root is refused with the root named. Paths are looked up in a map built on
+// first use, so a long --examples-from list costs one pass over the examples.
+class ExampleResolver {
+public:
+    explicit ExampleResolver(ProjectDb &db) : m_db(db) {}
+
+    Result<int64_t> find(const QString &text)
+    {
+        bool isNumber = false;
+        const qlonglong id = text.toLongLong(&isNumber);
+        if (isNumber) {
+            auto e = m_db.example(id);
+            if (e.ok())
+                return int64_t(id);
+            if (e.status().code() != Status::Code::NotFound)
+                return e.status();
+        }
+        TL_RETURN_IF_ERROR(load());
+        auto relative = relativeToRoot(text.toStdString());
+        if (!relative.ok())
+            return relative.status();
+        if (auto it = m_byPath.find(*relative); it != m_byPath.end())
+            return it->second;
+        return Status::notFound(m_db.path() + ": no example with id or path '" + text.toStdString()
+                                + "' (paths are relative to the dataset root " + m_root + ")");
     }
-    auto all = db.examples();
-    if (!all.ok())
-        return all.status();
-    for (const auto &e : *all)
-        if (q(e.source) == text)
-            return e.id;
-    return Status::notFound(db.path() + ": no example with id or path '" + text.toStdString() + "'");
-}
+
+private:
+    Status load()
+    {
+        if (m_loaded)
+            return Status::ok();
+        auto info = m_db.dataset();
+        if (!info.ok())
+            return info.status();
+        if (!info->has_value())
+            return Status::notFound(m_db.path() + ": the project has no dataset; run 'import' first");
+        m_root = (*info)->root;
+        auto all = m_db.examples();
+        if (!all.ok())
+            return all.status();
+        for (const auto &e : *all)
+            m_byPath.emplace(e.source, e.id);
+        m_loaded = true;
+        return Status::ok();
+    }
+
+    // The path as it is stored: '/'-separated, relative to the dataset root.
+    Result<std::string> relativeToRoot(const std::string &text) const
+    {
+        namespace fs = std::filesystem;
+        const fs::path given(text);
+        fs::path rel;
+        if (given.is_absolute()) {
+            const fs::path root = fs::path(m_root).lexically_normal();
+            rel = given.lexically_normal().lexically_relative(root);
+            if (rel.empty() || *rel.begin() == "..") {
+                // The same place by another spelling (a symbolic link on the way)?
+                std::error_code ec;
+                const fs::path canonicalRoot = fs::weakly_canonical(root, ec);
+                const fs::path canonicalGiven = ec ? fs::path() : fs::weakly_canonical(given, ec);
+                rel = ec ? fs::path() : canonicalGiven.lexically_relative(canonicalRoot);
+            }
+        } else {
+            rel = given.lexically_normal();
+        }
+        if (rel.empty() || *rel.begin() == "..")
+            return Status::invalid("'" + text + "' is outside the dataset root " + m_root
+                                   + "; name an example by its id or by its path under that root");
+        return rel.generic_string();
+    }
+
+    ProjectDb &m_db;
+    bool m_loaded = false;
+    std::string m_root;
+    std::unordered_map<std::string, int64_t> m_byPath;
+};
 
 Result<int> findLabel(ProjectDb &db, const QString &text)
 {
@@ -348,13 +472,19 @@ int cmdImportModel(Context &c)
     auto db = openProject(c.positional[0]);
     if (!db.ok())
         return fail(db.status());
-    auto id = importModel(**db, c.positional[1].toStdString(), progressPrinter(c.quiet));
+    ModelImportOptions options;
+    options.copyIntoProject = c.parser.isSet("copy");
+    auto id = importModel(**db, c.positional[1].toStdString(), progressPrinter(c.quiet), options);
     if (!id.ok())
         return fail(id.status());
+    auto row = (*db)->model(*id);
+    if (!row.ok())
+        return fail(row.status());
     if (c.json)
-        printJson({{"model", qint64(*id)}});
+        printJson({{"model", qint64(*id)}, {"directory", q(row->directory)}, {"copied", options.copyIntoProject}});
     else
-        std::printf("model %lld imported and active\n", (long long)*id);
+        std::printf("model %lld imported and active%s: %s\n", (long long)*id,
+                    options.copyIntoProject ? ", copied into the project" : "", row->directory.c_str());
     return ExitOk;
 }
 
@@ -437,22 +567,102 @@ int cmdSelfInfluence(Context &c)
     return ExitOk;
 }
 
+// One example to query and where it was named: "" for --example, "FILE:LINE" for a line
+// of --examples-from, so an error points at the line.
+struct QueryInput {
+    QString text;
+    QString origin;
+};
+
+// The lines of --examples-from: one id or path per line; blank lines and lines starting
+// with '#' are skipped; "-" reads stdin. Errors name the file.
+Result<std::vector<QueryInput>> readExampleList(const QString &file)
+{
+    QFile f;
+    const bool stdinput = file == "-";
+    const bool opened = stdinput ? f.open(stdin, QIODevice::ReadOnly | QIODevice::Text)
+                                 : (f.setFileName(file), f.open(QIODevice::ReadOnly | QIODevice::Text));
+    const QString name = stdinput ? QString("<stdin>") : file;
+    if (!opened)
+        return Status::notFound(name.toStdString() + ": cannot read the list of examples: "
+                                + f.errorString().toStdString());
+    std::vector<QueryInput> out;
+    int line = 0;
+    while (!f.atEnd()) {
+        ++line;
+        const QString text = QString::fromUtf8(f.readLine()).trimmed();
+        if (text.isEmpty() || text.startsWith('#'))
+            continue;
+        out.push_back({text, QString("%1:%2").arg(name).arg(line)});
+    }
+    return out;
+}
+
 int cmdQuery(Context &c)
 {
     if (c.positional.size() != 1)
-        return usage("query: expected <project> and --example or --image");
-    const QStringList examples = c.parser.values("example");
-    if (examples.isEmpty() == !c.parser.isSet("image"))
-        return usage("query: give --example <id|path> (may repeat) or --image <file>");
+        return usage("query: expected <project> and --example, --examples-from, --split or --image");
+    const bool image = c.parser.isSet("image");
+    const bool byExample = c.parser.isSet("example") || c.parser.isSet("examples-from") || c.parser.isSet("split");
+    if (image == byExample)
+        return usage("query: give --example <id|path> (repeatable), --examples-from <file>, --split <train|test>, "
+                     "or --image <file> alone");
+    if (c.parser.isSet("label") && !image)
+        return usage("query: --label goes with --image (an example is queried with its own label)");
+    std::optional<Split> split;
+    if (c.parser.isSet("split")) {
+        split = parseSplit(c.parser.value("split").toStdString());
+        if (!split)
+            return usage("--split takes train or test");
+    }
+    const int k = c.parser.value("k").toInt();
+    if (k < 1)
+        return usage("--k must be at least 1");
+    if (c.parser.value("precision") != "f16" && c.parser.value("precision") != "f32")
+        return usage("--precision is f32 or f16");
+    const SelfMatch self = c.parser.isSet("include-self") ? SelfMatch::Include : SelfMatch::Exclude;
     // Read-only: a query answers while the desktop app has the project open.
     auto opened = openProjectModel(c, ProjectDb::OpenMode::ReadOnly);
     if (!opened.ok())
         return fail(opened.status());
     std::unique_ptr<ProjectDb> &db = opened->db;
     const int64_t model = opened->model;
-    const int k = c.parser.value("k").toInt();
-    if (k < 1)
-        return usage("--k must be at least 1");
+
+    // Every example is named before anything is answered, so a bad line fails the
+    // command before any output and names its file and line.
+    std::vector<int64_t> ids;
+    if (byExample) {
+        std::vector<QueryInput> inputs;
+        for (const QString &text : c.parser.values("example"))
+            inputs.push_back({text, QString()});
+        if (c.parser.isSet("examples-from")) {
+            auto listed = readExampleList(c.parser.value("examples-from"));
+            if (!listed.ok())
+                return fail(listed.status());
+            inputs.insert(inputs.end(), listed->begin(), listed->end());
+        }
+        ExampleResolver resolver(*db);
+        for (const QueryInput &in : inputs) {
+            auto id = resolver.find(in.text);
+            if (!id.ok())
+                return fail(in.origin.isEmpty() ? id.status() : id.status().withContext(in.origin.toStdString()));
+            ids.push_back(*id);
+        }
+        if (split) {
+            auto rows = db->examples(*split);
+            if (!rows.ok())
+                return fail(rows.status());
+            for (const auto &e : *rows)
+                ids.push_back(e.id);
+        }
+        if (ids.empty())
+            return fail(Status::notFound(db->path() + ": no examples to query (the list or the split is empty)"));
+    }
+    // One JSON object for one --example or --image (as before); JSON lines, one per query,
+    // whenever a command names several or a list (a script reads them as they come).
+    const bool jsonLines = c.parser.isSet("examples-from") || c.parser.isSet("split")
+                           || c.parser.values("example").size() > 1;
+
     const Scoring scoring = c.parser.isSet("normalised") ? Scoring::Normalised : Scoring::Raw;
     const auto t0 = std::chrono::steady_clock::now();
     // The desktop app's query path (IndexOptions::serving()): from kExactSearchBelow
@@ -461,8 +671,6 @@ int cmdQuery(Context &c)
     IndexOptions serving = IndexOptions::serving();
     if (c.parser.value("precision") == "f16")
         serving.params.precision = IndexParams::Precision::Float16;
-    else if (c.parser.value("precision") != "f32")
-        return usage("--precision is f32 or f16");
     auto index = InfluenceIndex::open(*db, model, serving);
     if (!index.ok())
         return fail(index.status());
@@ -485,16 +693,14 @@ int cmdQuery(Context &c)
         if (auto it = trainedWith.find(id); it != trainedWith.end())
             o->insert("trained_label", q(className(classes, it->second)));
     };
+    // Paths as every command prints them: relative to the dataset root.
     auto describe = [&](const std::vector<Neighbour> &list) -> Result<QJsonArray> {
         QJsonArray a;
         for (const auto &n : list) {
             auto e = db->example(n.exampleId);
             if (!e.ok())
                 return e.status();
-            const std::string path = (*info)->kind == SourceKind::Idx
-                                         ? e->source
-                                         : (std::filesystem::path((*info)->root) / e->source).string();
-            QJsonObject o{{"id", qint64(n.exampleId)}, {"score", n.score}, {"path", q(path)},
+            QJsonObject o{{"id", qint64(n.exampleId)}, {"score", n.score}, {"path", q(e->source)},
                           {"label", q(className(classes, e->currentLabel))}};
             addTrainedLabel(&o, n.exampleId);
             a.append(o);
@@ -506,7 +712,7 @@ int cmdQuery(Context &c)
         {"opponents", &QueryResult::opponents},
         {"nearest", &QueryResult::nearest},
         {"farthest", &QueryResult::farthest}};
-    // One answer: JSON (one object, or one line per example when --example repeats) or text.
+    // One answer, written and flushed at once so a script reading a pipe sees it.
     auto answer = [&](const QueryResult &r, double queryMs) -> int {
         QJsonObject out{{"model", qint64(model)},
                         {"query", qint64(r.queryId)},
@@ -514,6 +720,7 @@ int cmdQuery(Context &c)
                         {"label_is_prediction", r.labelPredicted},
                         {"predicted", q(className(classes, r.predicted))},
                         {"self_influence", r.selfInfluence},
+                        {"self_excluded", r.selfExcluded},
                         {"scoring", scoring == Scoring::Raw ? "raw" : "normalised"},
                         {"search", searchKindName(r)},
                         {"precision", precisionName(r)},
@@ -521,8 +728,16 @@ int cmdQuery(Context &c)
                         {"index_problem", q(indexProblem)},
                         {"load_seconds", loadSeconds},
                         {"query_ms", queryMs}};
-        if (r.queryId >= 0)
+        QString queryName = c.parser.value("image");
+        if (r.queryId >= 0) {
             addTrainedLabel(&out, r.queryId);
+            auto e = db->example(r.queryId);
+            if (!e.ok())
+                return fail(e.status());
+            out.insert("path", q(e->source));
+            out.insert("split", splitName(e->split));
+            queryName = QString("%1 (%2)").arg(r.queryId).arg(q(e->source));
+        }
         for (const auto &[name, member] : lists) {
             auto a = describe(r.*member);
             if (!a.ok())
@@ -530,21 +745,28 @@ int cmdQuery(Context &c)
             out.insert(name, *a);
         }
         if (c.json) {
-            if (examples.size() > 1)
+            if (jsonLines)
                 std::printf("%s\n", QJsonDocument(out).toJson(QJsonDocument::Compact).constData());
             else
                 printJson(out);
+            std::fflush(stdout);
             return ExitOk;
         }
         const QString trainedNote = out.contains("trained_label")
                                         ? QString(" (the model was trained with %1)").arg(out.value("trained_label").toString())
                                         : QString();
+        QString selfNote;
+        if (r.selfExcluded)
+            selfNote = "; the example itself is left out of its lists (--include-self keeps it)";
+        else if (r.queryId >= 0 && self == SelfMatch::Include && out.value("split").toString() == "train")
+            selfNote = "; the example itself may appear in its lists (--include-self)";
         std::printf("query %s, label %s%s%s, predicted %s, self-influence %.6g (%s scores, %s search, %s factors, "
-                    "%.1f ms)\n",
-                    r.queryId >= 0 ? std::to_string(r.queryId).c_str() : qPrintable(c.parser.value("image")),
-                    className(classes, r.labelUsed).c_str(), r.labelPredicted ? " (predicted: the image has no label)" : "",
-                    qPrintable(trainedNote), className(classes, r.predicted).c_str(), r.selfInfluence,
-                    scoring == Scoring::Raw ? "raw" : "normalised", searchKindName(r), precisionName(r), queryMs);
+                    "%.1f ms)%s\n",
+                    qPrintable(queryName), className(classes, r.labelUsed).c_str(),
+                    r.labelPredicted ? " (predicted: the image has no label)" : "", qPrintable(trainedNote),
+                    className(classes, r.predicted).c_str(), r.selfInfluence,
+                    scoring == Scoring::Raw ? "raw" : "normalised", searchKindName(r), precisionName(r), queryMs,
+                    qPrintable(selfNote));
         for (const auto &[name, member] : lists) {
             std::printf("%s:\n", name);
             for (const auto &v : out.value(name).toArray()) {
@@ -554,21 +776,17 @@ int cmdQuery(Context &c)
                             qPrintable(o.value("path").toString()));
             }
         }
+        std::fflush(stdout);
         return ExitOk;
     };
 
-    if (!examples.isEmpty()) {
-        // Every --example is answered, in the order given, by the one loaded index.
-        std::vector<int64_t> ids;
-        for (const QString &text : examples) {
-            auto id = findExample(*db, text);
-            if (!id.ok())
-                return fail(id.status());
-            ids.push_back(*id);
-        }
+    if (byExample) {
+        // Every example is answered, in the order given, by the one loaded index.
         for (int64_t id : ids) {
+            if (g_cancel.load())
+                return fail(Status::cancelled());
             const auto q0 = std::chrono::steady_clock::now();
-            auto result = (*index)->query(id, k, scoring);
+            auto result = (*index)->query(id, k, scoring, SearchMode::Auto, self);
             if (!result.ok())
                 return fail(result.status());
             const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - q0).count();
@@ -578,9 +796,9 @@ int cmdQuery(Context &c)
         return ExitOk;
     }
     const QString file = c.parser.value("image");
-    auto image = decodeImageFile(file.toStdString());
-    if (!image.ok())
-        return fail(image.status());
+    auto decoded = decodeImageFile(file.toStdString());
+    if (!decoded.ok())
+        return fail(decoded.status());
     int label = -1;
     if (c.parser.isSet("label")) {
         auto l = findLabel(*db, c.parser.value("label"));
@@ -591,7 +809,7 @@ int cmdQuery(Context &c)
     if (Status s = prepareModelRun(*db, model, c.parser.isSet("trust-model"), false, c.quiet, c.positional[0]); !s)
         return fail(s);
     const auto q0 = std::chrono::steady_clock::now();
-    auto factors = computeImageFactors(*db, model, *image, label);
+    auto factors = computeImageFactors(*db, model, *decoded, label);
     if (!factors.ok())
         return fail(factors.status());
     auto result = (*index)->query(*factors, k, scoring);
@@ -607,9 +825,13 @@ int cmdRelabel(Context &c)
     auto db = openProject(c.positional[0]);
     if (!db.ok())
         return fail(db.status());
-    auto id = findExample(**db, c.positional[1]);
+    ExampleResolver resolver(**db);
+    auto id = resolver.find(c.positional[1]);
     if (!id.ok())
         return fail(id.status());
+    auto example = (*db)->example(*id);
+    if (!example.ok())
+        return fail(example.status());
     auto label = findLabel(**db, c.positional[2]);
     if (!label.ok())
         return fail(label.status());
@@ -620,13 +842,15 @@ int cmdRelabel(Context &c)
     if (!classes.ok())
         return fail(classes.status());
     if (c.json)
-        printJson({{"id", qint64(*id)}, {"old_label", q(className(*classes, change->oldLabel))},
+        printJson({{"id", qint64(*id)}, {"path", q(example->source)},
+                   {"old_label", q(className(*classes, change->oldLabel))},
                    {"new_label", q(className(*classes, change->newLabel))}, {"changed", change->id != 0}});
     else if (change->id == 0)
-        std::printf("example %lld already has label %s\n", (long long)*id, className(*classes, change->newLabel).c_str());
-    else
-        std::printf("example %lld: %s -> %s\n", (long long)*id, className(*classes, change->oldLabel).c_str(),
+        std::printf("example %lld (%s) already has label %s\n", (long long)*id, example->source.c_str(),
                     className(*classes, change->newLabel).c_str());
+    else
+        std::printf("example %lld (%s): %s -> %s\n", (long long)*id, example->source.c_str(),
+                    className(*classes, change->oldLabel).c_str(), className(*classes, change->newLabel).c_str());
     return ExitOk;
 }
 
@@ -844,7 +1068,8 @@ int cmdIndex(Context &c)
                     {"fingerprint", q(info.fingerprint)},
                     {"rebuilt_because", q(info.built ? info.staleReason : std::string())}};
     if (c.parser.isSet("query")) {
-        auto id = findExample(*db, c.parser.value("query"));
+        ExampleResolver resolver(*db);
+        auto id = resolver.find(c.parser.value("query"));
         if (!id.ok())
             return fail(id.status());
         const Scoring scoring = c.parser.isSet("normalised") ? Scoring::Normalised : Scoring::Raw;
@@ -1110,17 +1335,23 @@ bool applyTrainOptions(const QCommandLineParser &p, TrainConfig *cfg)
            && cfg->learningRate > 0 && cfg->checkpointEvery >= 1;
 }
 
-void addTrainOptions(QCommandLineParser &p)
+// `defaults`: the values a command trains with when an option is not given (evaluate);
+// none for retrain, which keeps what the model was trained with.
+void addTrainOptions(CommandOptions &p, const std::optional<TrainConfig> &defaults)
 {
-    p.addOption({"epochs", "Epochs.", "n"});
-    p.addOption({"width", "Channels of the first convolution.", "n"});
-    p.addOption({"embedding-dim", "Size of the embedding fed to fc.", "n"});
-    p.addOption({"batch", "Batch size.", "n"});
-    p.addOption({"lr", "Initial learning rate.", "rate"});
-    p.addOption({"lr-decay", "Learning-rate factor per decay step.", "factor"});
-    p.addOption({"lr-decay-every", "Epochs per decay step.", "n"});
-    p.addOption({"checkpoint-every", "Epochs between checkpoints.", "n"});
-    p.addOption({"seed", "Training seed.", "n"});
+    auto text = [&](const char *what, const QString &value) {
+        return QString("%1 Default: %2.").arg(what, defaults ? value : QString("as the model was trained"));
+    };
+    const TrainConfig d = defaults.value_or(TrainConfig{});
+    p.addOption({"epochs", text("Epochs.", QString::number(d.epochs)), "n"});
+    p.addOption({"width", text("Channels of the first convolution.", QString::number(d.width)), "n"});
+    p.addOption({"embedding-dim", text("Size of the embedding fed to fc.", QString::number(d.embeddingDim)), "n"});
+    p.addOption({"batch", text("Batch size.", QString::number(d.batchSize)), "n"});
+    p.addOption({"lr", text("Initial learning rate.", QString::number(d.learningRate)), "rate"});
+    p.addOption({"lr-decay", text("Learning-rate factor per decay step.", QString::number(d.lrDecay)), "factor"});
+    p.addOption({"lr-decay-every", text("Epochs per decay step.", QString::number(d.lrDecayEvery)), "n"});
+    p.addOption({"checkpoint-every", text("Epochs between checkpoints.", QString::number(d.checkpointEvery)), "n"});
+    p.addOption({"seed", text("Training seed.", QString::number(d.seed)), "n"});
 }
 
 // "1,5,10" (percent) → {0.01, 0.05, 0.10}; "none" → {}.
@@ -1345,9 +1576,26 @@ struct Command {
     const char *name;
     const char *summary;
     const char *args;
-    std::function<void(QCommandLineParser &)> options;
+    std::function<void(CommandOptions &)> options;
     std::function<int(Context &)> run;
 };
+
+// A command's help: the usage line names the command and its arguments (QCommandLineParser
+// would print the program path and the command as a positional argument), then Qt's
+// option list.
+QString commandHelp(const Command &command, const QCommandLineParser &parser)
+{
+    QString usage = QString("Usage: traclens-cli %1 [options]").arg(command.name);
+    if (*command.args)
+        usage += QString(" ") + command.args;
+    QString options = parser.helpText();
+    options = options.mid(options.indexOf("\nOptions:") + 1);
+    // Qt shows a one-letter option as "-k"; the README and scripts write "--k", which
+    // Qt accepts as well: show that spelling, in the same column.
+    static const QRegularExpression oneLetter("^  -([A-Za-z]) <", QRegularExpression::MultilineOption);
+    options.replace(oneLetter, " --\\1 <");
+    return usage + "\n" + command.summary + "\n\n" + options;
+}
 
 } // namespace
 
@@ -1367,12 +1615,13 @@ int main(int argc, char **argv)
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
 
+    const QCommandLineOption help({"h", "help"}, "This help.");
     const QCommandLineOption json("json", "Machine-readable output (JSON on stdout).");
     const QCommandLineOption quiet("quiet", "No progress on stderr.");
     const QCommandLineOption progressLines("progress-lines",
                                            "Every progress report as a line on stderr: "
                                            "progress<TAB>stage<TAB>done<TAB>total<TAB>detail.");
-    const QCommandLineOption model("model", "Model id (default: the active model).", "id");
+    const QCommandLineOption model("model", "Model id (see 'info'). Default: the active model.", "id");
     const QCommandLineOption threads("threads", "LibTorch threads (0 = all cores).", "n", "0");
     const QCommandLineOption precisionOption(
         "precision", "Factors held for exact scoring: f32, or f16 (half the memory; near-ties may reorder).",
@@ -1383,9 +1632,9 @@ int main(int argc, char **argv)
 
     const std::vector<Command> commands = {
         {"import", "Import a dataset (image folder, CSV manifest or IDX folder) into a project; re-import updates it.",
-         "<project> <dataset>", [](QCommandLineParser &) {}, cmdImport},
+         "<project> <dataset>", [](CommandOptions &) {}, cmdImport},
         {"train", "Train the built-in CNN with SGD, a checkpoint per epoch.", "<project>",
-         [&](QCommandLineParser &p) {
+         [&](CommandOptions &p) {
              p.addOption({"epochs", "Epochs.", "n", "3"});
              p.addOption({"width", "Channels of the first convolution.", "n", "16"});
              p.addOption({"embedding-dim", "Size of the embedding fed to fc.", "n", "64"});
@@ -1402,9 +1651,15 @@ int main(int argc, char **argv)
         {"import-model",
          "Register a traclens-model/1 directory (TorchScript checkpoints). TorchScript files are programs: importing "
          "runs them to validate them and records that you trust this directory for this project.",
-         "<project> <directory>", [](QCommandLineParser &) {}, cmdImportModel},
+         "<project> <directory>",
+         [](CommandOptions &p) {
+             p.addOption({"copy", "Copy the model (its traclens-model.json and the checkpoint files it lists) into "
+                                  "<project>.d/models, so the project keeps working when the original folder is "
+                                  "moved or deleted. Without it the project refers to the folder where it is."});
+         },
+         cmdImportModel},
         {"compute", "Compute TracIn factors and self-influence (resumable).", "<project>",
-         [&](QCommandLineParser &p) {
+         [&](CommandOptions &p) {
              p.addOption(model);
              p.addOption(threads);
              p.addOption(trustModel);
@@ -1417,45 +1672,59 @@ int main(int argc, char **argv)
          },
          cmdCompute},
         {"self-influence", "Rank examples by self-influence, highest first.", "<project>",
-         [&](QCommandLineParser &p) {
+         [&](CommandOptions &p) {
              p.addOption(model);
-             p.addOption({"top", "How many (0 = all).", "n", "20"});
+             p.addOption({"top", "How many rows to print (0 = all).", "n", "20"});
              p.addOption({"split", "train, test or all.", "split", "train"});
          },
          cmdSelfInfluence},
-        {"query", "Proponents, opponents and embedding neighbours of an example or an image file.", "<project>",
-         [&](QCommandLineParser &p) {
+        {"query",
+         "Proponents, opponents and embedding neighbours of examples or of an image file. Examples are named by id, "
+         "by path relative to the dataset root, or by absolute path under it.",
+         "<project>",
+         [&](CommandOptions &p) {
              p.addOption(model);
-             p.addOption({"example", "Example id or path; repeat it for several (with --json, one line each).", "id"});
+             p.addRepeatable({"example", "An example to query (id or path). With --json, several give a JSON line each.",
+                              "id|path"});
+             p.addOption({"examples-from",
+                          "Query every example listed in this file, one id or path per line (blank lines and lines "
+                          "starting with # are skipped; - reads stdin). With --json, a JSON line each.",
+                          "file"});
+             p.addOption({"split", "Query every example of this split: train or test. With --json, a JSON line each.",
+                          "split"});
              p.addOption({"image", "An image file outside the project.", "file"});
-             p.addOption({"label", "Label for --image (default: its predicted class).", "label"});
+             p.addOption({"label", "Label for --image. Default: its predicted class.", "label"});
+             p.addOption({"include-self",
+                          "Let a training example appear in its own lists (by default it is left out of them, "
+                          "and the answer says so)."});
              p.addOption(trustModel);
-             p.addOption({"k", "How many of each.", "n", "10"});
+             p.addOption({"k", "How many of each list.", "n", "10"});
              p.addOption({"normalised", "Normalised TracIn (cosine of gradients)."});
              p.addOption(precisionOption);
          },
          cmdQuery},
-        {"relabel", "Change an example's label (kept in the label history).", "<project> <example> <label>",
-         [](QCommandLineParser &) {}, cmdRelabel},
+        {"relabel",
+         "Change an example's label (kept in the label history). The example is an id, its path relative to the "
+         "dataset root, or an absolute path under it.",
+         "<project> <example> <label>", [](CommandOptions &) {}, cmdRelabel},
         {"export", "Export corrected labels (CSV), the change log and/or an ImageFolder tree.", "<project>",
-         [](QCommandLineParser &p) {
-             p.addOption({"csv", "CSV id,path,label,original_label,changed.", "file"});
-             p.addOption({"log", "Change log CSV.", "file"});
-             p.addOption({"tree", "ImageFolder tree with current labels.", "dir"});
+         [](CommandOptions &p) {
+             p.addOption({"csv", "Write labels to this CSV: id,path,label,original_label,changed.", "file"});
+             p.addOption({"log", "Write the change log to this CSV.", "file"});
+             p.addOption({"tree", "Write an ImageFolder tree with the current labels into this folder.", "dir"});
              p.addOption({"hardlink", "Hard-link files into the tree instead of copying."});
              p.addOption({"overwrite", "Replace existing CSV files and files in the tree."});
          },
          cmdExport},
-        {"info", "What a project holds.", "<project>", [](QCommandLineParser &) {}, cmdInfo},
+        {"info", "What a project holds.", "<project>", [](CommandOptions &) {}, cmdInfo},
         {"index", "Build (if missing or stale) the approximate TracIn and embedding indexes.", "<project>",
-         [&](QCommandLineParser &p) {
+         [&](CommandOptions &p) {
              p.addOption(model);
              p.addOption(threads);
              p.addOption({"force", "Rebuild even when the index is up to date."});
-             p.addOption({"backend", "cells (cone-bound cell scan, the default) or hnsw (hnswlib graphs).", "kind",
-                          "cells"});
-             p.addOption({"dim", "Projection dimension of the TracIn vectors (0 = exact vectors; default 128 for "
-                                 "cells, 64 for hnsw).",
+             p.addOption({"backend", "cells (cone-bound cell scan) or hnsw (hnswlib graphs).", "kind", "cells"});
+             p.addOption({"dim", "Projection dimension of the TracIn vectors (0 = exact vectors). Default: 128 for "
+                                 "cells, 64 for hnsw.",
                           "m"});
              p.addOption({"projection", "pca (principal directions of the gradients), gaussian or achlioptas.", "kind",
                           "pca"});
@@ -1470,26 +1739,26 @@ int main(int argc, char **argv)
                           QString::number(IndexParams{}.efSearch)});
              p.addOption({"seed", "Projection seed.", "n", "1"});
              p.addOption(precisionOption);
-             p.addOption({"query", "Then answer a query for this example through the index.", "id"});
+             p.addOption({"query", "Then answer a query for this example (id or path) through the index.", "id|path"});
              p.addOption({"k", "How many of each for --query.", "n", "10"});
              p.addOption({"normalised", "Normalised TracIn for --query."});
              p.addOption({"exact", "Answer --query by exact search instead."});
          },
          cmdIndex},
         {"clusters", "Cluster each class's training examples by TracIn (or embedding) similarity.", "<project>",
-         [&](QCommandLineParser &p) {
+         [&](CommandOptions &p) {
              p.addOption(model);
              p.addOption(threads);
              p.addOption({"space", "tracin or embedding.", "space", "tracin"});
              p.addOption({"k", "Clusters per class (0 = chosen by silhouette in 2..12).", "n", "0"});
-             p.addOption({"class", "Only this class (name or index).", "name"});
+             p.addOption({"class", "Only this class (name or index). Default: every class.", "name"});
              p.addOption({"representatives", "Medoids per cluster.", "n", "8"});
              p.addOption({"seed", "Random seed.", "n", "1"});
              p.addOption({"force", "Recompute even when stored clusters are up to date."});
          },
          cmdClusters},
         {"synth", "Write a synthetic project with planted clusters (for benchmarks and tests).", "<project>",
-         [](QCommandLineParser &p) {
+         [](CommandOptions &p) {
              p.addOption({"train", "Training examples.", "n", "10000"});
              p.addOption({"test", "Test examples.", "n", "1000"});
              p.addOption({"classes", "Classes.", "k", "10"});
@@ -1502,29 +1771,38 @@ int main(int argc, char **argv)
          },
          cmdSynth},
         {"rank", "Review-queue ranking of the training examples (default: the measured best).", "<project>",
-         [&](QCommandLineParser &p) {
+         [&](CommandOptions &p) {
              p.addOption(model);
-             p.addOption({"ranking", "self-influence, loss, margin or random.", "kind"});
-             p.addOption({"checkpoints", "Checkpoints used: all, skip-N, last-N or skip-N,last-N.", "which"});
-             p.addOption({"weighting", "Checkpoint weights: lr (as recorded) or uniform.", "w"});
+             p.addOption({"ranking",
+                          QString("self-influence, loss, margin or random. Default: %1 (the review queue's order).")
+                              .arg(rankingKindName(defaultRanking().kind)),
+                          "kind"});
+             p.addOption({"checkpoints",
+                          "Checkpoints used: all, skip-N, last-N or skip-N,last-N. Default: the ranking's own (see "
+                          "the first line of the output).",
+                          "which"});
+             p.addOption({"weighting", "Checkpoint weights: lr (as recorded) or uniform. Default: the ranking's own.",
+                          "w"});
              p.addOption({"ranking-seed", "Seed of the random ranking.", "n", "1"});
-             p.addOption({"top", "How many (0 = all).", "n", "20"});
+             p.addOption({"top", "How many rows to print (0 = all).", "n", "20"});
          },
          cmdRank},
         {"retrain", "Retrain on the current labels (your corrections) and compare test accuracy.", "<project>",
-         [&](QCommandLineParser &p) {
+         [&](CommandOptions &p) {
              p.addOption(model);
              p.addOption(threads);
-             addTrainOptions(p);
-             p.addOption({"name", "Name of the new model.", "name"});
+             addTrainOptions(p, std::nullopt);
+             p.addOption({"name", "Name of the new model. Default: the model's name with \"-retrained\".", "name"});
              p.addOption({"compute", "Then compute the new model's TracIn factors."});
          },
          cmdRetrain},
         {"evaluate", "Measure mislabel detection: inject label noise, train, rank, retrain after review.", "",
-         [&](QCommandLineParser &p) {
+         [&](CommandOptions &p) {
              p.addOption({"dataset", "Dataset to import.", "path", "/usr/share/datasets/fashion-mnist"});
-             p.addOption({"out", "Report directory (report.md, report.json, PNG plots).", "dir"});
-             p.addOption({"work", "Work directory for the project and models (reused by a rerun).", "dir"});
+             p.addOption({"out", "Report directory (report.md, report.json, PNG plots); required.", "dir"});
+             p.addOption({"work", "Work directory for the project and models (reused by a rerun). Default: "
+                                  "traclens-evaluation in the temporary folder.",
+                          "dir"});
              p.addOption({"noise", "Fraction of training labels to flip.", "rate", "0.1"});
              p.addOption({"noise-seed", "Seed of the label noise.", "n", "1"});
              p.addOption({"train-limit", "Use a seeded subset of this many training images (0 = all).", "n", "0"});
@@ -1534,13 +1812,13 @@ int main(int argc, char **argv)
              p.addOption({"no-upper-bound", "Skip the retraining with every flip fixed."});
              p.addOption({"seed-replicates", "Extra trainings on the noisy labels with other seeds (the spread).", "n",
                           "2"});
-             addTrainOptions(p);
+             addTrainOptions(p, EvaluationConfig{}.train);
              p.addOption(threads);
          },
          cmdEvaluate},
         {"demo", "Import Fashion-MNIST, train, compute and show what TracIn finds.", "",
-         [](QCommandLineParser &p) {
-             p.addOption({"project", "Project file (default: the app's demo project).", "file"});
+         [](CommandOptions &p) {
+             p.addOption({"project", "Project file. Default: the app's demo project.", "file"});
              p.addOption({"dataset", "Dataset to use.", "path", "/usr/share/datasets/fashion-mnist"});
              p.addOption({"epochs", "Epochs to train.", "n", "3"});
          },
@@ -1571,21 +1849,22 @@ int main(int argc, char **argv)
         return ExitUsage;
     }
     Context ctx;
-    ctx.parser.setApplicationDescription(it->summary);
-    ctx.parser.addHelpOption();
-    ctx.parser.addOption(json);
-    ctx.parser.addOption(quiet);
-    ctx.parser.addOption(progressLines);
-    it->options(ctx.parser);
-    ctx.parser.addPositionalArgument(it->name, it->args);
+    CommandOptions options;
+    options.addOption(help);
+    options.addOption(json);
+    options.addOption(quiet);
+    options.addOption(progressLines);
+    it->options(options);
+    options.install(ctx.parser);
     args.removeAt(1);
-    args[0] = QString("traclens-cli ") + it->name;
     if (!ctx.parser.parse(args))
-        return usage(ctx.parser.errorText());
-    if (ctx.parser.isSet("help")) {
-        std::fputs(qPrintable(ctx.parser.helpText()), stdout);
+        return usage(QString("%1: %2").arg(it->name, ctx.parser.errorText()));
+    if (ctx.parser.isSet(help)) {
+        std::fputs(qPrintable(commandHelp(*it, ctx.parser)), stdout);
         return ExitOk;
     }
+    if (const QString repeated = options.repeatedOption(ctx.parser); !repeated.isEmpty())
+        return usage(QString("%1: %2").arg(it->name, repeated));
     ctx.json = ctx.parser.isSet(json);
     ctx.quiet = ctx.parser.isSet(quiet);
     g_progressLines = ctx.parser.isSet(progressLines);

@@ -10,6 +10,7 @@
 
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QLabel>
 #include <QtTest>
 
 using namespace traclens;
@@ -25,6 +26,8 @@ private slots:
     void gridsMatchEngine();
     void clickingATileMakesItTheQuery();
     void historyNavigation();
+    void headerSaysTheQueryIsLeftOut_data();
+    void headerSaysTheQueryIsLeftOut();
     void cleanupTestCase();
 
 private:
@@ -104,6 +107,36 @@ void TestInfluencePage::gridsMatchEngine()
                                  && page.gridModel(InfluencePage::Proponents)->rowCount() == k, 10000);
     verifyGrids(page, id, k, scoring);
     QCOMPARE(page.gridModel(InfluencePage::Proponents)->rowCount(), k);
+}
+
+void TestInfluencePage::headerSaysTheQueryIsLeftOut_data()
+{
+    QTest::addColumn<int>("split");
+    QTest::addColumn<bool>("note");
+    QTest::newRow("training example: left out of its own lists") << int(Split::Train) << true;
+    QTest::newRow("test example: not in the training set, no note") << int(Split::Test) << false;
+}
+
+void TestInfluencePage::headerSaysTheQueryIsLeftOut()
+{
+    QFETCH(int, split);
+    QFETCH(bool, note);
+    qint64 id = -1;
+    for (const ExampleRow &row : m_session->examples())
+        if (int(row.split) == split) {
+            id = row.id;
+            break;
+        }
+    QVERIFY(id >= 0);
+    InfluencePage page(m_session.get());
+    QSignalSpy shown(&page, &InfluencePage::queryShown);
+    page.setQuery(id);
+    QTRY_VERIFY_WITH_TIMEOUT(!shown.isEmpty() && shown.last().at(0).toLongLong() == id, 10000);
+    auto *facts = page.findChild<QLabel *>("queryFacts");
+    QVERIFY(facts);
+    QCOMPARE(facts->text().contains("left out of its own lists"), note);
+    // The lists agree with the note: a training example is not among its own neighbours.
+    QCOMPARE(page.gridModel(InfluencePage::Nearest)->exampleIds().contains(id), false);
 }
 
 void TestInfluencePage::clickingATileMakesItTheQuery()
