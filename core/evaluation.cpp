@@ -482,8 +482,8 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
                     if (!m.ok())
                         return m.status();
                     noise.confusion = std::move(m).value();
-                    confusionMeta.insert("source", "the built-in CNN trained on the clean labels (same configuration "
-                                                   "and seed), its predictions on the test split");
+                    confusionMeta.insert("source", "predictions on the test split of the built-in CNN trained on the "
+                                                   "clean labels with the same configuration and seed");
                     cleanSeconds = since(tClean);
                     TL_RETURN_IF_ERROR(storeSeconds(db, "clean", cleanSeconds));
                 }
@@ -756,8 +756,8 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
     // --- the cleaning loop
     const bool wantsCleaning = !config.cleaningBudgets.empty() || config.seedReplicates > 0;
     if (wantsCleaning && useTruth && !rep.truthLabelled)
-        rep.cleaningSkipped = config.truthFile + " gives no correct labels, so no review could restore them: the "
-                                                 "cleaning loop (and its seed replicates) did not run";
+        rep.cleaningSkipped = config.truthFile + " gives no correct labels, so a review could restore none (its "
+                                                 "seed replicates are skipped with it)";
     if (wantsCleaning && rep.cleaningSkipped.empty()) {
         auto model = db.model(rep.modelId);
         if (!model.ok())

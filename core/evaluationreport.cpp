@@ -380,8 +380,8 @@ QString markdown(const EvaluationReport &r, const Plots &plots)
     for (double eta : r.learningRates)
         rates += (rates.isEmpty() ? "" : ", ") + QString::number(eta, 'g', 4);
     md += QString("- **Model**: the built-in CNN (width %1, embedding %2), plain SGD, %3 epochs, batch %4, η = %5 "
-                  "halved every %6 epochs → %7 checkpoints with η = (%8); trained on the noisy labels, test "
-                  "accuracy %9.\n")
+                  "halved every %6 epochs → %7 checkpoints with η = (%8); trained on the %9 labels, test "
+                  "accuracy %10.\n")
               .arg(t.width)
               .arg(t.embeddingDim)
               .arg(t.epochs)
@@ -390,13 +390,15 @@ QString markdown(const EvaluationReport &r, const Plots &plots)
               .arg(t.lrDecayEvery)
               .arg(r.learningRates.size())
               .arg(rates)
+              .arg(truthRun(r) ? "dataset's" : "noisy")
               .arg(pct(r.testAccuracyBefore));
     md += "- **Default review queue**: **" + q(defaultName) + "** (`defaultRanking()` in core/ranking.cpp).\n\n";
 
-    md += "## Flipped labels found in the top of each ranking\n\n";
-    md += "Recall = share of all flipped labels that are among the first X % of the ranking (what a person "
-          "reviewing that much of the queue would find). ROC AUC: how well the score separates flipped from "
-          "clean labels (0.5 = chance).\n\n";
+    const QString wrong = truthRun(r) ? "known errors" : "flipped labels";
+    md += "## " + QString(truthRun(r) ? "Known errors" : "Flipped labels") + " found in the top of each ranking\n\n";
+    md += "Recall = share of all " + wrong + " that are among the first X % of the ranking (what a person "
+          "reviewing that much of the queue would find). ROC AUC: how well the score separates " + wrong
+          + " from the other labels (0.5 = chance).\n\n";
     std::vector<const RankingEvaluation *> rows;
     for (const auto &e : r.rankings)
         rows.push_back(&e);

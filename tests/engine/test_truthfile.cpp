@@ -280,10 +280,14 @@ void TestTruthFile::cliEvaluatesAgainstTheTruth()
     QCOMPARE(badRun.exitCode, 1);
     QVERIFY2(badRun.err.contains((bad + ":3: 'train/nothing.png' is no example").toUtf8()), badRun.err.constData());
 
-    auto run = testing::runCli(QStringList{"evaluate", "--out", out, "--noise", "0", "--truth", truth} + tiny);
+    // A cleaning loop is asked for, but the file gives no correct labels: skipped, and said so.
+    QStringList withCleaning = tiny;
+    withCleaning[withCleaning.indexOf("none")] = "10";
+    auto run = testing::runCli(QStringList{"evaluate", "--out", out, "--noise", "0", "--truth", truth} + withCleaning);
     QVERIFY2(run.exitCode == 0, run.err.constData());
     QVERIFY2(run.out.contains("15 known errors"), run.out.constData());
     QVERIFY2(run.out.contains("logical cores"), run.out.constData());
+    QVERIFY2(run.out.contains("cleaning loop not run"), run.out.constData());
 
     QFile json(out + "/report.json");
     QVERIFY(json.open(QIODevice::ReadOnly));
@@ -303,6 +307,8 @@ void TestTruthFile::cliEvaluatesAgainstTheTruth()
     const QString text2 = QString::fromUtf8(md.readAll());
     QVERIFY(text2.contains("15 known errors"));
     QVERIFY(text2.contains("**Known errors** (no injected noise)"));
+    QVERIFY(text2.contains("## Known errors found in the top of each ranking"));
+    QVERIFY(text2.contains("Not run: " + truth + " gives no correct labels"));
     QVERIFY(text2.contains("Measured on "));
     QVERIFY(text2.contains("logical cores), 1 LibTorch threads; load average"));
     QVERIFY(!text2.contains("2-core development machine"));
