@@ -59,11 +59,14 @@ private slots:
     void resolveInASubset();
     void recallAndAucByHand();
     void cliEvaluatesAgainstTheTruth();
+    void correctLabelsDriveTheCleaningLoop();
 
 private:
     QTemporaryDir m_dir;
     std::unique_ptr<ProjectDb> m_db;
     std::map<std::string, int64_t> m_idOf; // source → id
+    QString m_data;                         // images, 15 of the 90 training images in the wrong folder
+    std::vector<std::string> m_wrong;       // their paths
 };
 
 void TestTruthFile::initTestCase()
@@ -75,6 +78,14 @@ void TestTruthFile::initTestCase()
     QVERIFY(all.ok());
     for (const auto &e : *all)
         m_idOf[e.source] = e.id;
+    // A dataset with real mislabels: every 6th training image sits in the next class's folder.
+    m_data = m_dir.filePath("data");
+    testing::SyntheticSpec spec;
+    spec.classes = 3;
+    spec.trainPerClass = 30;
+    spec.testPerClass = 5;
+    spec.flipEvery = 6;
+    m_wrong = testing::writeSyntheticImageFolder(m_data.toStdString(), spec);
 }
 
 void TestTruthFile::parse_data()
@@ -247,14 +258,8 @@ void TestTruthFile::recallAndAucByHand()
 
 void TestTruthFile::cliEvaluatesAgainstTheTruth()
 {
-    // A dataset with real mislabels: every 6th training image sits in the next class's folder.
-    const QString data = m_dir.filePath("data");
-    testing::SyntheticSpec spec;
-    spec.classes = 3;
-    spec.trainPerClass = 30;
-    spec.testPerClass = 5;
-    spec.flipEvery = 6;
-    const std::vector<std::string> wrong = testing::writeSyntheticImageFolder(data.toStdString(), spec);
+    const QString data = m_data;
+    const std::vector<std::string> &wrong = m_wrong;
     QCOMPARE(wrong.size(), size_t(15));
     QByteArray text = "# the images known to sit in the wrong folder\n";
     for (const auto &w : wrong)
@@ -318,6 +323,67 @@ void TestTruthFile::cliEvaluatesAgainstTheTruth()
     QCOMPARE(back->config.truthFile, truth.toStdString());
     QCOMPARE(back->flips.size(), size_t(15));
     QCOMPARE(back->machine.torchThreads, 1);
+}
+
+void TestTruthFile::correctLabelsDriveTheCleaningLoop()
+{
+    // writeSyntheticImageFolder put image <serial> of class c into class c+1's folder when
+    // serial % 6 == 0; serials run 1..30 for class 0, 31..60 for class 1, …
+    const QString data = m_data;
+    QByteArray text;
+    int listed = 0;
+    for (int c = 0; c < 3; ++c)
+        for (int serial = c * 30 + 1; serial <= (c + 1) * 30; ++serial)
+            if (serial % 6 == 0) {
+                text += QByteArray::fromStdString("train/" + testing::className((c + 1) % 3) + "/"
+                                                  + std::to_string(serial) + ".png," + testing::className(c) + "\n");
+                ++listed;
+            }
+    QCOMPARE(listed, 15);
+    QCOMPARE(int(m_wrong.size()), listed);
+    const QString truth = m_dir.filePath("truth-labelled.txt");
+    QVERIFY(writeText(truth, text));
+
+    EvaluationConfig cfg;
+    cfg.dataset = data.toStdString();
+    cfg.workDirectory = m_dir.filePath("work-labelled").toStdString();
+    cfg.noiseRate = 0.0;
+    cfg.truthFile = truth.toStdString();
+    cfg.train.width = 4;
+    cfg.train.embeddingDim = 8;
+    cfg.train.epochs = 1;
+    cfg.train.batchSize = 16;
+    cfg.compute.threads = 1;
+    cfg.cleaningBudgets = {0.2};
+    cfg.seedReplicates = 0;
+    auto r = runEvaluation(cfg);
+    QVERIFY2(r.ok(), r.status().message().c_str());
+    QVERIFY(r->truthLabelled);
+    QVERIFY(r->cleaningSkipped.empty());
+    QCOMPARE(r->flips.size(), size_t(15));
+    for (size_t i = 0; i < r->flips.size(); ++i) {
+        // "train/<folder>/<serial>.png": labelled as its folder, truly of class (serial − 1) / 30.
+        const QStringList parts = QString::fromStdString(r->flipSources[i]).split('/');
+        QCOMPARE(parts.size(), 3);
+        const int serial = parts[2].section('.', 0, 0).toInt();
+        QCOMPARE(r->classes[size_t(r->flips[i].noisyLabel)], parts[1].toStdString());
+        QCOMPARE(r->classes[size_t(r->flips[i].trueLabel)], testing::className((serial - 1) / 30));
+    }
+    // Queue and random at 20 % (18 of 90 reviewed each), then every known error fixed.
+    QCOMPARE(r->cleaning.size(), size_t(3));
+    QCOMPARE(r->cleaning[0].reviewed, int64_t(18));
+    QCOMPARE(r->cleaning[2].strategy, std::string("all flips fixed"));
+    QCOMPARE(r->cleaning[2].fixed, int64_t(15));
+
+    // Another truth file: the model and factors are reused, the cleaning runs redone.
+    QByteArray fewer = text.left(text.indexOf('\n') + 1);
+    QVERIFY(writeText(truth, fewer));
+    auto again = runEvaluation(cfg);
+    QVERIFY2(again.ok(), again.status().message().c_str());
+    QCOMPARE(again->modelId, r->modelId);
+    QCOMPARE(again->flips.size(), size_t(1));
+    QCOMPARE(again->cleaning[2].fixed, int64_t(1));
+    QVERIFY(again->cleaning[0].fixed <= 1);
 }
 
 QTEST_MAIN(TestTruthFile)
