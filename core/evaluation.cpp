@@ -3,6 +3,8 @@
 
 #include "chartimage.h"
 #include "detectionmetrics.h"
+#include "evaluationtruth.h"
+#include "imagedecoder.h"
 #include "importer.h"
 #include "modelrunner.h"
 #include "modelspec.h"
@@ -37,6 +39,9 @@ using Clock = std::chrono::steady_clock;
 constexpr const char *kProjectName = "evaluation.traclens";
 constexpr const char *kCleaningDir = "cleaning";
 constexpr const char *kFingerprintKey = "evaluation_fingerprint";
+constexpr const char *kConfusionKey = "evaluation_confusion";
+constexpr const char *kTruthKey = "evaluation_truth";
+constexpr const char *kCleanModelName = "clean-labels";
 constexpr int kCurvePoints = 200;
 
 double since(Clock::time_point t)
@@ -57,19 +62,119 @@ QJsonObject trainConfigJson(const TrainConfig &c)
             {"seed", QString::number(qulonglong(c.seed))}};
 }
 
+// FNV-1a of a string: a content key, not a security measure.
+uint64_t fnv1a(const std::string &bytes)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char ch : bytes) {
+        h ^= ch;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
 // Everything that decides the project's contents up to the trained model; a work
-// directory made with another fingerprint is not reused.
+// directory made with another fingerprint is not reused. Keys for the noise type and
+// its matrix are added only for non-uniform noise, so work directories of uniform runs
+// made before noise types existed are still resumed.
 std::string fingerprint(const EvaluationConfig &c)
 {
     std::error_code ec;
     const fs::path dataset = fs::absolute(c.dataset, ec);
-    const QJsonObject o{{"dataset", QString::fromStdString(dataset.lexically_normal().string())},
-                        {"noise_rate", c.noiseRate},
-                        {"noise_seed", QString::number(qulonglong(c.noiseSeed))},
-                        {"train_limit", qint64(c.trainLimit)},
-                        {"test_limit", qint64(c.testLimit)},
-                        {"train", trainConfigJson(c.train)}};
+    QJsonObject o{{"dataset", QString::fromStdString(dataset.lexically_normal().string())},
+                  {"noise_rate", c.noiseRate},
+                  {"noise_seed", QString::number(qulonglong(c.noiseSeed))},
+                  {"train_limit", qint64(c.trainLimit)},
+                  {"test_limit", qint64(c.testLimit)},
+                  {"train", trainConfigJson(c.train)}};
+    if (c.noiseType != NoiseType::Uniform && c.noiseRate > 0.0)
+        o.insert("noise_type", noiseTypeName(c.noiseType));
+    if (c.noiseType == NoiseType::Confusion && c.noiseRate > 0.0 && !c.confusionFile.empty()) {
+        Result<std::string> bytes = readFileCapped(c.confusionFile, kMaxJsonFileBytes, "a confusion matrix");
+        o.insert("confusion_file", QString::number(qulonglong(bytes.ok() ? fnv1a(*bytes) : 0), 16));
+    }
     return QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString();
+}
+
+QJsonArray matrixJson(const std::vector<std::vector<double>> &m)
+{
+    QJsonArray rows;
+    for (const auto &row : m) {
+        QJsonArray r;
+        for (double v : row)
+            r.append(v);
+        rows.append(r);
+    }
+    return rows;
+}
+
+std::vector<std::vector<double>> matrixFrom(const QJsonArray &rows)
+{
+    std::vector<std::vector<double>> m;
+    for (const auto &r : rows) {
+        std::vector<double> row;
+        for (const auto &v : r.toArray())
+            row.push_back(v.toDouble());
+        m.push_back(std::move(row));
+    }
+    return m;
+}
+
+// Counts of (true class, predicted class) of the model's last checkpoint on the test
+// split. The images are read and converted as compute reads them (toModelInput), so the
+// predictions are the model's own.
+Result<std::vector<std::vector<double>>> testConfusion(ProjectDb &db, int64_t modelId, const CancelFlag *cancel)
+{
+    auto info = db.dataset();
+    if (!info.ok())
+        return info.status();
+    if (!info->has_value())
+        return Status::invalid(db.path() + ": the project has no dataset");
+    auto test = db.examples(Split::Test);
+    if (!test.ok())
+        return test.status();
+    if (test->empty())
+        return Status::invalid("evaluation: confusion noise measures a model's confusion on the test split, and "
+                               + (*info)->root + " has no test split; give a matrix file (--confusion FILE)");
+    auto model = db.model(modelId);
+    if (!model.ok())
+        return model.status();
+    auto spec = readModelSpec(model->directory);
+    if (!spec.ok())
+        return spec.status();
+    if (spec->checkpoints.empty())
+        return Status::invalid(model->directory + ": the model has no checkpoints");
+    auto runner = ModelRunner::load(*spec, spec->checkpoints.size() - 1);
+    if (!runner.ok())
+        return runner.status();
+    const int k = int(spec->classes.size());
+    std::vector<std::vector<double>> counts(size_t(k), std::vector<double>(size_t(k), 0.0));
+    ImageStore store((*info)->kind, (*info)->root);
+    const size_t per = spec->input.floatsPerImage();
+    constexpr size_t kBatch = 256;
+    std::vector<float> input;
+    BatchOutput out;
+    for (size_t start = 0; start < test->size(); start += kBatch) {
+        if (isCancelled(cancel))
+            return Status::cancelled("evaluation cancelled");
+        const size_t n = std::min(kBatch, test->size() - start);
+        input.assign(n * per, 0.0f);
+        for (size_t i = 0; i < n; ++i) {
+            auto image = store.load((*test)[start + i].source);
+            if (!image.ok())
+                return image.status();
+            toModelInput(*image, spec->input, input.data() + i * per);
+        }
+        TL_RETURN_IF_ERROR((*runner)->run(input.data(), int(n), &out));
+        for (size_t i = 0; i < n; ++i) {
+            const float *logits = out.logits.data() + i * size_t(out.numClasses);
+            const int predicted = int(std::max_element(logits, logits + out.numClasses) - logits);
+            const int label = (*test)[start + i].currentLabel;
+            if (label >= 0 && label < k && predicted < k)
+                counts[size_t(label)][size_t(predicted)] += 1.0;
+        }
+    }
+    return counts;
 }
 
 // Deletes only what an evaluation creates in its work directory.
@@ -228,6 +333,24 @@ std::string budgetKey(double b)
 
 } // namespace
 
+RankingEvaluation scoreRanking(const std::string &name, const RankingSpec &spec, const std::vector<int64_t> &ids,
+                               const std::vector<double> &scores, const std::vector<LabelFlip> &errors,
+                               const std::vector<double> &budgets, bool withCurve)
+{
+    CheckpointTerms terms;
+    terms.ids = ids;
+    std::unordered_map<int64_t, size_t> rowOf;
+    for (size_t i = 0; i < ids.size(); ++i)
+        rowOf.emplace(ids[i], i);
+    std::vector<char> wrong(ids.size(), 0);
+    for (const auto &f : errors) {
+        auto it = rowOf.find(f.exampleId);
+        if (it != rowOf.end())
+            wrong[it->second] = 1;
+    }
+    return evaluateRanking(name, spec, scores, terms, wrong, budgets, withCurve);
+}
+
 double RankingEvaluation::meanRecall() const
 {
     return recall.empty() ? 0.0 : std::accumulate(recall.begin(), recall.end(), 0.0) / double(recall.size());
@@ -238,9 +361,24 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
 {
     if (config.dataset.empty() || config.workDirectory.empty())
         return Status::invalid("evaluation: a dataset and a work directory are needed");
-    if (!(config.noiseRate > 0.0 && config.noiseRate < 1.0))
+    const bool useTruth = !config.truthFile.empty();
+    if (useTruth && config.noiseRate != 0.0)
+        return Status::invalid("evaluation: a truth file is scored without injected noise; the noise rate must be 0, "
+                               "not " + std::to_string(config.noiseRate));
+    if (!useTruth && config.noiseRate == 0.0)
+        return Status::invalid("evaluation: nothing to score: inject label noise (a rate between 0 and 1) or give a "
+                               "truth file of known errors");
+    if (!useTruth && !(config.noiseRate > 0.0 && config.noiseRate < 1.0))
         return Status::invalid("evaluation: the noise rate must be between 0 and 1 (exclusive), not "
                                + std::to_string(config.noiseRate));
+    // The truth file is read before any work, so a bad line costs nothing.
+    std::vector<TruthEntry> truthEntries;
+    if (useTruth) {
+        auto entries = readTruthFile(config.truthFile);
+        if (!entries.ok())
+            return entries.status();
+        truthEntries = std::move(entries).value();
+    }
     for (double b : config.budgets)
         if (!(b > 0.0 && b <= 1.0))
             return Status::invalid("evaluation: review budgets are fractions in (0, 1]");
@@ -270,6 +408,7 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
     const std::string projectPath = (work / kProjectName).string();
     const std::string print = fingerprint(config);
     ModelRunner::setThreads(config.compute.threads);
+    rep.machine = currentMachine();
 
     // --- reuse or start afresh
     if (fs::exists(projectPath)) {
@@ -315,19 +454,73 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
         auto classes = db.classes();
         if (!train.ok() || !classes.ok())
             return train.ok() ? classes.status() : train.status();
-        const auto flips = planLabelNoise(*train, int(classes->size()), config.noiseRate, config.noiseSeed);
-        if (flips.empty())
-            return Status::invalid("evaluation: the noise rate flips no label of " + std::to_string(train->size())
-                                   + " training examples");
-        report("flipping " + std::to_string(flips.size()) + " labels");
+        std::vector<LabelFlip> flips;
+        double cleanSeconds = 0.0; // reported as its own stage
+        if (!useTruth) {
+            NoiseModel noise;
+            noise.type = config.noiseType;
+            QJsonObject confusionMeta;
+            if (noise.type == NoiseType::Confusion) {
+                if (!config.confusionFile.empty()) {
+                    auto m = readConfusionMatrix(config.confusionFile, int(classes->size()));
+                    if (!m.ok())
+                        return m.status();
+                    noise.confusion = std::move(m).value();
+                    confusionMeta.insert("source", QString::fromStdString("file " + config.confusionFile));
+                } else {
+                    // The confusion of a model that never saw the noise, measured on images it
+                    // was not trained on: which classes look alike to a classifier like this one.
+                    const auto tClean = Clock::now();
+                    report("training on the clean labels (for the confusion matrix)");
+                    auto clean = trainProjectModel(db, config.train, kCleanModelName, forward("train (clean labels): "),
+                                                   cancel);
+                    if (!clean.ok())
+                        return clean.status();
+                    TL_RETURN_IF_ERROR(recordTrainConfig(db, *clean, config.train));
+                    report("measuring the clean-label model's confusion on the test split");
+                    auto m = testConfusion(db, *clean, cancel);
+                    if (!m.ok())
+                        return m.status();
+                    noise.confusion = std::move(m).value();
+                    confusionMeta.insert("source", "predictions on the test split of the built-in CNN trained on the "
+                                                   "clean labels with the same configuration and seed");
+                    cleanSeconds = since(tClean);
+                    TL_RETURN_IF_ERROR(storeSeconds(db, "clean", cleanSeconds));
+                }
+                confusionMeta.insert("matrix", matrixJson(noise.confusion));
+            }
+            auto planned = planLabelNoise(*train, int(classes->size()), config.noiseRate, config.noiseSeed, noise);
+            if (!planned.ok())
+                return planned.status();
+            flips = std::move(planned).value();
+            if (flips.empty())
+                return Status::invalid("evaluation: the noise rate flips no label of " + std::to_string(train->size())
+                                       + " training examples");
+            report("flipping " + std::to_string(flips.size()) + " labels (" + noiseTypeName(noise.type) + " noise)");
+            if (!confusionMeta.isEmpty())
+                TL_RETURN_IF_ERROR(db.setMeta(
+                    kConfusionKey, QJsonDocument(confusionMeta).toJson(QJsonDocument::Compact).toStdString()));
+        }
         ProjectDb::Transaction tx(db);
         TL_RETURN_IF_ERROR(tx.status());
         TL_RETURN_IF_ERROR(applyLabelNoise(db, flips));
-        TL_RETURN_IF_ERROR(storeSeconds(db, "import", since(t)));
+        TL_RETURN_IF_ERROR(storeSeconds(db, "import", since(t) - cleanSeconds));
         TL_RETURN_IF_ERROR(db.setMeta(kFingerprintKey, print));
         TL_RETURN_IF_ERROR(tx.commit());
     }
-    rep.seconds.emplace_back("import and label noise", storedSeconds(db, "import"));
+    rep.seconds.emplace_back(useTruth ? "import" : "import and label noise", storedSeconds(db, "import"));
+    if (config.noiseType == NoiseType::Confusion && !useTruth) {
+        auto stored = db.meta(kConfusionKey);
+        if (!stored.ok())
+            return stored.status();
+        if (stored->has_value()) {
+            const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromStdString(**stored)).object();
+            rep.confusion = matrixFrom(o.value("matrix").toArray());
+            rep.confusionSource = o.value("source").toString().toStdString();
+        }
+        if (config.confusionFile.empty())
+            rep.seconds.emplace_back("training (clean labels, for the confusion matrix)", storedSeconds(db, "clean"));
+    }
     {
         auto classes = db.classes();
         auto train = db.exampleCount(Split::Train);
@@ -339,12 +532,35 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
         rep.classes = *classes;
         rep.trainCount = *train;
         rep.testCount = *test;
-        rep.flips = *flips;
-        for (const auto &f : rep.flips) {
-            auto e = db.example(f.exampleId);
-            if (!e.ok())
-                return e.status();
-            rep.flipSources.push_back(e->source);
+        if (useTruth) {
+            auto known = resolveTruth(db, truthEntries, config.truthFile, config.trainLimit > 0 || config.testLimit > 0);
+            if (!known.ok())
+                return known.status();
+            rep.flips = known->errors;
+            rep.flipSources = known->sources;
+            rep.truthLabelled = known->labelled;
+            rep.truthNotInSubset = known->notInProject;
+            // Finished cleaning runs restored the labels of the previous truth: another
+            // truth (or other correct labels) needs them redone; model and factors stay.
+            std::string key;
+            for (const auto &f : rep.flips)
+                key += std::to_string(f.exampleId) + ":" + std::to_string(f.trueLabel) + ",";
+            key = QString::number(qulonglong(fnv1a(key)), 16).toStdString();
+            auto stored = db.meta(kTruthKey);
+            if (!stored.ok())
+                return stored.status();
+            if (!stored->has_value() || **stored != key) {
+                fs::remove_all(work / kCleaningDir, ec);
+                TL_RETURN_IF_ERROR(db.setMeta(kTruthKey, key));
+            }
+        } else {
+            rep.flips = *flips;
+            for (const auto &f : rep.flips) {
+                auto e = db.example(f.exampleId);
+                if (!e.ok())
+                    return e.status();
+                rep.flipSources.push_back(e->source);
+            }
         }
     }
 
@@ -352,9 +568,19 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
     auto models = db.models();
     if (!models.ok())
         return models.status();
+    // The clean-label model (confusion noise) is not the one evaluated.
+    std::optional<ModelRow> cleanModel;
+    models->erase(std::remove_if(models->begin(), models->end(),
+                                 [&](const ModelRow &m) {
+                                     if (m.name != kCleanModelName)
+                                         return false;
+                                     cleanModel = m;
+                                     return true;
+                                 }),
+                  models->end());
     if (models->empty()) {
         auto t = Clock::now();
-        report("training on the noisy labels");
+        report(useTruth ? "training on the dataset's labels" : "training on the noisy labels");
         auto id = trainProjectModel(db, config.train, "noisy-labels", forward("train: "), cancel);
         if (!id.ok())
             return id.status();
@@ -364,7 +590,8 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
     } else {
         rep.modelId = models->front().id;
     }
-    rep.seconds.emplace_back("training (noisy labels)", storedSeconds(db, "train"));
+    rep.seconds.emplace_back(useTruth ? "training (the dataset's labels)" : "training (noisy labels)",
+                             storedSeconds(db, "train"));
     {
         auto epochs = db.epochs(rep.modelId);
         if (!epochs.ok())
@@ -527,7 +754,11 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
     rep.seconds.emplace_back("rankings and checkpoint study", since(tRank));
 
     // --- the cleaning loop
-    if (!config.cleaningBudgets.empty() || config.seedReplicates > 0) {
+    const bool wantsCleaning = !config.cleaningBudgets.empty() || config.seedReplicates > 0;
+    if (wantsCleaning && useTruth && !rep.truthLabelled)
+        rep.cleaningSkipped = config.truthFile + " gives no correct labels, so a review could restore none (its "
+                                                 "seed replicates are skipped with it)";
+    if (wantsCleaning && rep.cleaningSkipped.empty()) {
         auto model = db.model(rep.modelId);
         if (!model.ok())
             return model.status();
@@ -596,6 +827,21 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
             run.strategy = plan.strategy;
             run.budget = plan.budget;
             run.seed = plan.seed;
+            // With every flip fixed the labels are the clean ones: the model confusion noise
+            // trained on them (same data order, configuration and seed) is this run.
+            if (plan.strategy == "all flips fixed" && cleanModel && !useTruth) {
+                auto epochs = db.epochs(cleanModel->id);
+                if (!epochs.ok())
+                    return epochs.status();
+                if (!epochs->empty() && int(epochs->size()) == config.train.epochs) {
+                    run.reviewed = run.fixed = int64_t(rep.flips.size());
+                    run.testAccuracy = epochs->back().testAccuracy;
+                    run.seconds = 0.0; // counted in the clean-label training stage
+                    TL_RETURN_IF_ERROR(cache.store(plan.key, run));
+                    rep.cleaning.push_back(run);
+                    continue;
+                }
+            }
             TrainData corrected;
             corrected.input = trainData.input;
             corrected.labels = trainData.labels;
@@ -649,6 +895,7 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
     }
     for (const auto &s : rep.seconds)
         rep.totalSeconds += s.second;
+    rep.machine.loadEnd = loadAverages();
     return rep;
 }
 

@@ -5,8 +5,15 @@
 // runEvaluation():
 //  1. imports the dataset into a fresh project in the work directory (optionally a
 //     seeded subset, for quick runs),
-//  2. flips a seeded `noiseRate` of the training labels to other classes (labelnoise.h;
-//     the flips stay in the project's label history and go into the report),
+//  2. flips a seeded `noiseRate` of the training labels to other classes (labelnoise.h:
+//     uniform, pair or confusion noise; the flips stay in the project's label history and
+//     go into the report). Confusion noise without a matrix file first trains the built-in
+//     CNN on the clean labels (same configuration and seed as below) and draws the flips
+//     from its confusion on the test split — out of sample, and reproducible from the
+//     seeds (and thread count, see trainer.h). That model is also the cleaning loop's
+//     "every flip fixed" run, which is therefore not trained twice.
+//     Or, with `truthFile` and noise rate 0: no noise; the known errors listed in the file
+//     (evaluationtruth.h) are what the rankings are scored against,
 //  3. trains the built-in CNN on the noisy labels and computes TracIn factors,
 //  4. ranks the training examples by self-influence, loss, margin and at random
 //     (ranking.h) and measures recall of the flipped labels in the top 1/5/10/20/30 %
@@ -17,13 +24,18 @@
 //     queue (or a random X %), restores the true label of every flip found there, and
 //     the model is retrained with the same seed and configuration; test accuracy before
 //     and after, for each X; and, for scale, the noisy-label model with other seeds.
-// writeEvaluationReport() writes report.json, report.md and PNG recall curves.
+//     With a truth file that gives no correct labels the loop is skipped (and the report
+//     says so): nothing could be restored.
+// writeEvaluationReport() writes report.json, report.md and PNG recall curves; both name
+// the machine (machineinfo.h) with its load at the start and the end of the run.
 //
 // Resuming: the work directory keeps the project, the models and each finished
 // cleaning run; a second call with the same configuration reuses them (import, noise,
 // training, factors and finished retrainings are not redone). A different
 // configuration starts afresh: the files this evaluation made there are deleted (and
-// only those).
+// only those). The configuration's resume key covers the dataset, subset, noise (rate,
+// seed, type, matrix file contents) and training; a changed truth file keeps the model and
+// factors but discards the finished cleaning runs.
 //
 // Thread safety: runEvaluation opens its own ProjectDb; run one evaluation per work
 // directory at a time. Uses LibTorch's intra-op pool (config.compute.threads).
@@ -32,6 +44,7 @@
 #include "chartimage.h"
 #include "computejob.h"
 #include "labelnoise.h"
+#include "machineinfo.h"
 #include "progress.h"
 #include "projectdb.h"
 #include "ranking.h"
@@ -47,8 +60,14 @@ namespace traclens {
 struct EvaluationConfig {
     std::string dataset;                 // a path importDataset accepts
     std::string workDirectory;           // project, models, finished cleaning runs
-    double noiseRate = 0.1;
+    double noiseRate = 0.1;              // in (0, 1); 0 only with truthFile
     uint64_t noiseSeed = 1;
+    NoiseType noiseType = NoiseType::Uniform;
+    // Confusion noise: a K×K matrix file (readConfusionMatrix); empty = the confusion of
+    // the built-in CNN trained on the clean labels, measured on the test split.
+    std::string confusionFile;
+    // Known errors (evaluationtruth.h) to score against instead of injected noise.
+    std::string truthFile;
     int64_t trainLimit = 0;              // 0 = the whole training split, else a seeded subset
     int64_t testLimit = 0;               // 0 = the whole test split
     TrainConfig train;
@@ -94,8 +113,18 @@ struct EvaluationReport {
     EvaluationConfig config;
     std::vector<std::string> classes;
     int64_t trainCount = 0, testCount = 0;
+    // The injected flips, or with a truth file the known errors (trueLabel −1 when the file
+    // gives no correct label).
     std::vector<LabelFlip> flips;
     std::vector<std::string> flipSources;  // source of each flip's example, same order
+    // Confusion noise: the matrix the flips were drawn from (row = true class; counts when
+    // measured) and where it came from.
+    std::vector<std::vector<double>> confusion;
+    std::string confusionSource;
+    bool truthLabelled = false;            // the truth file gives every correct label
+    int64_t truthNotInSubset = 0;          // truth entries a seeded subset left out
+    std::string cleaningSkipped;           // why the cleaning loop did not run ("" when it ran or was not asked for)
+    MachineInfo machine;                   // where this run was measured
     int64_t modelId = 0;
     std::vector<EpochRow> epochs;          // the model trained on noisy labels
     std::vector<double> learningRates;     // per checkpoint
@@ -113,6 +142,14 @@ struct EvaluationReport {
     std::vector<std::pair<std::string, double>> seconds; // per stage, in order
     double totalSeconds = 0.0;
 };
+
+// Recall at each budget and the ROC AUC of one ranking against known wrong labels, as
+// runEvaluation reports them: `scores[i]` belongs to `ids[i]` (higher = reviewed first;
+// ties in ascending id order, sortRanking), `errors` are the wrong labels (ids not in `ids`
+// are ignored). With `withCurve`, also the recall curve (200 steps).
+RankingEvaluation scoreRanking(const std::string &name, const RankingSpec &spec, const std::vector<int64_t> &ids,
+                               const std::vector<double> &scores, const std::vector<LabelFlip> &errors,
+                               const std::vector<double> &budgets, bool withCurve = false);
 
 Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const ProgressFn &progress = {},
                                        const CancelFlag *cancel = nullptr);

@@ -104,6 +104,30 @@ std::vector<RankingEvaluation> rankingsFrom(const QJsonValue &v)
     return out;
 }
 
+QJsonArray matrixJson(const std::vector<std::vector<double>> &m)
+{
+    QJsonArray rows;
+    for (const auto &row : m)
+        rows.append(doubles(row));
+    return rows;
+}
+
+QJsonArray loadJson(const std::array<double, 3> &load)
+{
+    return QJsonArray{load[0], load[1], load[2]};
+}
+
+std::array<double, 3> loadFrom(const QJsonValue &v)
+{
+    const QJsonArray a = v.toArray();
+    return {a.at(0).toDouble(-1), a.at(1).toDouble(-1), a.at(2).toDouble(-1)};
+}
+
+bool truthRun(const EvaluationReport &r)
+{
+    return !r.config.truthFile.empty();
+}
+
 QJsonObject toJson(const EvaluationReport &r)
 {
     const EvaluationConfig &c = r.config;
@@ -152,9 +176,23 @@ QJsonObject toJson(const EvaluationReport &r)
             {"test", qint64(r.testCount)},
             {"subset", QJsonObject{{"train_limit", qint64(c.trainLimit)}, {"test_limit", qint64(c.testLimit)}}},
             {"noise", QJsonObject{{"rate", c.noiseRate},
+                                  {"type", truthRun(r) ? QString("none") : QString(noiseTypeName(c.noiseType))},
                                   {"seed", QString::number(qulonglong(c.noiseSeed))},
                                   {"count", int(r.flips.size())},
+                                  {"confusion_file", q(c.confusionFile)},
+                                  {"confusion_source", q(r.confusionSource)},
+                                  {"confusion", matrixJson(r.confusion)},
                                   {"flips", flips}}},
+            {"truth", QJsonObject{{"file", q(c.truthFile)},
+                                  {"count", truthRun(r) ? int(r.flips.size()) : 0},
+                                  {"labelled", r.truthLabelled},
+                                  {"not_in_subset", qint64(r.truthNotInSubset)}}},
+            {"machine", QJsonObject{{"cpu", q(r.machine.cpuModel)},
+                                    {"logical_cores", r.machine.logicalCores},
+                                    {"torch_threads", r.machine.torchThreads},
+                                    {"load_start", loadJson(r.machine.loadStart)},
+                                    {"load_end", loadJson(r.machine.loadEnd)},
+                                    {"description", q(describeMachine(r.machine))}}},
             {"training", QJsonObject{{"model", qint64(r.modelId)},
                                      {"width", t.width},
                                      {"embedding_dim", t.embeddingDim},
@@ -177,6 +215,7 @@ QJsonObject toJson(const EvaluationReport &r)
                                       {"clean", doubles(r.histogramClean)},
                                       {"flipped", doubles(r.histogramFlipped)}}},
             {"cleaning", QJsonObject{{"budgets", doubles(c.cleaningBudgets)},
+                                     {"skipped", q(r.cleaningSkipped)},
                                      {"test_accuracy_before", r.testAccuracyBefore},
                                      {"runs", cleaning},
                                      {"seed_runs", seedRuns}}},
@@ -196,6 +235,82 @@ QString datasetTitle(const std::string &path)
 {
     const QString name = QDir(q(path)).dirName();
     return name.isEmpty() ? q(path) : name;
+}
+
+// "10% label noise", "10% pair label noise", "25 known errors".
+QString noiseLabel(const EvaluationReport &r)
+{
+    if (truthRun(r))
+        return QString("%1 known errors").arg(r.flips.size());
+    const QString type = r.config.noiseType == NoiseType::Uniform ? QString() : QString(noiseTypeName(r.config.noiseType)) + " ";
+    return pct(r.config.noiseRate, 0) + " " + type + "label noise";
+}
+
+QString className(const EvaluationReport &r, int c)
+{
+    return c >= 0 && c < int(r.classes.size()) ? q(r.classes[size_t(c)]) : QString::number(c);
+}
+
+QString noiseBullet(const EvaluationReport &r)
+{
+    const EvaluationConfig &c = r.config;
+    if (truthRun(r)) {
+        QString md = QString("- **Known errors** (no injected noise): %1 training examples listed in `%2` are scored "
+                             "as the wrong labels%3; their ids and sources are in `report.json`.")
+                         .arg(r.flips.size())
+                         .arg(q(c.truthFile))
+                         .arg(r.truthLabelled ? QString(", each with its correct label") : QString(" (no correct labels given)"));
+        if (r.truthNotInSubset > 0)
+            md += QString(" %1 more entries of the file are not in the seeded subset and are not scored.")
+                      .arg(r.truthNotInSubset);
+        return md + "\n";
+    }
+    const QString where = "the flips (id, source, true and noisy label) are in `report.json` and in the project's label "
+                          "history (origin `noise`).";
+    const QString head = QString("- **Noise**: %1 training labels (%2, seed %3, chosen uniformly among the training "
+                                 "examples)")
+                             .arg(r.flips.size())
+                             .arg(pct(c.noiseRate, 0))
+                             .arg(qulonglong(c.noiseSeed));
+    switch (c.noiseType) {
+    case NoiseType::Uniform:
+        return QString("- **Noise**: %1 training labels (%2, seed %3) moved to a uniformly chosen *other* class; ")
+                   .arg(r.flips.size())
+                   .arg(pct(c.noiseRate, 0))
+                   .arg(qulonglong(c.noiseSeed))
+               + where + "\n";
+    case NoiseType::Pair: {
+        QString map;
+        const int k = int(r.classes.size());
+        for (int i = 0; i < k; ++i)
+            map += (map.isEmpty() ? "" : ", ") + className(r, i) + " → " + className(r, (i + 1) % k);
+        return head + " moved to one fixed other class each, class c → class (c+1) mod K in the dataset's class order (" + map + "); " + where + "\n";
+    }
+    case NoiseType::Confusion: {
+        QString md = head + " moved to a class drawn from their class's row of the confusion matrix below (diagonal "
+                            "left out, the rest normalised), so flips go where a classifier's mistakes go; " + where
+                     + "\n\n";
+        md += "  Confusion matrix (" + q(r.confusionSource.empty() ? c.confusionFile : r.confusionSource)
+              + "; row = true class, column = class assigned):\n\n";
+        if (!r.confusion.empty()) {
+            md += "  | true \\ assigned |";
+            QString rule = "  |---|";
+            for (size_t j = 0; j < r.confusion.size(); ++j) {
+                md += " " + className(r, int(j)) + " |";
+                rule += "---:|";
+            }
+            md += "\n" + rule + "\n";
+            for (size_t i = 0; i < r.confusion.size(); ++i) {
+                md += "  | " + className(r, int(i)) + " |";
+                for (double v : r.confusion[i])
+                    md += " " + QString::number(v, 'g', 6) + " |";
+                md += "\n";
+            }
+        }
+        return md + "\n";
+    }
+    }
+    return {};
 }
 
 QString duration(double seconds)
@@ -251,7 +366,7 @@ QString markdown(const EvaluationReport &r, const Plots &plots)
         if (e.spec.kind == RankingKind::Loss)
             loss = &e;
     QString md;
-    md += "# Mislabel detection: " + datasetTitle(c.dataset) + ", " + pct(c.noiseRate, 0) + " label noise\n\n";
+    md += "# Mislabel detection: " + datasetTitle(c.dataset) + ", " + noiseLabel(r) + "\n\n";
     md += "*Generated by `traclens-cli evaluate` (core/evaluation.cpp); the numbers below are measured, not "
           "edited.*\n\n";
     md += QString("- **Data**: `%1`, %2 training and %3 test images, %4 classes%5.\n")
@@ -260,18 +375,13 @@ QString markdown(const EvaluationReport &r, const Plots &plots)
               .arg(r.testCount)
               .arg(r.classes.size())
               .arg(c.trainLimit > 0 || c.testLimit > 0 ? QString(" (a seeded subset)") : QString());
-    md += QString("- **Noise**: %1 training labels (%2, seed %3) moved to a uniformly chosen *other* class; the "
-                  "flips (id, source, true and noisy label) are in `report.json` and in the project's label "
-                  "history (origin `noise`).\n")
-              .arg(r.flips.size())
-              .arg(pct(c.noiseRate, 0))
-              .arg(qulonglong(c.noiseSeed));
+    md += noiseBullet(r);
     QString rates;
     for (double eta : r.learningRates)
         rates += (rates.isEmpty() ? "" : ", ") + QString::number(eta, 'g', 4);
     md += QString("- **Model**: the built-in CNN (width %1, embedding %2), plain SGD, %3 epochs, batch %4, η = %5 "
-                  "halved every %6 epochs → %7 checkpoints with η = (%8); trained on the noisy labels, test "
-                  "accuracy %9.\n")
+                  "halved every %6 epochs → %7 checkpoints with η = (%8); trained on the %9 labels, test "
+                  "accuracy %10.\n")
               .arg(t.width)
               .arg(t.embeddingDim)
               .arg(t.epochs)
@@ -280,13 +390,15 @@ QString markdown(const EvaluationReport &r, const Plots &plots)
               .arg(t.lrDecayEvery)
               .arg(r.learningRates.size())
               .arg(rates)
+              .arg(truthRun(r) ? "dataset's" : "noisy")
               .arg(pct(r.testAccuracyBefore));
     md += "- **Default review queue**: **" + q(defaultName) + "** (`defaultRanking()` in core/ranking.cpp).\n\n";
 
-    md += "## Flipped labels found in the top of each ranking\n\n";
-    md += "Recall = share of all flipped labels that are among the first X % of the ranking (what a person "
-          "reviewing that much of the queue would find). ROC AUC: how well the score separates flipped from "
-          "clean labels (0.5 = chance).\n\n";
+    const QString wrong = truthRun(r) ? "known errors" : "flipped labels";
+    md += "## " + QString(truthRun(r) ? "Known errors" : "Flipped labels") + " found in the top of each ranking\n\n";
+    md += "Recall = share of all " + wrong + " that are among the first X % of the ranking (what a person "
+          "reviewing that much of the queue would find). ROC AUC: how well the score separates " + wrong
+          + " from the other labels (0.5 = chance).\n\n";
     std::vector<const RankingEvaluation *> rows;
     for (const auto &e : r.rankings)
         rows.push_back(&e);
@@ -406,6 +518,8 @@ QString markdown(const EvaluationReport &r, const Plots &plots)
     if (plots.policies)
         md += "![Recall of self-influence under each checkpoint policy](recall-checkpoints.png)\n\n";
 
+    if (!r.cleaningSkipped.empty())
+        md += "## The cleaning loop\n\nNot run: " + q(r.cleaningSkipped) + ".\n\n";
     if (!r.cleaning.empty()) {
         md += "## The cleaning loop\n\n";
         md += "A simulated person reviews the top X % of the default queue (or a random X % of the training set), "
@@ -481,7 +595,12 @@ QString markdown(const EvaluationReport &r, const Plots &plots)
     for (const auto &[stage, s] : r.seconds)
         md += "| " + q(stage) + " | " + duration(s) + " |\n";
     md += "| **total** | **" + duration(r.totalSeconds) + "** |\n\n";
-    md += "Measured on the project's 2-core development machine, shared with other work while it ran.\n";
+    if (r.machine.logicalCores > 0 || !r.machine.cpuModel.empty())
+        md += "Measured on " + q(describeMachine(r.machine))
+              + ". A load average near or above the number of cores means other work shared the machine; stages "
+                "resumed from an earlier run keep the times measured then.\n";
+    else
+        md += "The machine this was measured on is not recorded.\n";
     if (!plots.any)
         md += "\n*Plots were not drawn: the program that wrote this report had no QGuiApplication.*\n";
     return md;
@@ -507,8 +626,8 @@ Status writeImage(const QString &path, const QImage &image)
 LineChart recallChart(const EvaluationReport &r)
 {
     LineChart chart;
-    chart.title = QString("Flipped labels found vs. fraction reviewed (%1, %2 noise)")
-                      .arg(datasetTitle(r.config.dataset), pct(r.config.noiseRate, 0));
+    chart.title = QString("Flipped labels found vs. fraction reviewed (%1, %2)")
+                      .arg(datasetTitle(r.config.dataset), noiseLabel(r));
     chart.xLabel = "fraction of the training set reviewed (top of the ranking)";
     chart.yLabel = "flipped labels found (recall)";
     chart.xMax = 0.5;
@@ -634,6 +753,21 @@ Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
     const QJsonObject noise = o.value("noise").toObject();
     c.noiseRate = noise.value("rate").toDouble();
     c.noiseSeed = noise.value("seed").toString().toULongLong();
+    c.noiseType = parseNoiseType(noise.value("type").toString().toStdString()).value_or(NoiseType::Uniform);
+    c.confusionFile = noise.value("confusion_file").toString().toStdString();
+    r.confusionSource = noise.value("confusion_source").toString().toStdString();
+    for (const auto &row : noise.value("confusion").toArray())
+        r.confusion.push_back(toDoubles(row));
+    const QJsonObject truth = o.value("truth").toObject();
+    c.truthFile = truth.value("file").toString().toStdString();
+    r.truthLabelled = truth.value("labelled").toBool();
+    r.truthNotInSubset = truth.value("not_in_subset").toInteger();
+    const QJsonObject machine = o.value("machine").toObject();
+    r.machine.cpuModel = machine.value("cpu").toString().toStdString();
+    r.machine.logicalCores = machine.value("logical_cores").toInt();
+    r.machine.torchThreads = machine.value("torch_threads").toInt();
+    r.machine.loadStart = loadFrom(machine.value("load_start"));
+    r.machine.loadEnd = loadFrom(machine.value("load_end"));
     for (const auto &v : noise.value("flips").toArray()) {
         const QJsonObject f = v.toObject();
         r.flips.push_back({f.value("id").toInteger(), f.value("true").toInt(), f.value("noisy").toInt()});
@@ -682,6 +816,7 @@ Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
     r.histogramFlipped = toDoubles(hist.value("flipped"));
     const QJsonObject cleaning = o.value("cleaning").toObject();
     c.cleaningBudgets = toDoubles(cleaning.value("budgets"));
+    r.cleaningSkipped = cleaning.value("skipped").toString().toStdString();
     r.testAccuracyBefore = cleaning.value("test_accuracy_before").toDouble(-1);
     for (const char *key : {"runs", "seed_runs"}) {
         for (const auto &v : cleaning.value(key).toArray()) {

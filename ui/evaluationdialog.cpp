@@ -1,6 +1,7 @@
 #include "evaluationdialog.h"
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
 #include <QPushButton>
@@ -18,6 +19,7 @@ void EvaluationSettings::applyTo(EvaluationConfig *config) const
 {
     config->noiseRate = noiseRate;
     config->noiseSeed = noiseSeed;
+    config->noiseType = noiseType;
     config->train.epochs = epochs;
     if (!cleaningLoop) {
         config->cleaningBudgets.clear();
@@ -35,7 +37,8 @@ double estimatedEvaluationSeconds(qint64 trainImages, const EvaluationSettings &
     const int trainings = 1 + (settings.cleaningLoop ? 2 * int(defaults.cleaningBudgets.size())
                                                            + (defaults.cleaningUpperBound ? 1 : 0)
                                                            + defaults.seedReplicates
-                                                     : 0);
+                                                     : 0)
+                          + (settings.noiseType == NoiseType::Confusion && !settings.cleaningLoop ? 1 : 0);
     const double n = double(std::max<qint64>(trainImages, 0));
     return n * (trainPerImageEpoch * settings.epochs * trainings + factorsPerImage);
 }
@@ -62,6 +65,13 @@ EvaluationDialog::EvaluationDialog(qint64 trainImages, QWidget *parent) : QDialo
     m_seed->setRange(0, 1000000);
     m_seed->setToolTip(tr("Seed of the label noise: the same seed flips the same labels"));
     form->addRow(tr("Noise &seed:"), m_seed);
+    m_noiseType = new QComboBox;
+    m_noiseType->addItem(tr("Uniform: to any other class"), int(NoiseType::Uniform));
+    m_noiseType->addItem(tr("Pair: each class to the next one"), int(NoiseType::Pair));
+    m_noiseType->addItem(tr("Confusion: to the classes a model confuses"), int(NoiseType::Confusion));
+    m_noiseType->setToolTip(tr("Where a flipped label goes. Confusion first trains the model on the clean labels and "
+                               "draws each flip from its mistakes on the test images."));
+    form->addRow(tr("Noise &type:"), m_noiseType);
     m_epochs = new QSpinBox;
     m_epochs->setRange(1, 100);
     form->addRow(tr("Training &epochs:"), m_epochs);
@@ -83,6 +93,7 @@ EvaluationDialog::EvaluationDialog(qint64 trainImages, QWidget *parent) : QDialo
     setSettings({});
     connect(m_epochs, &QSpinBox::valueChanged, this, &EvaluationDialog::updateEstimate);
     connect(m_cleaning, &QCheckBox::toggled, this, &EvaluationDialog::updateEstimate);
+    connect(m_noiseType, &QComboBox::currentIndexChanged, this, &EvaluationDialog::updateEstimate);
 }
 
 EvaluationSettings EvaluationDialog::settings() const
@@ -90,6 +101,7 @@ EvaluationSettings EvaluationDialog::settings() const
     EvaluationSettings s;
     s.noiseRate = m_noise->value() / 100.0;
     s.noiseSeed = uint64_t(m_seed->value());
+    s.noiseType = NoiseType(m_noiseType->currentData().toInt());
     s.epochs = m_epochs->value();
     s.cleaningLoop = m_cleaning->isChecked();
     return s;
@@ -99,6 +111,7 @@ void EvaluationDialog::setSettings(const EvaluationSettings &s)
 {
     m_noise->setValue(s.noiseRate * 100.0);
     m_seed->setValue(int(s.noiseSeed));
+    m_noiseType->setCurrentIndex(std::max(0, m_noiseType->findData(int(s.noiseType))));
     m_epochs->setValue(s.epochs);
     m_cleaning->setChecked(s.cleaningLoop);
     updateEstimate();

@@ -1,7 +1,7 @@
 #pragma once
 // Project ▸ Run Evaluation… / Report ▸ Run Evaluation…: the settings of a mislabel-detection
 // evaluation run from the app — label noise, its seed, training epochs, and whether to run
-// the cleaning loop — with the defaults of `traclens-cli evaluate` and an estimate of how
+// the cleaning loop, and the kind of noise (uniform, pair or confusion) — with the defaults of `traclens-cli evaluate` and an estimate of how
 // long it takes on this project's number of training images.
 //
 // Ownership: a plain dialog; the caller owns it. Thread safety: GUI thread only.
@@ -11,6 +11,7 @@
 #include <QDialog>
 
 class QCheckBox;
+class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QSpinBox;
@@ -20,6 +21,7 @@ namespace traclens {
 struct EvaluationSettings {
     double noiseRate = 0.1;   // EvaluationConfig's defaults
     uint64_t noiseSeed = 1;
+    NoiseType noiseType = NoiseType::Uniform;
     int epochs = TrainConfig{}.epochs;
     bool cleaningLoop = true; // retrain after reviewing 5/10/20 % of the queue, and at random
 
@@ -30,6 +32,8 @@ struct EvaluationSettings {
 // Seconds the evaluation takes for `trainImages` training images, scaled from the
 // Fashion-MNIST run in docs/evaluation (60,000 images, 3 epochs, 2 cores: 17.8 min of
 // training per model, 4.9 min of TracIn factors, 10 trainings with the cleaning loop).
+// Confusion noise trains one more model (on the clean labels) unless the cleaning loop
+// runs, whose "every flip fixed" training it then replaces.
 double estimatedEvaluationSeconds(qint64 trainImages, const EvaluationSettings &settings);
 
 class EvaluationDialog : public QDialog {
@@ -46,6 +50,7 @@ private:
     qint64 m_trainImages;
     QDoubleSpinBox *m_noise;
     QSpinBox *m_seed, *m_epochs;
+    QComboBox *m_noiseType;
     QCheckBox *m_cleaning;
     QLabel *m_estimate;
 };

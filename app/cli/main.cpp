@@ -1505,7 +1505,29 @@ int cmdEvaluate(Context &c)
     cfg.dataset = c.parser.value("dataset").toStdString();
     cfg.workDirectory = c.parser.isSet("work") ? c.parser.value("work").toStdString()
                                                : (QDir::tempPath() + "/traclens-evaluation").toStdString();
-    cfg.noiseRate = c.parser.value("noise").toDouble();
+    cfg.truthFile = c.parser.value("truth").toStdString();
+    bool rateOk = false;
+    // Known errors are scored without injected noise: --truth alone means --noise 0.
+    cfg.noiseRate = !cfg.truthFile.empty() && !c.parser.isSet("noise") ? 0.0 : c.parser.value("noise").toDouble(&rateOk);
+    if (cfg.truthFile.empty() || c.parser.isSet("noise")) {
+        if (!rateOk || !(cfg.noiseRate >= 0.0 && cfg.noiseRate < 1.0))
+            return usage("--noise takes a fraction between 0 and 1, e.g. 0.1 (0 only with --truth)");
+        if (cfg.truthFile.empty() && cfg.noiseRate == 0.0)
+            return usage("evaluate: --noise 0 leaves nothing to find: give --truth FILE with the errors you know, "
+                         "or a noise rate such as 0.1");
+        if (!cfg.truthFile.empty() && cfg.noiseRate != 0.0)
+            return usage("evaluate: --truth scores the errors you know without injected noise: use --noise 0 (or "
+                         "leave --noise out)");
+    }
+    const auto noiseType = parseNoiseType(c.parser.value("noise-type").toStdString());
+    if (!noiseType)
+        return usage("--noise-type takes uniform, pair or confusion");
+    cfg.noiseType = *noiseType;
+    cfg.confusionFile = c.parser.value("confusion").toStdString();
+    if (!cfg.confusionFile.empty() && cfg.noiseType != NoiseType::Confusion)
+        return usage("--confusion FILE is the matrix of --noise-type confusion");
+    if (!cfg.truthFile.empty() && c.parser.isSet("noise-type"))
+        return usage("evaluate: --noise-type describes injected noise; --truth injects none");
     cfg.noiseSeed = c.parser.value("noise-seed").toULongLong();
     cfg.trainLimit = c.parser.value("train-limit").toLongLong();
     cfg.testLimit = c.parser.value("test-limit").toLongLong();
@@ -1525,8 +1547,6 @@ int cmdEvaluate(Context &c)
     QStringList words = QCoreApplication::arguments().mid(1);
     words.prepend("traclens-cli");
     cfg.command = words.join(' ').toStdString();
-    if (!(cfg.noiseRate > 0.0 && cfg.noiseRate < 1.0))
-        return usage("--noise takes a fraction between 0 and 1, e.g. 0.1");
 
     const auto t0 = std::chrono::steady_clock::now();
     auto report = runEvaluation(cfg, progressPrinter(c.quiet), &g_cancel);
@@ -1544,9 +1564,14 @@ int cmdEvaluate(Context &c)
         return ExitOk;
     }
     const EvaluationReport &r = *report;
-    std::printf("%zu of %lld training labels flipped; model test accuracy %.2f%%\n\n", r.flips.size(),
-                (long long)r.trainCount, 100.0 * r.testAccuracyBefore);
-    std::printf("%-44s", "flips found in the top");
+    if (cfg.truthFile.empty())
+        std::printf("%zu of %lld training labels flipped (%s noise); model test accuracy %.2f%%\n\n", r.flips.size(),
+                    (long long)r.trainCount, noiseTypeName(cfg.noiseType), 100.0 * r.testAccuracyBefore);
+    else
+        std::printf("%zu known errors (%s) among %lld training labels, no injected noise; model test accuracy "
+                    "%.2f%%\n\n",
+                    r.flips.size(), cfg.truthFile.c_str(), (long long)r.trainCount, 100.0 * r.testAccuracyBefore);
+    std::printf("%-44s", cfg.truthFile.empty() ? "flips found in the top" : "known errors found in the top");
     for (double b : cfg.budgets)
         std::printf(" %6.3g%%", 100.0 * b);
     std::printf("     AUC\n");
@@ -1567,6 +1592,9 @@ int cmdEvaluate(Context &c)
     for (const auto &run : r.seedRuns)
         std::printf("  noisy labels, seed %llu: test accuracy %.2f%% (%+.2f)\n", (unsigned long long)run.seed,
                     100.0 * run.testAccuracy, 100.0 * (run.testAccuracy - r.testAccuracyBefore));
+    if (!r.cleaningSkipped.empty())
+        std::printf("\ncleaning loop not run: %s\n", r.cleaningSkipped.c_str());
+    std::printf("\nmeasured on %s\n", describeMachine(r.machine).c_str());
     std::printf("\nreport: %s/report.md (%.0f s this run, %.0f s of work in total)\n", out.c_str(), seconds,
                 r.totalSeconds);
     return ExitOk;
@@ -1803,7 +1831,20 @@ int main(int argc, char **argv)
              p.addOption({"work", "Work directory for the project and models (reused by a rerun). Default: "
                                   "traclens-evaluation in the temporary folder.",
                           "dir"});
-             p.addOption({"noise", "Fraction of training labels to flip.", "rate", "0.1"});
+             p.addOption({"noise", "Fraction of training labels to flip (0, the default with --truth, injects none).",
+                          "rate", "0.1"});
+             p.addOption({"noise-type",
+                          "uniform (to any other class), pair (class c to class c+1 mod K) or confusion (drawn from a "
+                          "confusion matrix).",
+                          "type", "uniform"});
+             p.addOption({"confusion",
+                          "Matrix for --noise-type confusion: K rows of K numbers (row = true class). Without it, "
+                          "the built-in CNN is trained on the clean labels and its test-split confusion is used. Default: none.",
+                          "file"});
+             p.addOption({"truth",
+                          "Score against known wrong labels instead of injected noise: one example per line (its "
+                          "path relative to the dataset root, or its id), optionally ',<correct label>'. Default: none (inject noise).",
+                          "file"});
              p.addOption({"noise-seed", "Seed of the label noise.", "n", "1"});
              p.addOption({"train-limit", "Use a seeded subset of this many training images (0 = all).", "n", "0"});
              p.addOption({"test-limit", "Use a seeded subset of this many test images (0 = all).", "n", "0"});

@@ -1,9 +1,9 @@
-// Mislabel-detection evaluation: label-noise injection (rate, seed reproducibility,
-// flips to other classes, recoverable truth), the recall / ROC AUC arithmetic on
-// hand-made rankings with exact expected values, checkpoint policies and ranking scores
-// on hand-made factors, and the whole pipeline (import, noise, train, compute, rank,
-// cleaning loop, report files, resume) plus "retrain with my corrections" on a tiny
-// generated dataset.
+// Mislabel-detection evaluation: the recall / ROC AUC arithmetic on hand-made rankings
+// with exact expected values, checkpoint policies and ranking scores on hand-made factors,
+// and the whole pipeline (import, noise, train, compute, rank, cleaning loop, report files,
+// resume) plus "retrain with my corrections" and confusion noise measured on a model
+// trained on the clean labels, on a tiny generated dataset. The noise planner itself is
+// tested in test_labelnoise.cpp, known errors (truth files) in test_truthfile.cpp.
 
 #include "detectionmetrics.h"
 #include "evaluation.h"
@@ -13,6 +13,7 @@
 #include "syntheticimages.h"
 #include "trainjob.h"
 
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QImage>
@@ -31,38 +32,6 @@ std::vector<char> bits(const char *s)
     std::vector<char> out;
     for (; *s; ++s)
         out.push_back(*s == '1' ? 1 : 0);
-    return out;
-}
-
-// A project with `n` training examples (labels i mod k) and no images: enough for noise.
-std::unique_ptr<ProjectDb> labelsOnlyProject(const QString &path, int n, int k)
-{
-    auto db = ProjectDb::open(path.toStdString(), ProjectDb::OpenMode::Create);
-    if (!db.ok())
-        return nullptr;
-    std::vector<std::string> classes;
-    for (int i = 0; i < k; ++i)
-        classes.push_back("c" + std::to_string(i));
-    if (!(*db)->setDataset({SourceKind::ImageFolder, "/data", "/data", classes}).isOk())
-        return nullptr;
-    for (int i = 0; i < n; ++i) {
-        ScannedExample ex;
-        ex.source = "train/" + std::to_string(i) + ".png";
-        ex.split = Split::Train;
-        ex.label = i % k;
-        if (!(*db)->upsertExample(ex, "h").ok())
-            return nullptr;
-    }
-    return std::move(db).value();
-}
-
-std::vector<ExampleRow> rows(int n, int k)
-{
-    std::vector<ExampleRow> out(static_cast<size_t>(n));
-    for (int i = 0; i < n; ++i) {
-        out[size_t(i)].id = 100 + i;
-        out[size_t(i)].currentLabel = out[size_t(i)].givenLabel = i % k;
-    }
     return out;
 }
 
@@ -95,12 +64,6 @@ private slots:
     void rocAuc();
     void recallCurvePoints();
 
-    void noisePlan_data();
-    void noisePlan();
-    void noisePlanIsSeeded();
-    void noiseGoesToEveryOtherClass();
-    void noiseAppliedAndRecovered();
-
     void checkpointPolicy_data();
     void checkpointPolicy();
     void policyParsing();
@@ -108,6 +71,7 @@ private slots:
 
     void pipelineEndToEnd();
     void retrainWithCorrections();
+    void confusionNoiseFromTheCleanModel();
 
 private:
     QTemporaryDir m_dir;
@@ -208,110 +172,6 @@ void TestEvaluation::recallCurvePoints()
         QCOMPARE(curve[i].first, expected[i].first);
         QCOMPARE(curve[i].second, expected[i].second);
     }
-}
-
-// --- label noise
-
-void TestEvaluation::noisePlan_data()
-{
-    QTest::addColumn<int>("n");
-    QTest::addColumn<int>("classes");
-    QTest::addColumn<double>("rate");
-    QTest::addColumn<int>("expected");
-    QTest::newRow("10% of 1000, 10 classes") << 1000 << 10 << 0.1 << 100;
-    QTest::newRow("20% of 37, 2 classes") << 37 << 2 << 0.2 << 7; // 7.4 rounds to 7
-    QTest::newRow("25% of 6, 3 classes") << 6 << 3 << 0.25 << 2;  // 1.5 rounds up
-    QTest::newRow("all of 12") << 12 << 4 << 1.0 << 12;
-    QTest::newRow("no rate") << 50 << 5 << 0.0 << 0;
-    QTest::newRow("one class cannot flip") << 50 << 1 << 0.5 << 0;
-}
-
-void TestEvaluation::noisePlan()
-{
-    QFETCH(int, n);
-    QFETCH(int, classes);
-    QFETCH(double, rate);
-    QFETCH(int, expected);
-    const auto examples = rows(n, std::max(1, classes));
-    const auto flips = planLabelNoise(examples, classes, rate, 42);
-    QCOMPARE(int(flips.size()), expected);
-    std::set<int64_t> ids;
-    for (const auto &f : flips) {
-        QVERIFY(ids.insert(f.exampleId).second); // no example twice
-        const ExampleRow &e = examples[size_t(f.exampleId - 100)];
-        QCOMPARE(f.trueLabel, e.currentLabel);
-        QVERIFY(f.noisyLabel != f.trueLabel);
-        QVERIFY(f.noisyLabel >= 0 && f.noisyLabel < classes);
-    }
-    QVERIFY(std::is_sorted(flips.begin(), flips.end(),
-                           [](const LabelFlip &a, const LabelFlip &b) { return a.exampleId < b.exampleId; }));
-}
-
-void TestEvaluation::noisePlanIsSeeded()
-{
-    const auto examples = rows(500, 10);
-    auto key = [](const std::vector<LabelFlip> &f) {
-        std::vector<std::pair<int64_t, int>> k;
-        for (const auto &x : f)
-            k.emplace_back(x.exampleId, x.noisyLabel);
-        return k;
-    };
-    const auto a = planLabelNoise(examples, 10, 0.1, 7);
-    QCOMPARE(key(planLabelNoise(examples, 10, 0.1, 7)), key(a));
-    QVERIFY(key(planLabelNoise(examples, 10, 0.1, 8)) != key(a));
-}
-
-void TestEvaluation::noiseGoesToEveryOtherClass()
-{
-    // 4 classes, 3000 flips: each true class's flips spread over the 3 others evenly
-    // (expected 250 each; ±25% is far outside chance for a uniform draw).
-    const auto flips = planLabelNoise(rows(3000, 4), 4, 1.0, 1);
-    std::map<std::pair<int, int>, int> counts;
-    for (const auto &f : flips)
-        ++counts[{f.trueLabel, f.noisyLabel}];
-    QCOMPARE(int(counts.size()), 12);
-    for (const auto &[pair, count] : counts) {
-        QVERIFY(pair.first != pair.second);
-        QVERIFY2(count > 187 && count < 313, qPrintable(QString("%1 → %2: %3").arg(pair.first).arg(pair.second).arg(count)));
-    }
-}
-
-void TestEvaluation::noiseAppliedAndRecovered()
-{
-    auto db = labelsOnlyProject(m_dir.filePath("labels.traclens"), 200, 5);
-    QVERIFY(db);
-    auto train = db->examples(Split::Train);
-    QVERIFY(train.ok());
-    const auto flips = planLabelNoise(*train, 5, 0.1, 9);
-    QCOMPARE(flips.size(), size_t(20));
-    QVERIFY(applyLabelNoise(*db, flips).isOk());
-    auto after = db->examples(Split::Train);
-    QVERIFY(after.ok());
-    std::map<int64_t, ExampleRow> byId;
-    for (const auto &e : *after)
-        byId[e.id] = e;
-    int changed = 0;
-    for (const auto &e : *after)
-        changed += e.currentLabel != e.givenLabel;
-    QCOMPARE(changed, 20);
-    for (const auto &f : flips) {
-        QCOMPARE(byId[f.exampleId].currentLabel, f.noisyLabel);
-        QCOMPARE(byId[f.exampleId].givenLabel, f.trueLabel); // the truth stays in the project
-    }
-    auto recorded = recordedLabelNoise(*db);
-    QVERIFY(recorded.ok());
-    QCOMPARE(recorded->size(), flips.size());
-    for (size_t i = 0; i < flips.size(); ++i) {
-        QCOMPARE((*recorded)[i].exampleId, flips[i].exampleId);
-        QCOMPARE((*recorded)[i].trueLabel, flips[i].trueLabel);
-        QCOMPARE((*recorded)[i].noisyLabel, flips[i].noisyLabel);
-    }
-    // Applying the same plan again is refused as a whole: the labels are no longer the truth.
-    const Status again = applyLabelNoise(*db, flips);
-    QCOMPARE(again.code(), Status::Code::InvalidArgument);
-    auto history = db->labelHistory();
-    QVERIFY(history.ok());
-    QCOMPARE(history->size(), size_t(20));
 }
 
 // --- rankings
@@ -504,6 +364,9 @@ void TestEvaluation::pipelineEndToEnd()
     const QString text = QString::fromUtf8(md.readAll());
     QVERIFY(text.contains("| top 10% |"));
     QVERIFY(text.contains("The cleaning loop"));
+    QVERIFY(text.contains("# Mislabel detection: data, 10% label noise"));
+    QVERIFY(text.contains("moved to a uniformly chosen *other* class"));
+    QVERIFY(text.contains("Measured on ") && text.contains(" logical cores), 1 LibTorch threads"));
     auto back = readEvaluationReport((out + "/report.json").toStdString());
     QVERIFY2(back.ok(), back.status().message().c_str());
     QCOMPARE(back->flips.size(), r.flips.size());
@@ -587,6 +450,107 @@ void TestEvaluation::retrainWithCorrections()
     QVERIFY(std::abs(inferred->lrDecay - 0.25) < 1e-12);
 
     QCOMPARE(traclens::retrainWithCorrections(**db, 9999).status().code(), Status::Code::NotFound);
+}
+
+void TestEvaluation::confusionNoiseFromTheCleanModel()
+{
+    // Confusion noise without a matrix file: the built-in CNN trained on the clean labels,
+    // its confusion on the test split, the flips drawn from it; that model then is the
+    // cleaning loop's "every flip fixed" run.
+    // The classes are easy to tell apart, so a model errs only where a label is wrong: two
+    // test images of each class c are moved to class c+1's folder, and the clean-label
+    // model's "confusion" of class c+1 is class c.
+    const QString data = m_dir.filePath("data-confusion");
+    testing::SyntheticSpec spec;
+    spec.classes = 3;
+    spec.trainPerClass = 40;
+    spec.testPerClass = 10;
+    spec.size = 16;
+    testing::writeSyntheticImageFolder(data.toStdString(), spec);
+    auto folder = [&](int c) { return data + "/test/" + QString::fromStdString(testing::className(c)); };
+    std::vector<QStringList> files;
+    for (int c = 0; c < 3; ++c)
+        files.push_back(QDir(folder(c)).entryList({"*.png"}, QDir::Files, QDir::Name));
+    for (int c = 0; c < 3; ++c) {
+        QCOMPARE(files[size_t(c)].size(), 10);
+        for (int i = 0; i < 2; ++i)
+            QVERIFY(QFile::rename(folder(c) + "/" + files[size_t(c)][i], folder((c + 1) % 3) + "/" + files[size_t(c)][i]));
+    }
+    EvaluationConfig cfg;
+    cfg.dataset = data.toStdString();
+    cfg.workDirectory = m_dir.filePath("work-confusion").toStdString();
+    cfg.noiseRate = 0.1;
+    cfg.noiseSeed = 2;
+    cfg.noiseType = NoiseType::Confusion;
+    cfg.train = tinyTraining();
+    cfg.compute.threads = 1;
+    cfg.cleaningBudgets = {0.1};
+    cfg.seedReplicates = 0;
+    auto report = runEvaluation(cfg);
+    QVERIFY2(report.ok(), report.status().message().c_str());
+    const EvaluationReport &r = *report;
+    QCOMPARE(r.flips.size(), size_t(12));
+    QCOMPARE(r.confusion.size(), size_t(3));
+    double total = 0.0;
+    for (const auto &row : r.confusion) {
+        QCOMPARE(row.size(), size_t(3));
+        for (double v : row)
+            total += v;
+    }
+    QCOMPARE(total, double(r.testCount)); // one count per test image
+    for (const auto &f : r.flips) {
+        QVERIFY(f.noisyLabel != f.trueLabel);
+        QVERIFY2(r.confusion[size_t(f.trueLabel)][size_t(f.noisyLabel)] > 0.0, "a flip the matrix never makes");
+    }
+    QVERIFY(!r.confusionSource.empty());
+    // The clean-label model is not the evaluated one, and its accuracy is the upper bound.
+    auto db = ProjectDb::open(cfg.workDirectory + "/evaluation.traclens", ProjectDb::OpenMode::ReadOnly);
+    QVERIFY(db.ok());
+    auto models = (*db)->models();
+    QVERIFY(models.ok());
+    QCOMPARE(models->size(), size_t(2));
+    int64_t cleanId = 0;
+    for (const auto &m : *models)
+        if (m.name == "clean-labels")
+            cleanId = m.id;
+    QVERIFY(cleanId != 0 && cleanId != r.modelId);
+    auto cleanEpochs = (*db)->epochs(cleanId);
+    QVERIFY(cleanEpochs.ok() && !cleanEpochs->empty());
+    const CleaningRun *upper = nullptr;
+    for (const auto &run : r.cleaning)
+        if (run.strategy == "all flips fixed")
+            upper = &run;
+    QVERIFY(upper);
+    QCOMPARE(upper->testAccuracy, cleanEpochs->back().testAccuracy);
+    QCOMPARE(upper->fixed, int64_t(12));
+
+    // The report names the type and shows the matrix; it reads back.
+    const QString out = m_dir.filePath("report-confusion");
+    QVERIFY(writeEvaluationReport(r, out.toStdString()).isOk());
+    QFile md(out + "/report.md");
+    QVERIFY(md.open(QIODevice::ReadOnly));
+    const QString text = QString::fromUtf8(md.readAll());
+    QVERIFY(text.contains("10% confusion label noise"));
+    QVERIFY(text.contains("Confusion matrix ("));
+    auto back = readEvaluationReport((out + "/report.json").toStdString());
+    QVERIFY(back.ok());
+    QCOMPARE(back->config.noiseType, NoiseType::Confusion);
+    QCOMPARE(back->confusion, r.confusion);
+
+    // Resumed with the same configuration: nothing retrained, same flips.
+    auto again = runEvaluation(cfg);
+    QVERIFY2(again.ok(), again.status().message().c_str());
+    QCOMPARE(again->modelId, r.modelId);
+    QCOMPARE(again->confusion, r.confusion);
+    QCOMPARE(again->flips.size(), r.flips.size());
+    // Another noise type is another configuration: the work directory starts afresh.
+    cfg.noiseType = NoiseType::Pair;
+    cfg.cleaningBudgets = {};
+    auto pair = runEvaluation(cfg);
+    QVERIFY2(pair.ok(), pair.status().message().c_str());
+    QVERIFY(pair->confusion.empty());
+    for (const auto &f : pair->flips)
+        QCOMPARE(f.noisyLabel, (f.trueLabel + 1) % 3);
 }
 
 QTEST_MAIN(TestEvaluation)
