@@ -54,7 +54,9 @@ QJsonObject trainConfigJson(const TrainConfig &c)
             {"lr_decay", c.lrDecay},
             {"lr_decay_every", c.lrDecayEvery},
             {"checkpoint_every", c.checkpointEvery},
-            {"seed", QString::number(qulonglong(c.seed))}};
+            {"seed", QString::number(qulonglong(c.seed))},
+            {"adaptive", c.adaptive.enabled},
+            {"time_budget_seconds", c.adaptive.timeBudgetSeconds}};
 }
 
 // Everything that decides the project's contents up to the trained model; a work
