@@ -39,13 +39,13 @@ constexpr int kMinEpochs = 3;
 constexpr int64_t kMinExamplesPerClass = 100;
 double minTestAccuracy(int numClasses);
 
-// The under-training rule (docs/adaptive-training.md). A model is under-trained when its
-// accuracy (the last epoch's test accuracy, else the adaptive mode's best validation
-// accuracy) is below minTestAccuracy() and either
-//  - training ended while accuracy was still rising by kStillRisingPerEpoch or more over
-//    the last epoch: the adaptive mode stopped by its time budget or epoch limit (its
-//    validation curve), or a fixed number of epochs (the test accuracy curve), or
-//  - it is near chance: below chance + kNearChanceShare of the way to 100 %.
+// The under-training rule (docs/adaptive-training.md). Accuracy is the last epoch's test
+// accuracy, else the adaptive mode's best validation accuracy. A model is under-trained when
+//  - the adaptive mode stopped by its time budget or epoch limit while validation accuracy
+//    was still rising by kStillRisingPerEpoch or more over the last epoch (at any level), or
+//  - its accuracy is below minTestAccuracy() and either it was still rising that much when
+//    a fixed number of epochs ended (the test accuracy curve), or it is near chance: below
+//    chance + kNearChanceShare of the way to 100 %.
 // A model the adaptive mode stopped on a plateau is not "still rising". Returns the
 // warning, naming what stopped training and what to do; nullopt otherwise.
 constexpr double kStillRisingPerEpoch = 0.01;

@@ -116,6 +116,10 @@ private slots:
         QTest::newRow("fixed, converged") << 10 << L{0.84, 0.87, 0.887} << "" << L{} << "";
         QTest::newRow("budget stop while rising") << 10 << L{0.40, 0.55} << "budget" << L{0.38, 0.52}
                                                   << "Raise the time budget";
+        // The 100-class set stopped by a 45-second budget: above the accuracy threshold, but
+        // the validation run gained 9 points in its last epoch.
+        QTest::newRow("budget stop while rising, accuracy not low") << 100 << L{0.347, 0.502, 0.762} << "budget"
+                                                                     << L{0.42, 0.542, 0.632} << "Raise the time budget";
         QTest::newRow("budget stop, rising slowly") << 10 << L{0.60, 0.70} << "budget" << L{0.695, 0.700} << "";
         QTest::newRow("epoch limit while rising") << 10 << L{0.5, 0.6, 0.7} << "max-epochs" << L{0.5, 0.6, 0.7}
                                                   << "--max-epochs";
