@@ -59,7 +59,9 @@ QJsonObject trainConfigJson(const TrainConfig &c)
             {"lr_decay", c.lrDecay},
             {"lr_decay_every", c.lrDecayEvery},
             {"checkpoint_every", c.checkpointEvery},
-            {"seed", QString::number(qulonglong(c.seed))}};
+            {"seed", QString::number(qulonglong(c.seed))},
+            {"adaptive", c.adaptive.enabled},
+            {"time_budget_seconds", c.adaptive.timeBudgetSeconds}};
 }
 
 // FNV-1a of a string: a content key, not a security measure.

@@ -3,6 +3,8 @@
 
 #include "evaluation.h"
 #include "filereader.h"
+#include "flagging.h"
+#include "trainjob.h"
 
 #include <QDir>
 #include <QFile>
@@ -203,6 +205,7 @@ QJsonObject toJson(const EvaluationReport &r)
                                      {"lr_decay_every", t.lrDecayEvery},
                                      {"checkpoint_every", t.checkpointEvery},
                                      {"seed", QString::number(qulonglong(t.seed))},
+                                     {"adaptive", t.adaptive.enabled},
                                      {"curve", epochs}}},
             {"checkpoints", checkpoints},
             {"budgets", doubles(c.budgets)},
@@ -355,7 +358,8 @@ struct Plots {
     bool any = false, recall = false, policies = false, histogram = false;
 };
 
-QString markdown(const EvaluationReport &r, const Plots &plots)
+// `training`: how the model was trained, when its project recorded it (trainjob.h).
+QString markdown(const EvaluationReport &r, const Plots &plots, const std::optional<TrainingRecord> &training)
 {
     const EvaluationConfig &c = r.config;
     const TrainConfig &t = c.train;
@@ -379,12 +383,16 @@ QString markdown(const EvaluationReport &r, const Plots &plots)
     QString rates;
     for (double eta : r.learningRates)
         rates += (rates.isEmpty() ? "" : ", ") + QString::number(eta, 'g', 4);
-    md += QString("- **Model**: the built-in CNN (width %1, embedding %2), plain SGD, %3 epochs, batch %4, η = %5 "
+    const QString epochs = t.adaptive.enabled
+                               ? QString("%1 epochs (adaptive: until validation accuracy stopped improving)")
+                                     .arg(r.epochs.size())
+                               : QString("%1 epochs").arg(t.epochs);
+    md += QString("- **Model**: the built-in CNN (width %1, embedding %2), plain SGD, %3, batch %4, η = %5 "
                   "halved every %6 epochs → %7 checkpoints with η = (%8); trained on the %9 labels, test "
                   "accuracy %10.\n")
               .arg(t.width)
               .arg(t.embeddingDim)
-              .arg(t.epochs)
+              .arg(epochs)
               .arg(t.batchSize)
               .arg(t.learningRate)
               .arg(t.lrDecayEvery)
@@ -392,6 +400,17 @@ QString markdown(const EvaluationReport &r, const Plots &plots)
               .arg(rates)
               .arg(truthRun(r) ? "dataset's" : "noisy")
               .arg(pct(r.testAccuracyBefore));
+    // The weak-model and under-training warnings (core/flagging.h), judged on the test
+    // accuracy curve the report holds and the training record when there is one.
+    ModelFitness fitness;
+    fitness.numClasses = int(r.classes.size());
+    fitness.trainExamples = r.trainCount;
+    fitness.epochs = r.epochs;
+    fitness.training = training;
+    if (training && training->adaptive)
+        md += "- **Training**: " + q(training->summary()) + ".\n";
+    for (const std::string &problem : modelWeaknesses(fitness))
+        md += "- **Warning**: " + q(problem) + "\n";
     md += "- **Default review queue**: **" + q(defaultName) + "** (`defaultRanking()` in core/ranking.cpp).\n\n";
 
     const QString wrong = truthRun(r) ? "known errors" : "flipped labels";
@@ -713,15 +732,20 @@ Status writeEvaluationReport(const EvaluationReport &report, const std::string &
         if (plots.histogram)
             TL_RETURN_IF_ERROR(writeImage(dir.filePath("score-histogram.png"), renderHistogram(histogram)));
     }
-    TL_RETURN_IF_ERROR(writeFile(dir.filePath("report.md"), markdown(report, plots).toUtf8()));
     // Best effort: the evaluation's project remembers its report, so the app's report view
-    // opened on that project shows it. A missing or busy project changes nothing here.
+    // opened on that project shows it, and says how its model was trained. A missing or
+    // busy project changes nothing here.
     const std::string project = (fs::path(report.config.workDirectory) / "evaluation.traclens").string();
+    std::optional<TrainingRecord> training;
     if (!report.config.workDirectory.empty() && fs::exists(project)) {
         auto db = ProjectDb::open(project, ProjectDb::OpenMode::ReadWrite);
-        if (db.ok())
+        if (db.ok()) {
             (*db)->setMeta("evaluation_report", QFileInfo(dir.filePath("report.json")).absoluteFilePath().toStdString());
+            if (auto record = storedTrainingRecord(**db, report.modelId); record.ok())
+                training = *record;
+        }
     }
+    TL_RETURN_IF_ERROR(writeFile(dir.filePath("report.md"), markdown(report, plots, training).toUtf8()));
     return Status::ok();
 }
 
@@ -785,6 +809,7 @@ Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
     t.lrDecayEvery = training.value("lr_decay_every").toInt(t.lrDecayEvery);
     t.checkpointEvery = training.value("checkpoint_every").toInt(t.checkpointEvery);
     t.seed = training.value("seed").toString().toULongLong();
+    t.adaptive.enabled = training.value("adaptive").toBool(false);
     for (const auto &v : training.value("curve").toArray()) {
         const QJsonObject e = v.toObject();
         r.epochs.push_back({e.value("epoch").toInt(), e.value("learning_rate").toDouble(),

@@ -246,23 +246,37 @@ Result<int64_t> trainProjectModel(ProjectDb &db, const TrainConfig &config, cons
         using namespace std::chrono;
         return int64_t(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
     };
-    TL_RETURN_IF_ERROR(db.setJob({jobName, "running", 0, config.epochs, nowMs(), dir}));
-    const int64_t totalSteps = int64_t(config.epochs) * trainData.count();
-    auto reports = trainBuiltinCnn(
-        trainData, testData, classes, cfg, dir,
-        [&](int epoch, int64_t seen, int64_t total, double loss) {
-            if (progress) {
-                char detail[96];
-                std::snprintf(detail, sizeof detail, "epoch %d of %d, loss %.3f", epoch, config.epochs, loss);
-                progress({"train", detail, int64_t(epoch - 1) * total + seen, totalSteps});
-            }
-        },
-        [&](const EpochReport &r) { db.setJob({jobName, "running", r.epoch, config.epochs, nowMs(), dir}); },
-        cancel);
-    if (!reports.ok()) {
-        db.setJob({jobName, reports.status().isCancelled() ? "cancelled" : "failed", 0, config.epochs, nowMs(), dir});
-        return reports.status();
+    // The jobs row counts epochs: the fixed count, or the adaptive mode's limit.
+    const int plannedEpochs = config.adaptive.enabled ? config.adaptive.maxEpochs : config.epochs;
+    TL_RETURN_IF_ERROR(db.setJob({jobName, "running", 0, plannedEpochs, nowMs(), dir}));
+    TrainCallbacks callbacks;
+    callbacks.progress = [&](const TrainProgressInfo &p) {
+        if (!progress)
+            return;
+        char detail[160];
+        int len = 0;
+        if (p.phase == 1)
+            len = std::snprintf(detail, sizeof detail, "validation run, epoch %d (at most %d), loss %.3f", p.epoch,
+                                p.epochs, p.runningLoss);
+        else
+            len = std::snprintf(detail, sizeof detail, "epoch %d of %d, loss %.3f", p.epoch, p.epochs, p.runningLoss);
+        if (p.remainingSeconds >= 0.0 && len > 0 && size_t(len) < sizeof detail) {
+            const long long s = std::llround(p.remainingSeconds);
+            // The validation run's estimate assumes it ends as early as it can.
+            std::snprintf(detail + len, sizeof detail - size_t(len), ", %s%lld:%02lld left",
+                          p.phase == 1 ? "at least " : "", s / 60, s % 60);
+        }
+        progress({"train", detail, p.workDone, p.workTotal});
+    };
+    callbacks.onEpoch = [&](const EpochReport &r) {
+        db.setJob({jobName, "running", r.epoch, plannedEpochs, nowMs(), dir});
+    };
+    auto outcome = trainBuiltinCnn(trainData, testData, classes, cfg, dir, callbacks, cancel);
+    if (!outcome.ok()) {
+        db.setJob({jobName, outcome.status().isCancelled() ? "cancelled" : "failed", 0, plannedEpochs, nowMs(), dir});
+        return outcome.status();
     }
+    const std::vector<EpochReport> *reports = &outcome->epochs;
 
     auto modelSpec = readModelSpec(dir);
     if (!modelSpec.ok())
@@ -276,10 +290,39 @@ Result<int64_t> trainProjectModel(ProjectDb &db, const TrainConfig &config, cons
     for (const auto &r : *reports)
         epochs.push_back({r.epoch, r.learningRate, r.trainLoss, r.trainAccuracy, r.testLoss, r.testAccuracy});
     TL_RETURN_IF_ERROR(db.setEpochs(*id, epochs));
+    TL_RETURN_IF_ERROR(storeTrainingRecord(db, *id, outcome->record));
     TL_RETURN_IF_ERROR(db.setActiveModel(*id));
-    TL_RETURN_IF_ERROR(db.setJob({jobName, "done", config.epochs, config.epochs, nowMs(), dir}));
+    const int trained = int(reports->size());
+    TL_RETURN_IF_ERROR(db.setJob({jobName, "done", trained, trained, nowMs(), dir}));
     TL_RETURN_IF_ERROR(tx.commit());
     return id;
+}
+
+namespace {
+
+std::string trainingRecordKey(int64_t modelId)
+{
+    return "training:" + std::to_string(modelId);
+}
+
+} // namespace
+
+Status storeTrainingRecord(ProjectDb &db, int64_t modelId, const TrainingRecord &record)
+{
+    return db.setMeta(trainingRecordKey(modelId), trainingRecordToJson(record));
+}
+
+Result<std::optional<TrainingRecord>> storedTrainingRecord(ProjectDb &db, int64_t modelId)
+{
+    auto stored = db.meta(trainingRecordKey(modelId));
+    if (!stored.ok())
+        return stored.status();
+    if (!stored->has_value())
+        return std::optional<TrainingRecord>();
+    auto record = parseTrainingRecord(**stored);
+    if (!record.ok())
+        return record.status().withContext(db.path() + ": meta " + trainingRecordKey(modelId));
+    return std::optional<TrainingRecord>(std::move(*record));
 }
 
 Result<int64_t> importModel(ProjectDb &db, const std::string &directory, const ProgressFn &progress,

@@ -11,9 +11,11 @@ namespace traclens {
 
 // Loads the training split (current labels) and the test split, trains into
 // "<project>.d/models/<name>", and registers the model, its checkpoints and curves.
-// Returns the new model id. `config.epochs` etc. as in trainer.h; input size 28×28 grey
-// unless the dataset's first image says otherwise (then its size, capped at 64, and its
-// channel count).
+// Returns the new model id. `config.epochs`, the adaptive mode etc. as in trainer.h;
+// input size 28×28 grey unless the dataset's first image says otherwise (then its size,
+// capped at 64, and its channel count). Progress details name the phase, the epoch and
+// the estimated time left. How the training stopped (trainingrecord.h) is recorded for
+// the model (storedTrainingRecord).
 Result<int64_t> trainProjectModel(ProjectDb &db, const TrainConfig &config, const std::string &name,
                                   const ProgressFn &progress = {}, const CancelFlag *cancel = nullptr);
 
@@ -27,6 +29,11 @@ struct ModelImportOptions {
     // outside the model directory ("../x.pt") cannot be copied and fail the import.
     bool copyIntoProject = false;
 };
+
+// How the model was trained, as recorded by trainProjectModel; nullopt for a model
+// trained before the record existed, or imported.
+Result<std::optional<TrainingRecord>> storedTrainingRecord(ProjectDb &db, int64_t modelId);
+Status storeTrainingRecord(ProjectDb &db, int64_t modelId, const TrainingRecord &record);
 
 // Validates every checkpoint of the directory (ModelRunner::load) and that its classes
 // match the project's, then registers it with its checkpoints' identities

@@ -8,6 +8,7 @@
 #include "exampleactions.h"
 #include "examplelistmodel.h"
 #include "exportdialog.h"
+#include "flagging.h"
 #include "helpdialog.h"
 #include "importmodeldialog.h"
 #include "influencepage.h"
@@ -21,12 +22,16 @@
 #include "skippedfilesdialog.h"
 #include "thumbnailcache.h"
 #include "tileview.h"
+#include "trainjob.h"
 #include "welcomepage.h"
 #include "uiresources.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QSpinBox>
 #include <QDateTime>
 #include <QDir>
 #include <QEventLoop>
@@ -462,6 +467,8 @@ bool MainWindow::openDemo(const QString &datasetDir)
     ProjectPlan plan;
     plan.datasetPath = dataset;
     plan.modelSource = ProjectPlan::ModelSource::TrainBuiltin;
+    // The app's demo stays at three fixed epochs: a first look within minutes. Train
+    // Model and New Project default to adaptive training.
     plan.train.epochs = 3;
     plan.modelName = QStringLiteral("builtin-cnn");
     return createProject(project, plan);
@@ -666,6 +673,8 @@ void MainWindow::onStepFinished(qint64 jobId, JobKind kind, const Status &status
     case JobKind::ImportModel:
     case JobKind::Retrain:
         reload = m_session->reloadModel();
+        if (kind == JobKind::Train && reload)
+            showTrainingOutcome();
         break;
     case JobKind::Compute:
         // Nothing to re-read: the model is the same, and the engine step that follows
@@ -879,18 +888,69 @@ void MainWindow::trainModel()
 {
     if (!m_session)
         return;
-    bool ok = false;
-    const int epochs = QInputDialog::getInt(this, tr("Train Model"),
-                                            tr("Train the built-in CNN on the current labels.\nEpochs (one checkpoint each):"),
-                                            3, 1, 100, 1, &ok);
-    if (!ok)
+    // Adaptive by default: it trains until held-out accuracy stops improving, within a
+    // time budget; a fixed epoch count stays one step away.
+    QDialog dialog(this);
+    dialog.setWindowTitle(tr("Train Model"));
+    auto *form = new QFormLayout(&dialog);
+    form->addRow(new QLabel(tr("Train the built-in CNN on the current labels, one checkpoint per epoch.")));
+    auto *epochs = new QSpinBox;
+    epochs->setObjectName("trainEpochs");
+    epochs->setRange(0, 100);
+    epochs->setSpecialValueText(tr("Until accuracy stops improving"));
+    epochs->setValue(0);
+    epochs->setToolTip(tr("Until accuracy stops improving: a tenth of the training split is held out to find how "
+                          "many epochs help, then the model trains on all of it for that many. Or a fixed count."));
+    auto *budget = new QSpinBox;
+    budget->setObjectName("trainTimeBudget");
+    budget->setRange(0, 24 * 60);
+    budget->setSpecialValueText(tr("No limit"));
+    budget->setSuffix(tr(" min"));
+    budget->setValue(int(kDefaultTimeBudgetMinutes));
+    budget->setToolTip(tr("Training stops when another epoch would not fit; a model stopped while still improving "
+                          "gets a warning."));
+    form->addRow(tr("&Epochs:"), epochs);
+    form->addRow(tr("Time &budget:"), budget);
+    connect(epochs, &QSpinBox::valueChanged, budget, [budget](int v) { budget->setEnabled(v == 0); });
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    form->addRow(buttons);
+    if (dialog.exec() != QDialog::Accepted)
         return;
-    TrainConfig config;
-    config.epochs = epochs;
+    TrainConfig config = TrainConfig::adaptiveDefault();
+    if (epochs->value() > 0) {
+        config.adaptive.enabled = false;
+        config.epochs = epochs->value();
+    } else {
+        config.adaptive.timeBudgetSeconds = budget->value() * 60.0;
+    }
     const QString name = QStringLiteral("builtin-cnn-%1").arg(QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
     trackJob(m_jobs->trainModel(m_session->path(), config, name));
     // A new model needs its factors; queued behind training (and cancelled with it).
     trackJob(m_jobs->computeFactors(m_session->path()));
+}
+
+void MainWindow::showTrainingOutcome()
+{
+    if (!m_session || !m_session->modelId())
+        return;
+    const int64_t model = *m_session->modelId();
+    auto record = storedTrainingRecord(m_session->db(), model);
+    auto fitness = modelFitness(m_session->db(), model);
+    std::optional<std::string> warning;
+    if (fitness.ok())
+        warning = underTrainingWarning(*fitness);
+    if (record.ok() && record->has_value())
+        statusBar()->showMessage(tr("Trained — %1").arg(QString::fromStdString((*record)->summary())), 30000);
+    if (warning && m_screenshotDir.isEmpty()) {
+        auto *box = new QMessageBox(QMessageBox::Warning, tr("Under-trained model"),
+                                    QString::fromStdString(*warning), QMessageBox::Ok, this);
+        box->setObjectName("underTrainedWarning");
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        box->setModal(false);
+        box->show();
+    }
 }
 
 void MainWindow::retrainWithCorrections()

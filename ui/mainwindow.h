@@ -133,6 +133,9 @@ private:
     void openProjectDialog();
     void exportLabels();
     void trainModel();
+    // After Train Model: how training stopped in the status bar, and the under-training
+    // warning (core/flagging.h) in a box when it applies.
+    void showTrainingOutcome();
     void importModelDialog();
     void retrainWithCorrections();
     void showRetrainResult(double accuracyBefore, double accuracyAfter, qint64 labelChanges);

@@ -56,8 +56,10 @@ NewProjectDialog::NewProjectDialog(QWidget *parent) : QDialog(parent)
     auto *trainForm = new QFormLayout;
     trainForm->setContentsMargins(24, 0, 0, 0);
     m_epochs = new QSpinBox;
-    m_epochs->setRange(1, 100);
-    m_epochs->setValue(3);
+    m_epochs->setRange(0, 100);
+    // 0: adaptive training (core/trainer.h), the default.
+    m_epochs->setSpecialValueText(tr("Until accuracy stops improving"));
+    m_epochs->setValue(0);
     m_width = new QSpinBox;
     m_width->setRange(4, 128);
     m_width->setValue(16);
@@ -175,7 +177,12 @@ ProjectPlan NewProjectDialog::plan() const
     p.datasetPath = QFileInfo(m_dataset->text().trimmed()).absoluteFilePath();
     if (m_train->isChecked()) {
         p.modelSource = ProjectPlan::ModelSource::TrainBuiltin;
-        p.train.epochs = m_epochs->value();
+        if (m_epochs->value() == 0) {
+            p.train = TrainConfig::adaptiveDefault();
+        } else {
+            p.train.adaptive.enabled = false;
+            p.train.epochs = m_epochs->value();
+        }
         p.train.width = m_width->value();
     } else {
         p.modelSource = ProjectPlan::ModelSource::ImportDirectory;

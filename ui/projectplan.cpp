@@ -30,6 +30,8 @@ QByteArray ProjectPlan::toJson() const
     t["lrDecayEvery"] = train.lrDecayEvery;
     t["checkpointEvery"] = train.checkpointEvery;
     t["seed"] = double(train.seed);
+    t["adaptive"] = train.adaptive.enabled;
+    t["timeBudgetSeconds"] = train.adaptive.timeBudgetSeconds;
     o["train"] = t;
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
 }
@@ -56,6 +58,9 @@ ProjectPlan ProjectPlan::fromJson(const QByteArray &json)
     p.train.lrDecayEvery = t["lrDecayEvery"].toInt(d.lrDecayEvery);
     p.train.checkpointEvery = t["checkpointEvery"].toInt(d.checkpointEvery);
     p.train.seed = uint64_t(t["seed"].toDouble(double(d.seed)));
+    // Plans saved before adaptive training have no "adaptive": they keep their fixed epochs.
+    p.train.adaptive.enabled = t["adaptive"].toBool(false);
+    p.train.adaptive.timeBudgetSeconds = t["timeBudgetSeconds"].toDouble(d.adaptive.timeBudgetSeconds);
     return p;
 }
 

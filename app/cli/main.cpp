@@ -419,6 +419,68 @@ int cmdImport(Context &c)
     return ExitOk;
 }
 
+QJsonArray modelWarningsJson(ProjectDb &db, int64_t modelId);
+void printModelWarnings(const QJsonArray &warnings, FILE *to);
+
+// How many epochs for 'train' and 'demo': --epochs N trains exactly N; otherwise adaptive
+// training (core/trainer.h) with --time-budget, --max-epochs and --patience. False on a
+// bad value.
+bool applyEpochOptions(const QCommandLineParser &p, TrainConfig *cfg)
+{
+    if (p.isSet("epochs")) {
+        cfg->adaptive.enabled = false;
+        cfg->epochs = p.value("epochs").toInt();
+        return cfg->epochs >= 1;
+    }
+    cfg->adaptive.enabled = true;
+    bool ok = true;
+    const double minutes = p.value("time-budget").toDouble(&ok);
+    if (!ok || !(minutes >= 0.0))
+        return false;
+    cfg->adaptive.timeBudgetSeconds = minutes * 60.0;
+    if (p.isSet("max-epochs"))
+        cfg->adaptive.maxEpochs = p.value("max-epochs").toInt();
+    if (p.isSet("patience"))
+        cfg->adaptive.patience = p.value("patience").toInt();
+    return cfg->adaptive.maxEpochs >= 1 && cfg->adaptive.patience >= 1;
+}
+
+void addEpochOptions(CommandOptions &p)
+{
+    p.addOption({"epochs", "Train exactly this many epochs. Default: until validation accuracy stops improving.",
+                 "n"});
+    p.addOption({"time-budget", "Adaptive training: minutes for the whole training (0 = no limit).", "minutes",
+                 QString::number(kDefaultTimeBudgetMinutes)});
+    p.addOption({"max-epochs", "Adaptive training: at most this many epochs.", "n",
+                 QString::number(AdaptiveTraining{}.maxEpochs)});
+    p.addOption({"patience", "Adaptive training: stop after this many epochs without improvement.", "n",
+                 QString::number(AdaptiveTraining{}.patience)});
+}
+
+// How training stopped, as a line for people.
+void printTrainingRecord(ProjectDb &db, int64_t modelId)
+{
+    auto record = storedTrainingRecord(db, modelId);
+    if (record.ok() && record->has_value()) {
+        const TrainingRecord &r = **record;
+        std::printf("training: %s\n", r.summary().c_str());
+        if (r.adaptive && !r.validation.empty()) {
+            std::printf("  validation accuracy by epoch:");
+            for (const auto &v : r.validation)
+                std::printf(" %.3f", v.accuracy);
+            std::printf("\n");
+        }
+    }
+}
+
+QJsonObject trainingRecordJson(ProjectDb &db, int64_t modelId)
+{
+    auto record = storedTrainingRecord(db, modelId);
+    if (!record.ok() || !record->has_value())
+        return {};
+    return QJsonDocument::fromJson(QByteArray::fromStdString(trainingRecordToJson(**record))).object();
+}
+
 int cmdTrain(Context &c)
 {
     if (c.positional.size() != 1)
@@ -426,8 +488,9 @@ int cmdTrain(Context &c)
     auto db = openProject(c.positional[0]);
     if (!db.ok())
         return fail(db.status());
-    TrainConfig cfg;
-    cfg.epochs = c.parser.value("epochs").toInt();
+    TrainConfig cfg = TrainConfig::adaptiveDefault();
+    if (!applyEpochOptions(c.parser, &cfg))
+        return usage("train: --epochs, --max-epochs and --patience must be positive, --time-budget 0 or more");
     cfg.width = c.parser.value("width").toInt();
     cfg.embeddingDim = c.parser.value("embedding-dim").toInt();
     cfg.batchSize = c.parser.value("batch").toInt();
@@ -436,9 +499,9 @@ int cmdTrain(Context &c)
     cfg.lrDecayEvery = c.parser.value("lr-decay-every").toInt();
     cfg.checkpointEvery = c.parser.value("checkpoint-every").toInt();
     cfg.seed = c.parser.value("seed").toULongLong();
-    if (cfg.epochs < 1 || cfg.width < 1 || cfg.batchSize < 1 || cfg.learningRate <= 0 || cfg.embeddingDim < 1
+    if (cfg.width < 1 || cfg.batchSize < 1 || cfg.learningRate <= 0 || cfg.embeddingDim < 1
         || cfg.checkpointEvery < 1)
-        return usage("train: epochs, width, embedding-dim, batch and checkpoint-every must be positive, lr > 0");
+        return usage("train: width, embedding-dim, batch and checkpoint-every must be positive, lr > 0");
     ModelRunner::setThreads(c.parser.value("threads").toInt());
     const auto t0 = std::chrono::steady_clock::now();
     auto id = trainProjectModel(**db, cfg, c.parser.value("name").toStdString(), progressPrinter(c.quiet), &g_cancel);
@@ -449,18 +512,22 @@ int cmdTrain(Context &c)
     auto cps = (*db)->checkpoints(*id);
     if (!epochs.ok() || !cps.ok())
         return fail(epochs.ok() ? cps.status() : epochs.status());
+    const QJsonArray warnings = modelWarningsJson(**db, *id);
     if (c.json) {
         QJsonArray ep;
         for (const auto &e : *epochs)
             ep.append(QJsonObject{{"epoch", e.epoch}, {"learning_rate", e.learningRate}, {"train_loss", e.trainLoss},
                                   {"train_accuracy", e.trainAccuracy}, {"test_loss", e.testLoss},
                                   {"test_accuracy", e.testAccuracy}});
-        printJson({{"model", qint64(*id)}, {"checkpoints", int(cps->size())}, {"seconds", seconds}, {"epochs", ep}});
+        printJson({{"model", qint64(*id)}, {"checkpoints", int(cps->size())}, {"seconds", seconds}, {"epochs", ep},
+                   {"training", trainingRecordJson(**db, *id)}, {"model_warnings", warnings}});
     } else {
         std::printf("model %lld: %zu checkpoints, %.1f s\n", (long long)*id, cps->size(), seconds);
+        printTrainingRecord(**db, *id);
         for (const auto &e : *epochs)
             std::printf("  epoch %d  lr %.4g  train loss %.4f acc %.4f  test loss %.4f acc %.4f\n", e.epoch,
                         e.learningRate, e.trainLoss, e.trainAccuracy, e.testLoss, e.testAccuracy);
+        printModelWarnings(warnings, stdout);
     }
     return ExitOk;
 }
@@ -1247,18 +1314,21 @@ int cmdDemo(Context &c)
         return fail(active.status());
     int64_t model;
     if (!active->has_value()) {
-        TrainConfig cfg;
-        cfg.epochs = c.parser.value("epochs").toInt();
+        TrainConfig cfg = TrainConfig::adaptiveDefault();
+        if (!applyEpochOptions(c.parser, &cfg))
+            return usage("demo: --epochs, --max-epochs and --patience must be positive, --time-budget 0 or more");
         ModelRunner::setThreads(0);
         auto id = trainProjectModel(p, cfg, "builtin-cnn", progress, &g_cancel);
         if (!id.ok())
             return fail(id.status());
         model = *id;
+        printTrainingRecord(p, model);
         auto epochs = p.epochs(model);
         if (epochs.ok())
             for (const auto &e : *epochs)
                 std::printf("epoch %d: lr %.3g, train acc %.3f, test acc %.3f\n", e.epoch, e.learningRate,
                             e.trainAccuracy, e.testAccuracy);
+        printModelWarnings(modelWarningsJson(p, model), stdout);
     } else {
         model = **active;
     }
@@ -1331,6 +1401,14 @@ bool applyTrainOptions(const QCommandLineParser &p, TrainConfig *cfg)
     set("lr-decay-every", &cfg->lrDecayEvery, [](const QString &v) { return v.toInt(); });
     set("checkpoint-every", &cfg->checkpointEvery, [](const QString &v) { return v.toInt(); });
     set("seed", &cfg->seed, [](const QString &v) { return v.toULongLong(); });
+    // Adaptive training (core/trainer.h) when asked for; a fixed --epochs wins.
+    if (p.isSet("adaptive") || p.isSet("time-budget")) {
+        cfg->adaptive.enabled = true;
+        if (p.isSet("time-budget"))
+            cfg->adaptive.timeBudgetSeconds = p.value("time-budget").toDouble() * 60.0;
+    }
+    if (p.isSet("epochs"))
+        cfg->adaptive.enabled = false;
     return cfg->epochs >= 1 && cfg->width >= 1 && cfg->embeddingDim >= 1 && cfg->batchSize >= 1
            && cfg->learningRate > 0 && cfg->checkpointEvery >= 1;
 }
@@ -1352,6 +1430,10 @@ void addTrainOptions(CommandOptions &p, const std::optional<TrainConfig> &defaul
     p.addOption({"lr-decay-every", text("Epochs per decay step.", QString::number(d.lrDecayEvery)), "n"});
     p.addOption({"checkpoint-every", text("Epochs between checkpoints.", QString::number(d.checkpointEvery)), "n"});
     p.addOption({"seed", text("Training seed.", QString::number(d.seed)), "n"});
+    p.addOption({"adaptive", "Train until validation accuracy stops improving instead of a fixed number of epochs."});
+    p.addOption({"time-budget", "Adaptive training's time budget, minutes (implies --adaptive; 0 = none). Default: "
+                                "none (a fixed number of epochs).",
+                 "minutes"});
 }
 
 // "1,5,10" (percent) → {0.01, 0.05, 0.10}; "none" → {}.
@@ -1661,9 +1743,12 @@ int main(int argc, char **argv)
     const std::vector<Command> commands = {
         {"import", "Import a dataset (image folder, CSV manifest or IDX folder) into a project; re-import updates it.",
          "<project> <dataset>", [](CommandOptions &) {}, cmdImport},
-        {"train", "Train the built-in CNN with SGD, a checkpoint per epoch.", "<project>",
+        {"train",
+         "Train the built-in CNN with SGD, a checkpoint per epoch, until held-out accuracy stops improving (or a "
+         "fixed --epochs).",
+         "<project>",
          [&](CommandOptions &p) {
-             p.addOption({"epochs", "Epochs.", "n", "3"});
+             addEpochOptions(p);
              p.addOption({"width", "Channels of the first convolution.", "n", "16"});
              p.addOption({"embedding-dim", "Size of the embedding fed to fc.", "n", "64"});
              p.addOption({"batch", "Batch size.", "n", "64"});
@@ -1861,7 +1946,7 @@ int main(int argc, char **argv)
          [](CommandOptions &p) {
              p.addOption({"project", "Project file. Default: the app's demo project.", "file"});
              p.addOption({"dataset", "Dataset to use.", "path", "/usr/share/datasets/fashion-mnist"});
-             p.addOption({"epochs", "Epochs to train.", "n", "3"});
+             addEpochOptions(p);
          },
          cmdDemo},
     };

@@ -34,6 +34,14 @@ EpochRow epoch(int e, double testAccuracy)
     return r;
 }
 
+std::vector<EpochRow> testCurve(const QList<double> &accuracies)
+{
+    std::vector<EpochRow> out;
+    for (int i = 0; i < accuracies.size(); ++i)
+        out.push_back(epoch(i + 1, accuracies[i]));
+    return out;
+}
+
 } // namespace
 
 class TestFlagging : public QObject {
@@ -86,6 +94,81 @@ private slots:
         QVERIFY(QString::fromStdString(problems[0]).contains("Test accuracy is 60.0 %"));
         QVERIFY(QString::fromStdString(problems[1]).contains("Train more epochs: Project ▸ Train Model"));
         QVERIFY(QString::fromStdString(problems[2]).contains("20 training examples per class"));
+    }
+
+    // The under-training rule: low accuracy and still rising when training ended, or near
+    // chance. Rows: a fixed run of the 345-class sketch shape, adaptive runs stopped by the
+    // budget, the epoch limit and a plateau, a converged Fashion-MNIST model.
+    void underTraining_data()
+    {
+        QTest::addColumn<int>("classes");
+        QTest::addColumn<QList<double>>("test");       // test accuracy per epoch (−1 unknown)
+        QTest::addColumn<QString>("stop");             // "" = no record (a fixed run before records)
+        QTest::addColumn<QList<double>>("validation"); // the validation run's curve
+        QTest::addColumn<QString>("expected");         // part of the warning; "" = none
+
+        using L = QList<double>;
+        QTest::newRow("fixed 3 epochs, 345 classes, rising") << 345 << L{0.04, 0.06, 0.08} << "" << L{}
+                                                             << "still rising after 3 epochs (+2.0 points";
+        QTest::newRow("fixed 3 epochs, recorded, rising") << 100 << L{0.037, 0.118, 0.347} << "fixed" << L{}
+                                                          << "Train until accuracy stops improving";
+        QTest::newRow("fixed, low but falling") << 10 << L{0.84, 0.87, 0.65} << "" << L{} << "";
+        QTest::newRow("fixed, converged") << 10 << L{0.84, 0.87, 0.887} << "" << L{} << "";
+        QTest::newRow("budget stop while rising") << 10 << L{0.40, 0.55} << "budget" << L{0.38, 0.52}
+                                                  << "Raise the time budget";
+        // The 100-class set stopped by a 45-second budget: above the accuracy threshold, but
+        // the validation run gained 9 points in its last epoch.
+        QTest::newRow("budget stop while rising, accuracy not low") << 100 << L{0.347, 0.502, 0.762} << "budget"
+                                                                     << L{0.42, 0.542, 0.632} << "Raise the time budget";
+        QTest::newRow("budget stop, rising slowly") << 10 << L{0.60, 0.70} << "budget" << L{0.695, 0.700} << "";
+        QTest::newRow("epoch limit while rising") << 10 << L{0.5, 0.6, 0.7} << "max-epochs" << L{0.5, 0.6, 0.7}
+                                                  << "--max-epochs";
+        QTest::newRow("plateau, low, not near chance") << 10 << L{0.5, 0.6, 0.62, 0.62} << "plateau"
+                                                       << L{0.5, 0.6, 0.6, 0.6} << "";
+        QTest::newRow("plateau near chance") << 10 << L{0.10, 0.12, 0.12} << "plateau" << L{0.1, 0.12, 0.12}
+                                             << "near chance";
+        QTest::newRow("no test split, budget stop while rising") << 10 << L{-1.0, -1.0} << "budget" << L{0.3, 0.5}
+                                                                 << "Validation accuracy is 50.0 %";
+        QTest::newRow("plateau, converged") << 10 << L{0.85, 0.88, 0.89} << "plateau" << L{0.85, 0.88, 0.88} << "";
+    }
+
+    void underTraining()
+    {
+        QFETCH(int, classes);
+        QFETCH(QList<double>, test);
+        QFETCH(QString, stop);
+        QFETCH(QList<double>, validation);
+        QFETCH(QString, expected);
+        ModelFitness m{classes, int64_t(classes) * 500, testCurve(test)};
+        if (!stop.isEmpty()) {
+            TrainingRecord rec;
+            rec.adaptive = stop != "fixed";
+            rec.stop = trainingStopFromName(stop.toStdString());
+            rec.epochs = int(test.size());
+            rec.maxEpochs = rec.epochs;
+            rec.timeBudgetSeconds = 600.0;
+            for (int i = 0; i < validation.size(); ++i)
+                rec.validation.push_back({i + 1, validation[i], 1.0, validation[i]});
+            // The best epoch as the validation run picks it: the last one that improved.
+            rec.bestEpoch = int(validation.size());
+            for (int i = int(validation.size()) - 1; i > 0 && validation[i] <= validation[i - 1]; --i)
+                rec.bestEpoch = i;
+            m.training = rec;
+        }
+        const std::optional<std::string> warning = underTrainingWarning(m);
+        const auto problems = modelWeaknesses(m);
+        if (expected.isEmpty()) {
+            QVERIFY2(!warning, warning ? warning->c_str() : "");
+            for (const auto &p : problems)
+                QVERIFY(!QString::fromStdString(p).startsWith("Under-trained"));
+            return;
+        }
+        QVERIFY(warning);
+        QVERIFY2(QString::fromStdString(*warning).contains(expected), warning->c_str());
+        // First among the weaknesses, in place of the plain low-accuracy one.
+        QCOMPARE(problems.front(), *warning);
+        for (const auto &p : problems)
+            QVERIFY(!QString::fromStdString(p).startsWith("Test accuracy is"));
     }
 
     void goodModel()

@@ -178,8 +178,9 @@ void TestTrainer::trainsAndWritesCheckpoints()
     QCOMPARE(spec->checkpoints[0].file, std::string("ckpt-1.pt"));
     QCOMPARE(spec->checkpoints[0].learningRate, 0.1);
     QCOMPARE(spec->checkpoints[1].learningRate, 0.05);
-    // No temporary files left behind.
-    QCOMPARE(QDir(tmp.filePath("model")).entryList(QDir::Files).size(), qsizetype(3));
+    // No temporary files left behind: the manifest, two checkpoints and the training record.
+    QCOMPARE(QDir(tmp.filePath("model")).entryList(QDir::Files).size(), qsizetype(4));
+    QVERIFY(QFile::exists(tmp.filePath("model/training.json")));
 
     for (size_t c = 0; c < 2; ++c) {
         const BatchOutput out = runCheckpoint(*spec, c, m_test);

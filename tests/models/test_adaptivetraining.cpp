@@ -1,0 +1,273 @@
+// Adaptive training (trainer.h): the validation run stops on a plateau or on its time
+// budget, the scored run is the fixed run of the chosen length, the record says why it
+// stopped, and an interrupted run resumes to the same checkpoints. A tiny synthetic set of
+// three patterns (stripes across, stripes down, a blob) that a small CNN learns in one or
+// two epochs, so validation accuracy saturates early.
+
+#include "modelrunner.h"
+#include "modelspec.h"
+#include "trainer.h"
+#include "trainingrecord.h"
+
+#include <QDir>
+#include <QFile>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <random>
+
+using namespace traclens;
+
+namespace {
+
+const std::vector<std::string> kClasses{"horizontal", "vertical", "blob"};
+
+TrainData syntheticData(int count, uint32_t seed)
+{
+    TrainData data;
+    data.input.channels = 1;
+    data.input.height = 16;
+    data.input.width = 16;
+    data.input.mean = {0.5f};
+    data.input.std = {0.25f};
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int> noise(-40, 40), phase(0, 3), centre(5, 10);
+    data.pixels.resize(size_t(count) * 16 * 16);
+    for (int i = 0; i < count; ++i) {
+        const int label = i % 3;
+        const int p = phase(rng), cy = centre(rng), cx = centre(rng);
+        uint8_t *img = data.pixels.data() + size_t(i) * 256;
+        for (int y = 0; y < 16; ++y) {
+            for (int x = 0; x < 16; ++x) {
+                bool on = false;
+                if (label == 0)
+                    on = ((y + p) / 2) % 2 == 0;
+                else if (label == 1)
+                    on = ((x + p) / 2) % 2 == 0;
+                else
+                    on = std::abs(y - cy) <= 3 && std::abs(x - cx) <= 3;
+                img[y * 16 + x] = uint8_t(std::clamp((on ? 200 : 50) + noise(rng), 0, 255));
+            }
+        }
+        data.labels.push_back(label);
+    }
+    return data;
+}
+
+TrainConfig adaptiveConfig()
+{
+    TrainConfig c;
+    c.width = 4;
+    c.embeddingDim = 16;
+    c.batchSize = 32;
+    c.learningRate = 0.05;
+    c.lrDecay = 0.5;
+    c.lrDecayEvery = 1;
+    c.checkpointEvery = 1;
+    c.seed = 7;
+    c.adaptive.enabled = true;
+    c.adaptive.patience = 2;
+    c.adaptive.minEpochs = 2;
+    c.adaptive.maxEpochs = 12;
+    return c;
+}
+
+// Logits of a checkpoint on `data`, through ModelRunner (what TracIn reads).
+std::vector<float> logitsOf(const std::string &dir, size_t checkpoint, const TrainData &data)
+{
+    auto spec = readModelSpec(dir);
+    if (!spec.ok())
+        qFatal("%s", spec.status().toString().c_str());
+    auto runner = ModelRunner::load(*spec, checkpoint);
+    if (!runner.ok())
+        qFatal("%s", runner.status().toString().c_str());
+    std::vector<float> x(data.pixels.size());
+    for (size_t i = 0; i < x.size(); ++i)
+        x[i] = (data.pixels[i] / 255.0f - data.input.mean[0]) / data.input.std[0];
+    BatchOutput out;
+    const Status s = (*runner)->run(x.data(), int(data.count()), &out);
+    if (!s.isOk())
+        qFatal("%s", s.toString().c_str());
+    return out.logits;
+}
+
+} // namespace
+
+class TestAdaptiveTraining : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void stopsOnPlateau();
+    void timeBudgetStopsAfterFirstEpoch();
+    void resumeGivesSameCheckpoints_data();
+    void resumeGivesSameCheckpoints();
+    void tooFewExamples();
+
+private:
+    TrainData m_train, m_test;
+    QTemporaryDir m_tmp;
+    std::string m_referenceDir; // the uninterrupted adaptive run (stopsOnPlateau)
+    TrainingRecord m_reference;
+};
+
+void TestAdaptiveTraining::initTestCase()
+{
+    ModelRunner::setThreads(2);
+    m_train = syntheticData(300, 1);
+    m_test = syntheticData(90, 2);
+    QVERIFY(m_tmp.isValid());
+}
+
+void TestAdaptiveTraining::stopsOnPlateau()
+{
+    m_referenceDir = m_tmp.filePath("plateau").toStdString();
+    std::vector<int> validationEpochs, scoredEpochs;
+    std::vector<int> phases;
+    int64_t lastWorkTotal = 0;
+    TrainCallbacks cb;
+    cb.progress = [&](const TrainProgressInfo &p) {
+        if (phases.empty() || phases.back() != p.phase)
+            phases.push_back(p.phase);
+        QVERIFY(p.workDone <= p.workTotal);
+        lastWorkTotal = p.workTotal;
+    };
+    cb.onValidation = [&](const ValidationPoint &v) { validationEpochs.push_back(v.epoch); };
+    cb.onEpoch = [&](const EpochReport &r) { scoredEpochs.push_back(r.epoch); };
+    const auto out = trainBuiltinCnn(m_train, m_test, kClasses, adaptiveConfig(), m_referenceDir, cb, nullptr);
+    QVERIFY2(out.ok(), out.status().toString().c_str());
+    const TrainingRecord &rec = out->record;
+    for (const auto &v : rec.validation)
+        qInfo("validation epoch %d: accuracy %.3f (train %.3f)", v.epoch, v.accuracy, v.trainAccuracy);
+    qInfo("%s", rec.summary().c_str());
+
+    QVERIFY(rec.adaptive);
+    QCOMPARE(rec.stop, TrainingStop::Plateau);
+    // Saturates early: the validation run ends well before its limit of 12, exactly
+    // `patience` epochs after its best one.
+    QVERIFY2(rec.validation.size() < 8, qPrintable(QString::number(rec.validation.size())));
+    QCOMPARE(int(rec.validation.size()), rec.bestEpoch + 2);
+    QVERIFY(rec.validation[size_t(rec.bestEpoch - 1)].accuracy > 0.75); // chance is 1/3
+    QCOMPARE(rec.epochs, std::max(rec.bestEpoch, 2));
+    QCOMPARE(rec.validationCount, int64_t(60)); // 10 % of 300 is below the floor of min(100, 300/5)
+    QCOMPARE(rec.trainCount, int64_t(300));
+    QCOMPARE(phases, (std::vector<int>{1, 2}));
+    QCOMPARE(int(validationEpochs.size()), int(rec.validation.size()));
+    QCOMPARE(int(scoredEpochs.size()), rec.epochs);
+    QCOMPARE(lastWorkTotal, int64_t(rec.validation.size()) * 240 + int64_t(rec.epochs) * 300);
+
+    // The scored run: one checkpoint per epoch with the schedule's rates.
+    QCOMPARE(int(out->epochs.size()), rec.epochs);
+    const auto spec = readModelSpec(m_referenceDir);
+    QVERIFY2(spec.ok(), spec.status().toString().c_str());
+    QCOMPARE(int(spec->checkpoints.size()), rec.epochs);
+    for (size_t i = 0; i < spec->checkpoints.size(); ++i)
+        QCOMPARE(spec->checkpoints[i].learningRate, 0.05 * std::pow(0.5, double(i)));
+    QVERIFY(out->epochs.back().testAccuracy > 0.75);
+
+    // Recorded beside the checkpoints; no resume state or search weights left.
+    const auto stored = readTrainingRecord(m_referenceDir);
+    QVERIFY2(stored.ok(), stored.status().toString().c_str());
+    QCOMPARE(stored->stop, TrainingStop::Plateau);
+    QCOMPARE(stored->epochs, rec.epochs);
+    QCOMPARE(stored->validation.size(), rec.validation.size());
+    QCOMPARE(stored->validation.back().accuracy, rec.validation.back().accuracy);
+    QCOMPARE(QDir(QString::fromStdString(m_referenceDir)).entryList({"train-state.json", "search-*", "state-*"}),
+             QStringList());
+    m_reference = rec;
+
+    // The scored run is the fixed run of the chosen length: same checkpoints.
+    TrainConfig fixed = adaptiveConfig();
+    fixed.adaptive.enabled = false;
+    fixed.epochs = rec.epochs;
+    const std::string fixedDir = m_tmp.filePath("fixed").toStdString();
+    const auto f = trainBuiltinCnn(m_train, m_test, kClasses, fixed, fixedDir, TrainCallbacks{}, nullptr);
+    QVERIFY2(f.ok(), f.status().toString().c_str());
+    QCOMPARE(f->record.stop, TrainingStop::FixedEpochs);
+    QCOMPARE(logitsOf(fixedDir, size_t(rec.epochs - 1), m_test), logitsOf(m_referenceDir, size_t(rec.epochs - 1), m_test));
+}
+
+void TestAdaptiveTraining::timeBudgetStopsAfterFirstEpoch()
+{
+    TrainConfig config = adaptiveConfig();
+    config.adaptive.timeBudgetSeconds = 1e-6;
+    const std::string dir = m_tmp.filePath("budget").toStdString();
+    const auto out = trainBuiltinCnn(m_train, m_test, kClasses, config, dir, TrainCallbacks{}, nullptr);
+    QVERIFY2(out.ok(), out.status().toString().c_str());
+    QCOMPARE(out->record.stop, TrainingStop::TimeBudget);
+    QCOMPARE(out->record.validation.size(), size_t(1));
+    QCOMPARE(out->record.epochs, 1); // the budget leaves no room for the minimum of 2 either
+    QCOMPARE(out->record.timeBudgetSeconds, 1e-6);
+    // A valid model all the same.
+    const auto spec = readModelSpec(dir);
+    QVERIFY2(spec.ok(), spec.status().toString().c_str());
+    QCOMPARE(spec->checkpoints.size(), size_t(1));
+    QVERIFY(ModelRunner::load(*spec, 0).ok());
+    QCOMPARE(readTrainingRecord(dir)->stop, TrainingStop::TimeBudget);
+}
+
+void TestAdaptiveTraining::resumeGivesSameCheckpoints_data()
+{
+    QTest::addColumn<int>("phase");
+    QTest::addColumn<int>("epoch");
+    QTest::newRow("interrupted in the validation run") << 1 << 2;
+    QTest::newRow("interrupted in the scored run") << 2 << 2;
+}
+
+void TestAdaptiveTraining::resumeGivesSameCheckpoints()
+{
+    QFETCH(int, phase);
+    QFETCH(int, epoch);
+    if (m_referenceDir.empty())
+        QSKIP("needs the reference run of stopsOnPlateau");
+    QVERIFY(m_reference.epochs >= epoch);
+    const std::string dir = m_tmp.filePath(QString("resume-%1").arg(phase)).toStdString();
+    std::atomic<bool> cancel{false};
+    TrainCallbacks cb;
+    cb.progress = [&](const TrainProgressInfo &p) {
+        if (p.phase == phase && p.epoch == epoch && p.seen >= 64)
+            cancel = true;
+    };
+    const auto interrupted = trainBuiltinCnn(m_train, m_test, kClasses, adaptiveConfig(), dir, cb, &cancel);
+    QVERIFY(!interrupted.ok());
+    QVERIFY2(interrupted.status().isCancelled(), interrupted.status().toString().c_str());
+    QVERIFY(QFile::exists(QString::fromStdString(dir) + "/train-state.json"));
+
+    TrainConfig config = adaptiveConfig();
+    config.resume = true;
+    std::vector<int> phasesAfter;
+    TrainCallbacks cb2;
+    cb2.progress = [&](const TrainProgressInfo &p) {
+        if (phasesAfter.empty())
+            QCOMPARE(p.epoch, epoch); // goes on where it stopped, not from the start
+        if (phasesAfter.empty() || phasesAfter.back() != p.phase)
+            phasesAfter.push_back(p.phase);
+    };
+    const auto resumed = trainBuiltinCnn(m_train, m_test, kClasses, config, dir, cb2, nullptr);
+    QVERIFY2(resumed.ok(), resumed.status().toString().c_str());
+    QCOMPARE(phasesAfter.front(), phase);
+    QCOMPARE(resumed->record.stop, m_reference.stop);
+    QCOMPARE(resumed->record.epochs, m_reference.epochs);
+    QCOMPARE(resumed->record.validation.size(), m_reference.validation.size());
+    for (size_t i = 0; i < m_reference.validation.size(); ++i)
+        QCOMPARE(resumed->record.validation[i].accuracy, m_reference.validation[i].accuracy);
+    QCOMPARE(int(resumed->epochs.size()), m_reference.epochs);
+    for (int c = 0; c < m_reference.epochs; ++c)
+        QCOMPARE(logitsOf(dir, size_t(c), m_test), logitsOf(m_referenceDir, size_t(c), m_test));
+}
+
+void TestAdaptiveTraining::tooFewExamples()
+{
+    const TrainData few = syntheticData(40, 3);
+    const auto out = trainBuiltinCnn(few, {}, kClasses, adaptiveConfig(), m_tmp.filePath("few").toStdString(),
+                                     TrainCallbacks{}, nullptr);
+    QVERIFY(!out.ok());
+    QCOMPARE(out.status().code(), Status::Code::InvalidArgument);
+    QVERIFY(QString::fromStdString(out.status().message()).contains("fixed number of epochs"));
+}
+
+QTEST_GUILESS_MAIN(TestAdaptiveTraining)
+#include "test_adaptivetraining.moc"
