@@ -130,7 +130,7 @@ def traclens(cli, work, model_dir, threads, tag):
 
     run("import", DATA, "--quiet")
     run("import-model", model_dir, "--quiet")
-    compute = json.loads(run("compute", "--threads", str(threads), "--json", "--quiet").strip().splitlines()[-1])
+    compute = json.loads(run("compute", "--threads", str(threads), "--json", "--quiet"))
     run("self-influence", "--split", "train", "--top", "100", "--quiet")
     return times, compute
 

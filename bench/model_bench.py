@@ -119,7 +119,7 @@ def traclens_compute(cli, work, images, model_dir, threads, tag):
     t0 = time.perf_counter()
     out = run("compute", project, "--threads", str(threads), "--json", "--quiet").stdout
     wall = time.perf_counter() - t0
-    summary = json.loads(out.strip().splitlines()[-1])
+    summary = json.loads(out)
     return summary, wall
 
 
