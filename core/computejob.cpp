@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -52,6 +54,34 @@ Result<LoadedModel> loadModel(ProjectDb &db, int64_t modelId)
         m.runners.push_back(std::move(runner).value());
     }
     return m;
+}
+
+// One chunk of model input, decoded ahead of the model.
+struct DecodedChunk {
+    std::vector<float> pixels; // rows × floatsPerImage
+    std::vector<int> labels;   // current label of each row
+    Status status;
+};
+
+// The one place where a chunk's pixels are prepared. Runs on the decoder thread; reads
+// only the rows, the store (thread-safe) and the flag, and writes only `out`. Stops at
+// the first image that fails (its message names the file) or when cancelled.
+Status decodeChunk(const ImageStore &store, const InputSpec &input, const std::vector<const ExampleRow *> &rows,
+                   const CancelFlag *cancel, DecodedChunk *out)
+{
+    const size_t floatsPer = input.floatsPerImage();
+    out->pixels.resize(rows.size() * floatsPer);
+    out->labels.resize(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+        if (isCancelled(cancel))
+            return Status::cancelled("compute cancelled");
+        auto image = store.load(rows[i]->source);
+        if (!image.ok())
+            return image.status().withContext("computing factors");
+        toModelInput(*image, input, out->pixels.data() + i * floatsPer);
+        out->labels[i] = rows[i]->currentLabel;
+    }
+    return Status::ok();
 }
 
 } // namespace
@@ -111,35 +141,74 @@ Result<ComputeSummary> computeFactors(ProjectDb &db, int64_t modelId, const Comp
     ImageStore store(info.kind, info.root);
     const int batch = std::max(1, options.batchSize);
     const size_t chunk = size_t(std::max(batch, options.chunkSize));
-    std::vector<float> pixels;
+    // The chunks that still lack a factor somewhere, in order; the others are skipped
+    // without decoding.
+    std::vector<size_t> todo;
+    for (size_t begin = 0; begin < work.size(); begin += chunk) {
+        const size_t end = std::min(work.size(), begin + chunk);
+        bool needed = false;
+        for (size_t c = 0; c < nc && !needed; ++c)
+            for (size_t i = begin; i < end && !needed; ++i)
+                needed = missing[c].count(work[i]) > 0;
+        if (needed)
+            todo.push_back(begin);
+    }
     BatchOutput out;
     int64_t pairsDone = 0;
     const auto started = Clock::now();
     TL_RETURN_IF_ERROR(db.setJob({jobName, "running", summary.reused, pairsTotal, 0, ""}));
 
-    for (size_t begin = 0; begin < work.size(); begin += chunk) {
+    // Decoding overlaps inference: while the model runs chunk t, a second thread decodes
+    // chunk t + 1 into the other buffer, so decoding adds to the run time only where it
+    // is slower than the model. Chunk boundaries and batches are those of a sequential
+    // run, so the numbers are identical. The guard joins the decoder on every way out
+    // (error, cancel) before the buffers it writes go away.
+    const auto rowsOf = [&](size_t begin) {
+        std::vector<const ExampleRow *> rows;
+        for (size_t i = begin; i < std::min(work.size(), begin + chunk); ++i)
+            rows.push_back(byId.at(work[i]));
+        return rows;
+    };
+    DecodedChunk current, ahead;
+    std::thread decoder;
+    struct Joiner {
+        std::thread &t;
+        ~Joiner()
+        {
+            if (t.joinable())
+                t.join();
+        }
+    } joinDecoder{decoder};
+    const auto decodeAhead = [&](size_t t) {
+        auto rows = rowsOf(todo[t]);
+        try {
+            decoder = std::thread([&store, &input, &ahead, cancel, rows] {
+                ahead.status = decodeChunk(store, input, rows, cancel, &ahead);
+            });
+        } catch (const std::system_error &) {
+            // No thread to be had: decode here, as a sequential run would.
+            ahead.status = decodeChunk(store, input, rows, cancel, &ahead);
+        }
+    };
+    if (!todo.empty())
+        decodeAhead(0);
+
+    for (size_t t = 0; t < todo.size(); ++t) {
+        const size_t begin = todo[t];
+        if (decoder.joinable())
+            decoder.join();
+        std::swap(current, ahead);
         if (isCancelled(cancel)) {
             db.setJob({jobName, "cancelled", summary.reused + pairsDone, pairsTotal, 0, ""});
             return Status::cancelled("compute cancelled; finished chunks are kept and the next run resumes");
         }
-        const size_t end = std::min(work.size(), begin + chunk);
-        const size_t n = end - begin;
-        bool needed = false;
-        for (size_t c = 0; c < nc && !needed; ++c)
-            for (size_t i = begin; i < end && !needed; ++i)
-                needed = missing[c].count(work[i]) > 0;
-        if (!needed)
-            continue;
-        pixels.resize(n * floatsPer);
-        std::vector<int> labels(n);
-        for (size_t i = 0; i < n; ++i) {
-            const ExampleRow &ex = *byId.at(work[begin + i]);
-            auto image = store.load(ex.source);
-            if (!image.ok())
-                return image.status().withContext("computing factors");
-            toModelInput(*image, input, pixels.data() + i * floatsPer);
-            labels[i] = ex.currentLabel;
-        }
+        // A bad image fails the run here, after every earlier chunk has committed.
+        TL_RETURN_IF_ERROR(current.status);
+        if (t + 1 < todo.size())
+            decodeAhead(t + 1);
+        const size_t n = current.labels.size();
+        const std::vector<float> &pixels = current.pixels;
+        const std::vector<int> &labels = current.labels;
         // Inference runs before the transaction opens, so the write lock is held only
         // for the inserts and a relabel from the GUI never waits behind a chunk.
         std::vector<std::vector<FactorRow>> chunkRows(nc);

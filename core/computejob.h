@@ -4,7 +4,10 @@
 // chunk of examples per checkpoint) and a re-run computes only examples that still lack
 // factors, so a job killed at any moment finishes later without redoing finished chunks.
 //
-// Thread safety: call from the thread that owns `db`. Uses LibTorch's intra-op pool.
+// Thread safety: call from the thread that owns `db`. Uses LibTorch's intra-op pool
+// (options.threads) for inference and one extra thread that decodes the next chunk's
+// images while the model runs the current one; results do not depend on either.
+// Memory: two chunks of model input at once (2 × chunkSize × floatsPerImage floats).
 
 #include "projectdb.h"
 #include "imagedecoder.h"
