@@ -1,5 +1,6 @@
 """Imported-model speed: PyTorch (eager, scripted, frozen) against `traclens-cli compute`
-on the same wrapped torchvision ResNet-18 and the same generated photos, in one run.
+on the same torchvision ResNet-18 (saved with the helper's three lines, so TracLens
+prepares the pixels as the ImageFolder transform does) and the same photos, in one run.
 
 usage: model_bench.py --cli build/app/cli/traclens-cli --work DIR [--images 4000]
                       [--threads 2] [--batch 256] [--repeats 2]
@@ -19,7 +20,6 @@ import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torchvision
 from PIL import Image
 
@@ -29,23 +29,6 @@ from traclens_model import CheckpointWriter  # noqa: E402
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 SIZE, CLASSES = 64, 10
-
-
-class Wrapped(nn.Module):
-    """The model contract around torchvision's ResNet: embed() = backbone, fc = its last layer."""
-
-    def __init__(self, net):
-        super().__init__()
-        self.fc = net.fc
-        net.fc = nn.Identity()
-        self.body = net
-
-    @torch.jit.export
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.embed(x))
 
 
 def make_images(root, count, seed=0):
@@ -73,19 +56,24 @@ def make_images(root, count, seed=0):
             im.save(os.path.join(d, "img%05d.jpg" % i), quality=90)
 
 
+def eval_transform():
+    import torchvision.transforms as T
+    return T.Compose([T.ToTensor(), T.Normalize(MEAN, STD)])
+
+
 def make_model(directory):
+    """The user's model, saved with the helper's three lines; returns the plain torchvision model."""
     torch.manual_seed(0)
-    model = Wrapped(torchvision.models.resnet18(num_classes=CLASSES)).eval()
+    model = torchvision.models.resnet18(num_classes=CLASSES).eval()
     if not os.path.exists(os.path.join(directory, "traclens-model.json")):
-        writer = CheckpointWriter(directory, classes=["class%d" % c for c in range(CLASSES)], channels=3,
-                                  height=SIZE, width=SIZE, mean=MEAN, std=STD)
+        writer = CheckpointWriter(directory, classes=["class%d" % c for c in range(CLASSES)],
+                                  transform=eval_transform(), input_size=(SIZE, SIZE))
         writer.save(model, learning_rate=0.1)
-    return torch.jit.load(os.path.join(directory, "ckpt-1.pt")).eval()
+    return model
 
 
 def loader(root, batch):
-    import torchvision.transforms as T
-    ds = torchvision.datasets.ImageFolder(root, T.Compose([T.ToTensor(), T.Normalize(MEAN, STD)]))
+    ds = torchvision.datasets.ImageFolder(root, eval_transform())
     return torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=False, num_workers=0)
 
 
@@ -136,12 +124,10 @@ def main():
     os.makedirs(a.work, exist_ok=True)
     images, model_dir = os.path.join(a.work, "images"), os.path.join(a.work, "model")
     make_images(images, a.images)
-    scripted = make_model(model_dir)
-    eager = Wrapped(torchvision.models.resnet18(num_classes=CLASSES)).eval()
-    eager.load_state_dict(scripted.state_dict())
-    frozen = torch.jit.optimize_for_inference(torch.jit.freeze(scripted.eval(), preserved_attrs=["embed"]),
-                                              other_methods=["embed"])
-    # TracLens runs embed() once and applies fc itself; the same here.
+    # The user's torchvision model as PyTorch runs it: eager, scripted, frozen + optimised.
+    eager = make_model(model_dir)
+    scripted = torch.jit.script(eager)
+    frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.script(eager).eval()))
     variants = {"eager": eager.forward, "scripted": scripted.forward, "frozen": frozen.forward}
     with torch.inference_mode():
         x0 = next(iter(loader(images, a.batch)))[0]

@@ -75,10 +75,10 @@ Status decodeChunk(const ImageStore &store, const InputSpec &input, const std::v
     for (size_t i = 0; i < rows.size(); ++i) {
         if (isCancelled(cancel))
             return Status::cancelled("compute cancelled");
-        auto image = store.load(rows[i]->source);
-        if (!image.ok())
-            return image.status().withContext("computing factors");
-        toModelInput(*image, input, out->pixels.data() + i * floatsPer);
+        // Decoded and prepared as the model's manifest says: TracLens's own preparation,
+        // or torchvision's exactly when the manifest records the transforms (imagedecoder.h).
+        TL_RETURN_IF_ERROR(store.loadModelInput(rows[i]->source, input, out->pixels.data() + i * floatsPer)
+                               .withContext("computing factors"));
         out->labels[i] = rows[i]->currentLabel;
     }
     return Status::ok();
@@ -284,7 +284,13 @@ Status computeSelfInfluence(ProjectDb &db, int64_t modelId)
     return db.writeSelfInfluence(modelId, values);
 }
 
-Result<QueryFactors> computeImageFactors(ProjectDb &db, int64_t modelId, const cv::Mat &image, int label)
+namespace {
+
+// `image` set: prepare it; otherwise decode `file` the way the model's manifest asks
+// (torchvision's loader when it records transforms, so an outside image is prepared
+// exactly as the project's examples are).
+Result<QueryFactors> imageFactors(ProjectDb &db, int64_t modelId, const cv::Mat *image, const std::string &file,
+                                  int label)
 {
     auto loaded = loadModel(db, modelId);
     if (!loaded.ok())
@@ -294,7 +300,14 @@ Result<QueryFactors> computeImageFactors(ProjectDb &db, int64_t modelId, const c
     if (label >= k)
         return Status::invalid("label " + std::to_string(label) + " is not a class of the model");
     std::vector<float> pixels(model.spec.input.floatsPerImage());
-    toModelInput(image, model.spec.input, pixels.data());
+    if (image) {
+        TL_RETURN_IF_ERROR(prepareModelInput(*image, model.spec.input, pixels.data(), "query image"));
+    } else {
+        auto decoded = decodeImageFile(file, decodeStyleFor(model.spec.input));
+        if (!decoded.ok())
+            return decoded.status();
+        TL_RETURN_IF_ERROR(prepareModelInput(*decoded, model.spec.input, pixels.data(), file));
+    }
     std::vector<BatchOutput> outs(model.runners.size());
     for (size_t c = 0; c < model.runners.size(); ++c)
         TL_RETURN_IF_ERROR(model.runners[c]->run(pixels.data(), 1, &outs[c]).withContext(model.checkpoints[c].file));
@@ -316,6 +329,18 @@ Result<QueryFactors> computeImageFactors(ProjectDb &db, int64_t modelId, const c
         q.perCheckpoint.push_back(std::move(row));
     }
     return q;
+}
+
+} // namespace
+
+Result<QueryFactors> computeImageFactors(ProjectDb &db, int64_t modelId, const cv::Mat &image, int label)
+{
+    return imageFactors(db, modelId, &image, std::string(), label);
+}
+
+Result<QueryFactors> computeImageFileFactors(ProjectDb &db, int64_t modelId, const std::string &file, int label)
+{
+    return imageFactors(db, modelId, nullptr, file, label);
 }
 
 } // namespace traclens

@@ -40,6 +40,11 @@ struct QueryFactors {
     bool labelPredicted = false;
     std::vector<FactorRow> perCheckpoint; // in checkpoint order
 };
+// `image` is an already decoded 8-bit image; it is prepared as the model's manifest says.
 Result<QueryFactors> computeImageFactors(ProjectDb &db, int64_t modelId, const cv::Mat &image, int label = -1);
+// The same for an image file, decoded the way the model's examples are (torchvision's
+// loader when the manifest records transforms: no EXIF rotation). Errors name the file.
+Result<QueryFactors> computeImageFileFactors(ProjectDb &db, int64_t modelId, const std::string &file,
+                                             int label = -1);
 
 } // namespace traclens

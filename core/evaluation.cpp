@@ -162,10 +162,7 @@ Result<std::vector<std::vector<double>>> testConfusion(ProjectDb &db, int64_t mo
         const size_t n = std::min(kBatch, test->size() - start);
         input.assign(n * per, 0.0f);
         for (size_t i = 0; i < n; ++i) {
-            auto image = store.load((*test)[start + i].source);
-            if (!image.ok())
-                return image.status();
-            toModelInput(*image, spec->input, input.data() + i * per);
+            TL_RETURN_IF_ERROR(store.loadModelInput((*test)[start + i].source, spec->input, input.data() + i * per));
         }
         TL_RETURN_IF_ERROR((*runner)->run(input.data(), int(n), &out));
         for (size_t i = 0; i < n; ++i) {

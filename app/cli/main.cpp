@@ -863,9 +863,6 @@ int cmdQuery(Context &c)
         return ExitOk;
     }
     const QString file = c.parser.value("image");
-    auto decoded = decodeImageFile(file.toStdString());
-    if (!decoded.ok())
-        return fail(decoded.status());
     int label = -1;
     if (c.parser.isSet("label")) {
         auto l = findLabel(*db, c.parser.value("label"));
@@ -876,7 +873,7 @@ int cmdQuery(Context &c)
     if (Status s = prepareModelRun(*db, model, c.parser.isSet("trust-model"), false, c.quiet, c.positional[0]); !s)
         return fail(s);
     const auto q0 = std::chrono::steady_clock::now();
-    auto factors = computeImageFactors(*db, model, *decoded, label);
+    auto factors = computeImageFileFactors(*db, model, file.toStdString(), label);
     if (!factors.ok())
         return fail(factors.status());
     auto result = (*index)->query(*factors, k, scoring);
