@@ -12,6 +12,7 @@
 #include "imagedecoder.h"
 #include "modelspec.h"
 #include "requireorskip.h"
+#include "pythonfixture.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -57,15 +58,10 @@ private:
 void TestTorchvisionParity::initTestCase()
 {
     QVERIFY(m_tmp.isValid());
-    QProcess probe;
-    probe.start(kPython, {"-c", "import torch, torchvision, PIL"});
-    REQUIRE_OR_SKIP(probe.waitForFinished(60000) && probe.exitStatus() == QProcess::NormalExit && probe.exitCode() == 0,
+    REQUIRE_OR_SKIP(testing::pythonImports("torch, torchvision, PIL"),
                     kPython + " cannot import torchvision and PIL (Debian packages python3-torchvision, python3-pil)");
-    QProcess fixture;
-    fixture.setProcessChannelMode(QProcess::MergedChannels);
-    fixture.start(kPython, {kSourceDir + "/tests/data/fixtures/make_torchvision_parity.py", m_tmp.path()});
-    QVERIFY(fixture.waitForFinished(120000));
-    QVERIFY2(fixture.exitCode() == 0, fixture.readAll().constData());
+    const QString fixtureError = testing::runPythonFixture("tests/data/fixtures/make_torchvision_parity.py", {m_tmp.path()});
+    QVERIFY2(fixtureError.isEmpty(), qPrintable(fixtureError));
     m_index = QJsonDocument::fromJson(readAll(m_tmp.filePath("index.json"))).object();
     QVERIFY(m_index.value("samples").toArray().size() >= 10);
 }

@@ -8,6 +8,7 @@
 
 #include "clirun.h"
 #include "requireorskip.h"
+#include "pythonfixture.h"
 
 #include <QDir>
 #include <QFile>
@@ -69,15 +70,10 @@ private:
 void TestTorchvisionScores::initTestCase()
 {
     QVERIFY(m_tmp.isValid());
-    QProcess probe;
-    probe.start(kPython, {"-c", "import torch, torchvision, PIL"});
-    REQUIRE_OR_SKIP(probe.waitForFinished(60000) && probe.exitStatus() == QProcess::NormalExit && probe.exitCode() == 0,
+    REQUIRE_OR_SKIP(traclens::testing::pythonImports("torch, torchvision, PIL"),
                     kPython + " cannot import torchvision and PIL (Debian packages python3-torchvision, python3-pil)");
-    QProcess fixture;
-    fixture.setProcessChannelMode(QProcess::MergedChannels);
-    fixture.start(kPython, {kSourceDir + "/tests/data/fixtures/make_torchvision_scores.py", m_tmp.path()});
-    QVERIFY(fixture.waitForFinished(120000));
-    QVERIFY2(fixture.exitCode() == 0, fixture.readAll().constData());
+    const QString fixtureError = traclens::testing::runPythonFixture("tests/data/fixtures/make_torchvision_scores.py", {m_tmp.path()});
+    QVERIFY2(fixtureError.isEmpty(), qPrintable(fixtureError));
     m_reference = readJson(m_tmp.filePath("reference.json"));
     QCOMPARE(m_reference.value("train").toArray().size(), 9);
 

@@ -6,6 +6,7 @@
 #include "modelrunner.h"
 #include "modelspec.h"
 #include "requireorskip.h"
+#include "pythonfixture.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -67,19 +68,12 @@ private:
 
 void TestImportedModels::initTestCase()
 {
-    QProcess probe;
-    probe.start(kPython, {"-c", "import torch, torchvision"});
-    REQUIRE_OR_SKIP(probe.waitForFinished(60000) && probe.exitStatus() == QProcess::NormalExit
-                        && probe.exitCode() == 0,
+    REQUIRE_OR_SKIP(testing::pythonImports("torch, torchvision"),
                     kPython + " cannot import torch and torchvision (Debian packages python3-torch, "
                               "python3-torchvision); the fixtures cannot be made");
     QVERIFY(m_tmp.isValid());
-    QProcess fixture;
-    fixture.setProcessChannelMode(QProcess::MergedChannels);
-    fixture.start(kPython, {kSourceDir + "/tests/models/fixtures/make_torchvision_models.py", m_tmp.path(),
-                            kSourceDir + "/resources/python"});
-    QVERIFY(fixture.waitForFinished(180000));
-    QVERIFY2(fixture.exitCode() == 0, fixture.readAll().constData());
+    const QString fixtureError = testing::runPythonFixture("tests/models/fixtures/make_torchvision_models.py", {m_tmp.path(), kSourceDir + "/resources/python"}, 180000);
+    QVERIFY2(fixtureError.isEmpty(), qPrintable(fixtureError));
     QFile refFile(m_tmp.filePath("reference.json"));
     QVERIFY(refFile.open(QIODevice::ReadOnly));
     m_ref = QJsonDocument::fromJson(refFile.readAll()).object();

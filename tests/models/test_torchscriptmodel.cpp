@@ -7,6 +7,7 @@
 #include "modelrunner.h"
 #include "modelspec.h"
 #include "requireorskip.h"
+#include "pythonfixture.h"
 
 #include <QDir>
 #include <QFile>
@@ -102,19 +103,12 @@ private:
 
 void TestTorchScriptModel::initTestCase()
 {
-    QProcess probe;
-    probe.start(kPython, {"-c", "import torch"});
-    REQUIRE_OR_SKIP(probe.waitForFinished(60000) && probe.exitStatus() == QProcess::NormalExit
-                        && probe.exitCode() == 0,
+    REQUIRE_OR_SKIP(testing::pythonImports("torch"),
                     kPython + " cannot import torch (Debian package python3-torch); TorchScript fixtures cannot be made");
 
     QVERIFY(m_tmp.isValid());
-    QProcess fixture;
-    fixture.setProcessChannelMode(QProcess::MergedChannels);
-    fixture.start(kPython, {kSourceDir + "/tests/models/fixtures/make_torchscript_models.py", m_tmp.path(),
-                            kSourceDir + "/resources/python"});
-    QVERIFY(fixture.waitForFinished(120000));
-    QVERIFY2(fixture.exitCode() == 0, fixture.readAll().constData());
+    const QString fixtureError = testing::runPythonFixture("tests/models/fixtures/make_torchscript_models.py", {m_tmp.path(), kSourceDir + "/resources/python"});
+    QVERIFY2(fixtureError.isEmpty(), qPrintable(fixtureError));
 
     QFile refFile(m_tmp.filePath("reference.json"));
     QVERIFY(refFile.open(QIODevice::ReadOnly));
