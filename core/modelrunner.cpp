@@ -4,12 +4,19 @@
 
 #include <torch/script.h>
 
+#include <malloc.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
 #include <sstream>
 #include <thread>
+
+// OpenBLAS's own entry point, present when the system BLAS is OpenBLAS (Debian's LibTorch
+// links libopenblas); weak, so that any other BLAS leaves it null.
+extern "C" __attribute__((weak)) void openblas_set_num_threads(int);
 
 namespace traclens {
 
@@ -435,6 +442,23 @@ void ModelRunner::setThreads(int threads)
     if (threads <= 0)
         threads = int(std::max(1u, std::thread::hardware_concurrency()));
     torch::set_num_threads(threads);
+    // LibTorch already splits its work over its OpenMP pool and calls BLAS inside it. A
+    // second pool in OpenBLAS oversubscribes the cores, and its idle threads spin in
+    // sched_yield beside the decoder and SQLite threads: compute of a small CNN on
+    // Fashion-MNIST took 9.9 s with both pools and 5.9 s with BLAS single-threaded
+    // (docs/benchmarks-models.md §4). OpenBLAS reads OPENBLAS_NUM_THREADS before any code
+    // of ours runs, so the count is set through its API; a value the user set is kept.
+    if (openblas_set_num_threads && !std::getenv("OPENBLAS_NUM_THREADS"))
+        openblas_set_num_threads(1);
+    // Batched inference allocates and frees the same large activations for every batch
+    // (a ResNet-18 batch of 256 at 64×64 has 8–67 MB tensors). With glibc's default
+    // thresholds they are mapped and unmapped each time and every page faults in afresh:
+    // a fifth of compute's time went to the kernel. Keeping them in the heap (mmap only
+    // above 32 MiB, the largest threshold glibc accepts, and no trimming below 1 GiB)
+    // reuses the pages: 530 → 620–650 vectors/s on that model, at the price of keeping
+    // the peak heap mapped (+50 MB there). docs/benchmarks-models.md §2.
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 } // namespace traclens

@@ -61,7 +61,9 @@ public:
 
     // Sets LibTorch's intra-op thread count for the whole process (0 = number of
     // cores). Affects every runner and the trainer; call it before starting work, not
-    // while another thread is inside LibTorch.
+    // while another thread is inside LibTorch. Also makes OpenBLAS single-threaded
+    // (LibTorch's pool already parallelises around it; OPENBLAS_NUM_THREADS, if set,
+    // wins) and raises glibc's mmap/trim thresholds so batch buffers are reused.
     static void setThreads(int threads);
 
 private:
