@@ -384,6 +384,8 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
     for (double b : config.cleaningBudgets)
         if (!(b > 0.0 && b <= 1.0))
             return Status::invalid("evaluation: cleaning budgets are fractions in (0, 1]");
+    if (config.cleaningSeeds < 1)
+        return Status::invalid("evaluation: the cleaning loop needs at least one training seed per cell");
 
     EvaluationReport rep;
     rep.config = config;
@@ -754,6 +756,7 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
 
     // --- the cleaning loop
     const bool wantsCleaning = !config.cleaningBudgets.empty() || config.seedReplicates > 0;
+
     if (wantsCleaning && useTruth && !rep.truthLabelled)
         rep.cleaningSkipped = config.truthFile + " gives no correct labels, so a review could restore none (its "
                                                  "seed replicates are skipped with it)";
@@ -796,13 +799,22 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
         for (char &ch : queueName)
             if (!std::isalnum(static_cast<unsigned char>(ch)))
                 ch = '_';
-        for (double b : config.cleaningBudgets) {
-            plans.push_back({"queue", "queue-" + budgetKey(b) + "-" + queueName, b, &queue, seed});
-            plans.push_back({"random", "random-" + budgetKey(b), b, &randomOrder, seed});
-        }
+        // The first seed's runs keep their unsuffixed names, so evaluations made with one
+        // seed per cell are reused.
+        const int cleaningSeeds = std::max(1, config.cleaningSeeds);
+        auto seedSuffix = [&](int i) { return i == 0 ? std::string() : "-s" + std::to_string(seed + uint64_t(i)); };
+        for (double b : config.cleaningBudgets)
+            for (int i = 0; i < cleaningSeeds; ++i) {
+                plans.push_back({"queue", "queue-" + budgetKey(b) + "-" + queueName + seedSuffix(i), b, &queue,
+                                 seed + uint64_t(i)});
+                plans.push_back({"random", "random-" + budgetKey(b) + seedSuffix(i), b, &randomOrder,
+                                 seed + uint64_t(i)});
+            }
         if (config.cleaningUpperBound && !config.cleaningBudgets.empty())
             plans.push_back({"all flips fixed", "all-fixed", 1.0, nullptr, seed});
-        for (int i = 1; i <= config.seedReplicates; ++i)
+        // Every cleaning seed needs the noisy-label model of that seed to compare with.
+        const int replicates = std::max(config.seedReplicates, config.cleaningBudgets.empty() ? 0 : cleaningSeeds - 1);
+        for (int i = 1; i <= replicates; ++i)
             plans.push_back({"seed", "seed-" + std::to_string(seed + uint64_t(i)), 0.0, nullptr, seed + uint64_t(i)});
 
         double cleaningSeconds = 0.0;

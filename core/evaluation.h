@@ -22,8 +22,8 @@
 //     factors alone — no retraining,
 //  6. runs the cleaning loop: a simulated person reviews the top X % of the default
 //     queue (or a random X %), restores the true label of every flip found there, and
-//     the model is retrained with the same seed and configuration; test accuracy before
-//     and after, for each X; and, for scale, the noisy-label model with other seeds.
+//     the model is retrained with the same configuration, once per cleaning seed; test
+//     accuracy against the noisy-label model of the same seed, for each X.
 //     With a truth file that gives no correct labels the loop is skipped (and the report
 //     says so): nothing could be restored.
 // writeEvaluationReport() writes report.json, report.md and PNG recall curves; both name
@@ -73,11 +73,15 @@ struct EvaluationConfig {
     TrainConfig train;
     ComputeOptions compute;
     std::vector<double> budgets{0.01, 0.05, 0.10, 0.20, 0.30};
-    std::vector<double> cleaningBudgets{0.05, 0.10, 0.20}; // empty: no cleaning loop
+    std::vector<double> cleaningBudgets{0.10}; // empty: no cleaning loop
     bool cleaningUpperBound = true;      // also retrain with every flip fixed
     // Extra trainings on the noisy labels with seeds train.seed+1, +2, …: the spread of
     // test accuracy between seeds, against which the cleaning loop's changes are read.
     int seedReplicates = 2;
+    // Trainings per cleaning cell (queue or random review at one budget), with seeds
+    // train.seed, +1, …; each is compared with the noisy-label model of its own seed (so
+    // seedReplicates is raised to at least cleaningSeeds − 1).
+    int cleaningSeeds = 3;
     std::string command;                 // how the run was started, quoted in the report
 };
 

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <filesystem>
 
 namespace fs = std::filesystem;
@@ -218,6 +219,7 @@ QJsonObject toJson(const EvaluationReport &r)
                                       {"clean", doubles(r.histogramClean)},
                                       {"flipped", doubles(r.histogramFlipped)}}},
             {"cleaning", QJsonObject{{"budgets", doubles(c.cleaningBudgets)},
+                                     {"seeds", c.cleaningSeeds},
                                      {"skipped", q(r.cleaningSkipped)},
                                      {"test_accuracy_before", r.testAccuracyBefore},
                                      {"runs", cleaning},
@@ -543,31 +545,66 @@ QString markdown(const EvaluationReport &r, const Plots &plots, const std::optio
         md += "## The cleaning loop\n\n";
         md += "A simulated person reviews the top X % of the default queue (or a random X % of the training set), "
               "restores the true label of every flip found there and keeps the rest; the model is retrained with "
-              "the same seed and configuration. Test accuracy of the model trained on the noisy labels: **"
-              + pct(r.testAccuracyBefore, 2) + "**.\n\n";
-        md += "| reviewed | flips fixed (queue) | test acc. after queue review | flips fixed (random) | test acc. "
-              "after random review |\n|---:|---:|---:|---:|---:|\n";
-        for (double b : c.cleaningBudgets) {
-            const CleaningRun *qr = nullptr, *rr = nullptr;
-            for (const auto &run : r.cleaning) {
-                if (std::abs(run.budget - b) < 1e-9 && run.strategy == "queue")
-                    qr = &run;
-                if (std::abs(run.budget - b) < 1e-9 && run.strategy == "random")
-                    rr = &run;
+              "the same configuration. Each cell is trained with every cleaning seed and compared with the model "
+              "trained on the noisy labels with the same seed (the gain); the table gives the mean gain and, in "
+              "brackets, the smallest and largest. Test accuracy of the model trained on the noisy labels: **"
+              + pct(r.testAccuracyBefore, 2) + "** (seed " + QString::number(qulonglong(c.train.seed)) + ").\n\n";
+        // Test accuracy of the noisy-label model of each seed: the baseline of that seed's runs.
+        std::map<uint64_t, double> noisyAccuracy{{c.train.seed, r.testAccuracyBefore}};
+        for (const auto &run : r.seedRuns)
+            noisyAccuracy.emplace(run.seed, run.testAccuracy);
+        struct Gains {
+            std::vector<double> gain;
+            int64_t reviewed = 0, fixedMin = -1, fixedMax = -1;
+            double mean() const
+            {
+                double m = 0.0;
+                for (double g : gain)
+                    m += g / double(gain.size());
+                return m;
             }
-            auto acc = [&](const CleaningRun *x) {
-                if (!x)
-                    return QString("–");
-                const double d = x->testAccuracy - r.testAccuracyBefore;
-                return pct(x->testAccuracy, 2) + QString(" (%1%2)").arg(d >= 0 ? "+" : "").arg(d * 100.0, 0, 'f', 2);
-            };
-            md += QString("| %1 (%2) | %3 | %4 | %5 | %6 |\n")
+        };
+        auto gainsOf = [&](const std::string &strategy, double budget) {
+            Gains g;
+            for (const auto &run : r.cleaning) {
+                if (run.strategy != strategy || std::abs(run.budget - budget) > 1e-9)
+                    continue;
+                auto base = noisyAccuracy.find(run.seed);
+                if (base == noisyAccuracy.end() || run.testAccuracy < 0 || base->second < 0)
+                    continue;
+                g.gain.push_back(run.testAccuracy - base->second);
+                g.reviewed = run.reviewed;
+                g.fixedMin = g.fixedMin < 0 ? run.fixed : std::min(g.fixedMin, run.fixed);
+                g.fixedMax = std::max(g.fixedMax, run.fixed);
+            }
+            return g;
+        };
+        auto points = [](double v) { return QString("%1%2").arg(v >= 0 ? "+" : "").arg(v * 100.0, 0, 'f', 2); };
+        auto cell = [&](const Gains &g) {
+            if (g.gain.empty())
+                return QString("–");
+            const auto [lo, hi] = std::minmax_element(g.gain.begin(), g.gain.end());
+            if (g.gain.size() == 1)
+                return points(g.gain.front());
+            return QString("%1 [%2, %3] (%4 seeds)").arg(points(g.mean()), points(*lo), points(*hi)).arg(g.gain.size());
+        };
+        auto fixedText = [&](const Gains &g) {
+            if (g.fixedMin < 0)
+                return QString("–");
+            return QString("%1 of %2").arg(g.fixedMin).arg(r.flips.size());
+        };
+        md += "| reviewed | flips fixed (queue) | test acc. gain, queue review | flips fixed (random) | test acc. "
+              "gain, random review | queue gain / random gain |\n|---:|---:|---:|---:|---:|---:|\n";
+        for (double b : c.cleaningBudgets) {
+            const Gains qg = gainsOf("queue", b), rg = gainsOf("random", b);
+            QString ratio = "–";
+            if (!qg.gain.empty() && !rg.gain.empty())
+                ratio = rg.mean() > 0 ? QString::number(qg.mean() / rg.mean(), 'f', 1) + "×"
+                                      : QString(qg.mean() > 0 ? "random review gained nothing" : "–");
+            md += QString("| %1 (%2) | %3 | %4 | %5 | %6 | %7 |\n")
                       .arg(pct(b, 0))
-                      .arg(qr ? qr->reviewed : 0)
-                      .arg(qr ? QString("%1 of %2").arg(qr->fixed).arg(r.flips.size()) : QString("–"))
-                      .arg(acc(qr))
-                      .arg(rr ? QString("%1 of %2").arg(rr->fixed).arg(r.flips.size()) : QString("–"))
-                      .arg(acc(rr));
+                      .arg(qg.reviewed ? qg.reviewed : rg.reviewed)
+                      .arg(fixedText(qg), cell(qg), fixedText(rg), cell(rg), ratio);
         }
         for (const auto &run : r.cleaning)
             if (run.strategy == "all flips fixed")
@@ -592,8 +629,8 @@ QString markdown(const EvaluationReport &r, const Plots &plots, const std::optio
                 var += (a - mean) * (a - mean) / double(acc.size() - 1);
             const auto [lo, hi] = std::minmax_element(acc.begin(), acc.end());
             md += QString("\nSeed-to-seed spread, same noisy labels, other training seeds: %1 — standard deviation "
-                          "%2 points, range %3 points. Each cell above is one training run, so changes smaller than "
-                          "this are not distinguishable from the seed.\n\n")
+                          "%2 points, range %3 points. The gains above are paired by seed, which removes most of this "
+                          "spread from them; the range of a cell's gains shows what is left.\n\n")
                       .arg(list)
                       .arg(std::sqrt(var) * 100.0, 0, 'f', 2)
                       .arg((*hi - *lo) * 100.0, 0, 'f', 2);
@@ -841,6 +878,7 @@ Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
     r.histogramFlipped = toDoubles(hist.value("flipped"));
     const QJsonObject cleaning = o.value("cleaning").toObject();
     c.cleaningBudgets = toDoubles(cleaning.value("budgets"));
+    c.cleaningSeeds = cleaning.value("seeds").toInt(1);
     r.cleaningSkipped = cleaning.value("skipped").toString().toStdString();
     r.testAccuracyBefore = cleaning.value("test_accuracy_before").toDouble(-1);
     for (const char *key : {"runs", "seed_runs"}) {

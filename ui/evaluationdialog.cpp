@@ -34,9 +34,10 @@ double estimatedEvaluationSeconds(qint64 trainImages, const EvaluationSettings &
     constexpr double trainPerImageEpoch = 17.8 * 60.0 / (60000.0 * 3.0);
     constexpr double factorsPerImage = 4.9 * 60.0 / 60000.0;
     const EvaluationConfig defaults;
-    const int trainings = 1 + (settings.cleaningLoop ? 2 * int(defaults.cleaningBudgets.size())
+    const int seeds = std::max(1, defaults.cleaningSeeds);
+    const int trainings = 1 + (settings.cleaningLoop ? 2 * int(defaults.cleaningBudgets.size()) * seeds
                                                            + (defaults.cleaningUpperBound ? 1 : 0)
-                                                           + defaults.seedReplicates
+                                                           + std::max(defaults.seedReplicates, seeds - 1)
                                                      : 0)
                           + (settings.noiseType == NoiseType::Confusion && !settings.cleaningLoop ? 1 : 0);
     const double n = double(std::max<qint64>(trainImages, 0));

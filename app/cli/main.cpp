@@ -1623,6 +1623,10 @@ int cmdEvaluate(Context &c)
     cfg.seedReplicates = c.parser.value("seed-replicates").toInt();
     if (cfg.seedReplicates < 0)
         return usage("--seed-replicates takes a count, 0 or more");
+    bool seedsOk = false;
+    cfg.cleaningSeeds = c.parser.value("cleaning-seeds").toInt(&seedsOk);
+    if (!seedsOk || cfg.cleaningSeeds < 1)
+        return usage("--cleaning-seeds takes a count, 1 or more");
     QStringList words = QCoreApplication::arguments().mid(1);
     words.prepend("traclens-cli");
     cfg.command = words.join(' ').toStdString();
@@ -1931,10 +1935,13 @@ int main(int argc, char **argv)
              p.addOption({"train-limit", "Use a seeded subset of this many training images (0 = all).", "n", "0"});
              p.addOption({"test-limit", "Use a seeded subset of this many test images (0 = all).", "n", "0"});
              p.addOption({"budgets", "Review budgets for recall, percent.", "list", "1,5,10,20,30"});
-             p.addOption({"cleaning", "Review budgets of the cleaning loop, percent (none = skip).", "list", "5,10,20"});
+             p.addOption({"cleaning", "Review budgets of the cleaning loop, percent (none = skip).", "list", "10"});
              p.addOption({"no-upper-bound", "Skip the retraining with every flip fixed."});
              p.addOption({"seed-replicates", "Extra trainings on the noisy labels with other seeds (the spread).", "n",
                           "2"});
+             p.addOption({"cleaning-seeds",
+                          "Trainings per cleaning-loop cell, each compared with the noisy-label model of its seed.",
+                          "n", "3"});
              addTrainOptions(p, EvaluationConfig{}.train);
              p.addOption(threads);
          },

@@ -276,6 +276,7 @@ void TestEvaluation::pipelineEndToEnd()
     cfg.cleaningBudgets = {0.1};
     cfg.cleaningUpperBound = true;
     cfg.seedReplicates = 1;
+    cfg.cleaningSeeds = 2;
     cfg.command = "test";
     auto report = runEvaluation(cfg);
     QVERIFY2(report.ok(), report.status().message().c_str());
@@ -315,15 +316,23 @@ void TestEvaluation::pipelineEndToEnd()
         counted += v;
     QCOMPARE(counted, 12.0);
 
-    // Cleaning loop: queue and random at 10% (12 reviewed each), then every flip fixed.
-    QCOMPARE(r.cleaning.size(), size_t(3));
+    // Cleaning loop: queue and random at 10% (12 reviewed each) with each of the two
+    // cleaning seeds, then every flip fixed.
+    QCOMPARE(r.cleaning.size(), size_t(5));
     for (const auto &run : r.cleaning) {
         QVERIFY(run.testAccuracy >= 0.0 && run.testAccuracy <= 1.0);
         QVERIFY(run.fixed <= run.reviewed);
     }
     QCOMPARE(r.cleaning[0].strategy, std::string("queue"));
     QCOMPARE(r.cleaning[0].reviewed, int64_t(12));
-    QCOMPARE(r.cleaning[2].fixed, int64_t(12));
+    QCOMPARE(r.cleaning[0].seed, cfg.train.seed);
+    QCOMPARE(r.cleaning[1].strategy, std::string("random"));
+    QCOMPARE(r.cleaning[2].strategy, std::string("queue"));
+    QCOMPARE(r.cleaning[2].seed, cfg.train.seed + 1);
+    // The same review finds the same flips whatever the training seed.
+    QCOMPARE(r.cleaning[2].fixed, r.cleaning[0].fixed);
+    QCOMPARE(r.cleaning[4].strategy, std::string("all flips fixed"));
+    QCOMPARE(r.cleaning[4].fixed, int64_t(12));
     QCOMPARE(r.seedRuns.size(), size_t(1));
     QCOMPARE(r.seedRuns[0].seed, cfg.train.seed + 1);
     QCOMPARE(r.seedRuns[0].fixed, int64_t(0));
@@ -485,6 +494,7 @@ void TestEvaluation::confusionNoiseFromTheCleanModel()
     cfg.train = tinyTraining();
     cfg.compute.threads = 1;
     cfg.cleaningBudgets = {0.1};
+    cfg.cleaningSeeds = 1;
     cfg.seedReplicates = 0;
     auto report = runEvaluation(cfg);
     QVERIFY2(report.ok(), report.status().message().c_str());

@@ -355,6 +355,7 @@ void TestTruthFile::correctLabelsDriveTheCleaningLoop()
     cfg.train.batchSize = 16;
     cfg.compute.threads = 1;
     cfg.cleaningBudgets = {0.2};
+    cfg.cleaningSeeds = 1;
     cfg.seedReplicates = 0;
     auto r = runEvaluation(cfg);
     QVERIFY2(r.ok(), r.status().message().c_str());
