@@ -1,4 +1,6 @@
 #include "evaluation.h"
+
+#include "crossvalidation.h"
 #include "filereader.h"
 
 #include "chartimage.h"
@@ -378,6 +380,8 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
             return entries.status();
         truthEntries = std::move(entries).value();
     }
+    if (config.folds == 1 || config.folds < 0)
+        return Status::invalid("evaluation: cross-validation needs at least 2 folds (0 = none)");
     for (double b : config.budgets)
         if (!(b > 0.0 && b <= 1.0))
             return Status::invalid("evaluation: review budgets are fractions in (0, 1]");
@@ -389,7 +393,7 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
 
     EvaluationReport rep;
     rep.config = config;
-    rep.defaultSpec = defaultRanking();
+    rep.defaultSpec = evaluationDefaultRanking(config.folds >= 2);
     auto report = [&](const std::string &detail, int64_t done = 0, int64_t total = 0) {
         if (progress)
             progress({"evaluate", detail, done, total});
@@ -613,6 +617,27 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
     }
     rep.seconds.emplace_back("TracIn factors", storedSeconds(db, "compute"));
 
+    // --- cross-validation: out-of-sample scores, trained like the evaluated model
+    const bool hasFolds = config.folds >= 2;
+    if (hasFolds) {
+        auto t = Clock::now();
+        CrossValidationConfig cv;
+        cv.folds = config.folds;
+        cv.train = config.train;
+        cv.train.adaptive.enabled = false;
+        cv.train.epochs = std::max(1, int(rep.epochs.size()));
+        cv.train.resume = true;
+        cv.seed = config.noiseSeed;
+        report("cross-validating (" + std::to_string(cv.folds) + " folds of " + std::to_string(cv.train.epochs)
+               + " epochs)");
+        const bool done = loadOutOfSampleTerms(db).ok();
+        TL_RETURN_IF_ERROR(runCrossValidation(db, cv, forward("cross-validate: "), cancel));
+        if (!done)
+            TL_RETURN_IF_ERROR(storeSeconds(db, "crossval", storedSeconds(db, "crossval") + since(t)));
+        rep.seconds.emplace_back("cross-validation (" + std::to_string(cv.folds) + " folds)",
+                                 storedSeconds(db, "crossval"));
+    }
+
     // --- rankings
     auto tRank = Clock::now();
     auto terms = loadCheckpointTerms(db, rep.modelId, forward(""), cancel);
@@ -629,6 +654,16 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
             flipped[it->second] = 1;
     }
 
+    // The neighbour lists, and with folds the out-of-sample terms.
+    RankingSpec neighbours{RankingKind::Neighbours, {}, 1};
+    TL_RETURN_IF_ERROR(prepareRankingTerms(db, &*terms, neighbours, config.compute.threads, forward(""), cancel));
+    if (hasFolds) {
+        TL_RETURN_IF_ERROR(prepareRankingTerms(db, &*terms, RankingSpec{RankingKind::CvSelfConfidence, {}, 1},
+                                               config.compute.threads, forward(""), cancel));
+        rep.baselineName = RankingSpec{RankingKind::CvSelfConfidence, {}, 1}.toString();
+    }
+    rep.defaultSpec = evaluationDefaultRanking(hasFolds);
+
     report("ranking");
     RankingSpec tracin; // self-influence as published: every checkpoint, weighted by η
     RankingSpec loss{RankingKind::Loss, CheckpointPolicy::lastOnly(), 1};
@@ -638,7 +673,12 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
     const std::vector<double> randomScores = rankingScores(*terms, random);
     rep.rankings.push_back(evaluateRanking(rep.defaultSpec.toString(), rep.defaultSpec, defaultScores, *terms, flipped,
                                            config.budgets, true));
-    for (const RankingSpec &s : {tracin, loss, margin}) {
+    std::vector<RankingSpec> headline{tracin, loss, margin, neighbours};
+    if (hasFolds)
+        for (RankingKind k : {RankingKind::CvSelfConfidence, RankingKind::CvMargin, RankingKind::CvSelfInfluence,
+                              RankingKind::Ensemble})
+            headline.push_back(RankingSpec{k, {}, 1});
+    for (const RankingSpec &s : headline) {
         if (s.toString() == rep.defaultSpec.toString())
             continue;
         rep.rankings.push_back(evaluateRanking(s.toString(), s, rankingScores(*terms, s), *terms, flipped,

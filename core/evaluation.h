@@ -15,12 +15,14 @@
 //     Or, with `truthFile` and noise rate 0: no noise; the known errors listed in the file
 //     (evaluationtruth.h) are what the rankings are scored against,
 //  3. trains the built-in CNN on the noisy labels and computes TracIn factors,
-//  4. ranks the training examples by self-influence, loss, margin and at random
-//     (ranking.h) and measures recall of the flipped labels in the top 1/5/10/20/30 %
-//     and the ROC AUC (detectionmetrics.h),
-//  5. compares checkpoint policies (which checkpoints, which weights) from the stored
+//  4. cross-validates the built-in CNN (K folds, crossvalidation.h) for the out-of-sample
+//     rankings, among them the confident-learning baseline (self-confidence),
+//  5. ranks the training examples by self-influence, loss, margin, neighbour agreement,
+//     the out-of-sample scores, the ensemble and at random (ranking.h) and measures recall
+//     of the flipped labels in the top 1/5/10/20/30 % and the ROC AUC (detectionmetrics.h),
+//  6. compares checkpoint policies (which checkpoints, which weights) from the stored
 //     factors alone — no retraining,
-//  6. runs the cleaning loop: a simulated person reviews the top X % of the default
+//  7. runs the cleaning loop: a simulated person reviews the top X % of the default
 //     queue (or a random X %), restores the true label of every flip found there, and
 //     the model is retrained with the same configuration, once per cleaning seed; test
 //     accuracy against the noisy-label model of the same seed, for each X.
@@ -72,6 +74,10 @@ struct EvaluationConfig {
     int64_t testLimit = 0;               // 0 = the whole test split
     TrainConfig train;
     ComputeOptions compute;
+    // Cross-validation for the out-of-sample rankings and the confident-learning baseline
+    // (crossvalidation.h): K folds, each trained like the evaluated model with its epoch
+    // count; 0 = none (the report then has no baseline).
+    int folds = 4;
     std::vector<double> budgets{0.01, 0.05, 0.10, 0.20, 0.30};
     std::vector<double> cleaningBudgets{0.10}; // empty: no cleaning loop
     bool cleaningUpperBound = true;      // also retrain with every flip fixed
@@ -132,8 +138,11 @@ struct EvaluationReport {
     int64_t modelId = 0;
     std::vector<EpochRow> epochs;          // the model trained on noisy labels
     std::vector<double> learningRates;     // per checkpoint
-    RankingSpec defaultSpec;               // defaultRanking() of this build
-    std::vector<RankingEvaluation> rankings; // headline: default, TracIn as published, loss, margin, random
+    RankingSpec defaultSpec;               // the queue's default for this evaluation (evaluationDefaultRanking)
+    std::string baselineName;              // the confident-learning baseline's ranking name ("" without folds)
+    // Headline: default, TracIn as published, loss, margin, neighbours, the out-of-sample
+    // rankings (with folds), random.
+    std::vector<RankingEvaluation> rankings;
     std::vector<RankingEvaluation> policies; // the checkpoint-policy study
     std::string bestPolicy;                // name of the best offered entry of the study (mean recall)
     std::vector<CheckpointStudyRow> checkpoints;

@@ -1,10 +1,15 @@
 #include "ranking.h"
 
+#include "crossvalidation.h"
 #include "factors.h"
 #include "influenceindex.h"
+#include "neighbourvote.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
+#include <thread>
 #include <unordered_map>
 
 namespace traclens {
@@ -20,6 +25,38 @@ uint64_t mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
+// Scores of the rankings built on the neighbour lists and the cross-validation terms.
+std::vector<double> extraScores(const CheckpointTerms &terms, RankingKind kind)
+{
+    const size_t n = terms.ids.size();
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    std::vector<double> scores(n, nan);
+    if (needsNeighbours(kind) && (!terms.neighbours || terms.neighbours->rows() != int64_t(n)))
+        return scores;
+    if (needsCrossValidation(kind) && !terms.outOfSample)
+        return scores;
+    std::vector<double> agreement;
+    if (needsNeighbours(kind))
+        agreement = neighbourAgreement(*terms.neighbours, terms.labels);
+    if (kind == RankingKind::Neighbours) {
+        for (size_t i = 0; i < n; ++i)
+            scores[i] = 1.0 - agreement[i];
+        return scores;
+    }
+    if (kind == RankingKind::Ensemble) {
+        // 1 − p[y] of the cross-validation, kept NaN for examples it did not cover.
+        const std::vector<double> cv = outOfSampleScores(*terms.outOfSample, terms.ids, terms.labels,
+                                                         OutOfSampleScore::SelfConfidence);
+        for (size_t i = 0; i < n; ++i)
+            scores[i] = 1.0 - ((1.0 - cv[i]) + agreement[i] + double(terms.labelProbLast[i])) / 3.0;
+        return scores;
+    }
+    const OutOfSampleScore which = kind == RankingKind::CvMargin         ? OutOfSampleScore::Margin
+                                   : kind == RankingKind::CvSelfInfluence ? OutOfSampleScore::SelfInfluence
+                                                                          : OutOfSampleScore::SelfConfidence;
+    return outOfSampleScores(*terms.outOfSample, terms.ids, terms.labels, which);
+}
+
 } // namespace
 
 const char *rankingKindName(RankingKind kind)
@@ -29,8 +66,24 @@ const char *rankingKindName(RankingKind kind)
     case RankingKind::Loss: return "loss";
     case RankingKind::Margin: return "margin";
     case RankingKind::Random: return "random";
+    case RankingKind::Neighbours: return "neighbours";
+    case RankingKind::CvSelfConfidence: return "cv-self-confidence";
+    case RankingKind::CvMargin: return "cv-margin";
+    case RankingKind::CvSelfInfluence: return "cv-self-influence";
+    case RankingKind::Ensemble: return "ensemble";
     }
     return "?";
+}
+
+bool needsCrossValidation(RankingKind kind)
+{
+    return kind == RankingKind::CvSelfConfidence || kind == RankingKind::CvMargin
+           || kind == RankingKind::CvSelfInfluence || kind == RankingKind::Ensemble;
+}
+
+bool needsNeighbours(RankingKind kind)
+{
+    return kind == RankingKind::Neighbours || kind == RankingKind::Ensemble;
 }
 
 std::optional<RankingKind> parseRankingKind(const std::string &name)
@@ -43,7 +96,9 @@ std::optional<RankingKind> parseRankingKind(const std::string &name)
 
 std::vector<RankingKind> allRankingKinds()
 {
-    return {RankingKind::SelfInfluence, RankingKind::Loss, RankingKind::Margin, RankingKind::Random};
+    return {RankingKind::SelfInfluence,    RankingKind::Loss,     RankingKind::Margin,
+            RankingKind::Random,           RankingKind::Neighbours, RankingKind::CvSelfConfidence,
+            RankingKind::CvMargin,         RankingKind::CvSelfInfluence, RankingKind::Ensemble};
 }
 
 std::vector<int> CheckpointPolicy::select(int numCheckpoints) const
@@ -116,8 +171,9 @@ std::optional<CheckpointPolicy> CheckpointPolicy::parse(const std::string &selec
 
 std::string RankingSpec::toString() const
 {
-    if (kind == RankingKind::Random)
-        return "random";
+    // Only the factor rankings have a checkpoint policy.
+    if (kind == RankingKind::Random || needsNeighbours(kind) || needsCrossValidation(kind))
+        return rankingKindName(kind);
     return std::string(rankingKindName(kind)) + " (" + checkpoints.toString() + ")";
 }
 
@@ -141,6 +197,11 @@ RankingSpec defaultRanking()
     return RankingSpec{RankingKind::Loss, CheckpointPolicy::lastOnly(), 1};
 }
 
+RankingSpec evaluationDefaultRanking(bool hasCrossValidation)
+{
+    return hasCrossValidation ? RankingSpec{RankingKind::Ensemble, CheckpointPolicy::all(), 1} : defaultRanking();
+}
+
 RankingSpec defaultRankingFor(RankingKind kind)
 {
     const RankingSpec best = defaultRanking();
@@ -151,6 +212,7 @@ RankingSpec defaultRankingFor(RankingKind kind)
     case RankingKind::Loss:
     case RankingKind::Margin: return RankingSpec{kind, CheckpointPolicy::lastOnly(), 1};
     case RankingKind::Random: return RankingSpec{kind, CheckpointPolicy::all(), 1};
+    default: return RankingSpec{kind, CheckpointPolicy::all(), 1}; // no checkpoint policy
     }
     return best;
 }
@@ -188,6 +250,7 @@ Result<CheckpointTerms> loadCheckpointTerms(ProjectDb &db, int64_t modelId, cons
     t.errorNorm.assign(n * nc, 0.0f);
     t.loss.assign(n * nc, 0.0f);
     t.margin.assign(n * nc, 0.0f);
+    t.labelProbLast.assign(n, 0.0f);
     std::vector<char> seen(n);
 
     for (size_t c = 0; c < nc; ++c) {
@@ -223,8 +286,10 @@ Result<CheckpointTerms> loadCheckpointTerms(ProjectDb &db, int64_t modelId, cons
             t.margin[at] = r.probs[size_t(y)] - other;
             // The label of the last checkpoint's factors is the one the queue shows.
             t.labels[i] = y;
-            if (c + 1 == nc)
+            if (c + 1 == nc) {
                 t.predictedLast[i] = r.predicted;
+                t.labelProbLast[i] = r.probs[size_t(y)];
+            }
         }));
         TL_RETURN_IF_ERROR(bad);
         const auto missing = size_t(std::count(seen.begin(), seen.end(), 0));
@@ -247,6 +312,8 @@ std::vector<double> rankingScores(const CheckpointTerms &terms, const RankingSpe
             scores[i] = double(mix64(spec.seed * 0x100000001b3ull ^ uint64_t(terms.ids[i])) >> 11) * 0x1.0p-53;
         return scores;
     }
+    if (needsNeighbours(spec.kind) || needsCrossValidation(spec.kind))
+        return extraScores(terms, spec.kind);
     const std::vector<int> used = spec.checkpoints.select(terms.numCheckpoints());
     std::vector<double> w;
     for (int c : used)
@@ -262,7 +329,7 @@ std::vector<double> rankingScores(const CheckpointTerms &terms, const RankingSpe
             case RankingKind::SelfInfluence: s += w[j] * terms.selfTerm[at]; break;
             case RankingKind::Loss: s += w[j] * terms.loss[at]; break;
             case RankingKind::Margin: s -= w[j] * terms.margin[at]; break;
-            case RankingKind::Random: break;
+            default: break;
             }
         }
         scores[i] = spec.kind == RankingKind::SelfInfluence || wsum <= 0.0 ? s : s / wsum;
@@ -276,7 +343,12 @@ std::vector<RankedExample> sortRanking(const std::vector<int64_t> &ids, const st
     for (size_t i = 0; i < ids.size(); ++i)
         out[i] = {ids[i], scores[i]};
     std::sort(out.begin(), out.end(), [](const RankedExample &a, const RankedExample &b) {
-        return a.score != b.score ? a.score > b.score : a.exampleId < b.exampleId;
+        const bool an = std::isnan(a.score), bn = std::isnan(b.score);
+        if (an != bn)
+            return bn; // a number before NaN
+        if (!an && a.score != b.score)
+            return a.score > b.score;
+        return a.exampleId < b.exampleId;
     });
     return out;
 }
@@ -287,7 +359,67 @@ Result<std::vector<RankedExample>> rankTrainingExamples(ProjectDb &db, int64_t m
     auto terms = loadCheckpointTerms(db, modelId, progress, cancel);
     if (!terms.ok())
         return terms.status();
+    TL_RETURN_IF_ERROR(prepareRankingTerms(db, &*terms, spec, 0, progress, cancel));
     return sortRanking(terms->ids, rankingScores(*terms, spec));
+}
+
+Status prepareRankingTerms(ProjectDb &db, CheckpointTerms *terms, const RankingSpec &spec, int threads,
+                           const ProgressFn &progress, const CancelFlag *cancel)
+{
+    if (needsCrossValidation(spec.kind) && !terms->outOfSample) {
+        auto oos = loadOutOfSampleTerms(db);
+        if (!oos.ok()) {
+            if (oos.status().code() == Status::Code::NotFound)
+                return Status::notFound("the " + std::string(rankingKindName(spec.kind))
+                                        + " ranking needs out-of-sample scores: run 'traclens-cli crossvalidate "
+                                        + db.path() + "' (or Project ▸ Cross-validate… in the app) first");
+            return oos.status();
+        }
+        terms->outOfSample = std::make_shared<const OutOfSampleTerms>(std::move(oos).value());
+    }
+    if (needsNeighbours(spec.kind) && !terms->neighbours) {
+        auto cps = db.checkpoints(terms->modelId);
+        if (!cps.ok())
+            return cps.status();
+        if (cps->empty())
+            return Status::invalid(db.path() + ": model " + std::to_string(terms->modelId) + " has no checkpoints");
+        if (progress)
+            progress({"rank", "reading embeddings of the last checkpoint", 0, 2});
+        std::unordered_map<int64_t, size_t> rowOf;
+        for (size_t i = 0; i < terms->ids.size(); ++i)
+            rowOf.emplace(terms->ids[i], i);
+        int dim = 0;
+        std::vector<float> embeddings;
+        Status bad;
+        TL_RETURN_IF_ERROR(db.forEachFactor(cps->back().id, [&](const FactorRow &r) {
+            auto it = rowOf.find(r.exampleId);
+            if (it == rowOf.end() || !bad.isOk())
+                return;
+            if (dim == 0) {
+                dim = int(r.embedding.size());
+                embeddings.assign(terms->ids.size() * size_t(dim), 0.0f);
+            }
+            if (int(r.embedding.size()) != dim) {
+                bad = Status::corruption(db.path() + ": factors of example " + std::to_string(r.exampleId)
+                                         + " have an embedding of another size");
+                return;
+            }
+            std::copy(r.embedding.begin(), r.embedding.end(), embeddings.begin() + ptrdiff_t(it->second * size_t(dim)));
+        }));
+        TL_RETURN_IF_ERROR(bad);
+        if (isCancelled(cancel))
+            return Status::cancelled();
+        if (progress)
+            progress({"rank", "finding each example's nearest neighbours", 1, 2});
+        const int workers = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+        auto lists = nearestNeighbours(embeddings, int64_t(terms->ids.size()), dim, kRankingNeighbours, workers, cancel);
+        if (!lists.ok())
+            return lists.status();
+        terms->neighbours = std::make_shared<const NeighbourLists>(std::move(lists).value());
+        if (progress)
+            progress({"rank", "neighbours found", 2, 2});
+    }
+    return Status::ok();
 }
 
 std::optional<std::vector<RankedExample>> rankFromIndex(const InfluenceIndex &engine, const RankingSpec &spec)

@@ -13,7 +13,19 @@
 //   Loss           Σ wᵢ ℓᵢ / Σ wᵢ
 //   Margin         −Σ wᵢ mᵢ / Σ wᵢ          (smallest margin first)
 //   Random         a seeded hash of the example id (a baseline)
-// so changing the policy never needs new factors.
+// so changing the policy never needs new factors. Rankings beyond the factors (their
+// inputs are attached to the terms by prepareRankingTerms()):
+//   Neighbours        1 − the label agreement of the example's nearest neighbours in the
+//                     embedding space of the last checkpoint (neighbourvote.h)
+//   CvSelfConfidence  1 − p[y] from the fold model that never trained on the example
+//                     (crossvalidation.h): the confident-learning baseline
+//   CvMargin          −(p[y] − max_{j≠y} p[j]), out of sample
+//   CvSelfInfluence   TracIn self-influence on the fold model's checkpoints
+//   Ensemble          1 − the mean of three estimates of "the label is right": the
+//                     out-of-sample p[y], the neighbours' agreement and the in-sample p[y]
+//                     at the last checkpoint (chosen by measurement, docs/evaluation).
+// The checkpoint policy applies to the factor rankings only. Every score uses the
+// examples' current labels, so a relabel changes it at once.
 //
 // Thread safety: plain values and free functions; the loaders use the caller's ProjectDb
 // (one per thread, see projectdb.h).
@@ -25,6 +37,7 @@
 #include "status.h"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,13 +45,31 @@
 namespace traclens {
 
 class InfluenceIndex;
+struct NeighbourLists;
+struct OutOfSampleTerms;
 
-enum class RankingKind { SelfInfluence, Loss, Margin, Random };
+enum class RankingKind {
+    SelfInfluence,
+    Loss,
+    Margin,
+    Random,
+    Neighbours,
+    CvSelfConfidence,
+    CvMargin,
+    CvSelfInfluence,
+    Ensemble,
+};
 
-// "self-influence", "loss", "margin", "random" (the CLI's spelling).
+// "self-influence", "loss", "margin", "random", "neighbours", "cv-self-confidence",
+// "cv-margin", "cv-self-influence", "ensemble" (the CLI's spelling).
 const char *rankingKindName(RankingKind kind);
 std::optional<RankingKind> parseRankingKind(const std::string &name);
 std::vector<RankingKind> allRankingKinds();
+// Whether the kind needs a finished cross-validation run (crossvalidation.h).
+bool needsCrossValidation(RankingKind kind);
+// Whether the kind needs the nearest-neighbour lists (a search over every training
+// example's embedding: seconds for 60k examples, so not on the GUI thread).
+bool needsNeighbours(RankingKind kind);
 
 // Which checkpoints enter a ranking and how they are weighted. The selection first drops
 // `skipFirst` of the earliest checkpoints, then keeps the last `lastCount` of the rest
@@ -81,6 +112,9 @@ struct RankingSpec {
 // The review queue's default ranking: the best one measured by the mislabel-detection
 // evaluation (docs/evaluation/report.md). The reasoning is at its definition.
 RankingSpec defaultRanking();
+// The review queue's default where out-of-sample scores exist (a finished cross-
+// validation): the ensemble, measured in docs/evaluation; without them defaultRanking().
+RankingSpec evaluationDefaultRanking(bool hasCrossValidation);
 // The checkpoint policy each kind starts with when a person picks it: self-influence as
 // TracIn defines it (every checkpoint, weighted by η: the values compute stores), loss and
 // margin at the last checkpoint; the default kind gets defaultRanking().
@@ -108,7 +142,19 @@ struct CheckpointTerms {
 Result<CheckpointTerms> loadCheckpointTerms(ProjectDb &db, int64_t modelId, const ProgressFn &progress = {},
                                             const CancelFlag *cancel = nullptr);
 
-// One score per example of `terms`, in terms.ids order; higher = review first.
+// The neighbour lists' size: measured in docs/evaluation (k = 20).
+constexpr int kRankingNeighbours = 20;
+
+// Attaches what `spec` needs beyond the factors: the nearest-neighbour lists (read from
+// the last checkpoint's embeddings and searched on `threads` threads) and/or the stored
+// cross-validation terms. Already attached parts are kept. NotFound, with what to run,
+// when the project has no finished cross-validation; Cancelled.
+Status prepareRankingTerms(ProjectDb &db, CheckpointTerms *terms, const RankingSpec &spec, int threads = 0,
+                           const ProgressFn &progress = {}, const CancelFlag *cancel = nullptr);
+
+// One score per example of `terms`, in terms.ids order; higher = review first. A kind
+// whose inputs are not attached (prepareRankingTerms) scores NaN everywhere; an example
+// the cross-validation did not cover (added since) scores NaN and sorts last.
 std::vector<double> rankingScores(const CheckpointTerms &terms, const RankingSpec &spec);
 
 struct RankedExample {
@@ -117,9 +163,10 @@ struct RankedExample {
 };
 
 // Sorts by score, highest first; equal scores by ascending id, so orders are reproducible.
+// NaN scores go last.
 std::vector<RankedExample> sortRanking(const std::vector<int64_t> &ids, const std::vector<double> &scores);
 
-// loadCheckpointTerms + rankingScores + sortRanking.
+// loadCheckpointTerms + prepareRankingTerms + rankingScores + sortRanking.
 Result<std::vector<RankedExample>> rankTrainingExamples(ProjectDb &db, int64_t modelId, const RankingSpec &spec,
                                                         const ProgressFn &progress = {},
                                                         const CancelFlag *cancel = nullptr);

@@ -84,6 +84,11 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
         case RankingKind::Loss: return tr("Loss at the last checkpoint");
         case RankingKind::Margin: return tr("Smallest margin");
         case RankingKind::Random: return tr("Random (baseline)");
+        case RankingKind::Neighbours: return tr("Neighbours disagree with the label");
+        case RankingKind::CvSelfConfidence: return tr("Out-of-sample confidence (confident learning)");
+        case RankingKind::CvMargin: return tr("Out-of-sample margin");
+        case RankingKind::CvSelfInfluence: return tr("Out-of-sample self-influence");
+        case RankingKind::Ensemble: return tr("Ensemble (out-of-sample, neighbours, loss)");
         }
         return QString();
     };
@@ -93,7 +98,10 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
             m_order->addItem(kindTitle(kind), int(kind));
     m_order->setToolTip(tr("Which examples come first in the queue. Loss: how wrong the model is about the "
                            "label. Margin: confidence in the label minus the best other class (negative: "
-                           "it prefers another). Self-influence: how much the model bent to fit the example."));
+                           "it prefers another). Self-influence: how much the model bent to fit the example. "
+                           "Neighbours: how many of the most similar images carry another label. Out-of-sample "
+                           "orders need Project ▸ Cross-validate…: each example is scored by a model that never "
+                           "trained on it."));
     top->addWidget(m_order);
     layout->addLayout(top);
 

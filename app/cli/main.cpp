@@ -1449,13 +1449,23 @@ std::optional<std::vector<double>> parsePercents(const QString &text)
     return out;
 }
 
+// "self-influence, loss, …, ensemble" (every kind the rank command takes).
+std::string rankingKindList()
+{
+    std::string out;
+    const auto kinds = allRankingKinds();
+    for (size_t i = 0; i < kinds.size(); ++i)
+        out += std::string(i == 0 ? "" : i + 1 == kinds.size() ? " or " : ", ") + rankingKindName(kinds[i]);
+    return out;
+}
+
 Result<RankingSpec> rankingFromOptions(const QCommandLineParser &p)
 {
     RankingSpec spec = defaultRanking();
     if (p.isSet("ranking")) {
         auto kind = parseRankingKind(p.value("ranking").toStdString());
         if (!kind)
-            return Status::invalid("--ranking takes self-influence, loss, margin or random");
+            return Status::invalid("--ranking takes " + rankingKindList());
         spec = defaultRankingFor(*kind);
     }
     if (p.isSet("checkpoints") || p.isSet("weighting")) {
@@ -1485,6 +1495,9 @@ int cmdRank(Context &c)
     auto terms = loadCheckpointTerms(*db, model, {}, &g_cancel);
     if (!terms.ok())
         return fail(terms.status());
+    const Status prepared = prepareRankingTerms(*db, &*terms, *spec, c.parser.value("threads").toInt(), {}, &g_cancel);
+    if (!prepared.isOk())
+        return fail(prepared);
     auto classes = db->classes();
     if (!classes.ok())
         return fail(classes.status());
@@ -1888,8 +1901,9 @@ int main(int argc, char **argv)
          [&](CommandOptions &p) {
              p.addOption(model);
              p.addOption({"ranking",
-                          QString("self-influence, loss, margin or random. Default: %1 (the review queue's order).")
-                              .arg(rankingKindName(defaultRanking().kind)),
+                          QString("%1. The cv- kinds and ensemble need 'crossvalidate' first. Default: %2 (the "
+                                  "review queue's order).")
+                              .arg(QString::fromStdString(rankingKindList()), rankingKindName(defaultRanking().kind)),
                           "kind"});
              p.addOption({"checkpoints",
                           "Checkpoints used: all, skip-N, last-N or skip-N,last-N. Default: the ranking's own (see "
@@ -1899,6 +1913,7 @@ int main(int argc, char **argv)
                           "w"});
              p.addOption({"ranking-seed", "Seed of the random ranking.", "n", "1"});
              p.addOption({"top", "How many rows to print (0 = all).", "n", "20"});
+             p.addOption({"threads", "Threads of the neighbour search (0 = all cores).", "n", "0"});
          },
          cmdRank},
         {"retrain", "Retrain on the current labels (your corrections) and compare test accuracy.", "<project>",
