@@ -126,12 +126,13 @@ CREATE TABLE trusted_model_dirs(
     trusted_ms INTEGER NOT NULL);
 )sql",
     // 3 → 4: K-fold cross-validation of the built-in CNN (crossvalidation.h). One run at a
-    // time; a fold is finished when its row exists, written in the same transaction as its
+    // time, its id never reused (AUTOINCREMENT), so a cached result can name its run; a fold
+    // is finished when its row exists, written in the same transaction as its
     // terms, so a killed run keeps exactly the folds whose terms are complete. Terms hold
     // probabilities and ‖h‖², not scores, so every score follows the current label.
     R"sql(
 CREATE TABLE crossval_runs(
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     folds INTEGER NOT NULL,
     config_json TEXT NOT NULL,
     fingerprint TEXT NOT NULL,

@@ -313,7 +313,8 @@ public:
     // The stored run, or nullopt.
     Result<std::optional<CrossValidationRunRow>> crossValidationRun();
     // Deletes every stored run with its folds and terms and inserts `run` (its id is
-    // ignored), in one transaction. Returns the new run's id.
+    // ignored), in one transaction. Returns the new run's id, never one used before in
+    // this project.
     Result<int64_t> startCrossValidationRun(const CrossValidationRunRow &run);
     // The finished folds of a run, ascending, with the learning rate of each checkpoint
     // of the fold's model.

@@ -37,6 +37,7 @@ private slots:
     void outOfSample_data();
     void outOfSample();
     void noRunIsNotFound();
+    void rerunKeepsOrStartsAfresh();
     void resumesAfterSigkill();
 
 private:
@@ -275,18 +276,75 @@ void TestCrossValidation::noRunIsNotFound()
     QCOMPARE(runCrossValidation(*db, tooMany).code(), Status::Code::InvalidArgument);
 }
 
+void TestCrossValidation::rerunKeepsOrStartsAfresh()
+{
+    QTemporaryDir dir;
+    TestProject project(dir.filePath("rerun").toStdString());
+    QVERIFY(project.build(TestProject::Stage::Imported).isOk());
+    auto db = openDb(project.projectPath());
+    QVERIFY(db);
+    CrossValidationConfig config;
+    config.folds = 2;
+    config.train = TestProject::tinyTrainConfig();
+    config.train.epochs = 1;
+    QVERIFY(runCrossValidation(*db, config).isOk());
+    auto first = db->crossValidationRun();
+    QVERIFY(first.ok() && first->has_value());
+    const std::string root = crossValidationDirectory(*db);
+    const auto times = fileTimes(root);
+    QVERIFY(!times.empty());
+
+    // The same configuration and training set: nothing is trained again.
+    std::vector<Progress> reports;
+    QVERIFY(runCrossValidation(*db, config, [&](const Progress &p) { reports.push_back(p); }).isOk());
+    auto same = db->crossValidationRun();
+    QVERIFY(same.ok() && same->has_value());
+    QCOMPARE((*same)->id, (*first)->id);
+    QCOMPARE(fileTimes(root), times);
+    QVERIFY(std::none_of(reports.begin(), reports.end(),
+                         [](const Progress &p) { return p.detail.find("training") != std::string::npos; }));
+
+    // A label changed since the run started: a new run, the old folders replaced.
+    auto train = db->exampleLabels(Split::Train);
+    QVERIFY(train.ok());
+    const auto [id, label] = train->front();
+    QVERIFY(db->relabel(id, (label + 1) % 3).ok());
+    QVERIFY(std::filesystem::create_directories(root + "/fold-0/leftover"));
+    QVERIFY(runCrossValidation(*db, config).isOk());
+    auto fresh = db->crossValidationRun();
+    QVERIFY(fresh.ok() && fresh->has_value());
+    QVERIFY((*fresh)->id != (*first)->id);
+    QVERIFY((*fresh)->fingerprint != (*first)->fingerprint);
+    QVERIFY(!std::filesystem::exists(root + "/fold-0/leftover"));
+    auto terms = loadOutOfSampleTerms(*db);
+    QVERIFY(terms.ok());
+    QCOMPARE(terms->ids.size(), train->size());
+
+    // Another configuration starts afresh too.
+    config.seed = 9;
+    QVERIFY(runCrossValidation(*db, config).isOk());
+    auto reseeded = db->crossValidationRun();
+    QVERIFY(reseeded.ok() && reseeded->has_value());
+    QVERIFY((*reseeded)->id != (*fresh)->id);
+    QVERIFY(loadOutOfSampleTerms(*db).ok());
+}
+
 void TestCrossValidation::resumesAfterSigkill()
 {
     // Two identical projects: one run killed after its first fold and run again, one
     // uninterrupted.
     QTemporaryDir dir;
+    // Large enough that the rest of the second fold (five epochs, then six checkpoints to
+    // load and run) outlasts the time between its progress line and the kill, even on a
+    // busy machine.
     testing::SyntheticSpec spec;
-    spec.trainPerClass = 60;
+    spec.trainPerClass = 100;
+    spec.size = 32;
     TestProject killed(dir.filePath("killed").toStdString(), spec);
     TestProject reference(dir.filePath("reference").toStdString(), spec);
     QVERIFY(killed.build(TestProject::Stage::Imported).isOk());
     QVERIFY(reference.build(TestProject::Stage::Imported).isOk());
-    const QStringList options{"--folds", "3", "--epochs", "3", "--threads", "1", "--progress-lines", "--top", "5"};
+    const QStringList options{"--folds", "3", "--epochs", "6", "--threads", "1", "--progress-lines", "--top", "5"};
 
     // Killed once fold 2 has trained an epoch: fold 1 is finished, fold 2 has resume state.
     QProcess process;
@@ -308,7 +366,11 @@ void TestCrossValidation::resumesAfterSigkill()
     process.waitForFinished();
     QCOMPARE(process.exitStatus(), QProcess::CrashExit);
 
+    // Fold 1 is finished; on a busy machine the process may have got further before the
+    // kill landed, but not to the end (fold 2's remaining epochs, scoring and all of fold
+    // 3 lie between its progress line and the end).
     const std::string root = killed.projectPath() + ".d/crossval";
+    std::vector<int> finished;
     {
         auto db = openDb(killed.projectPath());
         QVERIFY(db);
@@ -316,20 +378,31 @@ void TestCrossValidation::resumesAfterSigkill()
         QVERIFY(run.ok() && run->has_value());
         auto folds = db->crossValidationFolds((*run)->id);
         QVERIFY(folds.ok());
-        QVERIFY2(folds->size() == 1 && folds->front().first == 0, "the kill came after the first fold only");
+        for (const auto &f : *folds)
+            finished.push_back(f.first);
+        QVERIFY2(!finished.empty() && finished.front() == 0, "the first fold was finished");
+        QVERIFY2(finished.size() < 3, "the kill came before the end");
         QCOMPARE(loadOutOfSampleTerms(*db).status().code(), Status::Code::NotFound);
     }
-    const auto firstFold = fileTimes(root + "/fold-0");
-    QVERIFY(!firstFold.empty());
+    std::vector<std::map<std::string, std::filesystem::file_time_type>> finishedFiles;
+    for (int k : finished) {
+        finishedFiles.push_back(fileTimes(root + "/fold-" + std::to_string(k)));
+        QVERIFY(!finishedFiles.back().empty());
+    }
 
     const auto resumed = testing::runCli(QStringList{"crossvalidate", QString::fromStdString(killed.projectPath())}
                                          + options);
     QVERIFY2(resumed.exitCode == 0, resumed.err.constData());
-    QVERIFY2(!resumed.err.contains("fold 1 of 3: training"), resumed.err.constData());
-    QVERIFY(resumed.err.contains("fold 3 of 3: training epoch 1"));
-    // Fold 2 went on after its saved epoch instead of starting over.
+    // Finished folds are neither trained nor rewritten.
+    for (size_t i = 0; i < finished.size(); ++i) {
+        const QByteArray name = "fold " + QByteArray::number(finished[i] + 1) + " of 3: ";
+        QVERIFY2(!resumed.err.contains(name + "training"), resumed.err.constData());
+        QVERIFY2(!resumed.err.contains(name + "scoring"), resumed.err.constData());
+        QCOMPARE(fileTimes(root + "/fold-" + std::to_string(finished[i])), finishedFiles[i]);
+    }
+    QVERIFY(resumed.err.contains("fold 3 of 3: scoring"));
+    // Fold 2 had saved its first epoch: it went on from there instead of starting over.
     QVERIFY2(!resumed.err.contains("fold 2 of 3: training epoch 1"), resumed.err.constData());
-    QCOMPARE(fileTimes(root + "/fold-0"), firstFold);
 
     const auto uninterrupted = testing::runCli(
         QStringList{"crossvalidate", QString::fromStdString(reference.projectPath()), "--json"} + options);
