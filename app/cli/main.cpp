@@ -1557,7 +1557,8 @@ Result<RankingSpec> rankingFromOptions(const QCommandLineParser &p)
     if (p.isSet("ranking")) {
         auto kind = parseRankingKind(p.value("ranking").toStdString());
         if (!kind)
-            return Status::invalid("--ranking takes self-influence, loss, margin or random");
+            return Status::invalid("--ranking takes self-influence, loss, margin, random, cv-self-confidence, cv-margin "
+                                   "or cv-self-influence");
         spec = defaultRankingFor(*kind);
     }
     if (p.isSet("checkpoints") || p.isSet("weighting")) {
