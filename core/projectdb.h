@@ -9,7 +9,8 @@
 // and the file's size, time and SHA-256) and training curves; trust records of model
 // directories outside the project; per example and checkpoint the TracIn factors
 // e (K floats) and h (D floats), loss, predicted class and probabilities;
-// self-influence; job progress.
+// self-influence; the out-of-fold terms of a K-fold cross-validation run (schema 4);
+// job progress.
 //
 // Paths: a model directory inside sideDirectory() is stored relative to it, a checkpoint
 // file inside its model directory relative to that, so the project file and its .d
@@ -42,7 +43,7 @@ namespace traclens {
 
 class ProjectLock;
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 enum class ReviewState : int { None = 0, Reviewed = 1, Skipped = 2 };
 
@@ -147,6 +148,25 @@ struct ClusterSetRow {
     int representatives = 0;   // medoids per cluster
     int64_t createdMs = 0;
     std::vector<ClusterRow> clusters;
+};
+
+// A K-fold cross-validation run of the built-in CNN (schema 4, crossvalidation.h). At
+// most one run is stored: starting a run deletes every earlier one.
+struct CrossValidationRunRow {
+    int64_t id = 0;
+    int folds = 0;
+    std::string configJson;    // the configuration it was started with
+    std::string fingerprint;   // configuration + training ids and their labels at the start
+    int64_t createdMs = 0;
+};
+
+// One held-out example at one checkpoint of the fold model that did not train on it.
+struct CrossValidationTermRow {
+    int64_t exampleId = 0;
+    int checkpoint = 0;        // 0-based, in training order
+    int fold = 0;
+    std::vector<float> probs;  // K softmax probabilities
+    float featureNorm = 0.0f;  // ‖h‖² of the embedding fed to fc
 };
 
 struct JobRow {
@@ -288,6 +308,23 @@ public:
     // Live examples as (id, current label) in id order: the examples() columns that large
     // computations need, without building a row with strings per example.
     Result<std::vector<std::pair<int64_t, int>>> exampleLabels(std::optional<Split> split = std::nullopt);
+
+    // --- cross-validation (schema 4; a read-only open of an older file has none)
+    // The stored run, or nullopt.
+    Result<std::optional<CrossValidationRunRow>> crossValidationRun();
+    // Deletes every stored run with its folds and terms and inserts `run` (its id is
+    // ignored), in one transaction. Returns the new run's id, never one used before in
+    // this project.
+    Result<int64_t> startCrossValidationRun(const CrossValidationRunRow &run);
+    // The finished folds of a run, ascending, with the learning rate of each checkpoint
+    // of the fold's model.
+    Result<std::vector<std::pair<int, std::vector<double>>>> crossValidationFolds(int64_t runId);
+    // Writes the terms of one fold and marks it finished, in one transaction.
+    Status writeCrossValidationFold(int64_t runId, int fold, const std::vector<double> &learningRates,
+                                    const std::vector<CrossValidationTermRow> &rows);
+    // Streams a run's terms of live examples ordered by (example id, checkpoint).
+    // Corruption when a stored value is damaged.
+    Status forEachCrossValidationTerm(int64_t runId, const std::function<void(const CrossValidationTermRow &)> &fn);
 
     // --- jobs
     Status setJob(const JobRow &job);

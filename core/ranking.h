@@ -132,6 +132,10 @@ struct CheckpointTerms {
     std::vector<float> errorNorm;        // ‖eᵢ‖², so selfTerm / errorNorm = ‖hᵢ‖² + 1
     std::vector<float> loss;
     std::vector<float> margin;
+    std::vector<float> labelProbLast;    // p[y] at the last checkpoint, per example
+    // Attached by prepareRankingTerms() when a ranking needs them; shared, read-only.
+    std::shared_ptr<const NeighbourLists> neighbours;   // rows in ids order
+    std::shared_ptr<const OutOfSampleTerms> outOfSample;
 
     int numCheckpoints() const { return int(learningRates.size()); }
     int64_t count() const { return int64_t(ids.size()); }

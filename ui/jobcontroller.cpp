@@ -130,6 +130,12 @@ qint64 JobController::retrainWithCorrections(const QString &projectPath)
     return enqueue([w, projectPath](qint64 id) { w->retrainWithCorrections(id, projectPath); });
 }
 
+qint64 JobController::crossValidate(const QString &projectPath, const CrossValidationConfig &config)
+{
+    JobWorker *w = m_worker;
+    return enqueue([w, projectPath, config](qint64 id) { w->crossValidate(id, projectPath, config); });
+}
+
 void JobController::closeProject()
 {
     JobWorker *w = m_worker;

@@ -43,6 +43,7 @@ public:
     qint64 exportFiles(const QString &projectPath, const ExportRequest &request);
     qint64 rankExamples(const QString &projectPath, int rankingKind);
     qint64 retrainWithCorrections(const QString &projectPath);
+    qint64 crossValidate(const QString &projectPath, const CrossValidationConfig &config);
     qint64 runMislabelEvaluation(const EvaluationConfig &config, const QString &outDirectory);
     // Drops the worker's database connection (queued behind running work).
     void closeProject();

@@ -5,7 +5,9 @@
 
 namespace traclens {
 
-enum class JobKind : int { Plan, Import, Train, ImportModel, Compute, LoadEngine, Export, Rank, Retrain, Evaluate };
+enum class JobKind : int {
+    Plan, Import, Train, ImportModel, Compute, LoadEngine, Export, Rank, Retrain, Evaluate, CrossValidate
+};
 
 // "Importing dataset", ... for the status bar.
 const char *jobKindTitle(JobKind kind);

@@ -8,6 +8,7 @@
 #include "importer.h"
 #include "modeltrust.h"
 #include "ranking.h"
+#include "crossvalidation.h"
 #include "retrain.h"
 #include "projectdb.h"
 #include "trainjob.h"
@@ -38,6 +39,7 @@ const char *jobKindTitle(JobKind kind)
     case JobKind::Rank: return "Ordering the review queue";
     case JobKind::Retrain: return "Retraining with your corrections";
     case JobKind::Evaluate: return "Running the mislabel evaluation";
+    case JobKind::CrossValidate: return "Cross-validating";
     }
     return "Working";
 }
@@ -432,6 +434,18 @@ void JobWorker::runMislabelEvaluation(qint64 jobId, const EvaluationConfig &conf
         return Status::ok();
     }();
     emit finished(jobId, JobKind::Evaluate, report(jobId, JobKind::Evaluate, status));
+}
+
+void JobWorker::crossValidate(qint64 jobId, const QString &projectPath, const CrossValidationConfig &config)
+{
+    if (!beginJob(jobId, JobKind::CrossValidate))
+        return;
+    const Status status = [&]() -> Status {
+        TL_RETURN_IF_ERROR(ensureDb(projectPath));
+        TL_RETURN_IF_ERROR(checkWritable());
+        return runCrossValidation(*m_db, config, progressFn(jobId), m_cancel);
+    }();
+    emit finished(jobId, JobKind::CrossValidate, report(jobId, JobKind::CrossValidate, status));
 }
 
 void JobWorker::retrainWithCorrections(qint64 jobId, const QString &projectPath)

@@ -11,7 +11,8 @@
 // Database: the worker opens its OWN ProjectDb on the project path (one SQLite
 // connection per thread); it keeps it open between requests for the same path. After
 // openReadOnly() it opens that path read-only (no writer lock) and refuses the requests
-// that would write the project (import, train, model import, compute, retrain) with
+// that would write the project (import, train, model import, compute, retrain,
+// cross-validation) with
 // Status::unsupported; loading the engine, ranking and export work.
 //
 // Cancellation: cooperative. JobController sets the shared CancelFlag and raises
@@ -21,6 +22,7 @@
 //
 // Ownership: the controller creates it, moves it to the thread and deletes it there.
 
+#include "crossvalidation.h"
 #include "evaluation.h"
 #include "exportrequest.h"
 #include "influenceindex.h"
@@ -81,6 +83,9 @@ public:
     // configuration (retrain.h), makes it active and reports by retrained(). Queue a
     // computeFactors behind it for the new model's factors.
     void retrainWithCorrections(qint64 jobId, const QString &projectPath);
+    // K-fold cross-validation of the built-in CNN (crossvalidation.h): resumes a run with
+    // the same configuration and training set, keeps finished folds when cancelled.
+    void crossValidate(qint64 jobId, const QString &projectPath, const CrossValidationConfig &config);
     // The mislabel-detection evaluation (evaluation.h) on a fresh project in
     // config.workDirectory — never the open project — and its report written to
     // `outDirectory`; the report.json path arrives by evaluationReady.

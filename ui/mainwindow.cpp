@@ -4,6 +4,7 @@
 #include "checkpointcheck.h"
 #include "chartspage.h"
 #include "clusterpage.h"
+#include "crossvalidation.h"
 #include "datasetbrowserpage.h"
 #include "exampleactions.h"
 #include "examplelistmodel.h"
@@ -72,6 +73,7 @@ FailureContext contextOf(JobKind kind)
     case JobKind::Rank: return FailureContext::LoadEngine;
     case JobKind::Retrain: return FailureContext::Train;
     case JobKind::Evaluate: return FailureContext::Train;
+    case JobKind::CrossValidate: return FailureContext::Train;
     case JobKind::Plan: return FailureContext::OpenProject;
     }
     return FailureContext::OpenProject;
@@ -226,6 +228,9 @@ void MainWindow::createActions()
     add("importModel", tr("&Import Model…"), {}, &MainWindow::importModelDialog);
     add("retrain", tr("&Retrain with My Corrections"), {}, &MainWindow::retrainWithCorrections)
         ->setToolTip(tr("Train the model again on the labels as you corrected them, and compare test accuracy"));
+    add("crossValidate", tr("Cross-&validate…"), {}, &MainWindow::crossValidate)
+        ->setToolTip(tr("Train K models on K−1 folds each, so every training example gets scores from a model "
+                        "that never saw it"));
     add("compute", tr("&Compute Influence"), {}, &MainWindow::computeInfluence);
     add("evaluate", tr("Run &Evaluation…"), {}, [this] {
         auto *page = findChild<ReportPage *>();
@@ -293,6 +298,7 @@ void MainWindow::createMenus()
     project->addAction(m_actions["train"]);
     project->addAction(m_actions["importModel"]);
     project->addAction(m_actions["retrain"]);
+    project->addAction(m_actions["crossValidate"]);
     project->addAction(m_actions["compute"]);
     project->addAction(m_actions["evaluate"]);
     project->addSeparator();
@@ -332,11 +338,12 @@ void MainWindow::updateActions()
     m_actions["reimport"]->setEnabled(hasData && !busy);
     m_actions["train"]->setEnabled(hasData && !busy);
     m_actions["importModel"]->setEnabled(hasData && !busy);
+    m_actions["crossValidate"]->setEnabled(hasData && !busy);
     m_actions["retrain"]->setEnabled(hasData && m_session->modelId().has_value() && !busy);
     m_actions["compute"]->setEnabled(writable && m_session->modelId().has_value() && !busy);
     m_actions["evaluate"]->setEnabled(open && m_session->hasDataset() && !busy);
     const QString readOnlyTip = open && !writable ? tr("The project is open read-only") : QString();
-    for (const char *key : {"resume", "reimport", "train", "importModel", "retrain", "compute"})
+    for (const char *key : {"resume", "reimport", "train", "importModel", "retrain", "crossValidate", "compute"})
         m_actions[key]->setStatusTip(readOnlyTip);
     m_readOnlyBadge->setVisible(open && !writable);
     m_actions["cancel"]->setEnabled(busy);
@@ -929,6 +936,41 @@ void MainWindow::trainModel()
     trackJob(m_jobs->trainModel(m_session->path(), config, name));
     // A new model needs its factors; queued behind training (and cancelled with it).
     trackJob(m_jobs->computeFactors(m_session->path()));
+}
+
+void MainWindow::crossValidate()
+{
+    if (!m_session)
+        return;
+    QDialog dialog(this);
+    dialog.setWindowTitle(tr("Cross-validate"));
+    auto *form = new QFormLayout(&dialog);
+    auto *intro = new QLabel(tr("Train the built-in CNN once per fold on the other folds, so every training example "
+                                "is scored by a model that never saw it. A cancelled run continues where it "
+                                "stopped."));
+    intro->setWordWrap(true);
+    form->addRow(intro);
+    auto *folds = new QSpinBox;
+    folds->setObjectName("crossValidationFolds");
+    folds->setRange(2, 20);
+    folds->setValue(CrossValidationConfig{}.folds);
+    auto *epochs = new QSpinBox;
+    epochs->setObjectName("crossValidationEpochs");
+    epochs->setRange(1, 100);
+    epochs->setValue(defaultCrossValidationEpochs(m_session->db()));
+    epochs->setToolTip(tr("Epochs of each fold model; by default as many as the active model trained"));
+    form->addRow(tr("&Folds:"), folds);
+    form->addRow(tr("&Epochs:"), epochs);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    form->addRow(buttons);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    CrossValidationConfig config;
+    config.folds = folds->value();
+    config.train.epochs = epochs->value();
+    trackJob(m_jobs->crossValidate(m_session->path(), config));
 }
 
 void MainWindow::showTrainingOutcome()

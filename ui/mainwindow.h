@@ -133,6 +133,8 @@ private:
     void openProjectDialog();
     void exportLabels();
     void trainModel();
+    // Asks K and the epochs, then runs the cross-validation job (crossvalidation.h).
+    void crossValidate();
     // After Train Model: how training stopped in the status bar, and the under-training
     // warning (core/flagging.h) in a box when it applies.
     void showTrainingOutcome();

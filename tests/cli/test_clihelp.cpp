@@ -100,7 +100,8 @@ void TestCliHelp::everyCommandIsListed()
 {
     const QStringList names = commandNames();
     for (const char *expected : {"import", "train", "import-model", "compute", "self-influence", "query", "relabel",
-                                 "export", "info", "index", "clusters", "rank", "retrain", "evaluate", "demo"})
+                                 "export", "info", "index", "clusters", "rank", "crossvalidate", "retrain", "evaluate",
+                                 "demo"})
         QVERIFY2(names.contains(expected), qPrintable(names.join(' ')));
 }
 

@@ -94,9 +94,15 @@ bool makeOldProject(const QString &path, int version, int64_t *modelId, std::str
         if (!cps.ok() || !(*db)->writeFactors(cps->front().id, {f}).isOk())
             return false;
     }
+    const char *toSchema3 = "PRAGMA journal_mode=DELETE; DROP TABLE crossval_terms; DROP TABLE crossval_folds; "
+                            "DROP TABLE crossval_runs; UPDATE meta SET value='3' WHERE key='schema_version';";
+    if (!rawExec(path, toSchema3))
+        return false;
+    if (version == 3)
+        return true;
     // Older TracLens stored the paths as given: absolute.
     const std::string toSchema2 =
-        "PRAGMA journal_mode=DELETE; DROP TABLE trusted_model_dirs; ALTER TABLE checkpoints DROP COLUMN file_size; "
+        "DROP TABLE trusted_model_dirs; ALTER TABLE checkpoints DROP COLUMN file_size; "
         "ALTER TABLE checkpoints DROP COLUMN file_mtime; ALTER TABLE checkpoints DROP COLUMN content_hash; "
         "UPDATE models SET directory='" + modelDir.toStdString() + "'; UPDATE checkpoints SET file='" + *checkpointFile
         + "'; UPDATE meta SET value='2' WHERE key='schema_version';";
@@ -124,6 +130,7 @@ void TestSchemaMigration::upgradesKeepingData_data()
     QTest::addColumn<int>("version");
     QTest::newRow("schema 1") << 1;
     QTest::newRow("schema 2") << 2;
+    QTest::newRow("schema 3") << 3;
 }
 
 void TestSchemaMigration::upgradesKeepingData()
@@ -135,15 +142,16 @@ void TestSchemaMigration::upgradesKeepingData()
     std::string checkpointFile;
     QVERIFY(makeOldProject(path, version, &modelId, &checkpointFile));
     QCOMPARE(tableCount(path, "cluster_sets"), version >= 2 ? 1 : 0);
-    QCOMPARE(tableCount(path, "trusted_model_dirs"), 0);
+    QCOMPARE(tableCount(path, "trusted_model_dirs"), version >= 3 ? 1 : 0);
+    QCOMPARE(tableCount(path, "crossval_runs"), 0);
 
     auto db = ProjectDb::open(path.toStdString());
     QVERIFY2(db.ok(), db.ok() ? "" : db.status().message().c_str());
-    QCOMPARE((*db)->schemaVersion(), 3);
-    QCOMPARE(kSchemaVersion, 3);
+    QCOMPARE((*db)->schemaVersion(), 4);
+    QCOMPARE(kSchemaVersion, 4);
     auto v = (*db)->meta("schema_version");
     QVERIFY(v.ok() && v->has_value());
-    QCOMPARE(**v, std::string("3"));
+    QCOMPARE(**v, std::string("4"));
     // Data of the old schema is all there.
     auto count = (*db)->exampleCount();
     QVERIFY(count.ok());
@@ -200,12 +208,29 @@ void TestSchemaMigration::upgradesKeepingData()
     auto trusted = (*db)->trustedModelDir("/elsewhere");
     QVERIFY(trusted.ok() && trusted->has_value());
     QCOMPARE((*trusted)->token, std::string("token"));
+    // Schema 4 works.
+    auto noRun = (*db)->crossValidationRun();
+    QVERIFY(noRun.ok() && !noRun->has_value());
+    auto run = (*db)->startCrossValidationRun({0, 2, "{}", "fp", 0});
+    QVERIFY(run.ok());
+    QVERIFY((*db)->writeCrossValidationFold(*run, 1, {0.1}, {CrossValidationTermRow{1, 0, 1, {0.25f, 0.75f}, 2.0f}})
+                .isOk());
+    auto folds = (*db)->crossValidationFolds(*run);
+    QVERIFY(folds.ok());
+    QCOMPARE(folds->size(), size_t(1));
+    QCOMPARE(folds->front().second, std::vector<double>{0.1});
+    int terms = 0;
+    QVERIFY((*db)->forEachCrossValidationTerm(*run, [&](const CrossValidationTermRow &t) {
+        ++terms;
+        QCOMPARE(t.probs, (std::vector<float>{0.25f, 0.75f}));
+    }).isOk());
+    QCOMPARE(terms, 1);
     QVERIFY((*db)->integrityCheck().isOk());
     // Opening again does not migrate twice.
     db = Status::internal("closed");
     auto again = ProjectDb::open(path.toStdString());
     QVERIFY(again.ok());
-    QCOMPARE((*again)->schemaVersion(), 3);
+    QCOMPARE((*again)->schemaVersion(), 4);
 }
 
 void TestSchemaMigration::readOnlyOpenReadsOldSchemaUntouched_data()
@@ -243,10 +268,14 @@ void TestSchemaMigration::readOnlyOpenReadsOldSchemaUntouched()
         auto trusted = (*db)->trustedModelDir("/elsewhere");
         QVERIFY(trusted.ok());
         QVERIFY(!trusted->has_value());
+        // No cross-validation tables yet: no run.
+        auto run = (*db)->crossValidationRun();
+        QVERIFY(run.ok());
+        QVERIFY(!run->has_value());
     }
     QCOMPARE(fileHash(path), before);
     QCOMPARE(tableCount(path, "cluster_sets"), version >= 2 ? 1 : 0);
-    QCOMPARE(tableCount(path, "trusted_model_dirs"), 0);
+    QCOMPARE(tableCount(path, "trusted_model_dirs"), version >= 3 ? 1 : 0);
 }
 
 QTEST_GUILESS_MAIN(TestSchemaMigration)

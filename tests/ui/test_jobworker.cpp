@@ -1,8 +1,10 @@
 // The background worker: a plan runs import → train → compute → engine load in order
 // with throttled progress; cancellation stops a running job and skips queued ones; a
 // file that is not a project fails cleanly; "retrain with my corrections" trains a new
-// active model on the edited labels and reports both accuracies.
+// active model on the edited labels and reports both accuracies; cross-validation runs
+// with progress and stores out-of-sample terms for every training example.
 
+#include "crossvalidation.h"
 #include "jobcontroller.h"
 #include "projectdb.h"
 #include "ranking.h"
@@ -26,6 +28,7 @@ private slots:
     void notAProjectFails();
     void rankingMatchesEngine();
     void retrainReportsAccuracyAndActivates();
+    void crossValidationStoresOutOfSampleTerms();
 };
 
 namespace {
@@ -269,6 +272,37 @@ void TestJobWorker::retrainReportsAccuracyAndActivates()
     QVERIFY(!epochs->empty());
     QCOMPARE(epochs->back().testAccuracy, after); // what was reported is what was stored
     QVERIFY(edited > 0);
+}
+
+void TestJobWorker::crossValidationStoresOutOfSampleTerms()
+{
+    QTemporaryDir dir;
+    TestProject fixture(dir.path().toStdString());
+    QVERIFY(fixture.build(TestProject::Stage::Imported).isOk());
+    JobController jobs;
+    QSignalSpy started(&jobs, &JobController::started);
+    QSignalSpy progress(&jobs, &JobController::progress);
+    QSignalSpy finished(&jobs, &JobController::finished);
+    CrossValidationConfig config;
+    config.folds = 2;
+    config.train = TestProject::tinyTrainConfig();
+    config.train.epochs = 1;
+    const qint64 id = jobs.crossValidate(QString::fromStdString(fixture.projectPath()), config);
+    QVERIFY(waitFinished(finished, id, 120000));
+    const Status status = finishedStatus(finished, id);
+    QVERIFY2(status.isOk(), status.message().c_str());
+    QCOMPARE(started.count(), 1);
+    QCOMPARE(started.at(0).at(1).value<JobKind>(), JobKind::CrossValidate);
+    QVERIFY(!progress.isEmpty());
+    QCOMPARE(progress.last().at(1).toString(), QStringLiteral("cross-validate"));
+
+    auto db = ProjectDb::open(fixture.projectPath(), ProjectDb::OpenMode::ReadOnly);
+    QVERIFY(db.ok());
+    auto terms = loadOutOfSampleTerms(*db.value());
+    QVERIFY2(terms.ok(), terms.ok() ? "" : terms.status().message().c_str());
+    auto train = db.value()->exampleCount(Split::Train);
+    QVERIFY(train.ok());
+    QCOMPARE(int64_t(terms->ids.size()), *train);
 }
 
 QTEST_MAIN(TestJobWorker)

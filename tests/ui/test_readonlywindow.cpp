@@ -138,7 +138,7 @@ void TestReadOnlyWindow::busyProjectOffersReadOnly()
 
     // The actions that write the project are off.
     for (const char *text : {"&Train Model…", "&Import Model…", "&Compute Influence", "&Re-import Dataset",
-                             "&Retrain with My Corrections", "Continue &Setup"}) {
+                             "&Retrain with My Corrections", "Cross-&validate…", "Continue &Setup"}) {
         QAction *a = action(w, QString::fromUtf8(text));
         QVERIFY2(a, text);
         QVERIFY2(!a->isEnabled(), text);

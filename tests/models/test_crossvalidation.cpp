@@ -1,0 +1,429 @@
+// K-fold cross-validation (core/crossvalidation.h): the stratified fold assignment; the
+// out-of-sample terms of a tiny project (each example scored by the fold model that did
+// not train on it, probabilities summing to 1, scores following the labels given); and
+// `traclens-cli crossvalidate` killed with SIGKILL after its first fold, then run again:
+// finished folds are not retrained and the stored terms equal an uninterrupted run's bit
+// for bit.
+
+#include "clirun.h"
+#include "crossvalidation.h"
+#include "projectdb.h"
+#include "testproject.h"
+#include "trainingrecord.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <numeric>
+#include <random>
+
+using namespace traclens;
+using traclens::testing::TestProject;
+
+class TestCrossValidation : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase();
+    void foldAssignment_data();
+    void foldAssignment();
+    void outOfSample_data();
+    void outOfSample();
+    void noRunIsNotFound();
+    void rerunKeepsOrStartsAfresh();
+    void resumesAfterSigkill();
+
+private:
+    QTemporaryDir m_dir;
+    std::unique_ptr<TestProject> m_project;
+};
+
+namespace {
+
+std::unique_ptr<ProjectDb> openDb(const std::string &path)
+{
+    auto db = ProjectDb::open(path);
+    return db.ok() ? std::move(db).value() : nullptr;
+}
+
+// Modification times of every file under `dir`, by relative path.
+std::map<std::string, std::filesystem::file_time_type> fileTimes(const std::string &dir)
+{
+    std::map<std::string, std::filesystem::file_time_type> out;
+    std::error_code ec;
+    for (const auto &e : std::filesystem::recursive_directory_iterator(dir, ec))
+        if (e.is_regular_file())
+            out[std::filesystem::relative(e.path(), dir).string()] = e.last_write_time();
+    return out;
+}
+
+} // namespace
+
+void TestCrossValidation::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+    m_project = std::make_unique<TestProject>(m_dir.filePath("tiny").toStdString());
+    const Status built = m_project->build(TestProject::Stage::Imported);
+    QVERIFY2(built.isOk(), built.message().c_str());
+}
+
+void TestCrossValidation::foldAssignment_data()
+{
+    QTest::addColumn<int>("count");
+    QTest::addColumn<int>("classes");
+    QTest::addColumn<int>("folds");
+    QTest::addColumn<bool>("skewed"); // class sizes far apart
+    QTest::newRow("60 examples, 3 classes, 2 folds") << 60 << 3 << 2 << false;
+    QTest::newRow("61 examples, 3 classes, 4 folds") << 61 << 3 << 4 << false;
+    QTest::newRow("500 examples, 10 classes, 5 folds") << 500 << 10 << 5 << false;
+    QTest::newRow("skewed classes, 4 folds") << 203 << 4 << 4 << true;
+    QTest::newRow("fewer examples of a class than folds") << 40 << 7 << 10 << true;
+}
+
+void TestCrossValidation::foldAssignment()
+{
+    QFETCH(int, count);
+    QFETCH(int, classes);
+    QFETCH(int, folds);
+    QFETCH(bool, skewed);
+    // Ids with gaps, in no particular order, as a project's live examples may have.
+    std::mt19937 rng(5);
+    std::vector<int64_t> ids(static_cast<size_t>(count));
+    std::vector<int> labels(static_cast<size_t>(count));
+    for (int i = 0; i < count; ++i) {
+        ids[size_t(i)] = 3 * int64_t(i) + 11;
+        labels[size_t(i)] = skewed ? std::min(classes - 1, int(std::sqrt(double(rng() % uint32_t(classes * classes)))))
+                                   : int(rng() % uint32_t(classes));
+    }
+    std::shuffle(ids.begin(), ids.end(), rng);
+
+    const std::vector<int> fold = assignFolds(ids, labels, folds, 1);
+    QCOMPARE(fold.size(), size_t(count));
+    std::vector<std::vector<int>> perClass(size_t(classes), std::vector<int>(size_t(folds), 0));
+    std::vector<int> sizes(size_t(folds), 0);
+    for (int i = 0; i < count; ++i) {
+        QVERIFY(fold[size_t(i)] >= 0 && fold[size_t(i)] < folds);
+        ++perClass[size_t(labels[size_t(i)])][size_t(fold[size_t(i)])];
+        ++sizes[size_t(fold[size_t(i)])];
+    }
+    // Stratified: each class spread over the folds within one example; folds balanced.
+    for (const auto &counts : perClass)
+        QVERIFY(*std::max_element(counts.begin(), counts.end()) - *std::min_element(counts.begin(), counts.end()) <= 1);
+    QVERIFY(*std::max_element(sizes.begin(), sizes.end()) - *std::min_element(sizes.begin(), sizes.end()) <= 1);
+
+    // Deterministic, and a property of (id, label), not of the input order.
+    QCOMPARE(assignFolds(ids, labels, folds, 1), fold);
+    std::vector<size_t> order(static_cast<size_t>(count));
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::reverse(order.begin(), order.end());
+    std::vector<int64_t> ids2;
+    std::vector<int> labels2;
+    for (size_t p : order) {
+        ids2.push_back(ids[p]);
+        labels2.push_back(labels[p]);
+    }
+    const std::vector<int> fold2 = assignFolds(ids2, labels2, folds, 1);
+    for (size_t j = 0; j < order.size(); ++j)
+        QCOMPARE(fold2[j], fold[order[j]]);
+
+    // Another seed deals differently.
+    QVERIFY(assignFolds(ids, labels, folds, 2) != fold);
+}
+
+void TestCrossValidation::outOfSample_data()
+{
+    QTest::addColumn<int>("folds");
+    QTest::addColumn<int>("epochs");
+    QTest::addColumn<int>("checkpointEvery");
+    QTest::addColumn<int>("checkpoints");
+    QTest::newRow("2 folds, 1 epoch") << 2 << 1 << 1 << 1;
+    QTest::newRow("2 folds, 2 epochs") << 2 << 2 << 1 << 2;
+    QTest::newRow("3 folds, 3 epochs, checkpoint every 2") << 3 << 3 << 2 << 2;
+}
+
+void TestCrossValidation::outOfSample()
+{
+    QFETCH(int, folds);
+    QFETCH(int, epochs);
+    QFETCH(int, checkpointEvery);
+    QFETCH(int, checkpoints);
+    auto db = openDb(m_project->projectPath());
+    QVERIFY(db);
+    CrossValidationConfig config;
+    config.folds = folds;
+    config.train = TestProject::tinyTrainConfig();
+    config.train.epochs = epochs;
+    config.train.checkpointEvery = checkpointEvery;
+    config.seed = 3;
+    std::vector<Progress> reports;
+    const Status s = runCrossValidation(*db, config, [&](const Progress &p) { reports.push_back(p); });
+    QVERIFY2(s.isOk(), s.message().c_str());
+    QVERIFY(!reports.empty());
+    QCOMPARE(reports.back().stage, std::string("cross-validate"));
+    QCOMPARE(reports.back().done, reports.back().total);
+    QVERIFY(std::any_of(reports.begin(), reports.end(), [&](const Progress &p) {
+        return p.detail.rfind("fold " + std::to_string(folds) + " of " + std::to_string(folds) + ": training epoch", 0)
+               == 0;
+    }));
+
+    auto terms = loadOutOfSampleTerms(*db);
+    QVERIFY2(terms.ok(), terms.ok() ? "" : terms.status().message().c_str());
+    auto train = db->exampleLabels(Split::Train);
+    QVERIFY(train.ok());
+    std::vector<int64_t> ids;
+    std::vector<int> labels;
+    for (const auto &[id, label] : *train) {
+        ids.push_back(id);
+        labels.push_back(label);
+    }
+    QCOMPARE(terms->ids, ids);
+    QCOMPARE(terms->numClasses, 3);
+    QCOMPARE(terms->numCheckpoints(), checkpoints);
+    QCOMPARE(terms->probs.size(), ids.size() * size_t(checkpoints) * 3);
+    QCOMPARE(terms->featureNorm.size(), ids.size() * size_t(checkpoints));
+    // The trainer's schedule: 0.1 · 0.5^⌊(epoch−1)/2⌋ at each checkpoint's epoch.
+    QCOMPARE(terms->learningRates.front(), config.train.learningRate);
+
+    // Each example's fold is the one whose model was trained without it: the assignment
+    // recomputed, and the fold model's training record counting the other folds only.
+    const std::vector<int> expected = assignFolds(ids, labels, folds, config.seed);
+    QCOMPARE(terms->fold, expected);
+    for (int k = 0; k < folds; ++k) {
+        const int64_t heldOut = std::count(expected.begin(), expected.end(), k);
+        auto record = readTrainingRecord(crossValidationDirectory(*db) + "/fold-" + std::to_string(k));
+        QVERIFY2(record.ok(), record.ok() ? "" : record.status().message().c_str());
+        QCOMPARE(record->trainCount, int64_t(ids.size()) - heldOut);
+        QCOMPARE(record->epochs, epochs);
+    }
+
+    // Probabilities sum to 1; feature norms are finite and non-negative.
+    for (size_t r = 0; r < ids.size() * size_t(checkpoints); ++r) {
+        const float *p = terms->probs.data() + r * 3;
+        QVERIFY(std::abs(double(p[0]) + p[1] + p[2] - 1.0) < 1e-5);
+        QVERIFY(std::isfinite(terms->featureNorm[r]) && terms->featureNorm[r] >= 0.0f);
+    }
+
+    // Scores with the current labels and with other labels: they follow the label given.
+    std::vector<int> other(labels.size());
+    for (size_t i = 0; i < labels.size(); ++i)
+        other[i] = (labels[i] + 1) % 3;
+    const auto confidence = outOfSampleScores(*terms, ids, labels, OutOfSampleScore::SelfConfidence);
+    const auto confidenceOther = outOfSampleScores(*terms, ids, other, OutOfSampleScore::SelfConfidence);
+    const auto margin = outOfSampleScores(*terms, ids, labels, OutOfSampleScore::Margin);
+    const auto influence = outOfSampleScores(*terms, ids, labels, OutOfSampleScore::SelfInfluence);
+    const auto influenceOther = outOfSampleScores(*terms, ids, other, OutOfSampleScore::SelfInfluence);
+    const size_t c = size_t(checkpoints);
+    for (size_t i = 0; i < ids.size(); ++i) {
+        const float *last = terms->probs.data() + (i * c + c - 1) * 3;
+        QCOMPARE(confidence[i], 1.0 - double(last[labels[i]]));
+        QCOMPARE(confidenceOther[i], 1.0 - double(last[other[i]]));
+        QVERIFY(confidence[i] != confidenceOther[i] || last[labels[i]] == last[other[i]]);
+        double best = -1.0;
+        for (int j = 0; j < 3; ++j)
+            if (j != labels[i])
+                best = std::max(best, double(last[j]));
+        QCOMPARE(margin[i], -(double(last[labels[i]]) - best));
+        double sum = 0.0;
+        for (size_t cp = 0; cp < c; ++cp) {
+            const float *p = terms->probs.data() + (i * c + cp) * 3;
+            double e2 = 0.0;
+            for (int j = 0; j < 3; ++j)
+                e2 += std::pow(double(p[j]) - (j == labels[i] ? 1.0 : 0.0), 2);
+            sum += terms->learningRates[cp] * e2 * (double(terms->featureNorm[i * c + cp]) + 1.0);
+        }
+        QVERIFY(std::abs(influence[i] - sum) <= 1e-12 * std::max(1.0, sum));
+        QVERIFY(influence[i] != influenceOther[i]);
+    }
+    // Unknown ids and labels score NaN.
+    const auto unknown = outOfSampleScores(*terms, {ids.back() + 1000, ids.front()}, {0, 7},
+                                           OutOfSampleScore::SelfConfidence);
+    QVERIFY(std::isnan(unknown[0]) && std::isnan(unknown[1]));
+
+    // A relabel keeps the run: the terms are the same, and the score follows the new label.
+    auto changed = db->relabel(ids.front(), other.front());
+    QVERIFY(changed.ok());
+    auto again = loadOutOfSampleTerms(*db);
+    QVERIFY(again.ok());
+    QCOMPARE(again->probs, terms->probs);
+    const auto after = outOfSampleScores(*again, {ids.front()}, {other.front()}, OutOfSampleScore::SelfConfidence);
+    QCOMPARE(after.front(), confidenceOther.front());
+    QVERIFY(db->relabel(ids.front(), labels.front()).ok());
+}
+
+void TestCrossValidation::noRunIsNotFound()
+{
+    QTemporaryDir dir;
+    TestProject project(dir.filePath("empty").toStdString());
+    QVERIFY(project.build(TestProject::Stage::Imported).isOk());
+    auto db = openDb(project.projectPath());
+    QVERIFY(db);
+    auto terms = loadOutOfSampleTerms(*db);
+    QVERIFY(!terms.ok());
+    QCOMPARE(terms.status().code(), Status::Code::NotFound);
+    // A bad configuration is refused before any work.
+    CrossValidationConfig one;
+    one.folds = 1;
+    QCOMPARE(runCrossValidation(*db, one).code(), Status::Code::InvalidArgument);
+    CrossValidationConfig tooMany;
+    tooMany.folds = 1000;
+    QCOMPARE(runCrossValidation(*db, tooMany).code(), Status::Code::InvalidArgument);
+}
+
+void TestCrossValidation::rerunKeepsOrStartsAfresh()
+{
+    QTemporaryDir dir;
+    TestProject project(dir.filePath("rerun").toStdString());
+    QVERIFY(project.build(TestProject::Stage::Imported).isOk());
+    auto db = openDb(project.projectPath());
+    QVERIFY(db);
+    CrossValidationConfig config;
+    config.folds = 2;
+    config.train = TestProject::tinyTrainConfig();
+    config.train.epochs = 1;
+    QVERIFY(runCrossValidation(*db, config).isOk());
+    auto first = db->crossValidationRun();
+    QVERIFY(first.ok() && first->has_value());
+    const std::string root = crossValidationDirectory(*db);
+    const auto times = fileTimes(root);
+    QVERIFY(!times.empty());
+
+    // The same configuration and training set: nothing is trained again.
+    std::vector<Progress> reports;
+    QVERIFY(runCrossValidation(*db, config, [&](const Progress &p) { reports.push_back(p); }).isOk());
+    auto same = db->crossValidationRun();
+    QVERIFY(same.ok() && same->has_value());
+    QCOMPARE((*same)->id, (*first)->id);
+    QCOMPARE(fileTimes(root), times);
+    QVERIFY(std::none_of(reports.begin(), reports.end(),
+                         [](const Progress &p) { return p.detail.find("training") != std::string::npos; }));
+
+    // A label changed since the run started: a new run, the old folders replaced.
+    auto train = db->exampleLabels(Split::Train);
+    QVERIFY(train.ok());
+    const auto [id, label] = train->front();
+    QVERIFY(db->relabel(id, (label + 1) % 3).ok());
+    QVERIFY(std::filesystem::create_directories(root + "/fold-0/leftover"));
+    QVERIFY(runCrossValidation(*db, config).isOk());
+    auto fresh = db->crossValidationRun();
+    QVERIFY(fresh.ok() && fresh->has_value());
+    QVERIFY((*fresh)->id != (*first)->id);
+    QVERIFY((*fresh)->fingerprint != (*first)->fingerprint);
+    QVERIFY(!std::filesystem::exists(root + "/fold-0/leftover"));
+    auto terms = loadOutOfSampleTerms(*db);
+    QVERIFY(terms.ok());
+    QCOMPARE(terms->ids.size(), train->size());
+
+    // Another configuration starts afresh too.
+    config.seed = 9;
+    QVERIFY(runCrossValidation(*db, config).isOk());
+    auto reseeded = db->crossValidationRun();
+    QVERIFY(reseeded.ok() && reseeded->has_value());
+    QVERIFY((*reseeded)->id != (*fresh)->id);
+    QVERIFY(loadOutOfSampleTerms(*db).ok());
+}
+
+void TestCrossValidation::resumesAfterSigkill()
+{
+    // Two identical projects: one run killed after its first fold and run again, one
+    // uninterrupted.
+    QTemporaryDir dir;
+    // Large enough that the rest of the second fold (five epochs, then six checkpoints to
+    // load and run) outlasts the time between its progress line and the kill, even on a
+    // busy machine.
+    testing::SyntheticSpec spec;
+    spec.trainPerClass = 100;
+    spec.size = 32;
+    TestProject killed(dir.filePath("killed").toStdString(), spec);
+    TestProject reference(dir.filePath("reference").toStdString(), spec);
+    QVERIFY(killed.build(TestProject::Stage::Imported).isOk());
+    QVERIFY(reference.build(TestProject::Stage::Imported).isOk());
+    const QStringList options{"--folds", "3", "--epochs", "6", "--threads", "1", "--progress-lines", "--top", "5"};
+
+    // Killed once fold 2 has trained an epoch: fold 1 is finished, fold 2 has resume state.
+    QProcess process;
+    process.setProcessChannelMode(QProcess::SeparateChannels);
+    process.start(QStringLiteral(TRACLENS_CLI),
+                  QStringList{"crossvalidate", QString::fromStdString(killed.projectPath())} + options);
+    QVERIFY(process.waitForStarted());
+    QByteArray err;
+    bool sawFold2 = false;
+    QElapsedTimer timer;
+    timer.start();
+    while (!sawFold2 && timer.elapsed() < 60000 && process.state() != QProcess::NotRunning) {
+        process.waitForReadyRead(100);
+        err += process.readAllStandardError();
+        sawFold2 = err.contains("fold 2 of 3: training epoch 2");
+    }
+    QVERIFY2(sawFold2, err.constData());
+    process.kill(); // SIGKILL
+    process.waitForFinished();
+    QCOMPARE(process.exitStatus(), QProcess::CrashExit);
+
+    // Fold 1 is finished; on a busy machine the process may have got further before the
+    // kill landed, but not to the end (fold 2's remaining epochs, scoring and all of fold
+    // 3 lie between its progress line and the end).
+    const std::string root = killed.projectPath() + ".d/crossval";
+    std::vector<int> finished;
+    {
+        auto db = openDb(killed.projectPath());
+        QVERIFY(db);
+        auto run = db->crossValidationRun();
+        QVERIFY(run.ok() && run->has_value());
+        auto folds = db->crossValidationFolds((*run)->id);
+        QVERIFY(folds.ok());
+        for (const auto &f : *folds)
+            finished.push_back(f.first);
+        QVERIFY2(!finished.empty() && finished.front() == 0, "the first fold was finished");
+        QVERIFY2(finished.size() < 3, "the kill came before the end");
+        QCOMPARE(loadOutOfSampleTerms(*db).status().code(), Status::Code::NotFound);
+    }
+    std::vector<std::map<std::string, std::filesystem::file_time_type>> finishedFiles;
+    for (int k : finished) {
+        finishedFiles.push_back(fileTimes(root + "/fold-" + std::to_string(k)));
+        QVERIFY(!finishedFiles.back().empty());
+    }
+
+    const auto resumed = testing::runCli(QStringList{"crossvalidate", QString::fromStdString(killed.projectPath())}
+                                         + options);
+    QVERIFY2(resumed.exitCode == 0, resumed.err.constData());
+    // Finished folds are neither trained nor rewritten.
+    for (size_t i = 0; i < finished.size(); ++i) {
+        const QByteArray name = "fold " + QByteArray::number(finished[i] + 1) + " of 3: ";
+        QVERIFY2(!resumed.err.contains(name + "training"), resumed.err.constData());
+        QVERIFY2(!resumed.err.contains(name + "scoring"), resumed.err.constData());
+        QCOMPARE(fileTimes(root + "/fold-" + std::to_string(finished[i])), finishedFiles[i]);
+    }
+    QVERIFY(resumed.err.contains("fold 3 of 3: scoring"));
+    // Fold 2 had saved its first epoch: it went on from there instead of starting over.
+    QVERIFY2(!resumed.err.contains("fold 2 of 3: training epoch 1"), resumed.err.constData());
+
+    const auto uninterrupted = testing::runCli(
+        QStringList{"crossvalidate", QString::fromStdString(reference.projectPath()), "--json"} + options);
+    QVERIFY2(uninterrupted.exitCode == 0, uninterrupted.err.constData());
+    QCOMPARE(uninterrupted.json().value("examples").toArray().size(), 5);
+
+    auto a = openDb(killed.projectPath());
+    auto b = openDb(reference.projectPath());
+    QVERIFY(a && b);
+    auto ta = loadOutOfSampleTerms(*a);
+    auto tb = loadOutOfSampleTerms(*b);
+    QVERIFY(ta.ok() && tb.ok());
+    QCOMPARE(ta->ids, tb->ids);
+    QCOMPARE(ta->fold, tb->fold);
+    QCOMPARE(ta->learningRates, tb->learningRates);
+    QCOMPARE(ta->probs.size(), tb->probs.size());
+    QCOMPARE(ta->featureNorm.size(), tb->featureNorm.size());
+    QVERIFY(std::memcmp(ta->probs.data(), tb->probs.data(), ta->probs.size() * sizeof(float)) == 0);
+    QVERIFY(std::memcmp(ta->featureNorm.data(), tb->featureNorm.data(), ta->featureNorm.size() * sizeof(float)) == 0);
+    QVERIFY(a->integrityCheck().isOk());
+}
+
+QTEST_GUILESS_MAIN(TestCrossValidation)
+#include "test_crossvalidation.moc"
