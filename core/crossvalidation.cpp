@@ -249,27 +249,26 @@ std::vector<int> assignFolds(const std::vector<int64_t> &ids, const std::vector<
 {
     if (folds < 1 || ids.size() != labels.size())
         return {};
+    // Positions grouped by label (ascending), each class in id order.
     std::vector<size_t> order(ids.size());
     std::iota(order.begin(), order.end(), size_t(0));
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a] < ids[b]; });
-    // Positions grouped by label, classes in ascending label order, each in id order.
-    std::vector<int> distinct(labels);
-    std::sort(distinct.begin(), distinct.end());
-    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return labels[a] != labels[b] ? labels[a] < labels[b] : ids[a] < ids[b];
+    });
     std::mt19937_64 rng(seed);
     std::vector<int> fold(ids.size(), 0);
     size_t dealt = 0;
-    for (int label : distinct) {
-        std::vector<size_t> members;
-        for (size_t p : order)
-            if (labels[p] == label)
-                members.push_back(p);
-        for (size_t i = members.size(); i > 1; --i)
-            std::swap(members[i - 1], members[draw(rng, i)]);
+    for (size_t begin = 0; begin < order.size();) {
+        size_t end = begin;
+        while (end < order.size() && labels[order[end]] == labels[order[begin]])
+            ++end;
+        for (size_t i = end - begin; i > 1; --i)
+            std::swap(order[begin + i - 1], order[begin + draw(rng, i)]);
         // Dealing continues where the previous class stopped, so the fold sizes stay
         // within one of each other, not only the per-class counts.
-        for (size_t p : members)
-            fold[p] = int(dealt++ % size_t(folds));
+        for (size_t j = begin; j < end; ++j)
+            fold[order[j]] = int(dealt++ % size_t(folds));
+        begin = end;
     }
     return fold;
 }

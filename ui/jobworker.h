@@ -1,7 +1,7 @@
 #pragma once
 // The one background worker of the application. It lives on JobController's QThread and
-// runs import, training, model import, TracIn compute, influence-engine loading and
-// export, one request at a time in arrival order.
+// runs import, training, model import, TracIn compute, influence-engine loading, export
+// and cross-validation, one request at a time in arrival order.
 //
 // Requests: queued invocations from JobController (never call the methods directly from
 // another thread). Results and progress: signals, delivered queued to the GUI thread.
