@@ -66,6 +66,7 @@ EvaluationDialog::EvaluationDialog(qint64 trainImages, QWidget *parent) : QDialo
     m_seed->setToolTip(tr("Seed of the label noise: the same seed flips the same labels"));
     form->addRow(tr("Noise &seed:"), m_seed);
     m_noiseType = new QComboBox;
+    m_noiseType->setObjectName("noiseType");
     m_noiseType->addItem(tr("Uniform: to any other class"), int(NoiseType::Uniform));
     m_noiseType->addItem(tr("Pair: each class to the next one"), int(NoiseType::Pair));
     m_noiseType->addItem(tr("Confusion: to the classes a model confuses"), int(NoiseType::Confusion));
