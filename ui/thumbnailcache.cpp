@@ -23,9 +23,22 @@ ThumbnailCache::~ThumbnailCache()
 
 void ThumbnailCache::setStore(std::shared_ptr<const ImageStore> store)
 {
+    m_store = std::move(store);
+    dropAll();
+}
+
+void ThumbnailCache::setDecodeStyle(DecodeStyle style)
+{
+    if (style == m_style)
+        return;
+    m_style = style;
+    dropAll();
+}
+
+void ThumbnailCache::dropAll()
+{
     m_pool.clear();
     ++m_generation;
-    m_store = std::move(store);
     m_cache.clear();
     m_pending.clear();
     m_queued.clear();
@@ -84,9 +97,10 @@ void ThumbnailCache::pump()
         m_running.insert(r.id);
         std::shared_ptr<const ImageStore> store = m_store;
         const quint64 generation = m_generation;
-        m_pool.start([this, store, generation, r = std::move(r)] {
+        const DecodeStyle style = m_style;
+        m_pool.start([this, store, generation, style, r = std::move(r)] {
             QImage image;
-            auto mat = store->load(r.source);
+            auto mat = store->load(r.source, style);
             if (mat.ok())
                 image = shrinkToFit(matToQImage(mat.value()), kMaxSide);
             // Queued to the GUI thread; dropped by Qt if the cache is gone by then
