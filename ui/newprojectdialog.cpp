@@ -38,6 +38,8 @@ NewProjectDialog::NewProjectDialog(QWidget *parent) : QDialog(parent)
     m_dataset->setPlaceholderText(tr("A folder of class sub-folders, a CSV manifest, or a folder of IDX files"));
     auto *folder = new QPushButton(tr("&Folder…"));
     auto *csv = new QPushButton(tr("C&SV…"));
+    folder->setToolTip(tr("Choose a folder of class sub-folders or of IDX files"));
+    csv->setToolTip(tr("Choose a CSV manifest with path,label[,split] columns"));
     dataRow->addWidget(m_dataset, 1);
     dataRow->addWidget(folder);
     dataRow->addWidget(csv);
@@ -61,6 +63,10 @@ NewProjectDialog::NewProjectDialog(QWidget *parent) : QDialog(parent)
     // 0: adaptive training (core/trainer.h), the default.
     m_epochs->setSpecialValueText(tr("Until accuracy stops improving"));
     m_epochs->setValue(0);
+    m_epochs->setToolTip(tr("Until accuracy stops improving: a tenth of the training split is held out to find how "
+                            "many epochs help (within %1 minutes in all), then the model trains on all of it for "
+                            "that many. Or a fixed count.")
+                             .arg(kDefaultTimeBudgetMinutes));
     m_width = new QSpinBox;
     m_width->setRange(4, 128);
     m_width->setValue(16);
@@ -83,7 +89,7 @@ NewProjectDialog::NewProjectDialog(QWidget *parent) : QDialog(parent)
     modelRow->addWidget(modelBrowse);
     importLayout->addLayout(modelRow);
     // The same choice, wording and default as Project ▸ Import Model… (importmodeldialog.h).
-    m_copyModel = new QCheckBox(tr("Copy the model into the project"));
+    m_copyModel = new QCheckBox(tr("Co&py the model into the project"));
     m_copyModel->setObjectName("copyModel");
     m_copyModel->setChecked(true);
     m_copyModel->setToolTip(tr("Keeps a copy of traclens-model.json and its checkpoints in the project's folder, "
@@ -101,6 +107,7 @@ NewProjectDialog::NewProjectDialog(QWidget *parent) : QDialog(parent)
     auto *projectBox = new QGroupBox(tr("Project file"));
     auto *projectRow = new QHBoxLayout(projectBox);
     m_project = new QLineEdit;
+    m_project->setPlaceholderText(tr("Where to save the project (.traclens); suggested once a dataset is chosen"));
     auto *projectBrowse = new QPushButton(tr("Sa&ve As…"));
     projectRow->addWidget(m_project, 1);
     projectRow->addWidget(projectBrowse);

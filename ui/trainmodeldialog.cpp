@@ -1,5 +1,7 @@
 #include "trainmodeldialog.h"
 
+#include "dialogsize.h"
+
 #include <QDialogButtonBox>
 #include <QFormLayout>
 #include <QLabel>
@@ -12,6 +14,7 @@ namespace traclens {
 TrainModelDialog::TrainModelDialog(QWidget *parent) : QDialog(parent)
 {
     setWindowTitle(tr("Train Model"));
+    setMinimumWidth(fontMetrics().averageCharWidth() * 90);
     const TrainConfig defaults = TrainConfig::adaptiveDefault();
     auto *layout = new QVBoxLayout(this);
     auto *intro = new QLabel(tr("Trains the built-in CNN on the current labels, one checkpoint per epoch. The new "
@@ -56,8 +59,9 @@ TrainModelDialog::TrainModelDialog(QWidget *parent) : QDialog(parent)
     m_patience->setToolTip(tr("Training stops when held-out accuracy has not improved by %1 points for this many "
                               "epochs in a row; more patience rides out a slow stretch, at the cost of time")
                                .arg(100.0 * defaults.adaptive.minDelta, 0, 'f', 1));
-    form->addRow(tr("Stop &after:"), m_patience);
+    form->addRow(tr("Stop a&fter:"), m_patience);
     layout->addLayout(form);
+    layout->addStretch(1);
 
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
     QPushButton *train = buttons->button(QDialogButtonBox::Ok);
@@ -69,6 +73,7 @@ TrainModelDialog::TrainModelDialog(QWidget *parent) : QDialog(parent)
 
     connect(m_epochs, &QSpinBox::valueChanged, this, &TrainModelDialog::updateEnabled);
     updateEnabled();
+    fitHeightToWidth(this);
 }
 
 TrainConfig TrainModelDialog::config() const
