@@ -56,6 +56,9 @@ public:
     QPixmap cached(qint64 id) const;
     // True when the image could not be decoded (views draw a "broken" tile).
     bool failed(qint64 id) const { return m_failed.contains(id); }
+    // True when the decoded image's file asks to be rotated or flipped (EXIF orientation)
+    // and it is shown without, because the decode style ignores it as the model did.
+    bool shownUnrotated(qint64 id) const { return m_unrotated.contains(id); }
     // Forgets queued (not running) requests, e.g. when the browser's filter changes.
     void clearPending();
     // Requests queued or running.
@@ -72,7 +75,7 @@ private:
         std::string source;
     };
     void pump();
-    void onDecoded(quint64 generation, qint64 id, const QImage &image);
+    void onDecoded(quint64 generation, qint64 id, const QImage &image, bool unrotated);
 
     void dropAll();
 
@@ -84,6 +87,7 @@ private:
     QSet<qint64> m_queued;         // ids in m_pending
     QSet<qint64> m_running;
     QSet<qint64> m_failed;
+    QSet<qint64> m_unrotated;      // see shownUnrotated()
     quint64 m_generation = 0;      // bumped by dropAll: late results of an old store or style are dropped
 };
 

@@ -2,7 +2,8 @@
 // 90° clockwise") is drawn rotated while the active model decodes natively (the built-in
 // CNN, a model without input.transforms) and unrotated while it is a torchvision model
 // (input.transforms), whose ImageFolder loader ignores EXIF orientation. The session
-// picks the style from the active model's manifest; the thumbnail cache decodes with it.
+// picks the style from the active model's manifest; the thumbnail cache decodes with it
+// and knows which images it shows unrotated, so the views can say so.
 
 #include "modelspec.h"
 #include "projectdb.h"
@@ -123,6 +124,15 @@ void TestThumbnailOrientation::followsTheModel()
     QVERIFY(ready.wait(10000));
     QVERIFY(!cache->failed(kRotatedId));
     QCOMPARE(cache->cached(kRotatedId).size(), shown);
+    // Said where it is shown unrotated (the example view's tooltip, the browser's details).
+    QCOMPARE(cache->shownUnrotated(kRotatedId), style == int(DecodeStyle::PilRgb));
+    // An example without EXIF orientation is never flagged.
+    const ExampleRow &plain = session.value()->examples().front();
+    QSignalSpy plainReady(cache, &ThumbnailCache::ready);
+    QVERIFY(cache->thumbnail(plain.id, plain.source).isNull());
+    QVERIFY(plainReady.wait(10000));
+    QVERIFY(!cache->cached(plain.id).isNull());
+    QVERIFY(!cache->shownUnrotated(plain.id));
 }
 
 QTEST_MAIN(TestThumbnailOrientation)
