@@ -80,7 +80,7 @@ std::optional<std::string> underTrainingWarning(const ModelFitness &m)
         else if (rec)
             add(" and training stopped at its limit of %d epochs while validation accuracy was still rising "
                 "(+%.1f points in the last epoch): an under-trained model's review queue misses many wrong labels. "
-                "Allow more epochs (the command line's train --max-epochs).",
+                "Allow more epochs (Project ▸ Train Model…, At most, or the command line's train --max-epochs).",
                 rec->maxEpochs, 100.0 * gain);
         else
             add(" and was still rising after %d epoch%s (+%.1f points in the last): an under-trained model's review "

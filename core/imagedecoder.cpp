@@ -16,6 +16,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 
 namespace traclens {
 
@@ -271,6 +272,64 @@ Result<cv::Mat> toPilRgb(cv::Mat image, const uint8_t *data, size_t size, const 
 
 } // namespace
 
+int exifOrientation(const uint8_t *data, size_t size)
+{
+    // JPEG: SOI, then marker segments up to the first scan; the orientation is tag 0x0112
+    // of IFD0 in the "Exif\0\0" APP1 segment's TIFF structure.
+    if (size < 4 || data[0] != 0xFF || data[1] != 0xD8)
+        return 1;
+    size_t pos = 2;
+    while (pos + 4 <= size) {
+        if (data[pos] != 0xFF)
+            return 1;
+        const uint8_t marker = data[pos + 1];
+        if (marker == 0xFF) { // fill byte
+            ++pos;
+            continue;
+        }
+        if (marker == 0xDA || marker == 0xD9) // start of scan, end of image
+            return 1;
+        const size_t length = (size_t(data[pos + 2]) << 8) | data[pos + 3];
+        if (length < 2 || pos + 2 + length > size)
+            return 1;
+        const uint8_t *segment = data + pos + 4;
+        const size_t segmentSize = length - 2;
+        if (marker == 0xE1 && segmentSize >= 6 + 8 && std::memcmp(segment, "Exif\0\0", 6) == 0) {
+            const uint8_t *tiff = segment + 6;
+            const size_t n = segmentSize - 6;
+            const bool little = tiff[0] == 'I' && tiff[1] == 'I';
+            if (!little && !(tiff[0] == 'M' && tiff[1] == 'M'))
+                return 1;
+            auto u16 = [&](size_t o) -> uint32_t {
+                return little ? uint32_t(tiff[o]) | uint32_t(tiff[o + 1]) << 8
+                              : uint32_t(tiff[o]) << 8 | uint32_t(tiff[o + 1]);
+            };
+            auto u32 = [&](size_t o) -> uint32_t {
+                return little ? u16(o) | u16(o + 2) << 16 : u16(o) << 16 | u16(o + 2);
+            };
+            if (u16(2) != 42)
+                return 1;
+            const size_t ifd = u32(4);
+            if (ifd > n || n - ifd < 2)
+                return 1;
+            const size_t count = u16(ifd);
+            for (size_t i = 0; i < count; ++i) {
+                const size_t entry = ifd + 2 + 12 * i;
+                if (entry + 12 > n)
+                    return 1;
+                if (u16(entry) != 0x0112)
+                    continue;
+                const uint32_t type = u16(entry + 2);
+                const uint32_t value = type == 3 ? u16(entry + 8) : type == 4 ? u32(entry + 8) : 0;
+                return value >= 1 && value <= 8 ? int(value) : 1;
+            }
+            return 1;
+        }
+        pos += 2 + length;
+    }
+    return 1;
+}
+
 DecodeStyle decodeStyleFor(const InputSpec &spec)
 {
     return spec.transforms ? DecodeStyle::PilRgb : DecodeStyle::Native;
@@ -468,6 +527,19 @@ Status ImageStore::loadModelInput(const std::string &source, const InputSpec &sp
         return image.status();
     const std::string name = m_kind == SourceKind::Idx ? source : m_root + "/" + source;
     return prepareModelInput(*image, spec, out, name);
+}
+
+int ImageStore::exifOrientation(const std::string &source) const
+{
+    if (m_kind == SourceKind::Idx || escapesRoot(source))
+        return 1;
+    // APP1 segments are at most 64 KiB and come before the image data: the head suffices.
+    std::ifstream in(m_root + "/" + source, std::ios::binary);
+    if (!in)
+        return 1;
+    std::vector<uint8_t> head(size_t(128) << 10);
+    in.read(reinterpret_cast<char *>(head.data()), std::streamsize(head.size()));
+    return traclens::exifOrientation(head.data(), size_t(in.gcount()));
 }
 
 Result<cv::Mat> ImageStore::load(const std::string &source, DecodeStyle style) const

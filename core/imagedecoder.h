@@ -44,6 +44,11 @@ enum class DecodeStyle {
 // PilRgb when the spec carries transforms, else Native.
 DecodeStyle decodeStyleFor(const InputSpec &spec);
 
+// The EXIF orientation a JPEG's APP1 segment states (1–8; 1 = upright), or 1 when the
+// bytes are not a JPEG, carry no orientation or a malformed one. Only the header is
+// looked at; the Native style applies this orientation, PilRgb ignores it.
+int exifOrientation(const uint8_t *data, size_t size);
+
 // Largest image accepted, in pixels; larger files are refused before full decoding
 // so a 20000×20000 PNG cannot exhaust memory. The size is read from the header for PNG,
 // JPEG, BMP, PGM/PPM, WebP and TIFF; other formats are checked after decoding.
@@ -99,6 +104,9 @@ public:
     // load(source, decodeStyleFor(spec)) then prepareModelInput: the model's input for one
     // example, spec.floatsPerImage() floats into `out`. Errors name the file.
     Status loadModelInput(const std::string &source, const InputSpec &spec, float *out) const;
+    // exifOrientation() of the source's file, read from its first 128 KiB; 1 for IDX
+    // images, files that cannot be read and sources outside the root.
+    int exifOrientation(const std::string &source) const;
     SourceKind kind() const { return m_kind; }
     const std::string &root() const { return m_root; }
 

@@ -9,6 +9,7 @@
 #include "thumbnaildelegate.h"
 #include "projectsession.h"
 #include "reviewcommand.h"
+#include "thumbnailcache.h"
 #include "tileview.h"
 #include "uiresources.h"
 
@@ -99,6 +100,11 @@ DatasetBrowserPage::DatasetBrowserPage(ProjectSession *session, QWidget *parent)
     m_image->setSession(session);
     m_image->setSide(240);
     d->addWidget(m_image, 0, Qt::AlignHCenter);
+    // Whether the image is shown unrotated is known once it is decoded.
+    connect(session->thumbnails(), &ThumbnailCache::ready, this, [this](qint64 id) {
+        if (id == m_selected && m_session->thumbnails()->shownUnrotated(id))
+            updateDetails();
+    });
     m_title = new QLabel;
     QFont tf = m_title->font();
     tf.setPointSizeF(tf.pointSizeF() * 1.25);
@@ -304,6 +310,8 @@ void DatasetBrowserPage::updateDetails()
                         .arg(row->id)
                         .arg(row->split == Split::Train ? tr("training") : tr("test"))
                         .arg(QString::fromStdString(row->source).toHtmlEscaped());
+    if (m_session->thumbnails()->shownUnrotated(row->id))
+        facts += QStringLiteral("<br><i>%1</i>").arg(ExampleImageView::unrotatedNote().toHtmlEscaped());
     if (row->currentLabel != row->givenLabel)
         facts += tr("<br>Relabelled from <b>%1</b>").arg(m_session->className(row->givenLabel));
     if (row->review == ReviewState::Reviewed)

@@ -1,5 +1,7 @@
 #include "evaluationdialog.h"
 
+#include "dialogsize.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
@@ -47,6 +49,8 @@ double estimatedEvaluationSeconds(qint64 trainImages, const EvaluationSettings &
 EvaluationDialog::EvaluationDialog(qint64 trainImages, QWidget *parent) : QDialog(parent), m_trainImages(trainImages)
 {
     setWindowTitle(tr("Run Mislabel Evaluation"));
+    // Wide enough for the explanations to wrap into a few lines, not a narrow column.
+    setMinimumWidth(fontMetrics().averageCharWidth() * 108);
     auto *layout = new QVBoxLayout(this);
     auto *intro = new QLabel(
         tr("Flips a share of the training labels at random in a <b>copy</b> of this project's dataset, trains the "
@@ -67,6 +71,7 @@ EvaluationDialog::EvaluationDialog(qint64 trainImages, QWidget *parent) : QDialo
     m_seed->setToolTip(tr("Seed of the label noise: the same seed flips the same labels"));
     form->addRow(tr("Noise &seed:"), m_seed);
     m_noiseType = new QComboBox;
+    m_noiseType->setObjectName("noiseType");
     m_noiseType->addItem(tr("Uniform: to any other class"), int(NoiseType::Uniform));
     m_noiseType->addItem(tr("Pair: each class to the next one"), int(NoiseType::Pair));
     m_noiseType->addItem(tr("Confusion: to the classes a model confuses"), int(NoiseType::Confusion));
@@ -75,18 +80,31 @@ EvaluationDialog::EvaluationDialog(qint64 trainImages, QWidget *parent) : QDialo
     form->addRow(tr("Noise &type:"), m_noiseType);
     m_epochs = new QSpinBox;
     m_epochs->setRange(1, 100);
+    m_epochs->setToolTip(tr("Every model of the evaluation trains for this many epochs (a fixed count, like "
+                            "traclens-cli evaluate --epochs)"));
     form->addRow(tr("Training &epochs:"), m_epochs);
-    m_cleaning = new QCheckBox(tr("Run the &cleaning loop (retrains after fixing the flips found in the top 5, 10 "
-                                  "and 20 % of the queue, and at random)"));
-    form->addRow(QString(), m_cleaning);
+    m_cleaning = new QCheckBox(tr("Run the &cleaning loop"));
+    m_cleaning->setToolTip(tr("Retrains after fixing the flips found in the top 5, 10 and 20 % of the review queue, "
+                              "and after fixing as many at random, to measure what cleaning gains"));
+    auto *cleaningHint = new QLabel(tr("Retrains after fixing the flips found in the top 5, 10 and 20 % of the "
+                                       "queue, and at random."));
+    cleaningHint->setWordWrap(true);
+    cleaningHint->setForegroundRole(QPalette::PlaceholderText);
+    auto *cleaning = new QVBoxLayout;
+    cleaning->setSpacing(2);
+    cleaning->addWidget(m_cleaning);
+    cleaning->addWidget(cleaningHint);
+    form->addRow(tr("Cleaning:"), cleaning);
     layout->addLayout(form);
 
     m_estimate = new QLabel;
     m_estimate->setWordWrap(true);
     layout->addWidget(m_estimate);
+    layout->addStretch(1);
 
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
     buttons->button(QDialogButtonBox::Ok)->setText(tr("&Run"));
+    buttons->button(QDialogButtonBox::Ok)->setDefault(true);
     connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     layout->addWidget(buttons);
@@ -95,6 +113,7 @@ EvaluationDialog::EvaluationDialog(qint64 trainImages, QWidget *parent) : QDialo
     connect(m_epochs, &QSpinBox::valueChanged, this, &EvaluationDialog::updateEstimate);
     connect(m_cleaning, &QCheckBox::toggled, this, &EvaluationDialog::updateEstimate);
     connect(m_noiseType, &QComboBox::currentIndexChanged, this, &EvaluationDialog::updateEstimate);
+    fitHeightToWidth(this);
 }
 
 EvaluationSettings EvaluationDialog::settings() const

@@ -1,8 +1,9 @@
 #pragma once
 // Project ▸ Run Evaluation… / Report ▸ Run Evaluation…: the settings of a mislabel-detection
-// evaluation run from the app — label noise, its seed, training epochs, and whether to run
-// the cleaning loop, and the kind of noise (uniform, pair or confusion) — with the defaults of `traclens-cli evaluate` and an estimate of how
-// long it takes on this project's number of training images.
+// evaluation run from the app — label noise, its seed, the kind of noise (uniform, pair or
+// confusion), training epochs, and whether to run the cleaning loop — with the defaults of
+// `traclens-cli evaluate` and an estimate of how long it takes on this project's number of
+// training images.
 //
 // Ownership: a plain dialog; the caller owns it. Thread safety: GUI thread only.
 

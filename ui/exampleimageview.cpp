@@ -20,16 +20,31 @@ void ExampleImageView::setSession(ProjectSession *session)
     m_id = -1;
     if (session)
         connect(session->thumbnails(), &ThumbnailCache::ready, this, [this](qint64 id) {
-            if (id == m_id)
-                update();
+            if (id != m_id)
+                return;
+            updateToolTip();
+            update();
         });
+    updateToolTip();
     update();
 }
 
 void ExampleImageView::setExample(qint64 exampleId)
 {
     m_id = exampleId;
+    updateToolTip();
     update();
+}
+
+QString ExampleImageView::unrotatedNote()
+{
+    return tr("Shown as the model saw it: unrotated (EXIF orientation ignored, as torchvision does)");
+}
+
+void ExampleImageView::updateToolTip()
+{
+    const bool unrotated = m_session && m_id >= 0 && m_session->thumbnails()->shownUnrotated(m_id);
+    setToolTip(unrotated ? unrotatedNote() : QString());
 }
 
 void ExampleImageView::setSide(int px)

@@ -1,5 +1,7 @@
 #include "importmodeldialog.h"
 
+#include "dialogsize.h"
+
 #include <QCheckBox>
 #include <QDialogButtonBox>
 #include <QFileDialog>
@@ -16,33 +18,47 @@ ImportModelDialog::ImportModelDialog(const QString &startDirectory, QWidget *par
     : QDialog(parent), m_start(startDirectory)
 {
     setWindowTitle(tr("Import Model"));
+    // Room for a typical model path and the explanation in two lines.
+    setMinimumWidth(fontMetrics().averageCharWidth() * 96);
     auto *layout = new QVBoxLayout(this);
-    layout->addWidget(new QLabel(tr("A traclens-model/1 directory (traclens-model.json and TorchScript checkpoints):")));
+    auto *label = new QLabel(tr("Model &directory, in traclens-model/1 form (traclens-model.json and the "
+                                "TorchScript checkpoints it lists):"));
+    label->setWordWrap(true);
+    layout->addWidget(label);
     auto *row = new QHBoxLayout;
     m_directory = new QLineEdit;
     m_directory->setObjectName("modelDirectory");
-    auto *browseButton = new QPushButton(tr("Browse…"));
+    m_directory->setPlaceholderText(tr("Directory holding traclens-model.json and its checkpoints"));
+    label->setBuddy(m_directory);
+    auto *browseButton = new QPushButton(tr("&Browse…"));
+    browseButton->setToolTip(tr("Choose the model directory"));
     row->addWidget(m_directory, 1);
     row->addWidget(browseButton);
     layout->addLayout(row);
-    m_copy = new QCheckBox(tr("Copy the model into the project"));
+    m_copy = new QCheckBox(tr("&Copy the model into the project"));
     m_copy->setObjectName("copyModel");
     m_copy->setChecked(true);
+    m_copy->setToolTip(tr("Keeps a copy of traclens-model.json and its checkpoints in the project's folder, so the "
+                          "project keeps working when the training folder is moved or deleted"));
     layout->addWidget(m_copy);
-    auto *hint = new QLabel(tr("<span style='color:gray'>A copy keeps the project working when the training folder "
-                               "is moved or deleted. Importing runs the checkpoints to check them: import only "
-                               "models from people you trust.</span>"));
+    auto *hint = new QLabel(tr("A copy keeps the project working when the training folder is moved or deleted. "
+                               "Importing runs the checkpoints to check them: import only models from people you "
+                               "trust."));
     hint->setWordWrap(true);
+    hint->setForegroundRole(QPalette::PlaceholderText);
     layout->addWidget(hint);
+    layout->addStretch(1);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
     m_ok = buttons->button(QDialogButtonBox::Ok);
-    m_ok->setText(tr("Import"));
+    m_ok->setText(tr("&Import"));
+    m_ok->setDefault(true);
     layout->addWidget(buttons);
     connect(browseButton, &QPushButton::clicked, this, &ImportModelDialog::browse);
     connect(m_directory, &QLineEdit::textChanged, this, &ImportModelDialog::updateEnabled);
     connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     updateEnabled();
+    fitHeightToWidth(this);
 }
 
 QString ImportModelDialog::directory() const

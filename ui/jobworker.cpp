@@ -284,7 +284,7 @@ void JobWorker::runPlan(qint64 jobId, const QString &projectPath, const ProjectP
                 TL_RETURN_IF_ERROR(stepTrain(jobId, plan.train, plan.modelName));
                 break;
             case ProjectPlan::ModelSource::ImportDirectory:
-                TL_RETURN_IF_ERROR(stepImportModel(jobId, plan.modelDirectory));
+                TL_RETURN_IF_ERROR(stepImportModel(jobId, plan.modelDirectory, plan.copyModelIntoProject));
                 break;
             }
             active = m_db->activeModel();

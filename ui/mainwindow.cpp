@@ -8,6 +8,7 @@
 #include "datasetbrowserpage.h"
 #include "exampleactions.h"
 #include "examplelistmodel.h"
+#include "evaluationdialog.h"
 #include "exportdialog.h"
 #include "flagging.h"
 #include "helpdialog.h"
@@ -24,12 +25,14 @@
 #include "thumbnailcache.h"
 #include "tileview.h"
 #include "trainjob.h"
+#include "trainmodeldialog.h"
 #include "welcomepage.h"
 #include "uiresources.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QDialogButtonBox>
 #include <QFormLayout>
 #include <QSpinBox>
@@ -758,6 +761,21 @@ void MainWindow::chooseRepresentativeItems()
 
 void MainWindow::setScreenshotDirectory(const QString &dir) { m_screenshotDir = dir; }
 
+namespace {
+// The screen's pixels under `widget` and any popup open over it (a combo box's list
+// reaches outside its dialog), window frame included when the window manager draws one.
+QPixmap grabScreenUnder(QWidget *widget)
+{
+    QWidget *window = widget->window();
+    QRect area = window->frameGeometry();
+    if (QWidget *popup = QApplication::activePopupWidget())
+        area = area.united(popup->frameGeometry());
+    QScreen *screen = window->screen();
+    area = area.intersected(screen->geometry());
+    return screen->grabWindow(0, area.x(), area.y(), area.width(), area.height());
+}
+} // namespace
+
 void MainWindow::takeScreenshots()
 {
     QDir().mkpath(m_screenshotDir);
@@ -769,6 +787,10 @@ void MainWindow::takeScreenshots()
     struct Shot {
         QString name;
         std::function<QWidget *()> prepare;
+        // A dialog opened for its picture only: closed (and deleted) once grabbed.
+        bool closeAfter = false;
+        // Grab the screen under the widget instead of the widget: includes open popups.
+        bool fromScreen = false;
     };
     auto shots = std::make_shared<std::vector<Shot>>();
     shots->push_back({"browser", [this] { showPage(BrowsePage); return static_cast<QWidget *>(this); }});
@@ -808,6 +830,39 @@ void MainWindow::takeScreenshots()
             return static_cast<QWidget *>(this);
         }});
     }
+    // The dialogs, each as it opens: shown (not exec()'d, so the run goes on), grabbed, closed.
+    auto openDialog = [](QDialog *dialog) {
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->show();
+        dialog->raise();
+        dialog->activateWindow();
+        return static_cast<QWidget *>(dialog);
+    };
+    shots->push_back({"dialog-train-model", [openDialog, this] { return openDialog(new TrainModelDialog(this)); },
+                      true});
+    shots->push_back({"dialog-import-model", [openDialog, this] {
+        auto *dialog = new ImportModelDialog(AppSettings::lastDirectory("model"), this);
+        if (m_session && m_session->model())
+            dialog->directoryEdit()->setText(QString::fromStdString(m_session->model()->directory));
+        return openDialog(dialog);
+    }, true});
+    auto evaluationDialog = [this] {
+        qint64 trainImages = 0;
+        for (const ExampleRow &row : m_session->examples())
+            trainImages += row.split == Split::Train ? 1 : 0;
+        return new EvaluationDialog(trainImages, this);
+    };
+    shots->push_back({"dialog-evaluation", [openDialog, evaluationDialog] { return openDialog(evaluationDialog()); },
+                      true});
+    // The noise type's choices: the list open, taken from the screen.
+    shots->push_back({"dialog-evaluation-noise-type", [openDialog, evaluationDialog] {
+        QWidget *dialog = openDialog(evaluationDialog());
+        if (auto *type = dialog->findChild<QComboBox *>("noiseType"))
+            QTimer::singleShot(200, type, &QComboBox::showPopup);
+        return dialog;
+    }, true, true});
+    shots->push_back({"dialog-new-project", [openDialog, this] { return openDialog(new NewProjectDialog(this)); },
+                      true});
     shots->push_back({"export", [this] {
         exportLabels();
         return static_cast<QWidget *>(m_exportDialog.data());
@@ -840,8 +895,16 @@ void MainWindow::takeScreenshots()
                 return;
             }
             const QString file = QDir(m_screenshotDir).filePath(shot.name + ".png");
-            if (target)
+            if (target && shot.fromScreen)
+                grabScreenUnder(target).save(file);
+            else if (target)
                 target->grab().save(file);
+            if (target && shot.closeAfter) {
+                // An open popup first, so the dialog closes as a person would close it.
+                if (QWidget *popup = QApplication::activePopupWidget())
+                    popup->close();
+                target->close();
+            }
             ++*index;
             QTimer::singleShot(50, this, *step);
         };
@@ -895,43 +958,10 @@ void MainWindow::trainModel()
 {
     if (!m_session)
         return;
-    // Adaptive by default: it trains until held-out accuracy stops improving, within a
-    // time budget; a fixed epoch count stays one step away.
-    QDialog dialog(this);
-    dialog.setWindowTitle(tr("Train Model"));
-    auto *form = new QFormLayout(&dialog);
-    form->addRow(new QLabel(tr("Train the built-in CNN on the current labels, one checkpoint per epoch.")));
-    auto *epochs = new QSpinBox;
-    epochs->setObjectName("trainEpochs");
-    epochs->setRange(0, 100);
-    epochs->setSpecialValueText(tr("Until accuracy stops improving"));
-    epochs->setValue(0);
-    epochs->setToolTip(tr("Until accuracy stops improving: a tenth of the training split is held out to find how "
-                          "many epochs help, then the model trains on all of it for that many. Or a fixed count."));
-    auto *budget = new QSpinBox;
-    budget->setObjectName("trainTimeBudget");
-    budget->setRange(0, 24 * 60);
-    budget->setSpecialValueText(tr("No limit"));
-    budget->setSuffix(tr(" min"));
-    budget->setValue(int(kDefaultTimeBudgetMinutes));
-    budget->setToolTip(tr("Training stops when another epoch would not fit; a model stopped while still improving "
-                          "gets a warning."));
-    form->addRow(tr("&Epochs:"), epochs);
-    form->addRow(tr("Time &budget:"), budget);
-    connect(epochs, &QSpinBox::valueChanged, budget, [budget](int v) { budget->setEnabled(v == 0); });
-    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
-    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
-    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-    form->addRow(buttons);
+    TrainModelDialog dialog(this);
     if (dialog.exec() != QDialog::Accepted)
         return;
-    TrainConfig config = TrainConfig::adaptiveDefault();
-    if (epochs->value() > 0) {
-        config.adaptive.enabled = false;
-        config.epochs = epochs->value();
-    } else {
-        config.adaptive.timeBudgetSeconds = budget->value() * 60.0;
-    }
+    const TrainConfig config = dialog.config();
     const QString name = QStringLiteral("builtin-cnn-%1").arg(QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
     trackJob(m_jobs->trainModel(m_session->path(), config, name));
     // A new model needs its factors; queued behind training (and cancelled with it).

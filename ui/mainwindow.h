@@ -70,7 +70,8 @@ public:
     void closeProject();
 
     // Once the influence engine is loaded: select a representative query and review item,
-    // grab every view into `dir`/<view>.png and quit the application.
+    // grab every view into `dir`/<view>.png, open and grab each dialog into
+    // `dir`/dialog-<name>.png (closing it again) and quit the application.
     void setScreenshotDirectory(const QString &dir);
     // An evaluation's report.json to show in the report view for one more screenshot.
     void setScreenshotEvaluation(const QString &jsonFile) { m_screenshotEvaluation = jsonFile; }

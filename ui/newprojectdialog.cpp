@@ -5,6 +5,7 @@
 #include "modelspec.h"
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QDialogButtonBox>
 #include <QDir>
 #include <QFileDialog>
@@ -35,8 +36,10 @@ NewProjectDialog::NewProjectDialog(QWidget *parent) : QDialog(parent)
     auto *dataRow = new QHBoxLayout;
     m_dataset = new QLineEdit;
     m_dataset->setPlaceholderText(tr("A folder of class sub-folders, a CSV manifest, or a folder of IDX files"));
-    auto *folder = new QPushButton(tr("Folder…"));
-    auto *csv = new QPushButton(tr("CSV…"));
+    auto *folder = new QPushButton(tr("&Folder…"));
+    auto *csv = new QPushButton(tr("C&SV…"));
+    folder->setToolTip(tr("Choose a folder of class sub-folders or of IDX files"));
+    csv->setToolTip(tr("Choose a CSV manifest with path,label[,split] columns"));
     dataRow->addWidget(m_dataset, 1);
     dataRow->addWidget(folder);
     dataRow->addWidget(csv);
@@ -50,7 +53,7 @@ NewProjectDialog::NewProjectDialog(QWidget *parent) : QDialog(parent)
 
     auto *modelBox = new QGroupBox(tr("Model"));
     auto *modelLayout = new QVBoxLayout(modelBox);
-    m_train = new QRadioButton(tr("Train the built-in CNN on this dataset"));
+    m_train = new QRadioButton(tr("&Train the built-in CNN on this dataset"));
     m_train->setChecked(true);
     modelLayout->addWidget(m_train);
     auto *trainForm = new QFormLayout;
@@ -60,36 +63,58 @@ NewProjectDialog::NewProjectDialog(QWidget *parent) : QDialog(parent)
     // 0: adaptive training (core/trainer.h), the default.
     m_epochs->setSpecialValueText(tr("Until accuracy stops improving"));
     m_epochs->setValue(0);
+    m_epochs->setToolTip(tr("Until accuracy stops improving: a tenth of the training split is held out to find how "
+                            "many epochs help (within %1 minutes in all), then the model trains on all of it for "
+                            "that many. Or a fixed count.")
+                             .arg(kDefaultTimeBudgetMinutes));
     m_width = new QSpinBox;
     m_width->setRange(4, 128);
     m_width->setValue(16);
     m_width->setToolTip(tr("How many filters the model's first layer has (channels of the first convolution); "
                            "wider learns more and trains slower"));
-    trainForm->addRow(tr("Epochs (one checkpoint each)"), m_epochs);
-    trainForm->addRow(tr("Width"), m_width);
+    trainForm->addRow(tr("&Epochs (one checkpoint each):"), m_epochs);
+    trainForm->addRow(tr("&Width:"), m_width);
     modelLayout->addLayout(trainForm);
-    m_import = new QRadioButton(tr("Import a trained model (traclens-model/1 directory)"));
+    m_import = new QRadioButton(tr("&Import a trained model (traclens-model/1 directory)"));
     modelLayout->addWidget(m_import);
+    auto *importLayout = new QVBoxLayout;
+    importLayout->setContentsMargins(24, 0, 0, 0);
     auto *modelRow = new QHBoxLayout;
-    modelRow->setContentsMargins(24, 0, 0, 0);
     m_modelDir = new QLineEdit;
+    m_modelDir->setObjectName("modelDirectory");
     m_modelDir->setPlaceholderText(tr("Directory holding traclens-model.json and its checkpoints"));
-    auto *modelBrowse = new QPushButton(tr("Browse…"));
+    auto *modelBrowse = new QPushButton(tr("&Browse…"));
+    modelBrowse->setToolTip(tr("Choose the model directory"));
     modelRow->addWidget(m_modelDir, 1);
     modelRow->addWidget(modelBrowse);
-    modelLayout->addLayout(modelRow);
+    importLayout->addLayout(modelRow);
+    // The same choice, wording and default as Project ▸ Import Model… (importmodeldialog.h).
+    m_copyModel = new QCheckBox(tr("Co&py the model into the project"));
+    m_copyModel->setObjectName("copyModel");
+    m_copyModel->setChecked(true);
+    m_copyModel->setToolTip(tr("Keeps a copy of traclens-model.json and its checkpoints in the project's folder, "
+                               "so the project keeps working when the training folder is moved or deleted"));
+    importLayout->addWidget(m_copyModel);
+    auto *copyHint = new QLabel(tr("A copy keeps the project working when the training folder is moved or deleted. "
+                                   "Importing runs the checkpoints to check them: import only models from people you "
+                                   "trust."));
+    copyHint->setWordWrap(true);
+    copyHint->setForegroundRole(QPalette::PlaceholderText);
+    importLayout->addWidget(copyHint);
+    modelLayout->addLayout(importLayout);
     layout->addWidget(modelBox);
 
     auto *projectBox = new QGroupBox(tr("Project file"));
     auto *projectRow = new QHBoxLayout(projectBox);
     m_project = new QLineEdit;
-    auto *projectBrowse = new QPushButton(tr("Save as…"));
+    m_project->setPlaceholderText(tr("Where to save the project (.traclens); suggested once a dataset is chosen"));
+    auto *projectBrowse = new QPushButton(tr("Sa&ve As…"));
     projectRow->addWidget(m_project, 1);
     projectRow->addWidget(projectBrowse);
     layout->addWidget(projectBox);
 
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
-    buttons->button(QDialogButtonBox::Ok)->setText(tr("Create"));
+    buttons->button(QDialogButtonBox::Ok)->setText(tr("&Create"));
     layout->addWidget(buttons);
 
     connect(folder, &QPushButton::clicked, this, &NewProjectDialog::chooseDatasetFolder);
@@ -109,6 +134,7 @@ void NewProjectDialog::updateEnabled()
     m_epochs->setEnabled(m_train->isChecked());
     m_width->setEnabled(m_train->isChecked());
     m_modelDir->setEnabled(m_import->isChecked());
+    m_copyModel->setEnabled(m_import->isChecked());
 }
 
 void NewProjectDialog::chooseDatasetFolder()
@@ -188,6 +214,7 @@ ProjectPlan NewProjectDialog::plan() const
         p.modelSource = ProjectPlan::ModelSource::ImportDirectory;
         p.modelDirectory = QFileInfo(m_modelDir->text().trimmed()).absoluteFilePath();
         p.modelName = QFileInfo(p.modelDirectory).fileName();
+        p.copyModelIntoProject = m_copyModel->isChecked();
     }
     return p;
 }

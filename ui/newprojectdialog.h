@@ -1,7 +1,8 @@
 #pragma once
 // Asks for what a new project needs: the dataset (an ImageFolder folder, a CSV manifest
 // or a folder of IDX files), where to save the project file, and the model (train the
-// built-in CNN, or import a traclens-model/1 directory). Validates before accepting:
+// built-in CNN, or import a traclens-model/1 directory, copied into the project by
+// default as Project ▸ Import Model… does). Validates before accepting:
 // the dataset is scanned (so a folder without images is refused with the reason) and a
 // model directory's manifest is read.
 //
@@ -11,6 +12,7 @@
 
 #include <QDialog>
 
+class QCheckBox;
 class QLabel;
 class QLineEdit;
 class QRadioButton;
@@ -28,6 +30,12 @@ public:
 
     void accept() override;
 
+    QLineEdit *datasetEdit() const { return m_dataset; }
+    QLineEdit *modelDirectoryEdit() const { return m_modelDir; }
+    QLineEdit *projectEdit() const { return m_project; }
+    QRadioButton *importButton() const { return m_import; }
+    QCheckBox *copyCheckBox() const { return m_copyModel; }
+
 private:
     void chooseDatasetFolder();
     void chooseDatasetCsv();
@@ -40,6 +48,7 @@ private:
     QLineEdit *m_dataset, *m_project, *m_modelDir;
     QLabel *m_datasetInfo;
     QRadioButton *m_train, *m_import;
+    QCheckBox *m_copyModel;
     QSpinBox *m_epochs, *m_width;
     bool m_projectEdited = false;
 };

@@ -20,6 +20,7 @@ QByteArray ProjectPlan::toJson() const
                                                                : "none";
     o["modelName"] = modelName;
     o["modelDirectory"] = modelDirectory;
+    o["copyModel"] = copyModelIntoProject;
     QJsonObject t;
     t["width"] = train.width;
     t["embeddingDim"] = train.embeddingDim;
@@ -47,6 +48,7 @@ ProjectPlan ProjectPlan::fromJson(const QByteArray &json)
                                         : ModelSource::None;
     p.modelName = o["modelName"].toString(p.modelName);
     p.modelDirectory = o["modelDirectory"].toString();
+    p.copyModelIntoProject = o["copyModel"].toBool(false);
     const QJsonObject t = o["train"].toObject();
     const TrainConfig d;
     p.train.width = t["width"].toInt(d.width);

@@ -22,6 +22,11 @@ struct ProjectPlan {
     TrainConfig train;                 // for TrainBuiltin
     QString modelName = QStringLiteral("builtin-cnn");
     QString modelDirectory;            // for ImportDirectory
+    // For ImportDirectory: copy the model into "<project>.d/models/<name>" and register
+    // the copy (ModelImportOptions::copyIntoProject, core/trainjob.h). The New Project
+    // dialog ticks it by default; plans saved before the option existed import by
+    // reference, as they did.
+    bool copyModelIntoProject = false;
 
     QByteArray toJson() const;
     static ProjectPlan fromJson(const QByteArray &json);

@@ -1,6 +1,7 @@
 #include "projectsession.h"
 
 #include "factors.h"
+#include "modelspec.h"
 #include "ranking.h"
 #include "thumbnailcache.h"
 
@@ -93,12 +94,18 @@ Status ProjectSession::reloadModel(bool withSelfInfluence)
     auto active = m_db->activeModel();
     if (!active.ok())
         return active.status();
+    DecodeStyle style = DecodeStyle::Native;
     if (active.value()) {
         m_modelId = *active.value();
         auto model = m_db->model(*m_modelId);
         if (!model.ok())
             return model.status();
         m_model = model.value();
+        // Thumbnails show the pixels the model was given: a torchvision model's decoding
+        // ignores EXIF orientation. A manifest that cannot be read (the model folder
+        // moved) leaves the native style; compute reports the problem.
+        if (auto spec = readModelSpec(m_model->directory); spec.ok())
+            style = decodeStyleFor(spec->input);
         auto epochs = m_db->epochs(*m_modelId);
         if (!epochs.ok())
             return epochs.status();
@@ -117,6 +124,7 @@ Status ProjectSession::reloadModel(bool withSelfInfluence)
             }
         }
     }
+    m_thumbnails->setDecodeStyle(style);
     applyDefaultOrder();
     emit modelChanged();
     return Status::ok();

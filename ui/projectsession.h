@@ -54,7 +54,8 @@ public:
     Status reloadExamples();     // dataset, classes, examples → examplesReset
     // Active model, epochs and (unless `withSelfInfluence` is false) self-influence →
     // modelChanged. Reading 70k self-influence rows takes tens of milliseconds; after a
-    // computation the worker reads them instead (setSelfInfluence()).
+    // computation the worker reads them instead (setSelfInfluence()). The thumbnails
+    // follow the model's decode style (ThumbnailCache::setDecodeStyle).
     Status reloadModel(bool withSelfInfluence = true);
     // Self-influence of `modelId` read elsewhere (ids by value, highest first, as
     // ProjectDb::selfInfluence returns them); ignored unless it is the active model.

@@ -23,14 +23,28 @@ ThumbnailCache::~ThumbnailCache()
 
 void ThumbnailCache::setStore(std::shared_ptr<const ImageStore> store)
 {
+    m_store = std::move(store);
+    dropAll();
+}
+
+void ThumbnailCache::setDecodeStyle(DecodeStyle style)
+{
+    if (style == m_style)
+        return;
+    m_style = style;
+    dropAll();
+}
+
+void ThumbnailCache::dropAll()
+{
     m_pool.clear();
     ++m_generation;
-    m_store = std::move(store);
     m_cache.clear();
     m_pending.clear();
     m_queued.clear();
     m_running.clear();
     m_failed.clear();
+    m_unrotated.clear();
 }
 
 QPixmap ThumbnailCache::cached(qint64 id) const
@@ -84,25 +98,33 @@ void ThumbnailCache::pump()
         m_running.insert(r.id);
         std::shared_ptr<const ImageStore> store = m_store;
         const quint64 generation = m_generation;
-        m_pool.start([this, store, generation, r = std::move(r)] {
+        const DecodeStyle style = m_style;
+        m_pool.start([this, store, generation, style, r = std::move(r)] {
             QImage image;
-            auto mat = store->load(r.source);
+            auto mat = store->load(r.source, style);
             if (mat.ok())
                 image = shrinkToFit(matToQImage(mat.value()), kMaxSide);
+            // Only the styles that ignore the orientation need to know it (a second,
+            // header-only read of the file).
+            const bool unrotated =
+                mat.ok() && style == DecodeStyle::PilRgb && store->exifOrientation(r.source) > 1;
             // Queued to the GUI thread; dropped by Qt if the cache is gone by then
             // (the destructor waits for running tasks anyway).
             QMetaObject::invokeMethod(
-                this, [this, generation, id = r.id, image] { onDecoded(generation, id, image); },
+                this,
+                [this, generation, id = r.id, image, unrotated] { onDecoded(generation, id, image, unrotated); },
                 Qt::QueuedConnection);
         });
     }
 }
 
-void ThumbnailCache::onDecoded(quint64 generation, qint64 id, const QImage &image)
+void ThumbnailCache::onDecoded(quint64 generation, qint64 id, const QImage &image, bool unrotated)
 {
     if (generation != m_generation)
         return;
     m_running.remove(id);
+    if (unrotated)
+        m_unrotated.insert(id);
     if (image.isNull()) {
         m_failed.insert(id);
     } else {

@@ -11,6 +11,9 @@
 // that scrolled away long ago fall off and are asked for again if painted again.
 // Memory: a QCache bounded in bytes; small images (28×28 digits) are kept at their own
 // size and scaled when painted.
+// What is shown is what the active model saw: images are decoded in the model's
+// DecodeStyle (imagedecoder.h), so for an imported torchvision model a photo with EXIF
+// orientation is drawn unrotated, as ImageFolder hands it to the model.
 //
 // Ownership: owned by ProjectSession. Thread safety: GUI thread only (the pool's tasks
 // touch nothing but the shared ImageStore and post their result back).
@@ -42,6 +45,10 @@ public:
     // Replaces the image source; drops everything cached or queued.
     void setStore(std::shared_ptr<const ImageStore> store);
     std::shared_ptr<const ImageStore> store() const { return m_store; }
+    // How files are decoded (the active model's decodeStyleFor); Native until set. A
+    // change drops everything cached or queued, like setStore.
+    void setDecodeStyle(DecodeStyle style);
+    DecodeStyle decodeStyle() const { return m_style; }
 
     // The cached thumbnail, or a null pixmap after queueing a decode of `source`.
     QPixmap thumbnail(qint64 id, const std::string &source);
@@ -49,6 +56,9 @@ public:
     QPixmap cached(qint64 id) const;
     // True when the image could not be decoded (views draw a "broken" tile).
     bool failed(qint64 id) const { return m_failed.contains(id); }
+    // True when the decoded image's file asks to be rotated or flipped (EXIF orientation)
+    // and it is shown without, because the decode style ignores it as the model did.
+    bool shownUnrotated(qint64 id) const { return m_unrotated.contains(id); }
     // Forgets queued (not running) requests, e.g. when the browser's filter changes.
     void clearPending();
     // Requests queued or running.
@@ -65,16 +75,20 @@ private:
         std::string source;
     };
     void pump();
-    void onDecoded(quint64 generation, qint64 id, const QImage &image);
+    void onDecoded(quint64 generation, qint64 id, const QImage &image, bool unrotated);
+
+    void dropAll();
 
     std::shared_ptr<const ImageStore> m_store;
+    DecodeStyle m_style = DecodeStyle::Native;
     QThreadPool m_pool;
     QCache<qint64, QPixmap> m_cache;
     std::deque<Request> m_pending; // newest at the front
     QSet<qint64> m_queued;         // ids in m_pending
     QSet<qint64> m_running;
     QSet<qint64> m_failed;
-    quint64 m_generation = 0;      // bumped by setStore: late results of an old store are dropped
+    QSet<qint64> m_unrotated;      // see shownUnrotated()
+    quint64 m_generation = 0;      // bumped by dropAll: late results of an old store or style are dropped
 };
 
 } // namespace traclens

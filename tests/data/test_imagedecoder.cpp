@@ -244,6 +244,14 @@ void TestImageDecoder::exifOrientationApplied()
     Result<cv::Mat> image = decodeImageBytes(bytes, "rotated.jpg");
     QVERIFY2(image.ok(), image.status().message().c_str());
     QCOMPARE(image->size(), cv::Size(8, 16));
+
+    // The orientation as read from the header: 6 here, 1 (upright) without EXIF, for
+    // other formats, and for a segment cut short.
+    QCOMPARE(exifOrientation(bytes.data(), bytes.size()), 6);
+    QCOMPARE(exifOrientation(reinterpret_cast<const uint8_t *>(jpeg.data()), size_t(jpeg.size())), 1);
+    const QByteArray png = encode(cv::Mat(8, 16, CV_8UC3, kColour), ".png");
+    QCOMPARE(exifOrientation(reinterpret_cast<const uint8_t *>(png.data()), size_t(png.size())), 1);
+    QCOMPARE(exifOrientation(bytes.data(), 2 + 4 + 10), 1);
 }
 
 void TestImageDecoder::toModelInput_data()

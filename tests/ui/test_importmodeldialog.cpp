@@ -39,7 +39,7 @@ void TestImportModelDialog::choices()
     QFETCH(bool, copy);
     ImportModelDialog dialog(QDir::tempPath());
     QCheckBox *box = dialog.copyCheckBox();
-    QCOMPARE(box->text(), QString("Copy the model into the project"));
+    QCOMPARE(box->text().remove(QLatin1Char('&')), QString("Copy the model into the project"));
     QVERIFY(box->isChecked());
     dialog.directoryEdit()->setText(typed);
     if (untickCopy)

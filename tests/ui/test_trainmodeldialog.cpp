@@ -1,0 +1,70 @@
+// Project ▸ Train Model…: adaptive training by default with the command line's defaults
+// (time budget, at most N epochs, patience); the adaptive settings reach the config and
+// are disabled once a fixed epoch count is chosen.
+
+#include "trainmodeldialog.h"
+
+#include <QSpinBox>
+#include <QtTest>
+
+using namespace traclens;
+
+class TestTrainModelDialog : public QObject {
+    Q_OBJECT
+private slots:
+    void config_data();
+    void config();
+};
+
+void TestTrainModelDialog::config_data()
+{
+    QTest::addColumn<int>("epochs");     // 0: until accuracy stops improving
+    QTest::addColumn<int>("budget");     // minutes, 0 = no limit
+    QTest::addColumn<int>("maxEpochs");
+    QTest::addColumn<int>("patience");
+    QTest::newRow("defaults") << 0 << -1 << -1 << -1;
+    QTest::newRow("adaptive, own limits") << 0 << 15 << 8 << 3;
+    QTest::newRow("adaptive, no time limit") << 0 << 0 << 30 << 1;
+    QTest::newRow("fixed epochs: adaptive settings unused") << 5 << 15 << 8 << 3;
+}
+
+void TestTrainModelDialog::config()
+{
+    QFETCH(int, epochs);
+    QFETCH(int, budget);
+    QFETCH(int, maxEpochs);
+    QFETCH(int, patience);
+    TrainModelDialog dialog;
+    const TrainConfig defaults = TrainConfig::adaptiveDefault();
+    QCOMPARE(dialog.epochsBox()->value(), 0);
+    QCOMPARE(dialog.budgetBox()->value() * 60.0, defaults.adaptive.timeBudgetSeconds);
+    QCOMPARE(dialog.maxEpochsBox()->value(), defaults.adaptive.maxEpochs);
+    QCOMPARE(dialog.patienceBox()->value(), defaults.adaptive.patience);
+    if (budget >= 0) {
+        dialog.budgetBox()->setValue(budget);
+        dialog.maxEpochsBox()->setValue(maxEpochs);
+        dialog.patienceBox()->setValue(patience);
+    }
+    dialog.epochsBox()->setValue(epochs);
+    const bool adaptive = epochs == 0;
+    QCOMPARE(dialog.budgetBox()->isEnabled(), adaptive);
+    QCOMPARE(dialog.maxEpochsBox()->isEnabled(), adaptive);
+    QCOMPARE(dialog.patienceBox()->isEnabled(), adaptive);
+
+    const TrainConfig config = dialog.config();
+    QCOMPARE(config.adaptive.enabled, adaptive);
+    if (!adaptive) {
+        QCOMPARE(config.epochs, epochs);
+    } else if (budget < 0) {
+        QCOMPARE(config.adaptive.timeBudgetSeconds, defaults.adaptive.timeBudgetSeconds);
+        QCOMPARE(config.adaptive.maxEpochs, defaults.adaptive.maxEpochs);
+        QCOMPARE(config.adaptive.patience, defaults.adaptive.patience);
+    } else {
+        QCOMPARE(config.adaptive.timeBudgetSeconds, budget * 60.0);
+        QCOMPARE(config.adaptive.maxEpochs, maxEpochs);
+        QCOMPARE(config.adaptive.patience, patience);
+    }
+}
+
+QTEST_MAIN(TestTrainModelDialog)
+#include "test_trainmodeldialog.moc"

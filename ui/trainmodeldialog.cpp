@@ -1,0 +1,102 @@
+#include "trainmodeldialog.h"
+
+#include "dialogsize.h"
+
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+namespace traclens {
+
+TrainModelDialog::TrainModelDialog(QWidget *parent) : QDialog(parent)
+{
+    setWindowTitle(tr("Train Model"));
+    setMinimumWidth(fontMetrics().averageCharWidth() * 90);
+    const TrainConfig defaults = TrainConfig::adaptiveDefault();
+    auto *layout = new QVBoxLayout(this);
+    auto *intro = new QLabel(tr("Trains the built-in CNN on the current labels, one checkpoint per epoch. The new "
+                                "model becomes active and its influence data is computed next; the current model "
+                                "is kept. It runs in the background and can be cancelled from the status bar."));
+    intro->setWordWrap(true);
+    layout->addWidget(intro);
+
+    auto *form = new QFormLayout;
+    m_epochs = new QSpinBox;
+    m_epochs->setObjectName("trainEpochs");
+    m_epochs->setRange(0, 100);
+    m_epochs->setSpecialValueText(tr("Until accuracy stops improving"));
+    m_epochs->setValue(0);
+    m_epochs->setToolTip(tr("Until accuracy stops improving: a tenth of the training split is held out to find how "
+                            "many epochs help, then the model trains on all of it for that many. Or a fixed count."));
+    form->addRow(tr("&Epochs:"), m_epochs);
+
+    m_budget = new QSpinBox;
+    m_budget->setObjectName("trainTimeBudget");
+    m_budget->setRange(0, 24 * 60);
+    m_budget->setSpecialValueText(tr("No limit"));
+    m_budget->setSuffix(tr(" min"));
+    m_budget->setValue(int(defaults.adaptive.timeBudgetSeconds / 60.0));
+    m_budget->setToolTip(tr("Time for the whole training. It stops when another epoch would not fit; a model "
+                            "stopped while still improving gets a warning."));
+    form->addRow(tr("Time &budget:"), m_budget);
+
+    m_maxEpochs = new QSpinBox;
+    m_maxEpochs->setObjectName("trainMaxEpochs");
+    m_maxEpochs->setRange(1, 100);
+    m_maxEpochs->setValue(defaults.adaptive.maxEpochs);
+    m_maxEpochs->setToolTip(tr("Training stops after this many epochs even while accuracy still improves"));
+    form->addRow(tr("&At most:"), m_maxEpochs);
+    m_maxEpochs->setSuffix(tr(" epochs"));
+
+    m_patience = new QSpinBox;
+    m_patience->setObjectName("trainPatience");
+    m_patience->setRange(1, 20);
+    m_patience->setValue(defaults.adaptive.patience);
+    m_patience->setSuffix(tr(" epochs without improvement"));
+    m_patience->setToolTip(tr("Training stops when held-out accuracy has not improved by %1 points for this many "
+                              "epochs in a row; more patience rides out a slow stretch, at the cost of time")
+                               .arg(100.0 * defaults.adaptive.minDelta, 0, 'f', 1));
+    form->addRow(tr("Stop a&fter:"), m_patience);
+    layout->addLayout(form);
+    layout->addStretch(1);
+
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
+    QPushButton *train = buttons->button(QDialogButtonBox::Ok);
+    train->setText(tr("&Train"));
+    train->setDefault(true);
+    connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    layout->addWidget(buttons);
+
+    connect(m_epochs, &QSpinBox::valueChanged, this, &TrainModelDialog::updateEnabled);
+    updateEnabled();
+    fitHeightToWidth(this);
+}
+
+TrainConfig TrainModelDialog::config() const
+{
+    TrainConfig config = TrainConfig::adaptiveDefault();
+    if (m_epochs->value() > 0) {
+        config.adaptive.enabled = false;
+        config.epochs = m_epochs->value();
+    } else {
+        config.adaptive.timeBudgetSeconds = m_budget->value() * 60.0;
+        config.adaptive.maxEpochs = m_maxEpochs->value();
+        config.adaptive.patience = m_patience->value();
+    }
+    return config;
+}
+
+void TrainModelDialog::updateEnabled()
+{
+    // Budget, maximum and patience steer the adaptive mode only.
+    const bool adaptive = m_epochs->value() == 0;
+    m_budget->setEnabled(adaptive);
+    m_maxEpochs->setEnabled(adaptive);
+    m_patience->setEnabled(adaptive);
+}
+
+} // namespace traclens

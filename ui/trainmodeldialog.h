@@ -1,0 +1,38 @@
+#pragma once
+// Project ▸ Train Model…: how the built-in CNN is trained on the project's current labels.
+// Adaptive by default (core/trainer.h): it trains until held-out accuracy stops
+// improving — `patience` epochs without a gain, at most `maxEpochs`, within a time
+// budget — with the defaults of `traclens-cli train`; a fixed epoch count is one step
+// away.
+//
+// Ownership: a plain dialog; the caller owns it. Thread safety: GUI thread only.
+
+#include "trainer.h"
+
+#include <QDialog>
+
+class QSpinBox;
+
+namespace traclens {
+
+class TrainModelDialog : public QDialog {
+    Q_OBJECT
+public:
+    explicit TrainModelDialog(QWidget *parent = nullptr);
+
+    // The chosen configuration: TrainConfig::adaptiveDefault() with the budget, maximum
+    // and patience shown, or a fixed epoch count.
+    TrainConfig config() const;
+
+    QSpinBox *epochsBox() const { return m_epochs; }
+    QSpinBox *budgetBox() const { return m_budget; }
+    QSpinBox *maxEpochsBox() const { return m_maxEpochs; }
+    QSpinBox *patienceBox() const { return m_patience; }
+
+private:
+    void updateEnabled();
+
+    QSpinBox *m_epochs, *m_budget, *m_maxEpochs, *m_patience;
+};
+
+} // namespace traclens
