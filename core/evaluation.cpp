@@ -617,15 +617,21 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
     }
     rep.seconds.emplace_back("TracIn factors", storedSeconds(db, "compute"));
 
+    // Every later training (folds, cleaning runs, seed replicates) uses the evaluated
+    // model's configuration with the epoch count it ended up with: adaptive training
+    // chose it once on the noisy labels, and the runs compared with it must not choose
+    // their own.
+    TrainConfig retrainConfig = config.train;
+    retrainConfig.adaptive.enabled = false;
+    retrainConfig.epochs = std::max(1, int(rep.epochs.size()));
+
     // --- cross-validation: out-of-sample scores, trained like the evaluated model
     const bool hasFolds = config.folds >= 2;
     if (hasFolds) {
         auto t = Clock::now();
         CrossValidationConfig cv;
         cv.folds = config.folds;
-        cv.train = config.train;
-        cv.train.adaptive.enabled = false;
-        cv.train.epochs = std::max(1, int(rep.epochs.size()));
+        cv.train = retrainConfig;
         cv.train.resume = true;
         cv.seed = config.noiseSeed;
         report("cross-validating (" + std::to_string(cv.folds) + " folds of " + std::to_string(cv.train.epochs)
@@ -884,7 +890,7 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
                 auto epochs = db.epochs(cleanModel->id);
                 if (!epochs.ok())
                     return epochs.status();
-                if (!epochs->empty() && int(epochs->size()) == config.train.epochs) {
+                if (!epochs->empty() && int(epochs->size()) == retrainConfig.epochs) {
                     run.reviewed = run.fixed = int64_t(rep.flips.size());
                     run.testAccuracy = epochs->back().testAccuracy;
                     run.seconds = 0.0; // counted in the clean-label training stage
@@ -920,8 +926,8 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
                                          ? "training on the noisy labels with seed " + std::to_string(plan.seed)
                                          : "retraining after reviewing " + budgetKey(plan.budget) + "% ("
                                                + plan.strategy + ")";
-            const int64_t steps = int64_t(config.train.epochs) * corrected.count();
-            TrainConfig trainConfig = config.train;
+            const int64_t steps = int64_t(retrainConfig.epochs) * corrected.count();
+            TrainConfig trainConfig = retrainConfig;
             trainConfig.seed = plan.seed;
             auto reports = trainBuiltinCnn(
                 corrected, testData, rep.classes, trainConfig, (cache.dir / plan.key).string(),

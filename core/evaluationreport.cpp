@@ -211,6 +211,8 @@ QJsonObject toJson(const EvaluationReport &r)
             {"checkpoints", checkpoints},
             {"budgets", doubles(c.budgets)},
             {"default_ranking", specJson(r.defaultSpec)},
+            {"baseline_ranking", q(r.baselineName)},
+            {"folds", c.folds},
             {"rankings", rankingsJson(r.rankings)},
             {"checkpoint_policies", rankingsJson(r.policies)},
             {"best_policy", q(r.bestPolicy)},
@@ -413,7 +415,16 @@ QString markdown(const EvaluationReport &r, const Plots &plots, const std::optio
         md += "- **Training**: " + q(training->summary()) + ".\n";
     for (const std::string &problem : modelWeaknesses(fitness))
         md += "- **Warning**: " + q(problem) + "\n";
-    md += "- **Default review queue**: **" + q(defaultName) + "** (`defaultRanking()` in core/ranking.cpp).\n\n";
+    md += "- **Default review queue**: **" + q(defaultName)
+          + "** (`evaluationDefaultRanking()` in core/ranking.cpp: the ensemble where out-of-sample scores exist, "
+            "else the loss).\n";
+    if (!r.baselineName.empty())
+        md += QString("- **Baseline**: **%1** — confident learning's self-confidence, 1 − p[label] from %2-fold "
+                      "cross-validated, out-of-sample probabilities of the same CNN with the same epochs "
+                      "(core/crossvalidation.h).\n")
+                  .arg(q(r.baselineName))
+                  .arg(c.folds);
+    md += "\n";
 
     const QString wrong = truthRun(r) ? "known errors" : "flipped labels";
     md += "## " + QString(truthRun(r) ? "Known errors" : "Flipped labels") + " found in the top of each ranking\n\n";
@@ -445,6 +456,22 @@ QString markdown(const EvaluationReport &r, const Plots &plots, const std::optio
         };
         md += target(0.10, 0.80);
         md += target(0.20, 0.95);
+        if (const RankingEvaluation *base = r.baselineName.empty() ? nullptr : findRanking(r.rankings, r.baselineName);
+            base && base != def) {
+            QString diffs;
+            bool all = true;
+            for (size_t i = 0; i < c.budgets.size(); ++i) {
+                const double d = def->recall[i] - base->recall[i];
+                all = all && d >= -1e-12;
+                diffs += (diffs.isEmpty() ? "" : ", ") + QString("%1: %2%3")
+                                                             .arg(pct(c.budgets[i], 0))
+                                                             .arg(d >= 0 ? "+" : "")
+                                                             .arg(d * 100.0, 0, 'f', 1);
+            }
+            md += QString("- at least as good as the confident-learning baseline at every budget: %1 (points vs "
+                          "baseline: %2)\n")
+                      .arg(all ? "met" : "**not met**", diffs);
+        }
         if (loss) {
             QString diffs;
             bool all = true;
@@ -868,6 +895,8 @@ Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
     }
     c.budgets = toDoubles(o.value("budgets"));
     r.defaultSpec = specFrom(o.value("default_ranking").toObject());
+    r.baselineName = o.value("baseline_ranking").toString().toStdString();
+    c.folds = o.value("folds").toInt(0);
     r.rankings = rankingsFrom(o.value("rankings"));
     r.policies = rankingsFrom(o.value("checkpoint_policies"));
     r.bestPolicy = o.value("best_policy").toString().toStdString();

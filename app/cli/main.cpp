@@ -1738,6 +1738,10 @@ int cmdEvaluate(Context &c)
     cfg.seedReplicates = c.parser.value("seed-replicates").toInt();
     if (cfg.seedReplicates < 0)
         return usage("--seed-replicates takes a count, 0 or more");
+    bool foldsOk = false;
+    cfg.folds = c.parser.value("folds").toInt(&foldsOk);
+    if (!foldsOk || cfg.folds == 1 || cfg.folds < 0)
+        return usage("--folds takes 0 (no cross-validation) or a count of 2 or more");
     bool seedsOk = false;
     cfg.cleaningSeeds = c.parser.value("cleaning-seeds").toInt(&seedsOk);
     if (!seedsOk || cfg.cleaningSeeds < 1)
@@ -2075,6 +2079,10 @@ int main(int argc, char **argv)
              p.addOption({"no-upper-bound", "Skip the retraining with every flip fixed."});
              p.addOption({"seed-replicates", "Extra trainings on the noisy labels with other seeds (the spread).", "n",
                           "2"});
+             p.addOption({"folds",
+                          "Cross-validation folds for the out-of-sample rankings and the confident-learning "
+                          "baseline (0 = none).",
+                          "n", "4"});
              p.addOption({"cleaning-seeds",
                           "Trainings per cleaning-loop cell, each compared with the noisy-label model of its seed.",
                           "n", "3"});

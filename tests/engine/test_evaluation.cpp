@@ -302,8 +302,12 @@ void TestEvaluation::pipelineEndToEnd()
         QCOMPARE(e.curve.size(), size_t(201));
         QCOMPARE(e.curve.back().second, 1.0);
     }
-    QCOMPARE(kinds.size(), size_t(4));
+    // The factor rankings, the neighbours, the three out-of-sample rankings (4 folds by
+    // default), the ensemble and random.
+    QCOMPARE(kinds.size(), size_t(9));
     QCOMPARE(r.rankings.front().name, r.defaultSpec.toString());
+    QCOMPARE(r.defaultSpec.kind, RankingKind::Ensemble);
+    QCOMPARE(r.baselineName, std::string("cv-self-confidence"));
     QVERIFY(!r.policies.empty());
     QVERIFY(!r.bestPolicy.empty());
     QCOMPARE(r.checkpoints.size(), size_t(2));

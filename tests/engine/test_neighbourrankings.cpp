@@ -1,0 +1,167 @@
+// The rankings beyond the factors: the exact neighbour search, label agreement, the
+// out-of-sample scores and the ensemble, on hand-made values.
+
+#include "crossvalidation.h"
+#include "neighbourvote.h"
+#include "ranking.h"
+
+#include <QTest>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+using namespace traclens;
+
+class TestNeighbourRankings : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void searchMatchesBruteForce_data();
+    void searchMatchesBruteForce();
+    void agreementFollowsLabels();
+    void ensembleAveragesThreeEstimates();
+    void missingInputsSortLast();
+};
+
+void TestNeighbourRankings::searchMatchesBruteForce_data()
+{
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("dim");
+    QTest::addColumn<int>("k");
+    QTest::addColumn<int>("threads");
+    QTest::newRow("small, one thread") << 40 << 5 << 3 << 1;
+    QTest::newRow("several blocks, two threads") << 700 << 16 << 20 << 2;
+    QTest::newRow("k capped at n - 1") << 6 << 3 << 10 << 2;
+    QTest::newRow("blocks over three threads") << 1000 << 8 << 7 << 3;
+}
+
+void TestNeighbourRankings::searchMatchesBruteForce()
+{
+    QFETCH(int, rows);
+    QFETCH(int, dim);
+    QFETCH(int, k);
+    QFETCH(int, threads);
+    std::mt19937 rng(uint32_t(rows * 31 + dim));
+    std::normal_distribution<float> gauss;
+    std::vector<float> v(size_t(rows) * size_t(dim));
+    for (float &x : v)
+        x = gauss(rng);
+    // Two identical rows: a tie, which goes to the lower row.
+    std::copy(v.begin(), v.begin() + dim, v.begin() + ptrdiff_t(dim) * 2);
+    auto lists = nearestNeighbours(v, rows, dim, k, threads);
+    QVERIFY(lists.ok());
+    const int kk = std::min(k, rows - 1);
+    QCOMPARE(lists->k, kk);
+    QCOMPARE(lists->rows(), int64_t(rows));
+
+    auto cosine = [&](int a, int b) {
+        double ab = 0, aa = 0, bb = 0;
+        for (int j = 0; j < dim; ++j) {
+            ab += double(v[size_t(a * dim + j)]) * v[size_t(b * dim + j)];
+            aa += double(v[size_t(a * dim + j)]) * v[size_t(a * dim + j)];
+            bb += double(v[size_t(b * dim + j)]) * v[size_t(b * dim + j)];
+        }
+        return ab / std::sqrt(aa * bb);
+    };
+    for (int i = 0; i < rows; ++i) {
+        std::vector<std::pair<double, int>> all;
+        for (int j = 0; j < rows; ++j)
+            if (j != i)
+                all.emplace_back(cosine(i, j), j);
+        std::sort(all.begin(), all.end(), [](auto a, auto b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+        for (int j = 0; j < kk; ++j) {
+            const size_t at = size_t(i) * size_t(kk) + size_t(j);
+            // Float dot products may swap two neighbours whose cosines agree to 1e-6.
+            const double got = cosine(i, lists->index[at]);
+            QVERIFY2(std::abs(got - all[size_t(j)].first) < 1e-5,
+                     qPrintable(QString("row %1, neighbour %2: cosine %3, brute force %4").arg(i).arg(j).arg(got).arg(all[size_t(j)].first)));
+            QVERIFY(std::abs(lists->weight[at] - std::max(0.0, got)) < 1e-5);
+            QVERIFY(lists->index[at] != i);
+        }
+    }
+    // Row 0 and row 2 are the same vector: each is the other's nearest neighbour.
+    QCOMPARE(lists->index[0], 2);
+    QCOMPARE(lists->index[size_t(2) * size_t(kk)], 0);
+    // The thread split does not change the lists.
+    auto one = nearestNeighbours(v, rows, dim, k, 1);
+    QVERIFY(one.ok());
+    QCOMPARE(one->index, lists->index);
+}
+
+void TestNeighbourRankings::agreementFollowsLabels()
+{
+    NeighbourLists l;
+    l.k = 2;
+    l.index = {1, 2, /**/ 0, 2, /**/ 0, 1};
+    l.weight = {1.0f, 0.5f, /**/ 1.0f, 0.0f, /**/ 0.0f, 0.0f};
+    const std::vector<double> a = neighbourAgreement(l, {0, 0, 1});
+    QCOMPARE(a[0], 1.0 / 1.5);  // row 1 agrees (weight 1), row 2 does not (0.5)
+    QCOMPARE(a[1], 1.0);        // only row 0 has weight, and agrees
+    QCOMPARE(a[2], 1.0);        // no weight: no evidence against the label
+    // A relabel changes the agreement without a new search.
+    QCOMPARE(neighbourAgreement(l, {1, 0, 1})[0], 0.5 / 1.5);
+}
+
+void TestNeighbourRankings::ensembleAveragesThreeEstimates()
+{
+    CheckpointTerms t;
+    t.ids = {5, 7};
+    t.labels = {0, 1};
+    t.learningRates = {1.0};
+    t.labelProbLast = {0.9f, 0.2f};
+    auto lists = std::make_shared<NeighbourLists>();
+    lists->k = 1;
+    lists->index = {1, 0};
+    lists->weight = {1.0f, 1.0f};
+    t.neighbours = lists;
+    auto oos = std::make_shared<OutOfSampleTerms>();
+    oos->ids = {5, 7};
+    oos->fold = {0, 1};
+    oos->numClasses = 2;
+    oos->learningRates = {0.5};
+    oos->probs = {0.75f, 0.25f, /**/ 0.5f, 0.5f};
+    oos->featureNorm = {1.0f, 3.0f};
+    t.outOfSample = oos;
+
+    // Labels 0 and 1 disagree: each example's one neighbour votes against it.
+    const auto neighbours = rankingScores(t, RankingSpec{RankingKind::Neighbours, {}, 1});
+    QCOMPARE(neighbours, (std::vector<double>{1.0, 1.0}));
+    const auto cv = rankingScores(t, RankingSpec{RankingKind::CvSelfConfidence, {}, 1});
+    QCOMPARE(cv[0], 1.0 - 0.75);
+    QCOMPARE(cv[1], 1.0 - 0.5);
+    const auto ens = rankingScores(t, RankingSpec{RankingKind::Ensemble, {}, 1});
+    QVERIFY(std::abs(ens[0] - (1.0 - (0.75 + 0.0 + 0.9) / 3.0)) < 1e-6);
+    QVERIFY(std::abs(ens[1] - (1.0 - (0.5 + 0.0 + 0.2) / 3.0)) < 1e-6);
+    // Out-of-sample self-influence: η ‖p − onehot(y)‖² (‖h‖² + 1).
+    const auto self = rankingScores(t, RankingSpec{RankingKind::CvSelfInfluence, {}, 1});
+    QVERIFY(std::abs(self[0] - 0.5 * (0.0625 + 0.0625) * 2.0) < 1e-6);
+    QVERIFY(std::abs(self[1] - 0.5 * (0.25 + 0.25) * 4.0) < 1e-6);
+}
+
+void TestNeighbourRankings::missingInputsSortLast()
+{
+    CheckpointTerms t;
+    t.ids = {1, 2, 3};
+    t.labels = {0, 0, 0};
+    t.learningRates = {1.0};
+    t.labelProbLast = {0.5f, 0.5f, 0.5f};
+    // Nothing attached: every score is NaN, never a made-up number.
+    for (RankingKind k : {RankingKind::Neighbours, RankingKind::CvSelfConfidence, RankingKind::Ensemble})
+        for (double v : rankingScores(t, RankingSpec{k, {}, 1}))
+            QVERIFY(std::isnan(v));
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const auto order = sortRanking({1, 2, 3, 4}, {nan, 0.5, nan, 0.9});
+    QCOMPARE(order[0].exampleId, int64_t(4));
+    QCOMPARE(order[1].exampleId, int64_t(2));
+    QCOMPARE(order[2].exampleId, int64_t(1));
+    QCOMPARE(order[3].exampleId, int64_t(3));
+    QVERIFY(needsCrossValidation(RankingKind::Ensemble) && needsNeighbours(RankingKind::Ensemble));
+    QVERIFY(!needsCrossValidation(RankingKind::Loss) && !needsNeighbours(RankingKind::Loss));
+    const RankingSpec ensemble{RankingKind::Ensemble, {}, 1};
+    QCOMPARE(ensemble.toString(), std::string("ensemble"));
+}
+
+QTEST_GUILESS_MAIN(TestNeighbourRankings)
+#include "test_neighbourrankings.moc"
