@@ -656,8 +656,9 @@ QString markdown(const EvaluationReport &r, const Plots &plots, const std::optio
                 var += (a - mean) * (a - mean) / double(acc.size() - 1);
             const auto [lo, hi] = std::minmax_element(acc.begin(), acc.end());
             md += QString("\nSeed-to-seed spread, same noisy labels, other training seeds: %1 — standard deviation "
-                          "%2 points, range %3 points. The gains above are paired by seed, which removes most of this "
-                          "spread from them; the range of a cell's gains shows what is left.\n\n")
+                          "%2 points, range %3 points. The gains above are paired by seed; the range of a cell's gains "
+                          "shows how much run-to-run variation is left after pairing, and a difference between "
+                          "queue and random smaller than that range is not resolved.\n\n")
                       .arg(list)
                       .arg(std::sqrt(var) * 100.0, 0, 'f', 2)
                       .arg((*hi - *lo) * 100.0, 0, 'f', 2);
