@@ -116,29 +116,6 @@ Result<InputSpec> inputSpecFor(const DatasetInfo &info, const ExampleRow &first)
     return spec;
 }
 
-void normalise(TrainData *data)
-{
-    InputSpec &spec = data->input;
-    spec.mean.assign(size_t(spec.channels), 0.0f);
-    spec.std.assign(size_t(spec.channels), 1.0f);
-    const size_t plane = size_t(spec.height) * spec.width;
-    const size_t n = data->labels.size();
-    for (int c = 0; c < spec.channels; ++c) {
-        double s = 0.0, s2 = 0.0;
-        for (size_t i = 0; i < n; ++i) {
-            const uint8_t *p = data->pixels.data() + (i * size_t(spec.channels) + size_t(c)) * plane;
-            for (size_t j = 0; j < plane; ++j) {
-                const double v = p[j] / 255.0;
-                s += v;
-                s2 += v * v;
-            }
-        }
-        const double count = double(n * plane);
-        const double mean = s / count;
-        spec.mean[size_t(c)] = float(mean);
-        spec.std[size_t(c)] = float(std::max(1e-3, std::sqrt(std::max(0.0, s2 / count - mean * mean))));
-    }
-}
 
 // Runs every checkpoint of the fold model in `dir` on the held-out rows of `all`
 // (8-bit pixels, converted exactly as the trainer converts them) and appends their terms.
@@ -383,7 +360,7 @@ Status runCrossValidation(ProjectDb &db, const CrossValidationConfig &config, co
         return spec.status();
     TrainData all;
     TL_RETURN_IF_ERROR(loadTrainData(db, *train, *spec, &all, {}, cancel));
-    normalise(&all);
+    setPixelStatistics(&all);
     const size_t per = all.input.floatsPerImage();
 
     for (int k = 0; k < config.folds; ++k) {

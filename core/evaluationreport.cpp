@@ -456,33 +456,29 @@ QString markdown(const EvaluationReport &r, const Plots &plots, const std::optio
         };
         md += target(0.10, 0.80);
         md += target(0.20, 0.95);
-        if (const RankingEvaluation *base = r.baselineName.empty() ? nullptr : findRanking(r.rankings, r.baselineName);
-            base && base != def) {
+        // Whether the default finds at least as many at every budget, and the differences.
+        auto recallDifferences = [&](const RankingEvaluation &other) {
             QString diffs;
             bool all = true;
             for (size_t i = 0; i < c.budgets.size(); ++i) {
-                const double d = def->recall[i] - base->recall[i];
+                const double d = def->recall[i] - other.recall[i];
                 all = all && d >= -1e-12;
                 diffs += (diffs.isEmpty() ? "" : ", ") + QString("%1: %2%3")
                                                              .arg(pct(c.budgets[i], 0))
                                                              .arg(d >= 0 ? "+" : "")
                                                              .arg(d * 100.0, 0, 'f', 1);
             }
+            return std::make_pair(all, diffs);
+        };
+        if (const RankingEvaluation *base = r.baselineName.empty() ? nullptr : findRanking(r.rankings, r.baselineName);
+            base && base != def) {
+            const auto [all, diffs] = recallDifferences(*base);
             md += QString("- at least as good as the confident-learning baseline at every budget: %1 (points vs "
                           "baseline: %2)\n")
                       .arg(all ? "met" : "**not met**", diffs);
         }
         if (loss) {
-            QString diffs;
-            bool all = true;
-            for (size_t i = 0; i < c.budgets.size(); ++i) {
-                const double d = def->recall[i] - loss->recall[i];
-                all = all && d >= -1e-12;
-                diffs += (diffs.isEmpty() ? "" : ", ") + QString("%1: %2%3")
-                                                             .arg(pct(c.budgets[i], 0))
-                                                             .arg(d >= 0 ? "+" : "")
-                                                             .arg(d * 100.0, 0, 'f', 1);
-            }
+            const auto [all, diffs] = recallDifferences(*loss);
             if (def == loss)
                 md += "- at least as good as the loss ranking at every budget: the default *is* the loss ranking\n";
             else

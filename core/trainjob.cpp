@@ -165,6 +165,31 @@ Status loadTrainData(ProjectDb &db, const std::vector<ExampleRow> &examples, con
     return Status::ok();
 }
 
+void setPixelStatistics(TrainData *data)
+{
+    InputSpec &spec = data->input;
+    spec.mean.assign(size_t(spec.channels), 0.0f);
+    spec.std.assign(size_t(spec.channels), 1.0f);
+    const size_t plane = size_t(spec.height) * spec.width;
+    const size_t n = data->labels.size();
+    for (int c = 0; c < spec.channels; ++c) {
+        double s = 0.0, s2 = 0.0;
+        for (size_t i = 0; i < n; ++i) {
+            const uint8_t *p = data->pixels.data() + (i * size_t(spec.channels) + size_t(c)) * plane;
+            for (size_t j = 0; j < plane; ++j) {
+                const double v = p[j] / 255.0;
+                s += v;
+                s2 += v * v;
+            }
+        }
+        const double count = double(n * plane);
+        const double mean = s / count;
+        spec.mean[size_t(c)] = float(mean);
+        // A constant channel would divide by zero: its spread is floored.
+        spec.std[size_t(c)] = float(std::max(1e-3, std::sqrt(std::max(0.0, s2 / count - mean * mean))));
+    }
+}
+
 Result<int64_t> trainProjectModel(ProjectDb &db, const TrainConfig &config, const std::string &name,
                                   const ProgressFn &progress, const CancelFlag *cancel)
 {
@@ -203,26 +228,9 @@ Result<int64_t> trainProjectModel(ProjectDb &db, const TrainConfig &config, cons
     TL_RETURN_IF_ERROR(loadTrainData(db, *test, spec, &testData, progress, cancel));
 
     // Per-channel mean and standard deviation of the training pixels.
-    spec.mean.assign(size_t(spec.channels), 0.0f);
-    spec.std.assign(size_t(spec.channels), 1.0f);
-    const size_t plane = size_t(spec.height) * spec.width;
-    for (int c = 0; c < spec.channels; ++c) {
-        double s = 0.0, s2 = 0.0;
-        const size_t n = trainData.labels.size();
-        for (size_t i = 0; i < n; ++i) {
-            const uint8_t *p = trainData.pixels.data() + (i * spec.channels + c) * plane;
-            for (size_t j = 0; j < plane; ++j) {
-                const double v = p[j] / 255.0;
-                s += v;
-                s2 += v * v;
-            }
-        }
-        const double count = double(n * plane);
-        const double mean = s / count;
-        spec.mean[size_t(c)] = float(mean);
-        spec.std[size_t(c)] = float(std::max(1e-3, std::sqrt(std::max(0.0, s2 / count - mean * mean))));
-    }
     trainData.input = spec;
+    setPixelStatistics(&trainData);
+    spec = trainData.input;
     testData.input = spec;
 
     // An unfinished training of this name (killed, cancelled or failed) is recorded in the

@@ -9,6 +9,11 @@
 
 namespace traclens {
 
+// Sets data->input's per-channel mean and standard deviation to those of all its pixels
+// (the normalisation trainProjectModel gives the built-in CNN; the spread is floored at
+// 1e-3). Pixels carry no label, so models trained on parts of a split may share them.
+void setPixelStatistics(TrainData *data);
+
 // Loads the training split (current labels) and the test split, trains into
 // "<project>.d/models/<name>", and registers the model, its checkpoints and curves.
 // Returns the new model id. `config.epochs`, the adaptive mode etc. as in trainer.h;
