@@ -2,6 +2,7 @@
 // report.md (for people) and the PNG charts.
 
 #include "evaluation.h"
+#include "calibration.h"
 #include "filereader.h"
 #include "flagging.h"
 #include "trainjob.h"
@@ -53,13 +54,10 @@ std::vector<double> toDoubles(const QJsonValue &v)
     return out;
 }
 
+// The spelling the project's calibration entry shares (calibration.h).
 QJsonObject specJson(const RankingSpec &s)
 {
-    return {{"kind", rankingKindName(s.kind)},
-            {"selection", q(s.checkpoints.selectionName())},
-            {"weighting", s.checkpoints.weightingName()},
-            {"seed", QString::number(qulonglong(s.seed))},
-            {"name", q(s.toString())}};
+    return rankingSpecToJson(s);
 }
 
 RankingSpec specFrom(const QJsonObject &o)

@@ -109,8 +109,10 @@ struct RankingSpec {
     std::string toString() const;
 };
 
-// The review queue's default ranking: the best one measured by the mislabel-detection
-// evaluation (docs/evaluation/report.md). The reasoning is at its definition.
+// The built-in default ranking: the best one measured by the mislabel-detection
+// evaluation (docs/evaluation/report.md). The reasoning is at its definition. A project's
+// own default (measured on its data, else this or the ensemble) is projectDefaultRanking()
+// in calibration.h.
 RankingSpec defaultRanking();
 // The review queue's default where out-of-sample scores exist (a finished cross-
 // validation): the ensemble, measured in docs/evaluation; without them defaultRanking().

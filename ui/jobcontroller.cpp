@@ -118,10 +118,19 @@ qint64 JobController::rankExamples(const QString &projectPath, int rankingKind)
     return enqueue([w, projectPath, rankingKind](qint64 id) { w->rankExamples(id, projectPath, rankingKind); });
 }
 
-qint64 JobController::runMislabelEvaluation(const EvaluationConfig &config, const QString &outDirectory)
+qint64 JobController::rankBySpec(const QString &projectPath, const RankingSpec &spec)
 {
     JobWorker *w = m_worker;
-    return enqueue([w, config, outDirectory](qint64 id) { w->runMislabelEvaluation(id, config, outDirectory); });
+    return enqueue([w, projectPath, spec](qint64 id) { w->rankBySpec(id, projectPath, spec); });
+}
+
+qint64 JobController::runMislabelEvaluation(const EvaluationConfig &config, const QString &outDirectory,
+                                            const QString &calibrateProject)
+{
+    JobWorker *w = m_worker;
+    return enqueue([w, config, outDirectory, calibrateProject](qint64 id) {
+        w->runMislabelEvaluation(id, config, outDirectory, calibrateProject);
+    });
 }
 
 qint64 JobController::retrainWithCorrections(const QString &projectPath)

@@ -42,9 +42,11 @@ public:
     qint64 loadEngine(const QString &projectPath);
     qint64 exportFiles(const QString &projectPath, const ExportRequest &request);
     qint64 rankExamples(const QString &projectPath, int rankingKind);
+    qint64 rankBySpec(const QString &projectPath, const RankingSpec &spec);
     qint64 retrainWithCorrections(const QString &projectPath);
     qint64 crossValidate(const QString &projectPath, const CrossValidationConfig &config);
-    qint64 runMislabelEvaluation(const EvaluationConfig &config, const QString &outDirectory);
+    qint64 runMislabelEvaluation(const EvaluationConfig &config, const QString &outDirectory,
+                                 const QString &calibrateProject = {});
     // Drops the worker's database connection (queued behind running work).
     void closeProject();
     // Requests queued after this open `projectPath` read-only (JobWorker::openReadOnly).

@@ -3,6 +3,7 @@
 #include "checkpointcheck.h"
 
 #include "computejob.h"
+#include "calibration.h"
 #include "evaluation.h"
 #include "exporter.h"
 #include "importer.h"
@@ -397,13 +398,18 @@ void JobWorker::exportFiles(qint64 jobId, const QString &projectPath, const Expo
 
 void JobWorker::rankExamples(qint64 jobId, const QString &projectPath, int rankingKind)
 {
+    rankBySpec(jobId, projectPath, defaultRankingFor(RankingKind(rankingKind)));
+}
+
+void JobWorker::rankBySpec(qint64 jobId, const QString &projectPath, const RankingSpec &spec)
+{
+    const int rankingKind = int(spec.kind);
     if (!beginJob(jobId, JobKind::Rank))
         return;
     const Status status = [&]() -> Status {
         auto active = activeModel(projectPath);
         if (!active.ok())
             return active.status();
-        const RankingSpec spec = defaultRankingFor(RankingKind(rankingKind));
         auto ranked = rankTrainingExamples(*m_db, active.value(), spec, progressFn(jobId), m_cancel);
         if (!ranked.ok())
             return ranked.status();
@@ -417,7 +423,8 @@ void JobWorker::rankExamples(qint64 jobId, const QString &projectPath, int ranki
     emit finished(jobId, JobKind::Rank, report(jobId, JobKind::Rank, status));
 }
 
-void JobWorker::runMislabelEvaluation(qint64 jobId, const EvaluationConfig &config, const QString &outDirectory)
+void JobWorker::runMislabelEvaluation(qint64 jobId, const EvaluationConfig &config, const QString &outDirectory,
+                                      const QString &calibrateProject)
 {
     if (!beginJob(jobId, JobKind::Evaluate))
         return;
@@ -430,7 +437,15 @@ void JobWorker::runMislabelEvaluation(qint64 jobId, const EvaluationConfig &conf
         const Status written = writeEvaluationReport(*result, outDirectory.toStdString());
         if (!written.isOk())
             return written;
-        emit evaluationReady(jobId, QDir(outDirectory).filePath(QStringLiteral("report.json")));
+        const QString reportFile = QDir(outDirectory).absoluteFilePath(QStringLiteral("report.json"));
+        if (!calibrateProject.isEmpty()) {
+            // The worker's own connection to the person's project (the GUI thread has its
+            // own): only its meta entry is written.
+            TL_RETURN_IF_ERROR(ensureDb(calibrateProject));
+            TL_RETURN_IF_ERROR(checkWritable());
+            TL_RETURN_IF_ERROR(recordCalibration(*m_db, *result, reportFile.toStdString()));
+        }
+        emit evaluationReady(jobId, reportFile);
         return Status::ok();
     }();
     emit finished(jobId, JobKind::Evaluate, report(jobId, JobKind::Evaluate, status));

@@ -79,6 +79,9 @@ public:
     // Orders the active model's training examples for review (ranking.h, the kind's
     // default checkpoint policy); the order arrives by rankingReady.
     void rankExamples(qint64 jobId, const QString &projectPath, int rankingKind);
+    // The same for a full spec (the project's default, ProjectSession::defaultSpec());
+    // rankingReady carries int(spec.kind).
+    void rankBySpec(qint64 jobId, const QString &projectPath, const RankingSpec &spec);
     // Trains a new built-in CNN on the project's current labels with the active model's
     // configuration (retrain.h), makes it active and reports by retrained(). Queue a
     // computeFactors behind it for the new model's factors.
@@ -88,8 +91,11 @@ public:
     void crossValidate(qint64 jobId, const QString &projectPath, const CrossValidationConfig &config);
     // The mislabel-detection evaluation (evaluation.h) on a fresh project in
     // config.workDirectory — never the open project — and its report written to
-    // `outDirectory`; the report.json path arrives by evaluationReady.
-    void runMislabelEvaluation(qint64 jobId, const EvaluationConfig &config, const QString &outDirectory);
+    // `outDirectory`; the report.json path arrives by evaluationReady. With
+    // `calibrateProject`, the best measured ranking then becomes that project's default
+    // review queue (calibration.h), written on this thread's own connection to it.
+    void runMislabelEvaluation(qint64 jobId, const EvaluationConfig &config, const QString &outDirectory,
+                               const QString &calibrateProject = {});
     // Closes the worker's connection (e.g. before the GUI opens another project).
     void closeProject();
     // From now until closeProject(), `projectPath` is opened read-only (see above).

@@ -162,7 +162,14 @@ MainWindow::MainWindow(QWidget *parent)
     });
     connect(w, &JobController::rankingReady, this,
             [this](qint64 id, int kind, const QString &name, const QVector<qint64> &ids) {
-                if (m_session && m_sessionJobs.contains(id))
+                if (!m_session || !m_sessionJobs.contains(id))
+                    return;
+                // The default's order replaces the stand-in only while the queue follows the
+                // default (the session decides); a person's pick is applied as asked.
+                if (id == m_defaultRankJob)
+                    m_session->setDefaultOrder(m_defaultRankModel, m_defaultRankSpec,
+                                               std::vector<qint64>(ids.begin(), ids.end()));
+                else
                     m_session->setReviewOrder(std::vector<qint64>(ids.begin(), ids.end()), name, kind);
             });
     connect(w, &JobController::retrained, this, [this](qint64 id, qint64, double before, double after, qint64 changes) {
@@ -243,6 +250,14 @@ void MainWindow::createActions()
         page->runEvaluation();
     })->setToolTip(tr("Measure how many wrong labels each review ranking finds, on a copy of the dataset with "
                       "labels flipped at random"));
+    add("calibrate", tr("&Calibrate the Review Queue…"), {}, [this] {
+        auto *page = findChild<ReportPage *>();
+        if (!page)
+            return;
+        m_sidebar->setCurrentRow(m_pages->indexOf(page));
+        page->runCalibration();
+    })->setToolTip(tr("Run the evaluation on this project's own dataset and make the ranking that found the most "
+                      "flipped labels this project's default review queue"));
     add("cancel", tr("C&ancel Background Work"), QKeySequence(Qt::Key_Escape), [this] { m_jobs->cancelAll(); });
     add("about", tr("&About TracLens"), {}, &MainWindow::about);
     add("guide", tr("TracLens &Guide"), QKeySequence::HelpContents, [this] { showHelp(int(HelpDialog::Topic::Guide)); })
@@ -304,6 +319,7 @@ void MainWindow::createMenus()
     project->addAction(m_actions["crossValidate"]);
     project->addAction(m_actions["compute"]);
     project->addAction(m_actions["evaluate"]);
+    project->addAction(m_actions["calibrate"]);
     project->addSeparator();
     project->addAction(m_actions["skipped"]);
     project->addSeparator();
@@ -345,6 +361,7 @@ void MainWindow::updateActions()
     m_actions["retrain"]->setEnabled(hasData && m_session->modelId().has_value() && !busy);
     m_actions["compute"]->setEnabled(writable && m_session->modelId().has_value() && !busy);
     m_actions["evaluate"]->setEnabled(open && m_session->hasDataset() && !busy);
+    m_actions["calibrate"]->setEnabled(writable && m_session->hasDataset() && !busy);
     const QString readOnlyTip = open && !writable ? tr("The project is open read-only") : QString();
     for (const char *key : {"resume", "reimport", "train", "importModel", "retrain", "crossValidate", "compute"})
         m_actions[key]->setStatusTip(readOnlyTip);
@@ -518,6 +535,14 @@ bool MainWindow::openSession(const QString &path, bool create, const ProjectPlan
             [this](const Status &s) { reportFailure(FailureContext::Edit, s); });
     connect(m_session.get(), &ProjectSession::examplesReset, this, &MainWindow::updateSummary);
     connect(m_session.get(), &ProjectSession::modelChanged, this, &MainWindow::updateSummary);
+    connect(m_session.get(), &ProjectSession::defaultRankingWanted, this, [this] {
+        if (!m_session || !m_session->modelId())
+            return;
+        m_defaultRankModel = *m_session->modelId();
+        m_defaultRankSpec = m_session->defaultSpec();
+        m_defaultRankJob = m_jobs->rankBySpec(m_session->path(), m_defaultRankSpec);
+        trackJob(m_defaultRankJob);
+    });
 
     buildProjectView();
     AppSettings::addRecentProject(m_session->path());
@@ -629,6 +654,7 @@ void MainWindow::closeProject()
     m_jobs->cancelAll();
     m_jobs->closeProject();
     m_sessionJobs.clear();
+    m_defaultRankJob = -1;
     if (m_exportDialog)
         m_exportDialog->close();
     m_undoGroup->removeStack(m_session->undoStack());

@@ -15,6 +15,7 @@
 #include "influenceindex.h"
 #include "jobkind.h"
 #include "projectplan.h"
+#include "ranking.h"
 
 #include <QHash>
 #include <QMainWindow>
@@ -172,6 +173,11 @@ private:
     QMenu *m_recentMenu = nullptr;
     QHash<QString, QAction *> m_actions;
     QHash<qint64, bool> m_sessionJobs; // job ids of the open project → an error was shown
+    // The rank job computing the session's default order (ProjectSession::defaultRankingWanted),
+    // with the model and spec it was asked for; −1 when none is running.
+    qint64 m_defaultRankJob = -1;
+    qint64 m_defaultRankModel = -1;
+    RankingSpec m_defaultRankSpec;
     QString m_screenshotDir;
     QString m_screenshotEvaluation;
     Question m_question;

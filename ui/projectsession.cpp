@@ -1,5 +1,6 @@
 #include "projectsession.h"
 
+#include "calibration.h"
 #include "factors.h"
 #include "modelspec.h"
 #include "ranking.h"
@@ -11,6 +12,13 @@
 #include <cmath>
 
 namespace traclens {
+
+namespace {
+bool sameSpec(const RankingSpec &a, const RankingSpec &b)
+{
+    return a.kind == b.kind && a.checkpoints == b.checkpoints && a.seed == b.seed;
+}
+} // namespace
 
 Result<std::unique_ptr<ProjectSession>> ProjectSession::open(const QString &path, bool create)
 {
@@ -84,6 +92,11 @@ Status ProjectSession::reloadExamples()
 
 Status ProjectSession::reloadModel(bool withSelfInfluence)
 {
+    // The default may change with the project (a calibration, a finished cross-validation);
+    // a worker's order for another model or default is stale.
+    const std::optional<int64_t> previousModel = m_modelId;
+    const RankingSpec defaultBefore = m_defaultSpec;
+    m_defaultSpec = projectDefaultRanking(*m_db);
     m_modelId.reset();
     m_model.reset();
     m_epochs.clear();
@@ -125,6 +138,11 @@ Status ProjectSession::reloadModel(bool withSelfInfluence)
         }
     }
     m_thumbnails->setDecodeStyle(style);
+    if (m_modelId != previousModel || !sameSpec(m_defaultSpec, defaultBefore)) {
+        m_defaultOrder.clear();
+        m_defaultOrderModel.reset();
+        m_defaultRequested = false;
+    }
     applyDefaultOrder();
     emit modelChanged();
     return Status::ok();
@@ -216,28 +234,89 @@ void ProjectSession::useSelfInfluenceOrder()
 
 void ProjectSession::applyDefaultOrder()
 {
-    // The default ranking straight from the engine's in-memory values (milliseconds), so
-    // the queue never waits for a job. Before the engine is loaded, or if the default is
-    // one the engine cannot give, the stored self-influence stands in; a loaded engine
-    // replaces it (setEngine()).
-    const RankingSpec best = defaultRanking();
-    std::optional<std::vector<RankedExample>> ranked;
-    if (m_engine && m_modelId && m_engine->modelId() == *m_modelId)
-        ranked = rankFromIndex(*m_engine, best);
-    if (best.kind == RankingKind::SelfInfluence || !ranked) {
+    // The default straight from what is in memory, so the queue never waits for a job:
+    // the stored self-influence when the default is TracIn as published, the loaded
+    // engine's values when it can give the default, the worker's answer once it came.
+    // Otherwise a stand-in (the engine's loss at the last checkpoint, or self-influence
+    // before the engine) shows at once and the real order is asked for.
+    const RankingSpec &best = m_defaultSpec;
+    const bool engineReady = m_engine && m_modelId && m_engine->modelId() == *m_modelId;
+    auto use = [this](const std::vector<RankedExample> &ranked, const RankingSpec &spec) {
+        m_reviewQueue.clear();
+        m_reviewQueue.reserve(ranked.size());
+        for (const RankedExample &r : ranked)
+            m_reviewQueue.push_back(r.exampleId);
+        m_reviewOrderName = QString::fromStdString(spec.toString());
+        m_reviewOrderKind = int(spec.kind);
+    };
+    auto useSelfInfluence = [this] {
         const RankingSpec self = defaultRankingFor(RankingKind::SelfInfluence);
         m_reviewQueue = m_selfRanking;
         m_reviewOrderName = QString::fromStdString(self.toString());
         m_reviewOrderKind = int(self.kind);
-    } else {
-        m_reviewQueue.clear();
-        m_reviewQueue.reserve(ranked->size());
-        for (const RankedExample &r : *ranked)
-            m_reviewQueue.push_back(r.exampleId);
+    };
+    m_reviewOrderIsDefault = true;
+    m_defaultPending = false;
+    if (sameSpec(best, defaultRankingFor(RankingKind::SelfInfluence))) {
+        useSelfInfluence();
+        return;
+    }
+    std::optional<std::vector<RankedExample>> ranked;
+    if (engineReady)
+        ranked = rankFromIndex(*m_engine, best);
+    if (ranked) {
+        use(*ranked, best);
+        return;
+    }
+    if (m_modelId && m_defaultOrderModel == m_modelId && !m_defaultOrder.empty()) {
+        m_reviewQueue = m_defaultOrder;
         m_reviewOrderName = QString::fromStdString(best.toString());
         m_reviewOrderKind = int(best.kind);
+        return;
     }
-    m_reviewOrderIsDefault = true;
+    const RankingSpec standIn = defaultRanking();
+    if (engineReady)
+        ranked = rankFromIndex(*m_engine, standIn);
+    if (ranked)
+        use(*ranked, standIn);
+    else
+        useSelfInfluence();
+    m_defaultPending = true;
+    // The rank job reads the factors: ask once per model and default, and only once the
+    // engine shows they are complete.
+    if (engineReady && !m_defaultRequested) {
+        m_defaultRequested = true;
+        emit defaultRankingWanted();
+    }
+}
+
+void ProjectSession::reloadDefaultRanking()
+{
+    const RankingSpec spec = projectDefaultRanking(*m_db);
+    const bool changed = !sameSpec(spec, m_defaultSpec);
+    m_defaultSpec = spec;
+    if (changed) {
+        m_defaultOrder.clear();
+        m_defaultOrderModel.reset();
+        m_defaultRequested = false;
+    }
+    emit defaultRankingChanged();
+    if (changed && m_reviewOrderIsDefault) {
+        applyDefaultOrder();
+        emit reviewOrderChanged();
+    }
+}
+
+void ProjectSession::setDefaultOrder(int64_t modelId, const RankingSpec &spec, const std::vector<qint64> &ids)
+{
+    if (m_modelId != std::optional<int64_t>(modelId) || !sameSpec(spec, m_defaultSpec))
+        return;
+    m_defaultOrder = ids;
+    m_defaultOrderModel = modelId;
+    if (m_reviewOrderIsDefault) {
+        applyDefaultOrder();
+        emit reviewOrderChanged();
+    }
 }
 
 void ProjectSession::setEngine(std::shared_ptr<InfluenceIndex> engine)

@@ -18,6 +18,7 @@
 #include "imagedecoder.h"
 #include "metatypes.h"
 #include "projectdb.h"
+#include "ranking.h"
 
 #include <QHash>
 #include <QObject>
@@ -85,9 +86,10 @@ public:
     // differs from it (scores are formed with the current label); nullopt otherwise.
     std::optional<int> trainedLabel(qint64 id) const;
     bool hasSelfInfluence() const { return !m_selfInfluence.isEmpty(); }
-    // Training examples in review order. By default the measured-best ranking
-    // (defaultRanking() in ranking.h: the loss at the last checkpoint) once the engine is
-    // loaded, self-influence before that; or whatever setReviewOrder() chose.
+    // Training examples in review order. By default the project's default ranking
+    // (defaultSpec()); until its order is at hand a stand-in (the loss at the last
+    // checkpoint from the loaded engine, stored self-influence before that); or whatever
+    // setReviewOrder() chose.
     const std::vector<qint64> &reviewQueue() const { return m_reviewQueue; }
     // What the queue is ordered by, for people ("loss (last-1, η)").
     const QString &reviewOrderName() const { return m_reviewOrderName; }
@@ -101,6 +103,20 @@ public:
     void setReviewOrder(const std::vector<qint64> &ids, const QString &name, int kind = -1);
     // Back to the default ranking; emits reviewOrderChanged.
     void resetReviewOrder();
+    // The project's default ranking (calibration.h projectDefaultRanking(): its measured
+    // default, else the ensemble with cross-validation, else the loss), read on open, by
+    // reloadModel() and by reloadDefaultRanking().
+    const RankingSpec &defaultSpec() const { return m_defaultSpec; }
+    // Reads the project's default again (after a calibration) → defaultRankingChanged, and
+    // reviewOrderChanged when the queue follows the default.
+    void reloadDefaultRanking();
+    // True while the queue shows a stand-in because the default's order needs a rank job;
+    // defaultRankingWanted() asked for it.
+    bool defaultOrderPending() const { return m_defaultPending; }
+    // The order of defaultSpec() computed on the worker for `modelId`. Ignored when the
+    // model or the default changed meanwhile; applied at once (reviewOrderChanged) when the
+    // queue still follows the default — a person's own choice is never replaced.
+    void setDefaultOrder(int64_t modelId, const RankingSpec &spec, const std::vector<qint64> &ids);
     // TracIn self-influence as published (every checkpoint, η); emits reviewOrderChanged.
     void useSelfInfluenceOrder();
 
@@ -128,6 +144,10 @@ signals:
     void modelChanged();
     void engineChanged();
     void reviewOrderChanged();
+    // The default ranking's order cannot come from the loaded engine: whoever owns the
+    // worker computes defaultSpec() for the active model and hands it to setDefaultOrder().
+    void defaultRankingWanted();
+    void defaultRankingChanged();
     // An edit could not be written; the GUI shows it (undo commands cannot return errors).
     void editFailed(const traclens::Status &status);
 
@@ -156,6 +176,11 @@ private:
     QString m_reviewOrderName;
     int m_reviewOrderKind = -1;
     bool m_reviewOrderIsDefault = true;
+    RankingSpec m_defaultSpec;
+    bool m_defaultPending = false;
+    bool m_defaultRequested = false;          // defaultRankingWanted() sent for this model and spec
+    std::vector<qint64> m_defaultOrder;       // setDefaultOrder()'s ids, for m_defaultOrderModel
+    std::optional<int64_t> m_defaultOrderModel;
     std::shared_ptr<InfluenceIndex> m_engine;
     QHash<qint64, int> m_trainedLabels;
     ThumbnailCache *m_thumbnails;

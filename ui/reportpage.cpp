@@ -1,5 +1,6 @@
 #include "reportpage.h"
 
+#include "calibration.h"
 #include "chartimage.h"
 #include "jobcontroller.h"
 #include "modelwarnings.h"
@@ -124,6 +125,11 @@ ReportPage::ReportPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     m_projectSummary->setWordWrap(true);
     m_projectSummary->setTextFormat(Qt::RichText);
     layout->addWidget(m_projectSummary);
+    m_calibration = new QLabel;
+    m_calibration->setObjectName(QStringLiteral("calibrationLine"));
+    m_calibration->setWordWrap(true);
+    m_calibration->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(m_calibration);
     m_histogram = imageLabel();
     layout->addWidget(m_histogram);
 
@@ -140,6 +146,12 @@ ReportPage::ReportPage(ProjectSession *session, QWidget *parent) : QWidget(paren
                                "each review ranking finds"));
     m_runButton->setEnabled(false);
     buttons->addWidget(m_runButton);
+    m_calibrateButton = new QPushButton(tr("Calibrate…"));
+    m_calibrateButton->setObjectName(QStringLiteral("calibrateButton"));
+    m_calibrateButton->setToolTip(tr("Run the evaluation on this project's own dataset and make the ranking that "
+                                     "found the most flipped labels this project's default review queue"));
+    m_calibrateButton->setEnabled(false);
+    buttons->addWidget(m_calibrateButton);
     m_openButton = new QPushButton(tr("Open Evaluation Report…"));
     m_openButton->setToolTip(tr("The report.json of an earlier evaluation"));
     buttons->addWidget(m_openButton);
@@ -158,6 +170,8 @@ ReportPage::ReportPage(ProjectSession *session, QWidget *parent) : QWidget(paren
 
     connect(m_openButton, &QPushButton::clicked, this, &ReportPage::chooseEvaluation);
     connect(m_runButton, &QPushButton::clicked, this, &ReportPage::runEvaluation);
+    connect(m_calibrateButton, &QPushButton::clicked, this, &ReportPage::runCalibration);
+    connect(session, &ProjectSession::defaultRankingChanged, this, [this] { whenVisible(Stale::Project); });
     // Relabels arrive one at a time; recount once they settle.
     auto *timer = new QTimer(this);
     timer->setSingleShot(true);
@@ -204,7 +218,8 @@ void ReportPage::refresh()
 void ReportPage::refreshProject()
 {
     m_flagged = 0;
-    const QString queue = QString::fromStdString(defaultRanking().toString()).toHtmlEscaped();
+    m_calibration->setText(calibrationText());
+    const QString queue = QString::fromStdString(m_session->defaultSpec().toString()).toHtmlEscaped();
     if (!m_session->modelId() || !m_session->hasSelfInfluence()) {
         m_projectSummary->setText(tr("No TracIn factors yet: train or import a model and compute influence to see "
                                      "the self-influence distribution and the flagged examples.<br>Review queue "
@@ -244,9 +259,7 @@ void ReportPage::refreshProject()
     text += tr(" · %1 reviewed · %2 relabelled")
                 .arg(locale.toString(qlonglong(m_session->reviewedCount(Split::Train))),
                      locale.toString(qlonglong(m_session->editedCount())));
-    text += tr("<br>Review queue ranking by default: <b>%1</b> — the best measured at finding wrong labels (see the "
-               "evaluation below).")
-                .arg(queue);
+    text += tr("<br>Review queue ranking by default: <b>%1</b>.").arg(queue);
     const QStringList weak = modelWarnings(*m_session);
     if (!weak.isEmpty())
         text += QStringLiteral("<p style='color:#b35900'><b>%1</b><br>%2</p>")
@@ -433,6 +446,7 @@ void ReportPage::setJobController(JobController *jobs)
 {
     m_jobs = jobs;
     m_runButton->setEnabled(m_jobs && m_evaluationJob < 0);
+    m_calibrateButton->setEnabled(m_jobs && m_evaluationJob < 0 && !m_session->isReadOnly());
     if (!m_jobs)
         return;
     connect(m_jobs, &JobController::evaluationReady, this, [this](qint64 jobId, const QString &file) {
@@ -444,6 +458,12 @@ void ReportPage::setJobController(JobController *jobs)
             return;
         m_evaluationJob = -1;
         m_runButton->setEnabled(true);
+        m_calibrateButton->setEnabled(!m_session->isReadOnly());
+        const bool calibrated = m_calibrating && status;
+        m_calibrating = false;
+        // The worker wrote the calibration on its own connection; the session reads it.
+        if (calibrated)
+            m_session->reloadDefaultRanking();
         if (status.isCancelled())
             m_evaluationSummary->setText(tr("The evaluation was cancelled; its finished steps are kept, and running "
                                             "it again with the same settings resumes."));
@@ -470,7 +490,51 @@ void ReportPage::runEvaluation()
         startEvaluation(dialog.settings());
 }
 
-qint64 ReportPage::startEvaluation(const EvaluationSettings &settings)
+void ReportPage::runCalibration()
+{
+    qint64 trainImages = 0;
+    for (const ExampleRow &row : m_session->examples())
+        trainImages += row.split == Split::Train ? 1 : 0;
+    EvaluationDialog dialog(trainImages, this);
+    dialog.setWindowTitle(tr("Calibrate the Review Queue"));
+    if (dialog.exec() == QDialog::Accepted)
+        startEvaluation(dialog.settings(), true);
+}
+
+QString ReportPage::calibrationText() const
+{
+    const QString current = QString::fromStdString(m_session->defaultSpec().toString());
+    auto stored = storedCalibration(m_session->db());
+    if (!stored.ok())
+        return tr("This project's default review queue: %1 (the stored calibration cannot be read: %2; Calibrate… "
+                  "measures again)")
+            .arg(current, QString::fromStdString(stored.status().message()));
+    if (!stored->has_value())
+        return tr("This project's default review queue is not calibrated: the default is %1; Calibrate… measures "
+                  "the rankings on this project's own data")
+            .arg(current);
+    const CalibrationEvidence &e = **stored;
+    // The headline budget is 10 %; an evaluation without it is quoted at its largest budget.
+    double budget = e.budgets.empty() ? 0.10 : e.budgets.back();
+    if (e.recallAt(0.10))
+        budget = 0.10;
+    const auto recall = e.recallAt(budget);
+    const auto baseline = e.baselineRecallAt(budget);
+    const QString date = QString::fromStdString(e.date).left(10);
+    QString text = tr("This project's default review queue: %1 — measured on %2: %3 of injected flips in the top %4")
+                       .arg(QString::fromStdString(e.name), date, recall ? pct(*recall) : tr("n/a"),
+                            QString::number(budget * 100.0, 'g', 3) + QStringLiteral(" %"));
+    if (baseline)
+        text += tr(" (baseline %1)").arg(pct(*baseline));
+    text += tr("; report: %1").arg(QString::fromStdString(e.reportPath));
+    if (current != QString::fromStdString(e.spec.toString()))
+        text += tr(". It needs a finished cross-validation, which this project lacks now: the queue uses %1 until "
+                   "Project ▸ Cross-validate… is run")
+                    .arg(current);
+    return text;
+}
+
+qint64 ReportPage::startEvaluation(const EvaluationSettings &settings, bool calibrate)
 {
     if (!m_jobs || m_evaluationJob >= 0)
         return -1;
@@ -487,10 +551,18 @@ qint64 ReportPage::startEvaluation(const EvaluationSettings &settings)
                          .arg(pct(settings.noiseRate, 1))
                          .arg(settings.noiseSeed)
                          .toStdString();
-    m_evaluationJob = m_jobs->runMislabelEvaluation(config, QDir(evaluationDirectory()).filePath(QStringLiteral("report")));
+    if (calibrate)
+        config.command = tr("TracLens ▸ Report ▸ Calibrate (noise %1, seed %2, %n epoch(s))", nullptr, settings.epochs)
+                             .arg(pct(settings.noiseRate, 1))
+                             .arg(settings.noiseSeed)
+                             .toStdString();
+    m_evaluationJob = m_jobs->runMislabelEvaluation(config, QDir(evaluationDirectory()).filePath(QStringLiteral("report")),
+                                                    calibrate ? m_session->path() : QString());
     if (m_evaluationJob < 0)
         return -1;
+    m_calibrating = calibrate;
     m_runButton->setEnabled(false);
+    m_calibrateButton->setEnabled(false);
     m_evaluationSummary->setText(tr("Running the evaluation (noise %1, seed %2, %n epoch(s)); the status bar shows "
                                     "its progress.",
                                     nullptr, settings.epochs)

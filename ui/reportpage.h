@@ -14,7 +14,9 @@
 // beside the project file, or opened with the button.
 // "Run Evaluation…" asks for the settings (EvaluationDialog) and runs the evaluation as a
 // worker job (JobKind::Evaluate) on a copy of the project's dataset in
-// evaluationDirectory(); when it finishes, its report is shown here.
+// evaluationDirectory(); when it finishes, its report is shown here. "Calibrate…" runs the
+// same job and then makes the best measured ranking the project's default review queue
+// (calibration.h, written by the worker); the page shows that default and its evidence.
 //
 // Charts are drawn by the engine (chartimage.h) into QImages, the same pictures as the
 // evaluation's PNG files.
@@ -53,9 +55,15 @@ public:
     void setJobController(JobController *jobs);
     // Asks for the settings, then startEvaluation(); the dialog is modal.
     void runEvaluation();
+    // Asks for the settings, then startEvaluation(settings, true).
+    void runCalibration();
     // Queues the evaluation with `settings`; its job id, or −1 when it cannot start (the
-    // page says why).
-    qint64 startEvaluation(const EvaluationSettings &settings);
+    // page says why). With `calibrate`, a successful run also records the calibration into
+    // the open project and the session re-reads its default.
+    qint64 startEvaluation(const EvaluationSettings &settings, bool calibrate = false);
+    // The line about the project's default review queue: its evidence when calibrated,
+    // else what the default is and how to measure it.
+    QString calibrationText() const;
     // "<project dir>/<project name>-evaluation": the evaluation's project, models and
     // report (in "report/").
     QString evaluationDirectory() const;
@@ -87,7 +95,9 @@ private:
     QLabel *m_projectSummary, *m_histogram;
     QLabel *m_evaluationSummary, *m_recallChart, *m_cleaningLabel;
     QTableWidget *m_recallTable, *m_cleaningTable;
-    QPushButton *m_openButton, *m_runButton;
+    QLabel *m_calibration;
+    QPushButton *m_openButton, *m_runButton, *m_calibrateButton;
+    bool m_calibrating = false; // the running evaluation job calibrates
     JobController *m_jobs = nullptr;
     qint64 m_evaluationJob = -1;
     QImage m_histogramImage, m_recallImage;

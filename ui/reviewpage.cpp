@@ -74,28 +74,7 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     top->addSpacing(12);
     top->addWidget(new QLabel(tr("Order by")));
     m_order = new QComboBox;
-    // Item data: RankingKind. The default ranking comes first: the evaluation measured it
-    // as the best detector of flipped labels (docs/evaluation/report.md); TracIn
-    // self-influence and the baselines stay one click away.
-    const RankingKind best = defaultRanking().kind;
-    auto kindTitle = [this](RankingKind kind) {
-        switch (kind) {
-        case RankingKind::SelfInfluence: return tr("Self-influence (TracIn)");
-        case RankingKind::Loss: return tr("Loss at the last checkpoint");
-        case RankingKind::Margin: return tr("Smallest margin");
-        case RankingKind::Random: return tr("Random (baseline)");
-        case RankingKind::Neighbours: return tr("Neighbours disagree with the label");
-        case RankingKind::CvSelfConfidence: return tr("Out-of-sample confidence (confident learning)");
-        case RankingKind::CvMargin: return tr("Out-of-sample margin");
-        case RankingKind::CvSelfInfluence: return tr("Out-of-sample self-influence");
-        case RankingKind::Ensemble: return tr("Ensemble (out-of-sample, neighbours, loss)");
-        }
-        return QString();
-    };
-    m_order->addItem(tr("%1 — recommended").arg(kindTitle(best)), int(best));
-    for (RankingKind kind : allRankingKinds())
-        if (kind != best)
-            m_order->addItem(kindTitle(kind), int(kind));
+    rebuildOrderChoices();
     m_order->setToolTip(tr("Which examples come first in the queue. Loss: how wrong the model is about the "
                            "label. Margin: confidence in the label minus the best other class (negative: "
                            "it prefers another). Self-influence: how much the model bent to fit the example. "
@@ -237,7 +216,12 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
                                    NeighbourListModel::ScoreFormat::Influence);
         emit stripsShown(o.id);
     });
+    connect(session, &ProjectSession::defaultRankingChanged, this, [this] {
+        rebuildOrderChoices();
+        syncOrderChoice();
+    });
     connect(session, &ProjectSession::modelChanged, this, [this] {
+        rebuildOrderChoices();
         syncOrderChoice();
         rebuildQueue();
     });
@@ -251,7 +235,7 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
         // The default and self-influence orders are at hand; the others are a rank job,
         // and the queue keeps its order until the answer arrives.
         const int kind = m_order->itemData(index).toInt();
-        if (kind == int(defaultRanking().kind))
+        if (kind == int(m_session->defaultSpec().kind))
             m_session->resetReviewOrder();
         else if (kind == int(RankingKind::SelfInfluence))
             m_session->useSelfInfluenceOrder();
@@ -266,6 +250,38 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     setFocusPolicy(Qt::StrongFocus);
     syncOrderChoice();
     rebuildQueue();
+}
+
+QString ReviewPage::orderTitle(int rankingKind)
+{
+    switch (RankingKind(rankingKind)) {
+    case RankingKind::SelfInfluence: return tr("Self-influence (TracIn)");
+    case RankingKind::Loss: return tr("Loss at the last checkpoint");
+    case RankingKind::Margin: return tr("Smallest margin");
+    case RankingKind::Random: return tr("Random (baseline)");
+    case RankingKind::Neighbours: return tr("Neighbours disagree with the label");
+    case RankingKind::CvSelfConfidence: return tr("Out-of-sample confidence (confident learning)");
+    case RankingKind::CvMargin: return tr("Out-of-sample margin");
+    case RankingKind::CvSelfInfluence: return tr("Out-of-sample self-influence");
+    case RankingKind::Ensemble: return tr("Ensemble (out-of-sample, neighbours, loss)");
+    }
+    return QString();
+}
+
+void ReviewPage::rebuildOrderChoices()
+{
+    // Item data: RankingKind. The project's default comes first (its measured best when
+    // calibrated, calibration.h); TracIn self-influence and the baselines stay one click
+    // away.
+    const int best = int(m_session->defaultSpec().kind);
+    if (m_order->count() > 0 && m_order->itemData(0).toInt() == best)
+        return;
+    QSignalBlocker block(m_order);
+    m_order->clear();
+    m_order->addItem(tr("%1 — recommended").arg(orderTitle(best)), best);
+    for (RankingKind kind : allRankingKinds())
+        if (int(kind) != best)
+            m_order->addItem(orderTitle(int(kind)), int(kind));
 }
 
 void ReviewPage::syncOrderChoice()

@@ -1,7 +1,8 @@
 #pragma once
 // The review queue: training examples, likeliest label errors first — by default in the
-// order the evaluation measured best (defaultRanking(), ranking.h: the loss at the last
-// checkpoint), with TracIn self-influence, margin and random selectable. It shows the
+// project's default order (ProjectSession::defaultSpec(): the ranking measured best on
+// this project when it was calibrated, else the ensemble with cross-validation, else the
+// loss at the last checkpoint), with every other ranking selectable. It shows the
 // current example large with its label, the suggested label (the prediction at the last
 // checkpoint, with its probability), its self-influence and loss and strips of its
 // proponents and opponents. Actions: keep the label (marks it reviewed), relabel (class
@@ -71,6 +72,9 @@ private:
     };
     void rebuildQueue(bool keepCurrent = true);
     void syncOrderChoice(); // the order selector shows what the session's queue follows
+    // The order selector's entries, the session's default first, "— recommended".
+    void rebuildOrderChoices();
+    static QString orderTitle(int rankingKind);
     void rebuildClassButtons();
     void decide(int label, int review);
     void onApplied(qint64 id, bool undone);

@@ -1,6 +1,7 @@
 // traclens-cli: the engine from the command line, for scripts, benchmarks and machines
 // without a display. Argument parsing and printing only; the work is in core/.
 
+#include "calibration.h"
 #include "checkpointcheck.h"
 #include "clusterjob.h"
 #include "computejob.h"
@@ -1561,9 +1562,10 @@ std::string rankingKindList()
     return out;
 }
 
-Result<RankingSpec> rankingFromOptions(const QCommandLineParser &p)
+// `fallback`: the spec without --ranking (the project's default, projectDefaultRanking()).
+Result<RankingSpec> rankingFromOptions(const QCommandLineParser &p, const RankingSpec &fallback)
 {
-    RankingSpec spec = defaultRanking();
+    RankingSpec spec = fallback;
     if (p.isSet("ranking")) {
         auto kind = parseRankingKind(p.value("ranking").toStdString());
         if (!kind)
@@ -1586,13 +1588,17 @@ int cmdRank(Context &c)
 {
     if (c.positional.size() != 1)
         return usage("rank: expected <project>");
-    auto spec = rankingFromOptions(c.parser);
+    // Options are checked before the project is opened, so a typo is a usage error; the
+    // project then supplies its own default (a calibration, or what its inputs allow).
+    auto spec = rankingFromOptions(c.parser, defaultRanking());
     if (!spec.ok())
         return usage(q(spec.status().message()));
     auto opened = openProjectModel(c, ProjectDb::OpenMode::ReadOnly);
     if (!opened.ok())
         return fail(opened.status());
     std::unique_ptr<ProjectDb> &db = opened->db;
+    if (!c.parser.isSet("ranking"))
+        spec = rankingFromOptions(c.parser, projectDefaultRanking(*db));
     const int64_t model = opened->model;
     auto terms = loadCheckpointTerms(*db, model, {}, &g_cancel);
     if (!terms.ok())
@@ -1697,6 +1703,22 @@ int cmdEvaluate(Context &c)
         return usage("evaluate: --out <directory> is required (e.g. docs/evaluation)");
     EvaluationConfig cfg;
     cfg.dataset = c.parser.value("dataset").toStdString();
+    // --calibrate: the project is checked now (not after an hour of training) and lends its
+    // dataset unless --dataset names another. Read-only here: the app may have it open.
+    const QString calibrate = c.parser.value("calibrate");
+    if (!calibrate.isEmpty()) {
+        auto db = ProjectDb::open(calibrate.toStdString(), ProjectDb::OpenMode::ReadOnly);
+        if (!db.ok())
+            return fail(db.status());
+        if (!c.parser.isSet("dataset")) {
+            auto info = (*db)->dataset();
+            if (!info.ok())
+                return fail(info.status());
+            if (!info->has_value())
+                return usage("evaluate --calibrate: the project has no dataset; give --dataset");
+            cfg.dataset = (*info)->importedFrom.empty() ? (*info)->root : (*info)->importedFrom;
+        }
+    }
     cfg.workDirectory = c.parser.isSet("work") ? c.parser.value("work").toStdString()
                                                : (QDir::tempPath() + "/traclens-evaluation").toStdString();
     cfg.truthFile = c.parser.value("truth").toStdString();
@@ -1758,6 +1780,26 @@ int cmdEvaluate(Context &c)
     const Status written = writeEvaluationReport(*report, out);
     if (!written.isOk())
         return fail(written);
+    if (!calibrate.isEmpty()) {
+        auto db = ProjectDb::open(calibrate.toStdString(), ProjectDb::OpenMode::ReadWrite);
+        if (!db.ok())
+            return fail(db.status());
+        const std::string reportFile = QFileInfo(QDir(q(out)).filePath("report.json")).absoluteFilePath().toStdString();
+        const Status recorded = recordCalibration(**db, *report, reportFile);
+        if (!recorded.isOk())
+            return fail(recorded);
+        const RankingEvaluation *best = bestCalibrationRanking(*report);
+        // The headline budget is 10 %; a run without it quotes its largest budget.
+        size_t at = cfg.budgets.size() - 1;
+        for (size_t i = 0; i < cfg.budgets.size(); ++i)
+            if (std::abs(cfg.budgets[i] - 0.10) < 1e-9)
+                at = i;
+        // Beside --json the report is stdout's only content.
+        std::fprintf(c.json ? stderr : stdout, "default review queue of %s: %s (measured: %.1f%% of the %s in the top %.3g%%)\n",
+                     calibrate.toStdString().c_str(), best->name.c_str(),
+                     at < best->recall.size() ? 100.0 * best->recall[at] : 0.0,
+                     cfg.truthFile.empty() ? "flips" : "known errors", 100.0 * cfg.budgets[at]);
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (c.json) {
         QFile f(QDir(q(out)).filePath("report.json"));
@@ -2003,12 +2045,13 @@ int main(int argc, char **argv)
              p.addOption({"overwrite", "Replace an existing project file."});
          },
          cmdSynth},
-        {"rank", "Review-queue ranking of the training examples (default: the measured best).", "<project>",
+        {"rank", "Review-queue ranking of the training examples (default: the project's measured best).", "<project>",
          [&](CommandOptions &p) {
              p.addOption(model);
              p.addOption({"ranking",
-                          QString("%1. The cv- kinds and ensemble need 'crossvalidate' first. Default: %2 (the "
-                                  "review queue's order).")
+                          QString("%1. The cv- kinds and ensemble need 'crossvalidate' first. Default: the "
+                                  "project's measured default (Report ▸ Calibrate), else ensemble with "
+                                  "cross-validation, else %2 (the review queue's order).")
                               .arg(QString::fromStdString(rankingKindList()), rankingKindName(defaultRanking().kind)),
                           "kind"});
              p.addOption({"checkpoints",
@@ -2054,6 +2097,10 @@ int main(int argc, char **argv)
          [&](CommandOptions &p) {
              p.addOption({"dataset", "Dataset to import.", "path", "/usr/share/datasets/fashion-mnist"});
              p.addOption({"out", "Report directory (report.md, report.json, PNG plots); required.", "dir"});
+             p.addOption({"calibrate",
+                          "Afterwards make the best measured ranking this project's default review queue (its "
+                          "dataset is evaluated when --dataset is not given). Default: none.",
+                          "project"});
              p.addOption({"work", "Work directory for the project and models (reused by a rerun). Default: "
                                   "traclens-evaluation in the temporary folder.",
                           "dir"});

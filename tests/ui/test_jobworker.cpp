@@ -27,6 +27,8 @@ private slots:
     void cancelStopsRunningAndQueuedJobs();
     void notAProjectFails();
     void rankingMatchesEngine();
+    void rankingBySpecMatchesEngine_data();
+    void rankingBySpecMatchesEngine();
     void retrainReportsAccuracyAndActivates();
     void crossValidationStoresOutOfSampleTerms();
 };
@@ -221,6 +223,46 @@ void TestJobWorker::rankingMatchesEngine()
     auto db = ProjectDb::open(fixture.projectPath(), ProjectDb::OpenMode::ReadOnly);
     QVERIFY(db.ok());
     auto expected = rankTrainingExamples(*db.value(), fixture.modelId(), defaultRankingFor(RankingKind::Loss));
+    QVERIFY(expected.ok());
+    QCOMPARE(ids.size(), qsizetype(expected->size()));
+    for (qsizetype i = 0; i < ids.size(); ++i)
+        QCOMPARE(ids[i], expected.value()[size_t(i)].exampleId);
+}
+
+void TestJobWorker::rankingBySpecMatchesEngine_data()
+{
+    // A full spec, as the session asks for the project's calibrated default.
+    QTest::addColumn<int>("kind");
+    QTest::addColumn<int>("skipFirst");
+    QTest::addColumn<int>("uniform");
+    QTest::newRow("margin, uniform") << int(RankingKind::Margin) << 0 << 1;
+    QTest::newRow("self-influence, skip-1") << int(RankingKind::SelfInfluence) << 1 << 0;
+}
+
+void TestJobWorker::rankingBySpecMatchesEngine()
+{
+    QFETCH(int, kind);
+    QFETCH(int, skipFirst);
+    QFETCH(int, uniform);
+    QTemporaryDir dir;
+    TestProject fixture(dir.path().toStdString());
+    QVERIFY(fixture.build().isOk());
+    RankingSpec spec{RankingKind(kind), CheckpointPolicy{skipFirst, 0, uniform ? CheckpointPolicy::Weighting::Uniform
+                                                                               : CheckpointPolicy::Weighting::LearningRate},
+                     1};
+    JobController jobs;
+    QSignalSpy ranked(&jobs, &JobController::rankingReady);
+    QSignalSpy finished(&jobs, &JobController::finished);
+    const qint64 id = jobs.rankBySpec(QString::fromStdString(fixture.projectPath()), spec);
+    QVERIFY(waitFinished(finished, id, 60000));
+    QVERIFY(finishedStatus(finished, id).isOk());
+    QCOMPARE(ranked.count(), 1);
+    QCOMPARE(ranked.at(0).at(1).toInt(), kind);
+    QCOMPARE(ranked.at(0).at(2).toString(), QString::fromStdString(spec.toString()));
+    const QVector<qint64> ids = ranked.at(0).at(3).value<QVector<qint64>>();
+    auto db = ProjectDb::open(fixture.projectPath(), ProjectDb::OpenMode::ReadOnly);
+    QVERIFY(db.ok());
+    auto expected = rankTrainingExamples(*db.value(), fixture.modelId(), spec);
     QVERIFY(expected.ok());
     QCOMPARE(ids.size(), qsizetype(expected->size()));
     for (qsizetype i = 0; i < ids.size(); ++i)

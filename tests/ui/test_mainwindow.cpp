@@ -3,6 +3,7 @@
 // projects persist; a file that is not a project, a project from a newer TracLens and a
 // missing dataset each end in a dialog that says what is wrong and what to do.
 
+#include "calibration.h"
 #include "datasetbrowserpage.h"
 #include "examplelistmodel.h"
 #include "influencepage.h"
@@ -15,6 +16,7 @@
 #include "reviewpage.h"
 #include "testproject.h"
 
+#include <QComboBox>
 #include <QFile>
 #include <QMessageBox>
 #include <QSignalSpy>
@@ -32,6 +34,7 @@ private slots:
     void initTestCase();
     void newProjectRunsToTheEnd();
     void reopeningResumesAndKeepsEdits();
+    void calibratedDefaultArrivesFromWorker();
     void notAProjectShowsDialog();
     void newerSchemaShowsDialog();
     void missingDatasetShowsDialog();
@@ -119,6 +122,58 @@ void TestMainWindow::reopeningResumesAndKeepsEdits()
     QCOMPARE(steps.count(), 1);
     QCOMPARE(steps.at(0).at(1).value<JobKind>(), JobKind::LoadEngine);
     QCOMPARE(w.session()->editedCount(), 1);
+}
+
+void TestMainWindow::calibratedDefaultArrivesFromWorker()
+{
+    // A calibration chose the margin with a policy the loaded engine cannot rank by: the
+    // queue shows a stand-in at once and switches when the worker's order arrives.
+    const QString path = QString::fromStdString(m_fixture->projectPath());
+    const RankingSpec margin{RankingKind::Margin, CheckpointPolicy{0, 0, CheckpointPolicy::Weighting::Uniform}, 1};
+    {
+        auto db = ProjectDb::open(path.toStdString(), ProjectDb::OpenMode::ReadWrite);
+        QVERIFY(db.ok());
+        EvaluationReport report;
+        report.config.budgets = {0.10};
+        RankingEvaluation best;
+        best.spec = margin;
+        best.name = margin.toString();
+        best.recall = {0.9};
+        report.rankings = {best};
+        QVERIFY(recordCalibration(**db, report, "report.json").isOk());
+    }
+    MainWindow w;
+    QSignalSpy ready(&w, &MainWindow::engineReady);
+    QVERIFY(w.openProject(path));
+    QVERIFY(ready.wait(60000));
+    QCOMPARE(int(w.session()->defaultSpec().kind), int(RankingKind::Margin));
+    QTRY_VERIFY_WITH_TIMEOUT(!w.session()->defaultOrderPending(), 30000);
+    QCOMPARE(w.session()->reviewOrderKind(), int(RankingKind::Margin));
+    QVERIFY(w.session()->reviewOrderIsDefault());
+    auto expected = rankTrainingExamples(w.session()->db(), *w.session()->modelId(), margin);
+    QVERIFY(expected.ok());
+    std::vector<qint64> ids;
+    for (const RankedExample &r : *expected)
+        ids.push_back(r.exampleId);
+    QCOMPARE(w.session()->reviewQueue(), ids);
+    auto *order = w.findChild<ReviewPage *>()->findChild<QComboBox *>();
+    QVERIFY(order);
+    QCOMPARE(order->itemData(0).toInt(), int(RankingKind::Margin));
+    QCOMPARE(order->currentIndex(), 0);
+    {
+        // Leave the fixture with the built-in default for the tests after this one.
+        w.closeProject();
+        auto db = ProjectDb::open(path.toStdString(), ProjectDb::OpenMode::ReadWrite);
+        QVERIFY(db.ok());
+        EvaluationReport report;
+        report.config.budgets = {0.10};
+        RankingEvaluation loss;
+        loss.spec = defaultRanking();
+        loss.name = loss.spec.toString();
+        loss.recall = {0.9};
+        report.rankings = {loss};
+        QVERIFY(recordCalibration(**db, report, "report.json").isOk());
+    }
 }
 
 void TestMainWindow::notAProjectShowsDialog()

@@ -3,6 +3,7 @@
 // its report is shown on the page (recall table, summary); the project's own labels and
 // label history are unchanged. A cancelled dialog starts nothing.
 
+#include "calibration.h"
 #include "evaluation.h"
 #include "evaluationdialog.h"
 #include "jobcontroller.h"
@@ -71,6 +72,7 @@ private slots:
     void initTestCase();
     void cancelledDialogStartsNothing();
     void evaluationRunsAndIsShown();
+    void calibrationBecomesTheDefault();
     void cleanupTestCase();
 
 private:
@@ -176,6 +178,55 @@ void TestReportEvaluation::evaluationRunsAndIsShown()
     // The person's project: labels and label history as they were.
     QCOMPARE(labelsOf(m_fixture->projectPath()), labelsBefore);
     QCOMPARE(history(), editsBefore);
+}
+
+void TestReportEvaluation::calibrationBecomesTheDefault()
+{
+    // Calibrate… runs the same evaluation (resumed from the work directory) and records
+    // the best measured ranking in the open project, which the session then follows.
+    const auto labelsBefore = labelsOf(m_fixture->projectPath());
+    QPushButton *calibrate = m_page->findChild<QPushButton *>(QStringLiteral("calibrateButton"));
+    QVERIFY(calibrate);
+    QVERIFY(calibrate->isEnabled());
+    QSignalSpy finished(m_page.get(), &ReportPage::evaluationFinished);
+    QSignalSpy changed(m_session.get(), &ProjectSession::defaultRankingChanged);
+    EvaluationSettings small;
+    small.noiseRate = 0.2;
+    small.noiseSeed = 3;
+    small.epochs = 1;
+    small.cleaningLoop = false;
+    answerDialog(small, true);
+    calibrate->click();
+    QVERIFY(m_page->isEvaluating());
+    QVERIFY(!calibrate->isEnabled());
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+    const Status status = finished.at(0).at(0).value<Status>();
+    QVERIFY2(status.isOk(), status.message().c_str());
+    QCOMPARE(changed.count(), 1);
+    QVERIFY(calibrate->isEnabled());
+
+    auto db = ProjectDb::open(m_fixture->projectPath(), ProjectDb::OpenMode::ReadOnly);
+    QVERIFY(db.ok());
+    auto stored = storedCalibration(**db);
+    QVERIFY(stored.ok() && stored->has_value());
+    QVERIFY(m_page->evaluation());
+    const RankingEvaluation *best = bestCalibrationRanking(*m_page->evaluation());
+    QVERIFY(best);
+    QCOMPARE((*stored)->name, best->name);
+    QCOMPARE(QFileInfo(QString::fromStdString((*stored)->reportPath)).canonicalFilePath(),
+             QFileInfo(QDir(m_page->evaluationDirectory()).filePath("report/report.json")).canonicalFilePath());
+    const RankingSpec expected = projectDefaultRanking(**db);
+    QCOMPARE(int(m_session->defaultSpec().kind), int(expected.kind));
+    QVERIFY(m_session->defaultSpec().checkpoints == expected.checkpoints);
+    m_page->refresh();
+    auto *line = m_page->findChild<QLabel *>(QStringLiteral("calibrationLine"));
+    QVERIFY(line);
+    QVERIFY2(line->text().contains(QStringLiteral("This project's default review queue: ")
+                                   + QString::fromStdString(best->name)),
+             qPrintable(line->text()));
+    QVERIFY2(line->text().contains(QStringLiteral("measured on")), qPrintable(line->text()));
+    // Only the meta entry was written: labels as they were.
+    QCOMPARE(labelsOf(m_fixture->projectPath()), labelsBefore);
 }
 
 void TestReportEvaluation::cleanupTestCase()
