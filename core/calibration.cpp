@@ -1,4 +1,5 @@
 #include "calibration.h"
+#include "jsonvalues.h"
 
 #include "crossvalidation.h"
 
@@ -17,21 +18,6 @@ QString q(const std::string &s)
     return QString::fromStdString(s);
 }
 
-QJsonArray doubles(const std::vector<double> &v)
-{
-    QJsonArray a;
-    for (double x : v)
-        a.append(x);
-    return a;
-}
-
-std::vector<double> toDoubles(const QJsonValue &v)
-{
-    std::vector<double> out;
-    for (const auto &x : v.toArray())
-        out.push_back(x.toDouble());
-    return out;
-}
 
 std::optional<double> valueAt(const std::vector<double> &budgets, const std::vector<double> &values, double budget)
 {
@@ -54,12 +40,12 @@ std::optional<CalibrationEvidence> parseEvidence(const std::string &text)
     CalibrationEvidence e;
     e.spec = *spec;
     e.name = o.value("name").toString().toStdString();
-    e.budgets = toDoubles(o.value("budgets"));
-    e.recall = toDoubles(o.value("recall"));
+    e.budgets = doublesFrom(o.value("budgets"));
+    e.recall = doublesFrom(o.value("recall"));
     e.auc = o.value("auc").toDouble(0.5);
     const QJsonObject baseline = o.value("baseline").toObject();
     e.baselineName = baseline.value("name").toString().toStdString();
-    e.baselineRecall = toDoubles(baseline.value("recall"));
+    e.baselineRecall = doublesFrom(baseline.value("recall"));
     const QJsonObject noise = o.value("noise").toObject();
     e.noiseType = noise.value("type").toString().toStdString();
     e.noiseRate = noise.value("rate").toDouble();
@@ -134,15 +120,15 @@ Status recordCalibration(ProjectDb &db, const EvaluationReport &report, const st
         baseline.insert("name", q(report.baselineName));
         for (const RankingEvaluation &r : report.rankings)
             if (r.name == report.baselineName) {
-                baseline.insert("recall", doubles(r.recall));
+                baseline.insert("recall", doublesJson(r.recall));
                 break;
             }
     }
     const QJsonObject o{
         {"spec", rankingSpecToJson(best->spec)},
         {"name", q(best->name)},
-        {"budgets", doubles(report.config.budgets)},
-        {"recall", doubles(best->recall)},
+        {"budgets", doublesJson(report.config.budgets)},
+        {"recall", doublesJson(best->recall)},
         {"auc", best->auc},
         {"baseline", baseline},
         {"noise", QJsonObject{{"type", noiseTypeName(report.config.noiseType)}, {"rate", report.config.noiseRate}}},

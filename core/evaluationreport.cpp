@@ -2,6 +2,7 @@
 // report.md (for people) and the PNG charts.
 
 #include "evaluation.h"
+#include "jsonvalues.h"
 #include "calibration.h"
 #include "filereader.h"
 #include "flagging.h"
@@ -38,21 +39,6 @@ QString pct(double v, int decimals = 1)
     return QString::number(v * 100.0, 'f', decimals) + "%";
 }
 
-QJsonArray doubles(const std::vector<double> &v)
-{
-    QJsonArray a;
-    for (double x : v)
-        a.append(x);
-    return a;
-}
-
-std::vector<double> toDoubles(const QJsonValue &v)
-{
-    std::vector<double> out;
-    for (const auto &x : v.toArray())
-        out.push_back(x.toDouble());
-    return out;
-}
 
 // The spelling the project's calibration entry shares (calibration.h).
 QJsonObject specJson(const RankingSpec &s)
@@ -79,7 +65,7 @@ QJsonArray rankingsJson(const std::vector<RankingEvaluation> &list)
         for (const auto &[x, y] : r.curve)
             curve.append(QJsonArray{x, y});
         QJsonObject o{{"name", q(r.name)},           {"spec", specJson(r.spec)}, {"offered", r.offered},
-                      {"recall", doubles(r.recall)}, {"auc", r.auc},             {"mean_recall", r.meanRecall()}};
+                      {"recall", doublesJson(r.recall)}, {"auc", r.auc},             {"mean_recall", r.meanRecall()}};
         if (!r.curve.empty())
             o.insert("curve", curve);
         out.append(o);
@@ -96,7 +82,7 @@ std::vector<RankingEvaluation> rankingsFrom(const QJsonValue &v)
         r.name = o.value("name").toString().toStdString();
         r.spec = specFrom(o.value("spec").toObject());
         r.offered = o.value("offered").toBool(true);
-        r.recall = toDoubles(o.value("recall"));
+        r.recall = doublesFrom(o.value("recall"));
         r.auc = o.value("auc").toDouble(0.5);
         for (const auto &p : o.value("curve").toArray())
             r.curve.emplace_back(p.toArray().at(0).toDouble(), p.toArray().at(1).toDouble());
@@ -109,7 +95,7 @@ QJsonArray matrixJson(const std::vector<std::vector<double>> &m)
 {
     QJsonArray rows;
     for (const auto &row : m)
-        rows.append(doubles(row));
+        rows.append(doublesJson(row));
     return rows;
 }
 
@@ -207,7 +193,7 @@ QJsonObject toJson(const EvaluationReport &r)
                                      {"adaptive", t.adaptive.enabled},
                                      {"curve", epochs}}},
             {"checkpoints", checkpoints},
-            {"budgets", doubles(c.budgets)},
+            {"budgets", doublesJson(c.budgets)},
             {"default_ranking", specJson(r.defaultSpec)},
             {"baseline_ranking", q(r.baselineName)},
             {"folds", c.folds},
@@ -215,10 +201,10 @@ QJsonObject toJson(const EvaluationReport &r)
             {"checkpoint_policies", rankingsJson(r.policies)},
             {"best_policy", q(r.bestPolicy)},
             {"histogram", QJsonObject{{"log", r.histogramLog},
-                                      {"edges", doubles(r.histogramEdges)},
-                                      {"clean", doubles(r.histogramClean)},
-                                      {"flipped", doubles(r.histogramFlipped)}}},
-            {"cleaning", QJsonObject{{"budgets", doubles(c.cleaningBudgets)},
+                                      {"edges", doublesJson(r.histogramEdges)},
+                                      {"clean", doublesJson(r.histogramClean)},
+                                      {"flipped", doublesJson(r.histogramFlipped)}}},
+            {"cleaning", QJsonObject{{"budgets", doublesJson(c.cleaningBudgets)},
                                      {"seeds", c.cleaningSeeds},
                                      {"skipped", q(r.cleaningSkipped)},
                                      {"test_accuracy_before", r.testAccuracyBefore},
@@ -840,7 +826,7 @@ Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
     c.confusionFile = noise.value("confusion_file").toString().toStdString();
     r.confusionSource = noise.value("confusion_source").toString().toStdString();
     for (const auto &row : noise.value("confusion").toArray())
-        r.confusion.push_back(toDoubles(row));
+        r.confusion.push_back(doublesFrom(row));
     const QJsonObject truth = o.value("truth").toObject();
     c.truthFile = truth.value("file").toString().toStdString();
     r.truthLabelled = truth.value("labelled").toBool();
@@ -888,7 +874,7 @@ Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
         r.checkpoints.push_back(row);
         r.learningRates.push_back(row.learningRate);
     }
-    c.budgets = toDoubles(o.value("budgets"));
+    c.budgets = doublesFrom(o.value("budgets"));
     r.defaultSpec = specFrom(o.value("default_ranking").toObject());
     r.baselineName = o.value("baseline_ranking").toString().toStdString();
     c.folds = o.value("folds").toInt(0);
@@ -897,11 +883,11 @@ Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
     r.bestPolicy = o.value("best_policy").toString().toStdString();
     const QJsonObject hist = o.value("histogram").toObject();
     r.histogramLog = hist.value("log").toBool(true);
-    r.histogramEdges = toDoubles(hist.value("edges"));
-    r.histogramClean = toDoubles(hist.value("clean"));
-    r.histogramFlipped = toDoubles(hist.value("flipped"));
+    r.histogramEdges = doublesFrom(hist.value("edges"));
+    r.histogramClean = doublesFrom(hist.value("clean"));
+    r.histogramFlipped = doublesFrom(hist.value("flipped"));
     const QJsonObject cleaning = o.value("cleaning").toObject();
-    c.cleaningBudgets = toDoubles(cleaning.value("budgets"));
+    c.cleaningBudgets = doublesFrom(cleaning.value("budgets"));
     c.cleaningSeeds = cleaning.value("seeds").toInt(1);
     r.cleaningSkipped = cleaning.value("skipped").toString().toStdString();
     r.testAccuracyBefore = cleaning.value("test_accuracy_before").toDouble(-1);
