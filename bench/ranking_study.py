@@ -32,7 +32,7 @@ class Net(nn.Module):
 def train(x,y,epochs,seed):
     torch.manual_seed(seed); m=Net(); lr=0.05
     for ep in range(epochs):
-        opt=torch.optim.SGD(m.parameters(),lr=lr*(0.5**(ep//2)))
+        opt=torch.optim.SGD(m.parameters(),lr=lr*(0.5**(ep//4)))
         perm=torch.randperm(len(x))
         for b in range(0,len(x),64):
             i=perm[b:b+64]; opt.zero_grad(); F.cross_entropy(m(x[i]),y[i]).backward(); opt.step()

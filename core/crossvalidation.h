@@ -39,7 +39,7 @@
 namespace traclens {
 
 struct CrossValidationConfig {
-    int folds = 4;               // K ≥ 2, at most the number of training examples
+    int folds = 5;               // K ≥ 2, at most the number of training examples (5: docs/cross-validation.md)
     // The built-in CNN's configuration. Fixed epochs (train.epochs); the adaptive mode is
     // switched off inside folds; fold k trains with seed train.seed + k.
     TrainConfig train;

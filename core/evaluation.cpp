@@ -842,6 +842,8 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
         // The queue's cache key names its ranking: a build with another default ranking
         // reviews different examples and must not reuse these runs.
         std::string queueName = rep.defaultSpec.toString();
+        if (rep.defaultSpec.kind == RankingKind::Ensemble)
+            queueName += "-v" + std::to_string(kEnsembleFormulaVersion);
         for (char &ch : queueName)
             if (!std::isalnum(static_cast<unsigned char>(ch)))
                 ch = '_';

@@ -77,7 +77,7 @@ struct EvaluationConfig {
     // Cross-validation for the out-of-sample rankings and the confident-learning baseline
     // (crossvalidation.h): K folds, each trained like the evaluated model with its epoch
     // count; 0 = none (the report then has no baseline).
-    int folds = 4;
+    int folds = 5; // CrossValidationConfig{}.folds
     std::vector<double> budgets{0.01, 0.05, 0.10, 0.20, 0.30};
     std::vector<double> cleaningBudgets{0.10}; // empty: no cleaning loop
     bool cleaningUpperBound = true;      // also retrain with every flip fixed

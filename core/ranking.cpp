@@ -47,8 +47,25 @@ std::vector<double> extraScores(const CheckpointTerms &terms, RankingKind kind)
         // 1 − p[y] of the cross-validation, kept NaN for examples it did not cover.
         const std::vector<double> cv = outOfSampleScores(*terms.outOfSample, terms.ids, terms.labels,
                                                          OutOfSampleScore::SelfConfidence);
+        // The out-of-sample margin enters as its rank among the covered examples (0 for the
+        // most confident label, towards 1 for the most contradicted): on its own scale it
+        // crowds the top with near-ties, as a rank it adds the runner-up class's evidence
+        // that pair and confusion noise leave (docs/evaluation/README.md, "The ensemble").
+        // Ties keep id order, so the order is deterministic.
+        const std::vector<double> margin = outOfSampleScores(*terms.outOfSample, terms.ids, terms.labels,
+                                                             OutOfSampleScore::Margin);
+        std::vector<size_t> covered;
+        covered.reserve(n);
         for (size_t i = 0; i < n; ++i)
-            scores[i] = 1.0 - ((1.0 - cv[i]) + agreement[i] + double(terms.labelProbLast[i])) / 3.0;
+            if (!std::isnan(margin[i]) && !std::isnan(cv[i]))
+                covered.push_back(i);
+        std::stable_sort(covered.begin(), covered.end(),
+                         [&](size_t a, size_t b) { return margin[a] < margin[b]; });
+        std::vector<double> marginRank(n, nan);
+        for (size_t r = 0; r < covered.size(); ++r)
+            marginRank[covered[r]] = double(r) / double(covered.size());
+        for (size_t i = 0; i < n; ++i)
+            scores[i] = (cv[i] + (1.0 - agreement[i]) + (1.0 - double(terms.labelProbLast[i])) + marginRank[i]) / 4.0;
         return scores;
     }
     const OutOfSampleScore which = kind == RankingKind::CvMargin         ? OutOfSampleScore::Margin

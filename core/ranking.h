@@ -21,9 +21,10 @@
 //                     (crossvalidation.h): the confident-learning baseline
 //   CvMargin          −(p[y] − max_{j≠y} p[j]), out of sample
 //   CvSelfInfluence   TracIn self-influence on the fold model's checkpoints
-//   Ensemble          1 − the mean of three estimates of "the label is right": the
-//                     out-of-sample p[y], the neighbours' agreement and the in-sample p[y]
-//                     at the last checkpoint (chosen by measurement, docs/evaluation).
+//   Ensemble          the mean of four estimates of "the label is wrong": 1 − the
+//                     out-of-sample p[y], 1 − the neighbours' agreement, 1 − the in-sample
+//                     p[y] at the last checkpoint, and the rank fraction of the
+//                     out-of-sample margin (chosen by measurement, docs/evaluation).
 // The checkpoint policy applies to the factor rankings only. Every score uses the
 // examples' current labels, so a relabel changes it at once.
 //
@@ -47,6 +48,11 @@ namespace traclens {
 class InfluenceIndex;
 struct NeighbourLists;
 struct OutOfSampleTerms;
+
+// Bumped whenever the Ensemble's formula changes, so that stored results which depend on
+// its order (the evaluation's cleaning-loop runs) are not reused across formulas.
+// 1: three estimates; 2: four, with the out-of-sample margin's rank.
+constexpr int kEnsembleFormulaVersion = 2;
 
 enum class RankingKind {
     SelfInfluence,

@@ -71,7 +71,7 @@ struct AdaptiveTraining {
     double validationFraction = 0.1;
     int64_t minValidation = 100;     // but never more than a fifth of the split
     int64_t maxValidation = 5000;
-    int patience = 2;                // epochs without an improvement of minDelta
+    int patience = 4;                // epochs without an improvement of minDelta (one lrDecayEvery step)
     double minDelta = 0.005;         // validation accuracy, absolute (0.5 points)
     int minEpochs = 3;               // the scored run's floor (flagging.h: kMinEpochs)
     int maxEpochs = 20;
@@ -88,7 +88,7 @@ struct TrainConfig {
     int batchSize = 64;
     double learningRate = 0.05;
     double lrDecay = 0.5;         // multiply the rate by this every `lrDecayEvery` epochs
-    int lrDecayEvery = 2;
+    int lrDecayEvery = 4;
     int checkpointEvery = 1;
     uint64_t seed = 1;
     // Continue an unfinished run: when `outDir` holds the resume state (train-state.json)

@@ -263,7 +263,7 @@ QString ReviewPage::orderTitle(int rankingKind)
     case RankingKind::CvSelfConfidence: return tr("Out-of-sample confidence (confident learning)");
     case RankingKind::CvMargin: return tr("Out-of-sample margin");
     case RankingKind::CvSelfInfluence: return tr("Out-of-sample self-influence");
-    case RankingKind::Ensemble: return tr("Ensemble (out-of-sample, neighbours, loss)");
+    case RankingKind::Ensemble: return tr("Ensemble (out-of-sample, margin, neighbours, loss)");
     }
     return QString();
 }

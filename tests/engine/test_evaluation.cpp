@@ -302,7 +302,7 @@ void TestEvaluation::pipelineEndToEnd()
         QCOMPARE(e.curve.size(), size_t(201));
         QCOMPARE(e.curve.back().second, 1.0);
     }
-    // The factor rankings, the neighbours, the three out-of-sample rankings (4 folds by
+    // The factor rankings, the neighbours, the three out-of-sample rankings (5 folds by
     // default), the ensemble and random.
     QCOMPARE(kinds.size(), size_t(9));
     QCOMPARE(r.rankings.front().name, r.defaultSpec.toString());

@@ -21,7 +21,7 @@ private slots:
     void searchMatchesBruteForce_data();
     void searchMatchesBruteForce();
     void agreementFollowsLabels();
-    void ensembleAveragesThreeEstimates();
+    void ensembleAveragesFourEstimates();
     void missingInputsSortLast();
 };
 
@@ -104,7 +104,7 @@ void TestNeighbourRankings::agreementFollowsLabels()
     QCOMPARE(neighbourAgreement(l, {1, 0, 1})[0], 0.5 / 1.5);
 }
 
-void TestNeighbourRankings::ensembleAveragesThreeEstimates()
+void TestNeighbourRankings::ensembleAveragesFourEstimates()
 {
     CheckpointTerms t;
     t.ids = {5, 7};
@@ -132,8 +132,17 @@ void TestNeighbourRankings::ensembleAveragesThreeEstimates()
     QCOMPARE(cv[0], 1.0 - 0.75);
     QCOMPARE(cv[1], 1.0 - 0.5);
     const auto ens = rankingScores(t, RankingSpec{RankingKind::Ensemble, {}, 1});
-    QVERIFY(std::abs(ens[0] - (1.0 - (0.75 + 0.0 + 0.9) / 3.0)) < 1e-6);
-    QVERIFY(std::abs(ens[1] - (1.0 - (0.5 + 0.0 + 0.2) / 3.0)) < 1e-6);
+    // Out-of-sample margins −0.5 and 0 rank 0/2 and 1/2; the neighbours agree with neither.
+    QVERIFY(std::abs(ens[0] - ((1.0 - 0.75) + 1.0 + (1.0 - 0.9) + 0.0) / 4.0) < 1e-6);
+    QVERIFY(std::abs(ens[1] - ((1.0 - 0.5) + 1.0 + (1.0 - 0.2) + 0.5) / 4.0) < 1e-6);
+    // A relabel moves every term, the margin's rank included.
+    CheckpointTerms relabelled = t;
+    relabelled.labels = {1, 1};
+    relabelled.labelProbLast = {0.1f, 0.2f};
+    const auto after = rankingScores(relabelled, RankingSpec{RankingKind::Ensemble, {}, 1});
+    // Example 5 now has p[y] = 0.25, margin +0.5 (rank 1/2); its neighbour (label 1) agrees.
+    QVERIFY(std::abs(after[0] - ((1.0 - 0.25) + 0.0 + (1.0 - 0.1) + 0.5) / 4.0) < 1e-6);
+    QVERIFY(std::abs(after[1] - ((1.0 - 0.5) + 0.0 + (1.0 - 0.2) + 0.0) / 4.0) < 1e-6);
     // Out-of-sample self-influence: η ‖p − onehot(y)‖² (‖h‖² + 1).
     const auto self = rankingScores(t, RankingSpec{RankingKind::CvSelfInfluence, {}, 1});
     QVERIFY(std::abs(self[0] - 0.5 * (0.0625 + 0.0625) * 2.0) < 1e-6);
