@@ -14,7 +14,7 @@
 // Ownership: does not own the session. Thread safety: GUI thread only; the destructor
 // cancels a running computation and waits for it.
 
-#include "clusterjob.h"
+#include "index/clusterjob.h"
 
 #include <QFutureWatcher>
 #include <QWidget>

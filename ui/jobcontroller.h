@@ -36,7 +36,7 @@ public:
     qint64 runPlan(const QString &projectPath, const ProjectPlan &plan);
     qint64 importDataset(const QString &projectPath, const QString &datasetPath);
     qint64 trainModel(const QString &projectPath, const TrainConfig &config, const QString &name);
-    // copyIntoProject: ModelImportOptions::copyIntoProject (core/trainjob.h).
+    // copyIntoProject: ModelImportOptions::copyIntoProject (core/model/trainjob.h).
     qint64 importModel(const QString &projectPath, const QString &directory, bool copyIntoProject = false);
     qint64 computeFactors(const QString &projectPath, ModelConsent consent = {});
     qint64 loadEngine(const QString &projectPath);

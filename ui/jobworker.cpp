@@ -1,18 +1,18 @@
 #include "jobworker.h"
 
-#include "checkpointcheck.h"
+#include "model/checkpointcheck.h"
 
-#include "computejob.h"
-#include "calibration.h"
-#include "evaluation.h"
-#include "exporter.h"
-#include "importer.h"
-#include "modeltrust.h"
-#include "ranking.h"
-#include "crossvalidation.h"
-#include "retrain.h"
-#include "projectdb.h"
-#include "trainjob.h"
+#include "influence/computejob.h"
+#include "evaluation/calibration.h"
+#include "evaluation/evaluation.h"
+#include "store/exporter.h"
+#include "store/importer.h"
+#include "model/modeltrust.h"
+#include "influence/ranking.h"
+#include "model/crossvalidation.h"
+#include "evaluation/retrain.h"
+#include "store/projectdb.h"
+#include "model/trainjob.h"
 
 #include <QDateTime>
 #include <QDir>

@@ -22,15 +22,15 @@
 //
 // Ownership: the controller creates it, moves it to the thread and deletes it there.
 
-#include "crossvalidation.h"
-#include "evaluation.h"
+#include "model/crossvalidation.h"
+#include "evaluation/evaluation.h"
 #include "exportrequest.h"
-#include "influenceindex.h"
+#include "influence/influenceindex.h"
 #include "jobkind.h"
 #include "metatypes.h"
-#include "progress.h"
+#include "util/progress.h"
 #include "projectplan.h"
-#include "status.h"
+#include "util/status.h"
 
 #include <QElapsedTimer>
 #include <QObject>

@@ -12,10 +12,10 @@
 // Ownership: owns everything it shows. Thread safety: GUI thread only.
 
 #include "errorhints.h"
-#include "influenceindex.h"
+#include "influence/influenceindex.h"
 #include "jobkind.h"
 #include "projectplan.h"
-#include "ranking.h"
+#include "influence/ranking.h"
 
 #include <QHash>
 #include <QMainWindow>
@@ -138,7 +138,7 @@ private:
     // Asks K and the epochs, then runs the cross-validation job (crossvalidation.h).
     void crossValidate();
     // After Train Model: how training stopped in the status bar, and the under-training
-    // warning (core/flagging.h) in a box when it applies.
+    // warning (core/influence/flagging.h) in a box when it applies.
     void showTrainingOutcome();
     void importModelDialog();
     void retrainWithCorrections();

@@ -1,25 +1,25 @@
 // traclens-cli: the engine from the command line, for scripts, benchmarks and machines
 // without a display. Argument parsing and printing only; the work is in core/.
 
-#include "calibration.h"
-#include "checkpointcheck.h"
-#include "clusterjob.h"
-#include "computejob.h"
-#include "crossvalidation.h"
-#include "evaluation.h"
-#include "exporter.h"
-#include "flagging.h"
-#include "imagedecoder.h"
-#include "importer.h"
-#include "influenceindex.h"
-#include "influenceindex.h"
-#include "modelrunner.h"
-#include "modeltrust.h"
-#include "projectdb.h"
-#include "ranking.h"
-#include "retrain.h"
-#include "synthproject.h"
-#include "trainjob.h"
+#include "evaluation/calibration.h"
+#include "model/checkpointcheck.h"
+#include "index/clusterjob.h"
+#include "influence/computejob.h"
+#include "model/crossvalidation.h"
+#include "evaluation/evaluation.h"
+#include "store/exporter.h"
+#include "influence/flagging.h"
+#include "data/imagedecoder.h"
+#include "store/importer.h"
+#include "influence/influenceindex.h"
+#include "influence/influenceindex.h"
+#include "model/modelrunner.h"
+#include "model/modeltrust.h"
+#include "store/projectdb.h"
+#include "influence/ranking.h"
+#include "evaluation/retrain.h"
+#include "store/synthproject.h"
+#include "model/trainjob.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -427,7 +427,7 @@ QJsonArray modelWarningsJson(ProjectDb &db, int64_t modelId);
 void printModelWarnings(const QJsonArray &warnings, FILE *to);
 
 // How many epochs for 'train' and 'demo': --epochs N trains exactly N; otherwise adaptive
-// training (core/trainer.h) with --time-budget, --max-epochs and --patience. False on a
+// training (core/model/trainer.h) with --time-budget, --max-epochs and --patience. False on a
 // bad value.
 bool applyEpochOptions(const QCommandLineParser &p, TrainConfig *cfg)
 {
@@ -962,7 +962,7 @@ int cmdExport(Context &c)
     return ExitOk;
 }
 
-// The weak-model warning (core/flagging.h) for a model; empty when fit or unreadable.
+// The weak-model warning (core/influence/flagging.h) for a model; empty when fit or unreadable.
 QJsonArray modelWarningsJson(ProjectDb &db, int64_t modelId)
 {
     QJsonArray out;
@@ -1501,7 +1501,7 @@ bool applyTrainOptions(const QCommandLineParser &p, TrainConfig *cfg)
     set("lr-decay-every", &cfg->lrDecayEvery, [](const QString &v) { return v.toInt(); });
     set("checkpoint-every", &cfg->checkpointEvery, [](const QString &v) { return v.toInt(); });
     set("seed", &cfg->seed, [](const QString &v) { return v.toULongLong(); });
-    // Adaptive training (core/trainer.h) when asked for; a fixed --epochs wins.
+    // Adaptive training (core/model/trainer.h) when asked for; a fixed --epochs wins.
     if (p.isSet("adaptive") || p.isSet("time-budget")) {
         cfg->adaptive.enabled = true;
         if (p.isSet("time-budget"))

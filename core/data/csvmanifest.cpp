@@ -1,6 +1,6 @@
-#include "csvmanifest.h"
+#include "data/csvmanifest.h"
 
-#include "filereader.h"
+#include "util/filereader.h"
 
 #include <algorithm>
 #include <cctype>

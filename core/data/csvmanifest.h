@@ -18,7 +18,7 @@
 //
 // Thread safety: free functions. Failure: only an unreadable file is an error.
 
-#include "dataset.h"
+#include "data/dataset.h"
 
 namespace traclens {
 

@@ -1,7 +1,7 @@
-#include "dataset.h"
+#include "data/dataset.h"
 
-#include "csvmanifest.h"
-#include "idxfile.h"
+#include "data/csvmanifest.h"
+#include "data/idxfile.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -12,7 +12,7 @@
 // Failure: a file that cannot be used is reported in ScanResult::skipped and the
 // scan goes on; only a root that cannot be read at all is an error.
 
-#include "status.h"
+#include "util/status.h"
 
 #include <cstdint>
 #include <optional>

@@ -1,4 +1,4 @@
-#include "idxfile.h"
+#include "data/idxfile.h"
 
 #include <zlib.h>
 

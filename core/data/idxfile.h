@@ -13,7 +13,7 @@
 // (tests/fuzz/fuzz_idxfile) exercises exactly the code that reads files. Peak memory while
 // reading is the file's size plus the data's size.
 
-#include "status.h"
+#include "util/status.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,8 +1,8 @@
-#include "imagedecoder.h"
+#include "data/imagedecoder.h"
 
-#include "filereader.h"
+#include "util/filereader.h"
 
-#include "idxfile.h"
+#include "data/idxfile.h"
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>

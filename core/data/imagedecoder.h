@@ -4,9 +4,9 @@
 //
 // Thread safety: free functions are reentrant. ImageStore is thread-safe.
 
-#include "dataset.h"
-#include "imagetransforms.h"
-#include "status.h"
+#include "data/dataset.h"
+#include "data/imagetransforms.h"
+#include "util/status.h"
 
 #include <memory>
 #include <mutex>

@@ -1,4 +1,4 @@
-#include "imagetransforms.h"
+#include "data/imagetransforms.h"
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>

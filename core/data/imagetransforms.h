@@ -12,7 +12,7 @@
 // memory exhaustion (callers at the engine boundary catch it).
 // Thread safety: free functions on values; reentrant.
 
-#include "status.h"
+#include "util/status.h"
 
 #include <opencv2/core/mat.hpp>
 

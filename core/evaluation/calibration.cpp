@@ -1,7 +1,7 @@
-#include "calibration.h"
-#include "jsonvalues.h"
+#include "evaluation/calibration.h"
+#include "util/jsonvalues.h"
 
-#include "crossvalidation.h"
+#include "model/crossvalidation.h"
 
 #include <QDateTime>
 #include <QJsonArray>

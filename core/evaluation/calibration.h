@@ -14,10 +14,10 @@
 // not an error for projectDefaultRanking() (it falls back); storedCalibration() reports
 // it as Corruption so that a view can say so.
 
-#include "evaluation.h"
-#include "projectdb.h"
-#include "ranking.h"
-#include "status.h"
+#include "evaluation/evaluation.h"
+#include "store/projectdb.h"
+#include "influence/ranking.h"
+#include "util/status.h"
 
 #include <QJsonObject>
 

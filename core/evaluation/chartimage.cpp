@@ -1,4 +1,4 @@
-#include "chartimage.h"
+#include "evaluation/chartimage.h"
 
 #include <QFontMetrics>
 #include <QGuiApplication>

@@ -1,4 +1,4 @@
-#include "detectionmetrics.h"
+#include "evaluation/detectionmetrics.h"
 
 #include <algorithm>
 #include <cmath>

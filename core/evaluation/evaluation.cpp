@@ -1,17 +1,17 @@
-#include "evaluation.h"
+#include "evaluation/evaluation.h"
 
-#include "crossvalidation.h"
-#include "filereader.h"
+#include "model/crossvalidation.h"
+#include "util/filereader.h"
 
-#include "chartimage.h"
-#include "detectionmetrics.h"
-#include "evaluationtruth.h"
-#include "imagedecoder.h"
-#include "importer.h"
-#include "modelrunner.h"
-#include "modelspec.h"
-#include "retrain.h"
-#include "trainjob.h"
+#include "evaluation/chartimage.h"
+#include "evaluation/detectionmetrics.h"
+#include "evaluation/evaluationtruth.h"
+#include "data/imagedecoder.h"
+#include "store/importer.h"
+#include "model/modelrunner.h"
+#include "model/modelspec.h"
+#include "evaluation/retrain.h"
+#include "model/trainjob.h"
 
 #include <QByteArray>
 #include <QFile>

@@ -43,14 +43,14 @@
 // directory at a time. Uses LibTorch's intra-op pool (config.compute.threads).
 // Failure: Status/Result; Cancelled between steps and chunks, with finished work kept.
 
-#include "chartimage.h"
-#include "computejob.h"
-#include "labelnoise.h"
-#include "machineinfo.h"
-#include "progress.h"
-#include "projectdb.h"
-#include "ranking.h"
-#include "trainer.h"
+#include "evaluation/chartimage.h"
+#include "influence/computejob.h"
+#include "evaluation/labelnoise.h"
+#include "model/machineinfo.h"
+#include "util/progress.h"
+#include "store/projectdb.h"
+#include "influence/ranking.h"
+#include "model/trainer.h"
 
 #include <map>
 #include <string>

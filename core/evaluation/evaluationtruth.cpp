@@ -1,6 +1,6 @@
-#include "evaluationtruth.h"
+#include "evaluation/evaluationtruth.h"
 
-#include "filereader.h"
+#include "util/filereader.h"
 
 #include <algorithm>
 #include <cctype>

@@ -16,9 +16,9 @@
 // Failure: Status/Result; every message names the file and, for a bad line, the line
 // ("truth.txt:4: 'train/x.png' is not a training example of the dataset").
 
-#include "labelnoise.h"
-#include "projectdb.h"
-#include "status.h"
+#include "evaluation/labelnoise.h"
+#include "store/projectdb.h"
+#include "util/status.h"
 
 #include <string>
 #include <vector>

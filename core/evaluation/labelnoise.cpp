@@ -1,7 +1,7 @@
-#include "labelnoise.h"
+#include "evaluation/labelnoise.h"
 
-#include "detectionmetrics.h"
-#include "filereader.h"
+#include "evaluation/detectionmetrics.h"
+#include "util/filereader.h"
 
 #include <algorithm>
 #include <cmath>

@@ -26,8 +26,8 @@
 // Thread safety: planning and parsing are pure; the others use the caller's ProjectDb.
 // Failure: Status/Result; file errors name the file and line.
 
-#include "projectdb.h"
-#include "status.h"
+#include "store/projectdb.h"
+#include "util/status.h"
 
 #include <cstdint>
 #include <optional>

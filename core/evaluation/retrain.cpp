@@ -1,7 +1,7 @@
-#include "retrain.h"
+#include "evaluation/retrain.h"
 
-#include "modelspec.h"
-#include "trainjob.h"
+#include "model/modelspec.h"
+#include "model/trainjob.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>

@@ -14,9 +14,9 @@
 // imported TorchScript model has no configuration to repeat) unless a config is given;
 // Cancelled as in trainProjectModel.
 
-#include "progress.h"
-#include "projectdb.h"
-#include "trainer.h"
+#include "util/progress.h"
+#include "store/projectdb.h"
+#include "model/trainer.h"
 
 #include <optional>
 

@@ -1,9 +1,9 @@
-#include "cellindex.h"
+#include "index/cellindex.h"
 
-#include "float16.h"
-#include "parallelrows.h"
-#include "simdkernels.h"
-#include "sphericalkmeans.h"
+#include "util/float16.h"
+#include "util/parallelrows.h"
+#include "util/simdkernels.h"
+#include "index/sphericalkmeans.h"
 
 #include <algorithm>
 #include <atomic>

@@ -26,8 +26,8 @@
 // Ownership: owns its arrays. Thread safety: immutable after build()/load(); search() is
 // safe to call concurrently. Failure: Status values; build() is cancellable.
 
-#include "progress.h"
-#include "status.h"
+#include "util/progress.h"
+#include "util/status.h"
 
 #include <cstdint>
 #include <functional>

@@ -1,4 +1,4 @@
-#include "clusterjob.h"
+#include "index/clusterjob.h"
 
 #include <algorithm>
 #include <chrono>

@@ -20,10 +20,10 @@
 // Thread safety: call from the thread that owns `db`; clusterClass() is const on its
 // inputs. Failure: Status values; cancellable between classes and between values of k.
 
-#include "factorstore.h"
-#include "projectdb.h"
-#include "sphericalkmeans.h"
-#include "tracinprojection.h"
+#include "store/factorstore.h"
+#include "store/projectdb.h"
+#include "index/sphericalkmeans.h"
+#include "index/tracinprojection.h"
 
 #include <optional>
 #include <string>

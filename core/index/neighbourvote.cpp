@@ -1,7 +1,7 @@
-#include "neighbourvote.h"
+#include "index/neighbourvote.h"
 
-#include "parallelrows.h"
-#include "simdkernels.h"
+#include "util/parallelrows.h"
+#include "util/simdkernels.h"
 
 #include <algorithm>
 #include <atomic>

@@ -11,8 +11,8 @@
 //
 // Thread safety: plain functions over caller-owned data. Failure: Cancelled only.
 
-#include "progress.h"
-#include "status.h"
+#include "util/progress.h"
+#include "util/status.h"
 
 #include <cstdint>
 #include <vector>

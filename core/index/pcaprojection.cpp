@@ -1,7 +1,7 @@
-#include "pcaprojection.h"
+#include "index/pcaprojection.h"
 
-#include "tracinprojection.h"
-#include "simdkernels.h"
+#include "index/tracinprojection.h"
+#include "util/simdkernels.h"
 
 #include <algorithm>
 #include <cmath>

@@ -15,7 +15,7 @@
 // Thread safety: reads the store only. Returns m × F floats, row-major (empty when
 // m ≥ F or the store has no training rows).
 
-#include "factorstore.h"
+#include "store/factorstore.h"
 
 #include <cstdint>
 #include <vector>

@@ -1,7 +1,7 @@
-#include "sphericalkmeans.h"
+#include "index/sphericalkmeans.h"
 
-#include "parallelrows.h"
-#include "simdkernels.h"
+#include "util/parallelrows.h"
+#include "util/simdkernels.h"
 
 #include <algorithm>
 #include <cmath>

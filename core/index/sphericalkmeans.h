@@ -15,7 +15,7 @@
 // join any cluster). Thread safety: pure functions; the assignment step uses up to
 // `threads` threads.
 
-#include "progress.h"
+#include "util/progress.h"
 
 #include <cstdint>
 #include <vector>

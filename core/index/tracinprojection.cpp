@@ -1,6 +1,6 @@
-#include "tracinprojection.h"
+#include "index/tracinprojection.h"
 
-#include "simdkernels.h"
+#include "util/simdkernels.h"
 
 #include <algorithm>
 #include <cmath>

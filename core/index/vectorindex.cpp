@@ -1,6 +1,6 @@
-#include "vectorindex.h"
+#include "index/vectorindex.h"
 
-#include "float16.h"
+#include "util/float16.h"
 
 #include <hnswlib/hnswlib.h>
 

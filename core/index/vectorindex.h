@@ -13,8 +13,8 @@
 // once while nothing searches; after building, search() is safe to call concurrently
 // (hnswlib's visited-list pool is locked); setEf() must not race with search().
 
-#include "progress.h"
-#include "status.h"
+#include "util/progress.h"
+#include "util/status.h"
 
 #include <cstdint>
 #include <functional>

@@ -1,9 +1,9 @@
-#include "computejob.h"
+#include "influence/computejob.h"
 
-#include "checkpointcheck.h"
-#include "factors.h"
-#include "modelrunner.h"
-#include "modeltrust.h"
+#include "model/checkpointcheck.h"
+#include "store/factors.h"
+#include "model/modelrunner.h"
+#include "model/modeltrust.h"
 
 #include <algorithm>
 #include <chrono>

@@ -9,8 +9,8 @@
 // images while the model runs the current one; results do not depend on either.
 // Memory: two chunks of model input at once (2 × chunkSize × floatsPerImage floats).
 
-#include "projectdb.h"
-#include "imagedecoder.h"
+#include "store/projectdb.h"
+#include "data/imagedecoder.h"
 
 namespace traclens {
 

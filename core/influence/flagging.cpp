@@ -1,6 +1,6 @@
-#include "flagging.h"
+#include "influence/flagging.h"
 
-#include "trainjob.h"
+#include "model/trainjob.h"
 
 #include <cmath>
 #include <cstdio>

@@ -5,8 +5,8 @@
 // Thread safety: pure functions. Failure: none (inputs outside the domain give "not flagged"
 // or no judgement).
 
-#include "projectdb.h"
-#include "trainingrecord.h"
+#include "store/projectdb.h"
+#include "model/trainingrecord.h"
 
 #include <string>
 #include <vector>

@@ -1,10 +1,10 @@
-#include "influenceindex.h"
+#include "influence/influenceindex.h"
 
-#include "cellindex.h"
-#include "factors.h"
-#include "parallelrows.h"
-#include "pcaprojection.h"
-#include "vectorindex.h"
+#include "index/cellindex.h"
+#include "store/factors.h"
+#include "util/parallelrows.h"
+#include "index/pcaprojection.h"
+#include "index/vectorindex.h"
 
 #include <QByteArray>
 #include <QFile>

@@ -59,11 +59,11 @@
 // reader-writer lock: queries share it, an update takes it alone). Failure: Status
 // values; open() is cancellable (CancelFlag, checked between rows) and reports progress.
 
-#include "computejob.h"
-#include "factorstore.h"
-#include "queryresult.h"
-#include "tracinprojection.h"
-#include "vectorindex.h"
+#include "influence/computejob.h"
+#include "store/factorstore.h"
+#include "influence/queryresult.h"
+#include "index/tracinprojection.h"
+#include "index/vectorindex.h"
 
 #include <memory>
 #include <string>

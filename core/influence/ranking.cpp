@@ -1,9 +1,9 @@
-#include "ranking.h"
+#include "influence/ranking.h"
 
-#include "crossvalidation.h"
-#include "factors.h"
-#include "influenceindex.h"
-#include "neighbourvote.h"
+#include "model/crossvalidation.h"
+#include "store/factors.h"
+#include "influence/influenceindex.h"
+#include "index/neighbourvote.h"
 
 #include <algorithm>
 #include <cmath>

@@ -32,9 +32,9 @@
 // Failure: loading fails (NotFound) when a training example lacks factors at some
 // checkpoint: run computeFactors first.
 
-#include "progress.h"
-#include "projectdb.h"
-#include "status.h"
+#include "util/progress.h"
+#include "store/projectdb.h"
+#include "util/status.h"
 
 #include <cstdint>
 #include <memory>

@@ -1,4 +1,4 @@
-#include "checkpointcheck.h"
+#include "model/checkpointcheck.h"
 
 #include <QCryptographicHash>
 #include <QFile>

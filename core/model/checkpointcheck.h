@@ -17,7 +17,7 @@
 // Thread safety: call from the thread that owns `db`.
 // Failure: values; messages name the checkpoint file and what changed.
 
-#include "projectdb.h"
+#include "store/projectdb.h"
 
 #include <string>
 #include <vector>

@@ -1,10 +1,10 @@
-#include "crossvalidation.h"
+#include "model/crossvalidation.h"
 
-#include "factors.h"
-#include "imagedecoder.h"
-#include "modelrunner.h"
-#include "modelspec.h"
-#include "trainjob.h"
+#include "store/factors.h"
+#include "data/imagedecoder.h"
+#include "model/modelrunner.h"
+#include "model/modelspec.h"
+#include "model/trainjob.h"
 
 #include <QCryptographicHash>
 

@@ -27,10 +27,10 @@
 // Failure: Status values, no exceptions. Cancelled (checked between batches and between
 // folds) keeps the finished folds; a model or file error names the file.
 
-#include "progress.h"
-#include "projectdb.h"
-#include "status.h"
-#include "trainer.h"
+#include "util/progress.h"
+#include "store/projectdb.h"
+#include "util/status.h"
+#include "model/trainer.h"
 
 #include <cstdint>
 #include <string>

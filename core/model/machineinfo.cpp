@@ -1,4 +1,4 @@
-#include "machineinfo.h"
+#include "model/machineinfo.h"
 
 #include <ATen/Parallel.h>
 

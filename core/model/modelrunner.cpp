@@ -1,6 +1,6 @@
-#include "modelrunner.h"
+#include "model/modelrunner.h"
 
-#include "builtincnn.h"
+#include "model/builtincnn.h"
 
 #include <torch/script.h>
 

@@ -22,8 +22,8 @@
 // TracIn factors use. The input is wrapped without a copy; embeddings are copied out
 // once.
 
-#include "modelspec.h"
-#include "status.h"
+#include "model/modelspec.h"
+#include "util/status.h"
 
 #include <memory>
 #include <vector>

@@ -1,6 +1,6 @@
-#include "modelspec.h"
+#include "model/modelspec.h"
 
-#include "filereader.h"
+#include "util/filereader.h"
 
 #include <QDir>
 #include <QFile>

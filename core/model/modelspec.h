@@ -33,8 +33,8 @@
 //
 // Thread safety: plain values and free functions.
 
-#include "imagedecoder.h"
-#include "status.h"
+#include "data/imagedecoder.h"
+#include "util/status.h"
 
 #include <string>
 #include <string_view>

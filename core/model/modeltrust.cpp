@@ -1,7 +1,7 @@
-#include "modeltrust.h"
+#include "model/modeltrust.h"
 
-#include "checkpointcheck.h"
-#include "modelspec.h"
+#include "model/checkpointcheck.h"
+#include "model/modelspec.h"
 
 #include <QDir>
 #include <QFile>

@@ -21,7 +21,7 @@
 // Thread safety: call from the thread that owns `db`. The key file is created atomically.
 // Failure: values. requireTrustedModel's message names the directory.
 
-#include "projectdb.h"
+#include "store/projectdb.h"
 
 #include <optional>
 #include <string>

@@ -1,7 +1,7 @@
-#include "trainer.h"
-#include "filereader.h"
+#include "model/trainer.h"
+#include "util/filereader.h"
 
-#include "builtincnn.h"
+#include "model/builtincnn.h"
 
 #include <QFile>
 #include <QJsonArray>

@@ -43,10 +43,10 @@
 // data or config is InvalidArgument before any work; I/O errors name the file; a
 // diverging run (non-finite loss) stops with a message suggesting a lower rate.
 
-#include "imagedecoder.h"
-#include "modelspec.h"
-#include "status.h"
-#include "trainingrecord.h"
+#include "data/imagedecoder.h"
+#include "model/modelspec.h"
+#include "util/status.h"
+#include "model/trainingrecord.h"
 
 #include <atomic>
 #include <cstdint>

@@ -1,6 +1,6 @@
-#include "trainingrecord.h"
+#include "model/trainingrecord.h"
 
-#include "filereader.h"
+#include "util/filereader.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

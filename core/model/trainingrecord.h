@@ -8,7 +8,7 @@
 // Thread safety: values and pure functions. Failure: parseTrainingRecord returns
 // InvalidArgument for text that is not a record; readTrainingRecord names the file.
 
-#include "status.h"
+#include "util/status.h"
 
 #include <cstdint>
 #include <string>

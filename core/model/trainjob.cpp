@@ -1,8 +1,8 @@
-#include "trainjob.h"
+#include "model/trainjob.h"
 
-#include "checkpointcheck.h"
-#include "modelrunner.h"
-#include "modeltrust.h"
+#include "model/checkpointcheck.h"
+#include "model/modelrunner.h"
+#include "model/modeltrust.h"
 
 #include <opencv2/imgproc.hpp>
 

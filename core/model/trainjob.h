@@ -4,8 +4,8 @@
 //
 // Thread safety: call from the thread that owns `db`.
 
-#include "projectdb.h"
-#include "trainer.h"
+#include "store/projectdb.h"
+#include "model/trainer.h"
 
 namespace traclens {
 

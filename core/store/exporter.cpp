@@ -1,6 +1,6 @@
-#include "exporter.h"
+#include "store/exporter.h"
 
-#include "imagedecoder.h"
+#include "data/imagedecoder.h"
 
 #include <opencv2/imgcodecs.hpp>
 

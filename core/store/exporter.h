@@ -9,7 +9,7 @@
 // are cleaned before they become file or folder names, so nothing is ever written or linked
 // outside the chosen output folder, whatever the project holds.
 
-#include "projectdb.h"
+#include "store/projectdb.h"
 
 namespace traclens {
 

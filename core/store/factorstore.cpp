@@ -1,8 +1,8 @@
-#include "factorstore.h"
+#include "store/factorstore.h"
 
-#include "factors.h"
-#include "float16.h"
-#include "simdkernels.h"
+#include "store/factors.h"
+#include "util/float16.h"
+#include "util/simdkernels.h"
 
 #include <algorithm>
 #include <cmath>

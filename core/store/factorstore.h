@@ -24,8 +24,7 @@
 // lock). Failure: load() fails when factors are incomplete or have the wrong shape
 // (message names the project file), or is cancelled between checkpoints.
 
-#include "computejob.h"
-#include "projectdb.h"
+#include "store/projectdb.h"
 
 #include <cstdint>
 #include <memory>

@@ -1,8 +1,8 @@
-#include "importer.h"
+#include "store/importer.h"
 
-#include "filereader.h"
+#include "util/filereader.h"
 
-#include "imagedecoder.h"
+#include "data/imagedecoder.h"
 
 #include <algorithm>
 #include <filesystem>

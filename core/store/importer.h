@@ -8,7 +8,7 @@
 // Failure: a file that cannot be used is recorded as skipped (with its reason) and
 // the import goes on; cancellation keeps finished chunks.
 
-#include "projectdb.h"
+#include "store/projectdb.h"
 
 namespace traclens {
 

@@ -1,6 +1,6 @@
-#include "projectdb.h"
-#include "projectlock.h"
-#include "factors.h"
+#include "store/projectdb.h"
+#include "store/projectlock.h"
+#include "store/factors.h"
 
 #include <sqlite3.h>
 

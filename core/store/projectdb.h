@@ -25,9 +25,9 @@
 // Busy handling: a 5 s busy timeout; writers use short transactions.
 // Failure: every call returns Status/Result; messages name the project file.
 
-#include "dataset.h"
-#include "progress.h"
-#include "status.h"
+#include "data/dataset.h"
+#include "util/progress.h"
+#include "util/status.h"
 
 #include <cstdint>
 #include <functional>

@@ -1,4 +1,4 @@
-#include "projectlock.h"
+#include "store/projectlock.h"
 
 #include <cerrno>
 #include <cstring>

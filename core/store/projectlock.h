@@ -18,7 +18,7 @@
 //
 // Thread safety: acquire() and releasing a handle are safe from any thread.
 
-#include "status.h"
+#include "util/status.h"
 
 #include <memory>
 #include <string>

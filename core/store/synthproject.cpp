@@ -1,7 +1,7 @@
-#include "synthproject.h"
+#include "store/synthproject.h"
 
-#include "factors.h"
-#include "projectdb.h"
+#include "store/factors.h"
+#include "store/projectdb.h"
 
 #include <algorithm>
 #include <chrono>

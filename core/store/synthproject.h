@@ -23,8 +23,8 @@
 // Failure: Status values (an existing file is refused unless `overwrite`);
 // cancellable between chunks, leaving a partial project that is not usable.
 
-#include "progress.h"
-#include "status.h"
+#include "util/progress.h"
+#include "util/status.h"
 
 #include <cstdint>
 #include <string>

@@ -1,4 +1,4 @@
-#include "filereader.h"
+#include "util/filereader.h"
 
 #include <cerrno>
 #include <cstdio>

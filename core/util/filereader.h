@@ -9,7 +9,7 @@
 // "<path>: not a regular file", "<path>: too large for <what> (N bytes; the limit is M MiB)",
 // "<path>: read error: …". No exception leaves it (std::bad_alloc is caught).
 
-#include "status.h"
+#include "util/status.h"
 
 #include <cstddef>
 #include <cstdint>

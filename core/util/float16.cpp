@@ -1,4 +1,4 @@
-#include "float16.h"
+#include "util/float16.h"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-#include "simdkernels.h"
+#include "util/simdkernels.h"
 
 namespace traclens::simd {
 

@@ -1,4 +1,4 @@
-#include "status.h"
+#include "util/status.h"
 
 namespace traclens {
 
