@@ -63,9 +63,10 @@ public:
     static constexpr int kProgressIntervalMs = 50;
 
     // --- requests (worker thread). `jobId` comes from JobController.
-    // Does whatever the project still lacks, in order: import the plan's dataset, get a
-    // model (train or import, as the plan says), compute factors, load the engine. Each
-    // finished step is reported by stepFinished; the whole by finished(Plan).
+    // Does whatever the project still lacks, in order (runPipeline, pipeline.h): import
+    // the plan's dataset, get a model (train or import, as the plan says), compute
+    // factors; then loads the engine. Each finished step is reported by stepFinished; the
+    // whole by finished(Plan). The single jobs below run the same steps.
     void runPlan(qint64 jobId, const QString &projectPath, const ProjectPlan &plan);
     void importDataset(qint64 jobId, const QString &projectPath, const QString &datasetPath);
     void trainModel(qint64 jobId, const QString &projectPath, const TrainConfig &config, const QString &name);
@@ -137,10 +138,9 @@ private:
     Status stepCompute(qint64 jobId, int64_t modelId);
     Status stepLoadEngine(qint64 jobId, int64_t modelId);
     Status report(qint64 jobId, JobKind kind, Status status);
-    // Unsupported when the open project is read-only: the guard of every writing step.
+    // Unsupported when the open project is read-only (requireWritable, pipeline.h): the
+    // guard of every writing job.
     Status checkWritable() const;
-    Result<bool> factorsComplete(int64_t modelId);
-    Result<bool> importComplete();
 
     CancelFlag *m_cancel;
     const std::atomic<qint64> *m_cancelledBefore;

@@ -5,11 +5,10 @@
 #include "trainingoptions.h"
 
 #include "influence/computejob.h"
+#include "influence/pipeline.h"
 #include "influence/influenceindex.h"
 #include "model/modelrunner.h"
 #include "model/trainer.h"
-#include "model/trainjob.h"
-#include "store/importer.h"
 #include "store/projectdb.h"
 
 #include <QDir>
@@ -37,29 +36,22 @@ int cmdDemo(Context &c)
         return fail(db.status());
     ProjectDb &p = **db;
     const ProgressFn progress = progressPrinter(c.quiet);
-    auto info = p.dataset();
-    if (!info.ok())
-        return fail(info.status());
-    if (!info->has_value()) {
-        auto summary = importDataset(p, dataset.toStdString(), progress, &g_cancel);
-        if (!summary.ok())
-            return fail(summary.status());
-        std::printf("imported: %lld train, %lld test, %zu classes\n", (long long)summary->train,
-                    (long long)summary->test, summary->classes.size());
-    }
-    auto active = p.activeModel();
-    if (!active.ok())
-        return fail(active.status());
-    int64_t model;
-    if (!active->has_value()) {
-        TrainConfig cfg = TrainConfig::adaptiveDefault();
-        if (!applyEpochOptions(c.parser, &cfg))
-            return usage("demo: --epochs, --max-epochs and --patience must be positive, --time-budget 0 or more");
-        ModelRunner::setThreads(0);
-        auto id = trainProjectModel(p, cfg, "builtin-cnn", progress, &g_cancel);
-        if (!id.ok())
-            return fail(id.status());
-        model = *id;
+    // The pipeline (core/influence/pipeline.h) that the app's project plan runs too; here
+    // it always computes, so the factors line below is printed on every run.
+    PipelineRequest request;
+    request.datasetPath = dataset.toStdString();
+    request.modelSource = PipelineRequest::ModelSource::TrainBuiltin;
+    request.train = TrainConfig::adaptiveDefault();
+    if (!applyEpochOptions(c.parser, &request.train))
+        return usage("demo: --epochs, --max-epochs and --patience must be positive, --time-budget 0 or more");
+    request.modelName = "builtin-cnn";
+    request.computeWhenComplete = true;
+    PipelineObserver observer;
+    observer.imported = [](const ImportSummary &summary) {
+        std::printf("imported: %lld train, %lld test, %zu classes\n", (long long)summary.train,
+                    (long long)summary.test, summary.classes.size());
+    };
+    observer.trained = [&p](int64_t model) {
         printTrainingRecord(p, model);
         auto epochs = p.epochs(model);
         if (epochs.ok())
@@ -67,14 +59,16 @@ int cmdDemo(Context &c)
                 std::printf("epoch %d: lr %.3g, train acc %.3f, test acc %.3f\n", e.epoch, e.learningRate,
                             e.trainAccuracy, e.testAccuracy);
         printModelWarnings(modelWarningsJson(p, model), stdout);
-    } else {
-        model = **active;
-    }
-    auto computed = computeFactors(p, model, {}, progress, &g_cancel);
-    if (!computed.ok())
-        return fail(computed.status());
-    std::printf("factors: %lld computed, %lld reused (%.0f vectors/s)\n", (long long)computed->computed,
-                (long long)computed->reused, computed->vectorsPerSecond);
+    };
+    observer.computed = [](const ComputeSummary &computed) {
+        std::printf("factors: %lld computed, %lld reused (%.0f vectors/s)\n", (long long)computed.computed,
+                    (long long)computed.reused, computed.vectorsPerSecond);
+    };
+    ModelRunner::setThreads(0);
+    auto outcome = runPipeline(p, request, observer, progress, &g_cancel);
+    if (!outcome.ok())
+        return fail(outcome.status());
+    const int64_t model = *outcome->model;
     auto engine = InfluenceIndex::open(p, model, IndexOptions::serving());
     if (!engine.ok())
         return fail(engine.status());
