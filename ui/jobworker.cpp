@@ -47,6 +47,7 @@ const char *jobKindTitle(JobKind kind)
     case JobKind::Retrain: return "Retraining with your corrections";
     case JobKind::Evaluate: return "Running the mislabel evaluation";
     case JobKind::CrossValidate: return "Cross-validating";
+    case JobKind::Cluster: return "Clustering";
     }
     return "Working";
 }
@@ -369,6 +370,38 @@ void JobWorker::crossValidate(qint64 jobId, const QString &projectPath, const Cr
         return runCrossValidation(*m_db, config, progressFn(jobId), m_cancel);
     }();
     emit finished(jobId, JobKind::CrossValidate, report(jobId, JobKind::CrossValidate, status));
+}
+
+void JobWorker::clusterClass(qint64 jobId, const QString &projectPath, qint64 modelId, int classIdx,
+                             ClusterSpace space, std::shared_ptr<const FactorStore> store)
+{
+    if (!beginJob(jobId, JobKind::Cluster))
+        return;
+    ClusterOutcome out;
+    out.classIdx = classIdx;
+    out.space = space;
+    out.store = std::move(store);
+    out.status = [&]() -> Status {
+        TL_RETURN_IF_ERROR(ensureDb(projectPath));
+        if (!out.store) {
+            auto loaded = FactorStore::load(*m_db, modelId, FactorPrecision::Float16, progressFn(jobId), m_cancel);
+            if (!loaded.ok())
+                return loaded.status();
+            out.store = std::shared_ptr<const FactorStore>(std::move(loaded).value());
+        }
+        ClusterOptions opt;
+        opt.space = space;
+        opt.classes = {classIdx};
+        auto summary = computeClusters(*m_db, modelId, opt, progressFn(jobId), m_cancel, out.store.get());
+        if (!summary.ok())
+            return summary.status();
+        if (!summary->sets.empty())
+            out.set = std::move(summary->sets.front());
+        return Status::ok();
+    }();
+    const Status status = out.status;
+    emit clustersReady(jobId, out);
+    emit finished(jobId, JobKind::Cluster, report(jobId, JobKind::Cluster, status));
 }
 
 void JobWorker::retrainWithCorrections(qint64 jobId, const QString &projectPath)

@@ -1,7 +1,7 @@
 #pragma once
 // The one background worker of the application. It lives on JobController's QThread and
-// runs import, training, model import, TracIn compute, influence-engine loading, export
-// and cross-validation, one request at a time in arrival order.
+// runs import, training, model import, TracIn compute, influence-engine loading, export,
+// cross-validation and clustering, one request at a time in arrival order.
 //
 // Requests: queued invocations from JobController (never call the methods directly from
 // another thread). Results and progress: signals, delivered queued to the GUI thread.
@@ -24,6 +24,7 @@
 
 #include "model/crossvalidation.h"
 #include "evaluation/evaluation.h"
+#include "index/clusterjob.h"
 #include "exportrequest.h"
 #include "influence/influenceindex.h"
 #include "jobkind.h"
@@ -50,6 +51,17 @@ class ProjectDb;
 struct ModelConsent {
     bool trustModel = false;
     bool acceptChangedCheckpoints = false;
+};
+
+// The clusters of one class (clusterClass()): the set, or the status that says why there
+// is none; `store` holds the factors they came from, for the next class (null when they
+// could not be loaded).
+struct ClusterOutcome {
+    int classIdx = -1;
+    ClusterSpace space = ClusterSpace::TracIn;
+    Status status;
+    ClusterSetRow set;
+    std::shared_ptr<const FactorStore> store;
 };
 
 class JobWorker : public QObject {
@@ -97,6 +109,11 @@ public:
     // review queue (calibration.h), written on this thread's own connection to it.
     void runMislabelEvaluation(qint64 jobId, const EvaluationConfig &config, const QString &outDirectory,
                                const QString &calibrateProject = {});
+    // The clusters of one class of `modelId` (clusterjob.h): the stored set when it is up to
+    // date, else computed and stored. `store` (may be null) holds the factors of an earlier
+    // call, reused while no example changed. The outcome arrives by clustersReady.
+    void clusterClass(qint64 jobId, const QString &projectPath, qint64 modelId, int classIdx, ClusterSpace space,
+                      std::shared_ptr<const FactorStore> store);
     // Closes the worker's connection (e.g. before the GUI opens another project).
     void closeProject();
     // From now until closeProject(), `projectPath` is opened read-only (see above).
@@ -125,6 +142,8 @@ signals:
                    qint64 labelChanges);
     // The evaluation's report.json, written.
     void evaluationReady(qint64 jobId, const QString &reportFile);
+    // The outcome of clusterClass(), before finished().
+    void clustersReady(qint64 jobId, const traclens::ClusterOutcome &outcome);
 
 private:
     bool beginJob(qint64 jobId, JobKind kind);
@@ -151,3 +170,5 @@ private:
 };
 
 } // namespace traclens
+
+Q_DECLARE_METATYPE(traclens::ClusterOutcome)

@@ -77,6 +77,7 @@ FailureContext contextOf(JobKind kind)
     case JobKind::Retrain: return FailureContext::Train;
     case JobKind::Evaluate: return FailureContext::Train;
     case JobKind::CrossValidate: return FailureContext::Train;
+    case JobKind::Cluster: return FailureContext::LoadEngine;
     case JobKind::Plan: return FailureContext::OpenProject;
     }
     return FailureContext::OpenProject;
@@ -596,7 +597,7 @@ void MainWindow::buildProjectView()
     m_pages->addWidget(m_review);
     m_pages->addWidget(m_charts);
     // The cluster gallery comes after the Page enum's pages, which keep their indices.
-    auto *clusters = new ClusterPage(m_session.get());
+    auto *clusters = new ClusterPage(m_session.get(), nullptr, m_jobs);
     m_sidebar->addItem(new QListWidgetItem(QIcon(QStringLiteral(":/traclens/icons/clusters.svg")), tr("Clusters")));
     m_pages->addWidget(clusters);
     // The report: label-quality summary, and an evaluation's recall curves when there is one.
