@@ -6,8 +6,8 @@
 // With a --max-* limit the exit code is 1 when the figure is above it (for a CI job that
 // watches for slowdowns on known hardware).
 
-#include "dataset.h"
-#include "imagedecoder.h"
+#include "data/dataset.h"
+#include "data/imagedecoder.h"
 
 #include <chrono>
 #include <cstdio>

@@ -6,10 +6,10 @@
 //   4. peak resident memory.
 // Usage: bench_engine <project> [--queries N] [--threads N] [--skip-compute]
 
-#include "computejob.h"
-#include "influenceindex.h"
-#include "modelrunner.h"
-#include "projectdb.h"
+#include "influence/computejob.h"
+#include "influence/influenceindex.h"
+#include "model/modelrunner.h"
+#include "store/projectdb.h"
 
 #include <sqlite3.h>
 #include <sys/resource.h>

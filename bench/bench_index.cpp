@@ -15,9 +15,9 @@
 //                    [--trace] (every query's time, in order)
 //                    [--sweep 10000,30000] [--no-truth] [--bound]
 
-#include "factors.h"
-#include "influenceindex.h"
-#include "projectdb.h"
+#include "store/factors.h"
+#include "influence/influenceindex.h"
+#include "store/projectdb.h"
 
 #include <sys/resource.h>
 

@@ -5,7 +5,7 @@
 // decode + prepare without disk access. Prints microseconds per image, median of runs.
 // Usage: bench_preprocess [repetitions]
 
-#include "imagedecoder.h"
+#include "data/imagedecoder.h"
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>

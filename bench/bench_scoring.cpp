@@ -18,8 +18,8 @@
 //
 // Usage: bench_scoring <project> [--queries N] [--k K]
 
-#include "influenceindex.h"
-#include "projectdb.h"
+#include "influence/influenceindex.h"
+#include "store/projectdb.h"
 
 #include <QCoreApplication>
 

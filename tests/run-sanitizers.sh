@@ -35,7 +35,7 @@ source_dir=$(cd "$here/.." && pwd)
 build_dir=${BUILD_DIR:-$source_dir/build-asan}
 jobs=${JOBS:-2}
 # NO_MANUAL_VECTORIZATION: hnswlib 0.6.2 (Debian's, header-only, so compiled into
-# core/vectorindex.cpp and instrumented) prefetches the neighbour after the last one in
+# core/index/vectorindex.cpp and instrumented) prefetches the neighbour after the last one in
 # searchBaseLayer (`*(datal + j + 1)`, hnswalg.h:214), a 4-byte read past the link list
 # that ASan reports as a heap-buffer-overflow during every index build. Known upstream
 # (nmslib/hnswlib#107, #578; fix PRs #459, #628 not merged); hnswlib's own sanitizer

@@ -1,5 +1,6 @@
 #include "clusterpage.h"
 
+#include "jobcontroller.h"
 #include "neighbourlistmodel.h"
 #include "projectsession.h"
 #include "tileview.h"
@@ -12,7 +13,6 @@
 #include <QScrollArea>
 #include <QToolButton>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
 namespace traclens {
 
@@ -41,8 +41,8 @@ std::vector<Neighbour> asNeighbours(const std::vector<ClusterMember> &members, s
 
 } // namespace
 
-ClusterPage::ClusterPage(ProjectSession *session, QWidget *parent)
-    : QWidget(parent), m_session(session), m_cancel(std::make_shared<CancelFlag>(false))
+ClusterPage::ClusterPage(ProjectSession *session, QWidget *parent, JobController *jobs)
+    : QWidget(parent), m_session(session), m_jobs(jobs ? jobs : new JobController(this))
 {
     auto *layout = new QVBoxLayout(this);
     auto *bar = new QHBoxLayout;
@@ -85,7 +85,7 @@ ClusterPage::ClusterPage(ProjectSession *session, QWidget *parent)
         m_space = i == 0 ? ClusterSpace::TracIn : ClusterSpace::Embedding;
         request();
     });
-    connect(&m_watcher, &QFutureWatcher<Outcome>::finished, this, &ClusterPage::showOutcome);
+    connect(m_jobs, &JobController::clustersReady, this, &ClusterPage::showOutcome);
     // New factors or labels make stored clusters stale and the kept factors old.
     connect(session, &ProjectSession::modelChanged, this, [this] {
         m_store.reset();
@@ -104,11 +104,9 @@ ClusterPage::ClusterPage(ProjectSession *session, QWidget *parent)
     });
 }
 
-ClusterPage::~ClusterPage()
-{
-    m_cancel->store(true);
-    m_watcher.waitForFinished();
-}
+// A running request finishes on the worker; its answer is dropped with the page. A
+// JobController of the page's own is shut down (cancelled and joined) with it.
+ClusterPage::~ClusterPage() = default;
 
 void ClusterPage::showEvent(QShowEvent *event)
 {
@@ -158,56 +156,23 @@ void ClusterPage::request()
         m_status->setText(tr("No model yet: train or import one, then compute TracIn."));
         return;
     }
-    if (m_watcher.isRunning()) {
+    if (m_job >= 0) {
         // One computation at a time (each writes the project); the newest request runs
-        // when the current one is done or cancelled.
+        // when the current one is done.
         m_pending = true;
-        m_cancel->store(true);
         return;
     }
     m_pending = false;
-    m_cancel = std::make_shared<CancelFlag>(false);
     clearRows();
     m_status->setText(tr("Clustering %1…").arg(m_classCombo->currentText()));
-    const std::string path = m_session->path().toStdString();
-    const int64_t modelId = *m_session->modelId();
-    const ClusterSpace space = m_space;
-    auto cancel = m_cancel;
-    auto store = m_store;
-    m_watcher.setFuture(QtConcurrent::run([path, modelId, classIdx, space, cancel, store]() {
-        Outcome out;
-        out.classIdx = classIdx;
-        out.space = space;
-        out.store = store;
-        // This thread's own connection: SQLite connections are not shared.
-        auto db = ProjectDb::open(path);
-        if (!db.ok()) {
-            out.status = db.status();
-            return out;
-        }
-        if (!out.store) {
-            auto loaded = FactorStore::load(**db, modelId, FactorPrecision::Float16, {}, cancel.get());
-            if (!loaded.ok()) {
-                out.status = loaded.status();
-                return out;
-            }
-            out.store = std::shared_ptr<const FactorStore>(std::move(loaded).value());
-        }
-        ClusterOptions opt;
-        opt.space = space;
-        opt.classes = {classIdx};
-        auto summary = computeClusters(**db, modelId, opt, {}, cancel.get(), out.store.get());
-        if (!summary.ok())
-            out.status = summary.status();
-        else if (!summary->sets.empty())
-            out.set = std::move(summary->sets.front());
-        return out;
-    }));
+    m_job = m_jobs->clusterClass(m_session->path(), *m_session->modelId(), classIdx, m_space, m_store);
 }
 
-void ClusterPage::showOutcome()
+void ClusterPage::showOutcome(qint64 jobId, const ClusterOutcome &out)
 {
-    Outcome out = m_watcher.result();
+    if (jobId != m_job)
+        return; // another page's request, or one the page no longer waits for
+    m_job = -1;
     if (out.store)
         m_store = out.store;
     if (m_pending || out.classIdx != m_classCombo->currentIndex() || out.space != m_space) {
@@ -222,7 +187,7 @@ void ClusterPage::showOutcome()
         return;
     }
     clearRows();
-    m_set = std::move(out.set);
+    m_set = out.set;
     size_t total = 0;
     for (const auto &c : m_set.clusters)
         total += c.members.size();

@@ -6,17 +6,17 @@
 // into an influence query.
 //
 // Clusters come from the project (ProjectDb cluster sets). When the stored set of the
-// chosen class and space is missing or stale, it is computed (computeClusters) on
-// QtConcurrent's pool with the page's own ProjectDb connection, and stored; only the
-// newest request's answer is shown. The factors loaded for that are kept for the next
-// class until an example changes.
+// chosen class and space is missing or stale, it is computed and stored by the background
+// worker (JobWorker::clusterClass, one job at a time with the others: its progress and
+// Cancel are in the status bar); only the newest request's answer is shown. The factors
+// loaded for that are kept for the next class until an example changes.
 //
-// Ownership: does not own the session. Thread safety: GUI thread only; the destructor
-// cancels a running computation and waits for it.
+// Ownership: does not own the session or `jobs`; without `jobs` (tests) the page runs a
+// JobController of its own. Thread safety: GUI thread only.
 
-#include "clusterjob.h"
+#include "index/clusterjob.h"
+#include "jobworker.h"
 
-#include <QFutureWatcher>
 #include <QWidget>
 
 #include <memory>
@@ -29,12 +29,13 @@ class QVBoxLayout;
 
 namespace traclens {
 
+class JobController;
 class ProjectSession;
 
 class ClusterPage : public QWidget {
     Q_OBJECT
 public:
-    explicit ClusterPage(ProjectSession *session, QWidget *parent = nullptr);
+    explicit ClusterPage(ProjectSession *session, QWidget *parent = nullptr, JobController *jobs = nullptr);
     ~ClusterPage() override;
 
     void setClass(int classIdx);
@@ -46,7 +47,7 @@ public:
 
     // What is shown (empty while computing).
     const ClusterSetRow &clusters() const { return m_set; }
-    bool isBusy() const { return m_watcher.isRunning(); }
+    bool isBusy() const { return m_job >= 0; }
     // Expands or collapses a cluster's row (all members vs representatives).
     void setExpanded(int cluster, bool expanded);
 
@@ -60,17 +61,10 @@ protected:
     void showEvent(QShowEvent *event) override;
 
 private:
-    struct Outcome {
-        int classIdx = -1;
-        ClusterSpace space = ClusterSpace::TracIn;
-        Status status;
-        ClusterSetRow set;
-        std::shared_ptr<const FactorStore> store;
-    };
     struct Row;
 
     void request();
-    void showOutcome();
+    void showOutcome(qint64 jobId, const ClusterOutcome &out);
     void clearRows();
 
     ProjectSession *m_session;
@@ -83,8 +77,8 @@ private:
     QVBoxLayout *m_rowsLayout;
     std::vector<std::unique_ptr<Row>> m_rows;
     ClusterSetRow m_set;
-    QFutureWatcher<Outcome> m_watcher;
-    std::shared_ptr<CancelFlag> m_cancel;
+    JobController *m_jobs;
+    qint64 m_job = -1;                           // the running request, −1 when none
     std::shared_ptr<const FactorStore> m_store; // factors of the last computation
     bool m_pending = false;                      // a request waits for the running one
     bool m_shownOnce = false;

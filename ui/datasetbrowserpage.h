@@ -6,7 +6,7 @@
 //
 // Ownership: does not own the session. Thread safety: GUI thread only.
 
-#include "influenceindex.h"
+#include "influence/influenceindex.h"
 
 #include <QFutureWatcher>
 #include <QWidget>

@@ -4,7 +4,7 @@
 //
 // Thread safety: reentrant free functions.
 
-#include "status.h"
+#include "util/status.h"
 
 #include <QString>
 

@@ -7,7 +7,7 @@
 //
 // Ownership: a plain dialog; the caller owns it. Thread safety: GUI thread only.
 
-#include "evaluation.h"
+#include "evaluation/evaluation.h"
 
 #include <QDialog>
 

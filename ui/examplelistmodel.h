@@ -8,7 +8,7 @@
 //
 // Ownership: does not own the session. Thread safety: GUI thread only.
 
-#include "projectdb.h"
+#include "store/projectdb.h"
 
 #include <QAbstractListModel>
 #include <QHash>

@@ -2,7 +2,7 @@
 
 #include "appsettings.h"
 #include "errorhints.h"
-#include "exporter.h"
+#include "store/exporter.h"
 #include "jobcontroller.h"
 #include "projectsession.h"
 #include "uiresources.h"

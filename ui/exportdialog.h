@@ -7,7 +7,7 @@
 
 #include "exportrequest.h"
 #include "metatypes.h"
-#include "status.h"
+#include "util/status.h"
 
 #include <QDialog>
 

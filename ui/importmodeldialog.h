@@ -2,7 +2,7 @@
 // Project ▸ Import Model…: which traclens-model/1 directory to import, and whether to copy
 // it into the project (on by default). A copy lives in "<project>.d/models" with the
 // project, so moving or deleting the training folder later does not break the project;
-// without it the project refers to the folder where it is (core/trainjob.h,
+// without it the project refers to the folder where it is (core/model/trainjob.h,
 // ModelImportOptions).
 //
 // Thread safety: GUI thread only.

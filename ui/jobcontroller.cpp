@@ -7,6 +7,7 @@ JobController::JobController(QObject *parent) : QObject(parent)
     qRegisterMetaType<traclens::Status>();
     qRegisterMetaType<traclens::JobKind>();
     qRegisterMetaType<std::shared_ptr<traclens::InfluenceIndex>>();
+    qRegisterMetaType<traclens::ClusterOutcome>();
 
     m_thread.setObjectName("traclens-jobs");
     m_worker = new JobWorker(&m_cancel, &m_cancelledBefore);
@@ -23,6 +24,7 @@ JobController::JobController(QObject *parent) : QObject(parent)
     connect(m_worker, &JobWorker::rankingReady, this, &JobController::rankingReady, Qt::QueuedConnection);
     connect(m_worker, &JobWorker::retrained, this, &JobController::retrained, Qt::QueuedConnection);
     connect(m_worker, &JobWorker::evaluationReady, this, &JobController::evaluationReady, Qt::QueuedConnection);
+    connect(m_worker, &JobWorker::clustersReady, this, &JobController::clustersReady, Qt::QueuedConnection);
     connect(
         m_worker, &JobWorker::finished, this,
         [this](qint64 id, JobKind kind, const Status &status) {
@@ -143,6 +145,15 @@ qint64 JobController::crossValidate(const QString &projectPath, const CrossValid
 {
     JobWorker *w = m_worker;
     return enqueue([w, projectPath, config](qint64 id) { w->crossValidate(id, projectPath, config); });
+}
+
+qint64 JobController::clusterClass(const QString &projectPath, qint64 modelId, int classIdx, ClusterSpace space,
+                                   std::shared_ptr<const FactorStore> store)
+{
+    JobWorker *w = m_worker;
+    return enqueue([w, projectPath, modelId, classIdx, space, store](qint64 id) {
+        w->clusterClass(id, projectPath, modelId, classIdx, space, store);
+    });
 }
 
 void JobController::closeProject()

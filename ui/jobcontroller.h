@@ -36,7 +36,7 @@ public:
     qint64 runPlan(const QString &projectPath, const ProjectPlan &plan);
     qint64 importDataset(const QString &projectPath, const QString &datasetPath);
     qint64 trainModel(const QString &projectPath, const TrainConfig &config, const QString &name);
-    // copyIntoProject: ModelImportOptions::copyIntoProject (core/trainjob.h).
+    // copyIntoProject: ModelImportOptions::copyIntoProject (core/model/trainjob.h).
     qint64 importModel(const QString &projectPath, const QString &directory, bool copyIntoProject = false);
     qint64 computeFactors(const QString &projectPath, ModelConsent consent = {});
     qint64 loadEngine(const QString &projectPath);
@@ -45,6 +45,8 @@ public:
     qint64 rankBySpec(const QString &projectPath, const RankingSpec &spec);
     qint64 retrainWithCorrections(const QString &projectPath);
     qint64 crossValidate(const QString &projectPath, const CrossValidationConfig &config);
+    qint64 clusterClass(const QString &projectPath, qint64 modelId, int classIdx, ClusterSpace space,
+                        std::shared_ptr<const FactorStore> store);
     qint64 runMislabelEvaluation(const EvaluationConfig &config, const QString &outDirectory,
                                  const QString &calibrateProject = {});
     // Drops the worker's database connection (queued behind running work).
@@ -74,6 +76,7 @@ signals:
     void retrained(qint64 jobId, qint64 newModelId, double accuracyBefore, double accuracyAfter,
                    qint64 labelChanges);
     void evaluationReady(qint64 jobId, const QString &reportFile);
+    void clustersReady(qint64 jobId, const traclens::ClusterOutcome &outcome);
 
 private:
     qint64 enqueue(std::function<void(qint64)> call);

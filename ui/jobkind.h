@@ -6,7 +6,7 @@
 namespace traclens {
 
 enum class JobKind : int {
-    Plan, Import, Train, ImportModel, Compute, LoadEngine, Export, Rank, Retrain, Evaluate, CrossValidate
+    Plan, Import, Train, ImportModel, Compute, LoadEngine, Export, Rank, Retrain, Evaluate, CrossValidate, Cluster
 };
 
 // "Importing dataset", ... for the status bar.

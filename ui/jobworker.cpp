@@ -1,30 +1,36 @@
 #include "jobworker.h"
 
-#include "checkpointcheck.h"
+#include "model/checkpointcheck.h"
 
-#include "computejob.h"
-#include "calibration.h"
-#include "evaluation.h"
-#include "exporter.h"
-#include "importer.h"
-#include "modeltrust.h"
-#include "ranking.h"
-#include "crossvalidation.h"
-#include "retrain.h"
-#include "projectdb.h"
-#include "trainjob.h"
+#include "influence/computejob.h"
+#include "influence/pipeline.h"
+#include "evaluation/calibration.h"
+#include "evaluation/evaluation.h"
+#include "store/exporter.h"
+#include "store/importer.h"
+#include "model/modeltrust.h"
+#include "influence/ranking.h"
+#include "model/crossvalidation.h"
+#include "evaluation/retrain.h"
+#include "store/projectdb.h"
+#include "model/trainjob.h"
 
-#include <QDateTime>
 #include <QDir>
 
 namespace traclens {
 
 namespace {
-// Job row the worker keeps beside the engine's own, so that a cancelled or crashed
-// import is finished on the next start instead of being taken for a complete one.
-constexpr const char *kImportJob = "ui:import";
-
-int64_t nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
+// The job kind that reports a pipeline step.
+JobKind jobKindOf(PipelineStep step)
+{
+    switch (step) {
+    case PipelineStep::Import: return JobKind::Import;
+    case PipelineStep::Train: return JobKind::Train;
+    case PipelineStep::ImportModel: return JobKind::ImportModel;
+    case PipelineStep::Compute: return JobKind::Compute;
+    }
+    return JobKind::Plan;
+}
 } // namespace
 
 const char *jobKindTitle(JobKind kind)
@@ -41,6 +47,7 @@ const char *jobKindTitle(JobKind kind)
     case JobKind::Retrain: return "Retraining with your corrections";
     case JobKind::Evaluate: return "Running the mislabel evaluation";
     case JobKind::CrossValidate: return "Cross-validating";
+    case JobKind::Cluster: return "Clustering";
     }
     return "Working";
 }
@@ -105,10 +112,7 @@ void JobWorker::openReadOnly(const QString &projectPath)
 
 Status JobWorker::checkWritable() const
 {
-    if (m_db && m_db->isReadOnly())
-        return Status::unsupported(m_db->path() + ": the project is open read-only (another TracLens has it open "
-                                   "for writing); import, training and computing are done there");
-    return Status::ok();
+    return m_db ? requireWritable(*m_db) : Status::ok();
 }
 
 ProgressFn JobWorker::progressFn(qint64 jobId)
@@ -131,99 +135,28 @@ Status JobWorker::report(qint64 jobId, JobKind kind, Status status)
     return status;
 }
 
-Result<bool> JobWorker::importComplete()
-{
-    auto info = m_db->dataset();
-    if (!info.ok())
-        return info.status();
-    if (!info.value())
-        return false;
-    auto count = m_db->exampleCount();
-    if (!count.ok())
-        return count.status();
-    if (count.value() == 0)
-        return false;
-    auto job = m_db->job(kImportJob);
-    if (!job.ok())
-        return job.status();
-    // No row: imported by another tool (the CLI); trust it.
-    return !job.value() || job.value()->state == "done";
-}
-
-Result<bool> JobWorker::factorsComplete(int64_t modelId)
-{
-    auto ckpts = m_db->checkpoints(modelId);
-    if (!ckpts.ok())
-        return ckpts.status();
-    for (const CheckpointRow &c : ckpts.value()) {
-        auto missing = m_db->examplesMissingFactors(c.id);
-        if (!missing.ok())
-            return missing.status();
-        if (!missing.value().empty())
-            return false;
-    }
-    auto self = m_db->selfInfluence(modelId);
-    if (!self.ok())
-        return self.status();
-    return !self.value().empty();
-}
-
 Status JobWorker::stepImport(qint64 jobId, const QString &datasetPath)
 {
-    if (Status s = checkWritable(); !s)
-        return report(jobId, JobKind::Import, s);
-    JobRow row;
-    row.name = kImportJob;
-    row.state = "running";
-    row.updatedMs = nowMs();
-    row.message = datasetPath.toStdString();
-    m_db->setJob(row);
-    auto summary = traclens::importDataset(*m_db, datasetPath.toStdString(), progressFn(jobId), m_cancel);
-    row.updatedMs = nowMs();
-    if (summary.ok()) {
-        row.state = "done";
-        row.done = row.total = summary->train + summary->test;
-        row.message = summary->toString();
-    } else {
-        row.state = summary.status().isCancelled() ? "cancelled" : "failed";
-        row.message = summary.status().message();
-    }
-    m_db->setJob(row);
-    return report(jobId, JobKind::Import, summary.ok() ? Status::ok() : summary.status());
+    auto summary = importStep(*m_db, datasetPath.toStdString(), progressFn(jobId), m_cancel);
+    return report(jobId, JobKind::Import, summary.status());
 }
 
 Status JobWorker::stepTrain(qint64 jobId, const TrainConfig &config, const QString &name)
 {
-    if (Status s = checkWritable(); !s)
-        return report(jobId, JobKind::Train, s);
-    auto id = trainProjectModel(*m_db, config, name.toStdString(), progressFn(jobId), m_cancel);
-    if (id.ok()) {
-        if (Status s = m_db->setActiveModel(id.value()); !s)
-            return report(jobId, JobKind::Train, s);
-    }
-    return report(jobId, JobKind::Train, id.ok() ? Status::ok() : id.status());
+    auto id = trainStep(*m_db, config, name.toStdString(), progressFn(jobId), m_cancel);
+    return report(jobId, JobKind::Train, id.status());
 }
 
 Status JobWorker::stepImportModel(qint64 jobId, const QString &directory, bool copyIntoProject)
 {
-    if (Status s = checkWritable(); !s)
-        return report(jobId, JobKind::ImportModel, s);
-    ModelImportOptions options;
-    options.copyIntoProject = copyIntoProject;
-    auto id = traclens::importModel(*m_db, directory.toStdString(), progressFn(jobId), options);
-    if (id.ok()) {
-        if (Status s = m_db->setActiveModel(id.value()); !s)
-            return report(jobId, JobKind::ImportModel, s);
-    }
-    return report(jobId, JobKind::ImportModel, id.ok() ? Status::ok() : id.status());
+    auto id = importModelStep(*m_db, directory.toStdString(), copyIntoProject, progressFn(jobId));
+    return report(jobId, JobKind::ImportModel, id.status());
 }
 
 Status JobWorker::stepCompute(qint64 jobId, int64_t modelId)
 {
-    if (Status s = checkWritable(); !s)
-        return report(jobId, JobKind::Compute, s);
-    auto summary = traclens::computeFactors(*m_db, modelId, ComputeOptions{}, progressFn(jobId), m_cancel);
-    return report(jobId, JobKind::Compute, summary.ok() ? Status::ok() : summary.status());
+    auto summary = computeStep(*m_db, modelId, progressFn(jobId), m_cancel);
+    return report(jobId, JobKind::Compute, summary.status());
 }
 
 Status JobWorker::stepLoadEngine(qint64 jobId, int64_t modelId)
@@ -255,57 +188,33 @@ void JobWorker::runPlan(qint64 jobId, const QString &projectPath, const ProjectP
         return;
     const Status status = [&]() -> Status {
         TL_RETURN_IF_ERROR(ensureDb(projectPath));
-
-        auto imported = importComplete();
-        if (!imported.ok())
-            return imported.status();
-        if (!imported.value()) {
-            QString source = plan.datasetPath;
-            if (source.isEmpty()) {
-                auto info = m_db->dataset();
-                if (info.ok() && info.value())
-                    source = QString::fromStdString(info.value()->importedFrom);
-            }
-            if (source.isEmpty())
-                return Status::invalid("the project has no dataset yet");
-            TL_RETURN_IF_ERROR(stepImport(jobId, source));
+        PipelineRequest request;
+        request.datasetPath = plan.datasetPath.toStdString();
+        switch (plan.modelSource) {
+        case ProjectPlan::ModelSource::None: request.modelSource = PipelineRequest::ModelSource::None; break;
+        case ProjectPlan::ModelSource::TrainBuiltin:
+            request.modelSource = PipelineRequest::ModelSource::TrainBuiltin;
+            break;
+        case ProjectPlan::ModelSource::ImportDirectory:
+            request.modelSource = PipelineRequest::ModelSource::ImportDirectory;
+            break;
         }
-        if (isCancelled(m_cancel))
-            return Status::cancelled();
-
-        auto active = m_db->activeModel();
-        if (!active.ok())
-            return active.status();
-        if (!active.value()) {
-            switch (plan.modelSource) {
-            case ProjectPlan::ModelSource::None:
-                emit modelMissing(jobId);
-                return Status::ok();
-            case ProjectPlan::ModelSource::TrainBuiltin:
-                TL_RETURN_IF_ERROR(stepTrain(jobId, plan.train, plan.modelName));
-                break;
-            case ProjectPlan::ModelSource::ImportDirectory:
-                TL_RETURN_IF_ERROR(stepImportModel(jobId, plan.modelDirectory, plan.copyModelIntoProject));
-                break;
-            }
-            active = m_db->activeModel();
-            if (!active.ok())
-                return active.status();
-            if (!active.value())
-                return Status::internal("no model was registered");
+        request.train = plan.train;
+        request.modelName = plan.modelName.toStdString();
+        request.modelDirectory = plan.modelDirectory.toStdString();
+        request.copyModelIntoProject = plan.copyModelIntoProject;
+        PipelineObserver observer;
+        observer.stepFinished = [this, jobId](PipelineStep step, const Status &s) {
+            emit stepFinished(jobId, jobKindOf(step), s);
+        };
+        auto outcome = runPipeline(*m_db, request, observer, progressFn(jobId), m_cancel);
+        if (!outcome.ok())
+            return outcome.status();
+        if (!outcome->model) {
+            emit modelMissing(jobId);
+            return Status::ok();
         }
-        if (isCancelled(m_cancel))
-            return Status::cancelled();
-
-        const int64_t modelId = *active.value();
-        auto complete = factorsComplete(modelId);
-        if (!complete.ok())
-            return complete.status();
-        if (!complete.value())
-            TL_RETURN_IF_ERROR(stepCompute(jobId, modelId));
-        if (isCancelled(m_cancel))
-            return Status::cancelled();
-        return stepLoadEngine(jobId, modelId);
+        return stepLoadEngine(jobId, *outcome->model);
     }();
     emit finished(jobId, JobKind::Plan, status);
 }
@@ -461,6 +370,38 @@ void JobWorker::crossValidate(qint64 jobId, const QString &projectPath, const Cr
         return runCrossValidation(*m_db, config, progressFn(jobId), m_cancel);
     }();
     emit finished(jobId, JobKind::CrossValidate, report(jobId, JobKind::CrossValidate, status));
+}
+
+void JobWorker::clusterClass(qint64 jobId, const QString &projectPath, qint64 modelId, int classIdx,
+                             ClusterSpace space, std::shared_ptr<const FactorStore> store)
+{
+    if (!beginJob(jobId, JobKind::Cluster))
+        return;
+    ClusterOutcome out;
+    out.classIdx = classIdx;
+    out.space = space;
+    out.store = std::move(store);
+    out.status = [&]() -> Status {
+        TL_RETURN_IF_ERROR(ensureDb(projectPath));
+        if (!out.store) {
+            auto loaded = FactorStore::load(*m_db, modelId, FactorPrecision::Float16, progressFn(jobId), m_cancel);
+            if (!loaded.ok())
+                return loaded.status();
+            out.store = std::shared_ptr<const FactorStore>(std::move(loaded).value());
+        }
+        ClusterOptions opt;
+        opt.space = space;
+        opt.classes = {classIdx};
+        auto summary = computeClusters(*m_db, modelId, opt, progressFn(jobId), m_cancel, out.store.get());
+        if (!summary.ok())
+            return summary.status();
+        if (!summary->sets.empty())
+            out.set = std::move(summary->sets.front());
+        return Status::ok();
+    }();
+    const Status status = out.status;
+    emit clustersReady(jobId, out);
+    emit finished(jobId, JobKind::Cluster, report(jobId, JobKind::Cluster, status));
 }
 
 void JobWorker::retrainWithCorrections(qint64 jobId, const QString &projectPath)

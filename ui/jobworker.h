@@ -1,7 +1,7 @@
 #pragma once
 // The one background worker of the application. It lives on JobController's QThread and
-// runs import, training, model import, TracIn compute, influence-engine loading, export
-// and cross-validation, one request at a time in arrival order.
+// runs import, training, model import, TracIn compute, influence-engine loading, export,
+// cross-validation and clustering, one request at a time in arrival order.
 //
 // Requests: queued invocations from JobController (never call the methods directly from
 // another thread). Results and progress: signals, delivered queued to the GUI thread.
@@ -22,15 +22,16 @@
 //
 // Ownership: the controller creates it, moves it to the thread and deletes it there.
 
-#include "crossvalidation.h"
-#include "evaluation.h"
+#include "model/crossvalidation.h"
+#include "evaluation/evaluation.h"
+#include "index/clusterjob.h"
 #include "exportrequest.h"
-#include "influenceindex.h"
+#include "influence/influenceindex.h"
 #include "jobkind.h"
 #include "metatypes.h"
-#include "progress.h"
+#include "util/progress.h"
 #include "projectplan.h"
-#include "status.h"
+#include "util/status.h"
 
 #include <QElapsedTimer>
 #include <QObject>
@@ -52,6 +53,17 @@ struct ModelConsent {
     bool acceptChangedCheckpoints = false;
 };
 
+// The clusters of one class (clusterClass()): the set, or the status that says why there
+// is none; `store` holds the factors they came from, for the next class (null when they
+// could not be loaded).
+struct ClusterOutcome {
+    int classIdx = -1;
+    ClusterSpace space = ClusterSpace::TracIn;
+    Status status;
+    ClusterSetRow set;
+    std::shared_ptr<const FactorStore> store;
+};
+
 class JobWorker : public QObject {
     Q_OBJECT
 public:
@@ -63,9 +75,10 @@ public:
     static constexpr int kProgressIntervalMs = 50;
 
     // --- requests (worker thread). `jobId` comes from JobController.
-    // Does whatever the project still lacks, in order: import the plan's dataset, get a
-    // model (train or import, as the plan says), compute factors, load the engine. Each
-    // finished step is reported by stepFinished; the whole by finished(Plan).
+    // Does whatever the project still lacks, in order (runPipeline, pipeline.h): import
+    // the plan's dataset, get a model (train or import, as the plan says), compute
+    // factors; then loads the engine. Each finished step is reported by stepFinished; the
+    // whole by finished(Plan). The single jobs below run the same steps.
     void runPlan(qint64 jobId, const QString &projectPath, const ProjectPlan &plan);
     void importDataset(qint64 jobId, const QString &projectPath, const QString &datasetPath);
     void trainModel(qint64 jobId, const QString &projectPath, const TrainConfig &config, const QString &name);
@@ -96,6 +109,11 @@ public:
     // review queue (calibration.h), written on this thread's own connection to it.
     void runMislabelEvaluation(qint64 jobId, const EvaluationConfig &config, const QString &outDirectory,
                                const QString &calibrateProject = {});
+    // The clusters of one class of `modelId` (clusterjob.h): the stored set when it is up to
+    // date, else computed and stored. `store` (may be null) holds the factors of an earlier
+    // call, reused while no example changed. The outcome arrives by clustersReady.
+    void clusterClass(qint64 jobId, const QString &projectPath, qint64 modelId, int classIdx, ClusterSpace space,
+                      std::shared_ptr<const FactorStore> store);
     // Closes the worker's connection (e.g. before the GUI opens another project).
     void closeProject();
     // From now until closeProject(), `projectPath` is opened read-only (see above).
@@ -124,6 +142,8 @@ signals:
                    qint64 labelChanges);
     // The evaluation's report.json, written.
     void evaluationReady(qint64 jobId, const QString &reportFile);
+    // The outcome of clusterClass(), before finished().
+    void clustersReady(qint64 jobId, const traclens::ClusterOutcome &outcome);
 
 private:
     bool beginJob(qint64 jobId, JobKind kind);
@@ -137,10 +157,9 @@ private:
     Status stepCompute(qint64 jobId, int64_t modelId);
     Status stepLoadEngine(qint64 jobId, int64_t modelId);
     Status report(qint64 jobId, JobKind kind, Status status);
-    // Unsupported when the open project is read-only: the guard of every writing step.
+    // Unsupported when the open project is read-only (requireWritable, pipeline.h): the
+    // guard of every writing job.
     Status checkWritable() const;
-    Result<bool> factorsComplete(int64_t modelId);
-    Result<bool> importComplete();
 
     CancelFlag *m_cancel;
     const std::atomic<qint64> *m_cancelledBefore;
@@ -151,3 +170,5 @@ private:
 };
 
 } // namespace traclens
+
+Q_DECLARE_METATYPE(traclens::ClusterOutcome)

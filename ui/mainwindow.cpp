@@ -1,22 +1,22 @@
 #include "mainwindow.h"
 
 #include "appsettings.h"
-#include "checkpointcheck.h"
+#include "model/checkpointcheck.h"
 #include "chartspage.h"
 #include "clusterpage.h"
-#include "crossvalidation.h"
+#include "model/crossvalidation.h"
 #include "datasetbrowserpage.h"
 #include "exampleactions.h"
 #include "examplelistmodel.h"
 #include "evaluationdialog.h"
 #include "exportdialog.h"
-#include "flagging.h"
+#include "influence/flagging.h"
 #include "helpdialog.h"
 #include "importmodeldialog.h"
 #include "influencepage.h"
 #include "jobcontroller.h"
 #include "jobstatuswidget.h"
-#include "modeltrust.h"
+#include "model/modeltrust.h"
 #include "newprojectdialog.h"
 #include "projectsession.h"
 #include "reportpage.h"
@@ -24,7 +24,7 @@
 #include "skippedfilesdialog.h"
 #include "thumbnailcache.h"
 #include "tileview.h"
-#include "trainjob.h"
+#include "model/trainjob.h"
 #include "trainmodeldialog.h"
 #include "welcomepage.h"
 #include "uiresources.h"
@@ -77,6 +77,7 @@ FailureContext contextOf(JobKind kind)
     case JobKind::Retrain: return FailureContext::Train;
     case JobKind::Evaluate: return FailureContext::Train;
     case JobKind::CrossValidate: return FailureContext::Train;
+    case JobKind::Cluster: return FailureContext::LoadEngine;
     case JobKind::Plan: return FailureContext::OpenProject;
     }
     return FailureContext::OpenProject;
@@ -596,7 +597,7 @@ void MainWindow::buildProjectView()
     m_pages->addWidget(m_review);
     m_pages->addWidget(m_charts);
     // The cluster gallery comes after the Page enum's pages, which keep their indices.
-    auto *clusters = new ClusterPage(m_session.get());
+    auto *clusters = new ClusterPage(m_session.get(), nullptr, m_jobs);
     m_sidebar->addItem(new QListWidgetItem(QIcon(QStringLiteral(":/traclens/icons/clusters.svg")), tr("Clusters")));
     m_pages->addWidget(clusters);
     // The report: label-quality summary, and an evaluation's recall curves when there is one.
@@ -754,10 +755,6 @@ void MainWindow::onEngineLoaded(qint64 jobId, std::shared_ptr<InfluenceIndex> en
     updateSummary();
     updateActions();
     emit engineReady();
-    if (!m_screenshotDir.isEmpty() && !m_screenshotsStarted) {
-        m_screenshotsStarted = true;
-        QTimer::singleShot(200, this, &MainWindow::takeScreenshots);
-    }
 }
 
 void MainWindow::chooseRepresentativeItems()
@@ -783,160 +780,6 @@ void MainWindow::chooseRepresentativeItems()
         best = engine->trainIds().front();
     if (best >= 0)
         m_influence->setQuery(best);
-}
-
-void MainWindow::setScreenshotDirectory(const QString &dir) { m_screenshotDir = dir; }
-
-namespace {
-// The screen's pixels under `widget` and any popup open over it (a combo box's list
-// reaches outside its dialog), window frame included when the window manager draws one.
-QPixmap grabScreenUnder(QWidget *widget)
-{
-    QWidget *window = widget->window();
-    QRect area = window->frameGeometry();
-    if (QWidget *popup = QApplication::activePopupWidget())
-        area = area.united(popup->frameGeometry());
-    QScreen *screen = window->screen();
-    area = area.intersected(screen->geometry());
-    return screen->grabWindow(0, area.x(), area.y(), area.width(), area.height());
-}
-} // namespace
-
-void MainWindow::takeScreenshots()
-{
-    QDir().mkpath(m_screenshotDir);
-    // Browser: the most suspicious examples first, one selected so the details show.
-    m_browser->setSort(int(ExampleListModel::Sort::SelfInfluence));
-    if (m_browser->model()->rowCount() > 0)
-        m_browser->selectExample(m_browser->model()->exampleId(0));
-
-    struct Shot {
-        QString name;
-        std::function<QWidget *()> prepare;
-        // A dialog opened for its picture only: closed (and deleted) once grabbed.
-        bool closeAfter = false;
-        // Grab the screen under the widget instead of the widget: includes open popups.
-        bool fromScreen = false;
-    };
-    auto shots = std::make_shared<std::vector<Shot>>();
-    shots->push_back({"browser", [this] { showPage(BrowsePage); return static_cast<QWidget *>(this); }});
-    shots->push_back({"influence", [this] { showPage(InfluenceView); return static_cast<QWidget *>(this); }});
-    shots->push_back({"review", [this] { showPage(ReviewView); return static_cast<QWidget *>(this); }});
-    shots->push_back({"charts", [this] { showPage(ChartsView); return static_cast<QWidget *>(this); }});
-    // Cluster gallery of a few classes; clusters are computed (or read) off the GUI thread.
-    for (int cls : {0, 6, 8}) {
-        shots->push_back({QStringLiteral("clusters-%1").arg(cls), [this, cls] {
-            auto *page = findChild<ClusterPage *>();
-            m_sidebar->setCurrentRow(m_pages->indexOf(page));
-            QEventLoop loop;
-            connect(page, &ClusterPage::clustersShown, &loop, &QEventLoop::quit);
-            connect(page, &ClusterPage::clustersFailed, &loop, &QEventLoop::quit);
-            QTimer::singleShot(300000, &loop, &QEventLoop::quit);
-            page->setClass(cls);
-            if (page->isBusy() || page->clusters().classIdx != cls || page->clusters().clusters.empty())
-                loop.exec();
-            return static_cast<QWidget *>(this);
-        }});
-    }
-    shots->push_back({"report", [this] {
-        auto *page = findChild<ReportPage *>();
-        page->refresh();
-        m_sidebar->setCurrentRow(m_pages->indexOf(page));
-        return static_cast<QWidget *>(this);
-    }});
-    if (!m_screenshotEvaluation.isEmpty()) {
-        shots->push_back({"report-evaluation", [this] {
-            auto *page = findChild<ReportPage *>();
-            page->loadEvaluation(m_screenshotEvaluation);
-            // The evaluation is below the project part: scroll to it.
-            if (auto *area = page->findChild<QScrollArea *>()) {
-                area->widget()->adjustSize();
-                area->verticalScrollBar()->setValue(area->verticalScrollBar()->maximum());
-            }
-            return static_cast<QWidget *>(this);
-        }});
-    }
-    // The dialogs, each as it opens: shown (not exec()'d, so the run goes on), grabbed, closed.
-    auto openDialog = [](QDialog *dialog) {
-        dialog->setAttribute(Qt::WA_DeleteOnClose);
-        dialog->show();
-        dialog->raise();
-        dialog->activateWindow();
-        return static_cast<QWidget *>(dialog);
-    };
-    shots->push_back({"dialog-train-model", [openDialog, this] { return openDialog(new TrainModelDialog(this)); },
-                      true});
-    shots->push_back({"dialog-import-model", [openDialog, this] {
-        auto *dialog = new ImportModelDialog(AppSettings::lastDirectory("model"), this);
-        if (m_session && m_session->model())
-            dialog->directoryEdit()->setText(QString::fromStdString(m_session->model()->directory));
-        return openDialog(dialog);
-    }, true});
-    auto evaluationDialog = [this] {
-        qint64 trainImages = 0;
-        for (const ExampleRow &row : m_session->examples())
-            trainImages += row.split == Split::Train ? 1 : 0;
-        return new EvaluationDialog(trainImages, this);
-    };
-    shots->push_back({"dialog-evaluation", [openDialog, evaluationDialog] { return openDialog(evaluationDialog()); },
-                      true});
-    // The noise type's choices: the list open, taken from the screen.
-    shots->push_back({"dialog-evaluation-noise-type", [openDialog, evaluationDialog] {
-        QWidget *dialog = openDialog(evaluationDialog());
-        if (auto *type = dialog->findChild<QComboBox *>("noiseType"))
-            QTimer::singleShot(200, type, &QComboBox::showPopup);
-        return dialog;
-    }, true, true});
-    shots->push_back({"dialog-new-project", [openDialog, this] { return openDialog(new NewProjectDialog(this)); },
-                      true});
-    shots->push_back({"export", [this] {
-        exportLabels();
-        return static_cast<QWidget *>(m_exportDialog.data());
-    }});
-    shots->push_back({"welcome", [this] {
-        if (m_exportDialog)
-            m_exportDialog->close();
-        closeProject();
-        return static_cast<QWidget *>(this);
-    }});
-    auto index = std::make_shared<size_t>(0);
-    auto waited = std::make_shared<int>(0);
-    auto step = std::make_shared<std::function<void()>>();
-    *step = [this, shots, index, waited, step] {
-        if (*index >= shots->size()) {
-            if (m_exportDialog)
-                m_exportDialog->close();
-            qApp->quit();
-            return;
-        }
-        Shot &shot = (*shots)[*index];
-        QWidget *target = shot.prepare();
-        // Wait until the visible thumbnails are decoded (at most ~6 s), then grab.
-        auto poll = std::make_shared<std::function<void()>>();
-        *waited = 0;
-        *poll = [this, target, shot, index, waited, step, poll] {
-            const bool busy = m_session && m_session->thumbnails()->pendingCount() > 0;
-            if (busy && ++*waited < 60) {
-                QTimer::singleShot(100, this, *poll);
-                return;
-            }
-            const QString file = QDir(m_screenshotDir).filePath(shot.name + ".png");
-            if (target && shot.fromScreen)
-                grabScreenUnder(target).save(file);
-            else if (target)
-                target->grab().save(file);
-            if (target && shot.closeAfter) {
-                // An open popup first, so the dialog closes as a person would close it.
-                if (QWidget *popup = QApplication::activePopupWidget())
-                    popup->close();
-                target->close();
-            }
-            ++*index;
-            QTimer::singleShot(50, this, *step);
-        };
-        QTimer::singleShot(600, this, *poll);
-    };
-    QTimer::singleShot(0, this, *step);
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)
@@ -1041,7 +884,7 @@ void MainWindow::showTrainingOutcome()
         warning = underTrainingWarning(*fitness);
     if (record.ok() && record->has_value())
         statusBar()->showMessage(tr("Trained — %1").arg(QString::fromStdString((*record)->summary())), 30000);
-    if (warning && m_screenshotDir.isEmpty()) {
+    if (warning && !m_unattended) {
         auto *box = new QMessageBox(QMessageBox::Warning, tr("Under-trained model"),
                                     QString::fromStdString(*warning), QMessageBox::Ok, this);
         box->setObjectName("underTrainedWarning");
@@ -1083,7 +926,7 @@ void MainWindow::showRetrainResult(double before, double after, qint64 labelChan
                    .arg(after >= before ? "+" : "")
                    .arg(100.0 * (after - before), 0, 'f', 2);
     statusBar()->showMessage(text, 30000);
-    if (m_screenshotDir.isEmpty())
+    if (!m_unattended)
         QMessageBox::information(this, tr("Retrained with your corrections"),
                                  text + tr("\n\nOne training run: a change of a few tenths of a point can come from "
                                            "the training seed alone."));

@@ -12,10 +12,10 @@
 // Ownership: owns everything it shows. Thread safety: GUI thread only.
 
 #include "errorhints.h"
-#include "influenceindex.h"
+#include "influence/influenceindex.h"
 #include "jobkind.h"
 #include "projectplan.h"
-#include "ranking.h"
+#include "influence/ranking.h"
 
 #include <QHash>
 #include <QMainWindow>
@@ -70,12 +70,9 @@ public:
     bool openDemo(const QString &datasetDir = QString());
     void closeProject();
 
-    // Once the influence engine is loaded: select a representative query and review item,
-    // grab every view into `dir`/<view>.png, open and grab each dialog into
-    // `dir`/dialog-<name>.png (closing it again) and quit the application.
-    void setScreenshotDirectory(const QString &dir);
-    // An evaluation's report.json to show in the report view for one more screenshot.
-    void setScreenshotEvaluation(const QString &jsonFile) { m_screenshotEvaluation = jsonFile; }
+    // No message box that waits for a person (the screenshot tour, screenshottour.h): the
+    // under-training warning and the retrain result show in the status bar only.
+    void setUnattended(bool unattended) { m_unattended = unattended; }
     // The yes/no question asked before the window runs a model it may not run silently (a
     // model outside the project, a changed checkpoint file): a modal QMessageBox unless a
     // handler is set. Tests set one to answer without a person. Returns true to go ahead.
@@ -110,6 +107,9 @@ protected:
     void closeEvent(QCloseEvent *event) override;
 
 private:
+    // The tour drives the window's pages and dialogs as a person would.
+    friend class ScreenshotTour;
+
     void createActions();
     void createMenus();
     bool openSession(const QString &path, bool create, const ProjectPlan *plan, bool readOnly = false);
@@ -138,7 +138,7 @@ private:
     // Asks K and the epochs, then runs the cross-validation job (crossvalidation.h).
     void crossValidate();
     // After Train Model: how training stopped in the status bar, and the under-training
-    // warning (core/flagging.h) in a box when it applies.
+    // warning (core/influence/flagging.h) in a box when it applies.
     void showTrainingOutcome();
     void importModelDialog();
     void retrainWithCorrections();
@@ -147,7 +147,6 @@ private:
     void continueSetup();
     void reimportDataset();
     void chooseRepresentativeItems();
-    void takeScreenshots();
     void about();
 
     JobController *m_jobs;
@@ -178,10 +177,8 @@ private:
     qint64 m_defaultRankJob = -1;
     qint64 m_defaultRankModel = -1;
     RankingSpec m_defaultRankSpec;
-    QString m_screenshotDir;
-    QString m_screenshotEvaluation;
     Question m_question;
-    bool m_screenshotsStarted = false;
+    bool m_unattended = false;
 };
 
 } // namespace traclens

@@ -3,8 +3,8 @@
 // wherever such a signal is declared, so every translation unit sees the same
 // declaration before first use.
 
-#include "influenceindex.h"
-#include "status.h"
+#include "influence/influenceindex.h"
+#include "util/status.h"
 
 #include <QMetaType>
 

@@ -1,9 +1,9 @@
 #pragma once
-// The weak-model warning (core/flagging.h) for the session's model, as HTML-escaped lines
+// The weak-model warning (core/influence/flagging.h) for the session's model, as HTML-escaped lines
 // for the Report page and the review queue's header. Empty without a model or when the
 // project cannot be read (the pages show their own errors).
 
-#include "flagging.h"
+#include "influence/flagging.h"
 #include "projectsession.h"
 
 #include <QStringList>

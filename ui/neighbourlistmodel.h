@@ -5,7 +5,7 @@
 //
 // Ownership: does not own the session. Thread safety: GUI thread only.
 
-#include "influenceindex.h"
+#include "influence/influenceindex.h"
 
 #include <QAbstractListModel>
 #include <QVector>

@@ -1,8 +1,8 @@
 #include "newprojectdialog.h"
 
 #include "appsettings.h"
-#include "dataset.h"
-#include "modelspec.h"
+#include "data/dataset.h"
+#include "model/modelspec.h"
 
 #include <QApplication>
 #include <QCheckBox>
@@ -60,7 +60,7 @@ NewProjectDialog::NewProjectDialog(QWidget *parent) : QDialog(parent)
     trainForm->setContentsMargins(24, 0, 0, 0);
     m_epochs = new QSpinBox;
     m_epochs->setRange(0, 100);
-    // 0: adaptive training (core/trainer.h), the default.
+    // 0: adaptive training (core/model/trainer.h), the default.
     m_epochs->setSpecialValueText(tr("Until accuracy stops improving"));
     m_epochs->setValue(0);
     m_epochs->setToolTip(tr("Until accuracy stops improving: a tenth of the training split is held out to find how "

@@ -1,6 +1,6 @@
 #include "projectplan.h"
 
-#include "projectdb.h"
+#include "store/projectdb.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>

@@ -5,7 +5,7 @@
 //
 // Thread safety: a value type.
 
-#include "trainer.h"
+#include "model/trainer.h"
 
 #include <QMetaType>
 #include <QString>
@@ -23,7 +23,7 @@ struct ProjectPlan {
     QString modelName = QStringLiteral("builtin-cnn");
     QString modelDirectory;            // for ImportDirectory
     // For ImportDirectory: copy the model into "<project>.d/models/<name>" and register
-    // the copy (ModelImportOptions::copyIntoProject, core/trainjob.h). The New Project
+    // the copy (ModelImportOptions::copyIntoProject, core/model/trainjob.h). The New Project
     // dialog ticks it by default; plans saved before the option existed import by
     // reference, as they did.
     bool copyModelIntoProject = false;

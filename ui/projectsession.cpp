@@ -1,9 +1,9 @@
 #include "projectsession.h"
 
-#include "calibration.h"
-#include "factors.h"
-#include "modelspec.h"
-#include "ranking.h"
+#include "evaluation/calibration.h"
+#include "store/factors.h"
+#include "model/modelspec.h"
+#include "influence/ranking.h"
 #include "thumbnailcache.h"
 
 #include <QFileInfo>

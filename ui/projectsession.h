@@ -14,11 +14,11 @@
 // query threads (shared_ptr). Thread safety: GUI thread only; the engine it hands out is
 // safe for concurrent const use.
 
-#include "influenceindex.h"
-#include "imagedecoder.h"
+#include "influence/influenceindex.h"
+#include "data/imagedecoder.h"
 #include "metatypes.h"
-#include "projectdb.h"
-#include "ranking.h"
+#include "store/projectdb.h"
+#include "influence/ranking.h"
 
 #include <QHash>
 #include <QObject>

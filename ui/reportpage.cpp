@@ -1,11 +1,11 @@
 #include "reportpage.h"
 
-#include "calibration.h"
-#include "chartimage.h"
+#include "evaluation/calibration.h"
+#include "evaluation/chartimage.h"
 #include "jobcontroller.h"
 #include "modelwarnings.h"
 #include "projectsession.h"
-#include "ranking.h"
+#include "influence/ranking.h"
 
 #include <QDir>
 #include <QFileDialog>
@@ -238,7 +238,7 @@ void ReportPage::refreshProject()
         const double v = m_session->selfInfluence(id);
         if (!std::isfinite(v))
             continue;
-        // "Flagged" (core/flagging.h, docs/flagging.md): the model, at its last checkpoint,
+        // "Flagged" (core/influence/flagging.h, docs/flagging.md): the model, at its last checkpoint,
         // predicts another class than the label the example carries now and gives that label
         // less than 10 % probability.
         bool isFlagged = false;

@@ -23,9 +23,9 @@
 //
 // Ownership: does not own the session or the job controller. Thread safety: GUI thread only.
 
-#include "evaluation.h"
+#include "evaluation/evaluation.h"
 #include "evaluationdialog.h"
-#include "status.h"
+#include "util/status.h"
 
 #include <QWidget>
 

@@ -9,7 +9,7 @@
 // Failure: a write that fails is reported through ProjectSession::editFailed and the
 // in-memory state stays as the file says.
 
-#include "projectdb.h"
+#include "store/projectdb.h"
 
 #include <QUndoCommand>
 

@@ -4,7 +4,7 @@
 #include "modelwarnings.h"
 #include "neighbourlistmodel.h"
 #include "projectsession.h"
-#include "ranking.h"
+#include "influence/ranking.h"
 #include "reviewcommand.h"
 #include "tileview.h"
 #include "uiresources.h"

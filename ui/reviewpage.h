@@ -11,7 +11,7 @@
 //
 // Ownership: does not own the session. Thread safety: GUI thread only.
 
-#include "influenceindex.h"
+#include "influence/influenceindex.h"
 
 #include <QFutureWatcher>
 #include <QVector>
@@ -90,7 +90,7 @@ private:
     QStackedWidget *m_stack;
     QLabel *m_emptyText;
     QLabel *m_counter;
-    QLabel *m_weakModel;  // the weak-model warning (core/flagging.h), hidden when none
+    QLabel *m_weakModel;  // the weak-model warning (core/influence/flagging.h), hidden when none
     QComboBox *m_order;
     QProgressBar *m_progress;
     ExampleImageView *m_image;

@@ -6,7 +6,7 @@
 //
 // Ownership: a plain dialog; the caller owns it. Thread safety: GUI thread only.
 
-#include "dataset.h"
+#include "data/dataset.h"
 
 #include <QDialog>
 

@@ -18,7 +18,7 @@
 // Ownership: owned by ProjectSession. Thread safety: GUI thread only (the pool's tasks
 // touch nothing but the shared ImageStore and post their result back).
 
-#include "imagedecoder.h"
+#include "data/imagedecoder.h"
 
 #include <QCache>
 #include <QHash>

@@ -1,7 +1,7 @@
 #include "thumbnaildelegate.h"
 
 #include "itemroles.h"
-#include "projectdb.h"
+#include "store/projectdb.h"
 
 #include <QApplication>
 #include <QPainter>

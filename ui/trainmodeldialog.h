@@ -1,13 +1,13 @@
 #pragma once
 // Project ▸ Train Model…: how the built-in CNN is trained on the project's current labels.
-// Adaptive by default (core/trainer.h): it trains until held-out accuracy stops
+// Adaptive by default (core/model/trainer.h): it trains until held-out accuracy stops
 // improving — `patience` epochs without a gain, at most `maxEpochs`, within a time
 // budget — with the defaults of `traclens-cli train`; a fixed epoch count is one step
 // away.
 //
 // Ownership: a plain dialog; the caller owns it. Thread safety: GUI thread only.
 
-#include "trainer.h"
+#include "model/trainer.h"
 
 #include <QDialog>
 

@@ -1,7 +1,7 @@
 #include "welcomepage.h"
 
 #include "appsettings.h"
-#include "ranking.h"
+#include "influence/ranking.h"
 #include "uiresources.h"
 
 #include <QCommandLinkButton>

@@ -2,6 +2,7 @@
 // everything else is in the ui library.
 
 #include "mainwindow.h"
+#include "screenshottour.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -68,9 +69,10 @@ int main(int argc, char *argv[])
     if (screenshots.isEmpty() && parser.isSet(shotAll))
         screenshots = QStringLiteral("docs/screenshots");
     if (!screenshots.isEmpty()) {
-        window.setScreenshotDirectory(QDir(screenshots).absolutePath());
-        if (parser.isSet(shotEvaluation))
-            window.setScreenshotEvaluation(QFileInfo(parser.value(shotEvaluation)).absoluteFilePath());
+        new traclens::ScreenshotTour(&window, QDir(screenshots).absolutePath(),
+                                     parser.isSet(shotEvaluation)
+                                         ? QFileInfo(parser.value(shotEvaluation)).absoluteFilePath()
+                                         : QString());
         // A fixed size, whatever the saved geometry: screenshots stay comparable.
         const QStringList size = parser.value(shotSize).split(QLatin1Char('x'));
         const int width = size.value(0).toInt(), height = size.value(1).toInt();

@@ -6,7 +6,7 @@
 
 #include "rawsql.h"
 #include "clirun.h"
-#include "projectdb.h"
+#include "store/projectdb.h"
 #include "syntheticimages.h"
 
 #include <QCryptographicHash>

@@ -2,10 +2,10 @@
 // evaluates the project's own dataset and records the best ranking in the project; `rank`
 // without --ranking follows the project's default.
 
-#include "calibration.h"
+#include "evaluation/calibration.h"
 #include "clirun.h"
-#include "projectdb.h"
-#include "ranking.h"
+#include "store/projectdb.h"
+#include "influence/ranking.h"
 #include "testproject.h"
 
 #include <QDir>

@@ -3,7 +3,7 @@
 // the absolute path under the root; a path outside the root is refused, naming the root.
 
 #include "clirun.h"
-#include "projectdb.h"
+#include "store/projectdb.h"
 #include "testproject.h"
 
 #include <QDir>

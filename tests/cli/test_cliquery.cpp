@@ -4,7 +4,7 @@
 // (--include-self keeps it).
 
 #include "clirun.h"
-#include "projectdb.h"
+#include "store/projectdb.h"
 #include "testproject.h"
 
 #include <QDir>

@@ -5,8 +5,8 @@
 // missing directory and suggests importing again with --copy.
 
 #include "clirun.h"
-#include "modelspec.h"
-#include "projectdb.h"
+#include "model/modelspec.h"
+#include "store/projectdb.h"
 #include "testproject.h"
 
 #include <QCryptographicHash>

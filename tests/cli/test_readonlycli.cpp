@@ -3,11 +3,11 @@
 // project open, and a script must be able to ask it questions meanwhile.
 //
 // The writer is this test process: a ReadWrite ProjectDb holds the project's writer lock
-// (core/projectlock.h) and has written a row the readers must see. That the lock is really
+// (core/store/projectlock.h) and has written a row the readers must see. That the lock is really
 // held is checked first: a writing command (relabel) must fail as busy.
 
 #include "clirun.h"
-#include "projectdb.h"
+#include "store/projectdb.h"
 #include "testproject.h"
 
 #include <QDir>

@@ -3,7 +3,7 @@
 // InfluenceIndex, loaded synchronously (the application loads it on the worker).
 // Header-only because it needs the ui library, which engine tests do not link.
 
-#include "influenceindex.h"
+#include "influence/influenceindex.h"
 #include "projectsession.h"
 
 #include <QString>

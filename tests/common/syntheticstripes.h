@@ -3,7 +3,7 @@
 // horizontal stripes, vertical stripes and a blob, with pixel noise. Deterministic for
 // a given (count, seed); a few epochs of training separate the classes.
 
-#include "trainer.h"
+#include "model/trainer.h"
 
 #include <algorithm>
 #include <cstdlib>

@@ -1,9 +1,9 @@
 #include "testproject.h"
 
-#include "computejob.h"
-#include "importer.h"
-#include "projectdb.h"
-#include "trainjob.h"
+#include "influence/computejob.h"
+#include "store/importer.h"
+#include "store/projectdb.h"
+#include "model/trainjob.h"
 
 namespace traclens::testing {
 

@@ -8,9 +8,9 @@
 // Thread safety: build() runs the engine on the calling thread.
 // Failure: build() returns the first failing step's Status, prefixed with the step.
 
-#include "status.h"
+#include "util/status.h"
 #include "syntheticimages.h"
-#include "trainer.h"
+#include "model/trainer.h"
 
 #include <cstdint>
 #include <string>

@@ -1,7 +1,7 @@
 // CSV parsing and manifest interpretation: quoting, BOM, line ends, header detection,
 // bad rows, paths that escape the manifest folder, duplicates.
 
-#include "csvmanifest.h"
+#include "data/csvmanifest.h"
 #include "datafixtures.h"
 
 #include <QTemporaryDir>

@@ -1,7 +1,7 @@
 // scanDataset over ImageFolder trees, CSV manifests and IDX folders, plus the small
 // helpers in dataset.h. Fixture trees are built at run time from short specs.
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "datafixtures.h"
 #include "unprivileged.h"
 

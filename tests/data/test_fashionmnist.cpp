@@ -2,8 +2,8 @@
 // the way the thumbnail grid does. How fast that is, is measured by bench/bench_dataset,
 // not asserted here. Without the files the test skips, and fails when CI is set.
 
-#include "dataset.h"
-#include "imagedecoder.h"
+#include "data/dataset.h"
+#include "data/imagedecoder.h"
 #include "requireorskip.h"
 
 #include <opencv2/core.hpp>

@@ -3,11 +3,11 @@
 // message names the file, says "too large" and gives the limit. Big files are sparse
 // (resize_file), so the test writes no gigabytes.
 
-#include "csvmanifest.h"
-#include "evaluation.h"
-#include "filereader.h"
-#include "imagedecoder.h"
-#include "modelspec.h"
+#include "data/csvmanifest.h"
+#include "evaluation/evaluation.h"
+#include "util/filereader.h"
+#include "data/imagedecoder.h"
+#include "model/modelspec.h"
 
 #include <QTemporaryDir>
 #include <QtTest>

@@ -1,7 +1,7 @@
 // IdxFile: raw and gzipped files, and every way a file can be wrong.
 
 #include "datafixtures.h"
-#include "idxfile.h"
+#include "data/idxfile.h"
 
 #include <QTemporaryDir>
 #include <QtTest>

@@ -2,8 +2,8 @@
 // to model input, and ImageStore for folders and IDX files.
 
 #include "datafixtures.h"
-#include "idxfile.h"
-#include "imagedecoder.h"
+#include "data/idxfile.h"
+#include "data/imagedecoder.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>

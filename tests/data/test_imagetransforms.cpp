@@ -4,9 +4,9 @@
 // without transforms keeps TracLens' own preparation. Pixel parity with torchvision
 // itself is test_torchvisionparity.
 
-#include "imagedecoder.h"
-#include "imagetransforms.h"
-#include "modelspec.h"
+#include "data/imagedecoder.h"
+#include "data/imagetransforms.h"
+#include "model/modelspec.h"
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>

@@ -9,8 +9,8 @@
 // libjpeg62-turbo 2.1.5) and is held to the same bound; the decode rows report the
 // measured difference in uint8 levels and the share of differing values.
 
-#include "imagedecoder.h"
-#include "modelspec.h"
+#include "data/imagedecoder.h"
+#include "model/modelspec.h"
 #include "requireorskip.h"
 #include "pythonfixture.h"
 

@@ -3,10 +3,10 @@
 // is lost. (Parser-level cases live in tests/data, tests/models and test_projectdb; the
 // table in docs/robustness.md maps each case to its test.)
 
-#include "importer.h"
-#include "projectdb.h"
+#include "store/importer.h"
+#include "store/projectdb.h"
 #include "syntheticimages.h"
-#include "trainjob.h"
+#include "model/trainjob.h"
 #include "unprivileged.h"
 
 #include "../data/datafixtures.h"

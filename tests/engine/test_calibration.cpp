@@ -1,10 +1,10 @@
 // The project's measured default ranking: which ranking a calibration picks from a
 // report, what it stores, and when the stored default is used or falls back.
 
-#include "calibration.h"
-#include "evaluation.h"
-#include "projectdb.h"
-#include "ranking.h"
+#include "evaluation/calibration.h"
+#include "evaluation/evaluation.h"
+#include "store/projectdb.h"
+#include "influence/ranking.h"
 
 #include <QDateTime>
 #include <QJsonDocument>

@@ -1,5 +1,5 @@
-// Tick values of the charts' log axes (core/chartimage.h): every range shows at least three.
-#include "chartimage.h"
+// Tick values of the charts' log axes (core/evaluation/chartimage.h): every range shows at least three.
+#include "evaluation/chartimage.h"
 
 #include <QtTest>
 

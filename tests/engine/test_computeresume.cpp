@@ -2,11 +2,11 @@
 // recomputing finished chunks, gives factors identical to an uninterrupted run, and the
 // project file passes PRAGMA integrity_check.
 
-#include "computejob.h"
-#include "importer.h"
-#include "projectdb.h"
+#include "influence/computejob.h"
+#include "store/importer.h"
+#include "store/projectdb.h"
 #include "syntheticimages.h"
-#include "trainjob.h"
+#include "model/trainjob.h"
 
 #include <QElapsedTimer>
 #include <QFile>

@@ -8,10 +8,10 @@
 // (Vector computation: test_computeresume.)
 
 #include "clirun.h"
-#include "modelrunner.h"
-#include "modelspec.h"
-#include "importer.h"
-#include "projectdb.h"
+#include "model/modelrunner.h"
+#include "model/modelspec.h"
+#include "store/importer.h"
+#include "store/projectdb.h"
 #include "syntheticimages.h"
 
 #include <QElapsedTimer>

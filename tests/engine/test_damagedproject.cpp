@@ -5,7 +5,7 @@
 // a small synthetic project (10 classes, embedding 4, 2 checkpoints), damages it with
 // SQL, and runs traclens-cli.
 
-#include "synthproject.h"
+#include "store/synthproject.h"
 
 #include <QProcess>
 #include <QTemporaryDir>

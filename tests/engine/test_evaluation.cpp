@@ -5,13 +5,13 @@
 // trained on the clean labels, on a tiny generated dataset. The noise planner itself is
 // tested in test_labelnoise.cpp, known errors (truth files) in test_truthfile.cpp.
 
-#include "detectionmetrics.h"
-#include "evaluation.h"
-#include "labelnoise.h"
-#include "ranking.h"
-#include "retrain.h"
+#include "evaluation/detectionmetrics.h"
+#include "evaluation/evaluation.h"
+#include "evaluation/labelnoise.h"
+#include "influence/ranking.h"
+#include "evaluation/retrain.h"
 #include "syntheticimages.h"
-#include "trainjob.h"
+#include "model/trainjob.h"
 
 #include <QDir>
 #include <QElapsedTimer>

@@ -1,9 +1,9 @@
 // Exact influence queries against a brute-force evaluation of the TracIn formulas in
 // double precision, over random factors with several checkpoints and learning rates.
 
-#include "computejob.h"
-#include "influenceindex.h"
-#include "projectdb.h"
+#include "influence/computejob.h"
+#include "influence/influenceindex.h"
+#include "store/projectdb.h"
 
 #include <QTemporaryDir>
 #include <QtTest>

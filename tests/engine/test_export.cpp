@@ -3,10 +3,10 @@
 // to overwrite an existing file unless asked, and names IDX examples in the CSV with the
 // same number the app shows and the image folder export uses.
 
-#include "exporter.h"
-#include "imagedecoder.h"
-#include "importer.h"
-#include "projectdb.h"
+#include "store/exporter.h"
+#include "data/imagedecoder.h"
+#include "store/importer.h"
+#include "store/projectdb.h"
 
 #include "../data/datafixtures.h"
 

@@ -1,5 +1,5 @@
-// The flag rule and the weak-model judgement (core/flagging.h, docs/flagging.md).
-#include "flagging.h"
+// The flag rule and the weak-model judgement (core/influence/flagging.h, docs/flagging.md).
+#include "influence/flagging.h"
 
 #include <QtTest>
 

@@ -1,11 +1,11 @@
-// Injected label noise (core/labelnoise.h): for every noise type, rate and class count the
+// Injected label noise (core/evaluation/labelnoise.h): for every noise type, rate and class count the
 // plan flips exactly ⌊rate·n + ½⌋ examples, never to the same class; pair flips follow the
 // fixed map, confusion flips follow the matrix (zero weights never drawn, one-hot rows
 // always, frequencies within a stated tolerance); plans are reproducible from the seed;
 // matrix files are read with errors naming file and line; flips applied to a project are
 // recoverable from its label history.
 
-#include "labelnoise.h"
+#include "evaluation/labelnoise.h"
 
 #include <QFile>
 #include <QTemporaryDir>

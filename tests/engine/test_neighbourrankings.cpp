@@ -1,9 +1,9 @@
 // The rankings beyond the factors: the exact neighbour search, label agreement, the
 // out-of-sample scores and the ensemble, on hand-made values.
 
-#include "crossvalidation.h"
-#include "neighbourvote.h"
-#include "ranking.h"
+#include "model/crossvalidation.h"
+#include "index/neighbourvote.h"
+#include "influence/ranking.h"
 
 #include <QTest>
 

@@ -1,7 +1,7 @@
 // The project file: schema versioning, refusal of newer files, label history,
 // transactions and error messages that name the file.
 
-#include "projectdb.h"
+#include "store/projectdb.h"
 
 #include <QCryptographicHash>
 #include <QFile>

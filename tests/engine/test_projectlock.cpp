@@ -1,12 +1,12 @@
-// The project's writer lock (core/projectlock.h): connections of one process share it
+// The project's writer lock (core/store/projectlock.h): connections of one process share it
 // (the GUI writes from its main and its worker thread); a second process that opens the
 // project for writing is refused with a message naming the holder's pid, while readers
 // go on; a holder killed with SIGKILL leaves no lock behind.
 
 #include "clirun.h"
-#include "importer.h"
-#include "projectdb.h"
-#include "projectlock.h"
+#include "store/importer.h"
+#include "store/projectdb.h"
+#include "store/projectlock.h"
 #include "syntheticimages.h"
 
 #include <QProcess>

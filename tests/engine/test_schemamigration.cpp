@@ -4,8 +4,8 @@
 // identities or trust records before schema 3) and leaves the file untouched.
 
 #include "rawsql.h"
-#include "checkpointcheck.h"
-#include "projectdb.h"
+#include "model/checkpointcheck.h"
+#include "store/projectdb.h"
 
 #include <QCryptographicHash>
 #include <QDir>

@@ -1,12 +1,12 @@
-// Known label errors as the evaluation's truth (core/evaluationtruth.h): the file format
+// Known label errors as the evaluation's truth (core/evaluation/evaluationtruth.h): the file format
 // (ids or paths, optional correct label, comments), errors that name the file and line,
 // matching to a project's training examples, exact recall / ROC AUC of a known ranking
 // against a truth file, and `traclens-cli evaluate --noise 0 --truth FILE` end to end on
 // a tiny generated dataset, with the machine named in its report.
 
 #include "clirun.h"
-#include "evaluation.h"
-#include "evaluationtruth.h"
+#include "evaluation/evaluation.h"
+#include "evaluation/evaluationtruth.h"
 #include "syntheticimages.h"
 
 #include <QDir>

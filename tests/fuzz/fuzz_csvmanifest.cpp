@@ -1,6 +1,6 @@
-// libFuzzer target: CSV splitting and manifest interpretation (core/csvmanifest.h).
+// libFuzzer target: CSV splitting and manifest interpretation (core/data/csvmanifest.h).
 // Checks the documented invariants on every input, not only "does not crash".
-#include "csvmanifest.h"
+#include "data/csvmanifest.h"
 
 #include <cstdint>
 #include <cstdlib>

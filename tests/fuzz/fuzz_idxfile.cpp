@@ -1,5 +1,5 @@
 // libFuzzer target: the IDX reader (raw and gzip) through IdxFile::fromBytes.
-#include "idxfile.h"
+#include "data/idxfile.h"
 
 #include <cstdint>
 #include <cstdlib>

@@ -1,6 +1,6 @@
 // libFuzzer target: traclens-model.json validation (parseModelSpec). The directory does
 // not exist, so a manifest that passes every other check stops at its checkpoint files.
-#include "modelspec.h"
+#include "model/modelspec.h"
 
 #include <cstdint>
 #include <cstdlib>

@@ -7,10 +7,10 @@
 //
 // Seed: tests/fuzz/corpus/project/, made by make-project-seed.sh (a synthetic project of
 // 12 training and 4 test examples, 3 classes, embedding 4, 2 checkpoints, 512-byte pages).
-#include "factorstore.h"
+#include "store/factorstore.h"
 #include "influenceengine.h"
-#include "projectdb.h"
-#include "ranking.h"
+#include "store/projectdb.h"
+#include "influence/ranking.h"
 
 #include <cstdint>
 #include <cstdlib>

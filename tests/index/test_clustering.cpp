@@ -2,10 +2,10 @@
 // against the planted centres), in TracIn and in embedding space, with k chosen by the
 // silhouette or given; stored sets are reused until the project changes.
 
-#include "clusterjob.h"
-#include "projectdb.h"
-#include "sphericalkmeans.h"
-#include "synthproject.h"
+#include "index/clusterjob.h"
+#include "store/projectdb.h"
+#include "index/sphericalkmeans.h"
+#include "store/synthproject.h"
 
 #include <QTemporaryDir>
 #include <QtTest>

@@ -6,11 +6,11 @@
 // exact search states float32 unless float16 is chosen; the persisted index is reused while fresh,
 // rebuilt when the project changes, and the build can be cancelled.
 
-#include "cellindex.h"
-#include "float16.h"
-#include "influenceindex.h"
-#include "projectdb.h"
-#include "synthproject.h"
+#include "index/cellindex.h"
+#include "util/float16.h"
+#include "influence/influenceindex.h"
+#include "store/projectdb.h"
+#include "store/synthproject.h"
 
 #include <QDir>
 #include <QJsonDocument>

@@ -2,9 +2,9 @@
 // gradient vector; without projection the vectors' dot product is TracIn; projected
 // dot products are unbiased; half-precision round trips are within 2⁻¹¹.
 
-#include "factors.h"
-#include "float16.h"
-#include "tracinprojection.h"
+#include "store/factors.h"
+#include "util/float16.h"
+#include "index/tracinprojection.h"
 
 #include <QtTest>
 

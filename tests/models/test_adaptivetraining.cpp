@@ -4,11 +4,11 @@
 // three patterns (stripes across, stripes down, a blob) that a small CNN learns in one or
 // two epochs, so validation accuracy saturates early.
 
-#include "modelrunner.h"
-#include "modelspec.h"
-#include "trainer.h"
+#include "model/modelrunner.h"
+#include "model/modelspec.h"
+#include "model/trainer.h"
 #include "syntheticstripes.h"
-#include "trainingrecord.h"
+#include "model/trainingrecord.h"
 
 #include <QDir>
 #include <QFile>

@@ -1,4 +1,4 @@
-// K-fold cross-validation (core/crossvalidation.h): the stratified fold assignment; the
+// K-fold cross-validation (core/model/crossvalidation.h): the stratified fold assignment; the
 // out-of-sample terms of a tiny project (each example scored by the fold model that did
 // not train on it, probabilities summing to 1, scores following the labels given); and
 // `traclens-cli crossvalidate` killed with SIGKILL after its first fold, then run again:
@@ -6,10 +6,10 @@
 // for bit.
 
 #include "clirun.h"
-#include "crossvalidation.h"
-#include "projectdb.h"
+#include "model/crossvalidation.h"
+#include "store/projectdb.h"
 #include "testproject.h"
-#include "trainingrecord.h"
+#include "model/trainingrecord.h"
 
 #include <QDir>
 #include <QFileInfo>

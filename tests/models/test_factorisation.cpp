@@ -6,7 +6,7 @@
 // LibTorch before Qt: Qt's `slots` macro would otherwise rewrite a LibTorch method name.
 #include <torch/torch.h>
 
-#include "factors.h"
+#include "store/factors.h"
 
 #include <QTest>
 

@@ -3,8 +3,8 @@
 // optimised copy must give the embeddings and logits of the scripted module as saved,
 // to the tolerance load() applies (1e-4 × max(1, largest |value|)).
 
-#include "modelrunner.h"
-#include "modelspec.h"
+#include "model/modelrunner.h"
+#include "model/modelspec.h"
 #include "requireorskip.h"
 #include "pythonfixture.h"
 

@@ -1,7 +1,7 @@
 // traclens-model.json: round trip, and one row per way a manifest can be wrong, each
 // checked for a message that names the file and the field.
 
-#include "modelspec.h"
+#include "model/modelspec.h"
 
 #include <QDir>
 #include <QFile>

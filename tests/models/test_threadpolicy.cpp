@@ -4,7 +4,7 @@
 // LibTorch before Qt: Qt's `slots` macro breaks LibTorch's headers.
 #include <ATen/Parallel.h>
 
-#include "modelrunner.h"
+#include "model/modelrunner.h"
 
 #include <QTest>
 

@@ -3,9 +3,9 @@
 // self-influence with autograd; here the same numbers must come out of ModelRunner +
 // computeFactorRow. Then one row per way a model can break the contract.
 
-#include "factors.h"
-#include "modelrunner.h"
-#include "modelspec.h"
+#include "store/factors.h"
+#include "model/modelrunner.h"
+#include "model/modelspec.h"
 #include "requireorskip.h"
 #include "pythonfixture.h"
 

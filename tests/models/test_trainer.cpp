@@ -2,9 +2,9 @@
 // drawn as distinct patterns (horizontal stripes, vertical stripes, a blob), so two
 // short epochs must learn them.
 
-#include "modelrunner.h"
-#include "modelspec.h"
-#include "trainer.h"
+#include "model/modelrunner.h"
+#include "model/modelspec.h"
+#include "model/trainer.h"
 #include "syntheticstripes.h"
 
 #include <QDir>

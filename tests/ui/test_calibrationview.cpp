@@ -3,9 +3,9 @@
 // answer arrives (unless the person picked another order), and the report page shows the
 // evidence — or, uncalibrated, what the default is and how to measure it.
 
-#include "calibration.h"
-#include "evaluation.h"
-#include "ranking.h"
+#include "evaluation/calibration.h"
+#include "evaluation/evaluation.h"
+#include "influence/ranking.h"
 #include "reportpage.h"
 #include "reviewpage.h"
 #include "sessionfixture.h"

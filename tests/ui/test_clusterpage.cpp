@@ -6,7 +6,7 @@
 #include "clusterpage.h"
 #include "neighbourlistmodel.h"
 #include "projectsession.h"
-#include "synthproject.h"
+#include "store/synthproject.h"
 #include "tileview.h"
 
 #include <QSignalSpy>

@@ -8,7 +8,7 @@
 #include "influencepage.h"
 #include "itemroles.h"
 #include "neighbourlistmodel.h"
-#include "projectdb.h"
+#include "store/projectdb.h"
 #include "projectsession.h"
 #include "sessionfixture.h"
 #include "testproject.h"

@@ -4,10 +4,10 @@
 // active model on the edited labels and reports both accuracies; cross-validation runs
 // with progress and stores out-of-sample terms for every training example.
 
-#include "crossvalidation.h"
+#include "model/crossvalidation.h"
 #include "jobcontroller.h"
-#include "projectdb.h"
-#include "ranking.h"
+#include "store/projectdb.h"
+#include "influence/ranking.h"
 #include "testproject.h"
 
 #include <QElapsedTimer>

@@ -3,7 +3,7 @@
 // projects persist; a file that is not a project, a project from a newer TracLens and a
 // missing dataset each end in a dialog that says what is wrong and what to do.
 
-#include "calibration.h"
+#include "evaluation/calibration.h"
 #include "datasetbrowserpage.h"
 #include "examplelistmodel.h"
 #include "influencepage.h"
@@ -11,7 +11,7 @@
 #include "jobcontroller.h"
 #include "mainwindow.h"
 #include "neighbourlistmodel.h"
-#include "projectdb.h"
+#include "store/projectdb.h"
 #include "projectsession.h"
 #include "reviewpage.h"
 #include "testproject.h"

@@ -7,7 +7,7 @@
 #include "rawsql.h"
 #include "jobcontroller.h"
 #include "mainwindow.h"
-#include "projectdb.h"
+#include "store/projectdb.h"
 #include "testproject.h"
 
 #include <QDir>

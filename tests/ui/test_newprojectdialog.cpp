@@ -5,7 +5,7 @@
 
 #include "jobcontroller.h"
 #include "newprojectdialog.h"
-#include "projectdb.h"
+#include "store/projectdb.h"
 #include "testproject.h"
 
 #include <QCheckBox>

@@ -5,15 +5,15 @@
 // with a dialog that says why — and the project file stays byte for byte the same.
 //
 // The other TracLens is stood in for by a child process holding the project's writer
-// lock (flock(1) on "<project>.lock", the lock core/projectlock.h takes): the lock is per
+// lock (flock(1) on "<project>.lock", the lock core/store/projectlock.h takes): the lock is per
 // process, so this test process could not hold it against itself.
 
 #include "influencepage.h"
 #include "jobcontroller.h"
 #include "mainwindow.h"
 #include "neighbourlistmodel.h"
-#include "projectdb.h"
-#include "projectlock.h"
+#include "store/projectdb.h"
+#include "store/projectlock.h"
 #include "projectsession.h"
 #include "reviewpage.h"
 #include "testproject.h"

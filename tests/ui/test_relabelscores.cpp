@@ -6,13 +6,13 @@
 // read as a user sees it: the session and its loaded index, and the CLI's JSON.
 
 #include "clirun.h"
-#include "clusterjob.h"
-#include "computejob.h"
-#include "factors.h"
-#include "influenceindex.h"
-#include "projectdb.h"
+#include "index/clusterjob.h"
+#include "influence/computejob.h"
+#include "store/factors.h"
+#include "influence/influenceindex.h"
+#include "store/projectdb.h"
 #include "projectsession.h"
-#include "ranking.h"
+#include "influence/ranking.h"
 #include "sessionfixture.h"
 #include "testproject.h"
 

@@ -3,12 +3,12 @@
 // its report is shown on the page (recall table, summary); the project's own labels and
 // label history are unchanged. A cancelled dialog starts nothing.
 
-#include "calibration.h"
-#include "evaluation.h"
+#include "evaluation/calibration.h"
+#include "evaluation/evaluation.h"
 #include "evaluationdialog.h"
 #include "jobcontroller.h"
 #include "metatypes.h"
-#include "projectdb.h"
+#include "store/projectdb.h"
 #include "reportpage.h"
 #include "sessionfixture.h"
 #include "testproject.h"

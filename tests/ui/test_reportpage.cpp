@@ -3,8 +3,8 @@
 // drawn; an evaluation report beside the project is found and shown (rankings table,
 // recall chart, cleaning loop), and an unreadable one is refused with a message.
 
-#include "evaluation.h"
-#include "flagging.h"
+#include "evaluation/evaluation.h"
+#include "influence/flagging.h"
 #include "reportpage.h"
 #include "sessionfixture.h"
 #include "testproject.h"

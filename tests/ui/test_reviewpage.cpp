@@ -5,8 +5,8 @@
 // mark; the counter follows.
 
 #include "neighbourlistmodel.h"
-#include "projectdb.h"
-#include "ranking.h"
+#include "store/projectdb.h"
+#include "influence/ranking.h"
 #include "reviewpage.h"
 #include "sessionfixture.h"
 #include "testproject.h"

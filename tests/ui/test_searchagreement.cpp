@@ -4,7 +4,7 @@
 // rescored in double, so near-ties could come out in another order.)
 
 #include "clirun.h"
-#include "influenceindex.h"
+#include "influence/influenceindex.h"
 #include "projectsession.h"
 #include "sessionfixture.h"
 

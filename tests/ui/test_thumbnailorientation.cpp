@@ -5,8 +5,8 @@
 // picks the style from the active model's manifest; the thumbnail cache decodes with it
 // and knows which images it shows unrotated, so the views can say so.
 
-#include "modelspec.h"
-#include "projectdb.h"
+#include "model/modelspec.h"
+#include "store/projectdb.h"
 #include "projectsession.h"
 #include "testproject.h"
 #include "thumbnailcache.h"

@@ -2,7 +2,7 @@
 // names the review queue's real default order.
 
 #include "appsettings.h"
-#include "ranking.h"
+#include "influence/ranking.h"
 #include "welcomepage.h"
 
 #include <QFile>

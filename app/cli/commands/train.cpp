@@ -1,0 +1,85 @@
+// traclens-cli train: the built-in CNN on the project, a checkpoint per epoch.
+
+#include "commands.h"
+#include "common.h"
+#include "trainingoptions.h"
+
+#include "model/modelrunner.h"
+#include "model/trainer.h"
+#include "model/trainjob.h"
+
+#include <QJsonArray>
+#include <QJsonObject>
+
+#include <chrono>
+#include <cstdio>
+
+namespace traclens::cli {
+
+int cmdTrain(Context &c)
+{
+    if (c.positional.size() != 1)
+        return usage("train: expected <project>");
+    auto db = openProject(c.positional[0]);
+    if (!db.ok())
+        return fail(db.status());
+    TrainConfig cfg = TrainConfig::adaptiveDefault();
+    if (!applyEpochOptions(c.parser, &cfg))
+        return usage("train: --epochs, --max-epochs and --patience must be positive, --time-budget 0 or more");
+    cfg.width = c.parser.value("width").toInt();
+    cfg.embeddingDim = c.parser.value("embedding-dim").toInt();
+    cfg.batchSize = c.parser.value("batch").toInt();
+    cfg.learningRate = c.parser.value("lr").toDouble();
+    cfg.lrDecay = c.parser.value("lr-decay").toDouble();
+    cfg.lrDecayEvery = c.parser.value("lr-decay-every").toInt();
+    cfg.checkpointEvery = c.parser.value("checkpoint-every").toInt();
+    cfg.seed = c.parser.value("seed").toULongLong();
+    if (cfg.width < 1 || cfg.batchSize < 1 || cfg.learningRate <= 0 || cfg.embeddingDim < 1
+        || cfg.checkpointEvery < 1)
+        return usage("train: width, embedding-dim, batch and checkpoint-every must be positive, lr > 0");
+    ModelRunner::setThreads(c.parser.value("threads").toInt());
+    const auto t0 = std::chrono::steady_clock::now();
+    auto id = trainProjectModel(**db, cfg, c.parser.value("name").toStdString(), progressPrinter(c.quiet), &g_cancel);
+    if (!id.ok())
+        return fail(id.status());
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    auto epochs = (*db)->epochs(*id);
+    auto cps = (*db)->checkpoints(*id);
+    if (!epochs.ok() || !cps.ok())
+        return fail(epochs.ok() ? cps.status() : epochs.status());
+    const QJsonArray warnings = modelWarningsJson(**db, *id);
+    if (c.json) {
+        QJsonArray ep;
+        for (const auto &e : *epochs)
+            ep.append(QJsonObject{{"epoch", e.epoch}, {"learning_rate", e.learningRate}, {"train_loss", e.trainLoss},
+                                  {"train_accuracy", e.trainAccuracy}, {"test_loss", e.testLoss},
+                                  {"test_accuracy", e.testAccuracy}});
+        printJson({{"model", qint64(*id)}, {"checkpoints", int(cps->size())}, {"seconds", seconds}, {"epochs", ep},
+                   {"training", trainingRecordJson(**db, *id)}, {"model_warnings", warnings}});
+    } else {
+        std::printf("model %lld: %zu checkpoints, %.1f s\n", (long long)*id, cps->size(), seconds);
+        printTrainingRecord(**db, *id);
+        for (const auto &e : *epochs)
+            std::printf("  epoch %d  lr %.4g  train loss %.4f acc %.4f  test loss %.4f acc %.4f\n", e.epoch,
+                        e.learningRate, e.trainLoss, e.trainAccuracy, e.testLoss, e.testAccuracy);
+        printModelWarnings(warnings, stdout);
+    }
+    return ExitOk;
+}
+
+void trainOptions(CommandOptions &p)
+{
+    addEpochOptions(p);
+    p.addOption({"width", "Channels of the first convolution.", "n", "16"});
+    p.addOption({"embedding-dim", "Size of the embedding fed to fc.", "n", "64"});
+    p.addOption({"batch", "Batch size.", "n", "64"});
+    p.addOption({"lr", "Initial learning rate.", "rate", "0.05"});
+    p.addOption({"lr-decay", "Learning-rate factor per decay step.", "factor", "0.5"});
+    p.addOption({"lr-decay-every", "Epochs per decay step.", "n", "2"});
+    p.addOption({"checkpoint-every", "Epochs between checkpoints.", "n", "1"});
+    p.addOption({"seed", "Random seed.", "n", "1"});
+    p.addOption({"name", "Model name.", "name", "builtin-cnn"});
+    p.addOption(threadsOption());
+}
+
+} // namespace traclens::cli

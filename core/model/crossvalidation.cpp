@@ -1,0 +1,545 @@
+#include "model/crossvalidation.h"
+
+#include "store/factors.h"
+#include "data/imagedecoder.h"
+#include "model/modelrunner.h"
+#include "model/modelspec.h"
+#include "model/trainjob.h"
+
+#include <QCryptographicHash>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace traclens {
+
+namespace {
+
+constexpr const char *kStage = "cross-validate";
+// Written beside a fold's checkpoints once its training has finished, with the run's
+// fingerprint: a rerun that died between training and storing the terms scores the
+// trained model instead of training it again.
+constexpr const char *kFoldMarker = "crossval-fold.json";
+
+std::string number(double v)
+{
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+
+// A uniform draw in [0, bound) from the engine's raw output (rejection sampling), so the
+// shuffle is the same with every standard library, unlike std::shuffle.
+uint64_t draw(std::mt19937_64 &rng, uint64_t bound)
+{
+    const uint64_t limit = std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % bound;
+    uint64_t v;
+    do
+        v = rng();
+    while (v >= limit);
+    return v % bound;
+}
+
+std::string fingerprintOf(const CrossValidationConfig &config, const std::vector<int64_t> &ids,
+                          const std::vector<int> &labels)
+{
+    QCryptographicHash hash(QCryptographicHash::Sha256);
+    const std::string json = config.toJson();
+    hash.addData(QByteArrayView(json.data(), qsizetype(json.size())));
+    for (size_t i = 0; i < ids.size(); ++i) {
+        const int64_t pair[2] = {ids[i], int64_t(labels[i])};
+        hash.addData(QByteArrayView(reinterpret_cast<const char *>(pair), sizeof pair));
+    }
+    return hash.result().toHex().toStdString();
+}
+
+// The checkpoints a fixed-epoch training writes: every `checkpointEvery` epochs and
+// after the last (trainer.h).
+int checkpointCount(const TrainConfig &c)
+{
+    int n = 0;
+    for (int e = 1; e <= c.epochs; ++e)
+        if ((c.checkpointEvery > 0 && e % c.checkpointEvery == 0) || e == c.epochs)
+            ++n;
+    return n;
+}
+
+std::string readSmallFile(const fs::path &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return {};
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return text.size() > 4096 ? std::string() : text;
+}
+
+Status writeSmallFile(const fs::path &path, const std::string &text)
+{
+    const fs::path tmp = path.string() + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << text;
+        if (!out.flush())
+            return Status::ioError(tmp.string() + ": cannot write");
+    }
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec)
+        return Status::ioError(path.string() + ": cannot write: " + ec.message());
+    return Status::ok();
+}
+
+// The input shape and normalisation trainProjectModel uses: the first image's channel
+// count and size (capped at 64), per-channel mean and standard deviation of all training
+// pixels. Pixel statistics carry no label, so sharing them across folds leaks nothing a
+// held-out label could influence, and every fold model reads images alike.
+Result<InputSpec> inputSpecFor(const DatasetInfo &info, const ExampleRow &first)
+{
+    ImageStore store(info.kind, info.root);
+    auto image = store.load(first.source);
+    if (!image.ok())
+        return image.status();
+    InputSpec spec;
+    spec.channels = image->channels() == 1 ? 1 : 3;
+    spec.height = std::min(64, image->rows);
+    spec.width = std::min(64, image->cols);
+    return spec;
+}
+
+
+// Runs every checkpoint of the fold model in `dir` on the held-out rows of `all`
+// (8-bit pixels, converted exactly as the trainer converts them) and appends their terms.
+Status scoreFold(const std::string &dir, const TrainData &all, const std::vector<size_t> &heldOut,
+                 const std::vector<int64_t> &ids, int fold, int expectedCheckpoints, const std::function<void(int)> &onBatch,
+                 const std::function<void(int)> &onCheckpoint, const CancelFlag *cancel,
+                 std::vector<CrossValidationTermRow> *rows, std::vector<double> *learningRates)
+{
+    auto spec = readModelSpec(dir);
+    if (!spec.ok())
+        return spec.status();
+    if (int(spec->checkpoints.size()) != expectedCheckpoints)
+        return Status::internal(dir + ": the fold model has " + std::to_string(spec->checkpoints.size())
+                                + " checkpoints, expected " + std::to_string(expectedCheckpoints));
+    const InputSpec &in = all.input;
+    const size_t per = in.floatsPerImage();
+    const size_t plane = size_t(in.height) * in.width;
+    // The trainer's conversion, (v/255 − mean)/std per channel, as a table.
+    std::vector<float> table(size_t(in.channels) * 256);
+    for (int c = 0; c < in.channels; ++c)
+        for (int v = 0; v < 256; ++v)
+            table[size_t(c) * 256 + size_t(v)] = (float(v) / 255.0f - in.mean[size_t(c)]) / in.std[size_t(c)];
+    constexpr size_t kBatch = 256;
+    std::vector<float> input;
+    std::vector<float> error;
+    BatchOutput out;
+    for (size_t c = 0; c < spec->checkpoints.size(); ++c) {
+        onCheckpoint(int(c));
+        learningRates->push_back(spec->checkpoints[c].learningRate);
+        auto runner = ModelRunner::load(*spec, c);
+        if (!runner.ok())
+            return runner.status();
+        for (size_t start = 0; start < heldOut.size(); start += kBatch) {
+            if (isCancelled(cancel))
+                return Status::cancelled("cross-validation cancelled; finished folds are kept");
+            const size_t n = std::min(kBatch, heldOut.size() - start);
+            input.resize(n * per);
+            for (size_t i = 0; i < n; ++i) {
+                const uint8_t *src = all.pixels.data() + heldOut[start + i] * per;
+                float *dst = input.data() + i * per;
+                for (size_t j = 0; j < per; ++j)
+                    dst[j] = table[(j / plane) * 256 + src[j]];
+            }
+            TL_RETURN_IF_ERROR((*runner)->run(input.data(), int(n), &out));
+            const int k = out.numClasses;
+            error.resize(size_t(k));
+            for (size_t i = 0; i < n; ++i) {
+                CrossValidationTermRow row;
+                row.exampleId = ids[heldOut[start + i]];
+                row.checkpoint = int(c);
+                row.fold = fold;
+                row.probs.resize(size_t(k));
+                float loss = 0.0f;
+                // The label only shapes e and the loss, which are not kept.
+                computeFactorRow(out.logits.data() + i * size_t(k), k, 0, row.probs.data(), error.data(), &loss);
+                const float *h = out.embeddings.data() + i * size_t(out.embeddingDim);
+                double norm = 0.0;
+                for (int d = 0; d < out.embeddingDim; ++d)
+                    norm += double(h[d]) * h[d];
+                row.featureNorm = float(norm);
+                rows->push_back(std::move(row));
+            }
+            onBatch(int(n));
+        }
+    }
+    return Status::ok();
+}
+
+} // namespace
+
+std::string CrossValidationConfig::toJson() const
+{
+    const TrainConfig &t = train;
+    std::ostringstream o;
+    o << "{\"folds\":" << folds << ",\"seed\":" << seed << ",\"train\":{\"width\":" << t.width
+      << ",\"embedding_dim\":" << t.embeddingDim << ",\"epochs\":" << t.epochs << ",\"batch\":" << t.batchSize
+      << ",\"lr\":" << number(t.learningRate) << ",\"lr_decay\":" << number(t.lrDecay)
+      << ",\"lr_decay_every\":" << t.lrDecayEvery << ",\"checkpoint_every\":" << t.checkpointEvery
+      << ",\"seed\":" << t.seed << "}}";
+    return o.str();
+}
+
+const char *outOfSampleScoreName(OutOfSampleScore kind)
+{
+    switch (kind) {
+    case OutOfSampleScore::SelfConfidence: return "cv-self-confidence";
+    case OutOfSampleScore::Margin: return "cv-margin";
+    case OutOfSampleScore::SelfInfluence: return "cv-self-influence";
+    }
+    return "cv-self-confidence";
+}
+
+bool parseOutOfSampleScore(const std::string &name, OutOfSampleScore *kind)
+{
+    for (OutOfSampleScore k : {OutOfSampleScore::SelfConfidence, OutOfSampleScore::Margin,
+                               OutOfSampleScore::SelfInfluence}) {
+        const std::string full = outOfSampleScoreName(k);
+        if (name == full || name == full.substr(3)) {
+            *kind = k;
+            return true;
+        }
+    }
+    return false;
+}
+
+std::vector<int> assignFolds(const std::vector<int64_t> &ids, const std::vector<int> &labels, int folds,
+                             uint64_t seed)
+{
+    if (folds < 1 || ids.size() != labels.size())
+        return {};
+    // Positions grouped by label (ascending), each class in id order.
+    std::vector<size_t> order(ids.size());
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return labels[a] != labels[b] ? labels[a] < labels[b] : ids[a] < ids[b];
+    });
+    std::mt19937_64 rng(seed);
+    std::vector<int> fold(ids.size(), 0);
+    size_t dealt = 0;
+    for (size_t begin = 0; begin < order.size();) {
+        size_t end = begin;
+        while (end < order.size() && labels[order[end]] == labels[order[begin]])
+            ++end;
+        for (size_t i = end - begin; i > 1; --i)
+            std::swap(order[begin + i - 1], order[begin + draw(rng, i)]);
+        // Dealing continues where the previous class stopped, so the fold sizes stay
+        // within one of each other, not only the per-class counts.
+        for (size_t j = begin; j < end; ++j)
+            fold[order[j]] = int(dealt++ % size_t(folds));
+        begin = end;
+    }
+    return fold;
+}
+
+int defaultCrossValidationEpochs(ProjectDb &db)
+{
+    auto active = db.activeModel();
+    if (!active.ok() || !active->has_value())
+        return kDefaultCrossValidationEpochs;
+    auto record = storedTrainingRecord(db, **active);
+    if (!record.ok() || !record->has_value() || (*record)->epochs < 1)
+        return kDefaultCrossValidationEpochs;
+    return (*record)->epochs;
+}
+
+std::string crossValidationDirectory(const ProjectDb &db)
+{
+    return (fs::path(db.sideDirectory()) / "crossval").string();
+}
+
+Status runCrossValidation(ProjectDb &db, const CrossValidationConfig &config, const ProgressFn &progress,
+                          const CancelFlag *cancel)
+{
+    if (config.folds < 2)
+        return Status::invalid("cross-validation needs at least 2 folds, not " + std::to_string(config.folds));
+    const TrainConfig &tc = config.train;
+    if (tc.epochs < 1 || tc.width < 1 || tc.embeddingDim < 1 || tc.batchSize < 1 || !(tc.learningRate > 0.0)
+        || tc.checkpointEvery < 1)
+        return Status::invalid("cross-validation: epochs, width, embedding size, batch size and checkpoint interval "
+                               "must be positive and the learning rate above 0");
+    if (db.isReadOnly())
+        return Status::invalid(db.path() + ": the project is open read-only; cross-validation writes to it");
+    auto info = db.dataset();
+    if (!info.ok())
+        return info.status();
+    if (!info->has_value())
+        return Status::invalid(db.path() + ": the project has no dataset; import one first");
+    const std::vector<std::string> &classes = (*info)->classes;
+    if (classes.size() < 2)
+        return Status::invalid(db.path() + ": cross-validation needs at least two classes; the dataset has "
+                               + std::to_string(classes.size()));
+    auto train = db.examples(Split::Train);
+    if (!train.ok())
+        return train.status();
+    const size_t n = train->size();
+    if (n < size_t(config.folds))
+        return Status::invalid(db.path() + ": " + std::to_string(config.folds) + " folds need at least as many "
+                               "training examples; the dataset has " + std::to_string(n));
+    std::vector<int64_t> ids(n);
+    std::vector<int> labels(n);
+    for (size_t i = 0; i < n; ++i) {
+        ids[i] = (*train)[i].id;
+        labels[i] = (*train)[i].currentLabel;
+    }
+
+    // The whole run's fingerprint decides between resuming and starting afresh.
+    const std::string fingerprint = fingerprintOf(config, ids, labels);
+    auto stored = db.crossValidationRun();
+    if (!stored.ok())
+        return stored.status();
+    const fs::path root = crossValidationDirectory(db);
+    int64_t runId = 0;
+    if (stored->has_value() && (*stored)->fingerprint == fingerprint) {
+        runId = (*stored)->id;
+    } else {
+        // Only the folder this job makes; the rows of the old run go with the new one's start.
+        std::error_code ec;
+        fs::remove_all(root, ec);
+        if (ec)
+            return Status::ioError(root.string() + ": cannot remove the previous cross-validation: " + ec.message());
+        CrossValidationRunRow row;
+        row.folds = config.folds;
+        row.configJson = config.toJson();
+        row.fingerprint = fingerprint;
+        auto id = db.startCrossValidationRun(row);
+        if (!id.ok())
+            return id.status();
+        runId = *id;
+    }
+    auto finishedFolds = db.crossValidationFolds(runId);
+    if (!finishedFolds.ok())
+        return finishedFolds.status();
+    std::vector<bool> finished(size_t(config.folds), false);
+    for (const auto &f : *finishedFolds)
+        if (f.first >= 0 && f.first < config.folds)
+            finished[size_t(f.first)] = true;
+
+    const std::vector<int> fold = assignFolds(ids, labels, config.folds, config.seed);
+    std::vector<std::vector<size_t>> heldOut(size_t(config.folds));
+    for (size_t i = 0; i < n; ++i)
+        heldOut[size_t(fold[i])].push_back(i);
+
+    TrainConfig foldConfig = tc;
+    foldConfig.adaptive.enabled = false;
+    const int checkpoints = checkpointCount(foldConfig);
+    const int64_t total = int64_t(config.folds - 1) * int64_t(n) * foldConfig.epochs + int64_t(n) * checkpoints;
+    int64_t done = 0;
+    for (int k = 0; k < config.folds; ++k)
+        if (finished[size_t(k)])
+            done += int64_t(n - heldOut[size_t(k)].size()) * foldConfig.epochs
+                    + int64_t(heldOut[size_t(k)].size()) * checkpoints;
+    if (std::all_of(finished.begin(), finished.end(), [](bool f) { return f; })) {
+        if (progress)
+            progress({kStage, "every fold finished", total, total});
+        return Status::ok();
+    }
+
+    if (progress)
+        progress({kStage, "reading images", done, total});
+    auto spec = inputSpecFor(**info, train->front());
+    if (!spec.ok())
+        return spec.status();
+    TrainData all;
+    TL_RETURN_IF_ERROR(loadTrainData(db, *train, *spec, &all, {}, cancel));
+    setPixelStatistics(&all);
+    const size_t per = all.input.floatsPerImage();
+
+    for (int k = 0; k < config.folds; ++k) {
+        if (finished[size_t(k)])
+            continue;
+        if (isCancelled(cancel))
+            return Status::cancelled("cross-validation cancelled; finished folds are kept");
+        const std::string foldName = "fold " + std::to_string(k + 1) + " of " + std::to_string(config.folds);
+        const std::vector<size_t> &out = heldOut[size_t(k)];
+        TrainData part;
+        part.input = all.input;
+        part.pixels.reserve((n - out.size()) * per);
+        for (size_t i = 0; i < n; ++i) {
+            if (fold[i] == k)
+                continue;
+            part.pixels.insert(part.pixels.end(), all.pixels.begin() + std::ptrdiff_t(i * per),
+                               all.pixels.begin() + std::ptrdiff_t((i + 1) * per));
+            part.labels.push_back(all.labels[i]);
+        }
+        const fs::path dir = root / ("fold-" + std::to_string(k));
+        const int64_t base = done;
+        TrainConfig cfg = foldConfig;
+        cfg.seed = tc.seed + uint64_t(k);
+        cfg.resume = true;
+        // A fold trained to the end before the run stopped keeps its model.
+        const bool trained = readSmallFile(dir / kFoldMarker) == fingerprint && readModelSpec(dir.string()).ok();
+        if (!trained) {
+            TrainData none;
+            none.input = part.input;
+            TrainCallbacks callbacks;
+            callbacks.progress = [&](const TrainProgressInfo &p) {
+                if (progress)
+                    progress({kStage,
+                              foldName + ": training epoch " + std::to_string(p.epoch) + " of "
+                                  + std::to_string(p.epochs),
+                              base + int64_t(p.epoch - 1) * part.count() + p.seen, total});
+            };
+            auto outcome = trainBuiltinCnn(part, none, classes, cfg, dir.string(), callbacks, cancel);
+            if (!outcome.ok())
+                return outcome.status().isCancelled()
+                           ? Status::cancelled("cross-validation cancelled; finished folds are kept")
+                           : outcome.status().withContext("cross-validation " + foldName);
+            TL_RETURN_IF_ERROR(writeSmallFile(dir / kFoldMarker, fingerprint));
+        }
+        done = base + part.count() * cfg.epochs;
+
+        std::vector<CrossValidationTermRow> rows;
+        rows.reserve(out.size() * size_t(checkpoints));
+        std::vector<double> rates;
+        int current = 0;
+        TL_RETURN_IF_ERROR(scoreFold(
+            dir.string(), all, out, ids, k, checkpoints,
+            [&](int scored) {
+                done += scored;
+                if (progress)
+                    progress({kStage,
+                              foldName + ": scoring checkpoint " + std::to_string(current + 1) + " of "
+                                  + std::to_string(checkpoints),
+                              done, total});
+            },
+            [&](int c) { current = c; }, cancel, &rows, &rates));
+        TL_RETURN_IF_ERROR(db.writeCrossValidationFold(runId, k, rates, rows));
+    }
+    if (progress)
+        progress({kStage, "every fold finished", total, total});
+    return Status::ok();
+}
+
+Result<OutOfSampleTerms> loadOutOfSampleTerms(ProjectDb &db)
+{
+    auto run = db.crossValidationRun();
+    if (!run.ok())
+        return run.status();
+    if (!run->has_value())
+        return Status::notFound(db.path() + ": no cross-validation yet; run 'traclens-cli crossvalidate' first");
+    const CrossValidationRunRow &r = **run;
+    auto folds = db.crossValidationFolds(r.id);
+    if (!folds.ok())
+        return folds.status();
+    if (int(folds->size()) < r.folds)
+        return Status::notFound(db.path() + ": the cross-validation is unfinished (" + std::to_string(folds->size())
+                                + " of " + std::to_string(r.folds) + " folds); run 'traclens-cli crossvalidate' "
+                                "again to finish it");
+    OutOfSampleTerms terms;
+    terms.learningRates = folds->front().second;
+    for (const auto &f : *folds)
+        if (f.second != terms.learningRates)
+            return Status::corruption(db.path() + ": cross-validation fold " + std::to_string(f.first)
+                                      + " has another learning-rate schedule than fold "
+                                      + std::to_string(folds->front().first));
+    const int c = terms.numCheckpoints();
+    if (c < 1)
+        return Status::corruption(db.path() + ": the cross-validation run lists no checkpoints");
+    std::string problem;
+    int expected = 0; // the next checkpoint of the current example
+    Status read = db.forEachCrossValidationTerm(r.id, [&](const CrossValidationTermRow &t) {
+        if (!problem.empty())
+            return;
+        auto where = [&] {
+            return "cross-validation term (example " + std::to_string(t.exampleId) + ", checkpoint "
+                   + std::to_string(t.checkpoint) + ")";
+        };
+        if (terms.numClasses == 0)
+            terms.numClasses = int(t.probs.size());
+        if (int(t.probs.size()) != terms.numClasses || terms.numClasses < 2) {
+            problem = where() + " has " + std::to_string(t.probs.size()) + " probabilities, expected "
+                      + std::to_string(terms.numClasses);
+            return;
+        }
+        if (t.checkpoint == 0) {
+            if (expected != 0) {
+                problem = "cross-validation terms of example " + std::to_string(terms.ids.back()) + " stop at "
+                          + std::to_string(expected) + " of " + std::to_string(c) + " checkpoints";
+                return;
+            }
+            terms.ids.push_back(t.exampleId);
+            terms.fold.push_back(t.fold);
+        } else if (t.checkpoint != expected || terms.ids.empty() || terms.ids.back() != t.exampleId
+                   || terms.fold.back() != t.fold) {
+            problem = where() + " is out of sequence";
+            return;
+        }
+        terms.probs.insert(terms.probs.end(), t.probs.begin(), t.probs.end());
+        terms.featureNorm.push_back(t.featureNorm);
+        expected = (t.checkpoint + 1) % c;
+    });
+    TL_RETURN_IF_ERROR(read);
+    if (problem.empty() && expected != 0)
+        problem = "cross-validation terms of example " + std::to_string(terms.ids.back()) + " stop at "
+                  + std::to_string(expected) + " of " + std::to_string(c) + " checkpoints";
+    if (!problem.empty())
+        return Status::corruption(db.path() + ": " + problem);
+    if (terms.ids.empty())
+        return Status::notFound(db.path() + ": the cross-validation covers none of the current training examples");
+    return terms;
+}
+
+std::vector<double> outOfSampleScores(const OutOfSampleTerms &terms, const std::vector<int64_t> &ids,
+                                      const std::vector<int> &labels, OutOfSampleScore kind)
+{
+    const int k = terms.numClasses;
+    const int c = terms.numCheckpoints();
+    std::vector<double> scores(ids.size(), std::numeric_limits<double>::quiet_NaN());
+    for (size_t i = 0; i < ids.size() && i < labels.size(); ++i) {
+        const auto it = std::lower_bound(terms.ids.begin(), terms.ids.end(), ids[i]);
+        const int y = labels[i];
+        if (it == terms.ids.end() || *it != ids[i] || y < 0 || y >= k || c < 1)
+            continue;
+        const size_t row = size_t(it - terms.ids.begin());
+        const float *last = terms.probs.data() + (row * size_t(c) + size_t(c - 1)) * size_t(k);
+        switch (kind) {
+        case OutOfSampleScore::SelfConfidence:
+            scores[i] = 1.0 - double(last[y]);
+            break;
+        case OutOfSampleScore::Margin: {
+            double other = -std::numeric_limits<double>::infinity();
+            for (int j = 0; j < k; ++j)
+                if (j != y)
+                    other = std::max(other, double(last[j]));
+            scores[i] = -(double(last[y]) - other);
+            break;
+        }
+        case OutOfSampleScore::SelfInfluence: {
+            double sum = 0.0;
+            for (int cp = 0; cp < c; ++cp) {
+                const float *p = terms.probs.data() + (row * size_t(c) + size_t(cp)) * size_t(k);
+                double e2 = 0.0;
+                for (int j = 0; j < k; ++j) {
+                    const double e = double(p[j]) - (j == y ? 1.0 : 0.0);
+                    e2 += e * e;
+                }
+                sum += terms.learningRates[size_t(cp)] * e2 * (double(terms.featureNorm[row * size_t(c) + size_t(cp)]) + 1.0);
+            }
+            scores[i] = sum;
+            break;
+        }
+        }
+    }
+    return scores;
+}
+
+} // namespace traclens

@@ -1,0 +1,111 @@
+#pragma once
+// K-fold cross-validation of the built-in CNN: out-of-sample scores for every training
+// example, from a fold model that never trained on it. This is the confident-learning
+// baseline (Cleanlab's self-confidence from K-fold cross-validated out-of-sample
+// probabilities), beside TracIn's in-sample self-influence.
+//
+// runCrossValidation() splits the live training examples into K folds, stratified by
+// current label; for each fold k it trains the built-in CNN (trainer.h, a fixed epoch
+// count) on the other K−1 folds into "<project>.d/crossval/fold-<k>" and runs every
+// checkpoint of that model on fold k's examples. Per (example, checkpoint) it stores the
+// softmax probabilities and ‖h‖² (h: the embedding fed to fc), not scores: a held-out
+// example's probabilities do not depend on its own label, so every score below follows a
+// relabel exactly, without inference.
+//
+// Storage (ProjectDb, schema 4): one run at a time, with a fingerprint of the
+// configuration and of the training ids and the labels they had when the run started.
+// A fold's terms are written in one transaction with its "finished" mark.
+//
+// Resume: a rerun with the same configuration and training set skips finished folds and
+// resumes an unfinished fold's training where it stopped (TrainConfig::resume); with the
+// same thread count the stored terms are bit-identical to an uninterrupted run's. A
+// different configuration or training set (ids or their current labels) starts afresh,
+// deleting the old run's rows and fold directories.
+//
+// Thread safety: call from the thread that owns `db`; opens nothing itself. Training and
+// inference use LibTorch's intra-op pool (ModelRunner::setThreads, set by the caller).
+// Failure: Status values, no exceptions. Cancelled (checked between batches and between
+// folds) keeps the finished folds; a model or file error names the file.
+
+#include "util/progress.h"
+#include "store/projectdb.h"
+#include "util/status.h"
+#include "model/trainer.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace traclens {
+
+struct CrossValidationConfig {
+    int folds = 5;               // K ≥ 2, at most the number of training examples (5: docs/cross-validation.md)
+    // The built-in CNN's configuration. Fixed epochs (train.epochs); the adaptive mode is
+    // switched off inside folds; fold k trains with seed train.seed + k.
+    TrainConfig train;
+    uint64_t seed = 1;           // fold assignment
+
+    // The configuration as stored with the run (and hashed into its fingerprint).
+    std::string toJson() const;
+};
+
+// Per live training example, from the fold model that did not train on it, at each of
+// that fold model's checkpoints.
+struct OutOfSampleTerms {
+    std::vector<int64_t> ids;             // ascending id
+    std::vector<int> fold;                // 0-based fold of each example
+    int numClasses = 0;
+    std::vector<double> learningRates;    // per checkpoint (same schedule in every fold)
+    std::vector<float> probs;             // [example][checkpoint][class] softmax probabilities
+    std::vector<float> featureNorm;       // [example][checkpoint] ‖h‖²
+    int numCheckpoints() const { return int(learningRates.size()); }
+};
+
+enum class OutOfSampleScore { SelfConfidence, Margin, SelfInfluence };
+
+// "cv-self-confidence", "cv-margin", "cv-self-influence".
+const char *outOfSampleScoreName(OutOfSampleScore kind);
+// The inverse of outOfSampleScoreName(); also accepts the names without "cv-".
+// False for an unknown name.
+bool parseOutOfSampleScore(const std::string &name, OutOfSampleScore *kind);
+
+// The fold of each example: stratified by label (each class's examples, shuffled with
+// `seed`, dealt round-robin, continuing where the previous class stopped), so per-class
+// counts and fold sizes differ by at most one. Deterministic for the same ids, labels and
+// seed; independent of the input order (examples are taken in ascending id). Returns one
+// fold in [0, folds) per input position; empty when folds < 1.
+std::vector<int> assignFolds(const std::vector<int64_t> &ids, const std::vector<int> &labels, int folds,
+                             uint64_t seed);
+
+// Runs (or resumes) the cross-validation described above. Progress: stage
+// "cross-validate", detail "fold 2 of 4: training epoch 3 of 5" / "fold 2 of 4: scoring
+// checkpoint 1 of 5", done/total over every fold's training examples × epochs plus the
+// scoring of every example at every checkpoint. InvalidArgument for a bad configuration,
+// a project without dataset, fewer than two classes or fewer training examples than folds.
+Status runCrossValidation(ProjectDb &db, const CrossValidationConfig &config, const ProgressFn &progress = {},
+                          const CancelFlag *cancel = nullptr);
+
+// The stored run's terms of the live training examples it covers. NotFound when there is
+// no complete run (none, or one with unfinished folds); Corruption when stored values are
+// inconsistent (class counts, checkpoint counts, learning-rate schedules).
+Result<OutOfSampleTerms> loadOutOfSampleTerms(ProjectDb &db);
+
+// One score per id (higher = review first) with the given labels — the examples' current
+// labels, so a relabel changes the score at once. With p_c the probabilities at
+// checkpoint c, p = p_last, η_c the learning rates and y the label:
+//   SelfConfidence: 1 − p[y]                            (Cleanlab's self-confidence, reversed)
+//   Margin:         −(p[y] − max_{j≠y} p[j])
+//   SelfInfluence:  Σ_c η_c ‖p_c − onehot(y)‖² (‖h_c‖² + 1)   (TracIn, last layer)
+// An id without terms, or a label outside [0, K), scores NaN.
+std::vector<double> outOfSampleScores(const OutOfSampleTerms &terms, const std::vector<int64_t> &ids,
+                                      const std::vector<int> &labels, OutOfSampleScore kind);
+
+// The fold models' default epoch count: the epochs of the active model's training record
+// (a built-in CNN trained in the project), else kDefaultCrossValidationEpochs.
+constexpr int kDefaultCrossValidationEpochs = 5;
+int defaultCrossValidationEpochs(ProjectDb &db);
+
+// "<project>.d/crossval": where the fold models are trained.
+std::string crossValidationDirectory(const ProjectDb &db);
+
+} // namespace traclens

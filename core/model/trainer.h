@@ -1,0 +1,181 @@
+#pragma once
+// Trains the built-in CNN with plain SGD (no momentum, so TracIn's first-order
+// account of training holds), saving a checkpoint every `checkpointEvery` epochs with
+// the learning rate in force, and writing a traclens-model/1 directory.
+//
+// Architecture ("builtin-cnn", width w): conv3×3(C→w) ReLU maxpool2 → conv3×3(w→2w)
+// ReLU maxpool2 → flatten → linear(→ embeddingDim) ReLU → fc(embeddingDim → K).
+// The embedding h is the ReLU output feeding fc.
+//
+// The first convolution runs through ATen's im2col kernel rather than oneDNN (much
+// faster for 1–3 input channels in Debian's LibTorch); see builtincnn.h.
+//
+// Reproducibility: the same data, config and thread count give bit-identical
+// checkpoints. Weights are initialised from LibTorch's global generator after
+// torch::manual_seed(seed), so do not draw random numbers from LibTorch on another
+// thread while training starts; the shuffle uses its own generator.
+//
+// How many epochs: a fixed count (`TrainConfig::epochs`), or — adaptive training, the
+// default of `traclens-cli train`, `demo` and the app's Train Model — until held-out
+// accuracy stops improving, in two phases:
+//  1. the validation run: a seeded validation part of the training split (10 %, at least
+//     min(100, a fifth), at most 5 000 examples) is held out; the rest is trained epoch by
+//     epoch with the same learning-rate schedule, and the validation accuracy measured
+//     after each. It stops when `patience` epochs in a row have not beaten the best by
+//     `minDelta` (plateau), at `maxEpochs`, or when the time budget has no room for
+//     another validation epoch plus the scored run. The chosen count E is the best
+//     epoch's (raised to `minEpochs` where the budget allows). No checkpoint is kept.
+//  2. the scored run: the whole training split, validation part included, is trained for
+//     E epochs from the same initial weights and shuffle as `epochs = E` in the fixed
+//     mode would use (identical checkpoints). Every training example is trained on
+//     equally often, so self-influence, loss and margin compare across all of them; the
+//     validation part is only ever held out from the run that picks E. The cost is the
+//     validation run's epochs on top (docs/adaptive-training.md measures it).
+// The time budget covers both phases (and time spent before an interruption).
+// How the training stopped and the validation curve go into "training.json" beside the
+// checkpoints (trainingrecord.h) and into TrainOutcome::record.
+//
+// Thread safety: trainBuiltinCnn() may run on any thread; it uses LibTorch's
+// intra-op pool (see ModelRunner::setThreads).
+// Failure: returns Status::cancelled() when *cancel becomes true (checked between
+// batches; checkpoints already written stay valid and are listed in the directory's
+// manifest; a run cancelled before its first checkpoint leaves no manifest). Bad
+// data or config is InvalidArgument before any work; I/O errors name the file; a
+// diverging run (non-finite loss) stops with a message suggesting a lower rate.
+
+#include "data/imagedecoder.h"
+#include "model/modelspec.h"
+#include "util/status.h"
+#include "model/trainingrecord.h"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace traclens {
+
+// Images already decoded to 8-bit at the model's input size: n × channels × height × width.
+struct TrainData {
+    InputSpec input;            // size, channels, mean, std
+    std::vector<uint8_t> pixels;
+    std::vector<int> labels;    // n labels in [0, K)
+    int64_t count() const { return int64_t(labels.size()); }
+};
+
+// The adaptive mode's settings (see the top of this file). Defaults measured in
+// docs/adaptive-training.md.
+struct AdaptiveTraining {
+    bool enabled = false;
+    double validationFraction = 0.1;
+    int64_t minValidation = 100;     // but never more than a fifth of the split
+    int64_t maxValidation = 5000;
+    int patience = 4;                // epochs without an improvement of minDelta (one lrDecayEvery step)
+    double minDelta = 0.005;         // validation accuracy, absolute (0.5 points)
+    int minEpochs = 3;               // the scored run's floor (flagging.h: kMinEpochs)
+    int maxEpochs = 20;
+    double timeBudgetSeconds = 0.0;  // both phases; 0 = no budget
+};
+
+// The time budget of the product's adaptive default, minutes.
+constexpr double kDefaultTimeBudgetMinutes = 60.0;
+
+struct TrainConfig {
+    int width = 16;
+    int embeddingDim = 64;
+    int epochs = 3;
+    int batchSize = 64;
+    double learningRate = 0.05;
+    double lrDecay = 0.5;         // multiply the rate by this every `lrDecayEvery` epochs
+    int lrDecayEvery = 4;
+    int checkpointEvery = 1;
+    uint64_t seed = 1;
+    // Continue an unfinished run: when `outDir` holds the resume state (train-state.json)
+    // of a run with the same data and config, training goes on after its last complete
+    // epoch instead of starting over. Otherwise (or when false) the run starts afresh.
+    bool resume = false;
+    // When enabled, `epochs` is ignored: the adaptive mode picks the count.
+    AdaptiveTraining adaptive;
+
+    // The configuration `train`, `demo` and Train Model use unless told a fixed epoch
+    // count: adaptive, with a kDefaultTimeBudgetMinutes budget.
+    static TrainConfig adaptiveDefault();
+};
+
+struct EpochReport {
+    int epoch = 0;                // 1-based
+    double learningRate = 0.0;    // in force during this epoch
+    double trainLoss = 0.0;
+    double trainAccuracy = 0.0;
+    double testLoss = -1.0;       // −1 when no test data was given
+    double testAccuracy = -1.0;
+    std::string checkpointFile;   // "" when no checkpoint was saved this epoch
+    bool restored = false;        // read back from an interrupted run's state, not trained now
+};
+
+using TrainProgress = std::function<void(int epoch, int64_t seen, int64_t total, double runningLoss)>;
+
+// Progress of a whole training, after every batch.
+struct TrainProgressInfo {
+    int phase = 0;                // 0 fixed mode; adaptive: 1 the validation run, 2 the scored run
+    int epoch = 0;                // 1-based, within the phase
+    int epochs = 0;               // the phase's epochs (the validation run: its limit)
+    int64_t seen = 0, total = 0;  // examples of this epoch
+    double runningLoss = 0.0;     // the epoch's mean loss so far
+    // Examples trained so far in this call, and expected in all (an estimate for the
+    // adaptive mode: the validation run ending at the earliest possible epoch, capped by
+    // the budget). Both change only at epoch ends, so a rate measured on them holds.
+    int64_t workDone = 0, workTotal = 0;
+    double elapsedSeconds = 0.0;  // including time before an interruption
+    double remainingSeconds = -1.0; // estimate from the measured rate; −1 before the first batch
+};
+
+struct TrainCallbacks {
+    std::function<void(const TrainProgressInfo &)> progress;   // after every batch
+    std::function<void(const EpochReport &)> onEpoch;          // each epoch of the scored run
+    std::function<void(const ValidationPoint &)> onValidation; // each epoch of the validation run
+};
+
+struct TrainOutcome {
+    std::vector<EpochReport> epochs; // the scored run (the checkpoints' epochs)
+    TrainingRecord record;           // also written to <outDir>/training.json
+};
+
+// Trains on `train` (shuffled each epoch with `seed`), evaluates on `test` when it is
+// non-empty (it must have the same InputSpec), writes checkpoints "ckpt-<epoch>.pt"
+// (every `checkpointEvery` epochs, and always after the last epoch) and the manifest
+// (classes given) into `outDir` (created if missing; a manifest already there is
+// removed first, since this run overwrites its checkpoints). A checkpoint's
+// learning_rate is the rate in force during the epoch that ended at it:
+// learningRate · lrDecay^⌊(epoch−1)/lrDecayEvery⌋ (no decay when lrDecayEvery ≤ 0).
+// `progress` is called after every batch with the epoch's running mean loss;
+// `onEpoch` after each epoch trained in this call. Both run on the calling thread.
+// In the adaptive mode the first overload reports the validation run's batches as well
+// (epochs restart at 1 for the scored run); the second tells the phases apart.
+//
+// Crash safety and resume: after every epoch the directory gets, in this order, the
+// checkpoint (if due) and manifest, the weights (the checkpoint itself, or
+// "state-<epoch>.pt"), then "train-state.json" (epoch, reports, checkpoints and a
+// fingerprint of data and config), each written to a temporary name and renamed. Plain
+// SGD has no optimizer state, the rate is a function of the epoch and the shuffle of
+// epoch e depends only on (seed, e), so weights + epoch are the whole state: a run
+// resumed with `config.resume` gives the same checkpoints as an uninterrupted one (with
+// the same thread count). A finished run removes its resume state. The adaptive mode's
+// state also holds the phase, the validation curve, the chosen count and the time spent;
+// its plateau and epoch-limit decisions replay identically, a time-budget decision
+// depends on the clock (a resumed run keeps a decision already recorded).
+// Adaptive training of fewer than 50 examples is InvalidArgument (too few to hold out).
+Result<std::vector<EpochReport>> trainBuiltinCnn(const TrainData &train, const TrainData &test,
+                                                 const std::vector<std::string> &classes,
+                                                 const TrainConfig &config, const std::string &outDir,
+                                                 const TrainProgress &progress,
+                                                 const std::function<void(const EpochReport &)> &onEpoch,
+                                                 const std::atomic<bool> *cancel);
+
+Result<TrainOutcome> trainBuiltinCnn(const TrainData &train, const TrainData &test,
+                                     const std::vector<std::string> &classes, const TrainConfig &config,
+                                     const std::string &outDir, const TrainCallbacks &callbacks,
+                                     const std::atomic<bool> *cancel);
+
+} // namespace traclens
