@@ -37,7 +37,7 @@ DistributedOptions distributedOptions(const ComputeOptions &options, double hear
 #ifdef TRACLENS_HAVE_DISTRIBUTED
 
 std::optional<int> runDistributedWorker(const ComputeOptions &options, double heartbeatTimeoutSeconds, bool quiet,
-                                        bool json)
+                                        bool json, const CancelFlag *cancel)
 {
     auto role = clusterRoleFromEnvironment();
     if (!role.ok()) {
@@ -53,7 +53,7 @@ std::optional<int> runDistributedWorker(const ComputeOptions &options, double he
         std::fflush(stderr);
         std::_Exit(kExitFailed);
     };
-    auto summary = runComputeWorker(*role, distributedOptions(options, heartbeatTimeoutSeconds), stop);
+    auto summary = runComputeWorker(*role, distributedOptions(options, heartbeatTimeoutSeconds), stop, cancel);
     if (!summary.ok()) {
         std::fprintf(stderr, "traclens-cli: %s\n", summary.status().message().c_str());
         std::fflush(stderr);
@@ -82,7 +82,7 @@ Result<ComputeSummary> computeDistributed(ProjectDb &db, int64_t modelId, const 
 
 #else
 
-std::optional<int> runDistributedWorker(const ComputeOptions &, double, bool, bool)
+std::optional<int> runDistributedWorker(const ComputeOptions &, double, bool, bool, const CancelFlag *)
 {
     std::fprintf(stderr, "traclens-cli: compute --distributed: %s\n", kNoSupport);
     return kExitFailed;

@@ -16,8 +16,9 @@ namespace traclens::cli {
 // support, it does the whole job, prints any error and returns the exit code. On the
 // coordinator it returns nothing: the caller opens the project and calls
 // computeDistributed(). `heartbeatTimeoutSeconds` ≤ 0 keeps the default.
+// `cancel` (SIGINT/SIGTERM) stops a worker between images and stops the run with its name.
 std::optional<int> runDistributedWorker(const ComputeOptions &options, double heartbeatTimeoutSeconds, bool quiet,
-                                        bool json);
+                                        bool json, const CancelFlag *cancel);
 
 // The coordinator's run (rank 0), with the same summary as computeFactors.
 Result<ComputeSummary> computeDistributed(ProjectDb &db, int64_t modelId, const ComputeOptions &options,

@@ -572,7 +572,7 @@ int cmdCompute(Context &c)
     const bool distributed = c.parser.isSet("distributed");
     const double heartbeat = c.parser.value("heartbeat-timeout").toDouble();
     if (distributed)
-        if (auto workerExit = cli::runDistributedWorker(opt, heartbeat, c.quiet, c.json))
+        if (auto workerExit = cli::runDistributedWorker(opt, heartbeat, c.quiet, c.json, &g_cancel))
             return *workerExit;
     auto opened = openProjectModel(c);
     if (!opened.ok())

@@ -255,7 +255,8 @@ private:
         for (int r = 1; r < m_role.worldSize; ++r)
             beatAt[r] = started;
         Clock::time_point allDoneAt{};
-        TL_RETURN_IF_ERROR(beginCompute(m_db, plan));
+        if (Status s = beginCompute(m_db, plan); !s)
+            return abort(s);
 
         while (committed < n) {
             if (isCancelled(cancel)) {
@@ -282,7 +283,8 @@ private:
                     return abort(Status::internal(name(a.source) + " sent rows for chunk " + std::to_string(t)
                                                   + ", which was not expected"));
                 received[size_t(t)] = 1;
-                TL_RETURN_IF_ERROR(commitChunk(m_db, plan, *rows, &pairsDone));
+                if (Status s = commitChunk(m_db, plan, *rows, &pairsDone); !s)
+                    return abort(s);
                 ++committed;
                 pairsBy[a.source] += rows->pairs();
                 if (progress)
