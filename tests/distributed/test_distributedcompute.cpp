@@ -261,31 +261,44 @@ void TestDistributedCompute::matchesOneProcess()
     QCOMPARE(int64_t(si->size()), m_pairs / kCheckpoints);
 }
 
-// SIGKILLs `victim` of a running 3-process run once rank 0 reports a few committed chunks
-// (its --progress-lines) and, when the victim is a worker, rows from that worker: a worker
-// that has delivered rows and is not out of work holds a claimed chunk, so killing it
-// loses that chunk for sure. Returns the pairs committed once the run has stopped.
-static int64_t killMidway(const QString &project, int64_t modelId, int victim, Run &run)
+// SIGKILLs one process of a running 3-process run once rank 0 reports a few committed
+// chunks (its --progress-lines) while at least 5 chunks are left, so no worker has run out
+// of work. `*victim` 0 kills rank 0; -1 kills a worker that has delivered rows (named in the
+// progress line), which then holds a claimed chunk that is lost for sure, and sets *victim.
+// Returns the pairs committed once the run has stopped.
+static int64_t killMidway(const QString &project, int64_t modelId, int *victim, Run &run)
 {
     QElapsedTimer timer;
     timer.start();
-    bool ready = false;
+    int target = -1;
     const QRegularExpression line("progress\\tcompute\\t(\\d+)\\t(\\d+)\\t([^\\n]*)\\n");
-    while (!ready && timer.elapsed() < 90000 && run.ranks[0]->state() == QProcess::Running) {
+    const QRegularExpression worker("rank (\\d+) ");
+    while (target < 0 && timer.elapsed() < 90000 && run.ranks[0]->state() == QProcess::Running) {
         run.ranks[0]->waitForReadyRead(10);
         run.errors[0] += run.ranks[0]->readAllStandardError();
-        for (auto m = line.globalMatch(QString::fromUtf8(run.errors[0])); m.hasNext() && !ready;) {
-            const auto hit = m.next();
-            const bool enough = hit.captured(1).toLongLong() >= 2 * kChunk * kCheckpoints
-                                && hit.captured(1).toLongLong() < hit.captured(2).toLongLong() / 2;
-            ready = enough && (victim == 0 || hit.captured(3).contains(QString("rank %1 ").arg(victim)));
+        QRegularExpressionMatch last;
+        for (auto m = line.globalMatch(QString::fromUtf8(run.errors[0])); m.hasNext();)
+            last = m.next();
+        if (!last.hasMatch())
+            continue;
+        const qint64 done = last.captured(1).toLongLong(), total = last.captured(2).toLongLong();
+        const qint64 chunkPairs = kChunk * kCheckpoints;
+        if (done < 2 * chunkPairs || done > total - 5 * chunkPairs)
+            continue;
+        if (*victim == 0) {
+            target = 0;
+        } else {
+            const auto w = worker.match(last.captured(3));
+            if (w.hasMatch())
+                target = w.captured(1).toInt();
         }
     }
-    if (!ready) {
+    if (target < 0) {
         qWarning("not killed midway after %lld ms: %s", (long long)timer.elapsed(), run.errors[0].constData());
         return -1;
     }
-    ::kill(pid_t(run.ranks[size_t(victim)]->processId()), SIGKILL);
+    *victim = target;
+    ::kill(pid_t(run.ranks[size_t(target)]->processId()), SIGKILL);
     if (!run.waitAll(90000))
         return -2;
     return storedPairs(project.toStdString(), modelId);
@@ -296,22 +309,24 @@ void TestDistributedCompute::workerKilledThenResumed()
     const QString project = copyProject("workerkilled");
     QVERIFY(!project.isEmpty());
     int64_t committed = 0;
+    int victim = -1;
     QString coordinatorErr, otherWorkerErr;
     {
         Run run(project, 3, {"--heartbeat-timeout", "3"});
-        committed = killMidway(project, m_project->modelId(), 1, run);
+        committed = killMidway(project, m_project->modelId(), &victim, run);
         QVERIFY2(committed >= 0, "the run finished before a worker could be killed midway, or did not stop");
-        QCOMPARE(run.ranks[1]->exitStatus(), QProcess::CrashExit);
+        const int other = 3 - victim;
+        QCOMPARE(run.ranks[size_t(victim)]->exitStatus(), QProcess::CrashExit);
         QCOMPARE(run.ranks[0]->exitCode(), 1);
         coordinatorErr = QString::fromUtf8(run.err(0));
-        otherWorkerErr = QString::fromUtf8(run.err(2));
-        QVERIFY(run.ranks[2]->exitCode() != 0);
+        otherWorkerErr = QString::fromUtf8(run.err(other));
+        QVERIFY(run.ranks[size_t(other)]->exitCode() != 0);
+        QVERIFY2(otherWorkerErr.contains(QString("rank %1 on %2").arg(other).arg(hostName())),
+                 qPrintable(otherWorkerErr));
     }
-    const QString host = hostName();
-    QVERIFY2(coordinatorErr.contains("rank 1 on " + host) && coordinatorErr.contains("no heartbeat"),
-             qPrintable(coordinatorErr));
-    QVERIFY2(otherWorkerErr.contains("rank 2 on " + host) && otherWorkerErr.contains("rank 1 on " + host),
-             qPrintable(otherWorkerErr));
+    const QString dead = QString("rank %1 on %2").arg(victim).arg(hostName());
+    QVERIFY2(coordinatorErr.contains(dead) && coordinatorErr.contains("no heartbeat"), qPrintable(coordinatorErr));
+    QVERIFY2(otherWorkerErr.contains(dead), qPrintable(otherWorkerErr));
     QVERIFY2(committed < m_pairs, "the killed worker's chunk cannot have been committed");
     // Whole chunks only (the last chunk of the list is shorter).
     const int64_t lastChunkPairs = (m_pairs / kCheckpoints) % kChunk * kCheckpoints;
@@ -341,7 +356,8 @@ void TestDistributedCompute::coordinatorKilledThenResumed()
     QStringList workerErrs;
     {
         Run run(project, 3);
-        committed = killMidway(project, m_project->modelId(), 0, run);
+        int victim = 0;
+        committed = killMidway(project, m_project->modelId(), &victim, run);
         QVERIFY2(committed >= 0, "the run finished before the coordinator could be killed midway, or did not stop");
         QCOMPARE(run.ranks[0]->exitStatus(), QProcess::CrashExit);
         for (int r = 1; r < 3; ++r) {
