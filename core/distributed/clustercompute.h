@@ -34,6 +34,11 @@
 // After a failure the coordinator abandons (leaks) its process group and the thread
 // blocked in a Gloo receive; the process is expected to exit.
 //
+// Ownership and threads: the ProjectDb is borrowed for the call and used only on the
+// calling thread. Each call adds threads of its own (rank 0: one receiving from Gloo;
+// workers: a watchdog) and, on success, joins them before it returns. One run per process
+// at a time: ModelRunner::setThreads is process-wide.
+//
 // No exception crosses this API: c10d and Gloo exceptions are caught here.
 
 #include "clusterenv.h"
