@@ -9,6 +9,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libhnswlib-dev libsqlite3-dev
+  libgloo-dev
   xvfb xauth dataset-fashion-mnist
   python3-torch python3-torchvision python3-pil
 )

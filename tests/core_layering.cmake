@@ -2,7 +2,7 @@ cmake_minimum_required(VERSION 3.25)
 # Checks the direction of the engine's dependencies: a file in core/<area> may include
 # headers of its own area and of the areas below it, never of one above (see
 # core/CMakeLists.txt). Run as: cmake -DCORE=<source>/core -P checklayering.cmake
-set(areas util data store model index influence evaluation)
+set(areas util data store model index influence evaluation distributed)
 # What each area may include besides itself (index does not need model).
 set(allowed_util "")
 set(allowed_data util)
@@ -11,6 +11,8 @@ set(allowed_model util data store)
 set(allowed_index util data store)
 set(allowed_influence util data store model index)
 set(allowed_evaluation util data store model index influence)
+# Optional (libgloo-dev): compute --distributed runs influence's chunks.
+set(allowed_distributed util data store model index influence)
 
 set(violations "")
 foreach(area IN LISTS areas)

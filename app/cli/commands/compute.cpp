@@ -2,6 +2,7 @@
 
 #include "commands.h"
 #include "common.h"
+#include "distributedcompute.h"
 
 #include "influence/computejob.h"
 #include "store/projectdb.h"
@@ -15,20 +16,27 @@ int cmdCompute(Context &c)
 {
     if (c.positional.size() != 1)
         return usage("compute: expected <project>");
+    ComputeOptions opt;
+    opt.threads = c.parser.value("threads").toInt();
+    opt.batchSize = c.parser.value("batch").toInt();
+    opt.chunkSize = c.parser.value("chunk").toInt();
+    // --distributed: ranks above 0 never open the project (app/cli/distributedcompute.h).
+    const bool distributed = c.parser.isSet("distributed");
+    const double heartbeat = c.parser.value("heartbeat-timeout").toDouble();
+    if (distributed)
+        if (auto workerExit = runDistributedWorker(opt, heartbeat, c.quiet, c.json, &g_cancel))
+            return *workerExit;
     auto opened = openProjectModel(c);
     if (!opened.ok())
         return fail(opened.status());
     std::unique_ptr<ProjectDb> &db = opened->db;
     const int64_t model = opened->model;
-    ComputeOptions opt;
-    opt.threads = c.parser.value("threads").toInt();
-    opt.batchSize = c.parser.value("batch").toInt();
-    opt.chunkSize = c.parser.value("chunk").toInt();
     if (Status s = prepareModelRun(*db, model, c.parser.isSet("trust-model"),
                                    c.parser.isSet("accept-changed-checkpoints"), c.quiet, c.positional[0]);
         !s)
         return fail(s);
-    auto summary = computeFactors(*db, model, opt, progressPrinter(c.quiet), &g_cancel);
+    auto summary = distributed ? computeDistributed(*db, model, opt, heartbeat, progressPrinter(c.quiet), &g_cancel)
+                               : computeFactors(*db, model, opt, progressPrinter(c.quiet), &g_cancel);
     if (!summary.ok())
         return fail(summary.status());
     if (c.json)
@@ -53,6 +61,11 @@ void computeOptions(CommandOptions &p)
                  "refuses and keeps everything."});
     p.addOption({"batch", "Inference batch size.", "n", "256"});
     p.addOption({"chunk", "Examples per transaction.", "n", "2048"});
+    p.addOption({"distributed", "One process of a run over many processes or machines, started by a "
+                                "launcher (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT or srun's SLURM_*): "
+                                "rank 0 writes the project, the others compute. See the README."});
+    p.addOption({"heartbeat-timeout", "With --distributed: a worker silent this long is taken as dead.", "seconds",
+                 "10"});
 }
 
 } // namespace traclens::cli

@@ -121,7 +121,7 @@ int cmdCrossValidate(Context &c)
 
 void crossValidateOptions(CommandOptions &p)
 {
-    p.addOption({"folds", "Folds K (2 or more), stratified by label.", "n", "4"});
+    p.addOption({"folds", "Folds K (2 or more), stratified by label.", "n", QString::number(CrossValidationConfig{}.folds)});
     p.addOption({"epochs",
                  QString("Epochs of each fold model. Default: the active model's epoch count when it was "
                          "trained in the project, else %1.")

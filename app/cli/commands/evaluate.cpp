@@ -223,7 +223,7 @@ void evaluateOptions(CommandOptions &p)
     p.addOption({"folds",
                  "Cross-validation folds for the out-of-sample rankings and the confident-learning "
                  "baseline (0 = none).",
-                 "n", "4"});
+                 "n", QString::number(EvaluationConfig{}.folds)});
     p.addOption({"cleaning-seeds",
                  "Trainings per cleaning-loop cell, each compared with the noisy-label model of its seed.",
                  "n", "3"});
