@@ -1,4 +1,5 @@
 #include "reviewpage.h"
+#include "stackedpage.h"
 
 #include "exampleimageview.h"
 #include "modelwarnings.h"
@@ -40,20 +41,11 @@ QLabel *sectionTitle(const QString &text)
 ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(parent), m_session(session)
 {
     ensureUiResources();
-    auto *outer = new QVBoxLayout(this);
-    outer->setContentsMargins(0, 0, 0, 0);
-    m_stack = new QStackedWidget;
-    outer->addWidget(m_stack);
-    m_emptyText = new QLabel;
-    m_emptyText->setAlignment(Qt::AlignCenter);
-    m_emptyText->setWordWrap(true);
-    m_emptyText->setForegroundRole(QPalette::PlaceholderText);
-    m_stack->addWidget(m_emptyText);
-
-    auto *page = new QWidget;
-    auto *layout = new QVBoxLayout(page);
-    layout->setContentsMargins(16, 12, 16, 8);
-    layout->setSpacing(10);
+    const StackedPage frame = makeStackedPage(this);
+    m_stack = frame.stack;
+    m_emptyText = frame.emptyText;
+    QWidget *page = frame.page;
+    QVBoxLayout *layout = frame.layout;
 
     // --- counter
     auto *top = new QHBoxLayout;

@@ -24,13 +24,20 @@ struct LoadedModel {
     std::vector<std::unique_ptr<ModelRunner>> runners;
 };
 
-Result<LoadedModel> loadModel(ProjectDb &db, int64_t modelId)
+// The model's manifest and its registered checkpoints, after the checks every run of a
+// model's code needs. Loading a checkpoint runs its code: only a trusted model, and only
+// the files its stored factors were computed with (a replaced file would mix two models'
+// factors).
+struct CheckedModel {
+    ModelSpec spec;
+    std::vector<CheckpointRow> checkpoints;
+};
+
+Result<CheckedModel> checkedModel(ProjectDb &db, int64_t modelId)
 {
     auto model = db.model(modelId);
     if (!model.ok())
         return model.status();
-    // Loading a checkpoint runs its code: only a trusted model, and only the files its
-    // stored factors were computed with (a replaced file would mix two models' factors).
     TL_RETURN_IF_ERROR(requireTrustedModel(db, modelId));
     TL_RETURN_IF_ERROR(requireUnchangedCheckpoints(db, modelId));
     auto spec = readModelSpec(model->directory);
@@ -44,9 +51,17 @@ Result<LoadedModel> loadModel(ProjectDb &db, int64_t modelId)
     if (cps->size() != spec->checkpoints.size())
         return Status::invalid(model->directory + ": the manifest lists " + std::to_string(spec->checkpoints.size())
                                + " checkpoints but the project registered " + std::to_string(cps->size()));
+    return CheckedModel{std::move(spec).value(), std::move(cps).value()};
+}
+
+Result<LoadedModel> loadModel(ProjectDb &db, int64_t modelId)
+{
+    auto checked = checkedModel(db, modelId);
+    if (!checked.ok())
+        return checked.status();
     LoadedModel m;
-    m.spec = std::move(spec).value();
-    m.checkpoints = std::move(cps).value();
+    m.spec = std::move(checked->spec);
+    m.checkpoints = std::move(checked->checkpoints);
     for (size_t i = 0; i < m.checkpoints.size(); ++i) {
         auto runner = ModelRunner::load(m.spec, i);
         if (!runner.ok())
@@ -68,24 +83,11 @@ int64_t ChunkFactors::pairs() const
 
 Result<ComputePlan> planCompute(ProjectDb &db, int64_t modelId, const ComputeOptions &options)
 {
-    auto model = db.model(modelId);
-    if (!model.ok())
-        return model.status();
-    // Loading a checkpoint runs its code: only a trusted model, and only the files its
-    // stored factors were computed with (a replaced file would mix two models' factors).
-    TL_RETURN_IF_ERROR(requireTrustedModel(db, modelId));
-    TL_RETURN_IF_ERROR(requireUnchangedCheckpoints(db, modelId));
-    auto spec = readModelSpec(model->directory);
-    if (!spec.ok())
-        return spec.status();
-    auto cps = db.checkpoints(modelId);
-    if (!cps.ok())
-        return cps.status();
-    if (cps->empty())
-        return Status::invalid(model->directory + ": the model has no checkpoints");
-    if (cps->size() != spec->checkpoints.size())
-        return Status::invalid(model->directory + ": the manifest lists " + std::to_string(spec->checkpoints.size())
-                               + " checkpoints but the project registered " + std::to_string(cps->size()));
+    auto checked = checkedModel(db, modelId);
+    if (!checked.ok())
+        return checked.status();
+    const ModelSpec *spec = &checked->spec;
+    const std::vector<CheckpointRow> *cps = &checked->checkpoints;
     auto dataset = db.dataset();
     if (!dataset.ok())
         return dataset.status();

@@ -13,6 +13,22 @@
 
 namespace traclens::testing {
 
+// A tiny built-in CNN for tests: the given sizes, plain SGD with the rate halved every
+// epoch, a checkpoint every epoch. Tests set epochs and the adaptive mode themselves.
+inline TrainConfig tinyTrainConfig(int width, int embeddingDim, int batchSize, double learningRate, uint64_t seed)
+{
+    TrainConfig c;
+    c.width = width;
+    c.embeddingDim = embeddingDim;
+    c.batchSize = batchSize;
+    c.learningRate = learningRate;
+    c.lrDecay = 0.5;
+    c.lrDecayEvery = 1;
+    c.checkpointEvery = 1;
+    c.seed = seed;
+    return c;
+}
+
 inline const std::vector<std::string> &stripeClasses()
 {
     static const std::vector<std::string> classes{"horizontal", "vertical", "blob"};

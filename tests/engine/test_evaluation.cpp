@@ -11,6 +11,7 @@
 #include "influence/ranking.h"
 #include "evaluation/retrain.h"
 #include "syntheticimages.h"
+#include "syntheticstripes.h"
 #include "model/trainjob.h"
 
 #include <QDir>
@@ -37,15 +38,8 @@ std::vector<char> bits(const char *s)
 
 TrainConfig tinyTraining()
 {
-    TrainConfig c;
-    c.width = 4;
-    c.embeddingDim = 8;
+    TrainConfig c = testing::tinyTrainConfig(4, 8, 16, 0.1, 3);
     c.epochs = 2;
-    c.batchSize = 16;
-    c.learningRate = 0.1;
-    c.lrDecay = 0.5;
-    c.lrDecayEvery = 1;
-    c.seed = 3;
     return c;
 }
 

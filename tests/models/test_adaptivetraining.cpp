@@ -33,15 +33,7 @@ TrainData syntheticData(int count, uint32_t seed)
 
 TrainConfig adaptiveConfig()
 {
-    TrainConfig c;
-    c.width = 4;
-    c.embeddingDim = 16;
-    c.batchSize = 32;
-    c.learningRate = 0.05;
-    c.lrDecay = 0.5;
-    c.lrDecayEvery = 1;
-    c.checkpointEvery = 1;
-    c.seed = 7;
+    TrainConfig c = testing::tinyTrainConfig(4, 16, 32, 0.05, 7);
     c.adaptive.enabled = true;
     c.adaptive.patience = 2;
     c.adaptive.minEpochs = 2;

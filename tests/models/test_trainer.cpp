@@ -30,18 +30,10 @@ TrainData syntheticData(int count, uint32_t seed)
 
 TrainConfig smallConfig()
 {
-    TrainConfig c;
-    c.width = 4;
-    c.embeddingDim = 16;
-    c.epochs = 2;
     // Few, larger batches: the test stays fast even on a loaded machine, where every
     // OpenMP barrier of a step can cost a scheduler time slice.
-    c.batchSize = 32;
-    c.learningRate = 0.1;
-    c.lrDecay = 0.5;
-    c.lrDecayEvery = 1;
-    c.checkpointEvery = 1;
-    c.seed = 7;
+    TrainConfig c = testing::tinyTrainConfig(4, 16, 32, 0.1, 7);
+    c.epochs = 2;
     return c;
 }
 
