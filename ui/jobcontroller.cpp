@@ -2,7 +2,7 @@
 
 namespace traclens {
 
-JobController::JobController(QObject *parent) : QObject(parent)
+JobController::JobController(QObject *parent) : JobEvents(parent)
 {
     qRegisterMetaType<traclens::Status>();
     qRegisterMetaType<traclens::JobKind>();

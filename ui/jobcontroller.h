@@ -21,7 +21,7 @@
 
 namespace traclens {
 
-class JobController : public QObject {
+class JobController : public JobEvents {
     Q_OBJECT
 public:
     explicit JobController(QObject *parent = nullptr);
@@ -62,21 +62,7 @@ public:
 signals:
     void busyChanged(bool busy);
 
-    // The worker's signals, re-emitted on the GUI thread (see JobWorker for meanings).
-    // Connecting here rather than to the worker keeps receivers — and QSignalSpy in
-    // tests — on one thread.
-    void started(qint64 jobId, traclens::JobKind kind);
-    void progress(qint64 jobId, const QString &stage, const QString &detail, qint64 done, qint64 total);
-    void stepFinished(qint64 jobId, traclens::JobKind kind, const traclens::Status &status);
-    void finished(qint64 jobId, traclens::JobKind kind, const traclens::Status &status);
-    void selfInfluenceLoaded(qint64 jobId, qint64 modelId, const QVector<qint64> &ids, const QVector<double> &values);
-    void engineLoaded(qint64 jobId, std::shared_ptr<traclens::InfluenceIndex> engine);
-    void modelMissing(qint64 jobId);
-    void rankingReady(qint64 jobId, int rankingKind, const QString &name, const QVector<qint64> &ids);
-    void retrained(qint64 jobId, qint64 newModelId, double accuracyBefore, double accuracyAfter,
-                   qint64 labelChanges);
-    void evaluationReady(qint64 jobId, const QString &reportFile);
-    void clustersReady(qint64 jobId, const traclens::ClusterOutcome &outcome);
+    // The worker's results and progress (JobEvents), re-emitted here on the GUI thread.
 
 private:
     qint64 enqueue(std::function<void(qint64)> call);

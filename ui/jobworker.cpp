@@ -53,7 +53,7 @@ const char *jobKindTitle(JobKind kind)
 }
 
 JobWorker::JobWorker(CancelFlag *cancel, const std::atomic<qint64> *cancelledBefore, QObject *parent)
-    : QObject(parent), m_cancel(cancel), m_cancelledBefore(cancelledBefore)
+    : JobEvents(parent), m_cancel(cancel), m_cancelledBefore(cancelledBefore)
 {
 }
 

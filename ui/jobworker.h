@@ -64,7 +64,42 @@ struct ClusterOutcome {
     std::shared_ptr<const FactorStore> store;
 };
 
-class JobWorker : public QObject {
+// The results and progress of background jobs, declared once: JobWorker emits them on
+// its thread and JobController re-emits them, queued, on the GUI thread (connecting to
+// the controller keeps receivers — and QSignalSpy in tests — on one thread).
+class JobEvents : public QObject {
+    Q_OBJECT
+public:
+    using QObject::QObject;
+
+signals:
+    void started(qint64 jobId, traclens::JobKind kind);
+    // stage/detail as the engine reports them; total 0 when unknown.
+    void progress(qint64 jobId, const QString &stage, const QString &detail, qint64 done, qint64 total);
+    // One step of a plan (or a single job) finished; status may be cancelled or an error.
+    void stepFinished(qint64 jobId, traclens::JobKind kind, const traclens::Status &status);
+    // The request as a whole finished (kind is the request's kind).
+    void finished(qint64 jobId, traclens::JobKind kind, const traclens::Status &status);
+    // The stored self-influence of the model whose engine is loading, read on the worker's
+    // connection (ids highest value first) so the GUI thread need not; before engineLoaded.
+    void selfInfluenceLoaded(qint64 jobId, qint64 modelId, const QVector<qint64> &ids, const QVector<double> &values);
+    // A freshly loaded engine; shared so that the GUI and its query threads can hold it.
+    void engineLoaded(qint64 jobId, std::shared_ptr<traclens::InfluenceIndex> engine);
+    // The plan stopped because the project has no model and the plan says none is coming.
+    void modelMissing(qint64 jobId);
+    // Training example ids, review-first; `name` says by what ("loss (last-1, η)").
+    void rankingReady(qint64 jobId, int rankingKind, const QString &name, const QVector<qint64> &ids);
+    // Test accuracy of the previous and the new model (−1 without a test split) and how
+    // many label changes were made since the previous model was trained.
+    void retrained(qint64 jobId, qint64 newModelId, double accuracyBefore, double accuracyAfter,
+                   qint64 labelChanges);
+    // The evaluation's report.json, written.
+    void evaluationReady(qint64 jobId, const QString &reportFile);
+    // The outcome of clusterClass(), before finished().
+    void clustersReady(qint64 jobId, const traclens::ClusterOutcome &outcome);
+};
+
+class JobWorker : public JobEvents {
     Q_OBJECT
 public:
     // `cancel` and `cancelledBefore` are owned by the controller and outlive the worker.
@@ -118,32 +153,6 @@ public:
     void closeProject();
     // From now until closeProject(), `projectPath` is opened read-only (see above).
     void openReadOnly(const QString &projectPath);
-
-signals:
-    void started(qint64 jobId, traclens::JobKind kind);
-    // stage/detail as the engine reports them; total 0 when unknown.
-    void progress(qint64 jobId, const QString &stage, const QString &detail, qint64 done, qint64 total);
-    // One step of a plan (or a single job) finished; status may be cancelled or an error.
-    void stepFinished(qint64 jobId, traclens::JobKind kind, const traclens::Status &status);
-    // The request as a whole finished (kind is the request's kind).
-    void finished(qint64 jobId, traclens::JobKind kind, const traclens::Status &status);
-    // The stored self-influence of the model whose engine is loading, read on the worker's
-    // connection (ids highest value first) so the GUI thread need not; before engineLoaded.
-    void selfInfluenceLoaded(qint64 jobId, qint64 modelId, const QVector<qint64> &ids, const QVector<double> &values);
-    // A freshly loaded engine; shared so that the GUI and its query threads can hold it.
-    void engineLoaded(qint64 jobId, std::shared_ptr<traclens::InfluenceIndex> engine);
-    // The plan stopped because the project has no model and the plan says none is coming.
-    void modelMissing(qint64 jobId);
-    // Training example ids, review-first; `name` says by what ("loss (last-1, η)").
-    void rankingReady(qint64 jobId, int rankingKind, const QString &name, const QVector<qint64> &ids);
-    // Test accuracy of the previous and the new model (−1 without a test split) and how
-    // many label changes were made since the previous model was trained.
-    void retrained(qint64 jobId, qint64 newModelId, double accuracyBefore, double accuracyAfter,
-                   qint64 labelChanges);
-    // The evaluation's report.json, written.
-    void evaluationReady(qint64 jobId, const QString &reportFile);
-    // The outcome of clusterClass(), before finished().
-    void clustersReady(qint64 jobId, const traclens::ClusterOutcome &outcome);
 
 private:
     bool beginJob(qint64 jobId, JobKind kind);
