@@ -29,6 +29,7 @@ QByteArray ProjectPlan::toJson() const
     t["learningRate"] = train.learningRate;
     t["lrDecay"] = train.lrDecay;
     t["lrDecayEvery"] = train.lrDecayEvery;
+    t["lrSchedule"] = lrScheduleName(train.schedule);
     t["checkpointEvery"] = train.checkpointEvery;
     t["seed"] = double(train.seed);
     t["adaptive"] = train.adaptive.enabled;
@@ -58,6 +59,9 @@ ProjectPlan ProjectPlan::fromJson(const QByteArray &json)
     p.train.learningRate = t["learningRate"].toDouble(d.learningRate);
     p.train.lrDecay = t["lrDecay"].toDouble(d.lrDecay);
     p.train.lrDecayEvery = t["lrDecayEvery"].toInt(d.lrDecayEvery);
+    // Plans saved before schedules existed trained with the step schedule.
+    if (!parseLrSchedule(t["lrSchedule"].toString("step").toStdString(), &p.train.schedule))
+        p.train.schedule = LrSchedule::Step;
     p.train.checkpointEvery = t["checkpointEvery"].toInt(d.checkpointEvery);
     p.train.seed = uint64_t(t["seed"].toDouble(double(d.seed)));
     // Plans saved before adaptive training have no "adaptive": they keep their fixed epochs.

@@ -96,6 +96,16 @@ QJsonObject trainingRecordJson(ProjectDb &db, int64_t modelId)
     return QJsonDocument::fromJson(QByteArray::fromStdString(trainingRecordToJson(**record))).object();
 }
 
+QCommandLineOption lrScheduleOption(const QString &defaultName)
+{
+    return {"lr-schedule",
+            QString("How the learning rate falls: cosine (from --lr to near zero over the run's epochs) or step "
+                    "(--lr-decay every --lr-decay-every epochs; adaptive training's validation run always steps). "
+                    "Default: %1.")
+                .arg(defaultName.isEmpty() ? QString("as the model was trained") : defaultName),
+            "cosine|step"};
+}
+
 // Training options shared by 'evaluate' and 'retrain'; only options given on the command
 // line change `cfg`, so 'retrain' keeps the recorded configuration otherwise.
 bool applyTrainOptions(const QCommandLineParser &p, TrainConfig *cfg)
@@ -113,6 +123,8 @@ bool applyTrainOptions(const QCommandLineParser &p, TrainConfig *cfg)
     set("lr-decay-every", &cfg->lrDecayEvery, [](const QString &v) { return v.toInt(); });
     set("checkpoint-every", &cfg->checkpointEvery, [](const QString &v) { return v.toInt(); });
     set("seed", &cfg->seed, [](const QString &v) { return v.toULongLong(); });
+    if (p.isSet("lr-schedule") && !parseLrSchedule(p.value("lr-schedule").toStdString(), &cfg->schedule))
+        return false;
     // Adaptive training (core/model/trainer.h) when asked for; a fixed --epochs wins.
     if (p.isSet("adaptive") || p.isSet("time-budget")) {
         cfg->adaptive.enabled = true;
@@ -138,6 +150,7 @@ void addTrainOptions(CommandOptions &p, const std::optional<TrainConfig> &defaul
     p.addOption({"embedding-dim", text("Size of the embedding fed to fc.", QString::number(d.embeddingDim)), "n"});
     p.addOption({"batch", text("Batch size.", QString::number(d.batchSize)), "n"});
     p.addOption({"lr", text("Initial learning rate.", QString::number(d.learningRate)), "rate"});
+    p.addOption(lrScheduleOption(defaults ? QString(lrScheduleName(d.schedule)) : QString()));
     p.addOption({"lr-decay", text("Learning-rate factor per decay step.", QString::number(d.lrDecay)), "factor"});
     p.addOption({"lr-decay-every", text("Epochs per decay step.", QString::number(d.lrDecayEvery)), "n"});
     p.addOption({"checkpoint-every", text("Epochs between checkpoints.", QString::number(d.checkpointEvery)), "n"});

@@ -23,6 +23,8 @@ namespace traclens::cli {
 // --epochs, or the adaptive options (--time-budget, --max-epochs, --patience).
 bool applyEpochOptions(const QCommandLineParser &p, TrainConfig *cfg);
 void addEpochOptions(CommandOptions &p);
+// --lr-schedule; `defaultName` empty: "as the model was trained" (retrain).
+QCommandLineOption lrScheduleOption(const QString &defaultName);
 // The built-in CNN's options of 'retrain' and 'evaluate'.
 bool applyTrainOptions(const QCommandLineParser &p, TrainConfig *cfg);
 void addTrainOptions(CommandOptions &p, const std::optional<TrainConfig> &defaults);

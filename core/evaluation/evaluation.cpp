@@ -58,6 +58,7 @@ QJsonObject trainConfigJson(const TrainConfig &c)
             {"epochs", c.epochs},
             {"batch", c.batchSize},
             {"learning_rate", c.learningRate},
+            {"lr_schedule", lrScheduleName(c.schedule)},
             {"lr_decay", c.lrDecay},
             {"lr_decay_every", c.lrDecayEvery},
             {"checkpoint_every", c.checkpointEvery},

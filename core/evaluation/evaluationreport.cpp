@@ -186,6 +186,7 @@ QJsonObject toJson(const EvaluationReport &r)
                                      {"epochs", t.epochs},
                                      {"batch", t.batchSize},
                                      {"learning_rate", t.learningRate},
+                                     {"lr_schedule", lrScheduleName(t.schedule)},
                                      {"lr_decay", t.lrDecay},
                                      {"lr_decay_every", t.lrDecayEvery},
                                      {"checkpoint_every", t.checkpointEvery},
@@ -375,15 +376,19 @@ QString markdown(const EvaluationReport &r, const Plots &plots, const std::optio
                                ? QString("%1 epochs (adaptive: until validation accuracy stopped improving)")
                                      .arg(r.epochs.size())
                                : QString("%1 epochs").arg(t.epochs);
-    md += QString("- **Model**: the built-in CNN (width %1, embedding %2), plain SGD, %3, batch %4, η = %5 "
-                  "halved every %6 epochs → %7 checkpoints with η = (%8); trained on the %9 labels, test "
-                  "accuracy %10.\n")
+    const QString schedule = t.schedule == LrSchedule::Cosine
+                                 ? QString("η = %1 annealed to near zero (cosine)").arg(t.learningRate)
+                                 : QString("η = %1 multiplied by %2 every %3 epochs")
+                                       .arg(t.learningRate)
+                                       .arg(t.lrDecay)
+                                       .arg(t.lrDecayEvery);
+    md += QString("- **Model**: the built-in CNN (width %1, embedding %2), plain SGD, %3, batch %4, %5 → %6 "
+                  "checkpoints with η = (%7); trained on the %8 labels, test accuracy %9.\n")
               .arg(t.width)
               .arg(t.embeddingDim)
               .arg(epochs)
               .arg(t.batchSize)
-              .arg(t.learningRate)
-              .arg(t.lrDecayEvery)
+              .arg(schedule)
               .arg(r.learningRates.size())
               .arg(rates)
               .arg(truthRun(r) ? "dataset's" : "noisy")
@@ -852,6 +857,9 @@ Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
     t.learningRate = training.value("learning_rate").toDouble(t.learningRate);
     t.lrDecay = training.value("lr_decay").toDouble(t.lrDecay);
     t.lrDecayEvery = training.value("lr_decay_every").toInt(t.lrDecayEvery);
+    // Reports written before schedules existed trained with the step schedule.
+    if (!parseLrSchedule(training.value("lr_schedule").toString("step").toStdString(), &t.schedule))
+        t.schedule = LrSchedule::Step;
     t.checkpointEvery = training.value("checkpoint_every").toInt(t.checkpointEvery);
     t.seed = training.value("seed").toString().toULongLong();
     t.adaptive.enabled = training.value("adaptive").toBool(false);

@@ -26,6 +26,7 @@ Status recordTrainConfig(ProjectDb &db, int64_t modelId, const TrainConfig &c)
                         {"epochs", c.epochs},         {"batch", c.batchSize},
                         {"learning_rate", c.learningRate}, {"lr_decay", c.lrDecay},
                         {"lr_decay_every", c.lrDecayEvery}, {"checkpoint_every", c.checkpointEvery},
+                        {"lr_schedule", lrScheduleName(c.schedule)},
                         {"seed", QString::number(qulonglong(c.seed))}};
     return db.setMeta(configKey(modelId), QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString());
 }
@@ -48,6 +49,9 @@ Result<TrainConfig> recordedTrainConfig(ProjectDb &db, int64_t modelId)
         c.learningRate = o.value("learning_rate").toDouble(c.learningRate);
         c.lrDecay = o.value("lr_decay").toDouble(c.lrDecay);
         c.lrDecayEvery = o.value("lr_decay_every").toInt(c.lrDecayEvery);
+        // Records written before schedules existed trained with the step schedule.
+        if (!parseLrSchedule(o.value("lr_schedule").toString("step").toStdString(), &c.schedule))
+            c.schedule = LrSchedule::Step;
         c.checkpointEvery = o.value("checkpoint_every").toInt(c.checkpointEvery);
         c.seed = o.value("seed").toString().toULongLong();
         return c;
@@ -66,19 +70,34 @@ Result<TrainConfig> recordedTrainConfig(ProjectDb &db, int64_t modelId)
         return epochs.status();
     if (!epochs->empty()) {
         c.epochs = int(epochs->size());
-        c.learningRate = epochs->front().learningRate;
-        // The first epoch whose rate differs gives the decay step and factor.
-        c.lrDecayEvery = 0;
-        for (size_t i = 1; i < epochs->size(); ++i) {
-            if (std::abs((*epochs)[i].learningRate - c.learningRate) > 1e-12 * c.learningRate) {
-                c.lrDecayEvery = int(i);
-                c.lrDecay = (*epochs)[i].learningRate / c.learningRate;
+        // A cosine run: every rate is the cosine schedule's for the same η and length.
+        c.schedule = LrSchedule::Cosine;
+        c.learningRate = 1.0;
+        c.learningRate = epochs->front().learningRate / learningRateForEpoch(c, 1, c.epochs);
+        for (const auto &e : *epochs) {
+            const double expected = learningRateForEpoch(c, e.epoch, c.epochs);
+            if (std::abs(e.learningRate - expected) > 1e-9 * c.learningRate) {
+                c.schedule = LrSchedule::Step;
                 break;
             }
         }
-        if (c.lrDecayEvery == 0) {
-            c.lrDecayEvery = c.epochs + 1;
-            c.lrDecay = 1.0;
+        // One epoch fits either schedule; the step one says what it is.
+        if (c.schedule != LrSchedule::Cosine || c.epochs < 2) {
+            c.schedule = LrSchedule::Step;
+            c.learningRate = epochs->front().learningRate;
+            // The first epoch whose rate differs gives the decay step and factor.
+            c.lrDecayEvery = 0;
+            for (size_t i = 1; i < epochs->size(); ++i) {
+                if (std::abs((*epochs)[i].learningRate - c.learningRate) > 1e-12 * c.learningRate) {
+                    c.lrDecayEvery = int(i);
+                    c.lrDecay = (*epochs)[i].learningRate / c.learningRate;
+                    break;
+                }
+            }
+            if (c.lrDecayEvery == 0) {
+                c.lrDecayEvery = c.epochs + 1;
+                c.lrDecay = 1.0;
+            }
         }
         auto cps = db.checkpoints(modelId);
         if (!cps.ok())

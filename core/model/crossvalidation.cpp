@@ -194,7 +194,12 @@ std::string CrossValidationConfig::toJson() const
       << ",\"embedding_dim\":" << t.embeddingDim << ",\"epochs\":" << t.epochs << ",\"batch\":" << t.batchSize
       << ",\"lr\":" << number(t.learningRate) << ",\"lr_decay\":" << number(t.lrDecay)
       << ",\"lr_decay_every\":" << t.lrDecayEvery << ",\"checkpoint_every\":" << t.checkpointEvery
-      << ",\"seed\":" << t.seed << "}}";
+      << ",\"seed\":" << t.seed;
+    // Only when not the step schedule, so that a run started before schedules existed
+    // still resumes.
+    if (t.schedule != LrSchedule::Step)
+        o << ",\"lr_schedule\":\"" << lrScheduleName(t.schedule) << '"';
+    o << "}}";
     return o.str();
 }
 

@@ -92,12 +92,6 @@ private:
     std::vector<float> m_table;
 };
 
-double learningRateForEpoch(const TrainConfig &config, int epoch)
-{
-    if (config.lrDecayEvery <= 0)
-        return config.learningRate;
-    return config.learningRate * std::pow(config.lrDecay, double((epoch - 1) / config.lrDecayEvery));
-}
 
 // std::shuffle's algorithm is left to the standard library; a hand-written
 // Fisher–Yates over mt19937_64 gives the same order everywhere for the same seed.
@@ -203,6 +197,12 @@ std::string trainingFingerprint(const TrainData &train, const TrainData &test, c
     const int dims[] = {in.channels, in.height, in.width, c.width, c.embeddingDim, c.epochs, c.batchSize,
                         c.lrDecayEvery, c.checkpointEvery};
     h = fnv1a(h, dims, sizeof dims);
+    // Only when not the step schedule, so that a state written before schedules existed
+    // still matches.
+    if (c.schedule != LrSchedule::Step) {
+        const int schedule = int(c.schedule);
+        h = fnv1a(h, &schedule, sizeof schedule);
+    }
     h = fnv1a(h, in.mean.data(), in.mean.size() * sizeof(float));
     h = fnv1a(h, in.std.data(), in.std.size() * sizeof(float));
     const double rates[] = {c.learningRate, c.lrDecay};
@@ -511,6 +511,22 @@ void bestEpochOf(const std::vector<ValidationPoint> &curve, double minDelta, int
     *sinceBest = curve.empty() ? 0 : curve.back().epoch - be;
 }
 
+// The epoch of the highest validation accuracy (the first, on a tie): the scored run's
+// length. The plateau rule above decides when to stop looking; a curve that still creeps
+// up by less than minDelta per step has its later, better epoch chosen, which costs a few
+// epochs and gives the annealed scored run room (docs/adaptive-training.md).
+int highestEpochOf(const std::vector<ValidationPoint> &curve)
+{
+    int epoch = 0;
+    double best = 0.0;
+    for (const auto &p : curve)
+        if (epoch == 0 || p.accuracy > best) {
+            best = p.accuracy;
+            epoch = p.epoch;
+        }
+    return epoch;
+}
+
 using Clock = std::chrono::steady_clock;
 
 Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &testData,
@@ -613,7 +629,7 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
                 workTotal = workDone + int64_t(searchLeft) * nFit + int64_t(scoredGuess) * n;
 
                 EpochResult r;
-                const double lr = learningRateForEpoch(config, epoch);
+                const double lr = stepRateForEpoch(config, epoch);
                 Status s = trainEpoch(
                     model, fit, maker, config, epoch, orderSeed(config.seed, 1, epoch), lr,
                     [&](int64_t seen, double loss) { report(1, epoch, adaptive.maxEpochs, seen, nFit, loss); },
@@ -647,6 +663,7 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
                     stop = TrainingStop::TimeBudget;
 
                 if (stop) {
+                    bestEpoch = highestEpochOf(st.validation);
                     int chosen = bestEpoch;
                     // Fewer than minEpochs checkpoints make a thin TracIn sum; add epochs
                     // (at the lower rates of the schedule) where the budget has room.
@@ -718,7 +735,7 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
         workTotal = workDone + int64_t(epochs - epoch + 1) * n;
         EpochReport er;
         er.epoch = epoch;
-        er.learningRate = learningRateForEpoch(config, epoch);
+        er.learningRate = learningRateForEpoch(config, epoch, epochs);
         EpochResult r;
         const Status s = trainEpoch(
             model, trainData, maker, config, epoch, orderSeed(config.seed, phase, epoch), er.learningRate,
@@ -789,6 +806,40 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
 }
 
 } // namespace
+
+const char *lrScheduleName(LrSchedule s)
+{
+    return s == LrSchedule::Step ? "step" : "cosine";
+}
+
+bool parseLrSchedule(const std::string &name, LrSchedule *out)
+{
+    if (name == "step")
+        *out = LrSchedule::Step;
+    else if (name == "cosine")
+        *out = LrSchedule::Cosine;
+    else
+        return false;
+    return true;
+}
+
+double stepRateForEpoch(const TrainConfig &config, int epoch)
+{
+    if (config.lrDecayEvery <= 0)
+        return config.learningRate;
+    return config.learningRate * std::pow(config.lrDecay, double((epoch - 1) / config.lrDecayEvery));
+}
+
+double learningRateForEpoch(const TrainConfig &config, int epoch, int epochs)
+{
+    if (config.schedule == LrSchedule::Step || epochs < 1)
+        return stepRateForEpoch(config, epoch);
+    // Sampled at the middle of the epoch: the epoch's rate is its mean under a continuous
+    // cosine, and the last epoch keeps a small positive rate (a checkpoint with η = 0
+    // would drop out of TracIn's sum).
+    const double pi = 3.14159265358979323846;
+    return config.learningRate * 0.5 * (1.0 + std::cos(pi * (double(epoch) - 0.5) / double(epochs)));
+}
 
 TrainConfig TrainConfig::adaptiveDefault()
 {

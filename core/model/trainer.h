@@ -20,14 +20,17 @@
 // accuracy stops improving, in two phases:
 //  1. the validation run: a seeded validation part of the training split (10 %, at least
 //     min(100, a fifth), at most 5 000 examples) is held out; the rest is trained epoch by
-//     epoch with the same learning-rate schedule, and the validation accuracy measured
+//     epoch with the step schedule, and the validation accuracy measured
 //     after each. It stops when `patience` epochs in a row have not beaten the best by
 //     `minDelta` (plateau), at `maxEpochs`, or when the time budget has no room for
-//     another validation epoch plus the scored run. The chosen count E is the best
-//     epoch's (raised to `minEpochs` where the budget allows). No checkpoint is kept.
+//     another validation epoch plus the scored run. A plateau is judged against the best
+//     epoch so far, each later improvement having to beat it by `minDelta`; the chosen
+//     count E is the epoch of the highest validation accuracy (raised to `minEpochs` where
+//     the budget allows). No checkpoint is kept.
 //  2. the scored run: the whole training split, validation part included, is trained for
-//     E epochs from the same initial weights and shuffle as `epochs = E` in the fixed
-//     mode would use (identical checkpoints). Every training example is trained on
+//     E epochs under `schedule` (the cosine anneals over those E) from the same initial
+//     weights and shuffle as `epochs = E` in the fixed mode would use (identical
+//     checkpoints). Every training example is trained on
 //     equally often, so self-influence, loss and margin compare across all of them; the
 //     validation part is only ever held out from the run that picks E. The cost is the
 //     validation run's epochs on top (docs/adaptive-training.md measures it).
@@ -81,13 +84,31 @@ struct AdaptiveTraining {
 // The time budget of the product's adaptive default, minutes.
 constexpr double kDefaultTimeBudgetMinutes = 60.0;
 
+// How the learning rate falls over a run of E epochs (docs/adaptive-training.md, "The
+// learning-rate schedule"). The rate is constant within an epoch, so every checkpoint's
+// η is the one rate its epoch trained with, as TracIn's sum needs.
+enum class LrSchedule {
+    // learningRate · lrDecay^⌊(epoch−1)/lrDecayEvery⌋ (no decay when lrDecayEvery ≤ 0).
+    Step,
+    // learningRate · ½(1 + cos(π(epoch − ½)/E)): about η in the first epoch, about
+    // η·(π/4E)² in the last (0.6 % of η at E = 10), so the final weights have settled
+    // and retrainings differ less from seed to seed.
+    Cosine,
+};
+const char *lrScheduleName(LrSchedule s);                 // "step", "cosine"
+bool parseLrSchedule(const std::string &name, LrSchedule *out); // false for an unknown name
+
 struct TrainConfig {
     int width = 16;
     int embeddingDim = 64;
     int epochs = 3;
     int batchSize = 64;
     double learningRate = 0.05;
-    double lrDecay = 0.5;         // multiply the rate by this every `lrDecayEvery` epochs
+    // The scored run's schedule. The adaptive mode's validation run always uses the step
+    // schedule (its length is not known in advance), so lrDecay and lrDecayEvery set
+    // that run's rates as well.
+    LrSchedule schedule = LrSchedule::Cosine;
+    double lrDecay = 0.5;         // step: multiply the rate by this every `lrDecayEvery` epochs
     int lrDecayEvery = 4;
     int checkpointEvery = 1;
     uint64_t seed = 1;
@@ -102,6 +123,11 @@ struct TrainConfig {
     // count: adaptive, with a kDefaultTimeBudgetMinutes budget.
     static TrainConfig adaptiveDefault();
 };
+
+// The rate of epoch `epoch` (1-based) of a run of `epochs` epochs under config.schedule.
+double learningRateForEpoch(const TrainConfig &config, int epoch, int epochs);
+// The same under the step schedule whatever config.schedule says (the validation run).
+double stepRateForEpoch(const TrainConfig &config, int epoch);
 
 struct EpochReport {
     int epoch = 0;                // 1-based
@@ -147,8 +173,8 @@ struct TrainOutcome {
 // (every `checkpointEvery` epochs, and always after the last epoch) and the manifest
 // (classes given) into `outDir` (created if missing; a manifest already there is
 // removed first, since this run overwrites its checkpoints). A checkpoint's
-// learning_rate is the rate in force during the epoch that ended at it:
-// learningRate · lrDecay^⌊(epoch−1)/lrDecayEvery⌋ (no decay when lrDecayEvery ≤ 0).
+// learning_rate is the rate in force during the epoch that ended at it
+// (learningRateForEpoch).
 // `progress` is called after every batch with the epoch's running mean loss;
 // `onEpoch` after each epoch trained in this call. Both run on the calling thread.
 // In the adaptive mode the first overload reports the validation run's batches as well

@@ -14,7 +14,7 @@
 namespace traclens::testing {
 
 // A tiny built-in CNN for tests: the given sizes, plain SGD with the rate halved every
-// epoch, a checkpoint every epoch. Tests set epochs and the adaptive mode themselves.
+// epoch (the step schedule, so expected rates are easy to write), a checkpoint every epoch. Tests set epochs and the adaptive mode themselves.
 inline TrainConfig tinyTrainConfig(int width, int embeddingDim, int batchSize, double learningRate, uint64_t seed)
 {
     TrainConfig c;
@@ -22,6 +22,7 @@ inline TrainConfig tinyTrainConfig(int width, int embeddingDim, int batchSize, d
     c.embeddingDim = embeddingDim;
     c.batchSize = batchSize;
     c.learningRate = learningRate;
+    c.schedule = LrSchedule::Step;
     c.lrDecay = 0.5;
     c.lrDecayEvery = 1;
     c.checkpointEvery = 1;

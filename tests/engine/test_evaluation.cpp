@@ -455,6 +455,17 @@ void TestEvaluation::retrainWithCorrections()
     QCOMPARE(inferred->learningRate, c.learningRate);
     QCOMPARE(inferred->lrDecayEvery, 2);
     QVERIFY(std::abs(inferred->lrDecay - 0.25) < 1e-12);
+    QCOMPARE(inferred->schedule, LrSchedule::Step);
+
+    // The cosine schedule is told from its curve, with its initial rate.
+    c.schedule = LrSchedule::Cosine;
+    auto annealed = trainProjectModel(**db, c, "annealed");
+    QVERIFY2(annealed.ok(), annealed.status().message().c_str());
+    auto inferredCosine = recordedTrainConfig(**db, *annealed);
+    QVERIFY2(inferredCosine.ok(), inferredCosine.status().message().c_str());
+    QCOMPARE(inferredCosine->schedule, LrSchedule::Cosine);
+    QVERIFY(std::abs(inferredCosine->learningRate - c.learningRate) < 1e-12 * c.learningRate);
+    QCOMPARE(inferredCosine->epochs, 3);
 
     QCOMPARE(traclens::retrainWithCorrections(**db, 9999).status().code(), Status::Code::NotFound);
 }

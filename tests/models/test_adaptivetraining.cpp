@@ -113,9 +113,25 @@ void TestAdaptiveTraining::stopsOnPlateau()
     QVERIFY(rec.adaptive);
     QCOMPARE(rec.stop, TrainingStop::Plateau);
     // Saturates early: the validation run ends well before its limit of 12, exactly
-    // `patience` epochs after its best one.
+    // `patience` epochs after the last epoch that beat the best by minDelta.
     QVERIFY2(rec.validation.size() < 8, qPrintable(QString::number(rec.validation.size())));
-    QCOMPARE(int(rec.validation.size()), rec.bestEpoch + 2);
+    const double minDelta = adaptiveConfig().adaptive.minDelta;
+    int plateauFrom = 0;
+    double best = 0.0;
+    for (const auto &v : rec.validation)
+        if (plateauFrom == 0 || v.accuracy >= best + minDelta - 1e-9) {
+            best = v.accuracy;
+            plateauFrom = v.epoch;
+        }
+    QCOMPARE(int(rec.validation.size()), plateauFrom + 2);
+    // The chosen epoch is the first with the highest accuracy, which may lie inside the
+    // plateau (a rise smaller than minDelta).
+    QVERIFY(rec.bestEpoch >= plateauFrom);
+    for (const auto &v : rec.validation) {
+        QVERIFY(v.accuracy <= rec.validation[size_t(rec.bestEpoch - 1)].accuracy);
+        if (v.epoch < rec.bestEpoch)
+            QVERIFY(v.accuracy < rec.validation[size_t(rec.bestEpoch - 1)].accuracy);
+    }
     QVERIFY(rec.validation[size_t(rec.bestEpoch - 1)].accuracy > 0.75); // chance is 1/3
     QCOMPARE(rec.epochs, std::max(rec.bestEpoch, 2));
     QCOMPARE(rec.validationCount, int64_t(60)); // 10 % of 300 is below the floor of min(100, 300/5)

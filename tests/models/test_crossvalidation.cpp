@@ -188,8 +188,9 @@ void TestCrossValidation::outOfSample()
     QCOMPARE(terms->numCheckpoints(), checkpoints);
     QCOMPARE(terms->probs.size(), ids.size() * size_t(checkpoints) * 3);
     QCOMPARE(terms->featureNorm.size(), ids.size() * size_t(checkpoints));
-    // The trainer's schedule: 0.1 · 0.5^⌊(epoch−1)/2⌋ at each checkpoint's epoch.
-    QCOMPARE(terms->learningRates.front(), config.train.learningRate);
+    // The trainer's schedule at the first checkpoint's epoch.
+    QCOMPARE(terms->learningRates.front(),
+             learningRateForEpoch(config.train, std::min(checkpointEvery, epochs), epochs));
 
     // Each example's fold is the one whose model was trained without it: the assignment
     // recomputed, and the fold model's training record counting the other folds only.

@@ -81,6 +81,8 @@ private slots:
     void trainsAndWritesCheckpoints();
     void sameSeedSameModel();
     void checkpointEveryKeepsLastEpoch();
+    void cosineSchedule_data();
+    void cosineSchedule();
     void runIsRepeatable();
     void manifestNotMatchingCheckpoint();
     void cancel_data();
@@ -227,6 +229,49 @@ void TestTrainer::checkpointEveryKeepsLastEpoch()
     QCOMPARE(spec->checkpoints[1].file, std::string("ckpt-3.pt"));
     QCOMPARE(spec->checkpoints[1].learningRate, 0.05);
     QVERIFY(!QFile::exists(tmp.filePath("ckpt-1.pt")));
+}
+
+void TestTrainer::cosineSchedule_data()
+{
+    QTest::addColumn<int>("epochs");
+    QTest::newRow("one epoch") << 1;
+    QTest::newRow("three epochs") << 3;
+}
+
+void TestTrainer::cosineSchedule()
+{
+    // Each checkpoint carries the one rate its epoch trained with: the cosine's value at
+    // the middle of the epoch, falling to a small positive rate in the last epoch.
+    QFETCH(int, epochs);
+    QTemporaryDir tmp;
+    TrainConfig config = smallConfig();
+    config.schedule = LrSchedule::Cosine;
+    config.epochs = epochs;
+    const auto r = trainBuiltinCnn(m_train, {}, kClasses, config, tmp.path().toStdString(), {}, {}, nullptr);
+    QVERIFY2(r.ok(), r.status().toString().c_str());
+    const Result<ModelSpec> spec = readModelSpec(tmp.path().toStdString());
+    QVERIFY(spec.ok());
+    QCOMPARE(spec->checkpoints.size(), size_t(epochs));
+    const double pi = 3.14159265358979323846;
+    for (int e = 1; e <= epochs; ++e) {
+        const double expected = 0.1 * 0.5 * (1.0 + std::cos(pi * (e - 0.5) / epochs));
+        QVERIFY2(std::abs(spec->checkpoints[size_t(e - 1)].learningRate - expected) < 1e-12,
+                 qPrintable(QString("epoch %1: %2, expected %3")
+                                .arg(e)
+                                .arg(spec->checkpoints[size_t(e - 1)].learningRate)
+                                .arg(expected)));
+        QCOMPARE((*r)[size_t(e - 1)].learningRate, spec->checkpoints[size_t(e - 1)].learningRate);
+    }
+    QVERIFY(spec->checkpoints.back().learningRate > 0.0);
+    if (epochs > 1)
+        QVERIFY(spec->checkpoints.back().learningRate < 0.1 * 0.1);
+    // The step schedule starts at the full rate; the cosine at its mean over the first epoch.
+    QCOMPARE(stepRateForEpoch(config, 1), 0.1);
+    QVERIFY(learningRateForEpoch(config, 1, epochs) < 0.1);
+    LrSchedule parsed = LrSchedule::Step;
+    QVERIFY(parseLrSchedule(lrScheduleName(LrSchedule::Cosine), &parsed));
+    QCOMPARE(parsed, LrSchedule::Cosine);
+    QVERIFY(!parseLrSchedule("linear", &parsed));
 }
 
 void TestTrainer::manifestNotMatchingCheckpoint()

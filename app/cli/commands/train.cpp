@@ -32,6 +32,8 @@ int cmdTrain(Context &c)
     cfg.learningRate = c.parser.value("lr").toDouble();
     cfg.lrDecay = c.parser.value("lr-decay").toDouble();
     cfg.lrDecayEvery = c.parser.value("lr-decay-every").toInt();
+    if (!parseLrSchedule(c.parser.value("lr-schedule").toStdString(), &cfg.schedule))
+        return usage("train: --lr-schedule must be cosine or step");
     cfg.checkpointEvery = c.parser.value("checkpoint-every").toInt();
     cfg.seed = c.parser.value("seed").toULongLong();
     if (cfg.width < 1 || cfg.batchSize < 1 || cfg.learningRate <= 0 || cfg.embeddingDim < 1
@@ -69,15 +71,24 @@ int cmdTrain(Context &c)
 
 void trainOptions(CommandOptions &p)
 {
+    // The defaults are the engine's (TrainConfig), so the help and the training agree;
+    // CommandOptions prints them.
+    const TrainConfig d;
+    auto option = [&](const char *name, const char *what, const char *value, const QString &def) {
+        p.addOption({name, what, value, def});
+    };
     addEpochOptions(p);
-    p.addOption({"width", "Channels of the first convolution.", "n", "16"});
-    p.addOption({"embedding-dim", "Size of the embedding fed to fc.", "n", "64"});
-    p.addOption({"batch", "Batch size.", "n", "64"});
-    p.addOption({"lr", "Initial learning rate.", "rate", "0.05"});
-    p.addOption({"lr-decay", "Learning-rate factor per decay step.", "factor", "0.5"});
-    p.addOption({"lr-decay-every", "Epochs per decay step.", "n", "2"});
-    p.addOption({"checkpoint-every", "Epochs between checkpoints.", "n", "1"});
-    p.addOption({"seed", "Random seed.", "n", "1"});
+    option("width", "Channels of the first convolution.", "n", QString::number(d.width));
+    option("embedding-dim", "Size of the embedding fed to fc.", "n", QString::number(d.embeddingDim));
+    option("batch", "Batch size.", "n", QString::number(d.batchSize));
+    option("lr", "Initial learning rate.", "rate", QString::number(d.learningRate));
+    QCommandLineOption schedule = lrScheduleOption(lrScheduleName(d.schedule));
+    schedule.setDefaultValue(lrScheduleName(d.schedule));
+    p.addOption(schedule);
+    option("lr-decay", "Learning-rate factor per decay step.", "factor", QString::number(d.lrDecay));
+    option("lr-decay-every", "Epochs per decay step.", "n", QString::number(d.lrDecayEvery));
+    option("checkpoint-every", "Epochs between checkpoints.", "n", QString::number(d.checkpointEvery));
+    option("seed", "Random seed.", "n", QString::number(d.seed));
     p.addOption({"name", "Model name.", "name", "builtin-cnn"});
     p.addOption(threadsOption());
 }
