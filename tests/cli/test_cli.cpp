@@ -207,6 +207,10 @@ void TestCli::errors_data()
                                    << "unknown label 'zebra'";
     QTest::newRow("unknown example") << QStringList{"query", "@project", "--example", "99999"} << 3 << "99999";
     QTest::newRow("bad option") << QStringList{"train", "@project", "--epochs", "0"} << 2 << "positive";
+    QTest::newRow("unknown schedule") << QStringList{"train", "@project", "--lr-schedule", "linear"} << 2
+                                      << "--lr-schedule must be cosine or step";
+    QTest::newRow("unknown schedule, retrain")
+        << QStringList{"retrain", "@project", "--lr-schedule", "linear"} << 2 << "--lr-schedule cosine or step";
     QTest::newRow("text file as project") << QStringList{"info", "@dir/data/train/stripes-60/notes.png"} << 1
                                           << "not a TracLens project";
     QTest::newRow("newer schema") << QStringList{"info", "@newer"} << 1 << "newer TracLens";

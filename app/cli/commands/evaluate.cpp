@@ -91,7 +91,7 @@ int cmdEvaluate(Context &c)
     cfg.trainLimit = c.parser.value("train-limit").toLongLong();
     cfg.testLimit = c.parser.value("test-limit").toLongLong();
     if (!applyTrainOptions(c.parser, &cfg.train))
-        return usage("evaluate: epochs, width, embedding-dim, batch and checkpoint-every must be positive, lr > 0");
+        return usage("evaluate: epochs, width, embedding-dim, batch and checkpoint-every must be positive, lr > 0, --lr-schedule cosine or step");
     cfg.compute.threads = c.parser.value("threads").toInt();
     auto budgets = parsePercents(c.parser.value("budgets"));
     auto cleaning = parsePercents(c.parser.value("cleaning"));

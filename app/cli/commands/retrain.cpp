@@ -34,7 +34,7 @@ int cmdRetrain(Context &c)
     else
         cfg = TrainConfig{};
     if (!applyTrainOptions(c.parser, &*cfg))
-        return usage("retrain: epochs, width, embedding-dim, batch and checkpoint-every must be positive, lr > 0");
+        return usage("retrain: epochs, width, embedding-dim, batch and checkpoint-every must be positive, lr > 0, --lr-schedule cosine or step");
     ModelRunner::setThreads(c.parser.value("threads").toInt());
     auto r = retrainWithCorrections(*db, model, cfg, c.parser.value("name").toStdString(), progressPrinter(c.quiet),
                                     &g_cancel);
