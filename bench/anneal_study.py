@@ -13,36 +13,18 @@ model on the noisy labels, then retrained after fixing the flips among the 1,000
 highest loss ("queue") and among 1,000 random ones ("random"); test accuracy on all 10,000
 test images. Needs python3-torch, python3-numpy and dataset-fashion-mnist.
 """
-import gzip, sys, time, numpy as np, torch, torch.nn as nn, torch.nn.functional as F
+import sys, time, numpy as np, torch, torch.nn.functional as F
+from fmnist_study import load, Net, rate
 torch.set_num_threads(1)
-D = "/usr/share/datasets/fashion-mnist"
-def idx(name):
-    with gzip.open(f"{D}/{name}") as f: b = f.read()
-    nd = b[3]; dims = [int.from_bytes(b[4 + 4 * i:8 + 4 * i], 'big') for i in range(nd)]
-    return np.frombuffer(b, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
 sched = sys.argv[1]; E = int(sys.argv[2]); seeds = [int(s) for s in sys.argv[3].split(",")]
-kind = sys.argv[4] if len(sys.argv) > 4 else "confusion"; rate = float(sys.argv[5]) if len(sys.argv) > 5 else 0.3
+kind = sys.argv[4] if len(sys.argv) > 4 else "confusion"; noise_rate = float(sys.argv[5]) if len(sys.argv) > 5 else 0.3
 N = 10000
-X = torch.tensor(idx("train-images-idx3-ubyte.gz")).float().div(255).sub(0.286).div(0.353).unsqueeze(1)
-Y = torch.tensor(idx("train-labels-idx1-ubyte.gz")).long()
-XT = torch.tensor(idx("t10k-images-idx3-ubyte.gz")).float().div(255).sub(0.286).div(0.353).unsqueeze(1)
-YT = torch.tensor(idx("t10k-labels-idx1-ubyte.gz")).long()
-sub = np.sort(np.random.default_rng(7).permutation(60000)[:N]); X = X[sub]; Y = Y[sub]
+X, Y, XT, YT, sub = load(N); X = X[sub]; Y = Y[sub]
 C = np.array([[765,1,13,67,10,8,122,1,13,0],[0,966,0,23,7,0,2,0,2,0],[14,1,696,16,174,0,89,0,10,0],[12,16,3,883,37,1,42,1,5,0],[1,1,48,37,862,0,46,0,5,0],[0,0,0,2,0,939,0,54,2,3],[136,1,72,47,160,0,562,0,22,0],[0,0,0,0,0,19,0,968,1,12],[2,1,2,6,4,2,10,5,968,0],[0,0,0,0,0,23,1,99,1,876]],float)
-class Net(nn.Module):
-    def __init__(s):
-        super().__init__(); s.c1 = nn.Conv2d(1, 16, 3, padding=1); s.c2 = nn.Conv2d(16, 32, 3, padding=1)
-        s.l = nn.Linear(32 * 7 * 7, 64); s.fc = nn.Linear(64, 10)
-    def forward(s, x):
-        x = F.max_pool2d(F.relu(s.c1(x)), 2); x = F.max_pool2d(F.relu(s.c2(x)), 2)
-        return s.fc(F.relu(s.l(x.flatten(1))))
-def lr(e):  # e 0-based
-    if sched == "step": return 0.05 * 0.5 ** (e // 4)
-    return 0.05 * 0.5 * (1 + np.cos(np.pi * (e + 0.5) / E))  # cosine, sampled mid-epoch
 def train(y, seed):
     torch.manual_seed(seed); m = Net(); g = torch.Generator().manual_seed(seed * 1000)
     for ep in range(E):
-        opt = torch.optim.SGD(m.parameters(), lr=lr(ep)); perm = torch.randperm(N, generator=g)
+        opt = torch.optim.SGD(m.parameters(), lr=rate(sched, ep, E)); perm = torch.randperm(N, generator=g)
         for b in range(0, N, 64):
             i = perm[b:b + 64]; opt.zero_grad(); F.cross_entropy(m(X[i]), y[i]).backward(); opt.step()
     with torch.no_grad():
@@ -50,7 +32,7 @@ def train(y, seed):
         loss = F.cross_entropy(m(X), y, reduction='none')
     return acc, loss
 r = np.random.default_rng(1); yn = Y.numpy().copy()
-nf = int(round(rate * N)); flip = r.permutation(N)[:nf]
+nf = int(round(noise_rate * N)); flip = r.permutation(N)[:nf]
 for i in flip:
     if kind == "confusion": row = C[Y[i]].copy(); row[Y[i]] = 0; yn[i] = r.choice(10, p=row / row.sum())
     elif kind == "pair": yn[i] = (Y[i] + 1) % 10
@@ -64,4 +46,4 @@ for s in seeds:
     rnd = torch.tensor(np.random.default_rng(100 + s).permutation(N)[:1000])
     yr = yn.clone(); yr[rnd] = Y[rnd]; fr = int(isflip[rnd].sum())
     aq, _ = train(yq, s); ar, _ = train(yr, s)
-    print(f"{kind} {rate} {sched} E={E} seed {s}: noisy {a0:.2f} queue({fq}) {aq:.2f} gain {aq-a0:+.2f} random({fr}) {ar:.2f} gain {ar-a0:+.2f} [{time.time()-t:.0f}s]", flush=True)
+    print(f"{kind} {noise_rate} {sched} E={E} seed {s}: noisy {a0:.2f} queue({fq}) {aq:.2f} gain {aq-a0:+.2f} random({fr}) {ar:.2f} gain {ar-a0:+.2f} [{time.time()-t:.0f}s]", flush=True)
