@@ -53,18 +53,10 @@ double since(Clock::time_point t)
 
 QJsonObject trainConfigJson(const TrainConfig &c)
 {
-    return {{"width", c.width},
-            {"embedding_dim", c.embeddingDim},
-            {"epochs", c.epochs},
-            {"batch", c.batchSize},
-            {"learning_rate", c.learningRate},
-            {"lr_schedule", lrScheduleName(c.schedule)},
-            {"lr_decay", c.lrDecay},
-            {"lr_decay_every", c.lrDecayEvery},
-            {"checkpoint_every", c.checkpointEvery},
-            {"seed", QString::number(qulonglong(c.seed))},
-            {"adaptive", c.adaptive.enabled},
-            {"time_budget_seconds", c.adaptive.timeBudgetSeconds}};
+    QJsonObject o = trainConfigToJson(c);
+    o["adaptive"] = c.adaptive.enabled;
+    o["time_budget_seconds"] = c.adaptive.timeBudgetSeconds;
+    return o;
 }
 
 // FNV-1a of a string: a content key, not a security measure.

@@ -4,6 +4,7 @@
 #include "evaluation/evaluation.h"
 #include "util/jsonvalues.h"
 #include "evaluation/calibration.h"
+#include "evaluation/retrain.h"
 #include "util/filereader.h"
 #include "influence/flagging.h"
 #include "model/trainjob.h"
@@ -153,7 +154,10 @@ QJsonObject toJson(const EvaluationReport &r)
                                     {"seconds", run.seconds}});
     for (const auto &[stage, s] : r.seconds)
         seconds.append(QJsonObject{{"stage", q(stage)}, {"seconds", s}});
-    const TrainConfig &t = c.train;
+    QJsonObject training = trainConfigToJson(c.train);
+    training["model"] = qint64(r.modelId);
+    training["adaptive"] = c.train.adaptive.enabled;
+    training["curve"] = epochs;
     return {{"format", kReportFormat},
             {"command", q(c.command)},
             {"dataset", q(c.dataset)},
@@ -180,19 +184,7 @@ QJsonObject toJson(const EvaluationReport &r)
                                     {"load_start", loadJson(r.machine.loadStart)},
                                     {"load_end", loadJson(r.machine.loadEnd)},
                                     {"description", q(describeMachine(r.machine))}}},
-            {"training", QJsonObject{{"model", qint64(r.modelId)},
-                                     {"width", t.width},
-                                     {"embedding_dim", t.embeddingDim},
-                                     {"epochs", t.epochs},
-                                     {"batch", t.batchSize},
-                                     {"learning_rate", t.learningRate},
-                                     {"lr_schedule", lrScheduleName(t.schedule)},
-                                     {"lr_decay", t.lrDecay},
-                                     {"lr_decay_every", t.lrDecayEvery},
-                                     {"checkpoint_every", t.checkpointEvery},
-                                     {"seed", QString::number(qulonglong(t.seed))},
-                                     {"adaptive", t.adaptive.enabled},
-                                     {"curve", epochs}}},
+            {"training", training},
             {"checkpoints", checkpoints},
             {"budgets", doublesJson(c.budgets)},
             {"default_ranking", specJson(r.defaultSpec)},
@@ -850,18 +842,7 @@ Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
     const QJsonObject training = o.value("training").toObject();
     r.modelId = training.value("model").toInteger();
     TrainConfig &t = c.train;
-    t.width = training.value("width").toInt(t.width);
-    t.embeddingDim = training.value("embedding_dim").toInt(t.embeddingDim);
-    t.epochs = training.value("epochs").toInt(t.epochs);
-    t.batchSize = training.value("batch").toInt(t.batchSize);
-    t.learningRate = training.value("learning_rate").toDouble(t.learningRate);
-    t.lrDecay = training.value("lr_decay").toDouble(t.lrDecay);
-    t.lrDecayEvery = training.value("lr_decay_every").toInt(t.lrDecayEvery);
-    // Reports written before schedules existed trained with the step schedule.
-    if (!parseLrSchedule(training.value("lr_schedule").toString("step").toStdString(), &t.schedule))
-        t.schedule = LrSchedule::Step;
-    t.checkpointEvery = training.value("checkpoint_every").toInt(t.checkpointEvery);
-    t.seed = training.value("seed").toString().toULongLong();
+    t = trainConfigFromJson(training, t);
     t.adaptive.enabled = training.value("adaptive").toBool(false);
     for (const auto &v : training.value("curve").toArray()) {
         const QJsonObject e = v.toObject();

@@ -20,14 +20,40 @@ std::string configKey(int64_t modelId)
 
 } // namespace
 
+QJsonObject trainConfigToJson(const TrainConfig &c)
+{
+    return {{"width", c.width},
+            {"embedding_dim", c.embeddingDim},
+            {"epochs", c.epochs},
+            {"batch", c.batchSize},
+            {"learning_rate", c.learningRate},
+            {"lr_schedule", lrScheduleName(c.schedule)},
+            {"lr_decay", c.lrDecay},
+            {"lr_decay_every", c.lrDecayEvery},
+            {"checkpoint_every", c.checkpointEvery},
+            {"seed", QString::number(qulonglong(c.seed))}};
+}
+
+TrainConfig trainConfigFromJson(const QJsonObject &o, const TrainConfig &defaults)
+{
+    TrainConfig c = defaults;
+    c.width = o.value("width").toInt(c.width);
+    c.embeddingDim = o.value("embedding_dim").toInt(c.embeddingDim);
+    c.epochs = o.value("epochs").toInt(c.epochs);
+    c.batchSize = o.value("batch").toInt(c.batchSize);
+    c.learningRate = o.value("learning_rate").toDouble(c.learningRate);
+    if (!parseLrSchedule(o.value("lr_schedule").toString("step").toStdString(), &c.schedule))
+        c.schedule = LrSchedule::Step;
+    c.lrDecay = o.value("lr_decay").toDouble(c.lrDecay);
+    c.lrDecayEvery = o.value("lr_decay_every").toInt(c.lrDecayEvery);
+    c.checkpointEvery = o.value("checkpoint_every").toInt(c.checkpointEvery);
+    c.seed = o.value("seed").toString().toULongLong();
+    return c;
+}
+
 Status recordTrainConfig(ProjectDb &db, int64_t modelId, const TrainConfig &c)
 {
-    const QJsonObject o{{"width", c.width},           {"embedding_dim", c.embeddingDim},
-                        {"epochs", c.epochs},         {"batch", c.batchSize},
-                        {"learning_rate", c.learningRate}, {"lr_decay", c.lrDecay},
-                        {"lr_decay_every", c.lrDecayEvery}, {"checkpoint_every", c.checkpointEvery},
-                        {"lr_schedule", lrScheduleName(c.schedule)},
-                        {"seed", QString::number(qulonglong(c.seed))}};
+    const QJsonObject o = trainConfigToJson(c);
     return db.setMeta(configKey(modelId), QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString());
 }
 
@@ -41,20 +67,7 @@ Result<TrainConfig> recordedTrainConfig(ProjectDb &db, int64_t modelId)
     if (!stored.ok())
         return stored.status();
     if (stored->has_value()) {
-        const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromStdString(**stored)).object();
-        c.width = o.value("width").toInt(c.width);
-        c.embeddingDim = o.value("embedding_dim").toInt(c.embeddingDim);
-        c.epochs = o.value("epochs").toInt(c.epochs);
-        c.batchSize = o.value("batch").toInt(c.batchSize);
-        c.learningRate = o.value("learning_rate").toDouble(c.learningRate);
-        c.lrDecay = o.value("lr_decay").toDouble(c.lrDecay);
-        c.lrDecayEvery = o.value("lr_decay_every").toInt(c.lrDecayEvery);
-        // Records written before schedules existed trained with the step schedule.
-        if (!parseLrSchedule(o.value("lr_schedule").toString("step").toStdString(), &c.schedule))
-            c.schedule = LrSchedule::Step;
-        c.checkpointEvery = o.value("checkpoint_every").toInt(c.checkpointEvery);
-        c.seed = o.value("seed").toString().toULongLong();
-        return c;
+        return trainConfigFromJson(QJsonDocument::fromJson(QByteArray::fromStdString(**stored)).object(), c);
     }
     // No record: rebuild what the manifest and the training curve say.
     auto spec = readModelSpec(model->directory);

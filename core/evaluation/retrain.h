@@ -18,9 +18,19 @@
 #include "store/projectdb.h"
 #include "model/trainer.h"
 
+#include <QJsonObject>
+
 #include <optional>
 
 namespace traclens {
+
+// The built-in CNN's configuration as the project's record, the evaluation's fingerprint and
+// its report.json write it: width, embedding_dim, epochs, batch, learning_rate, lr_schedule,
+// lr_decay, lr_decay_every, checkpoint_every, seed (a string: 64 bits). Reading fills what
+// `o` lacks from `defaults`, except the schedule: a record without one was written before
+// schedules existed and trained with the step schedule.
+QJsonObject trainConfigToJson(const TrainConfig &config);
+TrainConfig trainConfigFromJson(const QJsonObject &o, const TrainConfig &defaults);
 
 Status recordTrainConfig(ProjectDb &db, int64_t modelId, const TrainConfig &config);
 Result<TrainConfig> recordedTrainConfig(ProjectDb &db, int64_t modelId);
