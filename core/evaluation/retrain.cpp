@@ -85,7 +85,7 @@ Result<TrainConfig> recordedTrainConfig(ProjectDb &db, int64_t modelId)
         c.epochs = int(epochs->size());
         // A cosine run: every rate is the cosine schedule's for the same η and length.
         c.schedule = LrSchedule::Cosine;
-        c.learningRate = 1.0;
+        c.learningRate = 1.0; // the schedule's shape, to scale by the first epoch's rate
         c.learningRate = epochs->front().learningRate / learningRateForEpoch(c, 1, c.epochs);
         for (const auto &e : *epochs) {
             const double expected = learningRateForEpoch(c, e.epoch, c.epochs);

@@ -92,7 +92,6 @@ private:
     std::vector<float> m_table;
 };
 
-
 // std::shuffle's algorithm is left to the standard library; a hand-written
 // Fisher–Yates over mt19937_64 gives the same order everywhere for the same seed.
 void shuffleOrder(std::vector<int64_t> &order, std::mt19937_64 &rng)
