@@ -348,6 +348,8 @@ private:
     Status error(const char *what) const;
     template <typename T, typename Read>
     Result<std::vector<T>> collectRows(sqlite3_stmt *st, const char *what, Read read) const;
+    template <typename T, typename Read>
+    Result<std::vector<T>> collectCheckedRows(sqlite3_stmt *st, const char *what, Read read) const;
 
     sqlite3 *m_db = nullptr;
     std::string m_path;

@@ -232,12 +232,9 @@ Result<std::vector<ExampleRow>> ProjectDb::examples(std::optional<Split> split)
     if (split)
         sqlite3_bind_int(st, 1, int(*split));
     const int64_t classes = classCount(m_db);
-    std::string problem;
-    auto rows = collectRows<ExampleRow>(st, "reading examples",
-                                        [&](sqlite3_stmt *row) { return readExample(row, classes, m_path, &problem); });
-    if (rows.ok() && !problem.empty())
-        return Status::corruption(problem);
-    return rows;
+    return collectCheckedRows<ExampleRow>(st, "reading examples", [&](sqlite3_stmt *row, std::string *problem) {
+        return readExample(row, classes, m_path, problem);
+    });
 }
 
 Result<ExampleRow> ProjectDb::example(int64_t id)
@@ -481,8 +478,7 @@ Result<std::vector<LabelChange>> ProjectDb::labelHistory(std::optional<int64_t> 
     if (exampleId)
         sqlite3_bind_int64(st, 1, *exampleId);
     const int64_t classes = classCount(m_db);
-    std::string problem;
-    auto rows = collectRows<LabelChange>(st, "reading label history", [&](sqlite3_stmt *r) {
+    return collectCheckedRows<LabelChange>(st, "reading label history", [&](sqlite3_stmt *r, std::string *problem) {
         RowCheck row(r);
         LabelChange c;
         c.id = row.integer(0, "id");
@@ -491,13 +487,10 @@ Result<std::vector<LabelChange>> ProjectDb::labelHistory(std::optional<int64_t> 
         c.newLabel = row.label(3, "new_label", classes);
         c.timeMs = row.integer(4, "time_ms");
         c.origin = row.text(5, "origin");
-        if (!row.ok() && problem.empty())
-            problem = m_path + ": label_history row " + columnText(r, 0) + ": " + row.problem();
+        if (!row.ok() && problem->empty())
+            *problem = m_path + ": label_history row " + columnText(r, 0) + ": " + row.problem();
         return c;
     });
-    if (rows.ok() && !problem.empty())
-        return Status::corruption(problem);
-    return rows;
 }
 
 Status ProjectDb::setReview(int64_t exampleId, ReviewState state)

@@ -117,16 +117,12 @@ Result<std::vector<ModelRow>> ProjectDb::models()
     if (!st)
         return s;
     StepGuard g{st};
-    std::string problem;
     const fs::path side = absoluteSideDirectory(sideDirectory());
-    auto rows = collectRows<ModelRow>(st, "reading models", [&](sqlite3_stmt *row) {
-        ModelRow m = readModel(row, m_path, &problem);
+    return collectCheckedRows<ModelRow>(st, "reading models", [&](sqlite3_stmt *row, std::string *problem) {
+        ModelRow m = readModel(row, m_path, problem);
         m.directory = resolvedPath(m.directory, side);
         return m;
     });
-    if (rows.ok() && !problem.empty())
-        return Status::corruption(problem);
-    return rows;
 }
 
 Result<ModelRow> ProjectDb::model(int64_t id)
@@ -180,10 +176,9 @@ Result<std::vector<CheckpointRow>> ProjectDb::checkpoints(int64_t modelId)
         return s;
     StepGuard g{st};
     sqlite3_bind_int64(st, 1, modelId);
-    std::string problem;
     const fs::path side = absoluteSideDirectory(sideDirectory());
     const bool identity = m_schemaVersion >= 3;
-    auto rows = collectRows<CheckpointRow>(st, "reading checkpoints", [&](sqlite3_stmt *r) {
+    return collectCheckedRows<CheckpointRow>(st, "reading checkpoints", [&](sqlite3_stmt *r, std::string *problem) {
         RowCheck row(r);
         CheckpointRow c;
         c.id = row.integer(0, "id");
@@ -196,13 +191,10 @@ Result<std::vector<CheckpointRow>> ProjectDb::checkpoints(int64_t modelId)
             c.fileMtime = row.integer(7, "file_mtime");
             c.contentHash = row.text(8, "content_hash");
         }
-        if (!row.ok() && problem.empty())
-            problem = m_path + ": checkpoints row " + columnText(r, 0) + ": " + row.problem();
+        if (!row.ok() && problem->empty())
+            *problem = m_path + ": checkpoints row " + columnText(r, 0) + ": " + row.problem();
         return c;
     });
-    if (rows.ok() && !problem.empty())
-        return Status::corruption(problem);
-    return rows;
 }
 
 Status ProjectDb::setCheckpointIdentity(int64_t checkpointId, int64_t fileSize, int64_t fileMtime,

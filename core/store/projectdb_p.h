@@ -174,4 +174,17 @@ Result<std::vector<T>> ProjectDb::collectRows(sqlite3_stmt *st, const char *what
     return out;
 }
 
+// collectRows for readers that check their columns: read(st, &problem) leaves `problem`
+// empty or sets it (once, for the first damaged row, naming the file, table and row), and
+// a damaged row makes the whole read Corruption.
+template <typename T, typename Read>
+Result<std::vector<T>> ProjectDb::collectCheckedRows(sqlite3_stmt *st, const char *what, Read read) const
+{
+    std::string problem;
+    auto rows = collectRows<T>(st, what, [&](sqlite3_stmt *row) { return read(row, &problem); });
+    if (rows.ok() && !problem.empty())
+        return Status::corruption(problem);
+    return rows;
+}
+
 } // namespace traclens
