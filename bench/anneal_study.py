@@ -14,13 +14,12 @@ highest loss ("queue") and among 1,000 random ones ("random"); test accuracy on 
 test images. Needs python3-torch, python3-numpy and dataset-fashion-mnist.
 """
 import sys, time, numpy as np, torch, torch.nn.functional as F
-from fmnist_study import load, Net, rate
+from fmnist_study import load, Net, rate, noisy_labels
 torch.set_num_threads(1)
 sched = sys.argv[1]; E = int(sys.argv[2]); seeds = [int(s) for s in sys.argv[3].split(",")]
 kind = sys.argv[4] if len(sys.argv) > 4 else "confusion"; noise_rate = float(sys.argv[5]) if len(sys.argv) > 5 else 0.3
 N = 10000
 X, Y, XT, YT, sub = load(N); X = X[sub]; Y = Y[sub]
-C = np.array([[765,1,13,67,10,8,122,1,13,0],[0,966,0,23,7,0,2,0,2,0],[14,1,696,16,174,0,89,0,10,0],[12,16,3,883,37,1,42,1,5,0],[1,1,48,37,862,0,46,0,5,0],[0,0,0,2,0,939,0,54,2,3],[136,1,72,47,160,0,562,0,22,0],[0,0,0,0,0,19,0,968,1,12],[2,1,2,6,4,2,10,5,968,0],[0,0,0,0,0,23,1,99,1,876]],float)
 def train(y, seed):
     torch.manual_seed(seed); m = Net(); g = torch.Generator().manual_seed(seed * 1000)
     for ep in range(E):
@@ -31,13 +30,7 @@ def train(y, seed):
         acc = (m(XT).argmax(1) == YT).float().mean().item() * 100
         loss = F.cross_entropy(m(X), y, reduction='none')
     return acc, loss
-r = np.random.default_rng(1); yn = Y.numpy().copy()
-nf = int(round(noise_rate * N)); flip = r.permutation(N)[:nf]
-for i in flip:
-    if kind == "confusion": row = C[Y[i]].copy(); row[Y[i]] = 0; yn[i] = r.choice(10, p=row / row.sum())
-    elif kind == "pair": yn[i] = (Y[i] + 1) % 10
-    else: yn[i] = (Y[i] + 1 + r.integers(9)) % 10
-yn = torch.tensor(yn); isflip = (yn != Y)
+yn = noisy_labels(Y, kind, noise_rate); isflip = (yn != Y)
 for s in seeds:
     t = time.time()
     a0, loss = train(yn, s)

@@ -25,14 +25,13 @@ For each seed the noisy model is trained once and each review retrained with the
 accuracy on all 10,000 test images. Needs python3-torch, python3-numpy and dataset-fashion-mnist.
 """
 import sys, time, numpy as np, torch, torch.nn.functional as F
-from fmnist_study import load, Net, rate
+from fmnist_study import load, Net, rate, noisy_labels
 torch.set_num_threads(1)
 E = int(sys.argv[1]); seeds = [int(s) for s in sys.argv[2].split(",")]
 kind = sys.argv[3] if len(sys.argv) > 3 else "confusion"; noise_rate = float(sys.argv[4]) if len(sys.argv) > 4 else 0.3
 rankings = (sys.argv[5] if len(sys.argv) > 5 else "random,loss,cv-sc,cv-margin,oracle-any,oracle-easy,oracle-hard").split(",")
 N = 10000; REVIEW = 1000
 X, Y, XT, YT, sub = load(N); X = X[sub]; Y = Y[sub]
-C = np.array([[765,1,13,67,10,8,122,1,13,0],[0,966,0,23,7,0,2,0,2,0],[14,1,696,16,174,0,89,0,10,0],[12,16,3,883,37,1,42,1,5,0],[1,1,48,37,862,0,46,0,5,0],[0,0,0,2,0,939,0,54,2,3],[136,1,72,47,160,0,562,0,22,0],[0,0,0,0,0,19,0,968,1,12],[2,1,2,6,4,2,10,5,968,0],[0,0,0,0,0,23,1,99,1,876]],float)
 
 
 def train(Xs, y, seed):
@@ -48,13 +47,7 @@ def test_acc(m):
     with torch.no_grad(): return (m(XT).argmax(1) == YT).float().mean().item() * 100
 
 
-r = np.random.default_rng(1); yn = Y.numpy().copy()
-nf = int(round(noise_rate * N)); flip = r.permutation(N)[:nf]
-for i in flip:
-    if kind == "confusion": row = C[Y[i]].copy(); row[Y[i]] = 0; yn[i] = r.choice(10, p=row / row.sum())
-    elif kind == "pair": yn[i] = (Y[i] + 1) % 10
-    else: yn[i] = (Y[i] + 1 + r.integers(9)) % 10
-yn = torch.tensor(yn); isflip = (yn != Y).numpy(); flips = np.where(isflip)[0]
+yn = noisy_labels(Y, kind, noise_rate); isflip = (yn != Y).numpy(); flips = np.where(isflip)[0]
 
 t = time.time(); P = torch.zeros(N, 10); fold = np.random.default_rng(5).permutation(N) % 5
 for k in range(5):
@@ -92,7 +85,7 @@ score["cl-set-low"] = np.where(issue, 2 - score["cv-margin"], -2 + score["cv-mar
 score["exp-gain"] = (P * (1 - P)).sum(1) - pl * (1 - pl)
 print(f"cl-pnr issue set: {issue.sum()} examples, {isflip[issue].sum()} flips", flush=True)
 predtrue = P.argmax(1) == Y.numpy()
-print(f"{kind} {noise_rate} E={E}: {nf} flips; fold models predict the true class of {predtrue[flips].mean()*100:.0f} % of them [{time.time()-t:.0f} s]", flush=True)
+print(f"{kind} {noise_rate} E={E}: {len(flips)} flips; fold models predict the true class of {predtrue[flips].mean()*100:.0f} % of them [{time.time()-t:.0f} s]", flush=True)
 easy = flips[np.argsort(-score["cv-sc"][flips])]
 
 for s in seeds:

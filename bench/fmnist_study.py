@@ -45,3 +45,20 @@ def rate(schedule, e, epochs, eta=0.05):
     at the middle of the epoch, as core/model/trainer.cpp does."""
     if schedule == "step": return eta * 0.5 ** (e // 4)
     return eta * 0.5 * (1 + np.cos(np.pi * (e + 0.5) / epochs))
+
+
+# Confusion noise draws flips from this confusion matrix (the clean built-in CNN's test
+# predictions in docs/evaluation/fashion-mnist-confusion30-cleaning; row = true class).
+CONFUSION = np.array([[765,1,13,67,10,8,122,1,13,0],[0,966,0,23,7,0,2,0,2,0],[14,1,696,16,174,0,89,0,10,0],[12,16,3,883,37,1,42,1,5,0],[1,1,48,37,862,0,46,0,5,0],[0,0,0,2,0,939,0,54,2,3],[136,1,72,47,160,0,562,0,22,0],[0,0,0,0,0,19,0,968,1,12],[2,1,2,6,4,2,10,5,968,0],[0,0,0,0,0,23,1,99,1,876]],float)
+
+
+def noisy_labels(Y, kind, noise_rate, seed=1):
+    """Y with round(noise_rate · n) labels, chosen at random, moved to another class: uniform
+    (any other class), pair (c → c+1) or confusion (a class drawn from the true class's row of
+    CONFUSION, diagonal left out)."""
+    r = np.random.default_rng(seed); yn = Y.numpy().copy()
+    for i in r.permutation(len(Y))[:int(round(noise_rate * len(Y)))]:
+        if kind == "confusion": row = CONFUSION[Y[i]].copy(); row[Y[i]] = 0; yn[i] = r.choice(10, p=row / row.sum())
+        elif kind == "pair": yn[i] = (Y[i] + 1) % 10
+        else: yn[i] = (Y[i] + 1 + r.integers(9)) % 10
+    return torch.tensor(yn)
