@@ -14,18 +14,15 @@ highest loss ("queue") and among 1,000 random ones ("random"); test accuracy on 
 test images. Needs python3-torch, python3-numpy and dataset-fashion-mnist.
 """
 import sys, time, numpy as np, torch, torch.nn.functional as F
-from fmnist_study import load, Net, rate, noisy_labels
+import fmnist_study
+from fmnist_study import load, noisy_labels
 torch.set_num_threads(1)
 sched = sys.argv[1]; E = int(sys.argv[2]); seeds = [int(s) for s in sys.argv[3].split(",")]
 kind = sys.argv[4] if len(sys.argv) > 4 else "confusion"; noise_rate = float(sys.argv[5]) if len(sys.argv) > 5 else 0.3
 N = 10000
 X, Y, XT, YT, sub = load(N); X = X[sub]; Y = Y[sub]
 def train(y, seed):
-    torch.manual_seed(seed); m = Net(); g = torch.Generator().manual_seed(seed * 1000)
-    for ep in range(E):
-        opt = torch.optim.SGD(m.parameters(), lr=rate(sched, ep, E)); perm = torch.randperm(N, generator=g)
-        for b in range(0, N, 64):
-            i = perm[b:b + 64]; opt.zero_grad(); F.cross_entropy(m(X[i]), y[i]).backward(); opt.step()
+    m = fmnist_study.train(X, y, seed, E, sched)
     with torch.no_grad():
         acc = (m(XT).argmax(1) == YT).float().mean().item() * 100
         loss = F.cross_entropy(m(X), y, reduction='none')

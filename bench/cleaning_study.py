@@ -25,7 +25,8 @@ For each seed the noisy model is trained once and each review retrained with the
 accuracy on all 10,000 test images. Needs python3-torch, python3-numpy and dataset-fashion-mnist.
 """
 import sys, time, numpy as np, torch, torch.nn.functional as F
-from fmnist_study import load, Net, rate, noisy_labels
+import fmnist_study
+from fmnist_study import load, noisy_labels
 torch.set_num_threads(1)
 E = int(sys.argv[1]); seeds = [int(s) for s in sys.argv[2].split(",")]
 kind = sys.argv[3] if len(sys.argv) > 3 else "confusion"; noise_rate = float(sys.argv[4]) if len(sys.argv) > 4 else 0.3
@@ -35,12 +36,7 @@ X, Y, XT, YT, sub = load(N); X = X[sub]; Y = Y[sub]
 
 
 def train(Xs, y, seed):
-    torch.manual_seed(seed); m = Net(); g = torch.Generator().manual_seed(seed * 1000)
-    for ep in range(E):
-        opt = torch.optim.SGD(m.parameters(), lr=rate("cosine", ep, E)); perm = torch.randperm(len(Xs), generator=g)
-        for b in range(0, len(Xs), 64):
-            i = perm[b:b + 64]; opt.zero_grad(); F.cross_entropy(m(Xs[i]), y[i]).backward(); opt.step()
-    return m
+    return fmnist_study.train(Xs, y, seed, E, "cosine")
 
 
 def test_acc(m):
@@ -83,9 +79,9 @@ issue = score["cl-pnr"] >= -1  # the examples confident learning would prune
 score["cl-set-random"] = np.where(issue, np.random.default_rng(300).random(N), -1)
 score["cl-set-low"] = np.where(issue, 2 - score["cv-margin"], -2 + score["cv-margin"])
 score["exp-gain"] = (P * (1 - P)).sum(1) - pl * (1 - pl)
-print(f"cl-pnr issue set: {issue.sum()} examples, {isflip[issue].sum()} flips", flush=True)
 predtrue = P.argmax(1) == Y.numpy()
 print(f"{kind} {noise_rate} E={E}: {len(flips)} flips; fold models predict the true class of {predtrue[flips].mean()*100:.0f} % of them [{time.time()-t:.0f} s]", flush=True)
+print(f"cl-pnr issue set: {issue.sum()} examples, {isflip[issue].sum()} flips", flush=True)
 easy = flips[np.argsort(-score["cv-sc"][flips])]
 
 for s in seeds:

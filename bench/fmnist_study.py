@@ -40,6 +40,18 @@ class Net(nn.Module):
         return s.fc(F.relu(s.l(x.flatten(1))))
 
 
+def train(Xs, y, seed, epochs, schedule, width=16, augment=None):
+    """The built-in CNN of `width` trained on (Xs, y): plain SGD, batch 64, the schedule's rate
+    per epoch; `augment(x, generator)` transforms each batch when given."""
+    torch.manual_seed(seed); m = Net(width); g = torch.Generator().manual_seed(seed * 1000)
+    for ep in range(epochs):
+        opt = torch.optim.SGD(m.parameters(), lr=rate(schedule, ep, epochs)); perm = torch.randperm(len(Xs), generator=g)
+        for b in range(0, len(Xs), 64):
+            i = perm[b:b + 64]; x = Xs[i] if augment is None else augment(Xs[i], g)
+            opt.zero_grad(); F.cross_entropy(m(x), y[i]).backward(); opt.step()
+    return m
+
+
 def rate(schedule, e, epochs, eta=0.05):
     """The rate of 0-based epoch e of `epochs`: step halves η every 4 epochs; cosine is sampled
     at the middle of the epoch, as core/model/trainer.cpp does."""

@@ -16,7 +16,8 @@ Test accuracy is on the first 5,000 test images. Needs python3-torch, python3-nu
 dataset-fashion-mnist (bench/fmnist_study.py).
 """
 import sys, time, numpy as np, torch, torch.nn.functional as F
-from fmnist_study import load, Net, rate, MEAN, STD
+import fmnist_study
+from fmnist_study import load, MEAN, STD
 torch.set_num_threads(1)
 mode, sched, E, aug, W = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 N = int(sys.argv[6]) if len(sys.argv) > 6 else 20000
@@ -33,12 +34,7 @@ def augment(x, g):
 
 
 def train(Xs, ys, seed):
-    torch.manual_seed(seed); m = Net(W); g = torch.Generator().manual_seed(seed * 1000)
-    for ep in range(E):
-        opt = torch.optim.SGD(m.parameters(), lr=rate(sched, ep, E)); perm = torch.randperm(len(Xs), generator=g)
-        for b in range(0, len(Xs), 64):
-            i = perm[b:b + 64]; opt.zero_grad(); F.cross_entropy(m(augment(Xs[i], g)), ys[i]).backward(); opt.step()
-    return m
+    return fmnist_study.train(Xs, ys, seed, E, sched, W, augment)
 
 
 def probs(m, x):
