@@ -24,7 +24,9 @@ struct EvaluationSettings {
     uint64_t noiseSeed = 1;
     NoiseType noiseType = NoiseType::Uniform;
     int epochs = TrainConfig{}.epochs;
-    bool cleaningLoop = true; // retrain after reviewing 5/10/20 % of the queue, and at random
+    // Retrain after reviewing the top of the queue, of the boundary-first order and a random
+    // sample (EvaluationConfig's budgets and seeds).
+    bool cleaningLoop = true;
 
     // The settings applied to a config (the rest keeps EvaluationConfig's defaults).
     void applyTo(EvaluationConfig *config) const;
@@ -32,9 +34,11 @@ struct EvaluationSettings {
 
 // Seconds the evaluation takes for `trainImages` training images, scaled from the
 // Fashion-MNIST run in docs/evaluation (60,000 images, 3 epochs, 2 cores: 17.8 min of
-// training per model, 4.9 min of TracIn factors, 10 trainings with the cleaning loop).
-// Confusion noise trains one more model (on the clean labels) unless the cleaning loop
-// runs, whose "every flip fixed" training it then replaces.
+// training per model, 4.9 min of TracIn factors): the model on the noisy labels, the
+// cross-validation's fold models and, with the cleaning loop, every review's retraining per
+// budget and seed, the seed replicates and the "every flip fixed" run. Confusion noise
+// trains one more model (on the clean labels) unless the cleaning loop runs, whose "every
+// flip fixed" training it then replaces.
 double estimatedEvaluationSeconds(qint64 trainImages, const EvaluationSettings &settings);
 
 class EvaluationDialog : public QDialog {

@@ -250,7 +250,7 @@ void MainWindow::createActions()
         m_sidebar->setCurrentRow(m_pages->indexOf(page));
         page->runEvaluation();
     })->setToolTip(tr("Measure how many wrong labels each review ranking finds, on a copy of the dataset with "
-                      "labels flipped at random"));
+                      "labels flipped on purpose (uniform, pair or confusion noise)"));
     add("calibrate", tr("&Calibrate the Review Queue…"), {}, [this] {
         auto *page = findChild<ReportPage *>();
         if (!page)

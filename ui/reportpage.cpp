@@ -349,14 +349,28 @@ void ReportPage::showEvaluation()
     const EvaluationReport &r = *m_evaluation;
     const QLocale locale;
     const std::string defaultName = r.defaultSpec.toString();
+    // What the errors are: injected noise of the report's kind, or the known errors of a
+    // truth file.
+    QString errors;
+    if (!r.config.truthFile.empty())
+        errors = tr("<b>%1</b> known errors (%2)")
+                     .arg(locale.toString(qlonglong(r.flips.size())),
+                          QFileInfo(QString::fromStdString(r.config.truthFile)).fileName().toHtmlEscaped());
+    else {
+        const QString how = r.config.noiseType == NoiseType::Pair        ? tr("each class to one fixed other class")
+                            : r.config.noiseType == NoiseType::Confusion ? tr("as a classifier confuses the classes")
+                                                                         : tr("to another class at random");
+        errors = tr("<b>%1</b> labels moved %2 (%3 %4 noise, seed %5)")
+                     .arg(locale.toString(qlonglong(r.flips.size())), how, pct(r.config.noiseRate, 0),
+                          QString::fromLatin1(noiseTypeName(r.config.noiseType)),
+                          QString::number(qulonglong(r.config.noiseSeed)));
+    }
     m_evaluationSummary->setText(
-        tr("<b>%1</b>: %2 training images, <b>%3</b> labels flipped at random (%4, seed %5); model trained on the "
-           "noisy labels: test accuracy %6. Default queue: <b>%7</b>.<br><small>%8</small>")
+        tr("<b>%1</b>: %2 training images, %3; model trained on the noisy labels: test accuracy %4. Default queue: "
+           "<b>%5</b>.<br><small>%6</small>")
             .arg(QDir(QString::fromStdString(r.config.dataset)).dirName().toHtmlEscaped(),
-                 locale.toString(qlonglong(r.trainCount)), locale.toString(qlonglong(r.flips.size())),
-                 pct(r.config.noiseRate, 0), QString::number(qulonglong(r.config.noiseSeed)),
-                 pct(r.testAccuracyBefore), QString::fromStdString(defaultName).toHtmlEscaped(),
-                 m_evaluationFile.toHtmlEscaped()));
+                 locale.toString(qlonglong(r.trainCount)), errors, pct(r.testAccuracyBefore),
+                 QString::fromStdString(defaultName).toHtmlEscaped(), m_evaluationFile.toHtmlEscaped()));
 
     // Recall per budget: rankings as rows.
     const auto &budgets = r.config.budgets;
@@ -389,50 +403,55 @@ void ReportPage::showEvaluation()
         for (const auto &run : r.seedRuns)
             seeds += (seeds.isEmpty() ? "" : ", ") + pct(run.testAccuracy, 2);
         m_cleaningLabel->setText(
-            tr("Cleaning loop: review the top X % of the queue (or a random X %), restore the true label of every flip "
-               "found, retrain with the same seed. Test accuracy before: %1.")
+            tr("Cleaning loop: review the top X % of the queue (or of another ranking, or a random X %), restore the "
+               "true label of every flip found, retrain with the same seed; the gain is over the model trained on the "
+               "noisy labels with that seed. Test accuracy before (first seed): %1.")
                 .arg(pct(r.testAccuracyBefore, 2))
             + (seeds.isEmpty() ? QString()
                                : tr(" With other training seeds on the same noisy labels: %1 — changes smaller than "
                                     "that spread are not distinguishable from the seed.")
                                      .arg(seeds)));
         m_cleaningLabel->show();
+        // One row per budget and review, each seed's run paired with the noisy-label model of
+        // that seed (cleaningRows()), so a gain means what the report says.
+        const std::vector<CleaningRow> rows = cleaningRows(r);
         m_cleaningTable->setColumnCount(5);
-        m_cleaningTable->setHorizontalHeaderLabels({tr("reviewed"), tr("flips fixed (queue)"),
-                                                    tr("test accuracy after queue review"),
-                                                    tr("flips fixed (random)"),
-                                                    tr("test accuracy after random review")});
+        m_cleaningTable->setHorizontalHeaderLabels({tr("reviewed"), tr("review"), tr("flips fixed"),
+                                                    tr("test accuracy gain"), tr("gain / random gain")});
+        m_cleaningTable->setRowCount(int(rows.size()) + 1);
         int row = 0;
-        m_cleaningTable->setRowCount(int(r.config.cleaningBudgets.size()) + 1);
+        auto points = [](double v) { return QStringLiteral("%1%2").arg(v >= 0 ? "+" : "").arg(v * 100.0, 0, 'f', 2); };
+        for (const CleaningRow &c : rows) {
+            QString gain = QStringLiteral("–");
+            if (c.gains.size() == 1) {
+                gain = points(c.gains.front());
+            } else if (!c.gains.empty()) {
+                const auto [lo, hi] = std::minmax_element(c.gains.begin(), c.gains.end());
+                gain = tr("%1 (%2 to %3, %n seeds)", nullptr, int(c.gains.size()))
+                           .arg(points(c.meanGain()), points(*lo), points(*hi));
+            }
+            const QString ratio = c.strategy == "random" || std::isnan(c.ratioToRandom)
+                                      ? QStringLiteral("–")
+                                      : QStringLiteral("%1×").arg(c.ratioToRandom, 0, 'f', 1);
+            m_cleaningTable->setItem(row, 0, cell(QStringLiteral("%1 (%2)").arg(pct(c.budget, 0),
+                                                                               locale.toString(qlonglong(c.reviewed)))));
+            m_cleaningTable->setItem(row, 1, cell(QString::fromStdString(c.title), c.strategy == "queue"));
+            m_cleaningTable->setItem(row, 2, cell(c.fixedMin < 0 ? QStringLiteral("–")
+                                                                 : locale.toString(qlonglong(c.fixedMin))));
+            m_cleaningTable->setItem(row, 3, cell(gain, c.strategy == "queue"));
+            m_cleaningTable->setItem(row, 4, cell(ratio));
+            ++row;
+        }
         auto acc = [&](const CleaningRun *x) {
-            if (!x)
-                return QStringLiteral("–");
             const double d = (x->testAccuracy - r.testAccuracyBefore) * 100.0;
             return pct(x->testAccuracy, 2) + QStringLiteral(" (%1%2)").arg(d >= 0 ? "+" : "").arg(d, 0, 'f', 2);
         };
-        for (double b : r.config.cleaningBudgets) {
-            const CleaningRun *queueRun = nullptr, *randomRun = nullptr;
-            for (const auto &run : r.cleaning) {
-                if (std::abs(run.budget - b) > 1e-9)
-                    continue;
-                if (run.strategy == "queue")
-                    queueRun = &run;
-                else if (run.strategy == "random")
-                    randomRun = &run;
-            }
-            m_cleaningTable->setItem(row, 0, cell(pct(b, 0)));
-            m_cleaningTable->setItem(row, 1, cell(queueRun ? locale.toString(qlonglong(queueRun->fixed)) : "–"));
-            m_cleaningTable->setItem(row, 2, cell(acc(queueRun), true));
-            m_cleaningTable->setItem(row, 3, cell(randomRun ? locale.toString(qlonglong(randomRun->fixed)) : "–"));
-            m_cleaningTable->setItem(row, 4, cell(acc(randomRun)));
-            ++row;
-        }
         for (const auto &run : r.cleaning) {
             if (run.strategy != "all flips fixed")
                 continue;
             m_cleaningTable->setItem(row, 0, cell(tr("every flip fixed")));
-            m_cleaningTable->setItem(row, 1, cell(locale.toString(qlonglong(run.fixed))));
-            m_cleaningTable->setItem(row, 2, cell(acc(&run)));
+            m_cleaningTable->setItem(row, 2, cell(locale.toString(qlonglong(run.fixed))));
+            m_cleaningTable->setItem(row, 3, cell(acc(&run)));
             ++row;
         }
         m_cleaningTable->setRowCount(row);

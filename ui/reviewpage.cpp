@@ -66,6 +66,12 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     top->addSpacing(12);
     top->addWidget(new QLabel(tr("Order by")));
     m_order = new QComboBox;
+    // The titles are long ("Ensemble (…) — recommended"); sized to them the bar would
+    // widen the page past a 1280-pixel window. The closed box shows the start of the title;
+    // each item's tooltip and the open list show it in full.
+    m_order->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_order->setMinimumContentsLength(26);
+    m_order->view()->setTextElideMode(Qt::ElideNone);
     rebuildOrderChoices();
     m_order->setToolTip(tr("Which examples come first in the queue. Loss: how wrong the model is about the "
                            "label. Margin: confidence in the label minus the best other class (negative: "
@@ -256,6 +262,8 @@ QString ReviewPage::orderTitle(int rankingKind)
     case RankingKind::CvMargin: return tr("Out-of-sample margin");
     case RankingKind::CvSelfInfluence: return tr("Out-of-sample self-influence");
     case RankingKind::Ensemble: return tr("Ensemble (out-of-sample, margin, neighbours, loss)");
+    case RankingKind::CvNoiseRate: return tr("Spread over the likely confusions (confident learning)");
+    case RankingKind::CvBoundary: return tr("Most useful to fix: likely wrong and near the class boundary");
     }
     return QString();
 }
@@ -271,9 +279,13 @@ void ReviewPage::rebuildOrderChoices()
     QSignalBlocker block(m_order);
     m_order->clear();
     m_order->addItem(tr("%1 — recommended").arg(orderTitle(best)), best);
-    for (RankingKind kind : allRankingKinds())
-        if (int(kind) != best)
-            m_order->addItem(orderTitle(int(kind)), int(kind));
+    m_order->setItemData(0, m_order->itemText(0), Qt::ToolTipRole);
+    for (RankingKind kind : allRankingKinds()) {
+        if (int(kind) == best)
+            continue;
+        m_order->addItem(orderTitle(int(kind)), int(kind));
+        m_order->setItemData(m_order->count() - 1, orderTitle(int(kind)), Qt::ToolTipRole);
+    }
 }
 
 void ReviewPage::syncOrderChoice()

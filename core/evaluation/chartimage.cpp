@@ -284,10 +284,12 @@ std::vector<double> binCounts(const std::vector<double> &values, const std::vect
 
 QColor chartColor(int index)
 {
+    // Grey is left out: charts draw their baseline (a random ranking) in it.
     static const QColor colors[] = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44),
-                                    QColor(127, 127, 127), QColor(148, 103, 189), QColor(214, 39, 40),
-                                    QColor(140, 86, 75), QColor(227, 119, 194)};
-    return colors[size_t(index) % (sizeof colors / sizeof colors[0])];
+                                    QColor(188, 189, 34), QColor(148, 103, 189), QColor(214, 39, 40),
+                                    QColor(140, 86, 75), QColor(227, 119, 194), QColor(23, 190, 207)};
+    static_assert(sizeof colors / sizeof colors[0] == kChartColors);
+    return colors[size_t(index) % size_t(kChartColors)];
 }
 
 } // namespace traclens

@@ -60,7 +60,9 @@ std::vector<double> logBinEdges(const std::vector<double> &values, int bins);
 // values outside are clamped into the first or last bin.
 std::vector<double> binCounts(const std::vector<double> &values, const std::vector<double> &edges);
 
-// A palette that stays readable in print: blue, orange, green, grey, purple, red, brown, pink.
+// A palette that stays readable in print: blue, orange, green, olive, purple, red, brown, pink,
+// cyan, then again from blue. kChartColors colours; no grey (charts keep it for baselines).
+constexpr int kChartColors = 9;
 QColor chartColor(int index);
 
 } // namespace traclens

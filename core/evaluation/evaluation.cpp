@@ -383,6 +383,10 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
             return Status::invalid("evaluation: cleaning budgets are fractions in (0, 1]");
     if (config.cleaningSeeds < 1)
         return Status::invalid("evaluation: the cleaning loop needs at least one training seed per cell");
+    for (const RankingSpec &s : config.cleaningRankings)
+        if (needsCrossValidation(s.kind) && config.folds < 2)
+            return Status::invalid("evaluation: the cleaning loop's " + s.toString()
+                                   + " ranking needs cross-validation (folds of 2 or more)");
 
     EvaluationReport rep;
     rep.config = config;
@@ -675,7 +679,7 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
     std::vector<RankingSpec> headline{tracin, loss, margin, neighbours};
     if (hasFolds)
         for (RankingKind k : {RankingKind::CvSelfConfidence, RankingKind::CvMargin, RankingKind::CvSelfInfluence,
-                              RankingKind::Ensemble})
+                              RankingKind::CvNoiseRate, RankingKind::CvBoundary, RankingKind::Ensemble})
             headline.push_back(RankingSpec{k, {}, 1});
     for (const RankingSpec &s : headline) {
         if (s.toString() == rep.defaultSpec.toString())
@@ -821,6 +825,11 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
             flipOf.emplace(f.exampleId, &f);
         const auto queue = sortRanking(terms->ids, defaultScores);
         const auto randomOrder = sortRanking(terms->ids, randomScores);
+        std::vector<std::vector<RankedExample>> extraOrders;
+        for (const RankingSpec &s : config.cleaningRankings) {
+            TL_RETURN_IF_ERROR(prepareRankingTerms(db, &*terms, s, config.compute.threads, forward(""), cancel));
+            extraOrders.push_back(sortRanking(terms->ids, rankingScores(*terms, s)));
+        }
 
         CleaningCache cache{work / kCleaningDir};
         fs::create_directories(cache.dir, ec);
@@ -834,12 +843,16 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
         std::vector<Plan> plans;
         // The queue's cache key names its ranking: a build with another default ranking
         // reviews different examples and must not reuse these runs.
-        std::string queueName = rep.defaultSpec.toString();
-        if (rep.defaultSpec.kind == RankingKind::Ensemble)
-            queueName += "-v" + std::to_string(kEnsembleFormulaVersion);
-        for (char &ch : queueName)
-            if (!std::isalnum(static_cast<unsigned char>(ch)))
-                ch = '_';
+        auto keyName = [](const RankingSpec &s) {
+            std::string name = s.toString();
+            if (s.kind == RankingKind::Ensemble)
+                name += "-v" + std::to_string(kEnsembleFormulaVersion);
+            for (char &ch : name)
+                if (!std::isalnum(static_cast<unsigned char>(ch)))
+                    ch = '_';
+            return name;
+        };
+        const std::string queueName = keyName(rep.defaultSpec);
         // The first seed's runs keep their unsuffixed names, so evaluations made with one
         // seed per cell are reused.
         const int cleaningSeeds = std::max(1, config.cleaningSeeds);
@@ -850,6 +863,11 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
                                  seed + uint64_t(i)});
                 plans.push_back({"random", "random-" + budgetKey(b) + seedSuffix(i), b, &randomOrder,
                                  seed + uint64_t(i)});
+                for (size_t e = 0; e < extraOrders.size(); ++e)
+                    plans.push_back({config.cleaningRankings[e].toString(),
+                                     "ranking-" + budgetKey(b) + "-" + keyName(config.cleaningRankings[e])
+                                         + seedSuffix(i),
+                                     b, &extraOrders[e], seed + uint64_t(i)});
             }
         if (config.cleaningUpperBound && !config.cleaningBudgets.empty())
             plans.push_back({"all flips fixed", "all-fixed", 1.0, nullptr, seed});

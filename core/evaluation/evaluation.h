@@ -80,6 +80,10 @@ struct EvaluationConfig {
     int folds = 5; // CrossValidationConfig{}.folds
     std::vector<double> budgets{0.01, 0.05, 0.10, 0.20, 0.30};
     std::vector<double> cleaningBudgets{0.10}; // empty: no cleaning loop
+    // Rankings also reviewed in the cleaning loop, beside the default queue and a random
+    // review: each budget × seed cell once more per ranking (CleaningRun::strategy is the
+    // ranking's name). Out-of-sample kinds need folds.
+    std::vector<RankingSpec> cleaningRankings;
     bool cleaningUpperBound = true;      // also retrain with every flip fixed
     // Extra trainings on the noisy labels with seeds train.seed+1, +2, …: the spread of
     // test accuracy between seeds, against which the cleaning loop's changes are read.
@@ -110,7 +114,8 @@ struct CheckpointStudyRow {
 };
 
 struct CleaningRun {
-    std::string strategy;                // "queue", "random", "all flips fixed" or "seed"
+    // "queue", "random", "all flips fixed", "seed" or a cleaningRankings entry's name.
+    std::string strategy;
     uint64_t seed = 0;                   // training seed
     double budget = 0.0;                 // fraction of the training split reviewed
     int64_t reviewed = 0;
@@ -155,6 +160,21 @@ struct EvaluationReport {
     std::vector<std::pair<std::string, double>> seconds; // per stage, in order
     double totalSeconds = 0.0;
 };
+
+// The cleaning loop's results as the report and the app show them: one row per budget and
+// review (the default queue, each of config.cleaningRankings, random), each run's test
+// accuracy paired with the noisy-label model of the same seed.
+struct CleaningRow {
+    double budget = 0.0;
+    std::string strategy;                // CleaningRun::strategy
+    std::string title;                   // "queue (ensemble)", "cv-noise-rate", "random"
+    int64_t reviewed = 0;
+    int64_t fixedMin = -1, fixedMax = -1; // over the seeds; −1 without runs
+    std::vector<double> gains;           // test accuracy − the same seed's noisy-label model
+    double meanGain() const;             // NaN without gains
+    double ratioToRandom = 0.0;          // mean gain / random review's mean gain; NaN when undefined
+};
+std::vector<CleaningRow> cleaningRows(const EvaluationReport &report);
 
 // Recall at each budget and the ROC AUC of one ranking against known wrong labels, as
 // runEvaluation reports them: `scores[i]` belongs to `ids[i]` (higher = reviewed first;

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <filesystem>
 
@@ -154,6 +155,11 @@ QJsonObject toJson(const EvaluationReport &r)
                                     {"seconds", run.seconds}});
     for (const auto &[stage, s] : r.seconds)
         seconds.append(QJsonObject{{"stage", q(stage)}, {"seconds", s}});
+    QJsonArray cleaningRankings;
+    for (const RankingSpec &spec : c.cleaningRankings)
+        cleaningRankings.append(QJsonObject{{"kind", rankingKindName(spec.kind)},
+                                            {"checkpoints", q(spec.checkpoints.selectionName())},
+                                            {"weighting", spec.checkpoints.weightingName()}});
     QJsonObject training = trainConfigToJson(c.train);
     training["model"] = qint64(r.modelId);
     training["adaptive"] = c.train.adaptive.enabled;
@@ -199,6 +205,7 @@ QJsonObject toJson(const EvaluationReport &r)
                                       {"flipped", doublesJson(r.histogramFlipped)}}},
             {"cleaning", QJsonObject{{"budgets", doublesJson(c.cleaningBudgets)},
                                      {"seeds", c.cleaningSeeds},
+                                     {"rankings", cleaningRankings},
                                      {"skipped", q(r.cleaningSkipped)},
                                      {"test_accuracy_before", r.testAccuracyBefore},
                                      {"runs", cleaning},
@@ -547,68 +554,39 @@ QString markdown(const EvaluationReport &r, const Plots &plots, const std::optio
         md += "## The cleaning loop\n\nNot run: " + q(r.cleaningSkipped) + ".\n\n";
     if (!r.cleaning.empty()) {
         md += "## The cleaning loop\n\n";
-        md += "A simulated person reviews the top X % of the default queue (or a random X % of the training set), "
+        md += "A simulated person reviews the top X % of the default queue (or of another ranking, or a random X % of "
+              "the training set), "
               "restores the true label of every flip found there and keeps the rest; the model is retrained with "
               "the same configuration. Each cell is trained with every cleaning seed and compared with the model "
               "trained on the noisy labels with the same seed (the gain); the table gives the mean gain and, in "
               "brackets, the smallest and largest. Test accuracy of the model trained on the noisy labels: **"
               + pct(r.testAccuracyBefore, 2) + "** (seed " + QString::number(qulonglong(c.train.seed)) + ").\n\n";
-        // Test accuracy of the noisy-label model of each seed: the baseline of that seed's runs.
-        std::map<uint64_t, double> noisyAccuracy{{c.train.seed, r.testAccuracyBefore}};
-        for (const auto &run : r.seedRuns)
-            noisyAccuracy.emplace(run.seed, run.testAccuracy);
-        struct Gains {
-            std::vector<double> gain;
-            int64_t reviewed = 0, fixedMin = -1, fixedMax = -1;
-            double mean() const
-            {
-                double m = 0.0;
-                for (double g : gain)
-                    m += g / double(gain.size());
-                return m;
-            }
-        };
-        auto gainsOf = [&](const std::string &strategy, double budget) {
-            Gains g;
-            for (const auto &run : r.cleaning) {
-                if (run.strategy != strategy || std::abs(run.budget - budget) > 1e-9)
-                    continue;
-                auto base = noisyAccuracy.find(run.seed);
-                if (base == noisyAccuracy.end() || run.testAccuracy < 0 || base->second < 0)
-                    continue;
-                g.gain.push_back(run.testAccuracy - base->second);
-                g.reviewed = run.reviewed;
-                g.fixedMin = g.fixedMin < 0 ? run.fixed : std::min(g.fixedMin, run.fixed);
-                g.fixedMax = std::max(g.fixedMax, run.fixed);
-            }
-            return g;
-        };
         auto points = [](double v) { return QString("%1%2").arg(v >= 0 ? "+" : "").arg(v * 100.0, 0, 'f', 2); };
-        auto cell = [&](const Gains &g) {
-            if (g.gain.empty())
-                return QString("–");
-            const auto [lo, hi] = std::minmax_element(g.gain.begin(), g.gain.end());
-            if (g.gain.size() == 1)
-                return points(g.gain.front());
-            return QString("%1 [%2, %3] (%4 seeds)").arg(points(g.mean()), points(*lo), points(*hi)).arg(g.gain.size());
-        };
-        auto fixedText = [&](const Gains &g) {
-            if (g.fixedMin < 0)
-                return QString("–");
-            return QString("%1 of %2").arg(g.fixedMin).arg(r.flips.size());
-        };
-        md += "| reviewed | flips fixed (queue) | test acc. gain, queue review | flips fixed (random) | test acc. "
-              "gain, random review | queue gain / random gain |\n|---:|---:|---:|---:|---:|---:|\n";
-        for (double b : c.cleaningBudgets) {
-            const Gains qg = gainsOf("queue", b), rg = gainsOf("random", b);
+        md += "| reviewed | review | flips fixed | test acc. gain | gain / random gain |\n|---:|---|---:|---:|---:|\n";
+        for (const CleaningRow &row : cleaningRows(r)) {
+            QString gain = "–";
+            if (row.gains.size() == 1) {
+                gain = points(row.gains.front());
+            } else if (!row.gains.empty()) {
+                const auto [lo, hi] = std::minmax_element(row.gains.begin(), row.gains.end());
+                gain = QString("%1 [%2, %3] (%4 seeds)")
+                           .arg(points(row.meanGain()), points(*lo), points(*hi))
+                           .arg(row.gains.size());
+            }
             QString ratio = "–";
-            if (!qg.gain.empty() && !rg.gain.empty())
-                ratio = rg.mean() > 0 ? QString::number(qg.mean() / rg.mean(), 'f', 1) + "×"
-                                      : QString(qg.mean() > 0 ? "random review gained nothing" : "–");
-            md += QString("| %1 (%2) | %3 | %4 | %5 | %6 | %7 |\n")
-                      .arg(pct(b, 0))
-                      .arg(qg.reviewed ? qg.reviewed : rg.reviewed)
-                      .arg(fixedText(qg), cell(qg), fixedText(rg), cell(rg), ratio);
+            if (row.strategy == "random")
+                ratio = row.gains.empty() ? QString("–") : QString("1×");
+            else if (!std::isnan(row.ratioToRandom))
+                ratio = QString::number(row.ratioToRandom, 'f', 1) + "×";
+            else if (!row.gains.empty() && row.meanGain() > 0)
+                ratio = "random review gained nothing";
+            const QString title = row.strategy == "queue" ? "**" + q(row.title) + "**, the default" : q(row.title);
+            md += QString("| %1 (%2) | %3 | %4 | %5 | %6 |\n")
+                      .arg(pct(row.budget, 0))
+                      .arg(row.reviewed)
+                      .arg(title,
+                           row.fixedMin < 0 ? QString("–") : QString("%1 of %2").arg(row.fixedMin).arg(r.flips.size()),
+                           gain, ratio);
         }
         for (const auto &run : r.cleaning)
             if (run.strategy == "all flips fixed")
@@ -700,9 +678,14 @@ LineChart recallChart(const EvaluationReport &r)
         for (const auto &[x, y] : e.curve)
             if (x <= chart.xMax + 1e-9)
                 s.points.emplace_back(x, y);
-        s.color = chartColor(color++);
-        if (e.spec.kind == RankingKind::Random)
+        if (e.spec.kind == RankingKind::Random) {
             s.color = QColor(127, 127, 127);
+        } else {
+            // Past the palette the colours come round again, dashed, so no two lines look
+            // the same.
+            s.style = color >= kChartColors ? Qt::DashLine : Qt::SolidLine;
+            s.color = chartColor(color++);
+        }
         chart.series.push_back(s);
     }
     if (r.trainCount > 0 && !r.flips.empty()) {
@@ -749,6 +732,59 @@ HistogramChart scoreHistogram(const EvaluationReport &r)
     h.series.push_back(
         {QString("flipped (%1)").arg(r.flips.size()), {}, r.histogramFlipped, chartColor(5), Qt::SolidLine});
     return h;
+}
+
+double CleaningRow::meanGain() const
+{
+    if (gains.empty())
+        return std::numeric_limits<double>::quiet_NaN();
+    double m = 0.0;
+    for (double g : gains)
+        m += g / double(gains.size());
+    return m;
+}
+
+std::vector<CleaningRow> cleaningRows(const EvaluationReport &r)
+{
+    // Test accuracy of the noisy-label model of each seed: the baseline of that seed's runs.
+    std::map<uint64_t, double> noisyAccuracy{{r.config.train.seed, r.testAccuracyBefore}};
+    for (const auto &run : r.seedRuns)
+        noisyAccuracy.emplace(run.seed, run.testAccuracy);
+    auto rowOf = [&](double budget, const std::string &strategy, const std::string &title) {
+        CleaningRow row;
+        row.budget = budget;
+        row.strategy = strategy;
+        row.title = title;
+        for (const auto &run : r.cleaning) {
+            if (run.strategy != strategy || std::abs(run.budget - budget) > 1e-9)
+                continue;
+            row.reviewed = run.reviewed;
+            const auto base = noisyAccuracy.find(run.seed);
+            if (base == noisyAccuracy.end() || run.testAccuracy < 0 || base->second < 0)
+                continue;
+            row.gains.push_back(run.testAccuracy - base->second);
+            row.fixedMin = row.fixedMin < 0 ? run.fixed : std::min(row.fixedMin, run.fixed);
+            row.fixedMax = std::max(row.fixedMax, run.fixed);
+        }
+        return row;
+    };
+    std::vector<CleaningRow> rows;
+    for (double b : r.config.cleaningBudgets) {
+        const CleaningRow random = rowOf(b, "random", "random");
+        const double randomGain = random.meanGain();
+        std::vector<CleaningRow> cell{rowOf(b, "queue", "queue (" + r.defaultSpec.toString() + ")")};
+        for (const RankingSpec &spec : r.config.cleaningRankings)
+            cell.push_back(rowOf(b, spec.toString(), spec.toString()));
+        cell.push_back(random);
+        for (CleaningRow &row : cell) {
+            if (row.gains.empty() && row.strategy != "queue" && row.strategy != "random")
+                continue;
+            row.ratioToRandom = randomGain > 0 && !row.gains.empty() ? row.meanGain() / randomGain
+                                                                       : std::numeric_limits<double>::quiet_NaN();
+            rows.push_back(row);
+        }
+    }
+    return rows;
 }
 
 Status writeEvaluationReport(const EvaluationReport &report, const std::string &outDir)
@@ -878,6 +914,16 @@ Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
     const QJsonObject cleaning = o.value("cleaning").toObject();
     c.cleaningBudgets = doublesFrom(cleaning.value("budgets"));
     c.cleaningSeeds = cleaning.value("seeds").toInt(1);
+    for (const auto &v : cleaning.value("rankings").toArray()) {
+        const QJsonObject spec = v.toObject();
+        const auto kind = parseRankingKind(spec.value("kind").toString().toStdString());
+        const auto policy = CheckpointPolicy::parse(spec.value("checkpoints").toString("all").toStdString(),
+                                                    spec.value("weighting").toString("lr").toStdString());
+        if (!kind || !policy)
+            return Status::corruption(jsonFile + ": cleaning ranking " + spec.value("kind").toString().toStdString()
+                                      + " is not one this build knows");
+        c.cleaningRankings.push_back(RankingSpec{*kind, *policy, 1});
+    }
     r.cleaningSkipped = cleaning.value("skipped").toString().toStdString();
     r.testAccuracyBefore = cleaning.value("test_accuracy_before").toDouble(-1);
     for (const char *key : {"runs", "seed_runs"}) {

@@ -70,6 +70,8 @@ std::vector<double> extraScores(const CheckpointTerms &terms, RankingKind kind)
     }
     const OutOfSampleScore which = kind == RankingKind::CvMargin         ? OutOfSampleScore::Margin
                                    : kind == RankingKind::CvSelfInfluence ? OutOfSampleScore::SelfInfluence
+                                   : kind == RankingKind::CvNoiseRate     ? OutOfSampleScore::NoiseRate
+                                   : kind == RankingKind::CvBoundary      ? OutOfSampleScore::Boundary
                                                                           : OutOfSampleScore::SelfConfidence;
     return outOfSampleScores(*terms.outOfSample, terms.ids, terms.labels, which);
 }
@@ -88,6 +90,8 @@ const char *rankingKindName(RankingKind kind)
     case RankingKind::CvMargin: return "cv-margin";
     case RankingKind::CvSelfInfluence: return "cv-self-influence";
     case RankingKind::Ensemble: return "ensemble";
+    case RankingKind::CvNoiseRate: return "cv-noise-rate";
+    case RankingKind::CvBoundary: return "cv-boundary";
     }
     return "?";
 }
@@ -95,7 +99,8 @@ const char *rankingKindName(RankingKind kind)
 bool needsCrossValidation(RankingKind kind)
 {
     return kind == RankingKind::CvSelfConfidence || kind == RankingKind::CvMargin
-           || kind == RankingKind::CvSelfInfluence || kind == RankingKind::Ensemble;
+           || kind == RankingKind::CvSelfInfluence || kind == RankingKind::Ensemble
+           || kind == RankingKind::CvNoiseRate || kind == RankingKind::CvBoundary;
 }
 
 bool needsNeighbours(RankingKind kind)
@@ -115,7 +120,8 @@ std::vector<RankingKind> allRankingKinds()
 {
     return {RankingKind::SelfInfluence,    RankingKind::Loss,     RankingKind::Margin,
             RankingKind::Random,           RankingKind::Neighbours, RankingKind::CvSelfConfidence,
-            RankingKind::CvMargin,         RankingKind::CvSelfInfluence, RankingKind::Ensemble};
+            RankingKind::CvMargin,         RankingKind::CvSelfInfluence, RankingKind::Ensemble,
+            RankingKind::CvNoiseRate,      RankingKind::CvBoundary};
 }
 
 std::vector<int> CheckpointPolicy::select(int numCheckpoints) const

@@ -21,6 +21,11 @@
 //                     (crossvalidation.h): the confident-learning baseline
 //   CvMargin          −(p[y] − max_{j≠y} p[j]), out of sample
 //   CvSelfInfluence   TracIn self-influence on the fold model's checkpoints
+//   CvNoiseRate       confident learning's prune-by-noise-rate as an order: the review is
+//                     shared among the (label, likely class) pairs as the estimated noise
+//                     is (crossvalidation.h, OutOfSampleScore::NoiseRate)
+//   CvBoundary        the same pruned set, each pair's least certain labels first: the
+//                     order whose review raised test accuracy most (OutOfSampleScore::Boundary)
 //   Ensemble          the mean of four estimates of "the label is wrong": 1 − the
 //                     out-of-sample p[y], 1 − the neighbours' agreement, 1 − the in-sample
 //                     p[y] at the last checkpoint, and the rank fraction of the
@@ -64,10 +69,13 @@ enum class RankingKind {
     CvMargin,
     CvSelfInfluence,
     Ensemble,
+    CvNoiseRate,
+    CvBoundary,
 };
 
 // "self-influence", "loss", "margin", "random", "neighbours", "cv-self-confidence",
-// "cv-margin", "cv-self-influence", "ensemble" (the CLI's spelling).
+// "cv-margin", "cv-self-influence", "ensemble", "cv-noise-rate", "cv-boundary" (the CLI's
+// spelling).
 const char *rankingKindName(RankingKind kind);
 std::optional<RankingKind> parseRankingKind(const std::string &name);
 std::vector<RankingKind> allRankingKinds();

@@ -209,6 +209,8 @@ const char *outOfSampleScoreName(OutOfSampleScore kind)
     case OutOfSampleScore::SelfConfidence: return "cv-self-confidence";
     case OutOfSampleScore::Margin: return "cv-margin";
     case OutOfSampleScore::SelfInfluence: return "cv-self-influence";
+    case OutOfSampleScore::NoiseRate: return "cv-noise-rate";
+    case OutOfSampleScore::Boundary: return "cv-boundary";
     }
     return "cv-self-confidence";
 }
@@ -216,7 +218,8 @@ const char *outOfSampleScoreName(OutOfSampleScore kind)
 bool parseOutOfSampleScore(const std::string &name, OutOfSampleScore *kind)
 {
     for (OutOfSampleScore k : {OutOfSampleScore::SelfConfidence, OutOfSampleScore::Margin,
-                               OutOfSampleScore::SelfInfluence}) {
+                               OutOfSampleScore::SelfInfluence, OutOfSampleScore::NoiseRate,
+                               OutOfSampleScore::Boundary}) {
         const std::string full = outOfSampleScoreName(k);
         if (name == full || name == full.substr(3)) {
             *kind = k;
@@ -503,12 +506,129 @@ Result<OutOfSampleTerms> loadOutOfSampleTerms(ProjectDb &db)
     return terms;
 }
 
+namespace {
+
+// Confident learning's prune-by-noise-rate as an order, and the boundary-first order of the
+// same pruned set (the header gives both definitions). `p` holds the last checkpoint's
+// out-of-sample probabilities of the covered examples (k per row), `y` their labels,
+// `margin` their cv-margin scores.
+std::vector<double> prunedSetScores(const std::vector<const float *> &p, const std::vector<int> &y,
+                                    const std::vector<double> &margin, int k, bool boundaryFirst)
+{
+    const size_t n = p.size();
+    const size_t K = size_t(k);
+    // Per-class thresholds: the mean probability of class j among the examples labelled j.
+    // A class nobody is labelled with has no threshold, so no example is counted into it.
+    std::vector<double> threshold(K, 0.0);
+    std::vector<int64_t> labelled(K, 0);
+    for (size_t i = 0; i < n; ++i) {
+        threshold[size_t(y[i])] += double(p[i][y[i]]);
+        ++labelled[size_t(y[i])];
+    }
+    for (size_t j = 0; j < K; ++j)
+        threshold[j] = labelled[j] > 0 ? threshold[j] / double(labelled[j]) : std::numeric_limits<double>::infinity();
+    // The confident joint: an example counts into (its label, the most probable class whose
+    // threshold it reaches).
+    std::vector<double> joint(K * K, 0.0);
+    for (size_t i = 0; i < n; ++i) {
+        int best = -1;
+        for (int j = 0; j < k; ++j)
+            if (double(p[i][j]) >= threshold[size_t(j)] && (best < 0 || p[i][j] > p[i][best]))
+                best = j;
+        if (best >= 0)
+            joint[size_t(y[i]) * K + size_t(best)] += 1.0;
+    }
+    // Calibrated: each row rescaled to the number of examples with that label.
+    for (size_t i = 0; i < K; ++i) {
+        double row = 0.0;
+        for (size_t j = 0; j < K; ++j)
+            row += joint[i * K + j];
+        const double scale = double(labelled[i]) / std::max(row, 1.0);
+        for (size_t j = 0; j < K; ++j)
+            joint[i * K + j] *= scale;
+    }
+    // Each cell (i, j) with Q ≥ ½ ranks the examples labelled i by p[j] − p[i]; its first Q
+    // are pruned. An example pruned by several cells belongs to the one where it ranks
+    // highest relative to Q.
+    std::vector<double> best(n, 0.0);
+    std::vector<size_t> cellOf(n, 0);
+    std::vector<std::vector<size_t>> byLabel(K);
+    for (size_t i = 0; i < n; ++i)
+        byLabel[size_t(y[i])].push_back(i);
+    for (size_t i = 0; i < K; ++i) {
+        for (size_t j = 0; j < K; ++j) {
+            const double q = joint[i * K + j];
+            if (j == i || q < 0.5)
+                continue;
+            // Most likely class j first; ties keep the ascending-id order (stable sort).
+            std::vector<size_t> cell = byLabel[i];
+            std::stable_sort(cell.begin(), cell.end(), [&](size_t a, size_t b) {
+                return double(p[a][j]) - double(p[a][i]) > double(p[b][j]) - double(p[b][i]);
+            });
+            for (size_t r = 0; r < cell.size() && double(r + 1) <= q; ++r) {
+                const double key = q / double(r + 1);
+                if (key > best[cell[r]]) {
+                    best[cell[r]] = key;
+                    cellOf[cell[r]] = i * K + j;
+                }
+            }
+        }
+    }
+    // Beyond the pruned set the cells' ranks say little (a cell's 2Q-th example is as often
+    // clean as not), so the rest follows the out-of-sample margin.
+    std::vector<double> scores(n);
+    for (size_t i = 0; i < n; ++i)
+        scores[i] = best[i] >= 1.0 ? best[i] : -(1.0 - margin[i]) / 2.0;
+    if (!boundaryFirst)
+        return scores;
+    // Boundary first: within each cell its pruned examples by |margin|, smallest first, and
+    // the cells interleaved in proportion to their size. A confidently contradicted label
+    // is the cheapest find but moves the model least (it already overrules it); a wrong
+    // label near the boundary between its two classes is what the model learned wrong
+    // (docs/evaluation/README.md, "The cleaning loop").
+    std::vector<std::vector<size_t>> members(K * K);
+    for (size_t i = 0; i < n; ++i)
+        if (best[i] >= 1.0)
+            members[cellOf[i]].push_back(i);
+    for (auto &cell : members) {
+        std::stable_sort(cell.begin(), cell.end(),
+                         [&](size_t a, size_t b) { return std::abs(margin[a]) < std::abs(margin[b]); });
+        for (size_t r = 0; r < cell.size(); ++r)
+            scores[cell[r]] = 1.0 + double(cell.size()) / double(r + 1);
+    }
+    return scores;
+}
+
+} // namespace
+
 std::vector<double> outOfSampleScores(const OutOfSampleTerms &terms, const std::vector<int64_t> &ids,
                                       const std::vector<int> &labels, OutOfSampleScore kind)
 {
     const int k = terms.numClasses;
     const int c = terms.numCheckpoints();
     std::vector<double> scores(ids.size(), std::numeric_limits<double>::quiet_NaN());
+    if (kind == OutOfSampleScore::NoiseRate || kind == OutOfSampleScore::Boundary) {
+        // A whole-set score: gather the covered examples, score them together.
+        const std::vector<double> margin = outOfSampleScores(terms, ids, labels, OutOfSampleScore::Margin);
+        std::vector<size_t> at;
+        std::vector<const float *> p;
+        std::vector<int> y;
+        std::vector<double> m;
+        for (size_t i = 0; i < ids.size() && i < labels.size(); ++i) {
+            if (std::isnan(margin[i]))
+                continue;
+            const auto it = std::lower_bound(terms.ids.begin(), terms.ids.end(), ids[i]);
+            const size_t row = size_t(it - terms.ids.begin());
+            at.push_back(i);
+            p.push_back(terms.probs.data() + (row * size_t(c) + size_t(c - 1)) * size_t(k));
+            y.push_back(labels[i]);
+            m.push_back(margin[i]);
+        }
+        const std::vector<double> s = prunedSetScores(p, y, m, k, kind == OutOfSampleScore::Boundary);
+        for (size_t r = 0; r < at.size(); ++r)
+            scores[at[r]] = s[r];
+        return scores;
+    }
     for (size_t i = 0; i < ids.size() && i < labels.size(); ++i) {
         const auto it = std::lower_bound(terms.ids.begin(), terms.ids.end(), ids[i]);
         const int y = labels[i];
@@ -542,6 +662,8 @@ std::vector<double> outOfSampleScores(const OutOfSampleTerms &terms, const std::
             scores[i] = sum;
             break;
         }
+        case OutOfSampleScore::NoiseRate:
+        case OutOfSampleScore::Boundary: break; // whole-set scores, above
         }
     }
     return scores;

@@ -61,9 +61,9 @@ struct OutOfSampleTerms {
     int numCheckpoints() const { return int(learningRates.size()); }
 };
 
-enum class OutOfSampleScore { SelfConfidence, Margin, SelfInfluence };
+enum class OutOfSampleScore { SelfConfidence, Margin, SelfInfluence, NoiseRate, Boundary };
 
-// "cv-self-confidence", "cv-margin", "cv-self-influence".
+// "cv-self-confidence", "cv-margin", "cv-self-influence", "cv-noise-rate", "cv-boundary".
 const char *outOfSampleScoreName(OutOfSampleScore kind);
 // The inverse of outOfSampleScoreName(); also accepts the names without "cv-".
 // False for an unknown name.
@@ -96,6 +96,22 @@ Result<OutOfSampleTerms> loadOutOfSampleTerms(ProjectDb &db);
 //   SelfConfidence: 1 − p[y]                            (Cleanlab's self-confidence, reversed)
 //   Margin:         −(p[y] − max_{j≠y} p[j])
 //   SelfInfluence:  Σ_c η_c ‖p_c − onehot(y)‖² (‖h_c‖² + 1)   (TracIn, last layer)
+//   NoiseRate:      confident learning's prune-by-noise-rate (Northcutt et al. 2021) as an
+//                   order: the calibrated confident joint of the given labels estimates
+//                   Q[i][j], how many examples labelled i belong to class j; the examples
+//                   labelled i are ranked, for each j with Q[i][j] ≥ ½, by p[j] − p[i]
+//                   (r = 1, 2, …); an example in the first Q[i][j] of some cell (the set
+//                   confident learning prunes) scores max over those cells of Q[i][j] / r ≥ 1,
+//                   so a review of that set is shared among the (label, class) cells in
+//                   proportion to their estimated noise. Every other example scores
+//                   −(1 − m)/2 ∈ [−1, 0] with m the Margin score: after the pruned set, by
+//                   margin. Depends on the whole set: a relabel can move other examples.
+//   Boundary:       the same pruned set, reordered for a review that should improve the
+//                   model: each pruned example belongs to the cell where it scored highest;
+//                   within a cell of s pruned examples the one with the r-th smallest |m|
+//                   scores 1 + s / r, so the cells share the review in proportion to their
+//                   size and each starts with its least certain labels. The rest as
+//                   NoiseRate. Measured in docs/evaluation/README.md ("The cleaning loop").
 // An id without terms, or a label outside [0, K), scores NaN.
 std::vector<double> outOfSampleScores(const OutOfSampleTerms &terms, const std::vector<int64_t> &ids,
                                       const std::vector<int> &labels, OutOfSampleScore kind);

@@ -296,9 +296,9 @@ void TestEvaluation::pipelineEndToEnd()
         QCOMPARE(e.curve.size(), size_t(201));
         QCOMPARE(e.curve.back().second, 1.0);
     }
-    // The factor rankings, the neighbours, the three out-of-sample rankings (5 folds by
+    // The factor rankings, the neighbours, the five out-of-sample rankings (5 folds by
     // default), the ensemble and random.
-    QCOMPARE(kinds.size(), size_t(9));
+    QCOMPARE(kinds.size(), size_t(11));
     QCOMPARE(r.rankings.front().name, r.defaultSpec.toString());
     QCOMPARE(r.defaultSpec.kind, RankingKind::Ensemble);
     QCOMPARE(r.baselineName, std::string("cv-self-confidence"));
@@ -397,6 +397,28 @@ void TestEvaluation::pipelineEndToEnd()
     QCOMPARE(again->modelId, r.modelId);
     QCOMPARE(again->rankings[0].recall, r.rankings[0].recall);
     QCOMPARE(again->cleaning[0].seconds, r.cleaning[0].seconds); // read back, not retrained
+    // Another ranking reviewed in the loop: only its runs are trained, one per seed, and
+    // the rows pair each with its seed's noisy-label model.
+    cfg.cleaningRankings = {RankingSpec{RankingKind::CvBoundary, {}, 1}};
+    auto extra = runEvaluation(cfg);
+    QVERIFY2(extra.ok(), extra.status().message().c_str());
+    QCOMPARE(extra->cleaning.size(), size_t(7)); // per seed queue, random, cv-boundary; every flip fixed
+    QCOMPARE(extra->cleaning[0].seconds, r.cleaning[0].seconds);
+    QCOMPARE(extra->cleaning[2].strategy, std::string("cv-boundary"));
+    QCOMPARE(extra->cleaning[2].reviewed, int64_t(12));
+    QCOMPARE(extra->cleaning[5].strategy, std::string("cv-boundary"));
+    QCOMPARE(extra->cleaning[5].seed, cfg.train.seed + 1);
+    QCOMPARE(extra->cleaning[5].fixed, extra->cleaning[2].fixed);
+    const auto rows = cleaningRows(*extra);
+    QCOMPARE(rows.size(), size_t(3));
+    QCOMPARE(rows[1].strategy, std::string("cv-boundary"));
+    QCOMPARE(rows[1].gains.size(), size_t(2));
+    QCOMPARE(rows[1].gains[1], extra->cleaning[5].testAccuracy - extra->seedRuns[0].testAccuracy);
+    // Without folds there is nothing to rank it by: refused before any work.
+    EvaluationConfig noFolds = cfg;
+    noFolds.folds = 0;
+    QCOMPARE(runEvaluation(noFolds).status().code(), Status::Code::InvalidArgument);
+    cfg.cleaningRankings.clear();
     // A different noise seed starts afresh in the same work directory.
     cfg.noiseSeed = 5;
     cfg.cleaningBudgets = {};

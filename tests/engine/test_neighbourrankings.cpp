@@ -157,7 +157,8 @@ void TestNeighbourRankings::missingInputsSortLast()
     t.learningRates = {1.0};
     t.labelProbLast = {0.5f, 0.5f, 0.5f};
     // Nothing attached: every score is NaN, never a made-up number.
-    for (RankingKind k : {RankingKind::Neighbours, RankingKind::CvSelfConfidence, RankingKind::Ensemble})
+    for (RankingKind k : {RankingKind::Neighbours, RankingKind::CvSelfConfidence, RankingKind::CvNoiseRate,
+                          RankingKind::CvBoundary, RankingKind::Ensemble})
         for (double v : rankingScores(t, RankingSpec{k, {}, 1}))
             QVERIFY(std::isnan(v));
     const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -168,6 +169,8 @@ void TestNeighbourRankings::missingInputsSortLast()
     QCOMPARE(order[3].exampleId, int64_t(3));
     QVERIFY(needsCrossValidation(RankingKind::Ensemble) && needsNeighbours(RankingKind::Ensemble));
     QVERIFY(!needsCrossValidation(RankingKind::Loss) && !needsNeighbours(RankingKind::Loss));
+    QVERIFY(needsCrossValidation(RankingKind::CvNoiseRate) && !needsNeighbours(RankingKind::CvNoiseRate));
+    QVERIFY(needsCrossValidation(RankingKind::CvBoundary) && !needsNeighbours(RankingKind::CvBoundary));
     const RankingSpec ensemble{RankingKind::Ensemble, {}, 1};
     QCOMPARE(ensemble.toString(), std::string("ensemble"));
 }

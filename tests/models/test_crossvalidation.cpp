@@ -36,6 +36,8 @@ private slots:
     void foldAssignment();
     void outOfSample_data();
     void outOfSample();
+    void noiseRateScores_data();
+    void noiseRateScores();
     void noRunIsNotFound();
     void rerunKeepsOrStartsAfresh();
     void resumesAfterSigkill();
@@ -256,6 +258,92 @@ void TestCrossValidation::outOfSample()
     const auto after = outOfSampleScores(*again, {ids.front()}, {other.front()}, OutOfSampleScore::SelfConfidence);
     QCOMPARE(after.front(), confidenceOther.front());
     QVERIFY(db->relabel(ids.front(), labels.front()).ok());
+}
+
+void TestCrossValidation::noiseRateScores_data()
+{
+    // Per example: label and out-of-sample probabilities (one checkpoint). Expected: the
+    // scores, worked out by hand from the definition in crossvalidation.h.
+    QTest::addColumn<int>("classes");
+    QTest::addColumn<QVector<int>>("labels");
+    QTest::addColumn<QVector<double>>("probs");
+    QTest::addColumn<QVector<double>>("expected");
+    QTest::addColumn<QVector<double>>("boundary");
+
+    // Two classes. Thresholds: t0 = mean p0 of the 0-labelled = 0.65, t1 = 0.75. Row 0 of
+    // the confident joint: three reach t0, one reaches t1 → Q[0][1] = 1. Row 1: three reach
+    // t1, the fourth (0.6, 0.4) reaches neither → Q[1][0] = 0. So the pruned set is the
+    // 0-labelled example most likely 1 (score 1/1); the rest follow −(1 − margin)/2, which
+    // puts the unconfident (0.6, 0.4) next, before the confidently 0-labelled ones.
+    QTest::newRow("two classes")
+        << 2 << QVector<int>{0, 0, 0, 0, 1, 1, 1, 1}
+        << QVector<double>{0.9, 0.1, 0.8, 0.2, 0.7, 0.3, 0.2, 0.8, 0.1, 0.9, 0.1, 0.9, 0.2, 0.8, 0.6, 0.4}
+        << QVector<double>{-0.9, -0.8, -0.7, 1.0, -0.9, -0.9, -0.8, -0.4}
+        // Boundary first: the one pruned example alone in its cell, 1 + 1/1.
+        << QVector<double>{-0.9, -0.8, -0.7, 2.0, -0.9, -0.9, -0.8, -0.4};
+    // Three classes: t0 = 0.375, t1 = t2 = 0.7. Row 0 counts (2, 3, 1) over 6 examples →
+    // Q[0][1] = 3, Q[0][2] = 1. Cell (0,1) by p1 − p0: c1, c2, c3 score 3, 3/2, 3/3; cell
+    // (0,2) by p2 − p0: d1 scores 1. The review of the pruned set takes three from the
+    // larger cell and one from the smaller, as the estimated noise is shared.
+    QTest::newRow("three classes, two cells")
+        << 3 << QVector<int>{0, 0, 0, 0, 0, 0, 1, 1, 2, 2}
+        << QVector<double>{0.9,  0.05, 0.05, 0.9, 0.05, 0.05, 0.1, 0.85, 0.05, 0.1, 0.8, 0.1,
+                           0.15, 0.75, 0.1,  0.1, 0.1,  0.8,  0.2, 0.7,  0.1,  0.2, 0.7, 0.1,
+                           0.2,  0.1,  0.7,  0.2, 0.1,  0.7}
+        << QVector<double>{-0.925, -0.925, 3.0, 1.5, 1.0, 1.0, -0.75, -0.75, -0.75, -0.75}
+        // Boundary first: cell (0,1) holds c1, c2, c3 with |margin| 0.75, 0.7, 0.6, so c3
+        // comes first (1 + 3/1), then c2 (1 + 3/2), then c1 (1 + 3/3); d1 is alone in (0,2).
+        << QVector<double>{-0.925, -0.925, 2.0, 2.5, 4.0, 2.0, -0.75, -0.75, -0.75, -0.75};
+}
+
+void TestCrossValidation::noiseRateScores()
+{
+    QFETCH(int, classes);
+    QFETCH(QVector<int>, labels);
+    QFETCH(QVector<double>, probs);
+    QFETCH(QVector<double>, expected);
+    QFETCH(QVector<double>, boundary);
+    OutOfSampleTerms terms;
+    terms.numClasses = classes;
+    terms.learningRates = {0.1};
+    for (int i = 0; i < labels.size(); ++i) {
+        terms.ids.push_back(10 + i);
+        terms.fold.push_back(i % 2);
+        terms.featureNorm.push_back(1.0f);
+    }
+    for (double p : probs)
+        terms.probs.push_back(float(p));
+    const std::vector<int> y(labels.begin(), labels.end());
+    const auto scores = outOfSampleScores(terms, terms.ids, y, OutOfSampleScore::NoiseRate);
+    const auto reordered = outOfSampleScores(terms, terms.ids, y, OutOfSampleScore::Boundary);
+    QCOMPARE(int(scores.size()), labels.size());
+    QCOMPARE(int(reordered.size()), labels.size());
+    for (int i = 0; i < labels.size(); ++i) {
+        QVERIFY2(std::abs(scores[size_t(i)] - expected[i]) < 1e-6,
+                 qPrintable(QString("example %1: %2, expected %3").arg(i).arg(scores[size_t(i)]).arg(expected[i])));
+        QVERIFY2(std::abs(reordered[size_t(i)] - boundary[i]) < 1e-6,
+                 qPrintable(QString("boundary, example %1: %2, expected %3")
+                                .arg(i)
+                                .arg(reordered[size_t(i)])
+                                .arg(boundary[i])));
+        // Both orders review the same pruned set first.
+        QCOMPARE(scores[size_t(i)] >= 1.0, reordered[size_t(i)] >= 1.0);
+    }
+
+    // The score depends on the whole set: scoring a subset changes the thresholds, and an
+    // id the run does not cover scores NaN without moving the others.
+    std::vector<int64_t> ids = terms.ids;
+    std::vector<int> withUnknown = y;
+    ids.push_back(999);
+    withUnknown.push_back(0);
+    const auto more = outOfSampleScores(terms, ids, withUnknown, OutOfSampleScore::NoiseRate);
+    QVERIFY(std::isnan(more.back()));
+    for (size_t i = 0; i < scores.size(); ++i)
+        QCOMPARE(more[i], scores[i]);
+    QCOMPARE(QString(outOfSampleScoreName(OutOfSampleScore::NoiseRate)), QString("cv-noise-rate"));
+    OutOfSampleScore parsed = OutOfSampleScore::SelfConfidence;
+    QVERIFY(parseOutOfSampleScore("noise-rate", &parsed) && parsed == OutOfSampleScore::NoiseRate);
+    QVERIFY(parseOutOfSampleScore("cv-boundary", &parsed) && parsed == OutOfSampleScore::Boundary);
 }
 
 void TestCrossValidation::noRunIsNotFound()

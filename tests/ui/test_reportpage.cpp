@@ -124,17 +124,24 @@ void TestReportPage::evaluationBesideProjectIsShown()
     random.auc = 0.5;
     r.rankings = {best, random};
     r.testAccuracyBefore = 0.8;
-    auto run = [](const char *strategy, int64_t fixed, double accuracy) {
+    auto run = [](const char *strategy, uint64_t seed, int64_t fixed, double accuracy) {
         CleaningRun c;
         c.strategy = strategy;
-        c.seed = 1;
+        c.seed = seed;
         c.budget = 0.1;
         c.reviewed = 10;
         c.fixed = fixed;
         c.testAccuracy = accuracy;
         return c;
     };
-    r.cleaning = {run("queue", 1, 0.82), run("random", 0, 0.79)};
+    // Two seeds; seed 2's noisy-label model scores 0.85, so its runs gain over 0.85, not
+    // over seed 1's 0.80: queue +2 and +1 points, random −1 and +2, the other ranking +1 and 0.
+    r.config.train.seed = 1;
+    r.config.cleaningSeeds = 2;
+    r.config.cleaningRankings = {RankingSpec{RankingKind::CvNoiseRate, {}, 1}};
+    r.seedRuns = {run("seed", 2, 0, 0.85)};
+    r.cleaning = {run("queue", 1, 1, 0.82),         run("random", 1, 0, 0.79), run("cv-noise-rate", 1, 1, 0.81),
+                  run("queue", 2, 2, 0.86),         run("random", 2, 0, 0.87), run("cv-noise-rate", 2, 1, 0.85)};
     const QString dir = QFileInfo(QString::fromStdString(m_fixture->projectPath())).absolutePath();
     QVERIFY(writeEvaluationReport(r, dir.toStdString()).isOk());
 
@@ -143,14 +150,32 @@ void TestReportPage::evaluationBesideProjectIsShown()
     QCOMPARE(m_page->evaluation()->flips.size(), size_t(2));
     QTableWidget *recall = nullptr, *cleaning = nullptr;
     for (QTableWidget *t : m_page->findChildren<QTableWidget *>())
-        (t->columnCount() == 5 && t->rowCount() == 1 ? cleaning : recall) = t;
+        (t->columnCount() == 5 && t->rowCount() == 3 ? cleaning : recall) = t;
     QVERIFY(recall && cleaning);
     QCOMPARE(recall->rowCount(), 2);
     QCOMPARE(recall->columnCount(), 4); // name, two budgets, AUC
     QVERIFY(recall->item(0, 0)->text().contains("(default)"));
     QCOMPARE(recall->item(1, 2)->text(), QLocale().toString(50.0, 'f', 1) + " %");
-    QVERIFY(cleaning->item(0, 2)->text().contains("+2.00"));
-    QVERIFY(cleaning->item(0, 4)->text().contains("-1.00"));
+    // Rows: the default queue, the other ranking reviewed, random; gains paired by seed.
+    QVERIFY2(cleaning->item(0, 1)->text().startsWith("queue"), qPrintable(cleaning->item(0, 1)->text()));
+    QVERIFY2(cleaning->item(0, 3)->text().contains("+1.50 (+1.00 to +2.00, 2 seeds)"),
+             qPrintable(cleaning->item(0, 3)->text()));
+    QCOMPARE(cleaning->item(0, 4)->text(), QString("3.0×"));
+    QCOMPARE(cleaning->item(1, 1)->text(), QString("cv-noise-rate"));
+    QVERIFY2(cleaning->item(1, 3)->text().startsWith("+0.50"), qPrintable(cleaning->item(1, 3)->text()));
+    QCOMPARE(cleaning->item(1, 4)->text(), QString("1.0×"));
+    QCOMPARE(cleaning->item(2, 1)->text(), QString("random"));
+    QVERIFY2(cleaning->item(2, 3)->text().startsWith("+0.50 (-1.00 to +2.00"), qPrintable(cleaning->item(2, 3)->text()));
+    // The report reads back with the ranking it reviewed, and its Markdown says the same.
+    auto back = readEvaluationReport((dir + "/report.json").toStdString());
+    QVERIFY(back.ok());
+    QCOMPARE(back->config.cleaningRankings.size(), size_t(1));
+    QCOMPARE(back->config.cleaningRankings.front().kind, RankingKind::CvNoiseRate);
+    QFile md(dir + "/report.md");
+    QVERIFY(md.open(QIODevice::ReadOnly));
+    const QString text = QString::fromUtf8(md.readAll());
+    QVERIFY2(text.contains("| 10% (10) | cv-noise-rate | 1 of 2 | +0.50 [+0.00, +1.00] (2 seeds) | 1.0× |"),
+             qPrintable(text));
     // For people checking the layout: TRACLENS_SCREENSHOT_DIR=/tmp/shots ./test_reportpage
     const QString shots = qEnvironmentVariable("TRACLENS_SCREENSHOT_DIR");
     if (!shots.isEmpty()) {

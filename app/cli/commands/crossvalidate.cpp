@@ -83,7 +83,7 @@ int cmdCrossValidate(Context &c)
         return usage("crossvalidate: expected <project>");
     OutOfSampleScore kind = OutOfSampleScore::SelfConfidence;
     if (!parseOutOfSampleScore(c.parser.value("score").toStdString(), &kind))
-        return usage("crossvalidate: --score takes self-confidence, margin or self-influence");
+        return usage("crossvalidate: --score takes self-confidence, margin, self-influence, noise-rate or boundary");
     bool okFolds = false, okSeed = false, okTop = false, okThreads = false;
     CrossValidationConfig cfg;
     cfg.folds = c.parser.value("folds").toInt(&okFolds);
@@ -128,8 +128,10 @@ void crossValidateOptions(CommandOptions &p)
                      .arg(kDefaultCrossValidationEpochs),
                  "n"});
     p.addOption({"seed", "Seed of the fold assignment.", "n", "1"});
-    p.addOption({"score", "Ranking printed afterwards: self-confidence (1 - p[label]), margin or "
-                          "self-influence (TracIn on the out-of-fold checkpoints).",
+    p.addOption({"score", "Ranking printed afterwards: self-confidence (1 - p[label]), margin, "
+                          "self-influence (TracIn on the out-of-fold checkpoints), noise-rate (confident "
+                          "learning's prune-by-noise-rate as an order) or boundary (its pruned set, least "
+                          "certain first).",
                  "kind", "self-confidence"});
     p.addOption({"top", "How many rows to print (0 = all).", "n", "20"});
     p.addOption(threadsOption());
