@@ -25,6 +25,8 @@
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 
+#include <algorithm>
+
 namespace traclens {
 
 namespace {
@@ -71,6 +73,7 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     // each item's tooltip and the open list show it in full.
     m_order->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     m_order->setMinimumContentsLength(26);
+    m_order->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
     m_order->view()->setTextElideMode(Qt::ElideNone);
     rebuildOrderChoices();
     m_order->setToolTip(tr("Which examples come first in the queue. Loss: how wrong the model is about the "
@@ -79,7 +82,8 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
                            "Neighbours: how many of the most similar images carry another label. Out-of-sample "
                            "orders need Project ▸ Cross-validate…: each example is scored by a model that never "
                            "trained on it."));
-    top->addWidget(m_order);
+    // Shares the spare width with the progress bar, up to its longest title (rebuildOrderChoices()).
+    top->addWidget(m_order, 1);
     layout->addLayout(top);
 
     // --- the example and the decision
@@ -286,6 +290,11 @@ void ReviewPage::rebuildOrderChoices()
         m_order->addItem(orderTitle(int(kind)), int(kind));
         m_order->setItemData(m_order->count() - 1, orderTitle(int(kind)), Qt::ToolTipRole);
     }
+    // On a wide window the box grows until its longest title fits, no further.
+    int longest = 0;
+    for (int i = 0; i < m_order->count(); ++i)
+        longest = std::max(longest, m_order->fontMetrics().horizontalAdvance(m_order->itemText(i)));
+    m_order->setMaximumWidth(longest + 4 * m_order->fontMetrics().averageCharWidth() + 32);
 }
 
 void ReviewPage::syncOrderChoice()
