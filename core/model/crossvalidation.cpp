@@ -669,4 +669,18 @@ std::vector<double> outOfSampleScores(const OutOfSampleTerms &terms, const std::
     return scores;
 }
 
+LabelNoiseEstimate estimateLabelNoise(const OutOfSampleTerms &terms, const std::vector<int64_t> &ids,
+                                      const std::vector<int> &labels)
+{
+    LabelNoiseEstimate e;
+    for (double score : outOfSampleScores(terms, ids, labels, OutOfSampleScore::NoiseRate)) {
+        if (std::isnan(score))
+            continue;
+        ++e.covered;
+        if (score >= 1.0)
+            ++e.pruned;
+    }
+    return e;
+}
+
 } // namespace traclens

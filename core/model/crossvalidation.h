@@ -116,6 +116,17 @@ Result<OutOfSampleTerms> loadOutOfSampleTerms(ProjectDb &db);
 std::vector<double> outOfSampleScores(const OutOfSampleTerms &terms, const std::vector<int64_t> &ids,
                                       const std::vector<int> &labels, OutOfSampleScore kind);
 
+// Confident learning's estimate of how many of the given labels are wrong: the pruned set
+// (NoiseRate scores ≥ 1) among the examples the run covers. docs/evaluation/README.md
+// compares it with the injected noise.
+struct LabelNoiseEstimate {
+    int64_t pruned = 0;
+    int64_t covered = 0;
+    double share() const { return covered > 0 ? double(pruned) / double(covered) : 0.0; }
+};
+LabelNoiseEstimate estimateLabelNoise(const OutOfSampleTerms &terms, const std::vector<int64_t> &ids,
+                                      const std::vector<int> &labels);
+
 // The fold models' default epoch count: the epochs of the active model's training record
 // (a built-in CNN trained in the project), else kDefaultCrossValidationEpochs.
 constexpr int kDefaultCrossValidationEpochs = 5;

@@ -330,6 +330,12 @@ void TestCrossValidation::noiseRateScores()
         QCOMPARE(scores[size_t(i)] >= 1.0, reordered[size_t(i)] >= 1.0);
     }
 
+    // The noise estimate is the pruned set's share: one of 8, four of 10.
+    const LabelNoiseEstimate noise = estimateLabelNoise(terms, terms.ids, y);
+    QCOMPARE(noise.pruned, int64_t(std::count_if(expected.begin(), expected.end(), [](double v) { return v >= 1.0; })));
+    QCOMPARE(noise.covered, int64_t(labels.size()));
+    QVERIFY(noise.share() > 0.0 && noise.share() < 0.5);
+
     // The score depends on the whole set: scoring a subset changes the thresholds, and an
     // id the run does not cover scores NaN without moving the others.
     std::vector<int64_t> ids = terms.ids;
@@ -338,6 +344,7 @@ void TestCrossValidation::noiseRateScores()
     withUnknown.push_back(0);
     const auto more = outOfSampleScores(terms, ids, withUnknown, OutOfSampleScore::NoiseRate);
     QVERIFY(std::isnan(more.back()));
+    QCOMPARE(estimateLabelNoise(terms, ids, withUnknown).covered, int64_t(labels.size()));
     for (size_t i = 0; i < scores.size(); ++i)
         QCOMPARE(more[i], scores[i]);
     QCOMPARE(QString(outOfSampleScoreName(OutOfSampleScore::NoiseRate)), QString("cv-noise-rate"));

@@ -24,7 +24,8 @@ namespace traclens::cli {
 
 // The stored out-of-sample scores of the training examples, highest first, with their
 // current labels: rows for people on stdout, or the JSON array returned with --json.
-Result<QJsonArray> printOutOfSampleRanking(Context &c, ProjectDb &db, OutOfSampleScore kind, int top)
+Result<QJsonArray> printOutOfSampleRanking(Context &c, ProjectDb &db, OutOfSampleScore kind, int top,
+                                           LabelNoiseEstimate *noise)
 {
     auto terms = loadOutOfSampleTerms(db);
     if (!terms.ok())
@@ -44,6 +45,7 @@ Result<QJsonArray> printOutOfSampleRanking(Context &c, ProjectDb &db, OutOfSampl
         byId.emplace(e.id, &e);
     }
     const std::vector<double> scores = outOfSampleScores(*terms, ids, labels, kind);
+    *noise = estimateLabelNoise(*terms, ids, labels);
     // Examples the run does not cover (added since) have no score and are left out.
     std::vector<int64_t> scoredIds;
     std::vector<double> scored;
@@ -57,8 +59,12 @@ Result<QJsonArray> printOutOfSampleRanking(Context &c, ProjectDb &db, OutOfSampl
     const int k = terms->numClasses;
     const int cps = terms->numCheckpoints();
     QJsonArray rows;
-    if (!c.json)
+    if (!c.json) {
+        std::printf("confident learning estimates %lld of %lld labels (%.1f%%) are wrong (its pruned set: "
+                    "cv-noise-rate >= 1)\n",
+                    (long long)noise->pruned, (long long)noise->covered, 100.0 * noise->share());
         std::printf("%s, %zu training examples, out-of-fold\n", outOfSampleScoreName(kind), ranked.size());
+    }
     for (size_t r = 0; r < shown; ++r) {
         const ExampleRow &e = *byId.at(ranked[r].exampleId);
         const size_t row = size_t(std::lower_bound(terms->ids.begin(), terms->ids.end(), e.id) - terms->ids.begin());
@@ -110,12 +116,19 @@ int cmdCrossValidate(Context &c)
     if (!c.json)
         std::printf("cross-validation: %d folds, %d epochs, fold seed %llu, %.1f s\n", cfg.folds, cfg.train.epochs,
                     (unsigned long long)cfg.seed, seconds);
-    auto rows = printOutOfSampleRanking(c, **db, kind, top);
+    LabelNoiseEstimate noise;
+    auto rows = printOutOfSampleRanking(c, **db, kind, top, &noise);
     if (!rows.ok())
         return fail(rows.status());
     if (c.json)
-        printJson({{"folds", cfg.folds}, {"epochs", cfg.train.epochs}, {"seed", qint64(cfg.seed)},
-                   {"seconds", seconds}, {"score", outOfSampleScoreName(kind)}, {"examples", *rows}});
+        printJson({{"folds", cfg.folds},
+                   {"epochs", cfg.train.epochs},
+                   {"seed", qint64(cfg.seed)},
+                   {"seconds", seconds},
+                   {"score", outOfSampleScoreName(kind)},
+                   {"estimated_wrong_labels", qint64(noise.pruned)},
+                   {"estimated_wrong_share", noise.share()},
+                   {"examples", *rows}});
     return ExitOk;
 }
 
