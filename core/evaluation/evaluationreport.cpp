@@ -157,9 +157,7 @@ QJsonObject toJson(const EvaluationReport &r)
         seconds.append(QJsonObject{{"stage", q(stage)}, {"seconds", s}});
     QJsonArray cleaningRankings;
     for (const RankingSpec &spec : c.cleaningRankings)
-        cleaningRankings.append(QJsonObject{{"kind", rankingKindName(spec.kind)},
-                                            {"checkpoints", q(spec.checkpoints.selectionName())},
-                                            {"weighting", spec.checkpoints.weightingName()}});
+        cleaningRankings.append(specJson(spec));
     QJsonObject training = trainConfigToJson(c.train);
     training["model"] = qint64(r.modelId);
     training["adaptive"] = c.train.adaptive.enabled;
@@ -915,14 +913,12 @@ Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
     c.cleaningBudgets = doublesFrom(cleaning.value("budgets"));
     c.cleaningSeeds = cleaning.value("seeds").toInt(1);
     for (const auto &v : cleaning.value("rankings").toArray()) {
-        const QJsonObject spec = v.toObject();
-        const auto kind = parseRankingKind(spec.value("kind").toString().toStdString());
-        const auto policy = CheckpointPolicy::parse(spec.value("checkpoints").toString("all").toStdString(),
-                                                    spec.value("weighting").toString("lr").toStdString());
-        if (!kind || !policy)
-            return Status::corruption(jsonFile + ": cleaning ranking " + spec.value("kind").toString().toStdString()
-                                      + " is not one this build knows");
-        c.cleaningRankings.push_back(RankingSpec{*kind, *policy, 1});
+        const auto spec = rankingSpecFromJson(v.toObject());
+        if (!spec)
+            return Status::corruption(jsonFile + ": cleaning ranking '"
+                                      + v.toObject().value("kind").toString().toStdString()
+                                      + "' is not one this build knows");
+        c.cleaningRankings.push_back(*spec);
     }
     r.cleaningSkipped = cleaning.value("skipped").toString().toStdString();
     r.testAccuracyBefore = cleaning.value("test_accuracy_before").toDouble(-1);
