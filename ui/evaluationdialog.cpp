@@ -29,9 +29,11 @@ void EvaluationSettings::applyTo(EvaluationConfig *config) const
         config->cleaningUpperBound = false;
         config->seedReplicates = 0;
     } else if (config->folds >= 2) {
-        // Beside the queue and a random review, the order whose review raised test accuracy
-        // most (docs/evaluation), so the report shows which review pays on this project's data.
-        config->cleaningRankings = {RankingSpec{RankingKind::CvBoundary, {}, 1}};
+        // With folds the queue is the ensemble or cv-boundary, as the noise estimate decides
+        // (evaluationDefaultRanking()); the loop reviews the other one too, so the report shows
+        // which review pays on this project's data. The one that is the queue is not repeated.
+        config->cleaningRankings = {RankingSpec{RankingKind::CvBoundary, {}, 1},
+                                    RankingSpec{RankingKind::Ensemble, {}, 1}};
     }
 }
 
@@ -43,8 +45,9 @@ double estimatedEvaluationSeconds(qint64 trainImages, const EvaluationSettings &
     EvaluationConfig config;
     settings.applyTo(&config);
     const int seeds = std::max(1, config.cleaningSeeds);
-    // Each review of the loop (queue, random, the other rankings) per budget and seed.
-    const int reviews = 2 + int(config.cleaningRankings.size());
+    // Each review of the loop (queue, random, the other rankings) per budget and seed; with
+    // folds one of the rankings above is the queue.
+    const int reviews = 2 + int(config.cleaningRankings.size()) - (config.cleaningRankings.empty() ? 0 : 1);
     const double trainings =
         1.0
         // K fold models, each on (K − 1)/K of the images.
@@ -103,9 +106,9 @@ EvaluationDialog::EvaluationDialog(qint64 trainImages, QWidget *parent) : QDialo
     for (double b : loop.cleaningBudgets)
         budgets << QLocale().toString(b * 100.0, 'f', 0);
     const QString loopText =
-        tr("Retrains after fixing the flips found in the top %1 % of the review queue, of the boundary-first order "
-           "and of a random sample as large, each with %n training seeds, to measure what a review gains in test "
-           "accuracy.",
+        tr("Retrains after fixing the flips found in the top %1 % of the ensemble's order, of the boundary-first "
+           "order (one of them is the review queue's default) and of a random sample as large, each with %n "
+           "training seeds, to measure what a review gains in test accuracy.",
            nullptr, loop.cleaningSeeds)
             .arg(budgets.join(QStringLiteral(", ")));
     m_cleaning->setToolTip(loopText);

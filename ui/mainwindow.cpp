@@ -740,6 +740,10 @@ void MainWindow::onFinished(qint64 jobId, JobKind kind, const Status &status)
         reportFailure(contextOf(kind), status);
     else if (status && kind != JobKind::Export)
         statusBar()->showMessage(tr("%1: done").arg(tr(jobKindTitle(kind))), 4000);
+    // A finished cross-validation brings out-of-sample scores and a noise estimate: the
+    // project's default order may change with them.
+    if (status && kind == JobKind::CrossValidate)
+        m_session->reloadDefaultRanking();
     updateActions();
 }
 

@@ -97,6 +97,7 @@ Status ProjectSession::reloadModel(bool withSelfInfluence)
     const std::optional<int64_t> previousModel = m_modelId;
     const RankingSpec defaultBefore = m_defaultSpec;
     m_defaultSpec = projectDefaultRanking(*m_db);
+    readLabelNoise();
     m_modelId.reset();
     m_model.reset();
     m_epochs.clear();
@@ -290,11 +291,22 @@ void ProjectSession::applyDefaultOrder()
     }
 }
 
+void ProjectSession::readLabelNoise()
+{
+    // projectDefaultRanking() has just made or read the estimate: this is the meta entry.
+    m_labelNoise.reset();
+    if (!hasFinishedCrossValidation(*m_db))
+        return;
+    if (auto noise = storedLabelNoiseEstimate(*m_db); noise.ok())
+        m_labelNoise = *noise;
+}
+
 void ProjectSession::reloadDefaultRanking()
 {
     const RankingSpec spec = projectDefaultRanking(*m_db);
     const bool changed = !sameSpec(spec, m_defaultSpec);
     m_defaultSpec = spec;
+    readLabelNoise();
     if (changed) {
         m_defaultOrder.clear();
         m_defaultOrderModel.reset();

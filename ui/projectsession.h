@@ -19,6 +19,7 @@
 #include "metatypes.h"
 #include "store/projectdb.h"
 #include "influence/ranking.h"
+#include "model/crossvalidation.h"
 
 #include <QHash>
 #include <QObject>
@@ -107,8 +108,12 @@ public:
     // default, else the ensemble with cross-validation, else the loss), read on open, by
     // reloadModel() and by reloadDefaultRanking().
     const RankingSpec &defaultSpec() const { return m_defaultSpec; }
-    // Reads the project's default again (after a calibration) → defaultRankingChanged, and
-    // reviewOrderChanged when the queue follows the default.
+    // Confident learning's estimate of the wrong labels from the project's finished cross-
+    // validation (storedLabelNoiseEstimate(): made once per run, it picks the default between
+    // the ensemble and cv-boundary); nullopt without a finished run. Read with defaultSpec().
+    const std::optional<LabelNoiseEstimate> &labelNoise() const { return m_labelNoise; }
+    // Reads the project's default again (after a calibration or a cross-validation) →
+    // defaultRankingChanged, and reviewOrderChanged when the queue follows the default.
     void reloadDefaultRanking();
     // True while the queue shows a stand-in because the default's order needs a rank job;
     // defaultRankingWanted() asked for it.
@@ -156,6 +161,8 @@ private:
     static Result<std::unique_ptr<ProjectSession>> openWith(const QString &path, ProjectDb::OpenMode mode);
     // Sets the queue to the default ranking without emitting (see resetReviewOrder()).
     void applyDefaultOrder();
+    // m_labelNoise from the project's meta (after projectDefaultRanking(), which makes it).
+    void readLabelNoise();
     // After a relabel of `id`: the loaded index's row, self-influence, the self-influence
     // ranking, the labels the model was trained with, and the queue (reviewOrderChanged
     // when its order changed).
@@ -177,6 +184,7 @@ private:
     int m_reviewOrderKind = -1;
     bool m_reviewOrderIsDefault = true;
     RankingSpec m_defaultSpec;
+    std::optional<LabelNoiseEstimate> m_labelNoise;
     bool m_defaultPending = false;
     bool m_defaultRequested = false;          // defaultRankingWanted() sent for this model and spec
     std::vector<qint64> m_defaultOrder;       // setDefaultOrder()'s ids, for m_defaultOrderModel

@@ -365,12 +365,17 @@ void ReportPage::showEvaluation()
                           QString::fromLatin1(noiseTypeName(r.config.noiseType)),
                           QString::number(qulonglong(r.config.noiseSeed)));
     }
+    // The estimate that chose the default queue, when the report has one (older reports do not).
+    const QString estimate =
+        r.labelNoise.covered > 0
+            ? tr(" (confident learning estimated %1 of the labels wrong)").arg(pct(r.labelNoise.share(), 1))
+            : QString();
     m_evaluationSummary->setText(
         tr("<b>%1</b>: %2 training images, %3; model trained on the noisy labels: test accuracy %4. Default queue: "
-           "<b>%5</b>.<br><small>%6</small>")
+           "<b>%5</b>%6.<br><small>%7</small>")
             .arg(QDir(QString::fromStdString(r.config.dataset)).dirName().toHtmlEscaped(),
                  locale.toString(qlonglong(r.trainCount)), errors, pct(r.testAccuracyBefore),
-                 QString::fromStdString(defaultName).toHtmlEscaped(), m_evaluationFile.toHtmlEscaped()));
+                 QString::fromStdString(defaultName).toHtmlEscaped(), estimate, m_evaluationFile.toHtmlEscaped()));
 
     // Recall per budget: rankings as rows.
     const auto &budgets = r.config.budgets;

@@ -85,6 +85,13 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     // Shares the spare width with the progress bar, up to its longest title (rebuildOrderChoices()).
     top->addWidget(m_order, 1);
     layout->addLayout(top);
+    // Why the recommended order is the one it is, when the noise estimate chose it.
+    m_noiseNote = new QLabel;
+    m_noiseNote->setObjectName(QStringLiteral("labelNoiseNote"));
+    m_noiseNote->setWordWrap(true);
+    m_noiseNote->setForegroundRole(QPalette::PlaceholderText);
+    m_noiseNote->setVisible(false);
+    layout->addWidget(m_noiseNote);
 
     // --- the example and the decision
     auto *middle = new QHBoxLayout;
@@ -221,10 +228,12 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     connect(session, &ProjectSession::defaultRankingChanged, this, [this] {
         rebuildOrderChoices();
         syncOrderChoice();
+        updateNoiseNote();
     });
     connect(session, &ProjectSession::modelChanged, this, [this] {
         rebuildOrderChoices();
         syncOrderChoice();
+        updateNoiseNote();
         rebuildQueue();
     });
     connect(session, &ProjectSession::engineChanged, this, [this] { rebuildQueue(); });
@@ -251,7 +260,39 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     });
     setFocusPolicy(Qt::StrongFocus);
     syncOrderChoice();
+    updateNoiseNote();
     rebuildQueue();
+}
+
+void ReviewPage::updateNoiseNote()
+{
+    const std::optional<LabelNoiseEstimate> &noise = m_session->labelNoise();
+    const RankingKind best = m_session->defaultSpec().kind;
+    // Only where the estimate chose the default; a calibrated default explains itself on
+    // the Report page.
+    if (!noise || noise->covered <= 0 || (best != RankingKind::Ensemble && best != RankingKind::CvBoundary)) {
+        m_noiseNote->setVisible(false);
+        return;
+    }
+    // The estimate of the labels as they were at the cross-validation: relabels since do not
+    // move it (storedLabelNoiseEstimate()), and the text says so.
+    const QString estimate = tr("When the cross-validation ran, confident learning estimated that %1 of %2 labels "
+                                "(%3 %) were wrong.")
+                                 .arg(QLocale().toString(qlonglong(noise->pruned)),
+                                      QLocale().toString(qlonglong(noise->covered)),
+                                      QLocale().toString(100.0 * noise->share(), 'f', 1));
+    const QString threshold = QLocale().toString(100.0 * kBoundaryReviewNoiseShare, 'f', 0);
+    if (best == RankingKind::CvBoundary)
+        m_noiseNote->setText(
+            estimate + QLatin1Char(' ')
+            + tr("With %1 % or more wrong, the queue starts with likely wrong labels near the class boundary: fixing "
+                 "those improved the model most in TracLens's measurements. To see the most wrong labels first, "
+                 "order by the ensemble.")
+                  .arg(threshold));
+    else
+        m_noiseNote->setText(estimate + QLatin1Char(' ')
+                             + tr("Under %1 % wrong, the queue starts with the labels most likely wrong.").arg(threshold));
+    m_noiseNote->setVisible(true);
 }
 
 QString ReviewPage::orderTitle(int rankingKind)

@@ -74,6 +74,7 @@ private:
     void syncOrderChoice(); // the order selector shows what the session's queue follows
     // The order selector's entries, the session's default first, "— recommended".
     void rebuildOrderChoices();
+    void updateNoiseNote(); // m_noiseNote from the session's noise estimate and default
     static QString orderTitle(int rankingKind);
     void rebuildClassButtons();
     void decide(int label, int review);
@@ -90,6 +91,7 @@ private:
     QStackedWidget *m_stack;
     QLabel *m_emptyText;
     QLabel *m_counter;
+    QLabel *m_noiseNote;  // the noise estimate behind the recommended order, hidden without one
     QLabel *m_weakModel;  // the weak-model warning (core/influence/flagging.h), hidden when none
     QComboBox *m_order;
     QProgressBar *m_progress;

@@ -175,7 +175,11 @@ RankingSpec projectDefaultRanking(ProjectDb &db)
         if (!needsCv || crossValidated)
             return spec;
     }
-    return evaluationDefaultRanking(crossValidated);
+    if (!crossValidated)
+        return evaluationDefaultRanking(std::nullopt);
+    auto noise = storedLabelNoiseEstimate(db);
+    // Unreadable estimate: the ensemble, the default that needs no estimate beyond the run.
+    return evaluationDefaultRanking(noise.ok() ? std::optional<double>(noise->share()) : std::optional<double>(0.0));
 }
 
 } // namespace traclens

@@ -68,7 +68,8 @@ bool hasFinishedCrossValidation(ProjectDb &db);
 
 // The review queue's default for this project: the calibrated spec when one is stored,
 // parses and its inputs exist (a cross-validation kind or the ensemble needs a finished
-// cross-validation run); otherwise evaluationDefaultRanking(hasFinishedCrossValidation()).
+// cross-validation run); otherwise evaluationDefaultRanking() with the run's stored noise
+// estimate (storedLabelNoiseEstimate(), made once per run) or without a run.
 // Never fails: a read error falls back too.
 RankingSpec projectDefaultRanking(ProjectDb &db);
 

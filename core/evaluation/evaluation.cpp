@@ -390,7 +390,8 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
 
     EvaluationReport rep;
     rep.config = config;
-    rep.defaultSpec = evaluationDefaultRanking(config.folds >= 2);
+    // Until the cross-validation has estimated the noise (below): what the folds alone give.
+    rep.defaultSpec = evaluationDefaultRanking(config.folds >= 2 ? std::optional<double>(0.0) : std::nullopt);
     auto report = [&](const std::string &detail, int64_t done = 0, int64_t total = 0) {
         if (progress)
             progress({"evaluate", detail, done, total});
@@ -665,7 +666,15 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
                                                config.compute.threads, forward(""), cancel));
         rep.baselineName = RankingSpec{RankingKind::CvSelfConfidence, {}, 1}.toString();
     }
-    rep.defaultSpec = evaluationDefaultRanking(hasFolds);
+    std::optional<double> wrongShare;
+    if (hasFolds) {
+        auto noise = storedLabelNoiseEstimate(db);
+        if (!noise.ok())
+            return noise.status();
+        rep.labelNoise = *noise;
+        wrongShare = noise->share();
+    }
+    rep.defaultSpec = evaluationDefaultRanking(wrongShare);
 
     report("ranking");
     RankingSpec tracin; // self-influence as published: every checkpoint, weighted by η
@@ -825,8 +834,13 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
             flipOf.emplace(f.exampleId, &f);
         const auto queue = sortRanking(terms->ids, defaultScores);
         const auto randomOrder = sortRanking(terms->ids, randomScores);
+        // A cleaning ranking that is also the queue's default would train the same runs twice.
+        std::vector<RankingSpec> extraSpecs;
+        for (const RankingSpec &s : config.cleaningRankings)
+            if (s.toString() != rep.defaultSpec.toString())
+                extraSpecs.push_back(s);
         std::vector<std::vector<RankedExample>> extraOrders;
-        for (const RankingSpec &s : config.cleaningRankings) {
+        for (const RankingSpec &s : extraSpecs) {
             TL_RETURN_IF_ERROR(prepareRankingTerms(db, &*terms, s, config.compute.threads, forward(""), cancel));
             extraOrders.push_back(sortRanking(terms->ids, rankingScores(*terms, s)));
         }
@@ -838,6 +852,10 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
             double budget;
             const std::vector<RankedExample> *order; // null: every flip fixed, or none for "seed"
             uint64_t seed;
+            // The same review stored under its other role: the queue's default depends on the
+            // noise estimate, so a ranking reviewed as an extra ranking in one evaluation is the
+            // queue in another of the same project, and the other way round.
+            std::string alias = {};
         };
         const uint64_t seed = config.train.seed;
         std::vector<Plan> plans;
@@ -860,14 +878,15 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
         for (double b : config.cleaningBudgets)
             for (int i = 0; i < cleaningSeeds; ++i) {
                 plans.push_back({"queue", "queue-" + budgetKey(b) + "-" + queueName + seedSuffix(i), b, &queue,
-                                 seed + uint64_t(i)});
+                                 seed + uint64_t(i), "ranking-" + budgetKey(b) + "-" + queueName + seedSuffix(i)});
                 plans.push_back({"random", "random-" + budgetKey(b) + seedSuffix(i), b, &randomOrder,
                                  seed + uint64_t(i)});
-                for (size_t e = 0; e < extraOrders.size(); ++e)
-                    plans.push_back({config.cleaningRankings[e].toString(),
-                                     "ranking-" + budgetKey(b) + "-" + keyName(config.cleaningRankings[e])
-                                         + seedSuffix(i),
-                                     b, &extraOrders[e], seed + uint64_t(i)});
+                for (size_t e = 0; e < extraOrders.size(); ++e) {
+                    const std::string name = keyName(extraSpecs[e]);
+                    plans.push_back({extraSpecs[e].toString(), "ranking-" + budgetKey(b) + "-" + name + seedSuffix(i),
+                                     b, &extraOrders[e], seed + uint64_t(i),
+                                     "queue-" + budgetKey(b) + "-" + name + seedSuffix(i)});
+                }
             }
         if (config.cleaningUpperBound && !config.cleaningBudgets.empty())
             plans.push_back({"all flips fixed", "all-fixed", 1.0, nullptr, seed});
@@ -882,10 +901,13 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
             if (isCancelled(cancel))
                 return Status::cancelled("evaluation cancelled; finished cleaning runs are kept");
             auto cached = cache.load(plan.key);
+            if (cached.ok() && !cached->has_value() && !plan.alias.empty())
+                cached = cache.load(plan.alias);
             if (!cached.ok())
                 return cached.status();
             if (cached->has_value()) {
                 CleaningRun run = **cached;
+                run.strategy = plan.strategy; // stored under the other role: this run's role
                 if (run.seed == 0) // written before runs recorded their seed
                     run.seed = plan.seed;
                 (plan.strategy == "seed" ? rep.seedRuns : rep.cleaning).push_back(run);

@@ -46,6 +46,7 @@
 #include "evaluation/chartimage.h"
 #include "influence/computejob.h"
 #include "evaluation/labelnoise.h"
+#include "model/crossvalidation.h"
 #include "model/machineinfo.h"
 #include "util/progress.h"
 #include "store/projectdb.h"
@@ -144,6 +145,9 @@ struct EvaluationReport {
     std::vector<EpochRow> epochs;          // the model trained on noisy labels
     std::vector<double> learningRates;     // per checkpoint
     RankingSpec defaultSpec;               // the queue's default for this evaluation (evaluationDefaultRanking)
+    // Confident learning's estimate of the wrong labels (the noisy ones), from the cross-
+    // validation; covered 0 without folds. It picks defaultSpec.
+    LabelNoiseEstimate labelNoise;
     std::string baselineName;              // the confident-learning baseline's ranking name ("" without folds)
     // Headline: default, TracIn as published, loss, margin, neighbours, the out-of-sample
     // rankings (with folds), random.

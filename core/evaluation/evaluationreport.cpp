@@ -192,6 +192,9 @@ QJsonObject toJson(const EvaluationReport &r)
             {"checkpoints", checkpoints},
             {"budgets", doublesJson(c.budgets)},
             {"default_ranking", specJson(r.defaultSpec)},
+            {"estimated_wrong_labels", QJsonObject{{"pruned", qint64(r.labelNoise.pruned)},
+                                                   {"covered", qint64(r.labelNoise.covered)},
+                                                   {"share", r.labelNoise.share()}}},
             {"baseline_ranking", q(r.baselineName)},
             {"folds", c.folds},
             {"rankings", rankingsJson(r.rankings)},
@@ -402,8 +405,15 @@ QString markdown(const EvaluationReport &r, const Plots &plots, const std::optio
     for (const std::string &problem : modelWeaknesses(fitness))
         md += "- **Warning**: " + q(problem) + "\n";
     md += "- **Default review queue**: **" + q(defaultName)
-          + "** (`evaluationDefaultRanking()` in core/influence/ranking.cpp: the ensemble where out-of-sample scores exist, "
-            "else the loss).\n";
+          + "** (`evaluationDefaultRanking()` in core/influence/ranking.cpp: without out-of-sample scores the loss; "
+            "with them the ensemble, or cv-boundary where confident learning estimates "
+          + QString::number(kBoundaryReviewNoiseShare * 100, 'f', 0) + " % of the labels wrong or more).\n";
+    if (r.labelNoise.covered > 0)
+        md += QString("- **Estimated wrong labels**: %1 of %2 (%3 %), confident learning's pruned set on the "
+                      "noisy labels (`estimateLabelNoise()`, core/model/crossvalidation.h).\n")
+                  .arg(r.labelNoise.pruned)
+                  .arg(r.labelNoise.covered)
+                  .arg(r.labelNoise.share() * 100, 0, 'f', 1);
     if (!r.baselineName.empty())
         md += QString("- **Baseline**: **%1** — confident learning's self-confidence, 1 − p[label] from %2-fold "
                       "cross-validated, out-of-sample probabilities of the same CNN with the same epochs "
@@ -899,6 +909,11 @@ Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
     }
     c.budgets = doublesFrom(o.value("budgets"));
     r.defaultSpec = specFrom(o.value("default_ranking").toObject());
+    {
+        const QJsonObject noise = o.value("estimated_wrong_labels").toObject(); // absent in older reports
+        r.labelNoise.pruned = noise.value("pruned").toInteger(0);
+        r.labelNoise.covered = noise.value("covered").toInteger(0);
+    }
     r.baselineName = o.value("baseline_ranking").toString().toStdString();
     c.folds = o.value("folds").toInt(0);
     r.rankings = rankingsFrom(o.value("rankings"));

@@ -220,9 +220,15 @@ RankingSpec defaultRanking()
     return RankingSpec{RankingKind::Loss, CheckpointPolicy::lastOnly(), 1};
 }
 
-RankingSpec evaluationDefaultRanking(bool hasCrossValidation)
+RankingSpec evaluationDefaultRanking(std::optional<double> estimatedWrongShare)
 {
-    return hasCrossValidation ? RankingSpec{RankingKind::Ensemble, CheckpointPolicy::all(), 1} : defaultRanking();
+    if (!estimatedWrongShare)
+        return defaultRanking();
+    // The threshold is where the cleaning loop's winner changed (docs/evaluation/README.md);
+    // below it the ensemble, which finds the most wrong labels, also paid at least as much.
+    const RankingKind kind =
+        *estimatedWrongShare >= kBoundaryReviewNoiseShare ? RankingKind::CvBoundary : RankingKind::Ensemble;
+    return RankingSpec{kind, CheckpointPolicy::all(), 1};
 }
 
 RankingSpec defaultRankingFor(RankingKind kind)

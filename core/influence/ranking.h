@@ -128,9 +128,20 @@ struct RankingSpec {
 // own default (measured on its data, else this or the ensemble) is projectDefaultRanking()
 // in calibration.h.
 RankingSpec defaultRanking();
-// The review queue's default where out-of-sample scores exist (a finished cross-
-// validation): the ensemble, measured in docs/evaluation; without them defaultRanking().
-RankingSpec evaluationDefaultRanking(bool hasCrossValidation);
+// Where confident learning estimates at least this share of the training labels wrong
+// (storedLabelNoiseEstimate() in crossvalidation.h), the queue's default is cv-boundary.
+// Measured with the cleaning loop (a review of 10 %) on two datasets and three kinds of
+// noise, docs/evaluation/README.md ("Which review pays depends on how much of the data is
+// wrong"): at estimates up to 17 % the ensemble's review paid as much or more, from 19.5 % on
+// cv-boundary's did; there a review reaches only part of the wrong labels, and which ones it
+// fixes decides what the model gains.
+inline constexpr double kBoundaryReviewNoiseShare = 0.18;
+// The review queue's default from what a project has, measured in docs/evaluation: without
+// out-of-sample scores (`estimatedWrongShare` is nullopt: no finished cross-validation)
+// defaultRanking(); with them the ensemble, which finds the most wrong labels, or
+// cv-boundary, whose review improves the model most, when the estimated share of wrong
+// labels is kBoundaryReviewNoiseShare or more.
+RankingSpec evaluationDefaultRanking(std::optional<double> estimatedWrongShare);
 // The checkpoint policy each kind starts with when a person picks it: self-influence as
 // TracIn defines it (every checkpoint, weighted by η: the values compute stores), loss and
 // margin at the last checkpoint; the default kind gets defaultRanking().

@@ -7,6 +7,8 @@
 #include "model/trainjob.h"
 
 #include <QCryptographicHash>
+#include <QJsonDocument>
+#include <QJsonObject>
 
 #include <algorithm>
 #include <cmath>
@@ -358,7 +360,8 @@ Status runCrossValidation(ProjectDb &db, const CrossValidationConfig &config, co
     if (std::all_of(finished.begin(), finished.end(), [](bool f) { return f; })) {
         if (progress)
             progress({kStage, "every fold finished", total, total});
-        return Status::ok();
+        auto estimate = storedLabelNoiseEstimate(db); // a run from before the estimate was kept
+        return estimate.ok() ? Status::ok() : estimate.status();
     }
 
     if (progress)
@@ -434,7 +437,10 @@ Status runCrossValidation(ProjectDb &db, const CrossValidationConfig &config, co
     }
     if (progress)
         progress({kStage, "every fold finished", total, total});
-    return Status::ok();
+    // Made now, with the labels the folds were trained on, so the estimate that picks the
+    // queue's default describes this run and not a later relabel.
+    auto estimate = storedLabelNoiseEstimate(db);
+    return estimate.ok() ? Status::ok() : estimate.status();
 }
 
 Result<OutOfSampleTerms> loadOutOfSampleTerms(ProjectDb &db)
@@ -679,6 +685,51 @@ LabelNoiseEstimate estimateLabelNoise(const OutOfSampleTerms &terms, const std::
         ++e.covered;
         if (score >= 1.0)
             ++e.pruned;
+    }
+    return e;
+}
+
+Result<LabelNoiseEstimate> storedLabelNoiseEstimate(ProjectDb &db)
+{
+    auto run = db.crossValidationRun();
+    if (!run.ok())
+        return run.status();
+    if (!run->has_value())
+        return Status::notFound(db.path() + ": no cross-validation yet; run 'traclens-cli crossvalidate' first");
+    const int64_t runId = (*run)->id;
+    auto stored = db.meta(kLabelNoiseMetaKey);
+    if (!stored.ok())
+        return stored.status();
+    if (stored->has_value()) {
+        // Run ids are never reused, so an entry naming this run is this run's estimate; one
+        // naming another run (or not parsing) is replaced below.
+        const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromStdString(**stored)).object();
+        if (o.value("run").toInteger(-1) == runId && o.value("covered").toInteger(0) > 0) {
+            LabelNoiseEstimate e;
+            e.pruned = o.value("pruned").toInteger();
+            e.covered = o.value("covered").toInteger();
+            if (e.pruned >= 0 && e.pruned <= e.covered)
+                return e;
+        }
+    }
+    auto terms = loadOutOfSampleTerms(db);
+    if (!terms.ok())
+        return terms.status();
+    auto train = db.examples(Split::Train);
+    if (!train.ok())
+        return train.status();
+    std::vector<int64_t> ids;
+    std::vector<int> labels;
+    ids.reserve(train->size());
+    labels.reserve(train->size());
+    for (const auto &e : *train) {
+        ids.push_back(e.id);
+        labels.push_back(e.currentLabel);
+    }
+    const LabelNoiseEstimate e = estimateLabelNoise(*terms, ids, labels);
+    if (!db.isReadOnly()) {
+        const QJsonObject o{{"run", qint64(runId)}, {"pruned", qint64(e.pruned)}, {"covered", qint64(e.covered)}};
+        TL_RETURN_IF_ERROR(db.setMeta(kLabelNoiseMetaKey, QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString()));
     }
     return e;
 }

@@ -127,6 +127,16 @@ struct LabelNoiseEstimate {
 LabelNoiseEstimate estimateLabelNoise(const OutOfSampleTerms &terms, const std::vector<int64_t> &ids,
                                       const std::vector<int> &labels);
 
+// The estimate for the project's finished cross-validation run, with the training labels of
+// the moment it was first made, kept in the project's meta (kLabelNoiseMetaKey: the run's id,
+// pruned, covered) so that choosing the review queue's default never reads the terms again.
+// runCrossValidation() makes it when its last fold is stored; a run from before the key is
+// estimated on first use (and stored when the project is writable). Relabels do not move it:
+// the default order must not change under a person who is working through it. NotFound
+// without a finished run; the store's error otherwise.
+inline constexpr const char *kLabelNoiseMetaKey = "label-noise-estimate";
+Result<LabelNoiseEstimate> storedLabelNoiseEstimate(ProjectDb &db);
+
 // The fold models' default epoch count: the epochs of the active model's training record
 // (a built-in CNN trained in the project), else kDefaultCrossValidationEpochs.
 constexpr int kDefaultCrossValidationEpochs = 5;

@@ -148,7 +148,7 @@ void TestCliHelp::statedDefaults_data()
     QTest::newRow("query --precision") << "query" << "precision" << "Default: f32.";
     QTest::newRow("compute --chunk") << "compute" << "chunk" << "Default: 2048.";
     QTest::newRow("index --dim") << "index" << "dim" << "Default: 128 for cells, 64 for hnsw.";
-    QTest::newRow("rank --ranking") << "rank" << "ranking" << "Default: the project's measured default (Report ▸ Calibrate), else ensemble with cross-validation, else loss";
+    QTest::newRow("rank --ranking") << "rank" << "ranking" << "Default: the project's measured default (Report ▸ Calibrate), else with cross-validation ensemble, or cv-boundary where it estimated 18% or more of the labels wrong, else loss";
     QTest::newRow("retrain --epochs") << "retrain" << "epochs" << "Default: as the model was trained.";
     QTest::newRow("evaluate --epochs") << "evaluate" << "epochs" << "Default: 3.";
     QTest::newRow("clusters --class") << "clusters" << "class" << "Default: every class.";

@@ -300,7 +300,12 @@ void TestEvaluation::pipelineEndToEnd()
     // default), the ensemble and random.
     QCOMPARE(kinds.size(), size_t(11));
     QCOMPARE(r.rankings.front().name, r.defaultSpec.toString());
-    QCOMPARE(r.defaultSpec.kind, RankingKind::Ensemble);
+    // Picked by confident learning's estimate of the noisy labels, which the report carries:
+    // the ensemble or cv-boundary (this tiny model leaves many labels in doubt).
+    QCOMPARE(r.labelNoise.covered, r.trainCount);
+    QVERIFY(r.labelNoise.pruned > 0);
+    QCOMPARE(r.defaultSpec.kind, evaluationDefaultRanking(r.labelNoise.share()).kind);
+    QVERIFY(r.defaultSpec.kind == RankingKind::Ensemble || r.defaultSpec.kind == RankingKind::CvBoundary);
     QCOMPARE(r.baselineName, std::string("cv-self-confidence"));
     QVERIFY(!r.policies.empty());
     QVERIFY(!r.bestPolicy.empty());
@@ -383,6 +388,9 @@ void TestEvaluation::pipelineEndToEnd()
     QCOMPARE(back->rankings[1].recall, r.rankings[1].recall);
     QCOMPARE(back->rankings[1].curve.size(), r.rankings[1].curve.size());
     QCOMPARE(back->defaultSpec.toString(), r.defaultSpec.toString());
+    QCOMPARE(back->labelNoise.pruned, r.labelNoise.pruned);
+    QCOMPARE(back->labelNoise.covered, r.labelNoise.covered);
+    QVERIFY(text.contains("Estimated wrong labels"));
     QCOMPARE(back->cleaning.size(), r.cleaning.size());
     QCOMPARE(back->cleaning[1].testAccuracy, r.cleaning[1].testAccuracy);
     QCOMPARE(back->seedRuns.size(), size_t(1));
@@ -399,21 +407,35 @@ void TestEvaluation::pipelineEndToEnd()
     QCOMPARE(again->cleaning[0].seconds, r.cleaning[0].seconds); // read back, not retrained
     // Another ranking reviewed in the loop: only its runs are trained, one per seed, and
     // the rows pair each with its seed's noisy-label model.
-    cfg.cleaningRankings = {RankingSpec{RankingKind::CvBoundary, {}, 1}};
+    // The other of the two orders the noise estimate chooses between.
+    const RankingSpec other{r.defaultSpec.kind == RankingKind::Ensemble ? RankingKind::CvBoundary : RankingKind::Ensemble,
+                            {}, 1};
+    cfg.cleaningRankings = {other};
     auto extra = runEvaluation(cfg);
     QVERIFY2(extra.ok(), extra.status().message().c_str());
-    QCOMPARE(extra->cleaning.size(), size_t(7)); // per seed queue, random, cv-boundary; every flip fixed
+    QCOMPARE(extra->cleaning.size(), size_t(7)); // per seed queue, random, the other; every flip fixed
     QCOMPARE(extra->cleaning[0].seconds, r.cleaning[0].seconds);
-    QCOMPARE(extra->cleaning[2].strategy, std::string("cv-boundary"));
+    QCOMPARE(extra->cleaning[2].strategy, other.toString());
     QCOMPARE(extra->cleaning[2].reviewed, int64_t(12));
-    QCOMPARE(extra->cleaning[5].strategy, std::string("cv-boundary"));
+    QCOMPARE(extra->cleaning[5].strategy, other.toString());
     QCOMPARE(extra->cleaning[5].seed, cfg.train.seed + 1);
     QCOMPARE(extra->cleaning[5].fixed, extra->cleaning[2].fixed);
     const auto rows = cleaningRows(*extra);
     QCOMPARE(rows.size(), size_t(3));
-    QCOMPARE(rows[1].strategy, std::string("cv-boundary"));
+    QCOMPARE(rows[1].strategy, other.toString());
     QCOMPARE(rows[1].gains.size(), size_t(2));
     QCOMPARE(rows[1].gains[1], extra->cleaning[5].testAccuracy - extra->seedRuns[0].testAccuracy);
+    // Both orders the noise estimate chooses between: the one that is the queue is not
+    // reviewed a second time, and nothing is trained again.
+    cfg.cleaningRankings = {RankingSpec{RankingKind::CvBoundary, {}, 1}, RankingSpec{RankingKind::Ensemble, {}, 1}};
+    auto both = runEvaluation(cfg);
+    QVERIFY2(both.ok(), both.status().message().c_str());
+    QCOMPARE(both->cleaning.size(), extra->cleaning.size());
+    for (size_t i = 0; i < both->cleaning.size(); ++i) {
+        QCOMPARE(both->cleaning[i].strategy, extra->cleaning[i].strategy);
+        QCOMPARE(both->cleaning[i].seconds, extra->cleaning[i].seconds);
+    }
+    QCOMPARE(cleaningRows(*both).size(), size_t(3));
     // Without folds there is nothing to rank it by: refused before any work.
     EvaluationConfig noFolds = cfg;
     noFolds.folds = 0;

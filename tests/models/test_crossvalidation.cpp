@@ -6,6 +6,7 @@
 // for bit.
 
 #include "clirun.h"
+#include "evaluation/calibration.h"
 #include "model/crossvalidation.h"
 #include "store/projectdb.h"
 #include "testproject.h"
@@ -13,6 +14,8 @@
 
 #include <QDir>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -40,6 +43,9 @@ private slots:
     void noiseRateScores();
     void noRunIsNotFound();
     void rerunKeepsOrStartsAfresh();
+    void noiseEstimateIsKeptPerRun();
+    void noiseEstimatePicksTheDefault_data();
+    void noiseEstimatePicksTheDefault();
     void resumesAfterSigkill();
 
 private:
@@ -423,6 +429,116 @@ void TestCrossValidation::rerunKeepsOrStartsAfresh()
     QVERIFY(reseeded.ok() && reseeded->has_value());
     QVERIFY((*reseeded)->id != (*fresh)->id);
     QVERIFY(loadOutOfSampleTerms(*db).ok());
+}
+
+namespace {
+
+// estimateLabelNoise() of the stored run with the training examples' current labels.
+LabelNoiseEstimate estimateNow(ProjectDb &db)
+{
+    auto terms = loadOutOfSampleTerms(db);
+    auto train = db.exampleLabels(Split::Train);
+    if (!terms.ok() || !train.ok())
+        return {};
+    std::vector<int64_t> ids;
+    std::vector<int> labels;
+    for (const auto &[id, label] : *train) {
+        ids.push_back(id);
+        labels.push_back(label);
+    }
+    return estimateLabelNoise(*terms, ids, labels);
+}
+
+std::string noiseEntry(int64_t run, int64_t pruned, int64_t covered)
+{
+    return QJsonDocument(QJsonObject{{"run", qint64(run)}, {"pruned", qint64(pruned)}, {"covered", qint64(covered)}})
+        .toJson(QJsonDocument::Compact)
+        .toStdString();
+}
+
+} // namespace
+
+void TestCrossValidation::noiseEstimateIsKeptPerRun()
+{
+    QTemporaryDir dir;
+    TestProject project(dir.filePath("noise").toStdString());
+    QVERIFY(project.build(TestProject::Stage::Imported).isOk());
+    auto db = openDb(project.projectPath());
+    QVERIFY(db);
+    QCOMPARE(storedLabelNoiseEstimate(*db).status().code(), Status::Code::NotFound);
+    CrossValidationConfig config;
+    config.folds = 2;
+    config.train = TestProject::tinyTrainConfig();
+    config.train.epochs = 1;
+    QVERIFY(runCrossValidation(*db, config).isOk());
+    auto run = db->crossValidationRun();
+    QVERIFY(run.ok() && run->has_value());
+
+    // Made when the run finished, with the labels it was trained on, and kept with its id.
+    const LabelNoiseEstimate atRun = estimateNow(*db);
+    auto train = db->exampleLabels(Split::Train);
+    QVERIFY(train.ok());
+    QCOMPARE(atRun.covered, int64_t(train->size()));
+    auto entry = db->meta(kLabelNoiseMetaKey);
+    QVERIFY(entry.ok() && entry->has_value());
+    QCOMPARE(**entry, noiseEntry((*run)->id, atRun.pruned, atRun.covered));
+
+    // Relabels do not move it: the default order stays put under a review.
+    for (size_t i = 0; i < train->size(); i += 2)
+        QVERIFY(db->relabel((*train)[i].first, ((*train)[i].second + 1) % 3).ok());
+    auto kept = storedLabelNoiseEstimate(*db);
+    QVERIFY(kept.ok());
+    QCOMPARE(kept->pruned, atRun.pruned);
+    QCOMPARE(kept->covered, atRun.covered);
+
+    // An entry of another run (a project from before the estimate was kept, or a run
+    // replaced since) is made again, with today's labels, and stored.
+    QVERIFY(db->setMeta(kLabelNoiseMetaKey, noiseEntry((*run)->id + 1000, 1, 2)).isOk());
+    const LabelNoiseEstimate now = estimateNow(*db);
+    auto remade = storedLabelNoiseEstimate(*db);
+    QVERIFY(remade.ok());
+    QCOMPARE(remade->pruned, now.pruned);
+    QCOMPARE(remade->covered, now.covered);
+    entry = db->meta(kLabelNoiseMetaKey);
+    QVERIFY(entry.ok() && entry->has_value());
+    QCOMPARE(**entry, noiseEntry((*run)->id, now.pruned, now.covered));
+    // So is one that does not parse.
+    QVERIFY(db->setMeta(kLabelNoiseMetaKey, "{not json").isOk());
+    remade = storedLabelNoiseEstimate(*db);
+    QVERIFY(remade.ok());
+    QCOMPARE(remade->pruned, now.pruned);
+}
+
+void TestCrossValidation::noiseEstimatePicksTheDefault_data()
+{
+    QTest::addColumn<int>("pruned"); // of 1000 examples
+    QTest::addColumn<int>("expected");
+    QTest::newRow("10 %: the ensemble") << 100 << int(RankingKind::Ensemble);
+    QTest::newRow("17.9 %: the ensemble") << 179 << int(RankingKind::Ensemble);
+    QTest::newRow("18 %: cv-boundary") << 180 << int(RankingKind::CvBoundary);
+    QTest::newRow("45 %: cv-boundary") << 450 << int(RankingKind::CvBoundary);
+}
+
+void TestCrossValidation::noiseEstimatePicksTheDefault()
+{
+    QFETCH(int, pruned);
+    QFETCH(int, expected);
+    QCOMPARE(int(evaluationDefaultRanking(pruned / 1000.0).kind), expected);
+    QCOMPARE(int(evaluationDefaultRanking(std::nullopt).kind), int(defaultRanking().kind));
+    // The project's default reads the run's stored estimate.
+    auto db = openDb(m_project->projectPath());
+    QVERIFY(db);
+    if (!hasFinishedCrossValidation(*db)) {
+        CrossValidationConfig config;
+        config.folds = 2;
+        config.train = TestProject::tinyTrainConfig();
+        config.train.epochs = 1;
+        QVERIFY(runCrossValidation(*db, config).isOk());
+    }
+    auto run = db->crossValidationRun();
+    QVERIFY(run.ok() && run->has_value());
+    QVERIFY(db->setMeta(kLabelNoiseMetaKey, noiseEntry((*run)->id, pruned, 1000)).isOk());
+    QCOMPARE(int(projectDefaultRanking(*db).kind), expected);
 }
 
 void TestCrossValidation::resumesAfterSigkill()

@@ -166,10 +166,13 @@ void TestReportEvaluation::evaluationRunsAndIsShown()
     for (auto *label : m_page->findChildren<QLabel *>()) {
         QVERIFY2(!label->text().contains(QStringLiteral("traclens-cli")), qPrintable(label->text()));
         QVERIFY2(!label->text().contains(QStringLiteral("docs/")), qPrintable(label->text()));
-        // The summary names the kind of noise the run injected (uniform by default).
+        // The summary names the kind of noise the run injected (uniform by default) and, with
+        // a cross-validation, the noise estimate that chose the default queue.
         summaryShown = summaryShown
                        || (label->text().contains(QStringLiteral("labels moved to another class at random"))
-                           && label->text().contains(QStringLiteral("uniform noise, seed 3")));
+                           && label->text().contains(QStringLiteral("uniform noise, seed 3"))
+                           && (r.labelNoise.covered == 0
+                               || label->text().contains(QStringLiteral("confident learning estimated"))));
     }
     QVERIFY(summaryShown);
     // The report is in the page's evaluation directory, beside the project, and is found

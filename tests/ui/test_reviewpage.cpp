@@ -7,11 +7,14 @@
 #include "neighbourlistmodel.h"
 #include "store/projectdb.h"
 #include "influence/ranking.h"
+#include "model/crossvalidation.h"
 #include "reviewpage.h"
 #include "sessionfixture.h"
 #include "testproject.h"
 
 #include <QComboBox>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -35,6 +38,8 @@ private slots:
     void keepAndSkipMarkReview();
     void stripsShowProponentsAndOpponents();
     void anotherOrderRestartsAtItsTop();
+    void noiseNoteExplainsTheDefault_data();
+    void noiseNoteExplainsTheDefault(); // last: it gives the project a cross-validation
     void cleanupTestCase();
 
 private:
@@ -65,6 +70,54 @@ void TestReviewPage::initTestCase()
     QVERIFY(QTest::qWaitForWindowExposed(m_page.get()));
     QApplication::setActiveWindow(m_page.get());
     m_page->setFocus();
+}
+
+void TestReviewPage::noiseNoteExplainsTheDefault_data()
+{
+    QTest::addColumn<int>("pruned"); // of 1000
+    QTest::addColumn<int>("expected");
+    QTest::addColumn<QString>("says");
+    QTest::newRow("10 % wrong: the ensemble") << 100 << int(RankingKind::Ensemble) << QString("Under 18 % wrong");
+    QTest::newRow("40 % wrong: cv-boundary") << 400 << int(RankingKind::CvBoundary)
+                                            << QString("near the class boundary");
+}
+
+void TestReviewPage::noiseNoteExplainsTheDefault()
+{
+    QFETCH(int, pruned);
+    QFETCH(int, expected);
+    QFETCH(QString, says);
+    auto *note = m_page->findChild<QLabel *>("labelNoiseNote");
+    QVERIFY(note);
+    ProjectDb &db = m_session->db();
+    if (!m_session->labelNoise()) {
+        // No cross-validation yet: nothing estimated, nothing said.
+        QVERIFY(!note->isVisible());
+        CrossValidationConfig config;
+        config.folds = 2;
+        config.train = TestProject::tinyTrainConfig();
+        config.train.epochs = 1;
+        QVERIFY(runCrossValidation(db, config).isOk());
+    }
+    auto run = db.crossValidationRun();
+    QVERIFY(run.ok() && run->has_value());
+    const QJsonObject entry{{"run", qint64((*run)->id)}, {"pruned", pruned}, {"covered", 1000}};
+    QVERIFY(db.setMeta(kLabelNoiseMetaKey, QJsonDocument(entry).toJson(QJsonDocument::Compact).toStdString()).isOk());
+    QSignalSpy changed(m_session.get(), &ProjectSession::defaultRankingChanged);
+    m_session->reloadDefaultRanking();
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(int(m_session->defaultSpec().kind), expected);
+    QVERIFY(m_session->labelNoise());
+    QCOMPARE(m_session->labelNoise()->pruned, int64_t(pruned));
+    QVERIFY(note->isVisible());
+    const QString share = QString("%1 of %2 labels (%3 %)")
+                              .arg(pruned)
+                              .arg(QLocale().toString(1000), QLocale().toString(pruned / 10.0, 'f', 1));
+    QVERIFY2(note->text().contains(share), qPrintable(note->text()));
+    QVERIFY2(note->text().contains(says), qPrintable(note->text()));
+    auto *order = m_page->findChild<QComboBox *>();
+    QVERIFY(order);
+    QCOMPARE(order->itemData(0).toInt(), expected);
 }
 
 void TestReviewPage::cleanupTestCase()

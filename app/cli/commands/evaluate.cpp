@@ -180,6 +180,11 @@ int cmdEvaluate(Context &c)
         std::printf("  %.4f\n", e.auc);
     }
     std::printf("(* the default queue; best checkpoint policy measured: %s)\n", r.bestPolicy.c_str());
+    if (r.labelNoise.covered > 0)
+        std::printf("confident learning estimates %lld of %lld labels wrong (%.1f%%); at %.0f%% or more the default "
+                    "queue is cv-boundary, else the ensemble\n",
+                    (long long)r.labelNoise.pruned, (long long)r.labelNoise.covered, 100.0 * r.labelNoise.share(),
+                    100.0 * kBoundaryReviewNoiseShare);
     if (!r.cleaning.empty()) {
         // Each run against the noisy-label model of its own seed, as the report pairs them.
         std::printf("\ncleaning loop (gain over the noisy-label model of the same seed; first seed %.2f%%)\n",

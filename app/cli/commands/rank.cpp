@@ -6,6 +6,7 @@
 
 #include "evaluation/calibration.h"
 #include "influence/ranking.h"
+#include "model/crossvalidation.h"
 #include "store/projectdb.h"
 
 #include <QCommandLineParser>
@@ -90,6 +91,16 @@ int cmdRank(Context &c)
         printModelWarnings(warnings, stderr);
         std::printf("%s, model %lld, %zu training examples\n", spec->toString().c_str(), (long long)model,
                     ranked.size());
+        // Why this order, when the noise estimate chose it (no --ranking, no calibration).
+        auto calibrated = storedCalibration(*db);
+        auto noise = storedLabelNoiseEstimate(*db);
+        if (!c.parser.isSet("ranking") && !(calibrated.ok() && calibrated->has_value()) && noise.ok()
+            && hasFinishedCrossValidation(*db))
+            std::fprintf(stderr,
+                         "default order: confident learning estimated %lld of %lld labels (%.1f%%) wrong when the "
+                         "cross-validation ran; from %.0f%% on the default is cv-boundary, below it the ensemble\n",
+                         (long long)noise->pruned, (long long)noise->covered, 100.0 * noise->share(),
+                         100.0 * kBoundaryReviewNoiseShare);
     }
     for (size_t r = 0; r < shown; ++r) {
         auto e = db->example(ranked[r].exampleId);
@@ -118,9 +129,11 @@ void rankOptions(CommandOptions &p)
     p.addOption(modelOption());
     p.addOption({"ranking",
                  QString("%1. The cv- kinds and ensemble need 'crossvalidate' first. Default: the "
-                         "project's measured default (Report ▸ Calibrate), else ensemble with "
-                         "cross-validation, else %2 (the review queue's order).")
-                     .arg(QString::fromStdString(rankingKindList()), rankingKindName(defaultRanking().kind)),
+                         "project's measured default (Report ▸ Calibrate), else with cross-validation "
+                         "ensemble, or cv-boundary where it estimated %3% or more of the labels wrong, "
+                         "else %2 (the review queue's order).")
+                     .arg(QString::fromStdString(rankingKindList()), rankingKindName(defaultRanking().kind))
+                     .arg(100.0 * kBoundaryReviewNoiseShare, 0, 'f', 0),
                  "kind"});
     p.addOption({"checkpoints",
                  "Checkpoints used: all, skip-N, last-N or skip-N,last-N. Default: the ranking's own (see "
