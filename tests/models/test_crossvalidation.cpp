@@ -61,6 +61,16 @@ std::unique_ptr<ProjectDb> openDb(const std::string &path)
     return db.ok() ? std::move(db).value() : nullptr;
 }
 
+// The smallest run: two folds of one epoch of the tiny model.
+CrossValidationConfig tinyCrossValidation()
+{
+    CrossValidationConfig config;
+    config.folds = 2;
+    config.train = TestProject::tinyTrainConfig();
+    config.train.epochs = 1;
+    return config;
+}
+
 // Modification times of every file under `dir`, by relative path.
 std::map<std::string, std::filesystem::file_time_type> fileTimes(const std::string &dir)
 {
@@ -385,10 +395,7 @@ void TestCrossValidation::rerunKeepsOrStartsAfresh()
     QVERIFY(project.build(TestProject::Stage::Imported).isOk());
     auto db = openDb(project.projectPath());
     QVERIFY(db);
-    CrossValidationConfig config;
-    config.folds = 2;
-    config.train = TestProject::tinyTrainConfig();
-    config.train.epochs = 1;
+    CrossValidationConfig config = tinyCrossValidation();
     QVERIFY(runCrossValidation(*db, config).isOk());
     auto first = db->crossValidationRun();
     QVERIFY(first.ok() && first->has_value());
@@ -466,11 +473,7 @@ void TestCrossValidation::noiseEstimateIsKeptPerRun()
     auto db = openDb(project.projectPath());
     QVERIFY(db);
     QCOMPARE(storedLabelNoiseEstimate(*db).status().code(), Status::Code::NotFound);
-    CrossValidationConfig config;
-    config.folds = 2;
-    config.train = TestProject::tinyTrainConfig();
-    config.train.epochs = 1;
-    QVERIFY(runCrossValidation(*db, config).isOk());
+    QVERIFY(runCrossValidation(*db, tinyCrossValidation()).isOk());
     auto run = db->crossValidationRun();
     QVERIFY(run.ok() && run->has_value());
 
@@ -529,11 +532,7 @@ void TestCrossValidation::noiseEstimatePicksTheDefault()
     auto db = openDb(m_project->projectPath());
     QVERIFY(db);
     if (!hasFinishedCrossValidation(*db)) {
-        CrossValidationConfig config;
-        config.folds = 2;
-        config.train = TestProject::tinyTrainConfig();
-        config.train.epochs = 1;
-        QVERIFY(runCrossValidation(*db, config).isOk());
+        QVERIFY(runCrossValidation(*db, tinyCrossValidation()).isOk());
     }
     auto run = db->crossValidationRun();
     QVERIFY(run.ok() && run->has_value());
