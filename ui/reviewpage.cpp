@@ -268,9 +268,9 @@ void ReviewPage::updateNoiseNote()
 {
     const std::optional<LabelNoiseEstimate> &noise = m_session->labelNoise();
     const RankingKind best = m_session->defaultSpec().kind;
-    // Only where the estimate chose the default; a calibrated default explains itself on
-    // the Report page.
-    if (!noise || noise->covered <= 0 || (best != RankingKind::Ensemble && best != RankingKind::CvBoundary)) {
+    // Only where the default is the one the estimate gives; a calibrated default explains
+    // itself on the Report page.
+    if (!noise || noise->covered <= 0 || best != evaluationDefaultRanking(noise->share()).kind) {
         m_noiseNote->setVisible(false);
         return;
     }
