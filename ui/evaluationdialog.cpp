@@ -1,6 +1,7 @@
 #include "evaluationdialog.h"
 
 #include "dialogsize.h"
+#include "evaluation/calibration.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -124,6 +125,16 @@ EvaluationDialog::EvaluationDialog(qint64 trainImages, QWidget *parent) : QDialo
     form->addRow(tr("Cleaning:"), cleaning);
     layout->addLayout(form);
 
+    m_calibrationNote = new QLabel(
+        tr("The result becomes this project's default review queue: with the cleaning loop, the review that gained "
+           "the most test accuracy (the ensemble's order or the boundary-first one, with %1 or more training "
+           "seeds); without it, the ranking that found the most flipped labels.")
+            .arg(kCalibrationCleaningSeeds));
+    m_calibrationNote->setObjectName(QStringLiteral("calibrationNote"));
+    m_calibrationNote->setWordWrap(true);
+    m_calibrationNote->hide();
+    layout->addWidget(m_calibrationNote);
+
     m_estimate = new QLabel;
     m_estimate->setWordWrap(true);
     layout->addWidget(m_estimate);
@@ -162,6 +173,13 @@ void EvaluationDialog::setSettings(const EvaluationSettings &s)
     m_epochs->setValue(s.epochs);
     m_cleaning->setChecked(s.cleaningLoop);
     updateEstimate();
+}
+
+void EvaluationDialog::setCalibrating(bool calibrating)
+{
+    setWindowTitle(calibrating ? tr("Calibrate the Review Queue") : tr("Run Mislabel Evaluation"));
+    m_calibrationNote->setVisible(calibrating);
+    fitHeightToWidth(this);
 }
 
 void EvaluationDialog::updateEstimate()

@@ -48,6 +48,9 @@ public:
 
     EvaluationSettings settings() const;
     void setSettings(const EvaluationSettings &settings);
+    // Report ▸ Calibrate…: the title and a note (object name "calibrationNote") on what
+    // becomes the project's default (calibration.h bestCalibrationRanking()).
+    void setCalibrating(bool calibrating);
 
 private:
     void updateEstimate();
@@ -58,6 +61,7 @@ private:
     QComboBox *m_noiseType;
     QCheckBox *m_cleaning;
     QLabel *m_estimate;
+    QLabel *m_calibrationNote;
 };
 
 } // namespace traclens

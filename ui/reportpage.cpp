@@ -29,9 +29,10 @@ namespace traclens {
 
 namespace {
 
+// A non-breaking space before the sign: a wrapped line never starts with "%".
 QString pct(double v, int decimals = 1)
 {
-    return QLocale().toString(v * 100.0, 'f', decimals) + QStringLiteral(" %");
+    return QLocale().toString(v * 100.0, 'f', decimals) + QStringLiteral("\u00a0%");
 }
 
 QLabel *heading(const QString &text)
@@ -520,7 +521,7 @@ void ReportPage::runCalibration()
     for (const ExampleRow &row : m_session->examples())
         trainImages += row.split == Split::Train ? 1 : 0;
     EvaluationDialog dialog(trainImages, this);
-    dialog.setWindowTitle(tr("Calibrate the Review Queue"));
+    dialog.setCalibrating(true);
     if (dialog.exec() == QDialog::Accepted)
         startEvaluation(dialog.settings(), true);
 }
@@ -547,9 +548,21 @@ QString ReportPage::calibrationText() const
     const QString date = QString::fromStdString(e.date).left(10);
     QString text = tr("This project's default review queue: %1 — measured on %2: %3 of injected flips in the top %4")
                        .arg(QString::fromStdString(e.name), date, recall ? pct(*recall) : tr("n/a"),
-                            QString::number(budget * 100.0, 'g', 3) + QStringLiteral(" %"));
+                            QString::number(budget * 100.0, 'g', 3) + QStringLiteral("\u00a0%"));
     if (baseline)
         text += tr(" (baseline %1)").arg(pct(*baseline));
+    if (e.cleaning) {
+        // Chosen by the cleaning loop: the gain is what it was chosen on, so it is quoted.
+        const CleaningEvidence &c = *e.cleaning;
+        const auto points = [](double gain) { return QString::asprintf("%+.2f", gain * 100.0); };
+        // At least kCalibrationCleaningSeeds seeds, so the plural always holds.
+        text += tr("; chosen because reviewing its top %1 gained the most test accuracy in the cleaning loop: %2 "
+                   "points (mean of %3 seeds), %4 %5")
+                    .arg(QString::number(c.budget * 100.0, 'g', 3) + QStringLiteral("\u00a0%"), points(c.gain),
+                         QString::number(c.seeds), QString::fromStdString(c.runnerUp), points(c.runnerUpGain));
+        if (c.randomGain)
+            text += tr(", a random review %1").arg(points(*c.randomGain));
+    }
     text += tr("; report: %1").arg(QString::fromStdString(e.reportPath));
     if (current != QString::fromStdString(e.spec.toString()))
         text += tr(". It needs a finished cross-validation, which this project lacks now: the queue uses %1 until "

@@ -7,6 +7,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 
+#include <algorithm>
 #include <cmath>
 
 namespace traclens {
@@ -51,6 +52,18 @@ std::optional<CalibrationEvidence> parseEvidence(const std::string &text)
     e.noiseRate = noise.value("rate").toDouble();
     e.reportPath = o.value("report").toString().toStdString();
     e.date = o.value("date").toString().toStdString();
+    const QJsonObject cleaning = o.value("cleaning").toObject();
+    if (!cleaning.isEmpty()) {
+        CleaningEvidence c;
+        c.budget = cleaning.value("budget").toDouble();
+        c.seeds = cleaning.value("seeds").toInt();
+        c.gain = cleaning.value("gain").toDouble();
+        c.runnerUp = cleaning.value("runner_up").toString().toStdString();
+        c.runnerUpGain = cleaning.value("runner_up_gain").toDouble();
+        if (cleaning.value("random_gain").isDouble())
+            c.randomGain = cleaning.value("random_gain").toDouble();
+        e.cleaning = c;
+    }
     if (e.name.empty())
         e.name = e.spec.toString();
     return e;
@@ -95,8 +108,70 @@ std::optional<RankingSpec> rankingSpecFromJson(const QJsonObject &o)
     return s;
 }
 
-const RankingEvaluation *bestCalibrationRanking(const EvaluationReport &report)
+namespace {
+
+// The cleaning loop's choice (bestCalibrationRanking()): the offered ranking whose review
+// gained the most, with its evidence; nullopt when fewer than two reviews qualify.
+std::optional<std::pair<const RankingEvaluation *, CleaningEvidence>> cleaningChoice(const EvaluationReport &report)
 {
+    const std::vector<CleaningRow> rows = cleaningRows(report);
+    if (rows.empty())
+        return std::nullopt;
+    double budget = rows.front().budget;
+    for (const CleaningRow &row : rows)
+        if (std::abs(row.budget - 0.10) <= 1e-9)
+            budget = row.budget;
+    struct Candidate {
+        const RankingEvaluation *ranking;
+        double gain;
+        int seeds;
+    };
+    std::vector<Candidate> candidates; // the queue first, as cleaningRows() gives it
+    std::optional<double> randomGain;
+    for (const CleaningRow &row : rows) {
+        if (std::abs(row.budget - budget) > 1e-9 || row.gains.empty())
+            continue;
+        if (row.strategy == "random") {
+            randomGain = row.meanGain();
+            continue;
+        }
+        if (int(row.gains.size()) < kCalibrationCleaningSeeds)
+            continue;
+        // The queue's row is named by the evaluation's default; the others by their spec,
+        // which is also the name of their row in report.rankings.
+        const std::string name = row.strategy == "queue" ? report.defaultSpec.toString() : row.strategy;
+        for (const RankingEvaluation &r : report.rankings)
+            if (r.offered && r.name == name && r.spec.kind != RankingKind::Random) {
+                candidates.push_back({&r, row.meanGain(), int(row.gains.size())});
+                break;
+            }
+    }
+    if (candidates.size() < 2)
+        return std::nullopt;
+    // Stable: on equal gains the earlier candidate, the queue, stays first.
+    std::stable_sort(candidates.begin(), candidates.end(),
+                     [](const Candidate &a, const Candidate &b) { return a.gain > b.gain + 1e-12; });
+    CleaningEvidence e;
+    e.budget = budget;
+    e.seeds = std::min(candidates[0].seeds, candidates[1].seeds);
+    e.gain = candidates[0].gain;
+    e.runnerUp = candidates[1].ranking->name;
+    e.runnerUpGain = candidates[1].gain;
+    e.randomGain = randomGain;
+    return std::make_pair(candidates[0].ranking, e);
+}
+
+} // namespace
+
+const RankingEvaluation *bestCalibrationRanking(const EvaluationReport &report, std::optional<CleaningEvidence> *cleaning)
+{
+    if (cleaning)
+        cleaning->reset();
+    if (auto choice = cleaningChoice(report)) {
+        if (cleaning)
+            *cleaning = choice->second;
+        return choice->first;
+    }
     // The same comparison as the report's best checkpoint policy (mean recall, then AUC),
     // with a tolerance so that rounding in a re-read report.json cannot swap equal rows.
     const RankingEvaluation *best = nullptr;
@@ -112,7 +187,8 @@ const RankingEvaluation *bestCalibrationRanking(const EvaluationReport &report)
 
 Status recordCalibration(ProjectDb &db, const EvaluationReport &report, const std::string &reportJsonPath)
 {
-    const RankingEvaluation *best = bestCalibrationRanking(report);
+    std::optional<CleaningEvidence> cleaning;
+    const RankingEvaluation *best = bestCalibrationRanking(report, &cleaning);
     if (!best)
         return Status::invalid(reportJsonPath + ": the report has no measured ranking to take as the default");
     QJsonObject baseline;
@@ -124,7 +200,7 @@ Status recordCalibration(ProjectDb &db, const EvaluationReport &report, const st
                 break;
             }
     }
-    const QJsonObject o{
+    QJsonObject o{
         {"spec", rankingSpecToJson(best->spec)},
         {"name", q(best->name)},
         {"budgets", doublesJson(report.config.budgets)},
@@ -135,6 +211,16 @@ Status recordCalibration(ProjectDb &db, const EvaluationReport &report, const st
         {"report", q(reportJsonPath)},
         {"date", QDateTime::currentDateTimeUtc().toString(Qt::ISODate)},
     };
+    if (cleaning) {
+        QJsonObject c{{"budget", cleaning->budget},
+                      {"seeds", cleaning->seeds},
+                      {"gain", cleaning->gain},
+                      {"runner_up", q(cleaning->runnerUp)},
+                      {"runner_up_gain", cleaning->runnerUpGain}};
+        if (cleaning->randomGain)
+            c.insert("random_gain", *cleaning->randomGain);
+        o.insert("cleaning", c);
+    }
     return db.setMeta(kCalibrationMetaKey, QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString());
 }
 

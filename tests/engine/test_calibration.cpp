@@ -7,9 +7,14 @@
 #include "influence/ranking.h"
 
 #include <QDateTime>
+#include <QVector>
 #include <QJsonDocument>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
 
 using namespace traclens;
 
@@ -38,6 +43,44 @@ EvaluationReport report(std::vector<RankingEvaluation> rows)
     return rep;
 }
 
+// A report whose cleaning loop reviewed the queue (the ensemble) and cv-boundary beside a
+// random review, one gain per seed each (points); every seed's noisy-label model has 80 %.
+// By recall cv-boundary is the better, so a choice by the cleaning loop shows.
+EvaluationReport cleaningReport(const QVector<double> &queue, const QVector<double> &boundary,
+                                const QVector<double> &random)
+{
+    EvaluationReport rep = report({row(RankingKind::Ensemble, {0.5, 0.8}, 0.9),
+                                   row(RankingKind::CvBoundary, {0.6, 0.9}, 0.9),
+                                   row(RankingKind::Random, {0.99, 0.99}, 0.99)});
+    rep.defaultSpec = defaultRankingFor(RankingKind::Ensemble);
+    rep.config.cleaningBudgets = {0.10};
+    rep.config.cleaningRankings = {defaultRankingFor(RankingKind::CvBoundary)};
+    rep.config.train.seed = 1;
+    rep.testAccuracyBefore = 0.80;
+    const auto add = [&](const std::string &strategy, const QVector<double> &gains) {
+        for (int i = 0; i < gains.size(); ++i) {
+            CleaningRun run;
+            run.strategy = strategy;
+            run.seed = uint64_t(i + 1);
+            run.budget = 0.10;
+            run.reviewed = 100;
+            run.testAccuracy = 0.80 + gains[i] / 100.0;
+            rep.cleaning.push_back(run);
+        }
+    };
+    add("queue", queue);
+    add("cv-boundary", boundary);
+    add("random", random);
+    for (int seed = 2; seed <= std::max({queue.size(), boundary.size(), random.size()}); ++seed) {
+        CleaningRun run;
+        run.strategy = "seed";
+        run.seed = uint64_t(seed);
+        run.testAccuracy = 0.80;
+        rep.seedRuns.push_back(run);
+    }
+    return rep;
+}
+
 std::unique_ptr<ProjectDb> emptyProject(const QTemporaryDir &dir)
 {
     auto db = ProjectDb::open(dir.filePath("p.traclens").toStdString(), ProjectDb::OpenMode::Create);
@@ -57,6 +100,8 @@ class TestCalibration : public QObject
 private slots:
     void picksBestRanking_data();
     void picksBestRanking();
+    void cleaningLoopChooses_data();
+    void cleaningLoopChooses();
     void reportWithoutCandidatesIsRefused();
     void defaultFallsBackWithoutCalibration();
     void defaultFollowsStoredCalibration_data();
@@ -122,6 +167,73 @@ void TestCalibration::picksBestRanking()
     QVERIFY(raw.ok() && raw->has_value());
     QVERIFY(QJsonDocument::fromJson(QByteArray::fromStdString(**raw)).isObject());
     QVERIFY(!QByteArray::fromStdString(**raw).contains('\n'));
+}
+
+void TestCalibration::cleaningLoopChooses_data()
+{
+    QTest::addColumn<EvaluationReport>("rep");
+    QTest::addColumn<QString>("expected");      // ranking kind name
+    QTest::addColumn<bool>("byCleaning");       // whether the evidence names the loop's gains
+    QTest::addColumn<double>("gain");           // the chosen review's mean gain, points
+    QTest::addColumn<QString>("runnerUp");
+    QTest::addColumn<double>("runnerUpGain");
+    QTest::addColumn<double>("randomGain");     // NaN: no random review
+
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    QTest::newRow("the review that gained more, not the one that found more")
+        << cleaningReport({0.6, 0.5, 0.7}, {0.2, 0.3, 0.1}, {0.1, 0.0, 0.2}) << "ensemble" << true << 0.6
+        << "cv-boundary" << 0.2 << 0.1;
+    QTest::newRow("boundary-first gained more")
+        << cleaningReport({0.1, 0.2, 0.0}, {0.9, 0.7, 0.8}, {0.3, 0.3, 0.3}) << "cv-boundary" << true << 0.8
+        << "ensemble" << 0.1 << 0.3;
+    QTest::newRow("equal gains: the queue stays")
+        << cleaningReport({0.4, 0.4, 0.4}, {0.3, 0.5, 0.4}, {0.1, 0.1, 0.1}) << "ensemble" << true << 0.4
+        << "cv-boundary" << 0.4 << 0.1;
+    QTest::newRow("no random review")
+        << cleaningReport({0.1, 0.1, 0.1}, {0.5, 0.5, 0.5}, {}) << "cv-boundary" << true << 0.5 << "ensemble" << 0.1
+        << nan;
+    QTest::newRow("two seeds: by the flips found")
+        << cleaningReport({0.9, 0.9}, {0.1, 0.1}, {0.0, 0.0}) << "cv-boundary" << false << nan << "" << nan << nan;
+    QTest::newRow("one review beside random: by the flips found")
+        << cleaningReport({0.9, 0.9, 0.9}, {}, {0.0, 0.0, 0.0}) << "cv-boundary" << false << nan << "" << nan << nan;
+}
+
+void TestCalibration::cleaningLoopChooses()
+{
+    QFETCH(EvaluationReport, rep);
+    QFETCH(QString, expected);
+    QFETCH(bool, byCleaning);
+    QFETCH(double, gain);
+    QFETCH(QString, runnerUp);
+    QFETCH(double, runnerUpGain);
+    QFETCH(double, randomGain);
+
+    std::optional<CleaningEvidence> evidence = CleaningEvidence{}; // must be reset when not chosen by it
+    const RankingEvaluation *best = bestCalibrationRanking(rep, &evidence);
+    QVERIFY(best);
+    QCOMPARE(QString(rankingKindName(best->spec.kind)), expected);
+    QCOMPARE(evidence.has_value(), byCleaning);
+
+    QTemporaryDir dir;
+    auto db = emptyProject(dir);
+    QVERIFY(db);
+    QVERIFY(recordCalibration(*db, rep, "/reports/report.json").isOk());
+    auto stored = storedCalibration(*db);
+    QVERIFY(stored.ok() && stored->has_value());
+    const CalibrationEvidence &e = **stored;
+    QCOMPARE(QString(rankingKindName(e.spec.kind)), expected);
+    QCOMPARE(e.cleaning.has_value(), byCleaning);
+    if (!byCleaning)
+        return;
+    // What is stored reads back as it was chosen.
+    QCOMPARE(e.cleaning->budget, 0.10);
+    QCOMPARE(e.cleaning->seeds, 3);
+    QVERIFY(qAbs(e.cleaning->gain * 100.0 - gain) < 1e-9);
+    QCOMPARE(QString::fromStdString(e.cleaning->runnerUp), runnerUp);
+    QVERIFY(qAbs(e.cleaning->runnerUpGain * 100.0 - runnerUpGain) < 1e-9);
+    QCOMPARE(e.cleaning->randomGain.has_value(), !std::isnan(randomGain));
+    if (e.cleaning->randomGain)
+        QVERIFY(qAbs(*e.cleaning->randomGain * 100.0 - randomGain) < 1e-9);
 }
 
 void TestCalibration::reportWithoutCandidatesIsRefused()

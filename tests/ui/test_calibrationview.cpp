@@ -155,8 +155,8 @@ void TestCalibrationView::storedCalibrationIsRecommended()
     QVERIFY2(line.contains(QStringLiteral("This project's default review queue: ")
                            + QString::fromStdString(storedSpec.toString())),
              qPrintable(line));
-    QVERIFY2(line.contains(QStringLiteral("87.0 % of injected flips in the top 10 %")), qPrintable(line));
-    QVERIFY2(line.contains(QStringLiteral("(baseline 55.0 %)")) || stored == int(RankingKind::CvSelfConfidence),
+    QVERIFY2(line.contains(QStringLiteral("87.0\u00a0% of injected flips in the top 10\u00a0%")), qPrintable(line));
+    QVERIFY2(line.contains(QStringLiteral("(baseline 55.0\u00a0%)")) || stored == int(RankingKind::CvSelfConfidence),
              qPrintable(line));
     QVERIFY2(line.contains(QStringLiteral("report: /tmp/calibration/report.json")), qPrintable(line));
     QVERIFY2(line.contains(QDateTime::currentDateTimeUtc().toString(QStringLiteral("yyyy-MM-dd"))), qPrintable(line));

@@ -41,18 +41,23 @@ std::vector<std::pair<int64_t, int>> labelsOf(const std::string &projectPath)
     return out;
 }
 
-// Answers the next EvaluationDialog: `settings` and Run, or Cancel.
-void answerDialog(const EvaluationSettings &settings, bool accept)
+// Answers the next EvaluationDialog: `settings` and Run, or Cancel. `note` (when given)
+// receives the text of its calibration note when that is shown, else "".
+void answerDialog(const EvaluationSettings &settings, bool accept, QString *note = nullptr)
 {
-    QTimer::singleShot(0, [settings, accept] {
+    QTimer::singleShot(0, [settings, accept, note] {
         for (QWidget *w : QApplication::topLevelWidgets())
             if (auto *dialog = qobject_cast<EvaluationDialog *>(w); dialog && dialog->isVisible()) {
+                if (note) {
+                    auto *label = dialog->findChild<QLabel *>(QStringLiteral("calibrationNote"));
+                    *note = label && label->isVisible() ? label->text() : QString();
+                }
                 dialog->setSettings(settings);
                 accept ? dialog->accept() : dialog->reject();
                 return;
             }
         // Not shown yet: try again.
-        answerDialog(settings, accept);
+        answerDialog(settings, accept, note);
     });
 }
 
@@ -135,9 +140,11 @@ void TestReportEvaluation::evaluationRunsAndIsShown()
     small.noiseSeed = 3;
     small.epochs = 1;
     small.cleaningLoop = false;
-    answerDialog(small, true);
+    QString note = QStringLiteral("(the dialog was not answered)");
+    answerDialog(small, true, &note);
     runButton(m_page.get())->click();
     QCOMPARE(started.count(), 1);
+    QVERIFY2(note.isEmpty(), qPrintable(note)); // an evaluation changes no default, and says none
     QVERIFY(m_page->isEvaluating());
     QVERIFY(!runButton(m_page.get())->isEnabled());
 
@@ -201,7 +208,8 @@ void TestReportEvaluation::calibrationBecomesTheDefault()
     small.noiseSeed = 3;
     small.epochs = 1;
     small.cleaningLoop = false;
-    answerDialog(small, true);
+    QString note;
+    answerDialog(small, true, &note);
     calibrate->click();
     QVERIFY(m_page->isEvaluating());
     QVERIFY(!calibrate->isEnabled());
@@ -210,6 +218,8 @@ void TestReportEvaluation::calibrationBecomesTheDefault()
     QVERIFY2(status.isOk(), status.message().c_str());
     QCOMPARE(changed.count(), 1);
     QVERIFY(calibrate->isEnabled());
+    // The dialog said what would become the default.
+    QVERIFY2(note.contains(QStringLiteral("becomes this project's default review queue")), qPrintable(note));
 
     auto db = ProjectDb::open(m_fixture->projectPath(), ProjectDb::OpenMode::ReadOnly);
     QVERIFY(db.ok());

@@ -142,7 +142,8 @@ int cmdEvaluate(Context &c)
         const Status recorded = recordCalibration(**db, *report, reportFile);
         if (!recorded.isOk())
             return fail(recorded);
-        const RankingEvaluation *best = bestCalibrationRanking(*report);
+        std::optional<CleaningEvidence> cleaning;
+        const RankingEvaluation *best = bestCalibrationRanking(*report, &cleaning);
         // The headline budget is 10 %; a run without it quotes its largest budget.
         size_t at = cfg.budgets.size() - 1;
         for (size_t i = 0; i < cfg.budgets.size(); ++i)
@@ -153,6 +154,16 @@ int cmdEvaluate(Context &c)
                      calibrate.toStdString().c_str(), best->name.c_str(),
                      at < best->recall.size() ? 100.0 * best->recall[at] : 0.0,
                      cfg.truthFile.empty() ? "flips" : "known errors", 100.0 * cfg.budgets[at]);
+        if (cleaning) {
+            std::fprintf(c.json ? stderr : stdout,
+                         "  chosen by the cleaning loop: reviewing its top %.3g%% gained %+.2f points of test accuracy "
+                         "(mean of %d seeds), %s %+.2f",
+                         100.0 * cleaning->budget, 100.0 * cleaning->gain, cleaning->seeds, cleaning->runnerUp.c_str(),
+                         100.0 * cleaning->runnerUpGain);
+            if (cleaning->randomGain)
+                std::fprintf(c.json ? stderr : stdout, ", a random review %+.2f", 100.0 * *cleaning->randomGain);
+            std::fputc('\n', c.json ? stderr : stdout);
+        }
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (c.json) {
@@ -223,7 +234,9 @@ void evaluateOptions(CommandOptions &p)
     p.addOption({"out", "Report directory (report.md, report.json, PNG plots); required.", "dir"});
     p.addOption({"calibrate",
                  "Afterwards make the best measured ranking this project's default review queue (its "
-                 "dataset is evaluated when --dataset is not given). Default: none.",
+                 "dataset is evaluated when --dataset is not given): the review that gained the most test "
+                 "accuracy when the cleaning loop compared two or more (--cleaning-rankings, 3 seeds or more), "
+                 "else the ranking that found the most flips. Default: none.",
                  "project"});
     p.addOption({"work", "Work directory for the project and models (reused by a rerun). Default: "
                          "traclens-evaluation in the temporary folder.",
