@@ -33,8 +33,7 @@ void EvaluationSettings::applyTo(EvaluationConfig *config) const
         // With folds the queue is the ensemble or cv-boundary, as the noise estimate decides
         // (evaluationDefaultRanking()); the loop reviews the other one too, so the report shows
         // which review pays on this project's data. The one that is the queue is not repeated.
-        config->cleaningRankings = {RankingSpec{RankingKind::CvBoundary, {}, 1},
-                                    RankingSpec{RankingKind::Ensemble, {}, 1}};
+        config->cleaningRankings = calibrationCleaningRankings();
     }
 }
 

@@ -108,6 +108,11 @@ std::optional<RankingSpec> rankingSpecFromJson(const QJsonObject &o)
     return s;
 }
 
+std::vector<RankingSpec> calibrationCleaningRankings()
+{
+    return {defaultRankingFor(RankingKind::CvBoundary), defaultRankingFor(RankingKind::Ensemble)};
+}
+
 namespace {
 
 // The cleaning loop's choice (bestCalibrationRanking()): the offered ranking whose review

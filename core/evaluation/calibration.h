@@ -36,6 +36,12 @@ constexpr const char *kCalibrationMetaKey = "ranking.default";
 // seed-to-seed spread; with 3 or more, gains are compared as means paired by seed).
 constexpr int kCalibrationCleaningSeeds = 3;
 
+// The rankings a calibration's cleaning loop reviews beside the queue when the evaluation
+// cross-validates: the two the built-in default chooses between (evaluationDefaultRanking()),
+// so the loop measures which of them pays on the project's data. The one that is the queue
+// is not reviewed twice.
+std::vector<RankingSpec> calibrationCleaningRankings();
+
 // What the cleaning loop measured when it chose the default: the chosen review's mean gain
 // in test accuracy (fractions, 0.0065 = +0.65 points), the next best review's and a random
 // review's, at one budget.

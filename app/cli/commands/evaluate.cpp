@@ -110,7 +110,11 @@ int cmdEvaluate(Context &c)
     if (!foldsOk || cfg.folds == 1 || cfg.folds < 0)
         return usage("--folds takes 0 (no cross-validation) or a count of 2 or more");
     const QString cleaningRankings = c.parser.value("cleaning-rankings");
-    if (cleaningRankings != "none") {
+    if (!calibrate.isEmpty() && !c.parser.isSet("cleaning-rankings") && cfg.folds >= 2 && !cfg.cleaningBudgets.empty()) {
+        // As the app's Calibrate…: the loop reviews both orders the default chooses between,
+        // and the one that gains more becomes the project's default.
+        cfg.cleaningRankings = calibrationCleaningRankings();
+    } else if (cleaningRankings != "none") {
         for (const QString &name : cleaningRankings.split(',', Qt::SkipEmptyParts)) {
             const auto kind = parseRankingKind(name.trimmed().toStdString());
             if (!kind)
@@ -269,7 +273,8 @@ void evaluateOptions(CommandOptions &p)
                  "n", QString::number(EvaluationConfig{}.folds)});
     p.addOption({"cleaning-rankings",
                  "Rankings also reviewed in the cleaning loop, beside the default queue and a random review "
-                 "(comma-separated names as in rank --ranking; none = only those two).",
+                 "(comma-separated names as in rank --ranking; none = only those two). With --calibrate "
+                 "and folds the default is cv-boundary,ensemble.",
                  "list", "none"});
     p.addOption({"cleaning-seeds",
                  "Trainings per cleaning-loop cell, each compared with the noisy-label model of its seed.",
