@@ -177,7 +177,11 @@ struct CleaningRow {
     std::vector<double> gains;           // test accuracy − the same seed's noisy-label model
     double meanGain() const;             // NaN without gains
     double ratioToRandom = 0.0;          // mean gain / random review's mean gain; NaN when undefined
+                                         // (no random review, or its mean below kMinRandomGainForRatio)
 };
+// The smallest mean gain of a random review that a ratio is taken to: half of the hundredth
+// of a point the gains are shown to (accuracies are fractions, so 0.005 points = 5e-5).
+constexpr double kMinRandomGainForRatio = 5e-5;
 std::vector<CleaningRow> cleaningRows(const EvaluationReport &report);
 
 // Recall at each budget and the ROC AUC of one ranking against known wrong labels, as

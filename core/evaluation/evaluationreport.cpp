@@ -787,8 +787,11 @@ std::vector<CleaningRow> cleaningRows(const EvaluationReport &r)
         for (CleaningRow &row : cell) {
             if (row.gains.empty() && row.strategy != "queue" && row.strategy != "random")
                 continue;
-            row.ratioToRandom = randomGain > 0 && !row.gains.empty() ? row.meanGain() / randomGain
-                                                                       : std::numeric_limits<double>::quiet_NaN();
+            // Gains are shown to a hundredth of a point: a random review whose mean rounds to
+            // +0.00 (gains of ±1 test image that cancel leave 1e-16) has no ratio to quote.
+            row.ratioToRandom = randomGain >= kMinRandomGainForRatio && !row.gains.empty()
+                                    ? row.meanGain() / randomGain
+                                    : std::numeric_limits<double>::quiet_NaN();
             rows.push_back(row);
         }
     }

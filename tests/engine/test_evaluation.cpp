@@ -57,6 +57,8 @@ private slots:
     void rocAuc_data();
     void rocAuc();
     void recallCurvePoints();
+    void ratioToRandom_data();
+    void ratioToRandom();
 
     void checkpointPolicy_data();
     void checkpointPolicy();
@@ -85,6 +87,56 @@ void TestEvaluation::initTestCase()
 }
 
 // --- arithmetic
+
+void TestEvaluation::ratioToRandom_data()
+{
+    // Test accuracies after the queue's and the random review, seeds 1 and 2, in test images
+    // of 1,500; the noisy-label models of the two seeds scored 1,402 and 1,399.
+    QTest::addColumn<int>("queue1");
+    QTest::addColumn<int>("queue2");
+    QTest::addColumn<int>("random1");
+    QTest::addColumn<int>("random2");
+    QTest::addColumn<double>("ratio"); // NaN: none
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    QTest::newRow("twice random") << 1406 << 1403 << 1404 << 1401 << 2.0;
+    // +1 and −1 image cancel to +5.6e-17 in floating point, not to zero: no ratio, not 10^14×.
+    QTest::newRow("random gains cancel") << 1406 << 1403 << 1403 << 1398 << nan;
+    QTest::newRow("random lost") << 1406 << 1403 << 1401 << 1398 << nan;
+}
+
+void TestEvaluation::ratioToRandom()
+{
+    QFETCH(int, queue1);
+    QFETCH(int, queue2);
+    QFETCH(int, random1);
+    QFETCH(int, random2);
+    QFETCH(double, ratio);
+    EvaluationReport r;
+    r.config.cleaningBudgets = {0.1};
+    r.config.train.seed = 1;
+    r.testAccuracyBefore = 1402 / 1500.0;
+    CleaningRun seed2;
+    seed2.strategy = "seed";
+    seed2.seed = 2;
+    seed2.testAccuracy = 1399 / 1500.0;
+    r.seedRuns = {seed2};
+    const auto run = [](const char *strategy, uint64_t seed, int correct) {
+        CleaningRun c;
+        c.strategy = strategy;
+        c.seed = seed;
+        c.budget = 0.1;
+        c.testAccuracy = correct / 1500.0;
+        return c;
+    };
+    r.cleaning = {run("queue", 1, queue1), run("queue", 2, queue2), run("random", 1, random1), run("random", 2, random2)};
+    const auto rows = cleaningRows(r);
+    QCOMPARE(rows.size(), size_t(2));
+    QCOMPARE(QString::fromStdString(rows[0].strategy), QString("queue"));
+    if (std::isnan(ratio))
+        QVERIFY2(std::isnan(rows[0].ratioToRandom), qPrintable(QString::number(rows[0].ratioToRandom)));
+    else
+        QVERIFY2(qAbs(rows[0].ratioToRandom - ratio) < 1e-6 * ratio, qPrintable(QString::number(rows[0].ratioToRandom)));
+}
 
 void TestEvaluation::reviewCount_data()
 {
