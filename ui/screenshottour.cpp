@@ -139,6 +139,11 @@ void ScreenshotTour::run()
     };
     shots->push_back({"dialog-evaluation", [openDialog, evaluationDialog] { return openDialog(evaluationDialog()); },
                       true});
+    shots->push_back({"dialog-calibrate", [openDialog, evaluationDialog] {
+        EvaluationDialog *dialog = evaluationDialog();
+        dialog->setCalibrating(true);
+        return openDialog(dialog);
+    }, true});
     // The noise type's choices: the list open, taken from the screen.
     shots->push_back({"dialog-evaluation-noise-type", [openDialog, evaluationDialog] {
         QWidget *dialog = openDialog(evaluationDialog());
