@@ -848,7 +848,7 @@ void MainWindow::crossValidate()
     QDialog dialog(this);
     dialog.setWindowTitle(tr("Cross-validate"));
     auto *form = new QFormLayout(&dialog);
-    auto *intro = new QLabel(tr("Train the built-in CNN once per fold on the other folds, so every training example "
+    auto *intro = new QLabel(tr("Train the active model's built-in network once per fold on the other folds, so every training example "
                                 "is scored by a model that never saw it. A cancelled run continues where it "
                                 "stopped."));
     intro->setWordWrap(true);
@@ -872,6 +872,7 @@ void MainWindow::crossValidate()
         return;
     CrossValidationConfig config;
     config.folds = folds->value();
+    config.train = defaultCrossValidationTrainConfig(m_session->db());
     config.train.epochs = epochs->value();
     trackJob(m_jobs->crossValidate(m_session->path(), config));
 }

@@ -1,5 +1,6 @@
 #pragma once
-// Project ▸ Train Model…: how the built-in CNN is trained on the project's current labels.
+// Project ▸ Train Model…: which built-in network (the small CNN or the batch-norm CNN, with
+// its augmentation) and how it is trained on the project's current labels.
 // Adaptive by default (core/model/trainer.h): it trains until held-out accuracy stops
 // improving — `patience` epochs without a gain, at most `maxEpochs`, within a time
 // budget — with the defaults of `traclens-cli train`; a fixed epoch count is one step
@@ -11,6 +12,7 @@
 
 #include <QDialog>
 
+class QComboBox;
 class QSpinBox;
 
 namespace traclens {
@@ -24,6 +26,8 @@ public:
     // and patience shown, or a fixed epoch count.
     TrainConfig config() const;
 
+    QComboBox *networkBox() const { return m_network; }
+    QComboBox *augmentationBox() const { return m_augment; }
     QSpinBox *epochsBox() const { return m_epochs; }
     QSpinBox *budgetBox() const { return m_budget; }
     QSpinBox *maxEpochsBox() const { return m_maxEpochs; }
@@ -32,6 +36,7 @@ public:
 private:
     void updateEnabled();
 
+    QComboBox *m_network, *m_augment;
     QSpinBox *m_epochs, *m_budget, *m_maxEpochs, *m_patience;
 };
 

@@ -106,6 +106,35 @@ QCommandLineOption lrScheduleOption(const QString &defaultName)
             "cosine|step"};
 }
 
+bool applyNetworkOptions(const QCommandLineParser &p, TrainConfig *cfg)
+{
+    if (p.isSet("network")) {
+        BuiltinNetwork n;
+        if (!parseBuiltinNetwork(p.value("network").toStdString(), &n))
+            return false;
+        if (n == BuiltinNetwork::BnCnn && cfg->network != BuiltinNetwork::BnCnn)
+            cfg->useBatchNormNetwork();
+        else if (n == BuiltinNetwork::Cnn && cfg->network != BuiltinNetwork::Cnn)
+            *cfg = TrainConfig{};
+    }
+    return !p.isSet("augment") || parseAugmentation(p.value("augment").toStdString(), &cfg->augmentation);
+}
+
+void addNetworkOptions(CommandOptions &p, bool withDefaults)
+{
+    p.addOption({"network",
+                 QString("The built-in network: cnn (small and fast) or bn-cnn (batch norm, three convolution "
+                         "blocks, momentum and shifted images: several times slower, stronger on large data sets; "
+                         "core/model/trainer.h). Default: %1.")
+                     .arg(withDefaults ? "cnn" : "as the model was trained"),
+                 "cnn|bn-cnn"});
+    p.addOption({"augment",
+                 QString("Random changes to training images: none, shift (up to 2 pixels) or flip (shift and "
+                         "mirror; only for classes that survive mirroring). Default: %1.")
+                     .arg(withDefaults ? "none for cnn, shift for bn-cnn" : "as the model was trained"),
+                 "none|shift|flip"});
+}
+
 // Training options shared by 'evaluate' and 'retrain'; only options given on the command
 // line change `cfg`, so 'retrain' keeps the recorded configuration otherwise.
 bool applyTrainOptions(const QCommandLineParser &p, TrainConfig *cfg)
@@ -114,6 +143,9 @@ bool applyTrainOptions(const QCommandLineParser &p, TrainConfig *cfg)
         if (p.isSet(name))
             *field = convert(p.value(name));
     };
+    // The network first: it brings its recipe, which the options below may then change.
+    if (!applyNetworkOptions(p, cfg))
+        return false;
     set("epochs", &cfg->epochs, [](const QString &v) { return v.toInt(); });
     set("width", &cfg->width, [](const QString &v) { return v.toInt(); });
     set("embedding-dim", &cfg->embeddingDim, [](const QString &v) { return v.toInt(); });
@@ -145,10 +177,15 @@ void addTrainOptions(CommandOptions &p, const std::optional<TrainConfig> &defaul
         return QString("%1 Default: %2.").arg(what, defaults ? value : QString("as the model was trained"));
     };
     const TrainConfig d = defaults.value_or(TrainConfig{});
+    addNetworkOptions(p, defaults.has_value());
     p.addOption({"epochs", text("Epochs.", QString::number(d.epochs)), "n"});
-    p.addOption({"width", text("Channels of the first convolution.", QString::number(d.width)), "n"});
-    p.addOption({"embedding-dim", text("Size of the embedding fed to fc.", QString::number(d.embeddingDim)), "n"});
-    p.addOption({"batch", text("Batch size.", QString::number(d.batchSize)), "n"});
+    TrainConfig bn = d;
+    bn.useBatchNormNetwork();
+    auto perNetwork = [&](int cnn, int bnCnn) { return QString("%1 (cnn), %2 (bn-cnn)").arg(cnn).arg(bnCnn); };
+    p.addOption({"width", text("Channels of the first convolution.", perNetwork(d.width, bn.width)), "n"});
+    p.addOption({"embedding-dim",
+                 text("Size of the embedding fed to fc.", perNetwork(d.embeddingDim, bn.embeddingDim)), "n"});
+    p.addOption({"batch", text("Batch size.", perNetwork(d.batchSize, bn.batchSize)), "n"});
     p.addOption({"lr", text("Initial learning rate.", QString::number(d.learningRate)), "rate"});
     p.addOption(lrScheduleOption(defaults ? QString(lrScheduleName(d.schedule)) : QString()));
     p.addOption({"lr-decay", text("Learning-rate factor per decay step.", QString::number(d.lrDecay)), "factor"});

@@ -25,6 +25,10 @@ bool applyEpochOptions(const QCommandLineParser &p, TrainConfig *cfg);
 void addEpochOptions(CommandOptions &p);
 // --lr-schedule; `defaultName` empty: "as the model was trained" (retrain).
 QCommandLineOption lrScheduleOption(const QString &defaultName);
+// --network and --augment (applied before the other training options: the network sets
+// its recipe). `withDefaults` false: "as the model was trained" (retrain).
+bool applyNetworkOptions(const QCommandLineParser &p, TrainConfig *cfg);
+void addNetworkOptions(CommandOptions &p, bool withDefaults);
 // The built-in CNN's options of 'retrain' and 'evaluate'.
 bool applyTrainOptions(const QCommandLineParser &p, TrainConfig *cfg);
 void addTrainOptions(CommandOptions &p, const std::optional<TrainConfig> &defaults);

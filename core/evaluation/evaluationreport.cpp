@@ -382,10 +382,22 @@ QString markdown(const EvaluationReport &r, const Plots &plots, const std::optio
                                        .arg(t.learningRate)
                                        .arg(t.lrDecay)
                                        .arg(t.lrDecayEvery);
-    md += QString("- **Model**: the built-in CNN (width %1, embedding %2), plain SGD, %3, batch %4, %5 → %6 "
+    const QString network = t.network == BuiltinNetwork::BnCnn
+                                ? QString("the built-in batch-norm CNN (`%1`, width %2, embedding %3)")
+                                      .arg(builtinNetworkName(t.network))
+                                      .arg(t.width)
+                                      .arg(t.embeddingDim)
+                                : QString("the built-in CNN (width %1, embedding %2)").arg(t.width).arg(t.embeddingDim);
+    QString sgd = t.momentum > 0.0 ? QString("SGD with Nesterov momentum %1").arg(t.momentum) : QString("plain SGD");
+    if (t.weightDecay > 0.0)
+        sgd += QString(", weight decay %1").arg(t.weightDecay);
+    if (t.augmentation != Augmentation::None)
+        sgd += t.augmentation == Augmentation::ShiftFlip ? QString(", images shifted by up to 2 pixels and mirrored")
+                                                         : QString(", images shifted by up to 2 pixels");
+    md += QString("- **Model**: %1, %2, %3, batch %4, %5 → %6 "
                   "checkpoints with η = (%7); trained on the %8 labels, test accuracy %9.\n")
-              .arg(t.width)
-              .arg(t.embeddingDim)
+              .arg(network)
+              .arg(sgd)
               .arg(epochs)
               .arg(t.batchSize)
               .arg(schedule)

@@ -22,7 +22,7 @@ std::string configKey(int64_t modelId)
 
 QJsonObject trainConfigToJson(const TrainConfig &c)
 {
-    return {{"width", c.width},
+    QJsonObject o{{"width", c.width},
             {"embedding_dim", c.embeddingDim},
             {"epochs", c.epochs},
             {"batch", c.batchSize},
@@ -32,6 +32,16 @@ QJsonObject trainConfigToJson(const TrainConfig &c)
             {"lr_decay_every", c.lrDecayEvery},
             {"checkpoint_every", c.checkpointEvery},
             {"seed", QString::number(qulonglong(c.seed))}};
+    // Only when not the small CNN's plain recipe, so that configurations recorded before
+    // the batch-norm network existed (and the stages keyed on them) read the same.
+    if (c.network != BuiltinNetwork::Cnn || c.momentum != 0.0 || c.weightDecay != 0.0 ||
+        c.augmentation != Augmentation::None) {
+        o.insert("network", builtinNetworkName(c.network));
+        o.insert("momentum", c.momentum);
+        o.insert("weight_decay", c.weightDecay);
+        o.insert("augmentation", augmentationName(c.augmentation));
+    }
+    return o;
 }
 
 TrainConfig trainConfigFromJson(const QJsonObject &o, const TrainConfig &defaults)
@@ -48,6 +58,14 @@ TrainConfig trainConfigFromJson(const QJsonObject &o, const TrainConfig &default
     c.lrDecayEvery = o.value("lr_decay_every").toInt(c.lrDecayEvery);
     c.checkpointEvery = o.value("checkpoint_every").toInt(c.checkpointEvery);
     c.seed = o.value("seed").toString().toULongLong();
+    if (o.contains("network")) {
+        if (!parseBuiltinNetwork(o.value("network").toString().toStdString(), &c.network))
+            c.network = BuiltinNetwork::Cnn;
+        c.momentum = o.value("momentum").toDouble(0.0);
+        c.weightDecay = o.value("weight_decay").toDouble(0.0);
+        if (!parseAugmentation(o.value("augmentation").toString().toStdString(), &c.augmentation))
+            c.augmentation = Augmentation::None;
+    }
     return c;
 }
 
@@ -73,9 +91,11 @@ Result<TrainConfig> recordedTrainConfig(ProjectDb &db, int64_t modelId)
     auto spec = readModelSpec(model->directory);
     if (!spec.ok())
         return spec.status();
-    if (spec->architecture != "builtin-cnn")
+    if (!isBuiltinArchitecture(spec->architecture))
         return Status::invalid(model->directory + ": model '" + model->name
                                + "' was not trained by TracLens, so there is no configuration to repeat");
+    if (spec->architecture == kBuiltinBnCnnArchitecture)
+        c.useBatchNormNetwork();
     c.width = spec->width > 0 ? spec->width : c.width;
     c.embeddingDim = spec->embeddingDim > 0 ? spec->embeddingDim : (model->embeddingDim > 0 ? model->embeddingDim : c.embeddingDim);
     auto epochs = db.epochs(modelId);

@@ -6,6 +6,10 @@
 // Architecture (documented for users in trainer.h), width w, embedding D, K classes:
 //   conv3×3(C→w, pad 1) ReLU maxpool2 → conv3×3(w→2w, pad 1) ReLU maxpool2 → flatten
 //   → linear(2w·⌊⌊H/2⌋/2⌋·⌊⌊W/2⌋/2⌋ → D) ReLU = h → fc(D → K) = logits.
+// The batch-norm variant ("builtin-bn-cnn", BuiltinCnnShape::batchNorm), width w:
+//   three blocks of conv3×3(no bias) batch-norm ReLU maxpool2 with w, 2w, 4w channels
+//   → flatten → dropout → linear(4w·⌊H/8⌋·⌊W/8⌋ → D) ReLU = h → dropout → fc(D → K).
+// Dropout acts only in training; h is the eval-mode output (running batch statistics).
 // Parameter names ("conv1.weight", "hidden.bias", "fc.weight", ...) are part of the
 // checkpoint format: torch::load matches them by name, so renaming a member breaks
 // every model trained before.
@@ -23,30 +27,63 @@ struct BuiltinCnnShape {
     int convWidth = 16;     // w
     int embeddingDim = 64;  // D
     int classes = 10;       // K
+    bool batchNorm = false; // the "builtin-bn-cnn" variant
 
     // The pooled feature map must keep at least one pixel.
     bool valid() const
     {
-        return (channels == 1 || channels == 3) && height >= 4 && width >= 4 && convWidth > 0 &&
+        const int least = batchNorm ? 8 : 4;
+        return (channels == 1 || channels == 3) && height >= least && width >= least && convWidth > 0 &&
                embeddingDim > 0 && classes >= 2;
     }
-    int64_t flatFeatures() const { return int64_t(2 * convWidth) * (height / 2 / 2) * (width / 2 / 2); }
+    int64_t flatFeatures() const
+    {
+        if (batchNorm)
+            return int64_t(4 * convWidth) * (height / 8) * (width / 8);
+        return int64_t(2 * convWidth) * (height / 2 / 2) * (width / 2 / 2);
+    }
 };
 
 class BuiltinCnnImpl : public torch::nn::Module {
 public:
     explicit BuiltinCnnImpl(const BuiltinCnnShape &s)
-        : conv1(register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(s.channels, s.convWidth, 3).padding(1)))),
-          conv2(register_module("conv2",
-                                torch::nn::Conv2d(torch::nn::Conv2dOptions(s.convWidth, 2 * s.convWidth, 3).padding(1)))),
-          hidden(register_module("hidden", torch::nn::Linear(s.flatFeatures(), s.embeddingDim))),
-          fc(register_module("fc", torch::nn::Linear(s.embeddingDim, s.classes)))
+        : batchNorm(s.batchNorm),
+          conv1(register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(s.channels, s.convWidth, 3)
+                                                               .padding(1)
+                                                               .bias(!s.batchNorm)))),
+          conv2(register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(s.convWidth, 2 * s.convWidth, 3)
+                                                               .padding(1)
+                                                               .bias(!s.batchNorm)))),
+          hidden(nullptr),
+          fc(nullptr)
     {
+        // Registration order is the checkpoint's order: conv1 (bn1) conv2 (bn2) (conv3 bn3)
+        // hidden fc.
+        if (batchNorm) {
+            bn1 = register_module("bn1", torch::nn::BatchNorm2d(s.convWidth));
+            bn2 = register_module("bn2", torch::nn::BatchNorm2d(2 * s.convWidth));
+            conv3 = register_module("conv3", torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * s.convWidth,
+                                                                                        4 * s.convWidth, 3)
+                                                                   .padding(1)
+                                                                   .bias(false)));
+            bn3 = register_module("bn3", torch::nn::BatchNorm2d(4 * s.convWidth));
+        }
+        hidden = register_module("hidden", torch::nn::Linear(s.flatFeatures(), s.embeddingDim));
+        fc = register_module("fc", torch::nn::Linear(s.embeddingDim, s.classes));
     }
 
     // h: the ReLU output that feeds fc, [N, D].
     torch::Tensor embed(const torch::Tensor &x)
     {
+        if (batchNorm) {
+            // Same im2col route for the first convolution as below.
+            auto y = torch::thnn_conv2d(x, conv1->weight, {3, 3}, {}, {1, 1}, {1, 1});
+            y = torch::max_pool2d(torch::relu(bn1->forward(y)), 2);
+            y = torch::max_pool2d(torch::relu(bn2->forward(conv2->forward(y))), 2);
+            y = torch::max_pool2d(torch::relu(bn3->forward(conv3->forward(y))), 2);
+            y = torch::dropout(y.flatten(1), kDropout, is_training());
+            return torch::relu(hidden->forward(y));
+        }
         // conv1 goes through ATen's im2col + GEMM kernel rather than Conv2d::forward:
         // with 1–3 input channels, oneDNN (which Conv2d picks for any batch > 1) ran
         // this layer 10–50× slower than im2col in Debian's LibTorch 1.13 (25 ms against
@@ -57,10 +94,19 @@ public:
         y = torch::max_pool2d(torch::relu(conv2->forward(y)), 2);
         return torch::relu(hidden->forward(y.flatten(1)));
     }
-    torch::Tensor forward(const torch::Tensor &x) { return fc->forward(embed(x)); }
+    torch::Tensor forward(const torch::Tensor &x)
+    {
+        if (batchNorm)
+            return fc->forward(torch::dropout(embed(x), kDropout, is_training()));
+        return fc->forward(embed(x));
+    }
 
+    static constexpr double kDropout = 0.3;
+    bool batchNorm;
     torch::nn::Conv2d conv1;
     torch::nn::Conv2d conv2;
+    torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+    torch::nn::Conv2d conv3{nullptr};
     torch::nn::Linear hidden;
     torch::nn::Linear fc;
 };
@@ -77,6 +123,24 @@ constexpr const char *kBuiltinCnnScript = R"JIT(
 def embed(self, x):
     y = torch.max_pool2d(torch.relu(torch.conv2d(x, self.conv1_weight, self.conv1_bias, [1, 1], [1, 1])), [2, 2])
     y = torch.max_pool2d(torch.relu(torch.conv2d(y, self.conv2_weight, self.conv2_bias, [1, 1], [1, 1])), [2, 2])
+    return torch.relu(torch.linear(torch.flatten(y, 1), self.hidden_weight, self.hidden_bias))
+
+def forward(self, x):
+    return torch.linear(self.embed(x), self.fc_weight, self.fc_bias)
+)JIT";
+
+// The batch-norm variant's embed, likewise (parameters and buffers, '.' → '_'; eval mode).
+constexpr const char *kBuiltinBnCnnScript = R"JIT(
+def embed(self, x):
+    y = torch.conv2d(x, self.conv1_weight, None, [1, 1], [1, 1])
+    y = torch.batch_norm(y, self.bn1_weight, self.bn1_bias, self.bn1_running_mean, self.bn1_running_var, False, 0.1, 1e-5, False)
+    y = torch.max_pool2d(torch.relu(y), [2, 2])
+    y = torch.conv2d(y, self.conv2_weight, None, [1, 1], [1, 1])
+    y = torch.batch_norm(y, self.bn2_weight, self.bn2_bias, self.bn2_running_mean, self.bn2_running_var, False, 0.1, 1e-5, False)
+    y = torch.max_pool2d(torch.relu(y), [2, 2])
+    y = torch.conv2d(y, self.conv3_weight, None, [1, 1], [1, 1])
+    y = torch.batch_norm(y, self.bn3_weight, self.bn3_bias, self.bn3_running_mean, self.bn3_running_var, False, 0.1, 1e-5, False)
+    y = torch.max_pool2d(torch.relu(y), [2, 2])
     return torch.relu(torch.linear(torch.flatten(y, 1), self.hidden_weight, self.hidden_bias))
 
 def forward(self, x):

@@ -201,6 +201,12 @@ std::string CrossValidationConfig::toJson() const
     // still resumes.
     if (t.schedule != LrSchedule::Step)
         o << ",\"lr_schedule\":\"" << lrScheduleName(t.schedule) << '"';
+    // Likewise only for the batch-norm network or a non-plain recipe.
+    if (t.network != BuiltinNetwork::Cnn || t.momentum != 0.0 || t.weightDecay != 0.0 ||
+        t.augmentation != Augmentation::None)
+        o << ",\"network\":\"" << builtinNetworkName(t.network) << "\",\"momentum\":" << number(t.momentum)
+          << ",\"weight_decay\":" << number(t.weightDecay) << ",\"augmentation\":\""
+          << augmentationName(t.augmentation) << '"';
     o << "}}";
     return o.str();
 }
@@ -269,6 +275,25 @@ int defaultCrossValidationEpochs(ProjectDb &db)
     if (!record.ok() || !record->has_value() || (*record)->epochs < 1)
         return kDefaultCrossValidationEpochs;
     return (*record)->epochs;
+}
+
+TrainConfig defaultCrossValidationTrainConfig(ProjectDb &db)
+{
+    TrainConfig c;
+    c.epochs = defaultCrossValidationEpochs(db);
+    auto active = db.activeModel();
+    if (!active.ok() || !active->has_value())
+        return c;
+    auto record = storedTrainingRecord(db, **active);
+    if (!record.ok() || !record->has_value())
+        return c;
+    BuiltinNetwork network = BuiltinNetwork::Cnn;
+    if (parseBuiltinNetwork((*record)->network, &network) && network == BuiltinNetwork::BnCnn)
+        c.useBatchNormNetwork();
+    Augmentation augmentation = c.augmentation;
+    if (parseAugmentation((*record)->augmentation, &augmentation))
+        c.augmentation = augmentation;
+    return c;
 }
 
 std::string crossValidationDirectory(const ProjectDb &db)

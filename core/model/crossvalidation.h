@@ -141,6 +141,10 @@ Result<LabelNoiseEstimate> storedLabelNoiseEstimate(ProjectDb &db);
 // (a built-in CNN trained in the project), else kDefaultCrossValidationEpochs.
 constexpr int kDefaultCrossValidationEpochs = 5;
 int defaultCrossValidationEpochs(ProjectDb &db);
+// The fold models' configuration by default: the active model's network, its recipe and
+// augmentation (from its training record) and defaultCrossValidationEpochs; the small
+// CNN when the record does not say.
+TrainConfig defaultCrossValidationTrainConfig(ProjectDb &db);
 
 // "<project>.d/crossval": where the fold models are trained.
 std::string crossValidationDirectory(const ProjectDb &db);

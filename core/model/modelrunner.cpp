@@ -150,13 +150,17 @@ Status ModelRunner::Impl::loadBuiltin(const ModelSpec &spec)
     shape.convWidth = spec.width > 0 ? spec.width : 16;
     shape.embeddingDim = spec.embeddingDim > 0 ? spec.embeddingDim : 64;
     shape.classes = int(spec.classes.size());
+    shape.batchNorm = spec.architecture == kBuiltinBnCnnArchitecture;
+    const std::string least = shape.batchNorm ? "8×8" : "4×4";
     if (!shape.valid())
-        return Status::invalid(path + ": the manifest describes a builtin-cnn the program cannot build (input " +
-                               std::to_string(shape.channels) + "×" + std::to_string(shape.height) + "×" +
-                               std::to_string(shape.width) + ", " + std::to_string(shape.classes) +
-                               " classes; input must be at least 4×4 with 1 or 3 channels)");
+        return Status::invalid(path + ": the manifest describes a " + spec.architecture +
+                               " the program cannot build (input " + std::to_string(shape.channels) + "×" +
+                               std::to_string(shape.height) + "×" + std::to_string(shape.width) + ", " +
+                               std::to_string(shape.classes) + " classes; input must be at least " + least +
+                               " with 1 or 3 channels)");
     cnn = BuiltinCnn(shape);
-    const std::string mismatch = path + ": does not hold a builtin-cnn of width " + std::to_string(shape.convWidth) +
+    const std::string mismatch = path + ": does not hold a " + spec.architecture + " of width " +
+                                 std::to_string(shape.convWidth) +
                                  ", embedding " + std::to_string(shape.embeddingDim) + " and " +
                                  std::to_string(shape.classes) + " classes: ";
     // torch::load replaces each parameter wholesale (Tensor::set_), so a checkpoint of
@@ -164,14 +168,19 @@ Status ModelRunner::Impl::loadBuiltin(const ModelSpec &spec)
     std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
     for (const auto &p : cnn->named_parameters())
         expected.emplace_back(p.key(), p.value().sizes().vec());
+    for (const auto &b : cnn->named_buffers())
+        expected.emplace_back(b.key(), b.value().sizes().vec());
     try {
         torch::load(cnn, path);
     } catch (const c10::Error &e) {
         return Status::invalid(mismatch + torchMessage(e));
     }
     const auto loaded = cnn->named_parameters();
+    const auto loadedBuffers = cnn->named_buffers();
     for (const auto &[name, sizes] : expected) {
         const torch::Tensor *t = loaded.find(name);
+        if (!t)
+            t = loadedBuffers.find(name);
         if (!t || t->sizes().vec() != sizes)
             return Status::invalid(mismatch + name + " has shape " + (t ? shapeString(*t) : std::string("(none)")) +
                                    ", expected " + shapeString(sizes));
@@ -319,7 +328,14 @@ void ModelRunner::Impl::buildFastPath()
                 std::replace(name.begin(), name.end(), '.', '_');
                 source.register_parameter(name, p.value().detach(), false);
             }
-            source.define(kBuiltinCnnScript);
+            // Batch norm's running statistics (num_batches_tracked is unused at inference).
+            for (const auto &b : cnn->named_buffers()) {
+                std::string name = b.key();
+                std::replace(name.begin(), name.end(), '.', '_');
+                if (name.find("num_batches_tracked") == std::string::npos)
+                    source.register_buffer(name, b.value().detach());
+            }
+            source.define(cnn->batchNorm ? kBuiltinBnCnnScript : kBuiltinCnnScript);
         } else {
             source = *script;
         }
@@ -376,7 +392,7 @@ Result<std::unique_ptr<ModelRunner>> ModelRunner::load(const ModelSpec &spec, si
         // Not InferenceMode: parameters created under it would become inference tensors,
         // which later autograd users of the module (none today) could not touch.
         torch::NoGradGuard noGrad;
-        if (spec.architecture == "builtin-cnn") {
+        if (spec.architecture == kBuiltinCnnArchitecture || spec.architecture == kBuiltinBnCnnArchitecture) {
             TL_RETURN_IF_ERROR(impl->loadBuiltin(spec));
         } else if (spec.architecture.empty()) {
             TL_RETURN_IF_ERROR(impl->loadScript());

@@ -324,13 +324,14 @@ Status readArchitecture(const QJsonObject &root, const ManifestErrors &err, Mode
     const QJsonValue type = a.value(QLatin1String("type"));
     if (!type.isString())
         return err.invalid("architecture.type must be a string");
-    if (type.toString() != QLatin1String("builtin-cnn"))
-        return err.unsupported("architecture.type '" + toStd(type.toString()) +
-                               "' is not known (only 'builtin-cnn')");
-    spec->architecture = "builtin-cnn";
+    if (!isBuiltinArchitecture(toStd(type.toString())))
+        return err.unsupported("architecture.type '" + toStd(type.toString()) + "' is not known (only '" +
+                               kBuiltinCnnArchitecture + "' and '" + kBuiltinBnCnnArchitecture + "')");
+    spec->architecture = toStd(type.toString());
     // Defaults are TrainConfig's, so a hand-written manifest may omit them.
-    spec->width = 16;
-    spec->embeddingDim = 64;
+    const bool bn = spec->architecture == kBuiltinBnCnnArchitecture;
+    spec->width = bn ? 32 : 16;
+    spec->embeddingDim = bn ? 256 : 64;
     const QJsonValue width = a.value(QLatin1String("width"));
     if (!width.isUndefined() && (!toInt(width, &spec->width) || spec->width <= 0 || spec->width > 1024))
         return err.invalid("architecture.width must be a whole number between 1 and 1024");

@@ -10,7 +10,8 @@
 // Imported checkpoints are TorchScript modules with forward(x) → logits [N,K], an
 // exported method embed(x) → [N,D], and a torch.nn.Linear submodule `fc` (D→K).
 // Models trained by TracLens itself use the same file with an extra
-// "architecture": {"type": "builtin-cnn", "width": 16, "embedding_dim": 64} and
+// "architecture": {"type": "builtin-cnn", "width": 16, "embedding_dim": 64} (or
+// "builtin-bn-cnn", the batch-norm variant: defaults width 32, embedding 256) and
 // checkpoints saved by LibTorch's serializer; they are loaded by the same ModelRunner.
 //
 // The input object may carry the torchvision recipe the model was trained with:
@@ -52,7 +53,7 @@ struct ModelSpec {
     std::vector<std::string> classes;
     InputSpec input;
     std::vector<CheckpointSpec> checkpoints;
-    std::string architecture;  // "" for TorchScript, "builtin-cnn" for the built-in CNN
+    std::string architecture;  // "" for TorchScript, kBuiltinCnnArchitecture or kBuiltinBnCnnArchitecture
     int width = 0;             // built-in CNN width (channels of the first conv)
     int embeddingDim = 0;      // built-in CNN embedding size D (64 when the file omits it)
 
@@ -60,6 +61,13 @@ struct ModelSpec {
 };
 
 constexpr const char *kModelFormat = "traclens-model/1";
+// The built-in networks (trainer.h): the small CNN and its batch-norm variant.
+constexpr const char *kBuiltinCnnArchitecture = "builtin-cnn";
+constexpr const char *kBuiltinBnCnnArchitecture = "builtin-bn-cnn";
+inline bool isBuiltinArchitecture(const std::string &a)
+{
+    return a == kBuiltinCnnArchitecture || a == kBuiltinBnCnnArchitecture;
+}
 constexpr const char *kModelManifestName = "traclens-model.json";
 
 // Reads <dir>/traclens-model.json. Errors name the file (full path) and the field at

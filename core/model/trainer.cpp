@@ -15,6 +15,7 @@
 #include <cmath>
 #include <filesystem>
 #include <numeric>
+#include <memory>
 #include <optional>
 #include <random>
 
@@ -207,6 +208,15 @@ std::string trainingFingerprint(const TrainData &train, const TrainData &test, c
     const double rates[] = {c.learningRate, c.lrDecay};
     h = fnv1a(h, rates, sizeof rates);
     h = fnv1a(h, &c.seed, sizeof c.seed);
+    // Only when not the small CNN's plain recipe, so that states written before the
+    // batch-norm network existed still match.
+    if (c.network != BuiltinNetwork::Cnn || c.momentum != 0.0 || c.weightDecay != 0.0 ||
+        c.augmentation != Augmentation::None) {
+        const int kinds[] = {int(c.network), int(c.augmentation)};
+        h = fnv1a(h, kinds, sizeof kinds);
+        const double sgd[] = {c.momentum, c.weightDecay};
+        h = fnv1a(h, sgd, sizeof sgd);
+    }
     // Only when adaptive, so that a fixed-mode state written before the adaptive mode
     // existed still matches.
     if (c.adaptive.enabled) {
@@ -226,6 +236,7 @@ struct ResumeState {
     int phase = 0;
     int epoch = 0;                           // last complete epoch of the phase (phase 2 may be 0)
     std::string weights;                     // relative to the directory; "" when epoch is 0
+    std::string optimizer;                   // the optimizer's state beside them (momentum only)
     std::vector<CheckpointSpec> checkpoints;
     std::vector<EpochReport> reports;
     std::vector<ValidationPoint> validation; // phases 1 and 2
@@ -253,6 +264,7 @@ Status writeResumeState(const fs::path &dir, const std::string &fingerprint, con
                         {"phase", st.phase},
                         {"epoch", st.epoch},
                         {"weights", QString::fromStdString(st.weights)},
+                        {"optimizer", QString::fromStdString(st.optimizer)},
                         {"checkpoints", cps},
                         {"reports", reps},
                         {"validation", val},
@@ -283,6 +295,9 @@ std::optional<ResumeState> readResumeState(const fs::path &dir, const std::strin
     st.phase = o.value("phase").toInt(0);
     st.epoch = o.value("epoch").toInt();
     st.weights = o.value("weights").toString().toStdString();
+    st.optimizer = o.value("optimizer").toString().toStdString();
+    if (st.optimizer.find('/') != std::string::npos)
+        return std::nullopt;
     st.bestEpoch = o.value("best_epoch").toInt();
     st.chosenEpochs = o.value("chosen_epochs").toInt();
     st.stop = trainingStopFromName(o.value("stop").toString().toStdString());
@@ -341,7 +356,7 @@ void removeResumeState(const fs::path &dir)
     fs::remove(dir / kStateName, ec);
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         const std::string name = it->path().filename().string();
-        if (isWeightsFile(name, "state-") || isWeightsFile(name, "search-"))
+        if (isWeightsFile(name, "state-") || isWeightsFile(name, "search-") || isWeightsFile(name, "optim-"))
             fs::remove(it->path(), ec);
     }
 }
@@ -383,7 +398,85 @@ bool loadWeights(BuiltinCnn &model, const BuiltinCnnShape &shape, const fs::path
     const auto from = saved->parameters();
     for (size_t i = 0; i < to.size() && i < from.size(); ++i)
         to[i].copy_(from[i]);
+    // Batch norm's running statistics are buffers, not parameters.
+    const auto toBuffers = model->buffers();
+    const auto fromBuffers = saved->buffers();
+    for (size_t i = 0; i < toBuffers.size() && i < fromBuffers.size(); ++i)
+        toBuffers[i].copy_(fromBuffers[i]);
     return true;
+}
+
+// SGD as the config says. Plain SGD (the small CNN) has no state: a new optimizer per
+// run is the same as one kept. With momentum the buffers are state, kept for the whole
+// run and saved with the resume weights (saveOptimizer).
+std::unique_ptr<torch::optim::SGD> makeOptimizer(BuiltinCnn &model, const TrainConfig &config)
+{
+    return std::make_unique<torch::optim::SGD>(model->parameters(),
+                                               torch::optim::SGDOptions(config.learningRate)
+                                                   .momentum(config.momentum)
+                                                   .dampening(0.0)
+                                                   .weight_decay(config.weightDecay)
+                                                   .nesterov(config.momentum > 0.0));
+}
+
+Status saveOptimizer(torch::optim::SGD &optimizer, const fs::path &path)
+{
+    const fs::path part = path.string() + ".part";
+    try {
+        torch::save(optimizer, part.string());
+    } catch (const c10::Error &e) {
+        return Status::ioError(path.string() + ": cannot save the optimizer state: " + e.what_without_backtrace());
+    }
+    std::error_code ec;
+    fs::rename(part, path, ec);
+    if (ec) {
+        fs::remove(part, ec);
+        return Status::ioError(path.string() + ": cannot save the optimizer state: " + ec.message());
+    }
+    return Status::ok();
+}
+
+bool loadOptimizer(torch::optim::SGD &optimizer, const fs::path &path)
+{
+    try {
+        torch::load(optimizer, path.string());
+    } catch (const c10::Error &) {
+        return false;
+    }
+    return true;
+}
+
+// Shifts (and mirrors) each image of a batch in place, as config.augmentation says; the
+// uncovered border gets the normalised value of a black pixel. Draws come from `rng`,
+// whose seed depends only on (seed, phase, epoch).
+void augmentBatch(Augmentation kind, const InputSpec &in, int n, float *x, std::mt19937_64 &rng,
+                  std::vector<float> &scratch)
+{
+    if (kind == Augmentation::None)
+        return;
+    const int h = in.height, w = in.width, plane = h * w;
+    const size_t per = in.floatsPerImage();
+    scratch.resize(per);
+    for (int i = 0; i < n; ++i) {
+        const int dx = int(rng() % 5) - 2, dy = int(rng() % 5) - 2;
+        const bool flip = kind == Augmentation::ShiftFlip && (rng() & 1u);
+        float *img = x + size_t(i) * per;
+        std::copy(img, img + per, scratch.begin());
+        for (int c = 0; c < in.channels; ++c) {
+            const float black = (0.0f - in.mean[size_t(c)]) / in.std[size_t(c)];
+            const float *src = scratch.data() + size_t(c) * plane;
+            float *dst = img + size_t(c) * plane;
+            for (int yy = 0; yy < h; ++yy) {
+                const int sy = yy - dy;
+                for (int xx = 0; xx < w; ++xx) {
+                    int sx = xx - dx;
+                    if (flip)
+                        sx = w - 1 - sx;
+                    dst[yy * w + xx] = (sy >= 0 && sy < h && sx >= 0 && sx < w) ? src[sy * w + sx] : black;
+                }
+            }
+        }
+    }
 }
 
 // The order of epoch e depends only on (seed, phase, e), so a resumed run sees the same
@@ -400,27 +493,29 @@ struct EpochResult {
     double accuracy = 0.0;
 };
 
-// One epoch of plain SGD over `data`. Cancelled when *cancel is set between batches;
-// InvalidArgument when the loss stops being finite.
-Status trainEpoch(BuiltinCnn &model, const TrainData &data, const BatchMaker &maker, const TrainConfig &config,
-                  int epoch, uint64_t shuffleSeed, double learningRate,
+// One epoch of SGD over `data` at `learningRate`. Cancelled when *cancel is set between
+// batches; InvalidArgument when the loss stops being finite. For the small CNN's plain
+// SGD, TracIn's sum over checkpoints of η·∇ℓ·∇ℓ′ is a first-order account of exactly
+// this update rule.
+Status trainEpoch(BuiltinCnn &model, torch::optim::SGD &optimizer, const TrainData &data, const BatchMaker &maker,
+                  const TrainConfig &config, int epoch, uint64_t shuffleSeed, double learningRate,
                   const std::function<void(int64_t seen, double runningLoss)> &onBatch,
                   const std::atomic<bool> *cancel, EpochResult *out)
 {
     const InputSpec &in = data.input;
-    // Plain SGD: no momentum, dampening or weight decay, hence no optimizer state — a
-    // new optimizer per epoch is the same as one kept. TracIn's sum over checkpoints of
-    // η·∇ℓ·∇ℓ′ is a first-order account of exactly this update rule.
-    torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(learningRate)
-                                                         .momentum(0.0)
-                                                         .dampening(0.0)
-                                                         .weight_decay(0.0)
-                                                         .nesterov(false));
+    for (auto &group : optimizer.param_groups())
+        static_cast<torch::optim::SGDOptions &>(group.options()).lr(learningRate);
     const int64_t n = data.count();
     std::vector<int64_t> order(static_cast<size_t>(n));
     std::iota(order.begin(), order.end(), int64_t(0));
     std::mt19937_64 rng(shuffleSeed);
     shuffleOrder(order, rng);
+    // Its own generator, so that the order is the same with or without augmentation.
+    std::mt19937_64 augmentRng(shuffleSeed ^ 0x6175676D656E7421ull);
+    // Dropout draws from LibTorch's global generator: seeded per epoch, so that a resumed
+    // run drops the same units as an uninterrupted one. (The small CNN draws nothing.)
+    torch::manual_seed(shuffleSeed ^ 0x64726F706F757421ull);
+    std::vector<float> scratch;
     std::vector<float> x(size_t(config.batchSize) * in.floatsPerImage());
     std::vector<int64_t> y(size_t(config.batchSize));
     double lossSum = 0.0;
@@ -431,6 +526,7 @@ Status trainEpoch(BuiltinCnn &model, const TrainData &data, const BatchMaker &ma
             return Status::cancelled();
         const int b = int(std::min<int64_t>(config.batchSize, n - seen));
         maker.fill(data, order.data() + seen, b, x.data(), y.data());
+        augmentBatch(config.augmentation, in, b, x.data(), augmentRng, scratch);
         const auto xt = torch::from_blob(x.data(), {b, in.channels, in.height, in.width});
         const auto yt = torch::from_blob(y.data(), {b}, torch::kLong);
 
@@ -542,13 +638,15 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
     shape.convWidth = config.width;
     shape.embeddingDim = config.embeddingDim;
     shape.classes = int(classes.size());
+    shape.batchNorm = config.network == BuiltinNetwork::BnCnn;
     const BatchMaker maker(in);
+    const bool hasOptimizerState = config.momentum > 0.0;
 
     ModelSpec spec;
     spec.directory = dir.string();
     spec.classes = classes;
     spec.input = in;
-    spec.architecture = "builtin-cnn";
+    spec.architecture = builtinNetworkName(config.network);
     spec.width = config.width;
     spec.embeddingDim = config.embeddingDim;
 
@@ -599,6 +697,8 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
     record.trainCount = n;
     record.timeBudgetSeconds = adaptive.enabled ? adaptive.timeBudgetSeconds : 0.0;
     record.maxEpochs = adaptive.enabled ? adaptive.maxEpochs : config.epochs;
+    record.network = builtinNetworkName(config.network);
+    record.augmentation = augmentationName(config.augmentation);
 
     // --- the validation run (adaptive mode)
     if (adaptive.enabled) {
@@ -609,13 +709,19 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
             splitForValidation(trainData, nVal, config.seed, &fit, &val);
             const int64_t nFit = fit.count();
             BuiltinCnn model = freshModel(shape, config.seed);
-            if (resumed && st.epoch >= 1 && !loadWeights(model, shape, dir / st.weights)) {
+            std::unique_ptr<torch::optim::SGD> optimizer = makeOptimizer(model, config);
+            if (resumed && st.epoch >= 1 &&
+                (!loadWeights(model, shape, dir / st.weights) ||
+                 (hasOptimizerState && !loadOptimizer(*optimizer, dir / st.optimizer)))) {
                 st = ResumeState{};
                 st.phase = 1;
+                model = freshModel(shape, config.seed);
+                optimizer = makeOptimizer(model, config);
             }
             double phaseSeconds = 0.0;
             int phaseEpochs = 0;
             std::string previousWeights = st.weights;
+            std::string previousOptimizer = st.optimizer;
             for (int epoch = st.epoch + 1;; ++epoch) {
                 const Clock::time_point epochStart = Clock::now();
                 int bestEpoch = 0, sinceBest = 0;
@@ -630,7 +736,7 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
                 EpochResult r;
                 const double lr = stepRateForEpoch(config, epoch);
                 Status s = trainEpoch(
-                    model, fit, maker, config, epoch, orderSeed(config.seed, 1, epoch), lr,
+                    model, *optimizer, fit, maker, config, epoch, orderSeed(config.seed, 1, epoch), lr,
                     [&](int64_t seen, double loss) { report(1, epoch, adaptive.maxEpochs, seen, nFit, loss); },
                     cancel, &r);
                 Evaluation eval;
@@ -673,16 +779,18 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
                     st.phase = 2;
                     st.epoch = 0;
                     st.weights.clear();
+                    st.optimizer.clear();
                     st.bestEpoch = bestEpoch;
                     st.chosenEpochs = std::max(1, chosen);
                     st.stop = *stop;
                     st.searchSeconds = elapsed();
                     st.elapsedSeconds = elapsed();
                     TL_RETURN_IF_ERROR(writeResumeState(dir, fingerprint, st));
-                    if (!previousWeights.empty()) {
-                        std::error_code ec;
+                    std::error_code ec;
+                    if (!previousWeights.empty())
                         fs::remove(dir / previousWeights, ec);
-                    }
+                    if (!previousOptimizer.empty())
+                        fs::remove(dir / previousOptimizer, ec);
                     break;
                 }
                 // The resume state: the weights, then the state naming them, then the
@@ -691,12 +799,18 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
                 st.weights = "search-" + std::to_string(epoch) + ".pt";
                 st.elapsedSeconds = elapsed();
                 TL_RETURN_IF_ERROR(saveCheckpoint(model, dir / st.weights));
-                TL_RETURN_IF_ERROR(writeResumeState(dir, fingerprint, st));
-                if (!previousWeights.empty()) {
-                    std::error_code ec;
-                    fs::remove(dir / previousWeights, ec);
+                if (hasOptimizerState) {
+                    st.optimizer = "optim-1-" + std::to_string(epoch) + ".pt";
+                    TL_RETURN_IF_ERROR(saveOptimizer(*optimizer, dir / st.optimizer));
                 }
+                TL_RETURN_IF_ERROR(writeResumeState(dir, fingerprint, st));
+                std::error_code ec;
+                if (!previousWeights.empty())
+                    fs::remove(dir / previousWeights, ec);
+                if (!previousOptimizer.empty())
+                    fs::remove(dir / previousOptimizer, ec);
                 previousWeights = st.weights;
+                previousOptimizer = st.optimizer;
             }
         }
         record.stop = st.stop;
@@ -710,10 +824,12 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
     const int epochs = adaptive.enabled ? st.chosenEpochs : config.epochs;
     record.epochs = epochs;
     BuiltinCnn model = freshModel(shape, config.seed);
+    std::unique_ptr<torch::optim::SGD> optimizer = makeOptimizer(model, config);
     int firstEpoch = 1;
     std::vector<EpochReport> &reports = outcome.epochs;
     if (resumed && st.phase == phase && st.epoch >= 1) {
-        if (loadWeights(model, shape, dir / st.weights)) {
+        if (loadWeights(model, shape, dir / st.weights) &&
+            (!hasOptimizerState || loadOptimizer(*optimizer, dir / st.optimizer))) {
             firstEpoch = st.epoch + 1;
             spec.checkpoints = st.checkpoints;
             reports = st.reports;
@@ -721,9 +837,12 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
             st.epoch = 0;
             st.checkpoints.clear();
             st.reports.clear();
+            model = freshModel(shape, config.seed);
+            optimizer = makeOptimizer(model, config);
         }
     }
     std::string previousStateWeights;
+    std::string previousOptimizer;
 
     auto cancelled = [&](int epoch) {
         return Status::cancelled("training cancelled in epoch " + std::to_string(epoch) + "; " +
@@ -737,7 +856,7 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
         er.learningRate = learningRateForEpoch(config, epoch, epochs);
         EpochResult r;
         const Status s = trainEpoch(
-            model, trainData, maker, config, epoch, orderSeed(config.seed, phase, epoch), er.learningRate,
+            model, *optimizer, trainData, maker, config, epoch, orderSeed(config.seed, phase, epoch), er.learningRate,
             [&](int64_t seen, double loss) { report(phase, epoch, epochs, seen, n, loss); }, cancel, &r);
         if (s.isCancelled())
             return cancelled(epoch);
@@ -780,12 +899,18 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
             st.checkpoints = spec.checkpoints;
             st.reports = reports;
             st.elapsedSeconds = elapsed();
-            TL_RETURN_IF_ERROR(writeResumeState(dir, fingerprint, st));
-            if (!previousStateWeights.empty() && previousStateWeights.rfind("state-", 0) == 0) {
-                std::error_code ec;
-                fs::remove(dir / previousStateWeights, ec);
+            if (hasOptimizerState) {
+                st.optimizer = "optim-" + std::to_string(phase) + "-" + std::to_string(epoch) + ".pt";
+                TL_RETURN_IF_ERROR(saveOptimizer(*optimizer, dir / st.optimizer));
             }
+            TL_RETURN_IF_ERROR(writeResumeState(dir, fingerprint, st));
+            std::error_code ec;
+            if (!previousStateWeights.empty() && previousStateWeights.rfind("state-", 0) == 0)
+                fs::remove(dir / previousStateWeights, ec);
+            if (!previousOptimizer.empty())
+                fs::remove(dir / previousOptimizer, ec);
             previousStateWeights = weights;
+            previousOptimizer = st.optimizer;
         } else {
             // The record goes before the resume state is removed: a crash between the two
             // redoes at most the last epoch and rewrites the record.
@@ -805,6 +930,59 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
 }
 
 } // namespace
+
+const char *builtinNetworkName(BuiltinNetwork n)
+{
+    return n == BuiltinNetwork::BnCnn ? kBuiltinBnCnnArchitecture : kBuiltinCnnArchitecture;
+}
+
+bool parseBuiltinNetwork(const std::string &name, BuiltinNetwork *out)
+{
+    if (name == kBuiltinCnnArchitecture || name == "cnn")
+        *out = BuiltinNetwork::Cnn;
+    else if (name == kBuiltinBnCnnArchitecture || name == "bn-cnn")
+        *out = BuiltinNetwork::BnCnn;
+    else
+        return false;
+    return true;
+}
+
+const char *augmentationName(Augmentation a)
+{
+    switch (a) {
+    case Augmentation::Shift:
+        return "shift";
+    case Augmentation::ShiftFlip:
+        return "flip";
+    case Augmentation::None:
+        break;
+    }
+    return "none";
+}
+
+bool parseAugmentation(const std::string &name, Augmentation *out)
+{
+    if (name == "none")
+        *out = Augmentation::None;
+    else if (name == "shift")
+        *out = Augmentation::Shift;
+    else if (name == "flip")
+        *out = Augmentation::ShiftFlip;
+    else
+        return false;
+    return true;
+}
+
+void TrainConfig::useBatchNormNetwork()
+{
+    network = BuiltinNetwork::BnCnn;
+    width = 32;
+    embeddingDim = 256;
+    batchSize = 128;
+    momentum = 0.9;
+    weightDecay = 5e-4;
+    augmentation = Augmentation::Shift;
+}
 
 const char *lrScheduleName(LrSchedule s)
 {
@@ -862,6 +1040,11 @@ Result<TrainOutcome> trainBuiltinCnn(const TrainData &train, const TrainData &te
     if (!(config.learningRate > 0.0) || !std::isfinite(config.learningRate) || !(config.lrDecay > 0.0) ||
         !std::isfinite(config.lrDecay))
         return Status::invalid("training: the learning rate and its decay factor must be positive numbers");
+    if (!(config.momentum >= 0.0 && config.momentum < 1.0) || !(config.weightDecay >= 0.0) ||
+        !std::isfinite(config.weightDecay))
+        return Status::invalid("training: momentum must be in [0, 1) and weight decay 0 or more");
+    if (config.network == BuiltinNetwork::BnCnn && (train.input.height < 8 || train.input.width < 8))
+        return Status::invalid("training: the batch-norm network needs images of at least 8×8 pixels");
     if (train.count() == 0)
         return Status::invalid("training: there are no training examples");
     if (config.adaptive.enabled) {

@@ -74,6 +74,8 @@ std::string trainingRecordToJson(const TrainingRecord &r)
                         {"search_seconds", r.searchSeconds},
                         {"seconds", r.seconds},
                         {"validation", curve},
+                        {"network", QString::fromStdString(r.network)},
+                        {"augmentation", QString::fromStdString(r.augmentation)},
                         {"summary", QString::fromStdString(r.summary())}};
     return QJsonDocument(o).toJson().toStdString();
 }
@@ -98,6 +100,8 @@ Result<TrainingRecord> parseTrainingRecord(const std::string &json)
     r.timeBudgetSeconds = o.value("time_budget_seconds").toDouble();
     r.searchSeconds = o.value("search_seconds").toDouble();
     r.seconds = o.value("seconds").toDouble();
+    r.network = o.value("network").toString("builtin-cnn").toStdString();
+    r.augmentation = o.value("augmentation").toString("none").toStdString();
     for (const auto &v : o.value("validation").toArray()) {
         const QJsonObject p = v.toObject();
         r.validation.push_back({p.value("epoch").toInt(), p.value("accuracy").toDouble(), p.value("loss").toDouble(),

@@ -48,6 +48,10 @@ struct TrainingRecord {
     double searchSeconds = 0.0; // the first phase
     double seconds = 0.0;       // both phases (across interruptions)
     std::vector<ValidationPoint> validation;
+    // Which built-in network and augmentation (trainer.h names; absent from records
+    // written before the batch-norm network existed: the small CNN, none).
+    std::string network = "builtin-cnn";
+    std::string augmentation = "none";
 
     // Validation accuracy at the last first-phase epoch minus the one before; 0 with
     // fewer than two points.

@@ -1,9 +1,11 @@
 // Project ▸ Train Model…: adaptive training by default with the command line's defaults
 // (time budget, at most N epochs, patience); the adaptive settings reach the config and
-// are disabled once a fixed epoch count is chosen.
+// are disabled once a fixed epoch count is chosen. The network choice brings its recipe
+// and its default augmentation, which the person may still change.
 
 #include "trainmodeldialog.h"
 
+#include <QComboBox>
 #include <QSpinBox>
 #include <QtTest>
 
@@ -14,6 +16,8 @@ class TestTrainModelDialog : public QObject {
 private slots:
     void config_data();
     void config();
+    void network_data();
+    void network();
 };
 
 void TestTrainModelDialog::config_data()
@@ -64,6 +68,45 @@ void TestTrainModelDialog::config()
         QCOMPARE(config.adaptive.maxEpochs, maxEpochs);
         QCOMPARE(config.adaptive.patience, patience);
     }
+}
+
+void TestTrainModelDialog::network_data()
+{
+    QTest::addColumn<int>("network");
+    QTest::addColumn<int>("augmentation"); // −1: the network's default
+    QTest::addColumn<int>("expectedAugmentation");
+    QTest::newRow("small CNN") << int(BuiltinNetwork::Cnn) << -1 << int(Augmentation::None);
+    QTest::newRow("batch-norm CNN") << int(BuiltinNetwork::BnCnn) << -1 << int(Augmentation::Shift);
+    QTest::newRow("batch-norm CNN, mirrored") << int(BuiltinNetwork::BnCnn) << int(Augmentation::ShiftFlip)
+                                              << int(Augmentation::ShiftFlip);
+    QTest::newRow("small CNN, shifted") << int(BuiltinNetwork::Cnn) << int(Augmentation::Shift)
+                                        << int(Augmentation::Shift);
+}
+
+void TestTrainModelDialog::network()
+{
+    QFETCH(int, network);
+    QFETCH(int, augmentation);
+    QFETCH(int, expectedAugmentation);
+    TrainModelDialog dialog;
+    QCOMPARE(dialog.networkBox()->currentData().toInt(), int(BuiltinNetwork::Cnn));
+    QCOMPARE(dialog.augmentationBox()->currentData().toInt(), int(Augmentation::None));
+    // Through the batch-norm network and back, as a person trying both would.
+    dialog.networkBox()->setCurrentIndex(dialog.networkBox()->findData(int(BuiltinNetwork::BnCnn)));
+    dialog.networkBox()->setCurrentIndex(dialog.networkBox()->findData(network));
+    if (augmentation >= 0)
+        dialog.augmentationBox()->setCurrentIndex(dialog.augmentationBox()->findData(augmentation));
+    const TrainConfig config = dialog.config();
+    QCOMPARE(int(config.network), network);
+    QCOMPARE(int(config.augmentation), expectedAugmentation);
+    TrainConfig recipe;
+    if (network == int(BuiltinNetwork::BnCnn))
+        recipe.useBatchNormNetwork();
+    QCOMPARE(config.width, recipe.width);
+    QCOMPARE(config.embeddingDim, recipe.embeddingDim);
+    QCOMPARE(config.momentum, recipe.momentum);
+    QCOMPARE(config.batchSize, recipe.batchSize);
+    QVERIFY(config.adaptive.enabled);
 }
 
 QTEST_MAIN(TestTrainModelDialog)

@@ -101,7 +101,7 @@ int cmdCrossValidate(Context &c)
     auto db = openProject(c.positional[0]);
     if (!db.ok())
         return fail(db.status());
-    cfg.train.epochs = defaultCrossValidationEpochs(**db);
+    cfg.train = defaultCrossValidationTrainConfig(**db);
     if (c.parser.isSet("epochs")) {
         bool ok = false;
         cfg.train.epochs = c.parser.value("epochs").toInt(&ok);

@@ -26,9 +26,15 @@ int cmdTrain(Context &c)
     TrainConfig cfg = TrainConfig::adaptiveDefault();
     if (!applyEpochOptions(c.parser, &cfg))
         return usage("train: --epochs, --max-epochs and --patience must be positive, --time-budget 0 or more");
-    cfg.width = c.parser.value("width").toInt();
-    cfg.embeddingDim = c.parser.value("embedding-dim").toInt();
-    cfg.batchSize = c.parser.value("batch").toInt();
+    // The network first: it brings its own width, embedding, batch and SGD recipe.
+    if (!applyNetworkOptions(c.parser, &cfg))
+        return usage("train: --network must be cnn or bn-cnn, --augment none, shift or flip");
+    if (c.parser.isSet("width"))
+        cfg.width = c.parser.value("width").toInt();
+    if (c.parser.isSet("embedding-dim"))
+        cfg.embeddingDim = c.parser.value("embedding-dim").toInt();
+    if (c.parser.isSet("batch"))
+        cfg.batchSize = c.parser.value("batch").toInt();
     cfg.learningRate = c.parser.value("lr").toDouble();
     cfg.lrDecay = c.parser.value("lr-decay").toDouble();
     cfg.lrDecayEvery = c.parser.value("lr-decay-every").toInt();
@@ -74,13 +80,19 @@ void trainOptions(CommandOptions &p)
     // The defaults are the engine's (TrainConfig), so the help and the training agree;
     // CommandOptions prints them.
     const TrainConfig d;
+    TrainConfig bn;
+    bn.useBatchNormNetwork();
     auto option = [&](const char *name, const char *what, const char *value, const QString &def) {
         p.addOption({name, what, value, def});
     };
+    auto perNetwork = [&](const char *name, const char *what, int cnn, int bnCnn) {
+        p.addOption({name, QString("%1 Default: %2 (cnn), %3 (bn-cnn).").arg(what).arg(cnn).arg(bnCnn), "n"});
+    };
     addEpochOptions(p);
-    option("width", "Channels of the first convolution.", "n", QString::number(d.width));
-    option("embedding-dim", "Size of the embedding fed to fc.", "n", QString::number(d.embeddingDim));
-    option("batch", "Batch size.", "n", QString::number(d.batchSize));
+    addNetworkOptions(p, true);
+    perNetwork("width", "Channels of the first convolution.", d.width, bn.width);
+    perNetwork("embedding-dim", "Size of the embedding fed to fc.", d.embeddingDim, bn.embeddingDim);
+    perNetwork("batch", "Batch size.", d.batchSize, bn.batchSize);
     option("lr", "Initial learning rate.", "rate", QString::number(d.learningRate));
     QCommandLineOption schedule = lrScheduleOption(lrScheduleName(d.schedule));
     schedule.setDefaultValue(lrScheduleName(d.schedule));
