@@ -835,7 +835,9 @@ void MainWindow::trainModel()
     if (dialog.exec() != QDialog::Accepted)
         return;
     const TrainConfig config = dialog.config();
-    const QString name = QStringLiteral("builtin-cnn-%1").arg(QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
+    const QString name = QStringLiteral("%1-%2")
+                             .arg(QString::fromLatin1(builtinNetworkName(config.network)),
+                                  QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
     trackJob(m_jobs->trainModel(m_session->path(), config, name));
     // A new model needs its factors; queued behind training (and cancelled with it).
     trackJob(m_jobs->computeFactors(m_session->path()));

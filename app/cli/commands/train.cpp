@@ -47,7 +47,9 @@ int cmdTrain(Context &c)
         return usage("train: width, embedding-dim, batch and checkpoint-every must be positive, lr > 0");
     ModelRunner::setThreads(c.parser.value("threads").toInt());
     const auto t0 = std::chrono::steady_clock::now();
-    auto id = trainProjectModel(**db, cfg, c.parser.value("name").toStdString(), progressPrinter(c.quiet), &g_cancel);
+    const std::string name =
+        c.parser.isSet("name") ? c.parser.value("name").toStdString() : std::string(builtinNetworkName(cfg.network));
+    auto id = trainProjectModel(**db, cfg, name, progressPrinter(c.quiet), &g_cancel);
     if (!id.ok())
         return fail(id.status());
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -101,7 +103,7 @@ void trainOptions(CommandOptions &p)
     option("lr-decay-every", "Epochs per decay step.", "n", QString::number(d.lrDecayEvery));
     option("checkpoint-every", "Epochs between checkpoints.", "n", QString::number(d.checkpointEvery));
     option("seed", "Random seed.", "n", QString::number(d.seed));
-    p.addOption({"name", "Model name.", "name", "builtin-cnn"});
+    p.addOption({"name", "Model name. Default: the network's name (builtin-cnn, builtin-bn-cnn).", "name"});
     p.addOption(threadsOption());
 }
 
