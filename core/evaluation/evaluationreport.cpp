@@ -382,8 +382,9 @@ QString markdown(const EvaluationReport &r, const Plots &plots, const std::optio
                                        .arg(t.learningRate)
                                        .arg(t.lrDecay)
                                        .arg(t.lrDecayEvery);
-    const QString network = t.network == BuiltinNetwork::BnCnn
-                                ? QString("the built-in batch-norm CNN (`%1`, width %2, embedding %3)")
+    const QString network = t.network != BuiltinNetwork::Cnn
+                                ? QString("the built-in %1 (`%2`, width %3, embedding %4)")
+                                      .arg(t.network == BuiltinNetwork::Vgg ? "VGG-style CNN" : "batch-norm CNN")
                                       .arg(builtinNetworkName(t.network))
                                       .arg(t.width)
                                       .arg(t.embeddingDim)

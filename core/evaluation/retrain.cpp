@@ -94,8 +94,9 @@ Result<TrainConfig> recordedTrainConfig(ProjectDb &db, int64_t modelId)
     if (!isBuiltinArchitecture(spec->architecture))
         return Status::invalid(model->directory + ": model '" + model->name
                                + "' was not trained by TracLens, so there is no configuration to repeat");
-    if (spec->architecture == kBuiltinBnCnnArchitecture)
-        c.useBatchNormNetwork();
+    BuiltinNetwork network = BuiltinNetwork::Cnn;
+    if (parseBuiltinNetwork(spec->architecture, &network))
+        c.useNetwork(network);
     c.width = spec->width > 0 ? spec->width : c.width;
     c.embeddingDim = spec->embeddingDim > 0 ? spec->embeddingDim : (model->embeddingDim > 0 ? model->embeddingDim : c.embeddingDim);
     auto epochs = db.epochs(modelId);

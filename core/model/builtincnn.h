@@ -9,6 +9,8 @@
 // The batch-norm variant ("builtin-bn-cnn", BuiltinCnnShape::batchNorm), width w:
 //   three blocks of conv3×3(no bias) batch-norm ReLU maxpool2 with w, 2w, 4w channels
 //   → flatten → dropout → linear(4w·⌊H/8⌋·⌊W/8⌋ → D) ReLU = h → dropout → fc(D → K).
+// The VGG-style variant ("builtin-vgg", convsPerBlock 2) has two such convolutions with batch
+// norm per block (conv1, bn1, conv1b, bn1b, ...), pooling after the second.
 // Dropout acts only in training; h is the eval-mode output (running batch statistics).
 // Parameter names ("conv1.weight", "hidden.bias", "fc.weight", ...) are part of the
 // checkpoint format: torch::load matches them by name, so renaming a member breaks
@@ -28,6 +30,7 @@ struct BuiltinCnnShape {
     int embeddingDim = 64;  // D
     int classes = 10;       // K
     bool batchNorm = false; // the "builtin-bn-cnn" variant
+    int convsPerBlock = 1;  // 2: the "builtin-vgg" variant (with batchNorm)
 
     // The pooled feature map must keep at least one pixel.
     bool valid() const
@@ -67,6 +70,17 @@ public:
                                                                    .padding(1)
                                                                    .bias(false)));
             bn3 = register_module("bn3", torch::nn::BatchNorm2d(4 * s.convWidth));
+            if (s.convsPerBlock == 2) {
+                auto conv = [](int c) {
+                    return torch::nn::Conv2d(torch::nn::Conv2dOptions(c, c, 3).padding(1).bias(false));
+                };
+                conv1b = register_module("conv1b", conv(s.convWidth));
+                bn1b = register_module("bn1b", torch::nn::BatchNorm2d(s.convWidth));
+                conv2b = register_module("conv2b", conv(2 * s.convWidth));
+                bn2b = register_module("bn2b", torch::nn::BatchNorm2d(2 * s.convWidth));
+                conv3b = register_module("conv3b", conv(4 * s.convWidth));
+                bn3b = register_module("bn3b", torch::nn::BatchNorm2d(4 * s.convWidth));
+            }
         }
         hidden = register_module("hidden", torch::nn::Linear(s.flatFeatures(), s.embeddingDim));
         fc = register_module("fc", torch::nn::Linear(s.embeddingDim, s.classes));
@@ -77,10 +91,16 @@ public:
     {
         if (batchNorm) {
             // Same im2col route for the first convolution as below.
-            auto y = torch::thnn_conv2d(x, conv1->weight, {3, 3}, {}, {1, 1}, {1, 1});
-            y = torch::max_pool2d(torch::relu(bn1->forward(y)), 2);
-            y = torch::max_pool2d(torch::relu(bn2->forward(conv2->forward(y))), 2);
-            y = torch::max_pool2d(torch::relu(bn3->forward(conv3->forward(y))), 2);
+            auto y = torch::relu(bn1->forward(torch::thnn_conv2d(x, conv1->weight, {3, 3}, {}, {1, 1}, {1, 1})));
+            if (conv1b)
+                y = torch::relu(bn1b->forward(conv1b->forward(y)));
+            y = torch::relu(bn2->forward(conv2->forward(torch::max_pool2d(y, 2))));
+            if (conv2b)
+                y = torch::relu(bn2b->forward(conv2b->forward(y)));
+            y = torch::relu(bn3->forward(conv3->forward(torch::max_pool2d(y, 2))));
+            if (conv3b)
+                y = torch::relu(bn3b->forward(conv3b->forward(y)));
+            y = torch::max_pool2d(y, 2);
             y = torch::dropout(y.flatten(1), kDropout, is_training());
             return torch::relu(hidden->forward(y));
         }
@@ -107,6 +127,8 @@ public:
     torch::nn::Conv2d conv2;
     torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
     torch::nn::Conv2d conv3{nullptr};
+    torch::nn::Conv2d conv1b{nullptr}, conv2b{nullptr}, conv3b{nullptr};
+    torch::nn::BatchNorm2d bn1b{nullptr}, bn2b{nullptr}, bn3b{nullptr};
     torch::nn::Linear hidden;
     torch::nn::Linear fc;
 };
@@ -141,6 +163,28 @@ def embed(self, x):
     y = torch.conv2d(y, self.conv3_weight, None, [1, 1], [1, 1])
     y = torch.batch_norm(y, self.bn3_weight, self.bn3_bias, self.bn3_running_mean, self.bn3_running_var, False, 0.1, 1e-5, False)
     y = torch.max_pool2d(torch.relu(y), [2, 2])
+    return torch.relu(torch.linear(torch.flatten(y, 1), self.hidden_weight, self.hidden_bias))
+
+def forward(self, x):
+    return torch.linear(self.embed(x), self.fc_weight, self.fc_bias)
+)JIT";
+
+// The VGG-style variant's embed, likewise.
+constexpr const char *kBuiltinVggScript = R"JIT(
+def embed(self, x):
+    y = torch.conv2d(x, self.conv1_weight, None, [1, 1], [1, 1])
+    y = torch.relu(torch.batch_norm(y, self.bn1_weight, self.bn1_bias, self.bn1_running_mean, self.bn1_running_var, False, 0.1, 1e-5, False))
+    y = torch.conv2d(y, self.conv1b_weight, None, [1, 1], [1, 1])
+    y = torch.relu(torch.batch_norm(y, self.bn1b_weight, self.bn1b_bias, self.bn1b_running_mean, self.bn1b_running_var, False, 0.1, 1e-5, False))
+    y = torch.conv2d(torch.max_pool2d(y, [2, 2]), self.conv2_weight, None, [1, 1], [1, 1])
+    y = torch.relu(torch.batch_norm(y, self.bn2_weight, self.bn2_bias, self.bn2_running_mean, self.bn2_running_var, False, 0.1, 1e-5, False))
+    y = torch.conv2d(y, self.conv2b_weight, None, [1, 1], [1, 1])
+    y = torch.relu(torch.batch_norm(y, self.bn2b_weight, self.bn2b_bias, self.bn2b_running_mean, self.bn2b_running_var, False, 0.1, 1e-5, False))
+    y = torch.conv2d(torch.max_pool2d(y, [2, 2]), self.conv3_weight, None, [1, 1], [1, 1])
+    y = torch.relu(torch.batch_norm(y, self.bn3_weight, self.bn3_bias, self.bn3_running_mean, self.bn3_running_var, False, 0.1, 1e-5, False))
+    y = torch.conv2d(y, self.conv3b_weight, None, [1, 1], [1, 1])
+    y = torch.relu(torch.batch_norm(y, self.bn3b_weight, self.bn3b_bias, self.bn3b_running_mean, self.bn3b_running_var, False, 0.1, 1e-5, False))
+    y = torch.max_pool2d(y, [2, 2])
     return torch.relu(torch.linear(torch.flatten(y, 1), self.hidden_weight, self.hidden_bias))
 
 def forward(self, x):

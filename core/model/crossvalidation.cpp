@@ -288,8 +288,8 @@ TrainConfig defaultCrossValidationTrainConfig(ProjectDb &db)
     if (!record.ok() || !record->has_value())
         return c;
     BuiltinNetwork network = BuiltinNetwork::Cnn;
-    if (parseBuiltinNetwork((*record)->network, &network) && network == BuiltinNetwork::BnCnn)
-        c.useBatchNormNetwork();
+    if (parseBuiltinNetwork((*record)->network, &network))
+        c.useNetwork(network);
     Augmentation augmentation = c.augmentation;
     if (parseAugmentation((*record)->augmentation, &augmentation))
         c.augmentation = augmentation;

@@ -150,7 +150,8 @@ Status ModelRunner::Impl::loadBuiltin(const ModelSpec &spec)
     shape.convWidth = spec.width > 0 ? spec.width : 16;
     shape.embeddingDim = spec.embeddingDim > 0 ? spec.embeddingDim : 64;
     shape.classes = int(spec.classes.size());
-    shape.batchNorm = spec.architecture == kBuiltinBnCnnArchitecture;
+    shape.batchNorm = spec.architecture != kBuiltinCnnArchitecture;
+    shape.convsPerBlock = spec.architecture == kBuiltinVggArchitecture ? 2 : 1;
     const std::string least = shape.batchNorm ? "8×8" : "4×4";
     if (!shape.valid())
         return Status::invalid(path + ": the manifest describes a " + spec.architecture +
@@ -335,7 +336,9 @@ void ModelRunner::Impl::buildFastPath()
                 if (name.find("num_batches_tracked") == std::string::npos)
                     source.register_buffer(name, b.value().detach());
             }
-            source.define(cnn->batchNorm ? kBuiltinBnCnnScript : kBuiltinCnnScript);
+            source.define(!cnn->batchNorm ? kBuiltinCnnScript
+                          : cnn->conv1b  ? kBuiltinVggScript
+                                         : kBuiltinBnCnnScript);
         } else {
             source = *script;
         }
@@ -392,7 +395,7 @@ Result<std::unique_ptr<ModelRunner>> ModelRunner::load(const ModelSpec &spec, si
         // Not InferenceMode: parameters created under it would become inference tensors,
         // which later autograd users of the module (none today) could not touch.
         torch::NoGradGuard noGrad;
-        if (spec.architecture == kBuiltinCnnArchitecture || spec.architecture == kBuiltinBnCnnArchitecture) {
+        if (isBuiltinArchitecture(spec.architecture)) {
             TL_RETURN_IF_ERROR(impl->loadBuiltin(spec));
         } else if (spec.architecture.empty()) {
             TL_RETURN_IF_ERROR(impl->loadScript());

@@ -326,10 +326,11 @@ Status readArchitecture(const QJsonObject &root, const ManifestErrors &err, Mode
         return err.invalid("architecture.type must be a string");
     if (!isBuiltinArchitecture(toStd(type.toString())))
         return err.unsupported("architecture.type '" + toStd(type.toString()) + "' is not known (only '" +
-                               kBuiltinCnnArchitecture + "' and '" + kBuiltinBnCnnArchitecture + "')");
+                               kBuiltinCnnArchitecture + "', '" + kBuiltinBnCnnArchitecture + "' and '" +
+                               kBuiltinVggArchitecture + "')");
     spec->architecture = toStd(type.toString());
     // Defaults are TrainConfig's, so a hand-written manifest may omit them.
-    const bool bn = spec->architecture == kBuiltinBnCnnArchitecture;
+    const bool bn = spec->architecture != kBuiltinCnnArchitecture;
     spec->width = bn ? 32 : 16;
     spec->embeddingDim = bn ? 256 : 64;
     const QJsonValue width = a.value(QLatin1String("width"));

@@ -11,7 +11,8 @@
 // exported method embed(x) → [N,D], and a torch.nn.Linear submodule `fc` (D→K).
 // Models trained by TracLens itself use the same file with an extra
 // "architecture": {"type": "builtin-cnn", "width": 16, "embedding_dim": 64} (or
-// "builtin-bn-cnn", the batch-norm variant: defaults width 32, embedding 256) and
+// "builtin-bn-cnn", the batch-norm variant, or "builtin-vgg", its two-convolutions-per-block
+// form: defaults width 32, embedding 256) and
 // checkpoints saved by LibTorch's serializer; they are loaded by the same ModelRunner.
 //
 // The input object may carry the torchvision recipe the model was trained with:
@@ -53,7 +54,7 @@ struct ModelSpec {
     std::vector<std::string> classes;
     InputSpec input;
     std::vector<CheckpointSpec> checkpoints;
-    std::string architecture;  // "" for TorchScript, kBuiltinCnnArchitecture or kBuiltinBnCnnArchitecture
+    std::string architecture;  // "" for TorchScript, else one of the kBuiltin*Architecture names
     int width = 0;             // built-in CNN width (channels of the first conv)
     int embeddingDim = 0;      // built-in CNN embedding size D (64 when the file omits it)
 
@@ -64,9 +65,10 @@ constexpr const char *kModelFormat = "traclens-model/1";
 // The built-in networks (trainer.h): the small CNN and its batch-norm variant.
 constexpr const char *kBuiltinCnnArchitecture = "builtin-cnn";
 constexpr const char *kBuiltinBnCnnArchitecture = "builtin-bn-cnn";
+constexpr const char *kBuiltinVggArchitecture = "builtin-vgg";
 inline bool isBuiltinArchitecture(const std::string &a)
 {
-    return a == kBuiltinCnnArchitecture || a == kBuiltinBnCnnArchitecture;
+    return a == kBuiltinCnnArchitecture || a == kBuiltinBnCnnArchitecture || a == kBuiltinVggArchitecture;
 }
 constexpr const char *kModelManifestName = "traclens-model.json";
 

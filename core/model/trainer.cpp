@@ -638,7 +638,8 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
     shape.convWidth = config.width;
     shape.embeddingDim = config.embeddingDim;
     shape.classes = int(classes.size());
-    shape.batchNorm = config.network == BuiltinNetwork::BnCnn;
+    shape.batchNorm = config.network != BuiltinNetwork::Cnn;
+    shape.convsPerBlock = config.network == BuiltinNetwork::Vgg ? 2 : 1;
     const BatchMaker maker(in);
     const bool hasOptimizerState = config.momentum > 0.0;
 
@@ -933,7 +934,15 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
 
 const char *builtinNetworkName(BuiltinNetwork n)
 {
-    return n == BuiltinNetwork::BnCnn ? kBuiltinBnCnnArchitecture : kBuiltinCnnArchitecture;
+    switch (n) {
+    case BuiltinNetwork::BnCnn:
+        return kBuiltinBnCnnArchitecture;
+    case BuiltinNetwork::Vgg:
+        return kBuiltinVggArchitecture;
+    case BuiltinNetwork::Cnn:
+        break;
+    }
+    return kBuiltinCnnArchitecture;
 }
 
 bool parseBuiltinNetwork(const std::string &name, BuiltinNetwork *out)
@@ -942,6 +951,8 @@ bool parseBuiltinNetwork(const std::string &name, BuiltinNetwork *out)
         *out = BuiltinNetwork::Cnn;
     else if (name == kBuiltinBnCnnArchitecture || name == "bn-cnn")
         *out = BuiltinNetwork::BnCnn;
+    else if (name == kBuiltinVggArchitecture || name == "vgg")
+        *out = BuiltinNetwork::Vgg;
     else
         return false;
     return true;
@@ -973,9 +984,20 @@ bool parseAugmentation(const std::string &name, Augmentation *out)
     return true;
 }
 
-void TrainConfig::useBatchNormNetwork()
+void TrainConfig::useNetwork(BuiltinNetwork n)
 {
-    network = BuiltinNetwork::BnCnn;
+    if (n == BuiltinNetwork::Cnn) {
+        const TrainConfig plain;
+        network = n;
+        width = plain.width;
+        embeddingDim = plain.embeddingDim;
+        batchSize = plain.batchSize;
+        momentum = plain.momentum;
+        weightDecay = plain.weightDecay;
+        augmentation = plain.augmentation;
+        return;
+    }
+    network = n;
     width = 32;
     embeddingDim = 256;
     batchSize = 128;
@@ -1043,7 +1065,7 @@ Result<TrainOutcome> trainBuiltinCnn(const TrainData &train, const TrainData &te
     if (!(config.momentum >= 0.0 && config.momentum < 1.0) || !(config.weightDecay >= 0.0) ||
         !std::isfinite(config.weightDecay))
         return Status::invalid("training: momentum must be in [0, 1) and weight decay 0 or more");
-    if (config.network == BuiltinNetwork::BnCnn && (train.input.height < 8 || train.input.width < 8))
+    if (config.network != BuiltinNetwork::Cnn && (train.input.height < 8 || train.input.width < 8))
         return Status::invalid("training: the batch-norm network needs images of at least 8×8 pixels");
     if (train.count() == 0)
         return Status::invalid("training: there are no training examples");

@@ -6,6 +6,8 @@
 //  - "builtin-cnn" (the default, width w): conv3×3(C→w) ReLU maxpool2 → conv3×3(w→2w)
 //    ReLU maxpool2 → flatten → linear(→ embeddingDim) ReLU → fc(embeddingDim → K), trained
 //    with plain SGD (no momentum, so TracIn's first-order account of training holds).
+//  - "builtin-vgg": the batch-norm network with two convolutions per block (VGG-style,
+//    about 4× its multiply-adds), the same recipe. The strongest and slowest.
 //  - "builtin-bn-cnn" (width w, default 32): three blocks conv3×3 batch-norm ReLU maxpool2
 //    of w, 2w, 4w channels → dropout → linear(→ embeddingDim, default 256) ReLU → dropout
 //    → fc, trained with Nesterov momentum 0.9, weight decay 5e-4, batch 128 and random
@@ -108,9 +110,9 @@ enum class LrSchedule {
 const char *lrScheduleName(LrSchedule s);                 // "step", "cosine"
 bool parseLrSchedule(const std::string &name, LrSchedule *out); // false for an unknown name
 
-enum class BuiltinNetwork { Cnn, BnCnn };
-const char *builtinNetworkName(BuiltinNetwork n);              // "builtin-cnn", "builtin-bn-cnn"
-bool parseBuiltinNetwork(const std::string &name, BuiltinNetwork *out); // also "cnn", "bn-cnn"
+enum class BuiltinNetwork { Cnn, BnCnn, Vgg };
+const char *builtinNetworkName(BuiltinNetwork n);              // "builtin-cnn", "builtin-bn-cnn", "builtin-vgg"
+bool parseBuiltinNetwork(const std::string &name, BuiltinNetwork *out); // also "cnn", "bn-cnn", "vgg"
 
 // Random transformations of each training image, drawn per image and epoch from the
 // run's seed (so a resumed run sees the same ones). Never applied to validation, test or
@@ -153,7 +155,10 @@ struct TrainConfig {
 
     // Switches to the batch-norm network with its measured recipe: width 32, embedding
     // 256, batch 128, momentum 0.9, weight decay 5e-4, shifts. Other fields stay.
-    void useBatchNormNetwork();
+    void useBatchNormNetwork() { useNetwork(BuiltinNetwork::BnCnn); }
+    // Switches to `n` with its recipe: the plain defaults for the small CNN, the above for
+    // the batch-norm and VGG-style networks. Fields a recipe does not set stay.
+    void useNetwork(BuiltinNetwork n);
 
     // The configuration `train`, `demo` and Train Model use unless told a fixed epoch
     // count: adaptive, with a kDefaultTimeBudgetMinutes budget.

@@ -1,4 +1,4 @@
-// The built-in batch-norm network ("builtin-bn-cnn"): it learns the synthetic stripes,
+// The built-in batch-norm networks ("builtin-bn-cnn", "builtin-vgg"): they learn the synthetic stripes,
 // ModelRunner's optimised TorchScript copy (batch norm folded from its running
 // statistics) reproduces the trainer's accuracy, a run interrupted mid-way resumes to
 // the same checkpoints (momentum buffers included), augmentation is seeded, and
@@ -23,10 +23,10 @@ namespace {
 
 const std::vector<std::string> &kClasses = testing::stripeClasses();
 
-TrainConfig bnConfig(Augmentation augmentation)
+TrainConfig bnConfig(Augmentation augmentation, BuiltinNetwork network = BuiltinNetwork::BnCnn)
 {
     TrainConfig c = testing::tinyTrainConfig(4, 16, 32, 0.05, 3);
-    c.useBatchNormNetwork();
+    c.useNetwork(network);
     // Small enough for a fast test; the recipe (momentum, decay, network) stays.
     c.width = 4;
     c.embeddingDim = 16;
@@ -103,18 +103,22 @@ void TestBatchNormNetwork::initTestCase()
 
 void TestBatchNormNetwork::trainsAndRunsOptimised_data()
 {
+    QTest::addColumn<int>("network");
     QTest::addColumn<int>("augmentation");
-    QTest::newRow("no augmentation") << int(Augmentation::None);
-    QTest::newRow("shifts") << int(Augmentation::Shift);
-    QTest::newRow("shifts and mirrors") << int(Augmentation::ShiftFlip);
+    QTest::newRow("no augmentation") << int(BuiltinNetwork::BnCnn) << int(Augmentation::None);
+    QTest::newRow("shifts") << int(BuiltinNetwork::BnCnn) << int(Augmentation::Shift);
+    QTest::newRow("shifts and mirrors") << int(BuiltinNetwork::BnCnn) << int(Augmentation::ShiftFlip);
+    QTest::newRow("VGG-style, shifts") << int(BuiltinNetwork::Vgg) << int(Augmentation::Shift);
 }
 
 void TestBatchNormNetwork::trainsAndRunsOptimised()
 {
+    QFETCH(int, network);
     QFETCH(int, augmentation);
-    const std::string dir = m_tmp.filePath(QString("train-%1").arg(augmentation)).toStdString();
-    const auto reports = trainBuiltinCnn(m_train, m_test, kClasses, bnConfig(Augmentation(augmentation)), dir, {},
-                                         {}, nullptr);
+    const std::string dir = m_tmp.filePath(QString("train-%1-%2").arg(network).arg(augmentation)).toStdString();
+    const auto reports = trainBuiltinCnn(m_train, m_test, kClasses,
+                                         bnConfig(Augmentation(augmentation), BuiltinNetwork(network)), dir, {}, {},
+                                         nullptr);
     QVERIFY2(reports.ok(), reports.status().toString().c_str());
     QCOMPARE(reports->size(), size_t(3));
     const EpochReport &last = reports->back();
@@ -122,7 +126,7 @@ void TestBatchNormNetwork::trainsAndRunsOptimised()
 
     const Result<ModelSpec> spec = readModelSpec(dir);
     QVERIFY2(spec.ok(), spec.status().toString().c_str());
-    QCOMPARE(spec->architecture, std::string(kBuiltinBnCnnArchitecture));
+    QCOMPARE(spec->architecture, std::string(builtinNetworkName(BuiltinNetwork(network))));
     QCOMPARE(spec->width, 4);
     QCOMPARE(spec->embeddingDim, 16);
     // The manifest, three checkpoints and the training record: no optimizer state left.
@@ -130,7 +134,7 @@ void TestBatchNormNetwork::trainsAndRunsOptimised()
     // The record says which network and augmentation, so cross-validation can repeat them.
     const Result<TrainingRecord> record = readTrainingRecord(dir);
     QVERIFY2(record.ok(), record.status().toString().c_str());
-    QCOMPARE(record->network, std::string(kBuiltinBnCnnArchitecture));
+    QCOMPARE(record->network, std::string(builtinNetworkName(BuiltinNetwork(network))));
     QCOMPARE(record->augmentation, std::string(augmentationName(Augmentation(augmentation))));
     const Result<TrainingRecord> back = parseTrainingRecord(trainingRecordToJson(*record));
     QVERIFY(back.ok());
@@ -234,6 +238,7 @@ void TestBatchNormNetwork::names_data()
     QTest::newRow("short") << "bn-cnn" << true << int(BuiltinNetwork::BnCnn);
     QTest::newRow("architecture") << "builtin-bn-cnn" << true << int(BuiltinNetwork::BnCnn);
     QTest::newRow("small") << "cnn" << true << int(BuiltinNetwork::Cnn);
+    QTest::newRow("VGG-style") << "vgg" << true << int(BuiltinNetwork::Vgg);
     QTest::newRow("unknown") << "resnet" << false << 0;
 }
 

@@ -81,6 +81,7 @@ void TestTrainModelDialog::network_data()
                                               << int(Augmentation::ShiftFlip);
     QTest::newRow("small CNN, shifted") << int(BuiltinNetwork::Cnn) << int(Augmentation::Shift)
                                         << int(Augmentation::Shift);
+    QTest::newRow("VGG-style CNN") << int(BuiltinNetwork::Vgg) << -1 << int(Augmentation::Shift);
 }
 
 void TestTrainModelDialog::network()
@@ -100,8 +101,7 @@ void TestTrainModelDialog::network()
     QCOMPARE(int(config.network), network);
     QCOMPARE(int(config.augmentation), expectedAugmentation);
     TrainConfig recipe;
-    if (network == int(BuiltinNetwork::BnCnn))
-        recipe.useBatchNormNetwork();
+    recipe.useNetwork(BuiltinNetwork(network));
     QCOMPARE(config.width, recipe.width);
     QCOMPARE(config.embeddingDim, recipe.embeddingDim);
     QCOMPARE(config.momentum, recipe.momentum);

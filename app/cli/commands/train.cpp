@@ -28,7 +28,7 @@ int cmdTrain(Context &c)
         return usage("train: --epochs, --max-epochs and --patience must be positive, --time-budget 0 or more");
     // The network first: it brings its own width, embedding, batch and SGD recipe.
     if (!applyNetworkOptions(c.parser, &cfg))
-        return usage("train: --network must be cnn or bn-cnn, --augment none, shift or flip");
+        return usage("train: --network must be cnn, bn-cnn or vgg, --augment none, shift or flip");
     if (c.parser.isSet("width"))
         cfg.width = c.parser.value("width").toInt();
     if (c.parser.isSet("embedding-dim"))
