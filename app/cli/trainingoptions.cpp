@@ -132,7 +132,7 @@ void addNetworkOptions(CommandOptions &p, bool withDefaults)
     p.addOption({"augment",
                  QString("Random changes to training images: none, shift (up to 2 pixels) or flip (shift and "
                          "mirror; only for classes that survive mirroring). Default: %1.")
-                     .arg(withDefaults ? "none for cnn, shift for bn-cnn" : "as the model was trained"),
+                     .arg(withDefaults ? "none for cnn, shift for bn-cnn and vgg" : "as the model was trained"),
                  "none|shift|flip"});
 }
 
@@ -182,7 +182,7 @@ void addTrainOptions(CommandOptions &p, const std::optional<TrainConfig> &defaul
     p.addOption({"epochs", text("Epochs.", QString::number(d.epochs)), "n"});
     TrainConfig bn = d;
     bn.useBatchNormNetwork();
-    auto perNetwork = [&](int cnn, int bnCnn) { return QString("%1 (cnn), %2 (bn-cnn)").arg(cnn).arg(bnCnn); };
+    auto perNetwork = [&](int cnn, int bnCnn) { return QString("%1 (cnn), %2 (bn-cnn, vgg)").arg(cnn).arg(bnCnn); };
     p.addOption({"width", text("Channels of the first convolution.", perNetwork(d.width, bn.width)), "n"});
     p.addOption({"embedding-dim",
                  text("Size of the embedding fed to fc.", perNetwork(d.embeddingDim, bn.embeddingDim)), "n"});

@@ -88,7 +88,7 @@ void trainOptions(CommandOptions &p)
         p.addOption({name, what, value, def});
     };
     auto perNetwork = [&](const char *name, const char *what, int cnn, int bnCnn) {
-        p.addOption({name, QString("%1 Default: %2 (cnn), %3 (bn-cnn).").arg(what).arg(cnn).arg(bnCnn), "n"});
+        p.addOption({name, QString("%1 Default: %2 (cnn), %3 (bn-cnn, vgg).").arg(what).arg(cnn).arg(bnCnn), "n"});
     };
     addEpochOptions(p);
     addNetworkOptions(p, true);
@@ -103,7 +103,7 @@ void trainOptions(CommandOptions &p)
     option("lr-decay-every", "Epochs per decay step.", "n", QString::number(d.lrDecayEvery));
     option("checkpoint-every", "Epochs between checkpoints.", "n", QString::number(d.checkpointEvery));
     option("seed", "Random seed.", "n", QString::number(d.seed));
-    p.addOption({"name", "Model name. Default: the network's name (builtin-cnn, builtin-bn-cnn).", "name"});
+    p.addOption({"name", "Model name. Default: the network's name (builtin-cnn, builtin-bn-cnn, builtin-vgg).", "name"});
     p.addOption(threadsOption());
 }
 
