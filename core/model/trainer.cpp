@@ -149,23 +149,29 @@ bool evaluate(BuiltinCnn &model, const TrainData &data, const BatchMaker &maker,
     return true;
 }
 
-// Saves beside the final name and renames, so a crash mid-save never leaves a
-// truncated ckpt-N.pt that a later manifest could point to.
-Status saveCheckpoint(BuiltinCnn &model, const fs::path &path)
+// Saves `value` (a module or an optimizer) beside the final name and renames, so a crash
+// mid-save never leaves a truncated ckpt-N.pt that a later manifest could point to.
+template <typename T>
+Status saveAtomically(T &value, const fs::path &path, const char *what)
 {
     const fs::path part = path.string() + ".part";
     try {
-        torch::save(model, part.string());
+        torch::save(value, part.string());
     } catch (const c10::Error &e) {
-        return Status::ioError(path.string() + ": cannot save the checkpoint: " + e.what_without_backtrace());
+        return Status::ioError(path.string() + ": cannot save the " + what + ": " + e.what_without_backtrace());
     }
     std::error_code ec;
     fs::rename(part, path, ec);
     if (ec) {
         fs::remove(part, ec);
-        return Status::ioError(path.string() + ": cannot save the checkpoint: " + ec.message());
+        return Status::ioError(path.string() + ": cannot save the " + what + ": " + ec.message());
     }
     return Status::ok();
+}
+
+Status saveCheckpoint(BuiltinCnn &model, const fs::path &path)
+{
+    return saveAtomically(model, path, "checkpoint");
 }
 
 constexpr const char *kStateName = "train-state.json";
@@ -421,19 +427,7 @@ std::unique_ptr<torch::optim::SGD> makeOptimizer(BuiltinCnn &model, const TrainC
 
 Status saveOptimizer(torch::optim::SGD &optimizer, const fs::path &path)
 {
-    const fs::path part = path.string() + ".part";
-    try {
-        torch::save(optimizer, part.string());
-    } catch (const c10::Error &e) {
-        return Status::ioError(path.string() + ": cannot save the optimizer state: " + e.what_without_backtrace());
-    }
-    std::error_code ec;
-    fs::rename(part, path, ec);
-    if (ec) {
-        fs::remove(part, ec);
-        return Status::ioError(path.string() + ": cannot save the optimizer state: " + ec.message());
-    }
-    return Status::ok();
+    return saveAtomically(optimizer, path, "optimizer state");
 }
 
 bool loadOptimizer(torch::optim::SGD &optimizer, const fs::path &path)
