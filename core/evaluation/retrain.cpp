@@ -34,8 +34,7 @@ QJsonObject trainConfigToJson(const TrainConfig &c)
             {"seed", QString::number(qulonglong(c.seed))}};
     // Only when not the small CNN's plain recipe, so that configurations recorded before
     // the batch-norm network existed (and the stages keyed on them) read the same.
-    if (c.network != BuiltinNetwork::Cnn || c.momentum != 0.0 || c.weightDecay != 0.0 ||
-        c.augmentation != Augmentation::None) {
+    if (!c.isPlainRecipe()) {
         o.insert("network", builtinNetworkName(c.network));
         o.insert("momentum", c.momentum);
         o.insert("weight_decay", c.weightDecay);

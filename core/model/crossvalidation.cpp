@@ -202,8 +202,7 @@ std::string CrossValidationConfig::toJson() const
     if (t.schedule != LrSchedule::Step)
         o << ",\"lr_schedule\":\"" << lrScheduleName(t.schedule) << '"';
     // Likewise only for the batch-norm network or a non-plain recipe.
-    if (t.network != BuiltinNetwork::Cnn || t.momentum != 0.0 || t.weightDecay != 0.0 ||
-        t.augmentation != Augmentation::None)
+    if (!t.isPlainRecipe())
         o << ",\"network\":\"" << builtinNetworkName(t.network) << "\",\"momentum\":" << number(t.momentum)
           << ",\"weight_decay\":" << number(t.weightDecay) << ",\"augmentation\":\""
           << augmentationName(t.augmentation) << '"';

@@ -214,10 +214,9 @@ std::string trainingFingerprint(const TrainData &train, const TrainData &test, c
     const double rates[] = {c.learningRate, c.lrDecay};
     h = fnv1a(h, rates, sizeof rates);
     h = fnv1a(h, &c.seed, sizeof c.seed);
-    // Only when not the small CNN's plain recipe, so that states written before the
-    // batch-norm network existed still match.
-    if (c.network != BuiltinNetwork::Cnn || c.momentum != 0.0 || c.weightDecay != 0.0 ||
-        c.augmentation != Augmentation::None) {
+    // Only when not the plain recipe, so that states written before the other networks
+    // existed still match.
+    if (!c.isPlainRecipe()) {
         const int kinds[] = {int(c.network), int(c.augmentation)};
         h = fnv1a(h, kinds, sizeof kinds);
         const double sgd[] = {c.momentum, c.weightDecay};

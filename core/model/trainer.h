@@ -159,6 +159,14 @@ struct TrainConfig {
     // Switches to `n` with its recipe: the plain defaults for the small CNN, the above for
     // the batch-norm and VGG-style networks. Fields a recipe does not set stay.
     void useNetwork(BuiltinNetwork n);
+    // The small CNN with plain SGD and no augmentation: what every configuration was before
+    // the other networks existed. Stored forms (fingerprints, recorded configs) add the
+    // network fields only when this is false, so that older ones still read the same.
+    bool isPlainRecipe() const
+    {
+        return network == BuiltinNetwork::Cnn && momentum == 0.0 && weightDecay == 0.0 &&
+               augmentation == Augmentation::None;
+    }
 
     // The configuration `train`, `demo` and Train Model use unless told a fixed epoch
     // count: adaptive, with a kDefaultTimeBudgetMinutes budget.
