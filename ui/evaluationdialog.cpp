@@ -2,6 +2,7 @@
 
 #include "dialogsize.h"
 #include "evaluation/calibration.h"
+#include "networkchoice.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -24,6 +25,8 @@ void EvaluationSettings::applyTo(EvaluationConfig *config) const
     config->noiseRate = noiseRate;
     config->noiseSeed = noiseSeed;
     config->noiseType = noiseType;
+    config->train.useNetwork(network);
+    config->train.augmentation = augmentation;
     config->train.epochs = epochs;
     if (!cleaningLoop) {
         config->cleaningBudgets.clear();
@@ -37,12 +40,35 @@ void EvaluationSettings::applyTo(EvaluationConfig *config) const
     }
 }
 
+EvaluationSettings EvaluationSettings::forTraining(const TrainConfig &train)
+{
+    EvaluationSettings s;
+    s.network = train.network;
+    s.augmentation = train.augmentation;
+    s.epochs = train.epochs;
+    return s;
+}
+
+double trainSecondsPer60kEpoch(BuiltinNetwork network)
+{
+    // docs/benchmarks-models.md §7: `traclens-cli train --epochs 1` on the 60,000 Fashion-MNIST
+    // training images, an idle 2-core machine, 2 threads.
+    switch (network) {
+    case BuiltinNetwork::BnCnn:
+        return 20.0;
+    case BuiltinNetwork::Vgg:
+        return 62.0;
+    case BuiltinNetwork::Cnn:
+        break;
+    }
+    return 9.0;
+}
+
 double estimatedEvaluationSeconds(qint64 trainImages, const EvaluationSettings &settings)
 {
-    // docs/benchmarks-models.md §4 and §6, an idle 2-core machine: one epoch of the 60,000
-    // Fashion-MNIST images trains in about 9 s; compute writes the factors of 70,000 images in
-    // 5.3 s. (The first report's 17.8 min for 3 epochs predates the thread-pool fix there.)
-    constexpr double trainPerImageEpoch = 9.0 / 60000.0;
+    // docs/benchmarks-models.md §4 and §6, an idle 2-core machine: compute writes the factors
+    // of 70,000 images in 5.3 s.
+    const double trainPerImageEpoch = trainSecondsPer60kEpoch(settings.network) / 60000.0;
     constexpr double factorsPerImage = 5.3 / 70000.0;
     EvaluationConfig config;
     settings.applyTo(&config);
@@ -71,8 +97,8 @@ EvaluationDialog::EvaluationDialog(qint64 trainImages, QWidget *parent) : QDialo
     auto *layout = new QVBoxLayout(this);
     auto *intro = new QLabel(
         tr("Flips a share of the training labels at random in a <b>copy</b> of this project's dataset, trains the "
-           "built-in model on the noisy labels, and measures how many of the flipped labels each review ranking "
-           "finds. Your project and its labels are not changed."));
+           "chosen built-in network on the noisy labels, and measures how many of the flipped labels each review "
+           "ranking finds. Your project and its labels are not changed."));
     intro->setWordWrap(true);
     layout->addWidget(intro);
 
@@ -95,6 +121,11 @@ EvaluationDialog::EvaluationDialog(qint64 trainImages, QWidget *parent) : QDialo
     m_noiseType->setToolTip(tr("Where a flipped label goes. Confusion first trains the model on the clean labels and "
                                "draws each flip from its mistakes on the test images."));
     form->addRow(tr("Noise &type:"), m_noiseType);
+    m_network = makeNetworkBox();
+    form->addRow(tr("Net&work:"), m_network);
+    m_augment = makeAugmentationBox();
+    form->addRow(tr("&Augmentation:"), m_augment);
+    followNetworkDefaults(m_network, m_augment);
     m_epochs = new QSpinBox;
     m_epochs->setRange(1, 100);
     m_epochs->setToolTip(tr("Every model of the evaluation trains for this many epochs (a fixed count, like "
@@ -150,6 +181,7 @@ EvaluationDialog::EvaluationDialog(qint64 trainImages, QWidget *parent) : QDialo
     connect(m_epochs, &QSpinBox::valueChanged, this, &EvaluationDialog::updateEstimate);
     connect(m_cleaning, &QCheckBox::toggled, this, &EvaluationDialog::updateEstimate);
     connect(m_noiseType, &QComboBox::currentIndexChanged, this, &EvaluationDialog::updateEstimate);
+    connect(m_network, &QComboBox::currentIndexChanged, this, &EvaluationDialog::updateEstimate);
     fitHeightToWidth(this);
 }
 
@@ -159,6 +191,8 @@ EvaluationSettings EvaluationDialog::settings() const
     s.noiseRate = m_noise->value() / 100.0;
     s.noiseSeed = uint64_t(m_seed->value());
     s.noiseType = NoiseType(m_noiseType->currentData().toInt());
+    s.network = BuiltinNetwork(m_network->currentData().toInt());
+    s.augmentation = Augmentation(m_augment->currentData().toInt());
     s.epochs = m_epochs->value();
     s.cleaningLoop = m_cleaning->isChecked();
     return s;
@@ -169,6 +203,9 @@ void EvaluationDialog::setSettings(const EvaluationSettings &s)
     m_noise->setValue(s.noiseRate * 100.0);
     m_seed->setValue(int(s.noiseSeed));
     m_noiseType->setCurrentIndex(std::max(0, m_noiseType->findData(int(s.noiseType))));
+    // The network first: changing it resets the augmentation to its default.
+    selectItemData(m_network, int(s.network));
+    selectItemData(m_augment, int(s.augmentation));
     m_epochs->setValue(s.epochs);
     m_cleaning->setChecked(s.cleaningLoop);
     updateEstimate();
@@ -193,10 +230,11 @@ void EvaluationDialog::updateEstimate()
         time = tr("about %1 hours").arg(QLocale().toString(seconds / 3600.0, 'f', 1));
     m_estimate->setText(
         tr("This project has %1 training images: expect %2 on an idle 2-core machine, longer on a busy one "
-           "(scaled from Fashion-MNIST: an epoch of 60,000 images trains in about 9 seconds). It runs in the "
-           "background; the status bar shows progress and can cancel, and a second run with the same settings "
-           "resumes.")
-            .arg(QLocale().toString(m_trainImages), time));
+           "(scaled from Fashion-MNIST: with this network an epoch of 60,000 images trains in about %3 seconds). "
+           "It runs in the background; the status bar shows progress and can cancel, and a second run with the same "
+           "settings resumes.")
+            .arg(QLocale().toString(m_trainImages), time)
+            .arg(std::lround(trainSecondsPer60kEpoch(settings().network))));
 }
 
 } // namespace traclens

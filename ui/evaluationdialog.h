@@ -1,9 +1,9 @@
 #pragma once
 // Project ▸ Run Evaluation… / Report ▸ Run Evaluation…: the settings of a mislabel-detection
 // evaluation run from the app — label noise, its seed, the kind of noise (uniform, pair or
-// confusion), training epochs, and whether to run the cleaning loop — with the defaults of
-// `traclens-cli evaluate` and an estimate of how long it takes on this project's number of
-// training images.
+// confusion), the built-in network and its augmentation, training epochs, and whether to run
+// the cleaning loop — with the defaults of `traclens-cli evaluate` and an estimate of how long
+// it takes on this project's number of training images.
 //
 // Ownership: a plain dialog; the caller owns it. Thread safety: GUI thread only.
 
@@ -24,17 +24,28 @@ struct EvaluationSettings {
     uint64_t noiseSeed = 1;
     NoiseType noiseType = NoiseType::Uniform;
     int epochs = TrainConfig{}.epochs;
+    // The network every model of the evaluation trains (TrainConfig::useNetwork() brings its
+    // recipe) and the augmentation; the Report page starts from the active model's.
+    BuiltinNetwork network = BuiltinNetwork::Cnn;
+    Augmentation augmentation = Augmentation::None;
     // Retrain after reviewing the top of the queue, of the boundary-first order and a random
     // sample (EvaluationConfig's budgets and seeds).
     bool cleaningLoop = true;
 
     // The settings applied to a config (the rest keeps EvaluationConfig's defaults).
     void applyTo(EvaluationConfig *config) const;
+    // The network, augmentation and epochs of a training configuration (e.g.
+    // defaultCrossValidationTrainConfig(), which reads the active model's record).
+    static EvaluationSettings forTraining(const TrainConfig &train);
 };
 
+// Seconds one epoch of the 60,000 Fashion-MNIST images (28×28) takes to train on an idle
+// 2-core machine, per network (docs/benchmarks-models.md §7).
+double trainSecondsPer60kEpoch(BuiltinNetwork network);
+
 // Seconds the evaluation takes for `trainImages` training images, scaled from the
-// Fashion-MNIST run in docs/evaluation (60,000 images, 3 epochs, 2 cores: 17.8 min of
-// training per model, 4.9 min of TracIn factors): the model on the noisy labels, the
+// Fashion-MNIST timings (trainSecondsPer60kEpoch(); TracIn factors of 70,000 images in
+// 5.3 s): the model on the noisy labels, the
 // cross-validation's fold models and, with the cleaning loop, every review's retraining per
 // budget and seed, the seed replicates and the "every flip fixed" run. Confusion noise
 // trains one more model (on the clean labels) unless the cleaning loop runs, whose "every
@@ -58,7 +69,7 @@ private:
     qint64 m_trainImages;
     QDoubleSpinBox *m_noise;
     QSpinBox *m_seed, *m_epochs;
-    QComboBox *m_noiseType;
+    QComboBox *m_noiseType, *m_network, *m_augment;
     QCheckBox *m_cleaning;
     QLabel *m_estimate;
     QLabel *m_calibrationNote;

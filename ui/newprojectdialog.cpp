@@ -3,9 +3,11 @@
 #include "appsettings.h"
 #include "data/dataset.h"
 #include "model/modelspec.h"
+#include "networkchoice.h"
 
 #include <QApplication>
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDir>
 #include <QFileDialog>
@@ -53,7 +55,7 @@ NewProjectDialog::NewProjectDialog(QWidget *parent) : QDialog(parent)
 
     auto *modelBox = new QGroupBox(tr("Model"));
     auto *modelLayout = new QVBoxLayout(modelBox);
-    m_train = new QRadioButton(tr("&Train the built-in CNN on this dataset"));
+    m_train = new QRadioButton(tr("&Train a built-in network on this dataset"));
     m_train->setChecked(true);
     modelLayout->addWidget(m_train);
     auto *trainForm = new QFormLayout;
@@ -69,9 +71,20 @@ NewProjectDialog::NewProjectDialog(QWidget *parent) : QDialog(parent)
                              .arg(kDefaultTimeBudgetMinutes));
     m_width = new QSpinBox;
     m_width->setRange(4, 128);
-    m_width->setValue(16);
+    m_width->setValue(TrainConfig{}.width);
     m_width->setToolTip(tr("How many filters the model's first layer has (channels of the first convolution); "
                            "wider learns more and trains slower"));
+    m_network = makeNetworkBox();
+    m_augment = makeAugmentationBox();
+    followNetworkDefaults(m_network, m_augment);
+    // Each network's own width (TrainConfig::useNetwork()); the user may change it after.
+    connect(m_network, &QComboBox::currentIndexChanged, this, [this] {
+        TrainConfig c;
+        c.useNetwork(BuiltinNetwork(m_network->currentData().toInt()));
+        m_width->setValue(c.width);
+    });
+    trainForm->addRow(tr("&Network:"), m_network);
+    trainForm->addRow(tr("Au&gmentation:"), m_augment);
     trainForm->addRow(tr("&Epochs (one checkpoint each):"), m_epochs);
     trainForm->addRow(tr("&Width:"), m_width);
     modelLayout->addLayout(trainForm);
@@ -133,6 +146,8 @@ void NewProjectDialog::updateEnabled()
 {
     m_epochs->setEnabled(m_train->isChecked());
     m_width->setEnabled(m_train->isChecked());
+    m_network->setEnabled(m_train->isChecked());
+    m_augment->setEnabled(m_train->isChecked());
     m_modelDir->setEnabled(m_import->isChecked());
     m_copyModel->setEnabled(m_import->isChecked());
 }
@@ -209,7 +224,10 @@ ProjectPlan NewProjectDialog::plan() const
             p.train.adaptive.enabled = false;
             p.train.epochs = m_epochs->value();
         }
+        p.train.useNetwork(BuiltinNetwork(m_network->currentData().toInt()));
+        p.train.augmentation = Augmentation(m_augment->currentData().toInt());
         p.train.width = m_width->value();
+        p.modelName = QString::fromLatin1(builtinNetworkName(p.train.network));
     } else {
         p.modelSource = ProjectPlan::ModelSource::ImportDirectory;
         p.modelDirectory = QFileInfo(m_modelDir->text().trimmed()).absoluteFilePath();
@@ -266,7 +284,7 @@ void NewProjectDialog::accept()
         if (spec->classes != scan->classes) {
             fail(tr("The model's classes do not match the dataset's."),
                  tr("The model lists %1 classes, the dataset has %2. Choose a model trained on these classes, "
-                    "or train the built-in CNN.").arg(spec->classes.size()).arg(scan->classes.size()));
+                    "or train a built-in network.").arg(spec->classes.size()).arg(scan->classes.size()));
             return;
         }
     }

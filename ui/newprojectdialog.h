@@ -1,8 +1,8 @@
 #pragma once
 // Asks for what a new project needs: the dataset (an ImageFolder folder, a CSV manifest
-// or a folder of IDX files), where to save the project file, and the model (train the
-// built-in CNN, or import a traclens-model/1 directory, copied into the project by
-// default as Project ▸ Import Model… does). Validates before accepting:
+// or a folder of IDX files), where to save the project file, and the model (train one of
+// the built-in networks of networkchoice.h, or import a traclens-model/1 directory, copied
+// into the project by default as Project ▸ Import Model… does). Validates before accepting:
 // the dataset is scanned (so a folder without images is refused with the reason) and a
 // model directory's manifest is read.
 //
@@ -13,6 +13,7 @@
 #include <QDialog>
 
 class QCheckBox;
+class QComboBox;
 class QLabel;
 class QLineEdit;
 class QRadioButton;
@@ -35,6 +36,7 @@ public:
     QLineEdit *projectEdit() const { return m_project; }
     QRadioButton *importButton() const { return m_import; }
     QCheckBox *copyCheckBox() const { return m_copyModel; }
+    QComboBox *networkBox() const { return m_network; }
 
 private:
     void chooseDatasetFolder();
@@ -49,6 +51,7 @@ private:
     QLabel *m_datasetInfo;
     QRadioButton *m_train, *m_import;
     QCheckBox *m_copyModel;
+    QComboBox *m_network, *m_augment;
     QSpinBox *m_epochs, *m_width;
     bool m_projectEdited = false;
 };

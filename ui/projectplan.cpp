@@ -34,6 +34,10 @@ QByteArray ProjectPlan::toJson() const
     t["seed"] = double(train.seed);
     t["adaptive"] = train.adaptive.enabled;
     t["timeBudgetSeconds"] = train.adaptive.timeBudgetSeconds;
+    t["network"] = builtinNetworkName(train.network);
+    t["augmentation"] = augmentationName(train.augmentation);
+    t["momentum"] = train.momentum;
+    t["weightDecay"] = train.weightDecay;
     o["train"] = t;
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
 }
@@ -51,7 +55,16 @@ ProjectPlan ProjectPlan::fromJson(const QByteArray &json)
     p.modelDirectory = o["modelDirectory"].toString();
     p.copyModelIntoProject = o["copyModel"].toBool(false);
     const QJsonObject t = o["train"].toObject();
-    const TrainConfig d;
+    // The network first: it brings its recipe, which the stored fields then override. Plans
+    // saved before the other networks existed train the small CNN.
+    BuiltinNetwork network = BuiltinNetwork::Cnn;
+    if (parseBuiltinNetwork(t["network"].toString().toStdString(), &network))
+        p.train.useNetwork(network);
+    const TrainConfig d = p.train;
+    if (!parseAugmentation(t["augmentation"].toString().toStdString(), &p.train.augmentation))
+        p.train.augmentation = d.augmentation;
+    p.train.momentum = t["momentum"].toDouble(d.momentum);
+    p.train.weightDecay = t["weightDecay"].toDouble(d.weightDecay);
     p.train.width = t["width"].toInt(d.width);
     p.train.embeddingDim = t["embeddingDim"].toInt(d.embeddingDim);
     p.train.epochs = t["epochs"].toInt(d.epochs);

@@ -505,12 +505,20 @@ QString ReportPage::evaluationDirectory() const
     return project.dir().filePath(project.completeBaseName() + QStringLiteral("-evaluation"));
 }
 
+EvaluationSettings ReportPage::projectEvaluationSettings() const
+{
+    // Evaluate what the project trains: the active model's network, augmentation and epochs
+    // (as Cross-validate does), so that a calibration measures the queue the project will use.
+    return EvaluationSettings::forTraining(defaultCrossValidationTrainConfig(m_session->db()));
+}
+
 void ReportPage::runEvaluation()
 {
     qint64 trainImages = 0;
     for (const ExampleRow &row : m_session->examples())
         trainImages += row.split == Split::Train ? 1 : 0;
     EvaluationDialog dialog(trainImages, this);
+    dialog.setSettings(projectEvaluationSettings());
     if (dialog.exec() == QDialog::Accepted)
         startEvaluation(dialog.settings());
 }
@@ -521,6 +529,7 @@ void ReportPage::runCalibration()
     for (const ExampleRow &row : m_session->examples())
         trainImages += row.split == Split::Train ? 1 : 0;
     EvaluationDialog dialog(trainImages, this);
+    dialog.setSettings(projectEvaluationSettings());
     dialog.setCalibrating(true);
     if (dialog.exec() == QDialog::Accepted)
         startEvaluation(dialog.settings(), true);
@@ -584,15 +593,15 @@ qint64 ReportPage::startEvaluation(const EvaluationSettings &settings, bool cali
     config.dataset = (*dataset)->importedFrom.empty() ? (*dataset)->root : (*dataset)->importedFrom;
     config.workDirectory = evaluationDirectory().toStdString();
     settings.applyTo(&config);
-    config.command = tr("TracLens ▸ Report ▸ Run Evaluation (noise %1, seed %2, %n epoch(s))", nullptr, settings.epochs)
-                         .arg(pct(settings.noiseRate, 1))
+    // What ran, as the report's command line names it: the menu item and the settings.
+    const QString action = calibrate ? tr("Calibrate") : tr("Run Evaluation");
+    config.command = tr("TracLens ▸ Report ▸ %1 (noise %2, seed %3, %4, augmentation %5, %n epoch(s))", nullptr,
+                        settings.epochs)
+                         .arg(action, pct(settings.noiseRate, 1))
                          .arg(settings.noiseSeed)
+                         .arg(QString::fromLatin1(builtinNetworkName(settings.network)),
+                              QString::fromLatin1(augmentationName(settings.augmentation)))
                          .toStdString();
-    if (calibrate)
-        config.command = tr("TracLens ▸ Report ▸ Calibrate (noise %1, seed %2, %n epoch(s))", nullptr, settings.epochs)
-                             .arg(pct(settings.noiseRate, 1))
-                             .arg(settings.noiseSeed)
-                             .toStdString();
     m_evaluationJob = m_jobs->runMislabelEvaluation(config, QDir(evaluationDirectory()).filePath(QStringLiteral("report")),
                                                     calibrate ? m_session->path() : QString());
     if (m_evaluationJob < 0)

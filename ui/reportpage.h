@@ -67,6 +67,9 @@ public:
     // "<project dir>/<project name>-evaluation": the evaluation's project, models and
     // report (in "report/").
     QString evaluationDirectory() const;
+    // The dialog's starting settings: the active model's network, augmentation and epochs
+    // (defaultCrossValidationTrainConfig()), EvaluationConfig's defaults for the rest.
+    EvaluationSettings projectEvaluationSettings() const;
     bool isEvaluating() const { return m_evaluationJob >= 0; }
     // The flagged count shown (training examples whose prediction differs from the label).
     qint64 flaggedCount() const { return m_flagged; }

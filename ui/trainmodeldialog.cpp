@@ -1,6 +1,7 @@
 #include "trainmodeldialog.h"
 
 #include "dialogsize.h"
+#include "networkchoice.h"
 
 #include <QComboBox>
 #include <QDialogButtonBox>
@@ -25,23 +26,10 @@ TrainModelDialog::TrainModelDialog(QWidget *parent) : QDialog(parent)
     layout->addWidget(intro);
 
     auto *form = new QFormLayout;
-    m_network = new QComboBox;
-    m_network->setObjectName("trainNetwork");
-    m_network->addItem(tr("Small CNN (fast)"), int(BuiltinNetwork::Cnn));
-    m_network->addItem(tr("Batch-norm CNN (stronger, several times slower)"), int(BuiltinNetwork::BnCnn));
-    m_network->addItem(tr("VGG-style CNN (strongest, about 4× the batch-norm CNN's time)"), int(BuiltinNetwork::Vgg));
-    m_network->setToolTip(tr("The small CNN trains in minutes and suits most data sets. The batch-norm CNN (three "
-                             "convolution blocks, momentum, shifted training images) is stronger on large data sets "
-                             "and finds more wrong labels there, at several times the training time."));
+    m_network = makeNetworkBox();
     form->addRow(tr("&Network:"), m_network);
 
-    m_augment = new QComboBox;
-    m_augment->setObjectName("trainAugmentation");
-    m_augment->addItem(tr("None"), int(Augmentation::None));
-    m_augment->addItem(tr("Shift by up to 2 pixels"), int(Augmentation::Shift));
-    m_augment->addItem(tr("Shift and mirror left–right"), int(Augmentation::ShiftFlip));
-    m_augment->setToolTip(tr("Random changes to the training images. Mirror only when a mirrored image keeps its "
-                             "class (clothes, animals; not digits or text)."));
+    m_augment = makeAugmentationBox();
     form->addRow(tr("&Augmentation:"), m_augment);
 
     m_epochs = new QSpinBox;
@@ -92,12 +80,7 @@ TrainModelDialog::TrainModelDialog(QWidget *parent) : QDialog(parent)
     layout->addWidget(buttons);
 
     connect(m_epochs, &QSpinBox::valueChanged, this, &TrainModelDialog::updateEnabled);
-    // Each network's own default: none for the small CNN, shifts for the batch-norm one.
-    connect(m_network, &QComboBox::currentIndexChanged, this, [this] {
-        TrainConfig c;
-        c.useNetwork(BuiltinNetwork(m_network->currentData().toInt()));
-        m_augment->setCurrentIndex(m_augment->findData(int(c.augmentation)));
-    });
+    followNetworkDefaults(m_network, m_augment);
     updateEnabled();
     fitHeightToWidth(this);
 }

@@ -1,6 +1,6 @@
 #pragma once
-// Project ▸ Train Model…: which built-in network (the small CNN or the batch-norm CNN, with
-// its augmentation) and how it is trained on the project's current labels.
+// Project ▸ Train Model…: which built-in network (networkchoice.h: the small, batch-norm or
+// VGG-style CNN, with its augmentation) and how it is trained on the project's current labels.
 // Adaptive by default (core/model/trainer.h): it trains until held-out accuracy stops
 // improving — `patience` epochs without a gain, at most `maxEpochs`, within a time
 // budget — with the defaults of `traclens-cli train`; a fixed epoch count is one step

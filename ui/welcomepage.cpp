@@ -59,7 +59,7 @@ WelcomePage::WelcomePage(QWidget *parent) : QWidget(parent)
         "<h3>How it works</h3>"
         "<p><b>1&nbsp;&nbsp;Import</b><br><span style='color:gray'>A folder of class sub-folders, a CSV "
         "manifest or IDX files. Browse it at once.</span></p>"
-        "<p><b>2&nbsp;&nbsp;Train or import a model</b><br><span style='color:gray'>The built-in CNN saves a "
+        "<p><b>2&nbsp;&nbsp;Train or import a model</b><br><span style='color:gray'>A built-in network saves a "
         "checkpoint per epoch; or bring a traclens-model/1 directory.</span></p>"
         "<p><b>3&nbsp;&nbsp;Compute TracIn</b><br><span style='color:gray'>Last-layer gradients at every "
         "checkpoint, stored in the project: queries are instant and work resumes after a stop.</span></p>"

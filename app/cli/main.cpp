@@ -77,8 +77,8 @@ int main(int argc, char **argv)
         {"import", "Import a dataset (image folder, CSV manifest or IDX folder) into a project; re-import updates it.",
          "<project> <dataset>", noOptions, cmdImport},
         {"train",
-         "Train the built-in CNN with SGD, a checkpoint per epoch, until held-out accuracy stops improving (or a "
-         "fixed --epochs).",
+         "Train a built-in network (--network; the small CNN by default), a checkpoint per epoch, until held-out "
+         "accuracy stops improving (or a fixed --epochs).",
          "<project>",
          trainOptions,
          cmdTrain},
@@ -121,8 +121,8 @@ int main(int argc, char **argv)
          rankOptions,
          cmdRank},
         {"crossvalidate",
-         "K-fold cross-validation of the built-in CNN: every training example scored by a fold model that never saw "
-         "it (resumable), then the examples ranked by that score.",
+         "K-fold cross-validation of the active model's built-in network: every training example scored by a fold "
+         "model that never saw it (resumable), then the examples ranked by that score.",
          "<project>",
          crossValidateOptions,
          cmdCrossValidate},

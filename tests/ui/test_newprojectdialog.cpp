@@ -1,7 +1,9 @@
 // File ▸ New Project… with "Import a trained model": like Project ▸ Import Model…, the
 // model is copied into "<project>.d/models/<name>" by default (same wording), the plan
 // carries the choice (also through the project file's saved plan), and the worker
-// registers the copy — or, with the option off, the folder where the model is.
+// registers the copy — or, with the option off, the folder where the model is. With
+// "Train a built-in network", the plan carries the chosen network, its recipe and
+// augmentation, and a saved plan reads back the same (an older one: the small CNN).
 
 #include "jobcontroller.h"
 #include "newprojectdialog.h"
@@ -9,10 +11,13 @@
 #include "testproject.h"
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QLineEdit>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QRadioButton>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -31,6 +36,9 @@ private slots:
     void dialogOffersTheCopy();
     void planImportsTheModel_data();
     void planImportsTheModel();
+    void planTrainsTheChosenNetwork_data();
+    void planTrainsTheChosenNetwork();
+    void olderPlanTrainsTheSmallCnn();
 
 private:
     QTemporaryDir m_dir;
@@ -151,6 +159,79 @@ void TestNewProjectDialog::planImportsTheModel()
     } else {
         QCOMPARE(directory, QDir::cleanPath(m_model));
     }
+}
+
+void TestNewProjectDialog::planTrainsTheChosenNetwork_data()
+{
+    QTest::addColumn<int>("network");
+    QTest::addColumn<int>("augmentation"); // −1: the network's default
+    QTest::addColumn<QString>("modelName");
+    QTest::newRow("small CNN (the default)") << -1 << -1 << "builtin-cnn";
+    QTest::newRow("batch-norm CNN") << int(BuiltinNetwork::BnCnn) << -1 << "builtin-bn-cnn";
+    QTest::newRow("VGG-style, mirrored") << int(BuiltinNetwork::Vgg) << int(Augmentation::ShiftFlip)
+                                         << "builtin-vgg";
+}
+
+void TestNewProjectDialog::planTrainsTheChosenNetwork()
+{
+    QFETCH(int, network);
+    QFETCH(int, augmentation);
+    QFETCH(QString, modelName);
+    NewProjectDialog dialog;
+    QComboBox *box = dialog.networkBox();
+    QVERIFY(box->isEnabled());
+    if (network >= 0)
+        box->setCurrentIndex(box->findData(network));
+    auto *augment = dialog.findChild<QComboBox *>(QStringLiteral("trainAugmentation"));
+    QVERIFY(augment);
+    if (augmentation >= 0)
+        augment->setCurrentIndex(augment->findData(augmentation));
+    dialog.datasetEdit()->setText(m_data);
+
+    TrainConfig expected = TrainConfig::adaptiveDefault();
+    expected.useNetwork(network >= 0 ? BuiltinNetwork(network) : BuiltinNetwork::Cnn);
+    if (augmentation >= 0)
+        expected.augmentation = Augmentation(augmentation);
+    const ProjectPlan plan = dialog.plan();
+    QCOMPARE(plan.modelSource, ProjectPlan::ModelSource::TrainBuiltin);
+    QCOMPARE(plan.modelName, modelName);
+    // Read back as a later start does after a crash during training.
+    const ProjectPlan again = ProjectPlan::fromJson(plan.toJson());
+    for (const ProjectPlan *p : {&plan, &again}) {
+        QCOMPARE(int(p->train.network), int(expected.network));
+        QCOMPARE(int(p->train.augmentation), int(expected.augmentation));
+        QCOMPARE(p->train.width, expected.width);
+        QCOMPARE(p->train.embeddingDim, expected.embeddingDim);
+        QCOMPARE(p->train.batchSize, expected.batchSize);
+        QCOMPARE(p->train.momentum, expected.momentum);
+        QCOMPARE(p->train.weightDecay, expected.weightDecay);
+        QCOMPARE(p->train.adaptive.enabled, true);
+    }
+    QCOMPARE(again.modelName, modelName);
+
+    // Importing: no network to choose.
+    dialog.importButton()->setChecked(true);
+    QVERIFY(!box->isEnabled());
+}
+
+void TestNewProjectDialog::olderPlanTrainsTheSmallCnn()
+{
+    // A plan saved before the network was part of it.
+    ProjectPlan plan;
+    plan.train.useNetwork(BuiltinNetwork::Vgg);
+    QJsonObject o = QJsonDocument::fromJson(plan.toJson()).object();
+    QJsonObject t = o["train"].toObject();
+    for (const char *key : {"network", "augmentation", "momentum", "weightDecay"}) {
+        QVERIFY2(t.contains(key), key);
+        t.remove(key);
+    }
+    t["width"] = 16;
+    t["embeddingDim"] = 64;
+    t["batchSize"] = 64;
+    o["train"] = t;
+    const ProjectPlan older = ProjectPlan::fromJson(QJsonDocument(o).toJson());
+    QCOMPARE(int(older.train.network), int(BuiltinNetwork::Cnn));
+    QVERIFY(older.train.isPlainRecipe());
 }
 
 QTEST_MAIN(TestNewProjectDialog)
