@@ -52,12 +52,12 @@ EvaluationSettings EvaluationSettings::forTraining(const TrainConfig &train)
 double trainSecondsPer60kEpoch(BuiltinNetwork network)
 {
     // docs/benchmarks-models.md §7: `traclens-cli train --epochs 1` on the 60,000 Fashion-MNIST
-    // training images, an idle 2-core machine, 2 threads.
+    // training images, an idle 2-core machine, 2 threads (bench/run-train-bench.sh).
     switch (network) {
     case BuiltinNetwork::BnCnn:
-        return 20.0;
+        return 29.0;
     case BuiltinNetwork::Vgg:
-        return 62.0;
+        return 60.0;
     case BuiltinNetwork::Cnn:
         break;
     }
@@ -225,7 +225,7 @@ void EvaluationDialog::updateEstimate()
     if (seconds < 90)
         time = tr("about a minute or less");
     else if (seconds < 90 * 60)
-        time = tr("about %n minute(s)", nullptr, int(std::lround(seconds / 60.0)));
+        time = tr("about %1 minutes").arg(std::lround(seconds / 60.0)); // 90 s and more: at least 2
     else
         time = tr("about %1 hours").arg(QLocale().toString(seconds / 3600.0, 'f', 1));
     m_estimate->setText(

@@ -2,6 +2,7 @@
 
 #include "appsettings.h"
 #include "data/dataset.h"
+#include "dialogsize.h"
 #include "model/modelspec.h"
 #include "networkchoice.h"
 
@@ -140,6 +141,9 @@ NewProjectDialog::NewProjectDialog(QWidget *parent) : QDialog(parent)
     connect(buttons, &QDialogButtonBox::accepted, this, &NewProjectDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &NewProjectDialog::reject);
     updateEnabled();
+    // Its full height: a first show would otherwise cap it at 2/3 of a 720-pixel screen,
+    // squeezing every row.
+    fitHeightToWidth(this);
 }
 
 void NewProjectDialog::updateEnabled()

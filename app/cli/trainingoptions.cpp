@@ -124,8 +124,8 @@ void addNetworkOptions(CommandOptions &p, bool withDefaults)
 {
     p.addOption({"network",
                  QString("The built-in network: cnn (small and fast), bn-cnn (batch norm, three convolution "
-                         "blocks, momentum and shifted images: several times slower, stronger on large data sets) "
-                         "or vgg (bn-cnn with two convolutions per block: about 4× bn-cnn's time); "
+                         "blocks, momentum and shifted images: about 3× cnn's time, stronger on large data sets) "
+                         "or vgg (bn-cnn with two convolutions per block: about 7× cnn's time, the strongest); "
                          "core/model/trainer.h. Default: %1.")
                      .arg(withDefaults ? "cnn" : "as the model was trained"),
                  "cnn|bn-cnn|vgg"});
