@@ -595,12 +595,12 @@ qint64 ReportPage::startEvaluation(const EvaluationSettings &settings, bool cali
     settings.applyTo(&config);
     // What ran, as the report's command line names it: the menu item and the settings.
     const QString action = calibrate ? tr("Calibrate") : tr("Run Evaluation");
-    config.command = tr("TracLens ▸ Report ▸ %1 (noise %2, seed %3, %4, augmentation %5, %n epoch(s))", nullptr,
-                        settings.epochs)
+    config.command = tr("TracLens ▸ Report ▸ %1 (noise %2, seed %3, %4, augmentation %5, epochs %6)")
                          .arg(action, pct(settings.noiseRate, 1))
                          .arg(settings.noiseSeed)
                          .arg(QString::fromLatin1(builtinNetworkName(settings.network)),
                               QString::fromLatin1(augmentationName(settings.augmentation)))
+                         .arg(settings.epochs)
                          .toStdString();
     m_evaluationJob = m_jobs->runMislabelEvaluation(config, QDir(evaluationDirectory()).filePath(QStringLiteral("report")),
                                                     calibrate ? m_session->path() : QString());
@@ -609,11 +609,12 @@ qint64 ReportPage::startEvaluation(const EvaluationSettings &settings, bool cali
     m_calibrating = calibrate;
     m_runButton->setEnabled(false);
     m_calibrateButton->setEnabled(false);
-    m_evaluationSummary->setText(tr("Running the evaluation (noise %1, seed %2, %n epoch(s)); the status bar shows "
-                                    "its progress.",
-                                    nullptr, settings.epochs)
+    m_evaluationSummary->setText(tr("Running the evaluation (noise %1, seed %2, %3, epochs %4); the status bar "
+                                    "shows its progress.")
                                      .arg(pct(settings.noiseRate, 1))
-                                     .arg(settings.noiseSeed));
+                                     .arg(settings.noiseSeed)
+                                     .arg(QString::fromLatin1(builtinNetworkName(settings.network)))
+                                     .arg(settings.epochs));
     emit evaluationStarted(m_evaluationJob);
     return m_evaluationJob;
 }
