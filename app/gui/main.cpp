@@ -1,6 +1,7 @@
 // traclens: the desktop application. Only argument parsing and start-up live here;
 // everything else is in the ui library.
 
+#include "englishplurals.h"
 #include "mainwindow.h"
 #include "screenshottour.h"
 
@@ -22,6 +23,9 @@ int main(int argc, char *argv[])
     QApplication::setApplicationVersion(QStringLiteral(TRACLENS_VERSION));
     QApplication::setWindowIcon(QIcon(":/traclens/traclens.svg"));
     QApplication::setDesktopFileName("traclens");
+    // "%n file(s)" in English: 1 file, 2 files (englishplurals.h).
+    traclens::EnglishPlurals plurals;
+    QApplication::installTranslator(&plurals);
     // Fusion looks the same on every desktop and under Xvfb, which keeps screenshots
     // and bug reports comparable; --style still overrides it.
     if (!qEnvironmentVariableIsSet("QT_STYLE_OVERRIDE"))
