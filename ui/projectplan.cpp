@@ -61,8 +61,9 @@ ProjectPlan ProjectPlan::fromJson(const QByteArray &json)
     if (parseBuiltinNetwork(t["network"].toString().toStdString(), &network))
         p.train.useNetwork(network);
     const TrainConfig d = p.train;
-    if (!parseAugmentation(t["augmentation"].toString().toStdString(), &p.train.augmentation))
-        p.train.augmentation = d.augmentation;
+    // Left at the recipe's augmentation when the plan has none (parseAugmentation writes
+    // only what it parses).
+    parseAugmentation(t["augmentation"].toString().toStdString(), &p.train.augmentation);
     p.train.momentum = t["momentum"].toDouble(d.momentum);
     p.train.weightDecay = t["weightDecay"].toDouble(d.weightDecay);
     p.train.width = t["width"].toInt(d.width);
