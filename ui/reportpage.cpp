@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 namespace traclens {
 
@@ -512,27 +513,29 @@ EvaluationSettings ReportPage::projectEvaluationSettings() const
     return EvaluationSettings::forTraining(defaultCrossValidationTrainConfig(m_session->db()));
 }
 
-void ReportPage::runEvaluation()
+EvaluationDialog *ReportPage::createEvaluationDialog(bool calibrating, QWidget *parent) const
 {
     qint64 trainImages = 0;
     for (const ExampleRow &row : m_session->examples())
         trainImages += row.split == Split::Train ? 1 : 0;
-    EvaluationDialog dialog(trainImages, this);
-    dialog.setSettings(projectEvaluationSettings());
-    if (dialog.exec() == QDialog::Accepted)
-        startEvaluation(dialog.settings());
+    auto *dialog = new EvaluationDialog(trainImages, parent);
+    dialog->setSettings(projectEvaluationSettings());
+    dialog->setCalibrating(calibrating);
+    return dialog;
+}
+
+void ReportPage::runEvaluation()
+{
+    std::unique_ptr<EvaluationDialog> dialog(createEvaluationDialog(false, this));
+    if (dialog->exec() == QDialog::Accepted)
+        startEvaluation(dialog->settings());
 }
 
 void ReportPage::runCalibration()
 {
-    qint64 trainImages = 0;
-    for (const ExampleRow &row : m_session->examples())
-        trainImages += row.split == Split::Train ? 1 : 0;
-    EvaluationDialog dialog(trainImages, this);
-    dialog.setSettings(projectEvaluationSettings());
-    dialog.setCalibrating(true);
-    if (dialog.exec() == QDialog::Accepted)
-        startEvaluation(dialog.settings(), true);
+    std::unique_ptr<EvaluationDialog> dialog(createEvaluationDialog(true, this));
+    if (dialog->exec() == QDialog::Accepted)
+        startEvaluation(dialog->settings(), true);
 }
 
 QString ReportPage::calibrationText() const

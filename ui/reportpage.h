@@ -70,6 +70,9 @@ public:
     // The dialog's starting settings: the active model's network, augmentation and epochs
     // (defaultCrossValidationTrainConfig()), EvaluationConfig's defaults for the rest.
     EvaluationSettings projectEvaluationSettings() const;
+    // A new evaluation dialog for this project: its training-image count and
+    // projectEvaluationSettings(), calibrating or not. The caller owns it (parent: `parent`).
+    EvaluationDialog *createEvaluationDialog(bool calibrating, QWidget *parent) const;
     bool isEvaluating() const { return m_evaluationJob >= 0; }
     // The flagged count shown (training examples whose prediction differs from the label).
     qint64 flaggedCount() const { return m_flagged; }

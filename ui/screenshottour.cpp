@@ -131,22 +131,19 @@ void ScreenshotTour::run()
             dialog->directoryEdit()->setText(QString::fromStdString(m_window->m_session->model()->directory));
         return openDialog(dialog);
     }, true});
-    auto evaluationDialog = [this] {
-        qint64 trainImages = 0;
-        for (const ExampleRow &row : m_window->m_session->examples())
-            trainImages += row.split == Split::Train ? 1 : 0;
-        return new EvaluationDialog(trainImages, m_window);
+    // As Run Evaluation and Calibrate open them: with the project's model settings.
+    auto evaluationDialog = [this](bool calibrating) {
+        return m_window->findChild<ReportPage *>()->createEvaluationDialog(calibrating, m_window);
     };
-    shots->push_back({"dialog-evaluation", [openDialog, evaluationDialog] { return openDialog(evaluationDialog()); },
-                      true});
+    shots->push_back({"dialog-evaluation", [openDialog, evaluationDialog] {
+        return openDialog(evaluationDialog(false));
+    }, true});
     shots->push_back({"dialog-calibrate", [openDialog, evaluationDialog] {
-        EvaluationDialog *dialog = evaluationDialog();
-        dialog->setCalibrating(true);
-        return openDialog(dialog);
+        return openDialog(evaluationDialog(true));
     }, true});
     // The noise type's choices: the list open, taken from the screen.
     shots->push_back({"dialog-evaluation-noise-type", [openDialog, evaluationDialog] {
-        QWidget *dialog = openDialog(evaluationDialog());
+        QWidget *dialog = openDialog(evaluationDialog(false));
         if (auto *type = dialog->findChild<QComboBox *>("noiseType"))
             QTimer::singleShot(200, type, &QComboBox::showPopup);
         return dialog;

@@ -76,6 +76,8 @@ class TestReportEvaluation : public QObject {
 private slots:
     void initTestCase();
     void cancelledDialogStartsNothing();
+    void dialogStartsFromTheProjectModel_data();
+    void dialogStartsFromTheProjectModel();
     void evaluationRunsAndIsShown();
     void calibrationBecomesTheDefault();
     void cleanupTestCase();
@@ -117,6 +119,37 @@ void TestReportEvaluation::cancelledDialogStartsNothing()
     QCOMPARE(started.count(), 0);
     QVERIFY(!m_page->isEvaluating());
     QVERIFY(!m_jobs->isBusy());
+}
+
+void TestReportEvaluation::dialogStartsFromTheProjectModel_data()
+{
+    QTest::addColumn<bool>("calibrating");
+    QTest::addColumn<QString>("title");
+    QTest::newRow("run evaluation") << false << QStringLiteral("Run Mislabel Evaluation");
+    QTest::newRow("calibrate") << true << QStringLiteral("Calibrate the Review Queue");
+}
+
+// Run Evaluation, Calibrate and the screenshot tour open the same dialog: the active model's
+// network, augmentation and epochs, titled for what it will do.
+void TestReportEvaluation::dialogStartsFromTheProjectModel()
+{
+    QFETCH(bool, calibrating);
+    QFETCH(QString, title);
+    QWidget parent;
+    std::unique_ptr<EvaluationDialog> dialog(m_page->createEvaluationDialog(calibrating, &parent));
+    QVERIFY(dialog);
+    QCOMPARE(dialog->parentWidget(), &parent);
+    QCOMPARE(dialog->windowTitle(), title);
+    const EvaluationSettings expected = m_page->projectEvaluationSettings();
+    const EvaluationSettings shown = dialog->settings();
+    QCOMPARE(int(shown.network), int(expected.network));
+    QCOMPARE(int(shown.augmentation), int(expected.augmentation));
+    QCOMPARE(shown.epochs, expected.epochs);
+    QCOMPARE(shown.noiseRate, EvaluationSettings{}.noiseRate);
+    dialog->show();
+    auto *note = dialog->findChild<QLabel *>(QStringLiteral("calibrationNote"));
+    QVERIFY(note);
+    QCOMPARE(note->isVisible(), calibrating);
 }
 
 void TestReportEvaluation::evaluationRunsAndIsShown()
