@@ -6,6 +6,7 @@
 #include "evaluation/chartimage.h"
 #include "evaluation/detectionmetrics.h"
 #include "evaluation/evaluationtruth.h"
+#include "evaluation/imagesheet.h"
 #include "data/imagedecoder.h"
 #include "store/importer.h"
 #include "model/modelrunner.h"
@@ -241,6 +242,68 @@ RankingEvaluation evaluateRanking(const std::string &name, const RankingSpec &sp
     if (withCurve)
         r.curve = recallCurve(inOrder, kCurvePoints);
     return r;
+}
+
+// The first unflipped examples of the default queue (UnflippedSuspect). The class and
+// p[label] come from the fold model that never trained on the example when there is one:
+// the evaluated model has fitted the label it is asked about. The images are read for the
+// report's picture only, so an image that cannot be read leaves its tile empty instead of
+// failing an evaluation whose numbers are all measured.
+Status listUnflippedAtTop(ProjectDb &db, const CheckpointTerms &terms, const std::vector<double> &defaultScores,
+                          const std::vector<char> &flipped, EvaluationReport *rep)
+{
+    std::unordered_map<int64_t, size_t> rowOf;
+    for (size_t i = 0; i < terms.ids.size(); ++i)
+        rowOf.emplace(terms.ids[i], i);
+    const OutOfSampleTerms *oos = terms.outOfSample.get();
+    const auto order = sortRanking(terms.ids, defaultScores);
+    for (size_t r = 0; r < order.size() && rep->unflippedAtTop.size() < size_t(kUnflippedSuspectsShown); ++r) {
+        const size_t row = rowOf.at(order[r].exampleId);
+        if (flipped[row])
+            continue;
+        UnflippedSuspect s;
+        s.id = order[r].exampleId;
+        s.rank = int64_t(r) + 1;
+        s.label = terms.labels[row];
+        s.modelClass = terms.predictedLast[row];
+        s.labelProbability = terms.labelProbLast[row];
+        if (oos && oos->numClasses > 0 && oos->numCheckpoints() > 0) {
+            const auto it = std::lower_bound(oos->ids.begin(), oos->ids.end(), s.id);
+            if (it != oos->ids.end() && *it == s.id && s.label >= 0 && s.label < oos->numClasses) {
+                const size_t k = size_t(oos->numClasses);
+                const size_t at = (size_t(it - oos->ids.begin()) * size_t(oos->numCheckpoints())
+                                   + size_t(oos->numCheckpoints() - 1)) * k;
+                const float *p = oos->probs.data() + at;
+                s.modelClass = int(std::max_element(p, p + k) - p);
+                s.labelProbability = p[s.label];
+                s.outOfSample = true;
+            }
+        }
+        rep->unflippedAtTop.push_back(std::move(s));
+    }
+    if (rep->unflippedAtTop.empty())
+        return Status::ok();
+    auto info = db.dataset();
+    if (!info.ok())
+        return info.status();
+    if (!info->has_value())
+        return Status::ok();
+    auto examples = db.examples(Split::Train);
+    if (!examples.ok())
+        return examples.status();
+    std::unordered_map<int64_t, std::string> sourceOf;
+    for (const auto &e : *examples)
+        sourceOf.emplace(e.id, e.source);
+    const ImageStore store((*info)->kind, (*info)->root);
+    for (UnflippedSuspect &s : rep->unflippedAtTop) {
+        const auto it = sourceOf.find(s.id);
+        if (it == sourceOf.end())
+            continue;
+        s.source = it->second;
+        if (auto mat = store.load(s.source); mat.ok())
+            s.image = matToQImage(*mat);
+    }
+    return Status::ok();
 }
 
 // Every distinct (checkpoint set, weights) the policy space offers for C checkpoints.
@@ -804,6 +867,7 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
         rep.histogramClean = binCounts(clean, rep.histogramEdges);
         rep.histogramFlipped = binCounts(bad, rep.histogramEdges);
     }
+    TL_RETURN_IF_ERROR(listUnflippedAtTop(db, *terms, defaultScores, flipped, &rep));
     rep.seconds.emplace_back("rankings and checkpoint study", since(tRank));
 
     // --- the cleaning loop

@@ -20,6 +20,8 @@
 //  5. ranks the training examples by self-influence, loss, margin, neighbour agreement,
 //     the out-of-sample scores, the ensemble and at random (ranking.h) and measures recall
 //     of the flipped labels in the top 1/5/10/20/30 % and the ROC AUC (detectionmetrics.h),
+//     and lists the first examples of the default queue whose labels were not flipped
+//     (UnflippedSuspect),
 //  6. compares checkpoint policies (which checkpoints, which weights) from the stored
 //     factors alone — no retraining,
 //  7. runs the cleaning loop: a simulated person reviews the top X % of the default
@@ -125,6 +127,23 @@ struct CleaningRun {
     double seconds = 0.0;
 };
 
+// An example the default queue puts among the wrong labels although its label was not
+// flipped (with a truth file: is not listed). On real data these are often errors of the
+// dataset itself, which the injected noise cannot count: every one costs the queue a
+// flip found at its budget, and every one is worth a look (docs/evaluation/README.md).
+struct UnflippedSuspect {
+    int64_t id = 0;
+    std::string source;
+    int64_t rank = 0;                 // 1-based position in the default queue
+    int label = 0;                    // its label, as given (never flipped)
+    int modelClass = -1;              // the class the model gives it (out of sample with folds)
+    double labelProbability = -1.0;   // that model's p[label]
+    bool outOfSample = false;         // modelClass and labelProbability come from the fold model
+    QImage image;                     // its pixels for the report's picture; not in report.json
+};
+// How many of them a report lists: the first ones in queue order.
+constexpr int kUnflippedSuspectsShown = 24;
+
 struct EvaluationReport {
     EvaluationConfig config;
     std::vector<std::string> classes;
@@ -158,6 +177,9 @@ struct EvaluationReport {
     // Default-ranking scores of clean and flipped examples, binned for a histogram.
     std::vector<double> histogramEdges, histogramClean, histogramFlipped;
     bool histogramLog = true;
+    // The first kUnflippedSuspectsShown examples of the default queue whose labels are not
+    // among the wrong ones, in queue order (fewer when the split has fewer).
+    std::vector<UnflippedSuspect> unflippedAtTop;
     double testAccuracyBefore = -1.0;
     std::vector<CleaningRun> cleaning;
     std::vector<CleaningRun> seedRuns;     // the noisy-label model with other seeds
@@ -206,8 +228,9 @@ LineChart recallChart(const EvaluationReport &report);
 LineChart checkpointPolicyChart(const EvaluationReport &report);
 HistogramChart scoreHistogram(const EvaluationReport &report);
 
-// Writes <outDir>/report.json, report.md, recall-rankings.png, recall-checkpoints.png and
-// score-histogram.png (the PNGs only when canRenderCharts(); the Markdown says when they
+// Writes <outDir>/report.json, report.md, recall-rankings.png, recall-checkpoints.png,
+// score-histogram.png and unflipped-at-top.png (the PNGs only when canRenderCharts(), the
+// last only when the report holds the suspects' images; the Markdown says when the charts
 // are missing). Creates outDir. Errors name the file. Also records the report's path in
 // the evaluation's project (meta "evaluation_report"), where the app's report view looks.
 Status writeEvaluationReport(const EvaluationReport &report, const std::string &outDir);

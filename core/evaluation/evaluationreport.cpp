@@ -4,6 +4,8 @@
 #include "evaluation/evaluation.h"
 #include "util/jsonvalues.h"
 #include "evaluation/calibration.h"
+#include "evaluation/detectionmetrics.h"
+#include "evaluation/imagesheet.h"
 #include "evaluation/retrain.h"
 #include "util/filereader.h"
 #include "influence/flagging.h"
@@ -155,6 +157,15 @@ QJsonObject toJson(const EvaluationReport &r)
                                     {"seconds", run.seconds}});
     for (const auto &[stage, s] : r.seconds)
         seconds.append(QJsonObject{{"stage", q(stage)}, {"seconds", s}});
+    QJsonArray unflipped;
+    for (const auto &u : r.unflippedAtTop)
+        unflipped.append(QJsonObject{{"id", qint64(u.id)},
+                                     {"source", q(u.source)},
+                                     {"rank", qint64(u.rank)},
+                                     {"label", u.label},
+                                     {"model_class", u.modelClass},
+                                     {"label_probability", u.labelProbability},
+                                     {"out_of_sample", u.outOfSample}});
     QJsonArray cleaningRankings;
     for (const RankingSpec &spec : c.cleaningRankings)
         cleaningRankings.append(specJson(spec));
@@ -204,6 +215,7 @@ QJsonObject toJson(const EvaluationReport &r)
                                       {"edges", doublesJson(r.histogramEdges)},
                                       {"clean", doublesJson(r.histogramClean)},
                                       {"flipped", doublesJson(r.histogramFlipped)}}},
+            {"unflipped_at_top", unflipped},
             {"cleaning", QJsonObject{{"budgets", doublesJson(c.cleaningBudgets)},
                                      {"seeds", c.cleaningSeeds},
                                      {"rankings", cleaningRankings},
@@ -344,8 +356,56 @@ QString recallTable(const EvaluationReport &r, const std::vector<const RankingEv
 
 // Which PNG files were drawn (a chart without data is left out).
 struct Plots {
-    bool any = false, recall = false, policies = false, histogram = false;
+    bool any = false, recall = false, policies = false, histogram = false, unflipped = false;
 };
+
+// The first unflipped examples of the default queue: how many of them each budget holds,
+// who they are, and their picture.
+QString unflippedSection(const EvaluationReport &r, const RankingEvaluation *def, bool picture)
+{
+    if (r.unflippedAtTop.empty())
+        return {};
+    const bool truth = truthRun(r);
+    const QString unflipped = truth ? "unlisted" : "unflipped";
+    QString md = QString("### %1 labels at the top of the default queue\n\n").arg(truth ? "Unlisted" : "Unflipped");
+    if (def && def->recall.size() == r.config.budgets.size()) {
+        // Only budgets no larger than the number of wrong labels: there each of them takes
+        // the place of a wrong label the review could have found.
+        QStringList counts;
+        for (size_t i = 0; i < r.config.budgets.size(); ++i) {
+            const int64_t reviewed = reviewCount(r.trainCount, r.config.budgets[i]);
+            if (reviewed > int64_t(r.flips.size()))
+                continue;
+            const int64_t found = std::llround(def->recall[i] * double(r.flips.size()));
+            counts << QString("%1 in the top %2").arg(std::max<int64_t>(0, reviewed - found)).arg(pct(r.config.budgets[i], 0));
+        }
+        if (!counts.isEmpty())
+            md += QString("Where the top of the queue holds no more examples than there are %1, each example "
+                          "whose label was %2 takes the place of one: %3.\n\n")
+                      .arg(truth ? "known errors" : "flips", truth ? "not listed" : "not flipped", counts.join(", "));
+    }
+    md += QString("%1 The first %2 in queue order (the model's class and p[label] %3):\n\n")
+              .arg(truth ? "Some of them may be wrong labels the truth file misses."
+                         : "On a real dataset many of them are wrong labels the dataset came with, which the "
+                           "injected noise does not count.")
+              .arg(r.unflippedAtTop.size())
+              .arg(r.unflippedAtTop.front().outOfSample ? "from the fold model that never trained on the example"
+                                                        : "from the evaluated model");
+    md += "| rank | example | label | model's class | p[label] |\n|---:|---|---|---|---:|\n";
+    for (const auto &u : r.unflippedAtTop)
+        md += QString("| %1 | `%2` | %3 | %4 | %5 |\n")
+                  .arg(u.rank)
+                  .arg(u.source.empty() ? QString::number(u.id) : q(u.source))
+                  .arg(className(r, u.label), u.modelClass >= 0 ? className(r, u.modelClass) : QString("—"))
+                  .arg(u.labelProbability >= 0 ? QString::number(u.labelProbability, 'f', 3) : QString("—"));
+    md += "\n";
+    if (picture)
+        md += QString("![The first %1 labels of the default queue: label → model's class](unflipped-at-top.png)\n\n")
+                  .arg(unflipped);
+    md += QString("To score the rankings against the ones you confirm, list them in a file (one `example,correct "
+                  "label` per line) and run `traclens-cli evaluate --truth FILE`.\n\n");
+    return md;
+}
 
 // `training`: how the model was trained, when its project recorded it (trainjob.h).
 QString markdown(const EvaluationReport &r, const Plots &plots, const std::optional<TrainingRecord> &training)
@@ -496,6 +556,7 @@ QString markdown(const EvaluationReport &r, const Plots &plots, const std::optio
         }
         md += "\n";
     }
+    md += unflippedSection(r, def, plots.unflipped);
 
     md += "## Checkpoint policy\n\n";
     md += "TracIn sums ηᵢ·‖eᵢ‖²(‖hᵢ‖²+1) over checkpoints i. Early checkpoints of an under-trained model with a "
@@ -833,6 +894,14 @@ Status writeEvaluationReport(const EvaluationReport &report, const std::string &
             TL_RETURN_IF_ERROR(writeImage(dir.filePath("recall-checkpoints.png"), renderLineChart(policies)));
         if (plots.histogram)
             TL_RETURN_IF_ERROR(writeImage(dir.filePath("score-histogram.png"), renderHistogram(histogram)));
+        std::vector<SheetTile> tiles;
+        for (const auto &u : report.unflippedAtTop)
+            if (!u.image.isNull())
+                tiles.push_back({u.image, QString("#%1 %2").arg(u.rank).arg(className(report, u.label)),
+                                 "→ " + (u.modelClass >= 0 ? className(report, u.modelClass) : QString("?"))});
+        plots.unflipped = !tiles.empty();
+        if (plots.unflipped)
+            TL_RETURN_IF_ERROR(writeImage(dir.filePath("unflipped-at-top.png"), renderImageSheet(tiles)));
     }
     // Best effort: the evaluation's project remembers its report, so the app's report view
     // opened on that project shows it, and says how its model was trained. A missing or
@@ -940,6 +1009,18 @@ Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
     r.histogramEdges = doublesFrom(hist.value("edges"));
     r.histogramClean = doublesFrom(hist.value("clean"));
     r.histogramFlipped = doublesFrom(hist.value("flipped"));
+    for (const auto &v : o.value("unflipped_at_top").toArray()) { // absent in older reports
+        const QJsonObject u = v.toObject();
+        UnflippedSuspect s;
+        s.id = u.value("id").toInteger();
+        s.source = u.value("source").toString().toStdString();
+        s.rank = u.value("rank").toInteger();
+        s.label = u.value("label").toInt();
+        s.modelClass = u.value("model_class").toInt(-1);
+        s.labelProbability = u.value("label_probability").toDouble(-1);
+        s.outOfSample = u.value("out_of_sample").toBool();
+        r.unflippedAtTop.push_back(std::move(s));
+    }
     const QJsonObject cleaning = o.value("cleaning").toObject();
     c.cleaningBudgets = doublesFrom(cleaning.value("budgets"));
     c.cleaningSeeds = cleaning.value("seeds").toInt(1);

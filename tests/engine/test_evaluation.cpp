@@ -414,12 +414,37 @@ void TestEvaluation::pipelineEndToEnd()
         for (const auto &f : r.flips)
             flipped.insert(f.exampleId);
         QCOMPARE(changed, flipped);
+
+        // The report lists the first unflipped examples of the default queue, in its order,
+        // each with its rank, label, the fold model's view and its pixels.
+        auto queue = rankTrainingExamples(**db, r.modelId, r.defaultSpec);
+        QVERIFY2(queue.ok(), queue.status().message().c_str());
+        std::map<int64_t, int> labelOf;
+        for (const auto &e : *train)
+            labelOf[e.id] = e.currentLabel;
+        std::vector<std::pair<int64_t, int64_t>> expected; // (id, rank)
+        for (size_t i = 0; i < queue->size() && expected.size() < size_t(kUnflippedSuspectsShown); ++i)
+            if (!flipped.count((*queue)[i].exampleId))
+                expected.emplace_back((*queue)[i].exampleId, int64_t(i) + 1);
+        QCOMPARE(expected.size(), size_t(kUnflippedSuspectsShown));
+        QCOMPARE(r.unflippedAtTop.size(), expected.size());
+        for (size_t i = 0; i < expected.size(); ++i) {
+            const UnflippedSuspect &u = r.unflippedAtTop[i];
+            QCOMPARE(u.id, expected[i].first);
+            QCOMPARE(u.rank, expected[i].second);
+            QCOMPARE(u.label, labelOf.at(u.id));
+            QVERIFY(u.outOfSample);
+            QVERIFY(u.modelClass >= 0 && u.modelClass < int(r.classes.size()));
+            QVERIFY(u.labelProbability >= 0.0 && u.labelProbability <= 1.0);
+            QVERIFY(!u.source.empty());
+            QVERIFY(!u.image.isNull());
+        }
     }
 
     // Files: JSON that reads back, Markdown, and the three charts.
     const QString out = m_dir.filePath("report");
     QVERIFY(writeEvaluationReport(r, out.toStdString()).isOk());
-    for (const char *png : {"recall-rankings.png", "recall-checkpoints.png", "score-histogram.png"}) {
+    for (const char *png : {"recall-rankings.png", "recall-checkpoints.png", "score-histogram.png", "unflipped-at-top.png"}) {
         QImage image(out + "/" + png);
         QVERIFY2(!image.isNull() && image.width() > 400, png);
     }
@@ -449,6 +474,15 @@ void TestEvaluation::pipelineEndToEnd()
     QCOMPARE(back->seedRuns[0].seed, r.seedRuns[0].seed);
     QVERIFY(text.contains("Seed-to-seed spread"));
     QCOMPARE(back->histogramEdges, r.histogramEdges);
+    QVERIFY(text.contains("### Unflipped labels at the top of the default queue"));
+    QVERIFY(text.contains("](unflipped-at-top.png)"));
+    QVERIFY(text.contains(QString("| %1 | `%2` |").arg(r.unflippedAtTop[0].rank).arg(QString::fromStdString(r.unflippedAtTop[0].source))));
+    QCOMPARE(back->unflippedAtTop.size(), r.unflippedAtTop.size());
+    QCOMPARE(back->unflippedAtTop[5].id, r.unflippedAtTop[5].id);
+    QCOMPARE(back->unflippedAtTop[5].rank, r.unflippedAtTop[5].rank);
+    QCOMPARE(back->unflippedAtTop[5].source, r.unflippedAtTop[5].source);
+    QCOMPARE(back->unflippedAtTop[5].modelClass, r.unflippedAtTop[5].modelClass);
+    QCOMPARE(back->unflippedAtTop[5].labelProbability, r.unflippedAtTop[5].labelProbability);
     QVERIFY(readEvaluationReport((out + "/report.md").toStdString()).status().code() == Status::Code::InvalidArgument);
 
     // A rerun with the same configuration reuses everything: same model, same numbers.

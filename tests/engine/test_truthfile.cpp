@@ -293,6 +293,8 @@ void TestTruthFile::cliEvaluatesAgainstTheTruth()
     QVERIFY2(run.out.contains("15 known errors"), run.out.constData());
     QVERIFY2(run.out.contains("logical cores"), run.out.constData());
     QVERIFY2(run.out.contains("cleaning loop not run"), run.out.constData());
+    QVERIFY2(run.out.contains("the default queue's first unlisted labels (often the dataset's own errors"),
+             run.out.constData());
 
     QFile json(out + "/report.json");
     QVERIFY(json.open(QIODevice::ReadOnly));
@@ -317,6 +319,9 @@ void TestTruthFile::cliEvaluatesAgainstTheTruth()
     QVERIFY(text2.contains("Measured on "));
     QVERIFY(text2.contains("logical cores), 1 LibTorch threads; load average"));
     QVERIFY(!text2.contains("2-core development machine"));
+    // The examples the queue puts first that the file does not list: named as such.
+    QVERIFY(text2.contains("### Unlisted labels at the top of the default queue"));
+    QVERIFY(text2.contains("Some of them may be wrong labels the truth file misses."));
 
     auto back = readEvaluationReport((out + "/report.json").toStdString());
     QVERIFY2(back.ok(), back.status().message().c_str());

@@ -200,6 +200,14 @@ int cmdEvaluate(Context &c)
                     "queue is cv-boundary, else the ensemble\n",
                     (long long)r.labelNoise.pruned, (long long)r.labelNoise.covered, 100.0 * r.labelNoise.share(),
                     100.0 * kBoundaryReviewNoiseShare);
+    if (!r.unflippedAtTop.empty()) {
+        std::printf("the default queue's first %s labels (often the dataset's own errors; listed with their picture "
+                    "in the report) are at ranks",
+                    cfg.truthFile.empty() ? "unflipped" : "unlisted");
+        for (size_t i = 0; i < r.unflippedAtTop.size() && i < 8; ++i)
+            std::printf("%s %lld", i ? "," : "", (long long)r.unflippedAtTop[i].rank);
+        std::printf("%s\n", r.unflippedAtTop.size() > 8 ? ", …" : "");
+    }
     if (!r.cleaning.empty()) {
         // Each run against the noisy-label model of its own seed, as the report pairs them.
         std::printf("\ncleaning loop (gain over the noisy-label model of the same seed; first seed %.2f%%)\n",
