@@ -163,6 +163,14 @@ ReportPage::ReportPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     layout->addWidget(m_recallTable);
     m_recallChart = imageLabel();
     layout->addWidget(m_recallChart);
+    m_unflippedLabel = new QLabel;
+    m_unflippedLabel->setObjectName(QStringLiteral("unflippedLabel"));
+    m_unflippedLabel->setWordWrap(true);
+    m_unflippedLabel->hide();
+    layout->addWidget(m_unflippedLabel);
+    m_unflippedView = imageLabel();
+    m_unflippedView->setObjectName(QStringLiteral("unflippedView"));
+    layout->addWidget(m_unflippedView);
     m_cleaningLabel = new QLabel;
     m_cleaningLabel->setWordWrap(true);
     layout->addWidget(m_cleaningLabel);
@@ -344,7 +352,9 @@ void ReportPage::showEvaluation()
         m_recallTable->hide();
         m_cleaningTable->hide();
         m_cleaningLabel->hide();
+        m_unflippedLabel->hide();
         m_recallImage = {};
+        m_unflippedImage = {};
         updateImages();
         return;
     }
@@ -400,6 +410,29 @@ void ReportPage::showEvaluation()
     m_recallTable->show();
     fitTableHeight(m_recallTable);
     m_recallImage = renderLineChart(recallChart(r));
+
+    // The queue's first labels that were not flipped, with the picture the report drew of
+    // them beside its report.json (a small PNG: reading it here costs a few milliseconds).
+    if (r.unflippedAtTop.empty()) {
+        m_unflippedLabel->hide();
+        m_unflippedImage = {};
+    } else {
+        const bool truth = !r.config.truthFile.empty();
+        QStringList ranks;
+        for (size_t i = 0; i < r.unflippedAtTop.size() && i < 6; ++i)
+            ranks << locale.toString(qlonglong(r.unflippedAtTop[i].rank));
+        m_unflippedImage = QImage(QFileInfo(m_evaluationFile).dir().filePath(QStringLiteral("unflipped-at-top.png")));
+        m_unflippedLabel->setText(
+            tr("The first %1 labels of the default queue that were %2, at ranks %3%4: on real data many of them are "
+               "wrong labels the dataset came with, which the %5 does not count; each one is worth a look.%6")
+                .arg(locale.toString(qlonglong(r.unflippedAtTop.size())), truth ? tr("not listed") : tr("not flipped"),
+                     ranks.join(QStringLiteral(", ")),
+                     r.unflippedAtTop.size() > size_t(ranks.size()) ? QStringLiteral(", …") : QString(),
+                     truth ? tr("truth file") : tr("injected noise"),
+                     m_unflippedImage.isNull() ? QString()
+                                               : tr(" Below: label, then → the class the model gives it.")));
+        m_unflippedLabel->show();
+    }
 
     // The cleaning loop: one row per review budget.
     if (r.cleaning.empty()) {
@@ -627,6 +660,7 @@ void ReportPage::updateImages()
     const int available = std::max(300, width() - 48);
     setScaledImage(m_histogram, m_histogramImage, available);
     setScaledImage(m_recallChart, m_recallImage, available);
+    setScaledImage(m_unflippedView, m_unflippedImage, available);
 }
 
 void ReportPage::resizeEvent(QResizeEvent *event)

@@ -100,13 +100,15 @@ private:
     ProjectSession *m_session;
     QLabel *m_projectSummary, *m_histogram;
     QLabel *m_evaluationSummary, *m_recallChart, *m_cleaningLabel;
+    // The report's unflipped-at-top.png (evaluation.h, UnflippedSuspect) and what it shows.
+    QLabel *m_unflippedLabel, *m_unflippedView;
     QTableWidget *m_recallTable, *m_cleaningTable;
     QLabel *m_calibration;
     QPushButton *m_openButton, *m_runButton, *m_calibrateButton;
     bool m_calibrating = false; // the running evaluation job calibrates
     JobController *m_jobs = nullptr;
     qint64 m_evaluationJob = -1;
-    QImage m_histogramImage, m_recallImage;
+    QImage m_histogramImage, m_recallImage, m_unflippedImage;
     std::optional<EvaluationReport> m_evaluation;
     QString m_evaluationFile;
     qint64 m_flagged = 0;

@@ -144,8 +144,23 @@ void TestReportPage::evaluationBesideProjectIsShown()
     r.seedRuns = {run("seed", 2, 0, 0.85)};
     r.cleaning = {run("queue", 1, 1, 0.82),         run("random", 1, 0, 0.79), run("cv-noise-rate", 1, 1, 0.81),
                   run("queue", 2, 2, 0.86),         run("random", 2, 0, 0.87), run("cv-noise-rate", 2, 1, 0.85)};
+    // Two unflipped labels at the top of the queue, with pixels for the report's picture.
+    for (int64_t rank : {3, 7}) {
+        UnflippedSuspect u;
+        u.id = 10 + rank;
+        u.source = "c" + std::to_string(rank) + ".png";
+        u.rank = rank;
+        u.label = 1;
+        u.modelClass = 0;
+        u.labelProbability = 0.01;
+        u.outOfSample = true;
+        u.image = QImage(28, 28, QImage::Format_Grayscale8);
+        u.image.fill(Qt::gray);
+        r.unflippedAtTop.push_back(u);
+    }
     const QString dir = QFileInfo(QString::fromStdString(m_fixture->projectPath())).absolutePath();
     QVERIFY(writeEvaluationReport(r, dir.toStdString()).isOk());
+    QVERIFY(QFileInfo::exists(dir + "/unflipped-at-top.png"));
 
     m_page->refresh();
     QVERIFY(m_page->evaluation());
@@ -168,6 +183,15 @@ void TestReportPage::evaluationBesideProjectIsShown()
     QCOMPARE(cleaning->item(1, 4)->text(), QString("1.0×"));
     QCOMPARE(cleaning->item(2, 1)->text(), QString("random"));
     QVERIFY2(cleaning->item(2, 3)->text().startsWith("+0.50 (-1.00 to +2.00"), qPrintable(cleaning->item(2, 3)->text()));
+    // The unflipped labels: their ranks, and the picture drawn beside report.json.
+    auto *unflipped = m_page->findChild<QLabel *>("unflippedLabel");
+    auto *view = m_page->findChild<QLabel *>("unflippedView");
+    QVERIFY(unflipped && view);
+    QVERIFY(!unflipped->isHidden());
+    QVERIFY2(unflipped->text().contains("The first 2 labels of the default queue that were not flipped, at ranks 3, 7:"),
+             qPrintable(unflipped->text()));
+    QVERIFY(!view->isHidden());
+    QVERIFY(!view->pixmap().isNull());
     // The report reads back with the ranking it reviewed, and its Markdown says the same.
     auto back = readEvaluationReport((dir + "/report.json").toStdString());
     QVERIFY(back.ok());
@@ -195,6 +219,8 @@ void TestReportPage::unreadableReportIsRefused()
     f.close();
     QVERIFY(!m_page->loadEvaluation(bad));
     QVERIFY(!m_page->evaluation());
+    QVERIFY(m_page->findChild<QLabel *>("unflippedLabel")->isHidden());
+    QVERIFY(m_page->findChild<QLabel *>("unflippedView")->isHidden());
     bool message = false;
     for (const QLabel *l : m_page->findChildren<QLabel *>())
         message = message || l->text().contains("not a TracLens evaluation report");
