@@ -249,6 +249,8 @@ RankingEvaluation evaluateRanking(const std::string &name, const RankingSpec &sp
 // the evaluated model has fitted the label it is asked about. The images are read for the
 // report's picture only, so an image that cannot be read leaves its tile empty instead of
 // failing an evaluation whose numbers are all measured.
+constexpr int kSuspectImageSide = 224; // twice the picture's tile
+
 Status listUnflippedAtTop(ProjectDb &db, const CheckpointTerms &terms, const std::vector<double> &defaultScores,
                           const std::vector<char> &flipped, EvaluationReport *rep)
 {
@@ -300,8 +302,14 @@ Status listUnflippedAtTop(ProjectDb &db, const CheckpointTerms &terms, const std
         if (it == sourceOf.end())
             continue;
         s.source = it->second;
-        if (auto mat = store.load(s.source); mat.ok())
+        // A photo dataset's images can be megapixels each; the picture draws them at tile
+        // size, so only a small copy is kept.
+        if (auto mat = store.load(s.source); mat.ok()) {
             s.image = matToQImage(*mat);
+            if (s.image.width() > kSuspectImageSide || s.image.height() > kSuspectImageSide)
+                s.image = s.image.scaled(kSuspectImageSide, kSuspectImageSide, Qt::KeepAspectRatio,
+                                         Qt::SmoothTransformation);
+        }
     }
     return Status::ok();
 }

@@ -139,7 +139,7 @@ struct UnflippedSuspect {
     int modelClass = -1;              // the class the model gives it (out of sample with folds)
     double labelProbability = -1.0;   // that model's p[label]
     bool outOfSample = false;         // modelClass and labelProbability come from the fold model
-    QImage image;                     // its pixels for the report's picture; not in report.json
+    QImage image;                     // its pixels for the report's picture (at most 224 px a side); not in report.json
 };
 // How many of them a report lists: the first ones in queue order.
 constexpr int kUnflippedSuspectsShown = 24;

@@ -437,7 +437,7 @@ void TestEvaluation::pipelineEndToEnd()
             QVERIFY(u.modelClass >= 0 && u.modelClass < int(r.classes.size()));
             QVERIFY(u.labelProbability >= 0.0 && u.labelProbability <= 1.0);
             QVERIFY(!u.source.empty());
-            QVERIFY(!u.image.isNull());
+            QVERIFY(!u.image.isNull() && u.image.width() <= 224 && u.image.height() <= 224);
         }
     }
 
