@@ -251,12 +251,10 @@ RankingEvaluation evaluateRanking(const std::string &name, const RankingSpec &sp
 // failing an evaluation whose numbers are all measured.
 constexpr int kSuspectImageSide = 224; // twice the picture's tile
 
-Status listUnflippedAtTop(ProjectDb &db, const CheckpointTerms &terms, const std::vector<double> &defaultScores,
-                          const std::vector<char> &flipped, EvaluationReport *rep)
+Status listUnflippedAtTop(ProjectDb &db, const CheckpointTerms &terms, const std::unordered_map<int64_t, size_t> &rowOf,
+                          const std::vector<double> &defaultScores, const std::vector<char> &flipped,
+                          EvaluationReport *rep)
 {
-    std::unordered_map<int64_t, size_t> rowOf;
-    for (size_t i = 0; i < terms.ids.size(); ++i)
-        rowOf.emplace(terms.ids[i], i);
     const OutOfSampleTerms *oos = terms.outOfSample.get();
     const auto order = sortRanking(terms.ids, defaultScores);
     for (size_t r = 0; r < order.size() && rep->unflippedAtTop.size() < size_t(kUnflippedSuspectsShown); ++r) {
@@ -290,18 +288,12 @@ Status listUnflippedAtTop(ProjectDb &db, const CheckpointTerms &terms, const std
         return info.status();
     if (!info->has_value())
         return Status::ok();
-    auto examples = db.examples(Split::Train);
-    if (!examples.ok())
-        return examples.status();
-    std::unordered_map<int64_t, std::string> sourceOf;
-    for (const auto &e : *examples)
-        sourceOf.emplace(e.id, e.source);
     const ImageStore store((*info)->kind, (*info)->root);
     for (UnflippedSuspect &s : rep->unflippedAtTop) {
-        const auto it = sourceOf.find(s.id);
-        if (it == sourceOf.end())
-            continue;
-        s.source = it->second;
+        auto example = db.example(s.id);
+        if (!example.ok())
+            return example.status();
+        s.source = example->source;
         // A photo dataset's images can be megapixels each; the picture draws them at tile
         // size, so only a small copy is kept.
         if (auto mat = store.load(s.source); mat.ok()) {
@@ -875,7 +867,7 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
         rep.histogramClean = binCounts(clean, rep.histogramEdges);
         rep.histogramFlipped = binCounts(bad, rep.histogramEdges);
     }
-    TL_RETURN_IF_ERROR(listUnflippedAtTop(db, *terms, defaultScores, flipped, &rep));
+    TL_RETURN_IF_ERROR(listUnflippedAtTop(db, *terms, rowOf, defaultScores, flipped, &rep));
     rep.seconds.emplace_back("rankings and checkpoint study", since(tRank));
 
     // --- the cleaning loop
