@@ -31,8 +31,13 @@ cli = os.environ.get("TRACLENS_CLI", os.path.join(os.path.dirname(__file__), "..
 
 def load(work):
     project = os.path.join(work, "evaluation.traclens")
-    (report_path,) = sqlite3.connect(f"file:{project}?mode=ro", uri=True).execute(
+    if not os.path.isfile(project):
+        sys.exit(f"{work}: no evaluation.traclens here; give the --work directory of `traclens-cli evaluate`")
+    row = sqlite3.connect(f"file:{project}?mode=ro", uri=True).execute(
         "select value from meta where key = 'evaluation_report'").fetchone()
+    if row is None:
+        sys.exit(f"{project}: names no evaluation report; the evaluation has not finished")
+    (report_path,) = row
     report = json.load(open(report_path))
     flipped = {f["id"] for f in report["noise"]["flips"]}
 
