@@ -14,8 +14,9 @@ Prints A − B in flips at each budget, per evaluation and summed, measured and 
 bootstrap interval. Scores come from `traclens-cli rank --json` (build/app/cli/traclens-cli,
 or $TRACLENS_CLI), ties in id order as the queue breaks them. Needs python3-numpy.
 """
-import json, os, sqlite3, subprocess, sys
+import os, sys
 import numpy as np
+from evaluation_work import open_evaluation, ranked
 
 args = sys.argv[1:]
 works = []
@@ -26,25 +27,13 @@ if not works:
 a_name = args[0] if len(args) > 0 else "ensemble"
 b_name = args[1] if len(args) > 1 else "cv-self-confidence"
 resamples = int(args[2]) if len(args) > 2 else 400
-cli = os.environ.get("TRACLENS_CLI", os.path.join(os.path.dirname(__file__), "..", "build", "app", "cli", "traclens-cli"))
 
 
 def load(work):
-    project = os.path.join(work, "evaluation.traclens")
-    if not os.path.isfile(project):
-        sys.exit(f"{work}: no evaluation.traclens here; give the --work directory of `traclens-cli evaluate`")
-    row = sqlite3.connect(f"file:{project}?mode=ro", uri=True).execute(
-        "select value from meta where key = 'evaluation_report'").fetchone()
-    if row is None:
-        sys.exit(f"{project}: names no evaluation report; the evaluation has not finished")
-    (report_path,) = row
-    report = json.load(open(report_path))
-    flipped = {f["id"] for f in report["noise"]["flips"]}
+    project, report, flipped = open_evaluation(work)
 
     def scores(ranking):
-        out = subprocess.run([cli, "rank", project, "--ranking", ranking, "--top", "0", "--json", "--quiet"],
-                             capture_output=True, text=True, check=True).stdout
-        return {e["id"]: e["score"] for e in json.loads(out)["examples"]}
+        return {e["id"]: e["score"] for e in ranked(project, ranking)}
 
     sa, sb = scores(a_name), scores(b_name)
     ids = np.array(sorted(sa))

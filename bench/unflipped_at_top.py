@@ -15,8 +15,9 @@ usage: /usr/bin/python3 bench/unflipped_at_top.py WORK_DIR... [--budget F] [--a 
 Scores come from `traclens-cli rank --json` (build/app/cli/traclens-cli, or $TRACLENS_CLI),
 ties in id order as the queue breaks them. Needs python3-numpy.
 """
-import argparse, gzip, json, os, sqlite3, subprocess, sys
+import argparse, gzip, os, sys
 import numpy as np
+from evaluation_work import open_evaluation, ranked
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("works", nargs="+")
@@ -27,26 +28,11 @@ parser.add_argument("--sheet")
 args = parser.parse_args()
 if not 0 < args.budget <= 1:
     sys.exit(f"--budget {args.budget}: give a share of the training split, above 0 and at most 1")
-cli = os.environ.get("TRACLENS_CLI", os.path.join(os.path.dirname(__file__), "..", "build", "app", "cli", "traclens-cli"))
 
 
 def load(work):
-    project = os.path.join(work, "evaluation.traclens")
-    if not os.path.isdir(work) or not os.path.isfile(project):
-        sys.exit(f"{work}: no evaluation.traclens here; give the --work directory of `traclens-cli evaluate`")
-    row = sqlite3.connect(f"file:{project}?mode=ro", uri=True).execute(
-        "select value from meta where key = 'evaluation_report'").fetchone()
-    if row is None:
-        sys.exit(f"{project}: names no evaluation report; the evaluation has not finished")
-    report = json.load(open(row[0]))
-    flipped = {f["id"] for f in report["noise"]["flips"]}
-
-    def ranked(ranking):
-        out = subprocess.run([cli, "rank", project, "--ranking", ranking, "--top", "0", "--json", "--quiet"],
-                             capture_output=True, text=True, check=True).stdout
-        return json.loads(out)["examples"]
-
-    a, b = ranked(args.a), ranked(args.b)
+    project, report, flipped = open_evaluation(work)
+    a, b = ranked(project, args.a), ranked(project, args.b)
     top = int(round(len(a) * args.budget))
     rank_a = {e["id"]: e["rank"] for e in a}
     rank_b = {e["id"]: e["rank"] for e in b}

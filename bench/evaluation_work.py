@@ -1,0 +1,27 @@
+"""Shared by the bench scripts that read a finished `traclens-cli evaluate` work directory:
+its project, the report that names the flips, and a ranking's examples from
+`traclens-cli rank --json` (build/app/cli/traclens-cli, or $TRACLENS_CLI)."""
+import json, os, sqlite3, subprocess, sys
+
+CLI = os.environ.get("TRACLENS_CLI", os.path.join(os.path.dirname(__file__), "..", "build", "app", "cli", "traclens-cli"))
+
+
+def open_evaluation(work):
+    """(project path, report dict, set of flipped ids); exits with a one-line error naming
+    the folder when it holds no finished evaluation."""
+    project = os.path.join(work, "evaluation.traclens")
+    if not os.path.isdir(work) or not os.path.isfile(project):
+        sys.exit(f"{work}: no evaluation.traclens here; give the --work directory of `traclens-cli evaluate`")
+    row = sqlite3.connect(f"file:{project}?mode=ro", uri=True).execute(
+        "select value from meta where key = 'evaluation_report'").fetchone()
+    if row is None:
+        sys.exit(f"{project}: names no evaluation report; the evaluation has not finished")
+    report = json.load(open(row[0]))
+    return project, report, {f["id"] for f in report["noise"]["flips"]}
+
+
+def ranked(project, ranking):
+    """Every example in queue order (ties by id), as `rank --json` lists them."""
+    out = subprocess.run([CLI, "rank", project, "--ranking", ranking, "--top", "0", "--json", "--quiet"],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["examples"]
