@@ -21,7 +21,12 @@ def open_evaluation(work):
 
 
 def ranked(project, ranking):
-    """Every example in queue order (ties by id), as `rank --json` lists them."""
-    out = subprocess.run([CLI, "rank", project, "--ranking", ranking, "--top", "0", "--json", "--quiet"],
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out)["examples"]
+    """Every example in queue order (ties by id), as `rank --json` lists them; exits with the
+    CLI's own message when it fails."""
+    done = subprocess.run([CLI, "rank", project, "--ranking", ranking, "--top", "0", "--json", "--quiet"],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        # The CLI names what is wrong (an unknown ranking, a missing cross-validation); say it
+        # once, with the project, instead of a Python traceback.
+        sys.exit(f"{project}: rank --ranking {ranking} failed: {done.stderr.strip() or f'exit {done.returncode}'}")
+    return json.loads(done.stdout)["examples"]

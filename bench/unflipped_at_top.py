@@ -28,6 +28,8 @@ parser.add_argument("--sheet")
 args = parser.parse_args()
 if not 0 < args.budget <= 1:
     sys.exit(f"--budget {args.budget}: give a share of the training split, above 0 and at most 1")
+if args.sheet and not os.path.isdir(os.path.dirname(os.path.abspath(args.sheet))):
+    sys.exit(f"--sheet {args.sheet}: its folder does not exist")
 
 
 def load(work):
@@ -64,12 +66,15 @@ if len(runs) > 1:
           + ", ".join(f"#{i} ({len(w)})" for i, w in sorted(recurring.items())))
 
 
+if args.sheet:
+    from PIL import Image, ImageDraw  # only the sheet needs python3-pil
+
+
 def image(dataset, path):
     # An IDX member ("file#index") or an image file relative to the data set's folder.
     name, _, index = path.partition("#")
     full = os.path.join(dataset, name)
     if not index:
-        from PIL import Image
         return Image.open(full).convert("L")
     opener = gzip.open if full.endswith(".gz") else open
     with opener(full, "rb") as f:
@@ -77,12 +82,10 @@ def image(dataset, path):
         rows, cols = int.from_bytes(head[8:12], "big"), int.from_bytes(head[12:16], "big")
         f.seek(16 + int(index) * rows * cols)
         pixels = np.frombuffer(f.read(rows * cols), np.uint8).reshape(rows, cols)
-    from PIL import Image
     return Image.fromarray(pixels)
 
 
 if args.sheet:
-    from PIL import Image, ImageDraw
     size, pad, text = 112, 8, 40
     cols = max(len(r["rows"]) for r in runs) or 1
     sheet = Image.new("RGB", (cols * (size + pad) + pad, len(runs) * (size + text + pad) + pad), "white")
