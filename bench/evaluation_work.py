@@ -20,13 +20,14 @@ def open_evaluation(work):
     return project, report, {f["id"] for f in report["noise"]["flips"]}
 
 
-def ranked(project, ranking):
-    """Every example in queue order (ties by id), as `rank --json` lists them; exits with the
-    CLI's own message when it fails."""
-    done = subprocess.run([CLI, "rank", project, "--ranking", ranking, "--top", "0", "--json", "--quiet"],
+def ranked(project, ranking, *options):
+    """Every example in queue order (ties by id), as `rank --json` lists them; `options` are
+    further `rank` options (e.g. "--checkpoints", "last-1"). Exits with the CLI's own message
+    when it fails."""
+    done = subprocess.run([CLI, "rank", project, "--ranking", ranking, *options, "--top", "0", "--json", "--quiet"],
                           capture_output=True, text=True)
     if done.returncode != 0:
         # The CLI names what is wrong (an unknown ranking, a missing cross-validation); say it
         # once, with the project, instead of a Python traceback.
-        sys.exit(f"{project}: rank --ranking {ranking} failed: {done.stderr.strip() or f'exit {done.returncode}'}")
+        sys.exit(f"{project}: rank --ranking {ranking} {' '.join(options)}".rstrip() + f" failed: {done.stderr.strip() or f'exit {done.returncode}'}")
     return json.loads(done.stdout)["examples"]
