@@ -26,7 +26,7 @@ Needs python3-numpy.
 """
 import os, sys
 import numpy as np
-from evaluation_work import open_evaluation, ranked
+from evaluation_work import found, open_evaluation, ranked
 
 args = sys.argv[1:]
 resamples = 0
@@ -81,12 +81,6 @@ def load(work):
     return {"work": work, "budgets": report["budgets"], "ids": ids, "pools": pools,
             "isflip": np.array([int(i) in flipped for i in ids]), "flips": len(flipped)}
 
-
-def found(run, v, idx):
-    order = np.lexsort((run["ids"][idx], -v[idx]))
-    hits = run["isflip"][idx][order]
-    n = len(run["ids"])
-    return np.array([int(hits[:int(round(n * b))].sum()) for b in run["budgets"]])
 
 
 runs = [load(w) for w in args]

@@ -2,6 +2,7 @@
 its project, the report that names the flips, and a ranking's examples from
 `traclens-cli rank --json` (build/app/cli/traclens-cli, or $TRACLENS_CLI)."""
 import json, os, sqlite3, subprocess, sys
+import numpy as np
 
 CLI = os.environ.get("TRACLENS_CLI", os.path.join(os.path.dirname(__file__), "..", "build", "app", "cli", "traclens-cli"))
 
@@ -31,3 +32,13 @@ def ranked(project, ranking, *options):
         # once, with the project, instead of a Python traceback.
         sys.exit(f"{project}: rank --ranking {ranking} {' '.join(options)}".rstrip() + f" failed: {done.stderr.strip() or f'exit {done.returncode}'}")
     return json.loads(done.stdout)["examples"]
+
+
+def found(run, v, idx):
+    """Flips among the top of each of run["budgets"] when the examples idx (a resample may
+    repeat one) are ranked by v, highest first, ties by id; run holds "ids", "isflip" and
+    "budgets" as numpy arrays / a list."""
+    order = np.lexsort((run["ids"][idx], -v[idx]))
+    hits = run["isflip"][idx][order]
+    n = len(run["ids"])
+    return np.array([int(hits[:int(round(n * b))].sum()) for b in run["budgets"]])

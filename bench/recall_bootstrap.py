@@ -16,7 +16,7 @@ or $TRACLENS_CLI), ties in id order as the queue breaks them. Needs python3-nump
 """
 import os, sys
 import numpy as np
-from evaluation_work import open_evaluation, ranked
+from evaluation_work import found, open_evaluation, ranked
 
 args = sys.argv[1:]
 works = []
@@ -41,13 +41,6 @@ def load(work):
             "a": np.array([sa[i] for i in ids]), "b": np.array([sb[i] for i in ids]),
             "isflip": np.array([int(i) in flipped for i in ids])}
 
-
-def found(run, v, idx):
-    # Highest score first, ties by id (idx keeps duplicates of a resample apart by position).
-    order = np.lexsort((run["ids"][idx], -v[idx]))
-    hits = run["isflip"][idx][order]
-    n = len(run["ids"])
-    return np.array([int(hits[:int(round(n * b))].sum()) for b in run["budgets"]])
 
 
 def diff(run, idx):
