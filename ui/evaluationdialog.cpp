@@ -16,6 +16,7 @@
 #include <QStringList>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace traclens {
@@ -28,6 +29,8 @@ void EvaluationSettings::applyTo(EvaluationConfig *config) const
     config->train.useNetwork(network);
     config->train.augmentation = augmentation;
     config->train.epochs = epochs;
+    // As `traclens-cli evaluate --adaptive`: AdaptiveTraining's defaults, no time budget.
+    config->train.adaptive.enabled = adaptive;
     if (!cleaningLoop) {
         config->cleaningBudgets.clear();
         config->cleaningUpperBound = false;
@@ -46,6 +49,8 @@ EvaluationSettings EvaluationSettings::forTraining(const TrainConfig &train)
     s.network = train.network;
     s.augmentation = train.augmentation;
     s.epochs = train.epochs;
+    s.adaptive = train.adaptive.enabled;
+    s.expectedEpochs = s.adaptive ? train.epochs : 0;
     return s;
 }
 
@@ -86,7 +91,16 @@ double estimatedEvaluationSeconds(qint64 trainImages, const EvaluationSettings &
                                  : 0.0)
         + (settings.noiseType == NoiseType::Confusion && !settings.cleaningLoop ? 1.0 : 0.0);
     const double n = double(std::max<qint64>(trainImages, 0));
-    return n * (trainPerImageEpoch * settings.epochs * trainings + factorsPerImage);
+    int epochs = settings.epochs;
+    double validationEpochs = 0.0;
+    if (settings.adaptive) {
+        const AdaptiveTraining adaptive;
+        epochs = settings.expectedEpochs > 0 ? settings.expectedEpochs : adaptive.maxEpochs;
+        // The validation run goes on `patience` epochs past its best, on the part not held out.
+        validationEpochs = double(std::min(adaptive.maxEpochs, epochs + adaptive.patience))
+                           * (1.0 - adaptive.validationFraction);
+    }
+    return n * (trainPerImageEpoch * (epochs * trainings + validationEpochs) + factorsPerImage);
 }
 
 EvaluationDialog::EvaluationDialog(qint64 trainImages, QWidget *parent) : QDialog(parent), m_trainImages(trainImages)
@@ -127,9 +141,13 @@ EvaluationDialog::EvaluationDialog(qint64 trainImages, QWidget *parent) : QDialo
     form->addRow(tr("&Augmentation:"), m_augment);
     followNetworkDefaults(m_network, m_augment);
     m_epochs = new QSpinBox;
-    m_epochs->setRange(1, 100);
-    m_epochs->setToolTip(tr("Every model of the evaluation trains for this many epochs (a fixed count, like "
-                            "traclens-cli evaluate --epochs)"));
+    m_epochs->setObjectName(QStringLiteral("evaluationEpochs"));
+    m_epochs->setRange(0, 100);
+    m_epochs->setSpecialValueText(tr("Until accuracy stops improving"));
+    m_epochs->setToolTip(tr("Until accuracy stops improving (like traclens-cli evaluate --adaptive): the model on the "
+                            "noisy labels holds out a tenth of them to find how many epochs help, and every later "
+                            "model of the evaluation trains that many. Or a fixed count for every model (like "
+                            "traclens-cli evaluate --epochs)."));
     form->addRow(tr("Training &epochs:"), m_epochs);
     m_cleaning = new QCheckBox(tr("Run the &cleaning loop"));
     // The loop as EvaluationSettings::applyTo() configures it.
@@ -178,7 +196,11 @@ EvaluationDialog::EvaluationDialog(qint64 trainImages, QWidget *parent) : QDialo
     layout->addWidget(buttons);
 
     setSettings({});
-    connect(m_epochs, &QSpinBox::valueChanged, this, &EvaluationDialog::updateEstimate);
+    connect(m_epochs, &QSpinBox::valueChanged, this, [this](int epochs) {
+        if (epochs > 0)
+            m_fixedEpochs = epochs;
+        updateEstimate();
+    });
     connect(m_cleaning, &QCheckBox::toggled, this, &EvaluationDialog::updateEstimate);
     connect(m_noiseType, &QComboBox::currentIndexChanged, this, &EvaluationDialog::updateEstimate);
     connect(m_network, &QComboBox::currentIndexChanged, this, &EvaluationDialog::updateEstimate);
@@ -193,7 +215,9 @@ EvaluationSettings EvaluationDialog::settings() const
     s.noiseType = NoiseType(m_noiseType->currentData().toInt());
     s.network = BuiltinNetwork(m_network->currentData().toInt());
     s.augmentation = Augmentation(m_augment->currentData().toInt());
-    s.epochs = m_epochs->value();
+    s.adaptive = m_epochs->value() == 0;
+    s.epochs = s.adaptive ? m_fixedEpochs : m_epochs->value();
+    s.expectedEpochs = m_expectedEpochs;
     s.cleaningLoop = m_cleaning->isChecked();
     return s;
 }
@@ -206,7 +230,9 @@ void EvaluationDialog::setSettings(const EvaluationSettings &s)
     // The network first: changing it resets the augmentation to its default.
     selectItemData(m_network, int(s.network));
     selectItemData(m_augment, int(s.augmentation));
-    m_epochs->setValue(s.epochs);
+    m_fixedEpochs = std::max(1, s.epochs);
+    m_expectedEpochs = s.expectedEpochs;
+    m_epochs->setValue(s.adaptive ? 0 : m_fixedEpochs);
     m_cleaning->setChecked(s.cleaningLoop);
     updateEstimate();
 }
@@ -220,21 +246,29 @@ void EvaluationDialog::setCalibrating(bool calibrating)
 
 void EvaluationDialog::updateEstimate()
 {
-    const double seconds = estimatedEvaluationSeconds(m_trainImages, settings());
+    const EvaluationSettings s = settings();
+    const double seconds = estimatedEvaluationSeconds(m_trainImages, s);
+    const bool upperBound = s.adaptive && s.expectedEpochs <= 0;
     QString time;
     if (seconds < 90)
-        time = tr("about a minute or less");
-    else if (seconds < 90 * 60)
-        time = tr("about %1 minutes").arg(std::lround(seconds / 60.0)); // 90 s and more: at least 2
+        time = upperBound ? tr("up to about a minute") : tr("about a minute or less");
+    else if (seconds < 90 * 60) // 90 s and more: at least 2 minutes
+        time = (upperBound ? tr("up to about %1 minutes") : tr("about %1 minutes")).arg(std::lround(seconds / 60.0));
     else
-        time = tr("about %1 hours").arg(QLocale().toString(seconds / 3600.0, 'f', 1));
+        time = (upperBound ? tr("up to about %1 hours") : tr("about %1 hours"))
+                   .arg(QLocale().toString(seconds / 3600.0, 'f', 1));
+    QString epochs;
+    if (s.adaptive && !upperBound)
+        epochs = tr(", if training settles on %n epochs as this project's model did", nullptr, s.expectedEpochs);
+    else if (upperBound)
+        epochs = tr(", with at most %n epochs per model", nullptr, AdaptiveTraining{}.maxEpochs);
     m_estimate->setText(
-        tr("This project has %1 training images: expect %2 on an idle 2-core machine, longer on a busy one "
-           "(scaled from Fashion-MNIST: with this network an epoch of 60,000 images trains in about %3 seconds). "
+        tr("This project has %1 training images: expect %2 on an idle 2-core machine, longer on a busy one%3 "
+           "(scaled from Fashion-MNIST: with this network an epoch of 60,000 images trains in about %4 seconds). "
            "It runs in the background; the status bar shows progress and can cancel, and a second run with the same "
            "settings resumes.")
-            .arg(QLocale().toString(m_trainImages), time)
-            .arg(std::lround(trainSecondsPer60kEpoch(settings().network))));
+            .arg(QLocale().toString(m_trainImages), time, epochs)
+            .arg(std::lround(trainSecondsPer60kEpoch(s.network))));
 }
 
 } // namespace traclens

@@ -6,6 +6,7 @@
 #include "modelwarnings.h"
 #include "projectsession.h"
 #include "influence/ranking.h"
+#include "model/trainjob.h"
 
 #include <QDir>
 #include <QFileDialog>
@@ -543,7 +544,14 @@ EvaluationSettings ReportPage::projectEvaluationSettings() const
 {
     // Evaluate what the project trains: the active model's network, augmentation and epochs
     // (as Cross-validate does), so that a calibration measures the queue the project will use.
-    return EvaluationSettings::forTraining(defaultCrossValidationTrainConfig(m_session->db()));
+    // A model trained until its accuracy stopped improving is evaluated the same way: the
+    // noisy labels may want another count than the project's labels did.
+    TrainConfig train = defaultCrossValidationTrainConfig(m_session->db());
+    if (auto active = m_session->db().activeModel(); active.ok() && active->has_value()) {
+        auto record = storedTrainingRecord(m_session->db(), **active);
+        train.adaptive.enabled = record.ok() && record->has_value() && (*record)->adaptive;
+    }
+    return EvaluationSettings::forTraining(train);
 }
 
 EvaluationDialog *ReportPage::createEvaluationDialog(bool calibrating, QWidget *parent) const
@@ -631,12 +639,12 @@ qint64 ReportPage::startEvaluation(const EvaluationSettings &settings, bool cali
     settings.applyTo(&config);
     // What ran, as the report's command line names it: the menu item and the settings.
     const QString action = calibrate ? tr("Calibrate") : tr("Run Evaluation");
+    const QString epochs = settings.adaptive ? tr("until accuracy stops improving") : QString::number(settings.epochs);
     config.command = tr("TracLens ▸ Report ▸ %1 (noise %2, seed %3, %4, augmentation %5, epochs %6)")
                          .arg(action, pct(settings.noiseRate, 1))
                          .arg(settings.noiseSeed)
                          .arg(QString::fromLatin1(builtinNetworkName(settings.network)),
-                              QString::fromLatin1(augmentationName(settings.augmentation)))
-                         .arg(settings.epochs)
+                              QString::fromLatin1(augmentationName(settings.augmentation)), epochs)
                          .toStdString();
     m_evaluationJob = m_jobs->runMislabelEvaluation(config, QDir(evaluationDirectory()).filePath(QStringLiteral("report")),
                                                     calibrate ? m_session->path() : QString());
@@ -649,8 +657,7 @@ qint64 ReportPage::startEvaluation(const EvaluationSettings &settings, bool cali
                                     "shows its progress.")
                                      .arg(pct(settings.noiseRate, 1))
                                      .arg(settings.noiseSeed)
-                                     .arg(QString::fromLatin1(builtinNetworkName(settings.network)))
-                                     .arg(settings.epochs));
+                                     .arg(QString::fromLatin1(builtinNetworkName(settings.network)), epochs));
     emit evaluationStarted(m_evaluationJob);
     return m_evaluationJob;
 }

@@ -2,11 +2,15 @@
 // settings carry the network and augmentation into the evaluation's training config with
 // that network's recipe; settings read from a project's training config (the active model's)
 // come back unchanged, the augmentation included; and the time estimate scales with the
-// network's measured epoch time.
+// network's measured epoch time. A project whose model trained until its accuracy stopped
+// improving is evaluated the same way (`evaluate --adaptive`), and the estimate says which
+// epoch count it assumes.
 
 #include "evaluationdialog.h"
 
 #include <QComboBox>
+#include <QLabel>
+#include <QSpinBox>
 #include <QtTest>
 
 using namespace traclens;
@@ -16,6 +20,8 @@ class TestEvaluationDialog : public QObject {
 private slots:
     void network_data();
     void network();
+    void adaptive_data();
+    void adaptive();
 };
 
 void TestEvaluationDialog::network_data()
@@ -79,6 +85,88 @@ void TestEvaluationDialog::network()
              qPrintable(QStringLiteral("estimate ratio %1, epoch-time ratio %2").arg(ratio).arg(epochRatio)));
     if (shown.network != BuiltinNetwork::Cnn)
         QVERIFY(ratio > 1.5);
+}
+
+void TestEvaluationDialog::adaptive_data()
+{
+    QTest::addColumn<bool>("adaptive");
+    QTest::addColumn<int>("epochs");
+    QTest::addColumn<QString>("estimateSays");
+    QTest::newRow("fixed count") << false << 7 << QString();
+    QTest::newRow("adaptive, settled on 13") << true << 13 << QStringLiteral("settles on 13 epochs as this project");
+    QTest::newRow("adaptive, settled on 4") << true << 4 << QStringLiteral("settles on 4 epochs as this project");
+}
+
+void TestEvaluationDialog::adaptive()
+{
+    QFETCH(bool, adaptive);
+    QFETCH(int, epochs);
+    QFETCH(QString, estimateSays);
+    TrainConfig trained = adaptive ? TrainConfig::adaptiveDefault() : TrainConfig{};
+    trained.epochs = epochs; // the count the record says the model trained
+    const EvaluationSettings fromProject = EvaluationSettings::forTraining(trained);
+    QCOMPARE(fromProject.adaptive, adaptive);
+    QCOMPARE(fromProject.expectedEpochs, adaptive ? epochs : 0);
+
+    EvaluationDialog dialog(60000);
+    auto *box = dialog.findChild<QSpinBox *>(QStringLiteral("evaluationEpochs"));
+    QVERIFY(box);
+    dialog.setSettings(fromProject);
+    QCOMPARE(box->value(), adaptive ? 0 : epochs);
+    if (adaptive)
+        QCOMPARE(box->text(), box->specialValueText());
+    EvaluationSettings shown = dialog.settings();
+    QCOMPARE(shown.adaptive, adaptive);
+    QCOMPARE(shown.epochs, epochs);
+
+    // Every model of the evaluation trains as `traclens-cli evaluate --adaptive` (no time
+    // budget) or for the fixed count.
+    EvaluationConfig config;
+    shown.applyTo(&config);
+    QCOMPARE(config.train.adaptive.enabled, adaptive);
+    QCOMPARE(config.train.adaptive.timeBudgetSeconds, 0.0);
+    if (!adaptive)
+        QCOMPARE(config.train.epochs, epochs);
+
+    // The estimate: adaptive adds the validation run to the same count; not knowing the count
+    // it assumes the maximum, and says "at most".
+    QString estimate;
+    for (auto *label : dialog.findChildren<QLabel *>())
+        if (label->text().startsWith(QStringLiteral("This project has")))
+            estimate = label->text();
+    QVERIFY(!estimate.isEmpty());
+    if (!estimateSays.isEmpty())
+        QVERIFY2(estimate.contains(estimateSays), qPrintable(estimate));
+    EvaluationSettings fixed = shown;
+    fixed.adaptive = false;
+    fixed.epochs = epochs;
+    EvaluationSettings unknown = shown;
+    unknown.adaptive = true;
+    unknown.expectedEpochs = 0;
+    const double fixedSeconds = estimatedEvaluationSeconds(60000, fixed);
+    QVERIFY(estimatedEvaluationSeconds(60000, unknown) > fixedSeconds);
+    if (adaptive) {
+        QVERIFY(estimatedEvaluationSeconds(60000, shown) > fixedSeconds);
+        QVERIFY(estimatedEvaluationSeconds(60000, unknown) >= estimatedEvaluationSeconds(60000, shown));
+    }
+
+    // A fixed count typed in turns adaptive off; back at "until accuracy stops improving" the
+    // typed count is kept for a later switch, and the estimate says it is an upper bound when
+    // the project gave no count to expect.
+    box->setValue(12);
+    QVERIFY(!dialog.settings().adaptive);
+    QCOMPARE(dialog.settings().epochs, 12);
+    box->setValue(0);
+    QVERIFY(dialog.settings().adaptive);
+    QCOMPARE(dialog.settings().epochs, 12);
+    if (!adaptive) {
+        for (auto *label : dialog.findChildren<QLabel *>())
+            if (label->text().startsWith(QStringLiteral("This project has")))
+                estimate = label->text();
+        QVERIFY2(estimate.contains(QStringLiteral("at most %1 epochs").arg(AdaptiveTraining{}.maxEpochs))
+                     && estimate.contains(QStringLiteral("up to")),
+                 qPrintable(estimate));
+    }
 }
 
 QTEST_MAIN(TestEvaluationDialog)

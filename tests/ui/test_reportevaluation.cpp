@@ -8,6 +8,7 @@
 #include "evaluationdialog.h"
 #include "jobcontroller.h"
 #include "metatypes.h"
+#include "model/trainjob.h"
 #include "store/projectdb.h"
 #include "reportpage.h"
 #include "sessionfixture.h"
@@ -80,6 +81,8 @@ private slots:
     void dialogStartsFromTheProjectModel();
     void evaluationRunsAndIsShown();
     void calibrationBecomesTheDefault();
+    void dialogTrainsAsTheModelDid_data();
+    void dialogTrainsAsTheModelDid();
     void cleanupTestCase();
 
 private:
@@ -171,7 +174,7 @@ void TestReportEvaluation::evaluationRunsAndIsShown()
     EvaluationSettings small;
     small.noiseRate = 0.2;
     small.noiseSeed = 3;
-    small.epochs = 1;
+    small.adaptive = true; // as `traclens-cli evaluate --adaptive`
     small.cleaningLoop = false;
     QString note = QStringLiteral("(the dialog was not answered)");
     answerDialog(small, true, &note);
@@ -193,7 +196,11 @@ void TestReportEvaluation::evaluationRunsAndIsShown()
     const EvaluationReport &r = *m_page->evaluation();
     QCOMPARE(r.config.noiseRate, 0.2);
     QCOMPARE(r.config.noiseSeed, uint64_t(3));
-    QCOMPARE(r.config.train.epochs, 1);
+    // Trained until accuracy stopped improving, and the report's command says so.
+    QVERIFY(r.config.train.adaptive.enabled);
+    QVERIFY(!r.epochs.empty());
+    QVERIFY2(QString::fromStdString(r.config.command).contains(QStringLiteral("epochs until accuracy stops improving")),
+             r.config.command.c_str());
     QVERIFY(!r.flips.empty());
     QVERIFY(r.cleaning.empty());
     auto tables = m_page->findChildren<QTableWidget *>();
@@ -239,7 +246,7 @@ void TestReportEvaluation::calibrationBecomesTheDefault()
     EvaluationSettings small;
     small.noiseRate = 0.2;
     small.noiseSeed = 3;
-    small.epochs = 1;
+    small.adaptive = true; // as `traclens-cli evaluate --adaptive`
     small.cleaningLoop = false;
     QString note;
     answerDialog(small, true, &note);
@@ -276,6 +283,45 @@ void TestReportEvaluation::calibrationBecomesTheDefault()
     QVERIFY2(line->text().contains(QStringLiteral("measured on")), qPrintable(line->text()));
     // Only the meta entry was written: labels as they were.
     QCOMPARE(labelsOf(m_fixture->projectPath()), labelsBefore);
+}
+
+void TestReportEvaluation::dialogTrainsAsTheModelDid_data()
+{
+    QTest::addColumn<bool>("adaptive");
+    QTest::addColumn<int>("epochs");
+    QTest::newRow("trained until accuracy stopped improving, 6 epochs") << true << 6;
+    QTest::newRow("a fixed 2 epochs") << false << 2;
+}
+
+// A model trained until its accuracy stopped improving is evaluated the same way (the noisy
+// labels may want another count), expecting the count it settled on; a fixed count stays fixed.
+void TestReportEvaluation::dialogTrainsAsTheModelDid()
+{
+    QFETCH(bool, adaptive);
+    QFETCH(int, epochs);
+    ProjectDb &db = m_session->db();
+    auto active = db.activeModel();
+    QVERIFY(active.ok() && active->has_value());
+    auto before = storedTrainingRecord(db, **active);
+    QVERIFY(before.ok());
+    TrainingRecord record = before->value_or(TrainingRecord{});
+    record.adaptive = adaptive;
+    record.stop = adaptive ? TrainingStop::Plateau : TrainingStop::FixedEpochs;
+    record.epochs = epochs;
+    QVERIFY(storeTrainingRecord(db, **active, record).isOk());
+
+    const EvaluationSettings expected = m_page->projectEvaluationSettings();
+    QCOMPARE(expected.adaptive, adaptive);
+    QCOMPARE(expected.epochs, epochs);
+    QCOMPARE(expected.expectedEpochs, adaptive ? epochs : 0);
+    std::unique_ptr<EvaluationDialog> dialog(m_page->createEvaluationDialog(true, nullptr));
+    QCOMPARE(dialog->settings().adaptive, adaptive);
+    EvaluationConfig config;
+    dialog->settings().applyTo(&config);
+    QCOMPARE(config.train.adaptive.enabled, adaptive);
+
+    if (before->has_value())
+        QVERIFY(storeTrainingRecord(db, **active, **before).isOk());
 }
 
 void TestReportEvaluation::cleanupTestCase()
