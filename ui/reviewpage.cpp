@@ -82,8 +82,9 @@ ReviewPage::ReviewPage(ProjectSession *session, QWidget *parent) : QWidget(paren
                            "Neighbours: how many of the most similar images carry another label. Out-of-sample "
                            "orders need Project ▸ Cross-validate…: each example is scored by a model that never "
                            "trained on it."));
-    // Shares the spare width with the progress bar, up to its longest title (rebuildOrderChoices()).
-    top->addWidget(m_order, 1);
+    // Takes most of the spare width, up to its longest title (rebuildOrderChoices()), and
+    // leaves the rest to the progress bar: at 1280 pixels the recommended title fits whole.
+    top->addWidget(m_order, 3);
     layout->addLayout(top);
     // Why the recommended order is the one it is, when the noise estimate chose it.
     m_noiseNote = new QLabel;
@@ -362,6 +363,12 @@ void ReviewPage::rebuildQueue(bool keepCurrent)
     updateView();
 }
 
+QString relabelButtonText(int classIndex, const QString &name)
+{
+    const QString key = QString::number(classIndex);
+    return classIndex < 10 && name != key ? QStringLiteral("%1  %2").arg(key, name) : name;
+}
+
 void ReviewPage::rebuildClassButtons()
 {
     for (QPushButton *b : m_classButtons)
@@ -370,8 +377,7 @@ void ReviewPage::rebuildClassButtons()
     const int n = m_session->numClasses();
     const int columns = n > 6 ? 5 : n;
     for (int c = 0; c < n; ++c) {
-        auto *b = new QPushButton(c < 10 ? QStringLiteral("%1  %2").arg(c).arg(m_session->className(c))
-                                         : m_session->className(c));
+        auto *b = new QPushButton(relabelButtonText(c, m_session->className(c)));
         b->setObjectName(QStringLiteral("relabelButton%1").arg(c));
         b->setCheckable(true);
         b->setMinimumWidth(120);

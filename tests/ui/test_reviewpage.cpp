@@ -38,6 +38,8 @@ private slots:
     void keepAndSkipMarkReview();
     void stripsShowProponentsAndOpponents();
     void anotherOrderRestartsAtItsTop();
+    void relabelButtonText_data();
+    void relabelButtonText();
     void noiseNoteExplainsTheDefault_data();
     void noiseNoteExplainsTheDefault(); // last: it gives the project a cross-validation
     void cleanupTestCase();
@@ -70,6 +72,29 @@ void TestReviewPage::initTestCase()
     QVERIFY(QTest::qWaitForWindowExposed(m_page.get()));
     QApplication::setActiveWindow(m_page.get());
     m_page->setFocus();
+}
+
+void TestReviewPage::relabelButtonText_data()
+{
+    QTest::addColumn<int>("index");
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QString>("text");
+    QTest::newRow("named class") << 0 << QStringLiteral("T-shirt/top") << QStringLiteral("0  T-shirt/top");
+    QTest::newRow("digit named by itself") << 3 << QStringLiteral("3") << QStringLiteral("3");
+    QTest::newRow("digit named by another digit") << 1 << QStringLiteral("7") << QStringLiteral("1  7");
+    QTest::newRow("tenth class") << 9 << QStringLiteral("9") << QStringLiteral("9");
+    QTest::newRow("no key past the tenth") << 10 << QStringLiteral("10") << QStringLiteral("10");
+    QTest::newRow("no key past the tenth, named") << 12 << QStringLiteral("dog") << QStringLiteral("dog");
+}
+
+// The buttons name the number key that relabels (the first ten classes) and the class, once
+// when they are the same text.
+void TestReviewPage::relabelButtonText()
+{
+    QFETCH(int, index);
+    QFETCH(QString, name);
+    QFETCH(QString, text);
+    QCOMPARE(traclens::relabelButtonText(index, name), text);
 }
 
 void TestReviewPage::noiseNoteExplainsTheDefault_data()
