@@ -1,6 +1,7 @@
 #include "reviewpage.h"
 #include "stackedpage.h"
 
+#include "classnames.h"
 #include "exampleimageview.h"
 #include "modelwarnings.h"
 #include "neighbourlistmodel.h"
@@ -361,12 +362,6 @@ void ReviewPage::rebuildQueue(bool keepCurrent)
     else
         advanceFrom(0);
     updateView();
-}
-
-QString relabelButtonText(int classIndex, const QString &name)
-{
-    const QString key = QString::number(classIndex);
-    return classIndex < 10 && name != key ? QStringLiteral("%1  %2").arg(key, name) : name;
 }
 
 void ReviewPage::rebuildClassButtons()

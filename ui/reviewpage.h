@@ -31,11 +31,6 @@ class NeighbourListModel;
 class ProjectSession;
 class TileView;
 
-// The text of class `classIndex`'s relabel button: its number key, then its name, for the
-// first ten classes; a class named by its own digit ("0" … "9") shows it once; from the
-// eleventh on, the name alone (no key).
-QString relabelButtonText(int classIndex, const QString &name);
-
 class ReviewPage : public QWidget {
     Q_OBJECT
 public:

@@ -9,6 +9,7 @@
 #include "influence/ranking.h"
 #include "model/crossvalidation.h"
 #include "reviewpage.h"
+#include "classnames.h"
 #include "sessionfixture.h"
 #include "testproject.h"
 
@@ -38,8 +39,8 @@ private slots:
     void keepAndSkipMarkReview();
     void stripsShowProponentsAndOpponents();
     void anotherOrderRestartsAtItsTop();
-    void relabelButtonText_data();
-    void relabelButtonText();
+    void classTexts_data();
+    void classTexts();
     void noiseNoteExplainsTheDefault_data();
     void noiseNoteExplainsTheDefault(); // last: it gives the project a cross-validation
     void cleanupTestCase();
@@ -74,27 +75,34 @@ void TestReviewPage::initTestCase()
     m_page->setFocus();
 }
 
-void TestReviewPage::relabelButtonText_data()
+void TestReviewPage::classTexts_data()
 {
     QTest::addColumn<int>("index");
     QTest::addColumn<QString>("name");
-    QTest::addColumn<QString>("text");
-    QTest::newRow("named class") << 0 << QStringLiteral("T-shirt/top") << QStringLiteral("0  T-shirt/top");
-    QTest::newRow("digit named by itself") << 3 << QStringLiteral("3") << QStringLiteral("3");
-    QTest::newRow("digit named by another digit") << 1 << QStringLiteral("7") << QStringLiteral("1  7");
-    QTest::newRow("tenth class") << 9 << QStringLiteral("9") << QStringLiteral("9");
-    QTest::newRow("no key past the tenth") << 10 << QStringLiteral("10") << QStringLiteral("10");
-    QTest::newRow("no key past the tenth, named") << 12 << QStringLiteral("dog") << QStringLiteral("dog");
+    QTest::addColumn<QString>("button");
+    QTest::addColumn<QString>("choice");
+    QTest::newRow("named class") << 0 << QStringLiteral("T-shirt/top") << QStringLiteral("0  T-shirt/top")
+                                 << QStringLiteral("0 · T-shirt/top");
+    QTest::newRow("digit named by itself") << 3 << QStringLiteral("3") << QStringLiteral("3") << QStringLiteral("3");
+    QTest::newRow("digit named by another digit") << 1 << QStringLiteral("7") << QStringLiteral("1  7")
+                                                  << QStringLiteral("1 · 7");
+    QTest::newRow("tenth class") << 9 << QStringLiteral("9") << QStringLiteral("9") << QStringLiteral("9");
+    QTest::newRow("no key past the tenth") << 10 << QStringLiteral("10") << QStringLiteral("10") << QStringLiteral("10");
+    QTest::newRow("no key past the tenth, named") << 12 << QStringLiteral("dog") << QStringLiteral("dog")
+                                                  << QStringLiteral("12 · dog");
 }
 
-// The buttons name the number key that relabels (the first ten classes) and the class, once
-// when they are the same text.
-void TestReviewPage::relabelButtonText()
+// The relabel buttons name the number key that relabels (the first ten classes) and the
+// class; menus and choices name the class's number and the class; each says it once when
+// the two are the same text (an image folder of digits).
+void TestReviewPage::classTexts()
 {
     QFETCH(int, index);
     QFETCH(QString, name);
-    QFETCH(QString, text);
-    QCOMPARE(traclens::relabelButtonText(index, name), text);
+    QFETCH(QString, button);
+    QFETCH(QString, choice);
+    QCOMPARE(relabelButtonText(index, name), button);
+    QCOMPARE(numberedClassName(index, name, QStringLiteral(" · ")), choice);
 }
 
 void TestReviewPage::noiseNoteExplainsTheDefault_data()
