@@ -7,6 +7,7 @@
 #include <QHorizontalBarSeries>
 #include <QLocale>
 #include <QBarSet>
+#include <QCategoryAxis>
 #include <QChart>
 #include <QChartView>
 #include <QGridLayout>
@@ -62,6 +63,13 @@ QValueAxis *valueAxis(const QString &title, double lo, double hi, const char *fo
     return axis;
 }
 } // namespace
+
+QString decadeLabel(int exponent)
+{
+    if (exponent >= -2 && exponent <= 3)
+        return QString::number(std::pow(10.0, exponent), 'f', std::max(0, -exponent));
+    return QStringLiteral("1e%1").arg(exponent);
+}
 
 ChartsPage::ChartsPage(ProjectSession *session, QWidget *parent) : QWidget(parent), m_session(session)
 {
@@ -167,9 +175,14 @@ void ChartsPage::refreshHistogram()
     area->setPen(QPen(kBlue.darker(120), 1));
     chart->addSeries(area);
     chart->legend()->hide();
-    auto *x = valueAxis(tr("self-influence (log scale) — high values: the likeliest label errors"), lo, hi,
-                        "1e%.0f", false);
-    x->setTickCount(int(hi - lo) + 1);
+    // The x values are log10; each decade is labelled with its value (decadeLabel()), not
+    // its exponent.
+    auto *x = new QCategoryAxis;
+    x->setTitleText(tr("self-influence (log scale) — high values: the likeliest label errors"));
+    x->setRange(lo, hi);
+    x->setLabelsPosition(QCategoryAxis::AxisLabelsPositionOnValue);
+    for (int e = int(lo); e <= int(hi); ++e)
+        x->append(decadeLabel(e), e);
     auto *y = valueAxis(tr("examples"), 0, *std::max_element(counts.begin(), counts.end()) * 1.05, "%.0f");
     chart->addAxis(x, Qt::AlignBottom);
     chart->addAxis(y, Qt::AlignLeft);

@@ -4,6 +4,7 @@
 //
 // Ownership: does not own the session. Thread safety: GUI thread only.
 
+#include <QString>
 #include <QWidget>
 
 QT_BEGIN_NAMESPACE
@@ -13,6 +14,11 @@ QT_END_NAMESPACE
 namespace traclens {
 
 class ProjectSession;
+
+// The label of the decade 10^exponent on a log axis, at most four or five characters so that
+// a dozen decades fit a 1280-pixel window: "0.01" to "1000" as plain numbers, "1e-9" and
+// "1e4" beyond.
+QString decadeLabel(int exponent);
 
 class ChartsPage : public QWidget {
     Q_OBJECT
