@@ -9,8 +9,8 @@
 
 namespace traclens {
 
-// `index`, `separator` and `name`; `name` alone when it is the number itself.
-inline QString numberedClassName(int index, const QString &name, const QString &separator)
+// `index`, `separator` and `name` ("3 · Dress"); `name` alone when it is the number itself.
+inline QString numberedClassName(int index, const QString &name, const QString &separator = QStringLiteral(" · "))
 {
     const QString number = QString::number(index);
     return name == number ? name : number + separator + name;

@@ -195,8 +195,8 @@ void DatasetBrowserPage::populateClassCombos()
     m_class->addItem(tr("All classes"));
     m_relabel->clear();
     for (int i = 0; i < m_session->numClasses(); ++i) {
-        m_class->addItem(numberedClassName(i, m_session->className(i), QStringLiteral(" · ")));
-        m_relabel->addItem(numberedClassName(i, m_session->className(i), QStringLiteral(" · ")));
+        m_class->addItem(numberedClassName(i, m_session->className(i)));
+        m_relabel->addItem(numberedClassName(i, m_session->className(i)));
     }
     m_class->setCurrentIndex(keep >= 0 && keep < m_class->count() ? keep : 0);
 }

@@ -64,7 +64,7 @@ QMenu *ExampleActions::createMenu(qint64 id, QWidget *parent)
     relabelMenu->setEnabled(editingEnabled());
     auto *group = new QActionGroup(relabelMenu);
     for (int c = 0; c < m_session->numClasses(); ++c) {
-        QAction *a = relabelMenu->addAction(numberedClassName(c, m_session->className(c), QStringLiteral(" · ")), this,
+        QAction *a = relabelMenu->addAction(numberedClassName(c, m_session->className(c)), this,
                                         [this, id, c] { this->relabel(id, c); });
         a->setObjectName(QStringLiteral("relabelAction%1").arg(c));
         a->setCheckable(true);

@@ -1,10 +1,12 @@
 #pragma once
 // For UI tests: opens a ProjectSession on a computed TestProject and gives it its
-// InfluenceIndex, loaded synchronously (the application loads it on the worker).
+// InfluenceIndex, loaded synchronously (the application loads it on the worker); or builds
+// the TestProject first.
 // Header-only because it needs the ui library, which engine tests do not link.
 
 #include "influence/influenceindex.h"
 #include "projectsession.h"
+#include "testproject.h"
 
 #include <QString>
 
@@ -31,6 +33,18 @@ inline std::unique_ptr<ProjectSession> openSessionWithEngine(const std::string &
     }
     session.value()->setEngine(std::shared_ptr<InfluenceIndex>(std::move(engine).value()));
     return std::move(session).value();
+}
+
+// Builds `fixture` (TestProject::build()) and opens a session on it as above; null, with
+// `error` naming what failed, when either fails.
+inline std::unique_ptr<ProjectSession> buildAndOpenSession(TestProject &fixture, std::string *error)
+{
+    const Status built = fixture.build();
+    if (!built.isOk()) {
+        *error = built.message();
+        return nullptr;
+    }
+    return openSessionWithEngine(fixture.projectPath(), error);
 }
 
 } // namespace traclens::testing

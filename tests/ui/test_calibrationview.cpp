@@ -46,10 +46,8 @@ void TestCalibrationView::initTestCase()
 {
     QVERIFY(m_dir.isValid());
     m_fixture = std::make_unique<TestProject>(m_dir.path().toStdString());
-    const Status built = m_fixture->build();
-    QVERIFY2(built.isOk(), built.message().c_str());
     std::string error;
-    m_session = traclens::testing::openSessionWithEngine(m_fixture->projectPath(), &error);
+    m_session = traclens::testing::buildAndOpenSession(*m_fixture, &error);
     QVERIFY2(m_session, error.c_str());
     m_review = std::make_unique<ReviewPage>(m_session.get());
     m_report = std::make_unique<ReportPage>(m_session.get());

@@ -44,10 +44,8 @@ void TestReportPage::initTestCase()
     traclens::testing::SyntheticSpec spec;
     spec.flipEvery = 7;
     m_fixture = std::make_unique<TestProject>(m_dir.path().toStdString(), spec);
-    const Status built = m_fixture->build();
-    QVERIFY2(built.isOk(), built.message().c_str());
     std::string error;
-    m_session = traclens::testing::openSessionWithEngine(m_fixture->projectPath(), &error);
+    m_session = traclens::testing::buildAndOpenSession(*m_fixture, &error);
     QVERIFY2(m_session, error.c_str());
     m_page = std::make_unique<ReportPage>(m_session.get());
     m_page->resize(1000, 900);
