@@ -1,6 +1,7 @@
 #include "mainwindow.h"
 
 #include "appsettings.h"
+#include "crossvalidationdialog.h"
 #include "model/checkpointcheck.h"
 #include "chartspage.h"
 #include "clusterpage.h"
@@ -847,36 +848,10 @@ void MainWindow::crossValidate()
 {
     if (!m_session)
         return;
-    QDialog dialog(this);
-    dialog.setWindowTitle(tr("Cross-validate"));
-    auto *form = new QFormLayout(&dialog);
-    auto *intro = new QLabel(tr("Train the active model's built-in network once per fold on the other folds, so every training example "
-                                "is scored by a model that never saw it. A cancelled run continues where it "
-                                "stopped."));
-    intro->setWordWrap(true);
-    form->addRow(intro);
-    auto *folds = new QSpinBox;
-    folds->setObjectName("crossValidationFolds");
-    folds->setRange(2, 20);
-    folds->setValue(CrossValidationConfig{}.folds);
-    auto *epochs = new QSpinBox;
-    epochs->setObjectName("crossValidationEpochs");
-    epochs->setRange(1, 100);
-    epochs->setValue(defaultCrossValidationEpochs(m_session->db()));
-    epochs->setToolTip(tr("Epochs of each fold model; by default as many as the active model trained"));
-    form->addRow(tr("&Folds:"), folds);
-    form->addRow(tr("&Epochs:"), epochs);
-    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
-    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
-    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-    form->addRow(buttons);
+    CrossValidationDialog dialog(defaultCrossValidationTrainConfig(m_session->db()), this);
     if (dialog.exec() != QDialog::Accepted)
         return;
-    CrossValidationConfig config;
-    config.folds = folds->value();
-    config.train = defaultCrossValidationTrainConfig(m_session->db());
-    config.train.epochs = epochs->value();
-    trackJob(m_jobs->crossValidate(m_session->path(), config));
+    trackJob(m_jobs->crossValidate(m_session->path(), dialog.config()));
 }
 
 void MainWindow::showTrainingOutcome()

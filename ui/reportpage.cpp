@@ -549,9 +549,15 @@ EvaluationSettings ReportPage::projectEvaluationSettings() const
     TrainConfig train = defaultCrossValidationTrainConfig(m_session->db());
     if (auto active = m_session->db().activeModel(); active.ok() && active->has_value()) {
         auto record = storedTrainingRecord(m_session->db(), **active);
-        train.adaptive.enabled = record.ok() && record->has_value() && (*record)->adaptive;
+        if (record.ok() && record->has_value())
+            train.adaptive.enabled = (*record)->adaptive;
     }
-    return EvaluationSettings::forTraining(train);
+    EvaluationSettings settings = EvaluationSettings::forTraining(train);
+    // Without a record (an imported model, or none) it stays adaptive, as Cross-validate's,
+    // and no count is known to estimate the time with: the estimate gives its upper bound.
+    if (defaultCrossValidationEpochs(m_session->db()) == 0)
+        settings.expectedEpochs = 0;
+    return settings;
 }
 
 EvaluationDialog *ReportPage::createEvaluationDialog(bool calibrating, QWidget *parent) const

@@ -278,11 +278,17 @@ void ReviewPage::updateNoiseNote()
     }
     // The estimate of the labels as they were at the cross-validation: relabels since do not
     // move it (storedLabelNoiseEstimate()), and the text says so.
-    const QString estimate = tr("When the cross-validation ran, confident learning estimated that %1 of %2 labels "
-                                "(%3 %) were wrong.")
-                                 .arg(QLocale().toString(qlonglong(noise->pruned)),
-                                      QLocale().toString(qlonglong(noise->covered)),
-                                      QLocale().toString(100.0 * noise->share(), 'f', 1));
+    QString estimate = tr("When the cross-validation ran, confident learning estimated that %1 of %2 labels "
+                          "(%3 %) were wrong.")
+                           .arg(QLocale().toString(qlonglong(noise->pruned)),
+                                QLocale().toString(qlonglong(noise->covered)),
+                                QLocale().toString(100.0 * noise->share(), 'f', 1));
+    // How good the models behind that number were: their mistakes count as wrong labels.
+    if (noise->agreement() >= 0.0) {
+        estimate.chop(1); // the full stop, which follows the parenthesis instead
+        estimate += tr(" (its fold models' class was the label for %1 % of the examples they did not train on).")
+                        .arg(QLocale().toString(100.0 * noise->agreement(), 'f', 1));
+    }
     const QString threshold = QLocale().toString(100.0 * kBoundaryReviewNoiseShare, 'f', 0);
     if (best == RankingKind::CvBoundary)
         m_noiseNote->setText(

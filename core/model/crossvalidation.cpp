@@ -119,6 +119,26 @@ Result<InputSpec> inputSpecFor(const DatasetInfo &info, const ExampleRow &first)
 }
 
 
+// The epoch count an adaptive run's fold 1 chose, once that fold is stored: from its
+// training record, else (the fold's folder gone) from its stored schedule when every epoch
+// has a checkpoint. 0 while fold 1 still has to train (or finish storing), which settles it.
+Result<int> chosenFoldEpochs(const fs::path &root, bool firstFinished,
+                             const std::vector<std::pair<int, std::vector<double>>> &stored, const TrainConfig &tc)
+{
+    if (!firstFinished)
+        return 0;
+    const fs::path dir = root / "fold-0";
+    auto record = readTrainingRecord(dir.string());
+    if (record.ok() && record->epochs >= 1)
+        return record->epochs;
+    for (const auto &f : stored)
+        if (f.first == 0 && tc.checkpointEvery == 1 && !f.second.empty())
+            return int(f.second.size());
+    return Status::corruption((dir / kTrainingRecordName).string()
+                              + ": cannot read the epoch count fold 1 of the adaptive cross-validation chose; "
+                                "run the cross-validation again with a fixed --epochs");
+}
+
 // Runs every checkpoint of the fold model in `dir` on the held-out rows of `all`
 // (8-bit pixels, converted exactly as the trainer converts them) and appends their terms.
 Status scoreFold(const std::string &dir, const TrainData &all, const std::vector<size_t> &heldOut,
@@ -206,6 +226,15 @@ std::string CrossValidationConfig::toJson() const
         o << ",\"network\":\"" << builtinNetworkName(t.network) << "\",\"momentum\":" << number(t.momentum)
           << ",\"weight_decay\":" << number(t.weightDecay) << ",\"augmentation\":\""
           << augmentationName(t.augmentation) << '"';
+    // And the adaptive choice of the epoch count, only when asked for.
+    if (t.adaptive.enabled) {
+        const AdaptiveTraining &a = t.adaptive;
+        o << ",\"adaptive\":{\"validation_fraction\":" << number(a.validationFraction)
+          << ",\"min_validation\":" << a.minValidation << ",\"max_validation\":" << a.maxValidation
+          << ",\"patience\":" << a.patience << ",\"min_delta\":" << number(a.minDelta)
+          << ",\"min_epochs\":" << a.minEpochs << ",\"max_epochs\":" << a.maxEpochs
+          << ",\"time_budget\":" << number(a.timeBudgetSeconds) << '}';
+    }
     o << "}}";
     return o.str();
 }
@@ -269,10 +298,10 @@ int defaultCrossValidationEpochs(ProjectDb &db)
 {
     auto active = db.activeModel();
     if (!active.ok() || !active->has_value())
-        return kDefaultCrossValidationEpochs;
+        return 0;
     auto record = storedTrainingRecord(db, **active);
     if (!record.ok() || !record->has_value() || (*record)->epochs < 1)
-        return kDefaultCrossValidationEpochs;
+        return 0;
     return (*record)->epochs;
 }
 
@@ -280,6 +309,11 @@ TrainConfig defaultCrossValidationTrainConfig(ProjectDb &db)
 {
     TrainConfig c;
     c.epochs = defaultCrossValidationEpochs(db);
+    if (c.epochs == 0) {
+        c.epochs = kProvisionalCrossValidationEpochs;
+        c.adaptive.enabled = true;
+        return c;
+    }
     auto active = db.activeModel();
     if (!active.ok() || !active->has_value())
         return c;
@@ -298,6 +332,14 @@ TrainConfig defaultCrossValidationTrainConfig(ProjectDb &db)
 std::string crossValidationDirectory(const ProjectDb &db)
 {
     return (fs::path(db.sideDirectory()) / "crossval").string();
+}
+
+std::optional<TrainingRecord> adaptiveFoldRecord(const ProjectDb &db)
+{
+    auto record = readTrainingRecord((fs::path(crossValidationDirectory(db)) / "fold-0").string());
+    if (!record.ok() || !record->adaptive)
+        return std::nullopt;
+    return *record;
 }
 
 Status runCrossValidation(ProjectDb &db, const CrossValidationConfig &config, const ProgressFn &progress,
@@ -372,11 +414,30 @@ Status runCrossValidation(ProjectDb &db, const CrossValidationConfig &config, co
     for (size_t i = 0; i < n; ++i)
         heldOut[size_t(fold[i])].push_back(i);
 
+    // Adaptive: fold 1 trains until held-out accuracy stops improving (trainer.h) and the
+    // count it settles on is every fold's, so the folds share one schedule, as the
+    // out-of-sample self-influence needs. Its count is known once it has trained; until
+    // then the totals below assume the caller's `epochs`.
     TrainConfig foldConfig = tc;
     foldConfig.adaptive.enabled = false;
-    const int checkpoints = checkpointCount(foldConfig);
-    const int64_t total = int64_t(config.folds - 1) * int64_t(n) * foldConfig.epochs + int64_t(n) * checkpoints;
+    // Too few examples for fold 1 to hold out a validation part: the caller's fixed count.
+    bool chooseEpochs = tc.adaptive.enabled && int64_t(n - heldOut[0].size()) >= kMinAdaptiveTrainExamples;
+    if (chooseEpochs) {
+        auto chosen = chosenFoldEpochs(root, finished[0], *finishedFolds, tc);
+        if (!chosen.ok())
+            return chosen.status();
+        if (*chosen > 0) {
+            foldConfig.epochs = *chosen;
+            chooseEpochs = false;
+        }
+    }
+    int checkpoints = checkpointCount(foldConfig);
+    auto totalWork = [&] {
+        return int64_t(config.folds - 1) * int64_t(n) * foldConfig.epochs + int64_t(n) * checkpoints;
+    };
+    int64_t total = totalWork();
     int64_t done = 0;
+    int64_t searchWork = 0; // examples trained by an adaptive fold 1's validation run
     for (int k = 0; k < config.folds; ++k)
         if (finished[size_t(k)])
             done += int64_t(n - heldOut[size_t(k)].size()) * foldConfig.epochs
@@ -420,6 +481,9 @@ Status runCrossValidation(ProjectDb &db, const CrossValidationConfig &config, co
         TrainConfig cfg = foldConfig;
         cfg.seed = tc.seed + uint64_t(k);
         cfg.resume = true;
+        const bool adaptiveFold = chooseEpochs && k == 0;
+        if (adaptiveFold)
+            cfg.adaptive = tc.adaptive;
         // A fold trained to the end before the run stopped keeps its model.
         const bool trained = readSmallFile(dir / kFoldMarker) == fingerprint && readModelSpec(dir.string()).ok();
         if (!trained) {
@@ -427,7 +491,17 @@ Status runCrossValidation(ProjectDb &db, const CrossValidationConfig &config, co
             none.input = part.input;
             TrainCallbacks callbacks;
             callbacks.progress = [&](const TrainProgressInfo &p) {
-                if (progress)
+                if (!progress)
+                    return;
+                if (adaptiveFold) {
+                    // Its own estimate of its work stands for this fold's share of the run's
+                    // until the count is known.
+                    searchWork = p.workDone; // the epoch's examples so far included
+                    progress({kStage,
+                              foldName + (p.phase == 1 ? ": choosing the epoch count, epoch " : ": training epoch ")
+                                  + std::to_string(p.epoch) + " of " + std::to_string(p.epochs),
+                              base + searchWork, base + std::max<int64_t>(searchWork + 1, p.workTotal * config.folds)});
+                } else
                     progress({kStage,
                               foldName + ": training epoch " + std::to_string(p.epoch) + " of "
                                   + std::to_string(p.epochs),
@@ -440,7 +514,21 @@ Status runCrossValidation(ProjectDb &db, const CrossValidationConfig &config, co
                            : outcome.status().withContext("cross-validation " + foldName);
             TL_RETURN_IF_ERROR(writeSmallFile(dir / kFoldMarker, fingerprint));
         }
-        done = base + part.count() * cfg.epochs;
+        if (adaptiveFold) {
+            auto record = readTrainingRecord(dir.string());
+            if (!record.ok())
+                return record.status().withContext("cross-validation " + foldName);
+            if (record->epochs < 1)
+                return Status::corruption((dir / kTrainingRecordName).string() + ": names no epoch count");
+            foldConfig.epochs = record->epochs;
+            cfg.epochs = record->epochs;
+            chooseEpochs = false;
+            checkpoints = checkpointCount(foldConfig);
+            // The validation run's epochs join the total, so that done never goes back.
+            searchWork = std::max<int64_t>(0, searchWork - part.count() * cfg.epochs);
+            total = totalWork() + searchWork;
+        }
+        done = base + (adaptiveFold ? searchWork : 0) + part.count() * cfg.epochs;
 
         std::vector<CrossValidationTermRow> rows;
         rows.reserve(out.size() * size_t(checkpoints));
@@ -710,7 +798,26 @@ LabelNoiseEstimate estimateLabelNoise(const OutOfSampleTerms &terms, const std::
         if (score >= 1.0)
             ++e.pruned;
     }
+    const double agreement = outOfFoldAgreement(terms, ids, labels);
+    e.agreeing = std::isnan(agreement) ? 0 : std::llround(agreement * double(e.covered));
     return e;
+}
+
+double outOfFoldAgreement(const OutOfSampleTerms &terms, const std::vector<int64_t> &ids,
+                          const std::vector<int> &labels)
+{
+    const int k = terms.numClasses, cps = terms.numCheckpoints();
+    int64_t covered = 0, agree = 0;
+    for (size_t i = 0; i < ids.size() && i < labels.size(); ++i) {
+        const auto it = std::lower_bound(terms.ids.begin(), terms.ids.end(), ids[i]);
+        if (it == terms.ids.end() || *it != ids[i] || labels[i] < 0 || labels[i] >= k)
+            continue;
+        const size_t row = size_t(it - terms.ids.begin());
+        const float *last = terms.probs.data() + (row * size_t(cps) + size_t(cps - 1)) * size_t(k);
+        ++covered;
+        agree += int(std::max_element(last, last + k) - last) == labels[i] ? 1 : 0;
+    }
+    return covered > 0 ? double(agree) / double(covered) : std::numeric_limits<double>::quiet_NaN();
 }
 
 Result<LabelNoiseEstimate> storedLabelNoiseEstimate(ProjectDb &db)
@@ -732,6 +839,9 @@ Result<LabelNoiseEstimate> storedLabelNoiseEstimate(ProjectDb &db)
             LabelNoiseEstimate e;
             e.pruned = o.value("pruned").toInteger();
             e.covered = o.value("covered").toInteger();
+            e.agreeing = o.value("agreeing").toInteger(-1);
+            if (e.agreeing > e.covered)
+                e.agreeing = -1;
             if (e.pruned >= 0 && e.pruned <= e.covered)
                 return e;
         }
@@ -752,7 +862,10 @@ Result<LabelNoiseEstimate> storedLabelNoiseEstimate(ProjectDb &db)
     }
     const LabelNoiseEstimate e = estimateLabelNoise(*terms, ids, labels);
     if (!db.isReadOnly()) {
-        const QJsonObject o{{"run", qint64(runId)}, {"pruned", qint64(e.pruned)}, {"covered", qint64(e.covered)}};
+        const QJsonObject o{{"run", qint64(runId)},
+                            {"pruned", qint64(e.pruned)},
+                            {"covered", qint64(e.covered)},
+                            {"agreeing", qint64(e.agreeing)}};
         TL_RETURN_IF_ERROR(db.setMeta(kLabelNoiseMetaKey, QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString()));
     }
     return e;

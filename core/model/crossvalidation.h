@@ -5,8 +5,8 @@
 // probabilities), beside TracIn's in-sample self-influence.
 //
 // runCrossValidation() splits the live training examples into K folds, stratified by
-// current label; for each fold k it trains the built-in CNN (trainer.h, a fixed epoch
-// count) on the other K−1 folds into "<project>.d/crossval/fold-<k>" and runs every
+// current label; for each fold k it trains the built-in CNN (trainer.h; a fixed epoch
+// count, or the one fold 1 chose by adaptive training) on the other K−1 folds into "<project>.d/crossval/fold-<k>" and runs every
 // checkpoint of that model on fold k's examples. Per (example, checkpoint) it stores the
 // softmax probabilities and ‖h‖² (h: the embedding fed to fc), not scores: a held-out
 // example's probabilities do not depend on its own label, so every score below follows a
@@ -33,6 +33,7 @@
 #include "model/trainer.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,8 +41,11 @@ namespace traclens {
 
 struct CrossValidationConfig {
     int folds = 5;               // K ≥ 2, at most the number of training examples (5: docs/cross-validation.md)
-    // The built-in CNN's configuration. Fixed epochs (train.epochs); the adaptive mode is
-    // switched off inside folds; fold k trains with seed train.seed + k.
+    // The built-in CNN's configuration: train.epochs fixed epochs per fold, or, with
+    // train.adaptive.enabled, fold 1 trains until held-out accuracy stops improving
+    // (trainer.h) and every other fold takes the count it chose (its training record,
+    // "<crossval>/fold-0/training.json"); when fold 1 trains on fewer than
+    // kMinAdaptiveTrainExamples, train.epochs after all. Fold k trains with seed train.seed + k.
     TrainConfig train;
     uint64_t seed = 1;           // fold assignment
 
@@ -122,10 +126,24 @@ std::vector<double> outOfSampleScores(const OutOfSampleTerms &terms, const std::
 struct LabelNoiseEstimate {
     int64_t pruned = 0;
     int64_t covered = 0;
+    // Covered examples whose most probable class at the fold model's last checkpoint is the
+    // label (outOfFoldAgreement() as a count): how far the estimate can be trusted, since a
+    // weak fold model's mistakes count as wrong labels too. −1 when unknown (an estimate kept
+    // before it was).
+    int64_t agreeing = -1;
     double share() const { return covered > 0 ? double(pruned) / double(covered) : 0.0; }
+    double agreement() const { return covered > 0 && agreeing >= 0 ? double(agreeing) / double(covered) : -1.0; }
 };
 LabelNoiseEstimate estimateLabelNoise(const OutOfSampleTerms &terms, const std::vector<int64_t> &ids,
                                       const std::vector<int> &labels);
+
+// How good the fold models are, in the terms the estimate above depends on: the share of
+// the covered examples whose most probable class at the last checkpoint is the label given
+// (the current one, so a relabel moves it). Out-of-fold accuracy against labels that may be
+// wrong: each wrong label the models see through lowers it as much as a mistake does. NaN
+// when no example is covered.
+double outOfFoldAgreement(const OutOfSampleTerms &terms, const std::vector<int64_t> &ids,
+                          const std::vector<int> &labels);
 
 // The estimate for the project's finished cross-validation run, with the training labels of
 // the moment it was first made, kept in the project's meta (kLabelNoiseMetaKey: the run's id,
@@ -138,15 +156,25 @@ inline constexpr const char *kLabelNoiseMetaKey = "label-noise-estimate";
 Result<LabelNoiseEstimate> storedLabelNoiseEstimate(ProjectDb &db);
 
 // The fold models' default epoch count: the epochs of the active model's training record
-// (a built-in CNN trained in the project), else kDefaultCrossValidationEpochs.
-constexpr int kDefaultCrossValidationEpochs = 5;
+// (a built-in CNN trained in the project), else 0: no count to copy (an imported model, or
+// none yet), so fold 1 chooses it by adaptive training (runCrossValidation). Five fixed
+// epochs, the earlier default, left the fold models of small projects weak:
+// docs/cross-validation.md, "Fold models of imported-model projects".
 int defaultCrossValidationEpochs(ProjectDb &db);
+// While fold 1 has not chosen, progress assumes this many epochs per fold.
+constexpr int kProvisionalCrossValidationEpochs = 5;
 // The fold models' configuration by default: the active model's network, its recipe and
-// augmentation (from its training record) and defaultCrossValidationEpochs; the small
-// CNN when the record does not say.
+// augmentation (from its training record) and defaultCrossValidationEpochs; without a
+// record the small CNN, adaptive (trainer.h's defaults, no time budget: the plateau or the
+// epoch limit decides, so a resumed run replays the same choice).
 TrainConfig defaultCrossValidationTrainConfig(ProjectDb &db);
 
 // "<project>.d/crossval": where the fold models are trained.
 std::string crossValidationDirectory(const ProjectDb &db);
+
+// How fold 1 of the project's cross-validation chose the fold models' epoch count, when
+// the run was adaptive and the fold's training record is there; nullopt otherwise (a fixed
+// count, no run, or its folder gone). Reads one small file.
+std::optional<TrainingRecord> adaptiveFoldRecord(const ProjectDb &db);
 
 } // namespace traclens

@@ -1069,10 +1069,11 @@ Result<TrainOutcome> trainBuiltinCnn(const TrainData &train, const TrainData &te
             !(a.timeBudgetSeconds >= 0.0) || !std::isfinite(a.timeBudgetSeconds))
             return Status::invalid("training: adaptive training needs patience and maximum epochs of at least 1, a "
                                    "validation fraction in (0, 0.5] and a time budget of 0 or more");
-        if (train.count() < 50)
+        if (train.count() < kMinAdaptiveTrainExamples)
             return Status::invalid("training: " + std::to_string(train.count()) +
-                                   " training examples are too few to hold out a validation part (50 or more); "
-                                   "train a fixed number of epochs instead");
+                                   " training examples are too few to hold out a validation part (" +
+                                   std::to_string(kMinAdaptiveTrainExamples) +
+                                   " or more); train a fixed number of epochs instead");
     }
     TL_RETURN_IF_ERROR(checkInputSpec(train.input));
     TL_RETURN_IF_ERROR(checkData(train, train.input, classes.size(), "the training data"));

@@ -93,6 +93,10 @@ struct AdaptiveTraining {
     double timeBudgetSeconds = 0.0;  // both phases; 0 = no budget
 };
 
+// The fewest training examples adaptive training takes: fewer leave too few to hold out a
+// validation part.
+constexpr int64_t kMinAdaptiveTrainExamples = 50;
+
 // The time budget of the product's adaptive default, minutes.
 constexpr double kDefaultTimeBudgetMinutes = 60.0;
 
@@ -240,7 +244,8 @@ struct TrainOutcome {
 // state also holds the phase, the validation curve, the chosen count and the time spent;
 // its plateau and epoch-limit decisions replay identically, a time-budget decision
 // depends on the clock (a resumed run keeps a decision already recorded).
-// Adaptive training of fewer than 50 examples is InvalidArgument (too few to hold out).
+// Adaptive training of fewer than kMinAdaptiveTrainExamples is InvalidArgument (too few to
+// hold out).
 Result<std::vector<EpochReport>> trainBuiltinCnn(const TrainData &train, const TrainData &test,
                                                  const std::vector<std::string> &classes,
                                                  const TrainConfig &config, const std::string &outDir,

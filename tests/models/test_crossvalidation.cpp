@@ -1,9 +1,10 @@
 // K-fold cross-validation (core/model/crossvalidation.h): the stratified fold assignment; the
 // out-of-sample terms of a tiny project (each example scored by the fold model that did
-// not train on it, probabilities summing to 1, scores following the labels given); and
+// not train on it, probabilities summing to 1, scores following the labels given);
 // `traclens-cli crossvalidate` killed with SIGKILL after its first fold, then run again:
 // finished folds are not retrained and the stored terms equal an uninterrupted run's bit
-// for bit.
+// for bit; and the adaptive run, whose first fold chooses every fold's epoch count (the
+// default without a model trained in the project), resumed after a cancel as well.
 
 #include "clirun.h"
 #include "evaluation/calibration.h"
@@ -47,6 +48,8 @@ private slots:
     void noiseEstimatePicksTheDefault_data();
     void noiseEstimatePicksTheDefault();
     void resumesAfterSigkill();
+    void adaptiveFirstFoldChoosesTheCount_data();
+    void adaptiveFirstFoldChoosesTheCount();
 
 private:
     QTemporaryDir m_dir;
@@ -260,6 +263,17 @@ void TestCrossValidation::outOfSample()
         QVERIFY(std::abs(influence[i] - sum) <= 1e-12 * std::max(1.0, sum));
         QVERIFY(influence[i] != influenceOther[i]);
     }
+    // The agreement: the share whose most probable class is the label, with either labels.
+    int agree = 0, agreeOther = 0;
+    for (size_t i = 0; i < ids.size(); ++i) {
+        const float *last = terms->probs.data() + (i * c + c - 1) * 3;
+        const int top = int(std::max_element(last, last + 3) - last);
+        agree += top == labels[i];
+        agreeOther += top == other[i];
+    }
+    QCOMPARE(outOfFoldAgreement(*terms, ids, labels), double(agree) / double(ids.size()));
+    QCOMPARE(outOfFoldAgreement(*terms, ids, other), double(agreeOther) / double(ids.size()));
+    QVERIFY(std::isnan(outOfFoldAgreement(*terms, {ids.back() + 1000}, {0})));
     // Unknown ids and labels score NaN.
     const auto unknown = outOfSampleScores(*terms, {ids.back() + 1000, ids.front()}, {0, 7},
                                            OutOfSampleScore::SelfConfidence);
@@ -456,11 +470,14 @@ LabelNoiseEstimate estimateNow(ProjectDb &db)
     return estimateLabelNoise(*terms, ids, labels);
 }
 
-std::string noiseEntry(int64_t run, int64_t pruned, int64_t covered)
+// The meta entry as storedLabelNoiseEstimate() writes it; `agreeing` −1 leaves it out, as
+// entries kept before it was.
+std::string noiseEntry(int64_t run, int64_t pruned, int64_t covered, int64_t agreeing = -1)
 {
-    return QJsonDocument(QJsonObject{{"run", qint64(run)}, {"pruned", qint64(pruned)}, {"covered", qint64(covered)}})
-        .toJson(QJsonDocument::Compact)
-        .toStdString();
+    QJsonObject o{{"run", qint64(run)}, {"pruned", qint64(pruned)}, {"covered", qint64(covered)}};
+    if (agreeing >= 0)
+        o.insert("agreeing", qint64(agreeing));
+    return QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString();
 }
 
 } // namespace
@@ -484,7 +501,8 @@ void TestCrossValidation::noiseEstimateIsKeptPerRun()
     QCOMPARE(atRun.covered, int64_t(train->size()));
     auto entry = db->meta(kLabelNoiseMetaKey);
     QVERIFY(entry.ok() && entry->has_value());
-    QCOMPARE(**entry, noiseEntry((*run)->id, atRun.pruned, atRun.covered));
+    QCOMPARE(**entry, noiseEntry((*run)->id, atRun.pruned, atRun.covered, atRun.agreeing));
+    QVERIFY(atRun.agreeing >= 0 && atRun.agreeing <= atRun.covered);
 
     // Relabels do not move it: the default order stays put under a review.
     for (size_t i = 0; i < train->size(); i += 2)
@@ -493,6 +511,7 @@ void TestCrossValidation::noiseEstimateIsKeptPerRun()
     QVERIFY(kept.ok());
     QCOMPARE(kept->pruned, atRun.pruned);
     QCOMPARE(kept->covered, atRun.covered);
+    QCOMPARE(kept->agreeing, atRun.agreeing);
 
     // An entry of another run (a project from before the estimate was kept, or a run
     // replaced since) is made again, with today's labels, and stored.
@@ -504,7 +523,7 @@ void TestCrossValidation::noiseEstimateIsKeptPerRun()
     QCOMPARE(remade->covered, now.covered);
     entry = db->meta(kLabelNoiseMetaKey);
     QVERIFY(entry.ok() && entry->has_value());
-    QCOMPARE(**entry, noiseEntry((*run)->id, now.pruned, now.covered));
+    QCOMPARE(**entry, noiseEntry((*run)->id, now.pruned, now.covered, now.agreeing));
     // So is one that does not parse.
     QVERIFY(db->setMeta(kLabelNoiseMetaKey, "{not json").isOk());
     remade = storedLabelNoiseEstimate(*db);
@@ -634,6 +653,125 @@ void TestCrossValidation::resumesAfterSigkill()
     QVERIFY(std::memcmp(ta->probs.data(), tb->probs.data(), ta->probs.size() * sizeof(float)) == 0);
     QVERIFY(std::memcmp(ta->featureNorm.data(), tb->featureNorm.data(), ta->featureNorm.size() * sizeof(float)) == 0);
     QVERIFY(a->integrityCheck().isOk());
+}
+
+void TestCrossValidation::adaptiveFirstFoldChoosesTheCount_data()
+{
+    QTest::addColumn<QString>("cancelAt"); // a progress detail that cancels the first attempt; "" none
+    QTest::addColumn<int>("perClass");     // training examples per class (3 classes, 2 folds)
+    QTest::newRow("uninterrupted") << QString() << 40;
+    QTest::newRow("cancelled while fold 1 chooses") << QString("fold 1 of 2: choosing the epoch count, epoch 2") << 40;
+    QTest::newRow("cancelled in fold 2") << QString("fold 2 of 2: training epoch 1") << 40;
+    // Fold 1 trains on 30 examples, too few to hold out a validation part: the fixed count.
+    QTest::newRow("too few to choose") << QString() << 20;
+}
+
+void TestCrossValidation::adaptiveFirstFoldChoosesTheCount()
+{
+    QFETCH(QString, cancelAt);
+    QFETCH(int, perClass);
+    const bool chooses = 3 * perClass / 2 >= kMinAdaptiveTrainExamples;
+    QTemporaryDir dir;
+    testing::SyntheticSpec spec;
+    spec.trainPerClass = perClass;
+    TestProject project(dir.filePath("adaptive").toStdString(), spec);
+    TestProject reference(dir.filePath("reference").toStdString(), spec);
+    QVERIFY(project.build(TestProject::Stage::Imported).isOk());
+    QVERIFY(reference.build(TestProject::Stage::Imported).isOk());
+    auto db = openDb(project.projectPath());
+    QVERIFY(db);
+
+    // Without a model trained in the project there is no count to copy: adaptive.
+    QCOMPARE(defaultCrossValidationEpochs(*db), 0);
+    const TrainConfig byDefault = defaultCrossValidationTrainConfig(*db);
+    QVERIFY(byDefault.adaptive.enabled);
+    QCOMPARE(byDefault.adaptive.timeBudgetSeconds, 0.0);
+
+    CrossValidationConfig config = tinyCrossValidation();
+    config.train.adaptive = byDefault.adaptive;
+    config.train.adaptive.maxEpochs = 5;
+    config.train.adaptive.patience = 2;
+    config.train.adaptive.minEpochs = 1;
+
+    if (!cancelAt.isEmpty()) {
+        std::atomic<bool> cancel{false};
+        bool seen = false;
+        const Status first = runCrossValidation(
+            *db, config,
+            [&](const Progress &p) {
+                if (QString::fromStdString(p.detail).startsWith(cancelAt)) {
+                    seen = true;
+                    cancel = true;
+                }
+            },
+            &cancel);
+        QVERIFY2(seen, qPrintable(cancelAt));
+        QCOMPARE(first.code(), Status::Code::Cancelled);
+        QCOMPARE(loadOutOfSampleTerms(*db).status().code(), Status::Code::NotFound);
+    }
+    std::vector<Progress> reports;
+    const Status run = runCrossValidation(*db, config, [&](const Progress &p) { reports.push_back(p); });
+    QVERIFY2(run.isOk(), run.message().c_str());
+    // Progress never goes back and ends at its total.
+    for (size_t i = 1; i < reports.size(); ++i)
+        QVERIFY2(reports[i].done >= reports[i - 1].done, reports[i].detail.c_str());
+    QVERIFY(!reports.empty() && reports.back().done == reports.back().total);
+
+    std::optional<TrainingRecord> chosen = adaptiveFoldRecord(*db);
+    QCOMPARE(chosen.has_value(), chooses);
+    if (!chooses) {
+        chosen = TrainingRecord{};
+        chosen->epochs = config.train.epochs;
+    } else {
+        QVERIFY(chosen->adaptive);
+        QVERIFY(chosen->epochs >= 1 && chosen->epochs <= 5);
+        QVERIFY(chosen->stop == TrainingStop::Plateau || chosen->stop == TrainingStop::MaxEpochs);
+    }
+    // Every fold trained the chosen count: one schedule, one checkpoint per epoch.
+    auto stored = db->crossValidationRun();
+    QVERIFY(stored.ok() && stored->has_value());
+    QVERIFY((*stored)->configJson.find("\"adaptive\"") != std::string::npos);
+    auto folds = db->crossValidationFolds((*stored)->id);
+    QVERIFY(folds.ok());
+    QCOMPARE(int(folds->size()), 2);
+    for (const auto &f : *folds)
+        QCOMPARE(int(f.second.size()), chosen->epochs);
+    auto terms = loadOutOfSampleTerms(*db);
+    QVERIFY(terms.ok());
+
+    // The same as a run never interrupted, bit for bit.
+    auto other = openDb(reference.projectPath());
+    QVERIFY(other);
+    QVERIFY(runCrossValidation(*other, config).isOk());
+    QCOMPARE(adaptiveFoldRecord(*other).has_value(), chooses);
+    auto expected = loadOutOfSampleTerms(*other);
+    QVERIFY(expected.ok());
+    QCOMPARE(terms->learningRates, expected->learningRates);
+    QCOMPARE(terms->probs.size(), expected->probs.size());
+    QVERIFY(std::memcmp(terms->probs.data(), expected->probs.data(), terms->probs.size() * sizeof(float)) == 0);
+
+    // The command line's default on a project without a model: fold 1 chooses, and the
+    // output says what it chose and how often the fold models' class is the label.
+    if (cancelAt.isEmpty()) {
+        other.reset(); // the command opens the project for writing
+        const auto cli = testing::runCli(QStringList{"crossvalidate", QString::fromStdString(reference.projectPath()),
+                                                     "--threads", "1", "--top", "3"});
+        QVERIFY2(cli.exitCode == 0, cli.err.constData());
+        QCOMPARE(cli.out.contains("fold 1 chose the epoch count: adaptive"), chooses);
+        QCOMPARE(cli.out.contains("too few examples to hold out a validation part"), !chooses);
+        QVERIFY2(cli.out.contains("of the examples they did not train on"), cli.out.constData());
+        const auto json = testing::runCli(QStringList{"crossvalidate", QString::fromStdString(reference.projectPath()),
+                                                      "--threads", "1", "--top", "3", "--json"});
+        QVERIFY2(json.exitCode == 0, json.err.constData());
+        QCOMPARE(json.json().value("epochs_chosen_by_fold_1").toBool(), chooses);
+        const double agreement = json.json().value("out_of_fold_agreement").toDouble(-1.0);
+        QVERIFY(agreement >= 0.0 && agreement <= 1.0);
+    }
+
+    // A fixed count is not adaptive, and says so.
+    config.train.adaptive.enabled = false;
+    QVERIFY(runCrossValidation(*db, config).isOk());
+    QVERIFY(!adaptiveFoldRecord(*db).has_value());
 }
 
 QTEST_GUILESS_MAIN(TestCrossValidation)

@@ -8,6 +8,7 @@
 #include "evaluationdialog.h"
 #include "jobcontroller.h"
 #include "metatypes.h"
+#include "model/crossvalidation.h"
 #include "model/trainjob.h"
 #include "store/projectdb.h"
 #include "reportpage.h"
@@ -285,16 +286,20 @@ void TestReportEvaluation::calibrationBecomesTheDefault()
 
 void TestReportEvaluation::dialogTrainsAsTheModelDid_data()
 {
+    QTest::addColumn<bool>("hasRecord"); // false: none readable, as for an imported model
     QTest::addColumn<bool>("adaptive");
     QTest::addColumn<int>("epochs");
-    QTest::newRow("trained until accuracy stopped improving, 6 epochs") << true << 6;
-    QTest::newRow("a fixed 2 epochs") << false << 2;
+    QTest::newRow("trained until accuracy stopped improving, 6 epochs") << true << true << 6;
+    QTest::newRow("a fixed 2 epochs") << true << false << 2;
+    QTest::newRow("no training record: adaptive, no count known")
+        << false << true << kProvisionalCrossValidationEpochs;
 }
 
 // A model trained until its accuracy stopped improving is evaluated the same way (the noisy
 // labels may want another count), expecting the count it settled on; a fixed count stays fixed.
 void TestReportEvaluation::dialogTrainsAsTheModelDid()
 {
+    QFETCH(bool, hasRecord);
     QFETCH(bool, adaptive);
     QFETCH(int, epochs);
     ProjectDb &db = m_session->db();
@@ -302,18 +307,29 @@ void TestReportEvaluation::dialogTrainsAsTheModelDid()
     QVERIFY(active.ok() && active->has_value());
     auto before = storedTrainingRecord(db, **active);
     QVERIFY(before.ok());
-    TrainingRecord record = before->value_or(TrainingRecord{});
-    record.adaptive = adaptive;
-    record.stop = adaptive ? TrainingStop::Plateau : TrainingStop::FixedEpochs;
-    record.epochs = epochs;
-    QVERIFY(storeTrainingRecord(db, **active, record).isOk());
+    if (hasRecord) {
+        TrainingRecord record = before->value_or(TrainingRecord{});
+        record.adaptive = adaptive;
+        record.stop = adaptive ? TrainingStop::Plateau : TrainingStop::FixedEpochs;
+        record.epochs = epochs;
+        QVERIFY(storeTrainingRecord(db, **active, record).isOk());
+    } else {
+        QVERIFY(db.setMeta("training:" + std::to_string(**active), "not a training record").isOk());
+    }
 
     const EvaluationSettings expected = m_page->projectEvaluationSettings();
     QCOMPARE(expected.adaptive, adaptive);
     QCOMPARE(expected.epochs, epochs);
-    QCOMPARE(expected.expectedEpochs, adaptive ? epochs : 0);
+    QCOMPARE(expected.expectedEpochs, adaptive && hasRecord ? epochs : 0);
     std::unique_ptr<EvaluationDialog> dialog(m_page->createEvaluationDialog(true, nullptr));
     QCOMPARE(dialog->settings().adaptive, adaptive);
+    // The estimate names the count only when the project's model settled on one.
+    QString estimate;
+    for (auto *label : dialog->findChildren<QLabel *>())
+        if (label->text().startsWith(QStringLiteral("This project has")))
+            estimate = label->text();
+    QCOMPARE(estimate.contains("as this project's model did"), adaptive && hasRecord);
+    QCOMPARE(estimate.contains("with at most"), adaptive && !hasRecord);
     EvaluationConfig config;
     dialog->settings().applyTo(&config);
     QCOMPARE(config.train.adaptive.enabled, adaptive);

@@ -108,9 +108,12 @@ void TestReviewPage::noiseNoteExplainsTheDefault_data()
     QTest::addColumn<int>("pruned"); // of 1000
     QTest::addColumn<int>("expected");
     QTest::addColumn<QString>("says");
-    QTest::newRow("10 % wrong: the ensemble") << 100 << int(RankingKind::Ensemble) << QString("Under 18 % wrong");
+    QTest::addColumn<int>("agreeing"); // of 1000; −1: an entry kept before the agreement was
+    QTest::newRow("10 % wrong: the ensemble") << 100 << int(RankingKind::Ensemble) << QString("Under 18 % wrong") << -1;
     QTest::newRow("40 % wrong: cv-boundary") << 400 << int(RankingKind::CvBoundary)
-                                            << QString("near the class boundary");
+                                            << QString("near the class boundary") << -1;
+    QTest::newRow("12 % wrong, models right on 76.5 %") << 120 << int(RankingKind::Ensemble)
+                                                         << QString("Under 18 % wrong") << 765;
 }
 
 void TestReviewPage::noiseNoteExplainsTheDefault()
@@ -118,6 +121,7 @@ void TestReviewPage::noiseNoteExplainsTheDefault()
     QFETCH(int, pruned);
     QFETCH(int, expected);
     QFETCH(QString, says);
+    QFETCH(int, agreeing);
     auto *note = m_page->findChild<QLabel *>("labelNoiseNote");
     QVERIFY(note);
     ProjectDb &db = m_session->db();
@@ -132,7 +136,9 @@ void TestReviewPage::noiseNoteExplainsTheDefault()
     }
     auto run = db.crossValidationRun();
     QVERIFY(run.ok() && run->has_value());
-    const QJsonObject entry{{"run", qint64((*run)->id)}, {"pruned", pruned}, {"covered", 1000}};
+    QJsonObject entry{{"run", qint64((*run)->id)}, {"pruned", pruned}, {"covered", 1000}};
+    if (agreeing >= 0)
+        entry.insert("agreeing", agreeing);
     QVERIFY(db.setMeta(kLabelNoiseMetaKey, QJsonDocument(entry).toJson(QJsonDocument::Compact).toStdString()).isOk());
     QSignalSpy changed(m_session.get(), &ProjectSession::defaultRankingChanged);
     m_session->reloadDefaultRanking();
@@ -146,6 +152,10 @@ void TestReviewPage::noiseNoteExplainsTheDefault()
                               .arg(QLocale().toString(1000), QLocale().toString(pruned / 10.0, 'f', 1));
     QVERIFY2(note->text().contains(share), qPrintable(note->text()));
     QVERIFY2(note->text().contains(says), qPrintable(note->text()));
+    const QString agreement = QString("fold models' class was the label for %1 %")
+                                  .arg(QLocale().toString(agreeing / 10.0, 'f', 1));
+    QCOMPARE(note->text().contains(agreement), agreeing >= 0);
+    QCOMPARE(note->text().contains("fold models"), agreeing >= 0);
     auto *order = m_page->findChild<QComboBox *>();
     QVERIFY(order);
     QCOMPARE(order->itemData(0).toInt(), expected);

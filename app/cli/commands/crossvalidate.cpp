@@ -25,7 +25,7 @@ namespace traclens::cli {
 // The stored out-of-sample scores of the training examples, highest first, with their
 // current labels: rows for people on stdout, or the JSON array returned with --json.
 Result<QJsonArray> printOutOfSampleRanking(Context &c, ProjectDb &db, OutOfSampleScore kind, int top,
-                                           LabelNoiseEstimate *noise)
+                                           LabelNoiseEstimate *noise, double *agreement)
 {
     auto terms = loadOutOfSampleTerms(db);
     if (!terms.ok())
@@ -46,6 +46,7 @@ Result<QJsonArray> printOutOfSampleRanking(Context &c, ProjectDb &db, OutOfSampl
     }
     const std::vector<double> scores = outOfSampleScores(*terms, ids, labels, kind);
     *noise = estimateLabelNoise(*terms, ids, labels);
+    *agreement = outOfFoldAgreement(*terms, ids, labels);
     // Examples the run does not cover (added since) have no score and are left out.
     std::vector<int64_t> scoredIds;
     std::vector<double> scored;
@@ -63,6 +64,9 @@ Result<QJsonArray> printOutOfSampleRanking(Context &c, ProjectDb &db, OutOfSampl
         std::printf("confident learning estimates %lld of %lld labels (%.1f%%) are wrong (its pruned set: "
                     "cv-noise-rate >= 1)\n",
                     (long long)noise->pruned, (long long)noise->covered, 100.0 * noise->share());
+        // How far to trust that: a weak fold model's mistakes count as wrong labels too.
+        std::printf("the fold models' class is the label for %.1f%% of the examples they did not train on\n",
+                    100.0 * *agreement);
         std::printf("%s, %zu training examples, out-of-fold\n", outOfSampleScoreName(kind), ranked.size());
     }
     for (size_t r = 0; r < shown; ++r) {
@@ -107,27 +111,41 @@ int cmdCrossValidate(Context &c)
         cfg.train.epochs = c.parser.value("epochs").toInt(&ok);
         if (!ok || cfg.train.epochs < 1)
             return usage("crossvalidate: --epochs must be positive");
+        cfg.train.adaptive.enabled = false;
     }
     ModelRunner::setThreads(threads);
     const auto t0 = std::chrono::steady_clock::now();
     if (Status s = runCrossValidation(**db, cfg, progressPrinter(c.quiet), &g_cancel); !s)
         return fail(s);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (!c.json)
-        std::printf("cross-validation: %d folds, %d epochs, fold seed %llu, %.1f s\n", cfg.folds, cfg.train.epochs,
+    // An adaptive run's epoch count is the one fold 1 settled on.
+    const std::optional<TrainingRecord> chosen = cfg.train.adaptive.enabled ? adaptiveFoldRecord(**db) : std::nullopt;
+    const int epochs = chosen ? chosen->epochs : cfg.train.epochs;
+    if (!c.json) {
+        std::printf("cross-validation: %d folds, %d epochs, fold seed %llu, %.1f s\n", cfg.folds, epochs,
                     (unsigned long long)cfg.seed, seconds);
+        if (chosen)
+            std::printf("fold 1 chose the epoch count: %s\n", chosen->summary().c_str());
+        else if (cfg.train.adaptive.enabled)
+            std::printf("fold 1 trains on too few examples to hold out a validation part (%lld or more): "
+                        "%d fixed epochs; --epochs sets another count\n",
+                        (long long)kMinAdaptiveTrainExamples, cfg.train.epochs);
+    }
     LabelNoiseEstimate noise;
-    auto rows = printOutOfSampleRanking(c, **db, kind, top, &noise);
+    double agreement = 0.0;
+    auto rows = printOutOfSampleRanking(c, **db, kind, top, &noise, &agreement);
     if (!rows.ok())
         return fail(rows.status());
     if (c.json)
         printJson({{"folds", cfg.folds},
-                   {"epochs", cfg.train.epochs},
+                   {"epochs", epochs},
+                   {"epochs_chosen_by_fold_1", chosen.has_value()},
                    {"seed", qint64(cfg.seed)},
                    {"seconds", seconds},
                    {"score", outOfSampleScoreName(kind)},
                    {"estimated_wrong_labels", qint64(noise.pruned)},
                    {"estimated_wrong_share", noise.share()},
+                   {"out_of_fold_agreement", agreement},
                    {"examples", *rows}});
     return ExitOk;
 }
@@ -136,9 +154,9 @@ void crossValidateOptions(CommandOptions &p)
 {
     p.addOption({"folds", "Folds K (2 or more), stratified by label.", "n", QString::number(CrossValidationConfig{}.folds)});
     p.addOption({"epochs",
-                 QString("Epochs of each fold model. Default: the active model's epoch count when it was "
-                         "trained in the project, else %1.")
-                     .arg(kDefaultCrossValidationEpochs),
+                 "Epochs of each fold model. Default: the active model's epoch count when it was trained in "
+                 "the project, else the count fold 1 settles on when trained until held-out accuracy stops "
+                 "improving.",
                  "n"});
     p.addOption({"seed", "Seed of the fold assignment.", "n", "1"});
     p.addOption({"score", "Ranking printed afterwards: self-confidence (1 - p[label]), margin, "

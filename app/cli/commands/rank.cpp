@@ -95,12 +95,17 @@ int cmdRank(Context &c)
         auto calibrated = storedCalibration(*db);
         auto noise = storedLabelNoiseEstimate(*db);
         if (!c.parser.isSet("ranking") && !(calibrated.ok() && calibrated->has_value()) && noise.ok()
-            && hasFinishedCrossValidation(*db))
+            && hasFinishedCrossValidation(*db)) {
             std::fprintf(stderr,
                          "default order: confident learning estimated %lld of %lld labels (%.1f%%) wrong when the "
                          "cross-validation ran; from %.0f%% on the default is cv-boundary, below it the ensemble\n",
                          (long long)noise->pruned, (long long)noise->covered, 100.0 * noise->share(),
                          100.0 * kBoundaryReviewNoiseShare);
+            if (noise->agreement() >= 0.0)
+                std::fprintf(stderr, "  (its fold models' class was the label for %.1f%% of the examples they did not "
+                                     "train on; their mistakes count as wrong labels too)\n",
+                             100.0 * noise->agreement());
+        }
     }
     for (size_t r = 0; r < shown; ++r) {
         auto e = db->example(ranked[r].exampleId);

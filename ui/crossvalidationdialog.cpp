@@ -1,0 +1,58 @@
+#include "crossvalidationdialog.h"
+
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QLabel>
+#include <QSpinBox>
+
+namespace traclens {
+
+CrossValidationDialog::CrossValidationDialog(const TrainConfig &defaults, QWidget *parent)
+    : QDialog(parent), m_defaults(defaults)
+{
+    setWindowTitle(tr("Cross-validate"));
+    setMinimumWidth(fontMetrics().averageCharWidth() * 70);
+    auto *form = new QFormLayout(this);
+    auto *intro = new QLabel(tr("Train the built-in network once per fold on the other folds, so every training "
+                                "example is scored by a model that never saw it. A cancelled run continues where it "
+                                "stopped."));
+    intro->setWordWrap(true);
+    form->addRow(intro);
+    m_folds = new QSpinBox;
+    m_folds->setObjectName("crossValidationFolds");
+    m_folds->setRange(2, 20);
+    m_folds->setValue(CrossValidationConfig{}.folds);
+    m_epochs = new QSpinBox;
+    m_epochs->setObjectName("crossValidationEpochs");
+    m_epochs->setRange(0, 100);
+    m_epochs->setSpecialValueText(tr("Until accuracy stops improving"));
+    m_epochs->setValue(defaults.adaptive.enabled ? 0 : defaults.epochs);
+    m_epochs->setToolTip(tr("Epochs of each fold model; by default as many as the active model trained. "
+                            "\"Until accuracy stops improving\": the first fold trains until its held-out "
+                            "accuracy stops improving, and every fold takes the count it chose."));
+    form->addRow(tr("&Folds:"), m_folds);
+    form->addRow(tr("&Epochs:"), m_epochs);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
+    connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    form->addRow(buttons);
+}
+
+CrossValidationConfig CrossValidationDialog::config() const
+{
+    CrossValidationConfig config;
+    config.folds = m_folds->value();
+    config.train = m_defaults;
+    config.train.adaptive.enabled = m_epochs->value() == 0;
+    if (config.train.adaptive.enabled) {
+        // The command line's default choice: no time budget, so a resumed run replays it.
+        config.train.adaptive.timeBudgetSeconds = 0.0;
+        if (config.train.epochs < 1)
+            config.train.epochs = kProvisionalCrossValidationEpochs;
+    } else {
+        config.train.epochs = m_epochs->value();
+    }
+    return config;
+}
+
+} // namespace traclens
