@@ -4,8 +4,9 @@
 # Runs `traclens --demo` under Xvfb with the hidden --screenshot-dir option: the app opens
 # (and if needed imports, trains and computes) the demo project, waits for the influence
 # engine, picks a representative query and review item, grabs every view, opens and grabs
-# each dialog (dialog-new-project, dialog-train-model, dialog-import-model, dialog-evaluation
-# and dialog-evaluation-noise-type with its list open, taken from the screen) and quits. It
+# each dialog (dialog-new-project, dialog-train-model, dialog-cross-validate,
+# dialog-import-model, dialog-evaluation and dialog-evaluation-noise-type with its list open,
+# taken from the screen) and quits. It
 # does so twice, in a 1280x720 and a 1920x1080 window (a small laptop and a desktop):
 # <out>/<view>-1280x720.png and <out>/<view>-1920x1080.png. The first run trains and
 # computes (minutes); later runs reuse the demo project in

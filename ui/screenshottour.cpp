@@ -2,6 +2,7 @@
 
 #include "appsettings.h"
 #include "clusterpage.h"
+#include "crossvalidationdialog.h"
 #include "datasetbrowserpage.h"
 #include "evaluationdialog.h"
 #include "examplelistmodel.h"
@@ -28,6 +29,7 @@
 #include <QStackedWidget>
 #include <QTimer>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -82,8 +84,17 @@ void ScreenshotTour::run()
     shots->push_back({"influence", [this] { m_window->showPage(MainWindow::InfluenceView); return static_cast<QWidget *>(m_window); }});
     shots->push_back({"review", [this] { m_window->showPage(MainWindow::ReviewView); return static_cast<QWidget *>(m_window); }});
     shots->push_back({"charts", [this] { m_window->showPage(MainWindow::ChartsView); return static_cast<QWidget *>(m_window); }});
-    // Cluster gallery of a few classes; clusters are computed (or read) off the GUI thread.
-    for (int cls : {0, 6, 8}) {
+    // Cluster gallery of a few classes (the demo's T-shirt/top, Shirt and Bag; in a project
+    // with fewer classes the first, middle and last, each once); clusters are computed (or
+    // read) off the GUI thread.
+    const int classCount = m_window->m_session ? m_window->m_session->numClasses() : 0;
+    std::vector<int> galleryClasses = classCount > 8 ? std::vector<int>{0, 6, 8}
+                                                     : std::vector<int>{0, classCount / 2, classCount - 1};
+    galleryClasses.erase(std::remove_if(galleryClasses.begin(), galleryClasses.end(),
+                                        [&](int c) { return c < 0 || c >= classCount; }),
+                         galleryClasses.end());
+    galleryClasses.erase(std::unique(galleryClasses.begin(), galleryClasses.end()), galleryClasses.end());
+    for (int cls : galleryClasses) {
         shots->push_back({QStringLiteral("clusters-%1").arg(cls), [this, cls] {
             auto *page = m_window->findChild<ClusterPage *>();
             m_window->m_sidebar->setCurrentRow(m_window->m_pages->indexOf(page));
@@ -125,6 +136,12 @@ void ScreenshotTour::run()
     };
     shots->push_back({"dialog-train-model", [openDialog, this] { return openDialog(new TrainModelDialog(m_window)); },
                       true});
+    shots->push_back({"dialog-cross-validate", [openDialog, this] {
+        TrainConfig defaults;
+        if (m_window->m_session)
+            defaults = defaultCrossValidationTrainConfig(m_window->m_session->db());
+        return openDialog(new CrossValidationDialog(defaults, m_window));
+    }, true});
     shots->push_back({"dialog-import-model", [openDialog, this] {
         auto *dialog = new ImportModelDialog(AppSettings::lastDirectory("model"), m_window);
         if (m_window->m_session && m_window->m_session->model())
