@@ -3,9 +3,21 @@
 #include <QDialogButtonBox>
 #include <QFormLayout>
 #include <QLabel>
+#include <QLocale>
 #include <QSpinBox>
 
 namespace traclens {
+
+QString crossValidationOutcome(const ProjectDb &db, const std::optional<LabelNoiseEstimate> &noise)
+{
+    QStringList parts;
+    if (const std::optional<TrainingRecord> chosen = adaptiveFoldRecord(db))
+        parts << QObject::tr("fold 1 chose %n epochs", nullptr, chosen->epochs);
+    if (noise && noise->agreement() >= 0.0)
+        parts << QObject::tr("the fold models' class is the label for %1 % of the examples they did not train on")
+                     .arg(QLocale().toString(100.0 * noise->agreement(), 'f', 1));
+    return parts.join(QStringLiteral("; "));
+}
 
 CrossValidationDialog::CrossValidationDialog(const TrainConfig &defaults, QWidget *parent)
     : QDialog(parent), m_defaults(defaults)

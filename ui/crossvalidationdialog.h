@@ -9,10 +9,19 @@
 #include "model/crossvalidation.h"
 
 #include <QDialog>
+#include <QString>
+
+#include <optional>
 
 class QSpinBox;
 
 namespace traclens {
+
+// What the finished cross-validation's fold models were, for the status bar: the count an
+// adaptive fold 1 chose, and how often their class is the label (`noise`: the project's
+// stored estimate, ProjectSession::labelNoise()). Empty when neither is known. Reads one
+// small file.
+QString crossValidationOutcome(const ProjectDb &db, const std::optional<LabelNoiseEstimate> &noise);
 
 class CrossValidationDialog : public QDialog {
     Q_OBJECT

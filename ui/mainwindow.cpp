@@ -743,8 +743,12 @@ void MainWindow::onFinished(qint64 jobId, JobKind kind, const Status &status)
         statusBar()->showMessage(tr("%1: done").arg(tr(jobKindTitle(kind))), 4000);
     // A finished cross-validation brings out-of-sample scores and a noise estimate: the
     // project's default order may change with them.
-    if (status && kind == JobKind::CrossValidate)
+    if (status && kind == JobKind::CrossValidate) {
         m_session->reloadDefaultRanking();
+        const QString outcome = crossValidationOutcome(m_session->db(), m_session->labelNoise());
+        if (!outcome.isEmpty())
+            statusBar()->showMessage(tr("%1: done — %2").arg(tr(jobKindTitle(kind)), outcome), 15000);
+    }
     updateActions();
 }
 

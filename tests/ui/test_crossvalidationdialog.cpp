@@ -6,7 +6,11 @@
 
 #include "crossvalidationdialog.h"
 
+#include "store/projectdb.h"
+#include "testproject.h"
+
 #include <QSpinBox>
+#include <QTemporaryDir>
 #include <QtTest>
 
 using namespace traclens;
@@ -16,6 +20,8 @@ class TestCrossValidationDialog : public QObject {
 private slots:
     void config_data();
     void config();
+    void outcome_data();
+    void outcome();
 };
 
 void TestCrossValidationDialog::config_data()
@@ -62,6 +68,48 @@ void TestCrossValidationDialog::config()
         QCOMPARE(config.train.adaptive.timeBudgetSeconds, 0.0);
     QCOMPARE(config.train.network, BuiltinNetwork::Vgg);
     QCOMPARE(config.train.momentum, defaults.momentum);
+}
+
+void TestCrossValidationDialog::outcome_data()
+{
+    QTest::addColumn<bool>("adaptive");
+    QTest::newRow("fold 1 chose the count") << true;
+    QTest::newRow("a fixed count") << false;
+}
+
+void TestCrossValidationDialog::outcome()
+{
+    QFETCH(bool, adaptive);
+    QTemporaryDir dir;
+    testing::SyntheticSpec spec;
+    spec.trainPerClass = 40; // fold 1 of 2 trains on 60: enough to choose
+    testing::TestProject project(dir.filePath("p").toStdString(), spec);
+    QVERIFY(project.build(testing::TestProject::Stage::Imported).isOk());
+    auto db = ProjectDb::open(project.projectPath());
+    QVERIFY(db.ok());
+    QVERIFY(crossValidationOutcome(**db, std::nullopt).isEmpty()); // no run yet
+
+    CrossValidationConfig config;
+    config.folds = 2;
+    config.train = testing::TestProject::tinyTrainConfig();
+    config.train.adaptive.enabled = adaptive;
+    config.train.adaptive.maxEpochs = 4;
+    config.train.adaptive.patience = 2;
+    QVERIFY(runCrossValidation(**db, config).isOk());
+    auto noise = storedLabelNoiseEstimate(**db);
+    QVERIFY(noise.ok());
+    QVERIFY(noise->agreement() >= 0.0);
+
+    const QString text = crossValidationOutcome(**db, *noise);
+    const std::optional<TrainingRecord> chosen = adaptiveFoldRecord(**db);
+    QCOMPARE(chosen.has_value(), adaptive);
+    QCOMPARE(text.contains("fold 1 chose"), adaptive);
+    if (adaptive)
+        QVERIFY2(text.contains(QString("fold 1 chose %1 epoch").arg(chosen->epochs)), qPrintable(text));
+    const QString agreement = QLocale().toString(100.0 * noise->agreement(), 'f', 1) + " %";
+    QVERIFY2(text.contains("the fold models' class is the label for " + agreement), qPrintable(text));
+    // Without the estimate only the count is said.
+    QCOMPARE(crossValidationOutcome(**db, std::nullopt).isEmpty(), !adaptive);
 }
 
 QTEST_MAIN(TestCrossValidationDialog)
