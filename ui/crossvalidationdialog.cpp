@@ -56,14 +56,10 @@ CrossValidationConfig CrossValidationDialog::config() const
     config.folds = m_folds->value();
     config.train = m_defaults;
     config.train.adaptive.enabled = m_epochs->value() == 0;
-    if (config.train.adaptive.enabled) {
-        // The command line's default choice: no time budget, so a resumed run replays it.
+    if (config.train.adaptive.enabled) // the command line's choice: no time budget, so a resume replays it
         config.train.adaptive.timeBudgetSeconds = 0.0;
-        if (config.train.epochs < 1)
-            config.train.epochs = kProvisionalCrossValidationEpochs;
-    } else {
+    else
         config.train.epochs = m_epochs->value();
-    }
     return config;
 }
 

@@ -547,15 +547,18 @@ EvaluationSettings ReportPage::projectEvaluationSettings() const
     // A model trained until its accuracy stopped improving is evaluated the same way: the
     // noisy labels may want another count than the project's labels did.
     TrainConfig train = defaultCrossValidationTrainConfig(m_session->db());
+    bool countKnown = false;
     if (auto active = m_session->db().activeModel(); active.ok() && active->has_value()) {
         auto record = storedTrainingRecord(m_session->db(), **active);
-        if (record.ok() && record->has_value())
+        if (record.ok() && record->has_value()) {
             train.adaptive.enabled = (*record)->adaptive;
+            countKnown = (*record)->epochs >= 1;
+        }
     }
     EvaluationSettings settings = EvaluationSettings::forTraining(train);
     // Without a record (an imported model, or none) it stays adaptive, as Cross-validate's,
     // and no count is known to estimate the time with: the estimate gives its upper bound.
-    if (defaultCrossValidationEpochs(m_session->db()) == 0)
+    if (!countKnown)
         settings.expectedEpochs = 0;
     return settings;
 }

@@ -787,6 +787,31 @@ std::vector<double> outOfSampleScores(const OutOfSampleTerms &terms, const std::
     return scores;
 }
 
+namespace {
+
+// The covered examples (terms and a label in range) whose most probable class at the last
+// checkpoint is the label; their number in *covered when given.
+int64_t countAgreeing(const OutOfSampleTerms &terms, const std::vector<int64_t> &ids, const std::vector<int> &labels,
+                      int64_t *covered)
+{
+    const int k = terms.numClasses, cps = terms.numCheckpoints();
+    int64_t seen = 0, agree = 0;
+    for (size_t i = 0; i < ids.size() && i < labels.size(); ++i) {
+        const auto it = std::lower_bound(terms.ids.begin(), terms.ids.end(), ids[i]);
+        if (it == terms.ids.end() || *it != ids[i] || labels[i] < 0 || labels[i] >= k)
+            continue;
+        const size_t row = size_t(it - terms.ids.begin());
+        const float *last = terms.probs.data() + (row * size_t(cps) + size_t(cps - 1)) * size_t(k);
+        ++seen;
+        agree += int(std::max_element(last, last + k) - last) == labels[i] ? 1 : 0;
+    }
+    if (covered)
+        *covered = seen;
+    return agree;
+}
+
+} // namespace
+
 LabelNoiseEstimate estimateLabelNoise(const OutOfSampleTerms &terms, const std::vector<int64_t> &ids,
                                       const std::vector<int> &labels)
 {
@@ -798,27 +823,18 @@ LabelNoiseEstimate estimateLabelNoise(const OutOfSampleTerms &terms, const std::
         if (score >= 1.0)
             ++e.pruned;
     }
-    const double agreement = outOfFoldAgreement(terms, ids, labels);
-    e.agreeing = std::isnan(agreement) ? 0 : std::llround(agreement * double(e.covered));
+    e.agreeing = countAgreeing(terms, ids, labels, nullptr);
     return e;
 }
 
 double outOfFoldAgreement(const OutOfSampleTerms &terms, const std::vector<int64_t> &ids,
                           const std::vector<int> &labels)
 {
-    const int k = terms.numClasses, cps = terms.numCheckpoints();
-    int64_t covered = 0, agree = 0;
-    for (size_t i = 0; i < ids.size() && i < labels.size(); ++i) {
-        const auto it = std::lower_bound(terms.ids.begin(), terms.ids.end(), ids[i]);
-        if (it == terms.ids.end() || *it != ids[i] || labels[i] < 0 || labels[i] >= k)
-            continue;
-        const size_t row = size_t(it - terms.ids.begin());
-        const float *last = terms.probs.data() + (row * size_t(cps) + size_t(cps - 1)) * size_t(k);
-        ++covered;
-        agree += int(std::max_element(last, last + k) - last) == labels[i] ? 1 : 0;
-    }
+    int64_t covered = 0;
+    const int64_t agree = countAgreeing(terms, ids, labels, &covered);
     return covered > 0 ? double(agree) / double(covered) : std::numeric_limits<double>::quiet_NaN();
 }
+
 
 Result<LabelNoiseEstimate> storedLabelNoiseEstimate(ProjectDb &db)
 {

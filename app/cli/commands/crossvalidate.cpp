@@ -25,7 +25,7 @@ namespace traclens::cli {
 // The stored out-of-sample scores of the training examples, highest first, with their
 // current labels: rows for people on stdout, or the JSON array returned with --json.
 Result<QJsonArray> printOutOfSampleRanking(Context &c, ProjectDb &db, OutOfSampleScore kind, int top,
-                                           LabelNoiseEstimate *noise, double *agreement)
+                                           LabelNoiseEstimate *noise)
 {
     auto terms = loadOutOfSampleTerms(db);
     if (!terms.ok())
@@ -46,7 +46,6 @@ Result<QJsonArray> printOutOfSampleRanking(Context &c, ProjectDb &db, OutOfSampl
     }
     const std::vector<double> scores = outOfSampleScores(*terms, ids, labels, kind);
     *noise = estimateLabelNoise(*terms, ids, labels);
-    *agreement = outOfFoldAgreement(*terms, ids, labels);
     // Examples the run does not cover (added since) have no score and are left out.
     std::vector<int64_t> scoredIds;
     std::vector<double> scored;
@@ -66,7 +65,7 @@ Result<QJsonArray> printOutOfSampleRanking(Context &c, ProjectDb &db, OutOfSampl
                     (long long)noise->pruned, (long long)noise->covered, 100.0 * noise->share());
         // How far to trust that: a weak fold model's mistakes count as wrong labels too.
         std::printf("the fold models' class is the label for %.1f%% of the examples they did not train on\n",
-                    100.0 * *agreement);
+                    100.0 * noise->agreement());
         std::printf("%s, %zu training examples, out-of-fold\n", outOfSampleScoreName(kind), ranked.size());
     }
     for (size_t r = 0; r < shown; ++r) {
@@ -132,8 +131,7 @@ int cmdCrossValidate(Context &c)
                         (long long)kMinAdaptiveTrainExamples, cfg.train.epochs);
     }
     LabelNoiseEstimate noise;
-    double agreement = 0.0;
-    auto rows = printOutOfSampleRanking(c, **db, kind, top, &noise, &agreement);
+    auto rows = printOutOfSampleRanking(c, **db, kind, top, &noise);
     if (!rows.ok())
         return fail(rows.status());
     if (c.json)
@@ -145,7 +143,7 @@ int cmdCrossValidate(Context &c)
                    {"score", outOfSampleScoreName(kind)},
                    {"estimated_wrong_labels", qint64(noise.pruned)},
                    {"estimated_wrong_share", noise.share()},
-                   {"out_of_fold_agreement", agreement},
+                   {"out_of_fold_agreement", noise.agreement()},
                    {"examples", *rows}});
     return ExitOk;
 }
