@@ -96,8 +96,10 @@ double estimatedEvaluationSeconds(qint64 trainImages, const EvaluationSettings &
     if (settings.adaptive) {
         const AdaptiveTraining adaptive;
         epochs = settings.expectedEpochs > 0 ? settings.expectedEpochs : adaptive.maxEpochs;
-        // The validation run goes on `patience` epochs past its best, on the part not held out.
-        validationEpochs = double(std::min(adaptive.maxEpochs, epochs + adaptive.patience))
+        // The validation run goes on `patience` epochs past its best (more on a small
+        // validation part), on the part not held out.
+        const int patience = adaptivePatience(adaptiveValidationCount(qint64(n), adaptive), adaptive);
+        validationEpochs = double(std::min(adaptive.maxEpochs, epochs + patience))
                            * (1.0 - adaptive.validationFraction);
     }
     return n * (trainPerImageEpoch * (epochs * trainings + validationEpochs) + factorsPerImage);

@@ -8,6 +8,7 @@
 #include <QFormLayout>
 #include <QLabel>
 #include <QPushButton>
+#include <QLocale>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -64,9 +65,16 @@ TrainModelDialog::TrainModelDialog(QWidget *parent) : QDialog(parent)
     m_patience->setRange(1, 20);
     m_patience->setValue(defaults.adaptive.patience);
     m_patience->setSuffix(tr(" epochs without improvement"));
-    m_patience->setToolTip(tr("Training stops when held-out accuracy has not improved by %1 points for this many "
-                              "epochs in a row; more patience rides out a slow stretch, at the cost of time")
-                               .arg(100.0 * defaults.adaptive.minDelta, 0, 'f', 1));
+    m_patience->setToolTip(tr("Training stops when held-out accuracy (averaged over %2 epochs) has not improved "
+                              "by %1 points for this many epochs in a row; more patience rides out a slow stretch, "
+                              "at the cost of time. A project under %3 images holds out fewer than %4, whose "
+                              "accuracy jumps by chance, and waits longer: %5 epochs at %6 held out")
+                               .arg(100.0 * defaults.adaptive.minDelta, 0, 'f', 1)
+                               .arg(defaults.adaptive.smoothing)
+                               .arg(QLocale().toString(qlonglong(defaults.adaptive.patienceReference * 10)))
+                               .arg(QLocale().toString(qlonglong(defaults.adaptive.patienceReference)))
+                               .arg(adaptivePatience(defaults.adaptive.minValidation, defaults.adaptive))
+                               .arg(defaults.adaptive.minValidation));
     form->addRow(tr("Stop a&fter:"), m_patience);
     layout->addLayout(form);
     layout->addStretch(1);

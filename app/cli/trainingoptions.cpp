@@ -68,8 +68,16 @@ void addEpochOptions(CommandOptions &p)
                  QString::number(kDefaultTimeBudgetMinutes)});
     p.addOption({"max-epochs", "Adaptive training: at most this many epochs.", "n",
                  QString::number(AdaptiveTraining{}.maxEpochs)});
-    p.addOption({"patience", "Adaptive training: stop after this many epochs without improvement.", "n",
-                 QString::number(AdaptiveTraining{}.patience)});
+    const AdaptiveTraining a;
+    p.addOption({"patience",
+                 QString("Adaptive training: stop after this many epochs without improvement of the %1-epoch mean "
+                         "validation accuracy; a validation part under %2 examples waits longer (patience × √(%2 / "
+                         "its size): %3 at %4).")
+                     .arg(a.smoothing)
+                     .arg(a.patienceReference)
+                     .arg(adaptivePatience(a.minValidation, a))
+                     .arg(a.minValidation),
+                 "n", QString::number(a.patience)});
 }
 
 // How training stopped, as a line for people.

@@ -74,12 +74,12 @@ std::optional<std::string> underTrainingWarning(const ModelFitness &m)
     if (rising) {
         if (rec && rec->stop == TrainingStop::TimeBudget)
             add(" and training stopped at its time budget (%.3g min) while validation accuracy was still rising "
-                "(+%.1f points in its last epoch): an under-trained model's review queue misses many wrong labels. "
+                "(+%.1f points an epoch at the end): an under-trained model's review queue misses many wrong labels. "
                 "Raise the time budget (Project ▸ Train Model…, or the command line's train --time-budget).",
                 rec->timeBudgetSeconds / 60.0, 100.0 * gain);
         else if (rec)
             add(" and training stopped at its limit of %d epochs while validation accuracy was still rising "
-                "(+%.1f points in the last epoch): an under-trained model's review queue misses many wrong labels. "
+                "(+%.1f points an epoch at the end): an under-trained model's review queue misses many wrong labels. "
                 "Allow more epochs (Project ▸ Train Model…, At most, or the command line's train --max-epochs).",
                 rec->maxEpochs, 100.0 * gain);
         else

@@ -33,12 +33,14 @@
 //  1. the validation run: a seeded validation part of the training split (10 %, at least
 //     min(100, a fifth), at most 5 000 examples) is held out; the rest is trained epoch by
 //     epoch with the step schedule, and the validation accuracy measured
-//     after each. It stops when `patience` epochs in a row have not beaten the best by
-//     `minDelta` (plateau), at `maxEpochs`, or when the time budget has no room for
+//     after each. The rule reads the curve smoothed over the last `smoothing` epochs. It
+//     stops when `patience` epochs in a row have not beaten the best by `minDelta`
+//     (plateau; a longer wait on a validation part under `patienceReference` examples, see
+//     adaptivePatience()), at `maxEpochs`, or when the time budget has no room for
 //     another validation epoch plus the scored run. A plateau is judged against the best
 //     epoch so far, each later improvement having to beat it by `minDelta`; the chosen
-//     count E is the epoch of the highest validation accuracy (raised to `minEpochs` where
-//     the budget allows). No checkpoint is kept.
+//     count E is the epoch of the highest smoothed validation accuracy (raised to
+//     `minEpochs` where the budget allows). No checkpoint is kept.
 //  2. the scored run: the whole training split, validation part included, is trained for
 //     E epochs under `schedule` (the cosine anneals over those E) from the same initial
 //     weights and shuffle as `epochs = E` in the fixed mode would use (identical
@@ -87,11 +89,25 @@ struct AdaptiveTraining {
     int64_t minValidation = 100;     // but never more than a fifth of the split
     int64_t maxValidation = 5000;
     int patience = 4;                // epochs without an improvement of minDelta (one lrDecayEvery step)
+                                     // on a validation part of patienceReference or more examples
+    int64_t patienceReference = 1000; // a smaller part waits longer: patience·√(reference / n),
+                                     // rounded up (0: never longer)
+    int smoothing = 3;               // the rule reads the mean accuracy of the last `smoothing`
+                                     // epochs (1: each epoch's own)
     double minDelta = 0.005;         // validation accuracy, absolute (0.5 points)
     int minEpochs = 3;               // the scored run's floor (flagging.h: kMinEpochs)
     int maxEpochs = 20;
     double timeBudgetSeconds = 0.0;  // both phases; 0 = no budget
 };
+
+// The validation part adaptive training holds out of a split of n examples (the top of
+// this file), and the patience in force on it: `patience`, or on a part smaller than
+// `patienceReference` patience·√(patienceReference / part), rounded up. Accuracy on a small
+// part moves by several points between epochs by chance (a standard error of 3.5 points on
+// 100 examples at 85 %), so a chance high would otherwise end a run that is still learning;
+// the wait grows as that noise does (docs/adaptive-training.md, "Small validation parts").
+int64_t adaptiveValidationCount(int64_t n, const AdaptiveTraining &a);
+int adaptivePatience(int64_t validationCount, const AdaptiveTraining &a);
 
 // The fewest training examples adaptive training takes: fewer leave too few to hold out a
 // validation part.

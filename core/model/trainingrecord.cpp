@@ -6,6 +6,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -33,12 +34,17 @@ TrainingStop trainingStopFromName(const std::string &name)
 double TrainingRecord::lastValidationGain() const
 {
     const size_t n = validation.size();
-    return n < 2 ? 0.0 : validation[n - 1].accuracy - validation[n - 2].accuracy;
+    if (n < 2)
+        return 0.0;
+    // Over the stopping rule's window where the curve is that long: one epoch's change on
+    // a small validation part is mostly chance.
+    const size_t w = std::min(size_t(std::max(1, smoothing)), n - 1);
+    return (validation[n - 1].accuracy - validation[n - 1 - w].accuracy) / double(w);
 }
 
 std::string TrainingRecord::summary() const
 {
-    char buf[320];
+    char buf[400];
     if (!adaptive) {
         std::snprintf(buf, sizeof buf, "fixed: %d epoch%s", epochs, epochs == 1 ? "" : "s");
         return buf;
@@ -48,11 +54,19 @@ std::string TrainingRecord::summary() const
     const char *why = stop == TrainingStop::Plateau      ? "plateau at epoch"
                       : stop == TrainingStop::TimeBudget ? "time budget reached after epoch"
                                                          : "epoch limit reached at epoch";
+    // Records made before the small-part rule have smoothing 1 and no patience.
+    char best[96], rule[48] = "";
+    if (smoothing > 1)
+        std::snprintf(best, sizeof best, "validation accuracy %.1f %% at epoch %d, the best %d-epoch mean", valAcc,
+                      bestEpoch, smoothing);
+    else
+        std::snprintf(best, sizeof best, "best validation accuracy %.1f %% at epoch %d", valAcc, bestEpoch);
+    if (patience > 0)
+        std::snprintf(rule, sizeof rule, ", patience %d", patience);
     std::snprintf(buf, sizeof buf,
-                  "adaptive: %s %d of the validation run (best validation accuracy %.1f %% at epoch %d, %lld held "
-                  "out), then %d epoch%s on the whole training split",
-                  why, int(validation.size()), valAcc, bestEpoch, (long long)validationCount, epochs,
-                  epochs == 1 ? "" : "s");
+                  "adaptive: %s %d of the validation run (%s; %lld held out%s), then %d epoch%s on the whole "
+                  "training split",
+                  why, int(validation.size()), best, (long long)validationCount, rule, epochs, epochs == 1 ? "" : "s");
     return buf;
 }
 
@@ -70,6 +84,8 @@ std::string trainingRecordToJson(const TrainingRecord &r)
                         {"max_epochs", r.maxEpochs},
                         {"train_count", qint64(r.trainCount)},
                         {"validation_count", qint64(r.validationCount)},
+                        {"patience", r.patience},
+                        {"smoothing", r.smoothing},
                         {"time_budget_seconds", r.timeBudgetSeconds},
                         {"search_seconds", r.searchSeconds},
                         {"seconds", r.seconds},
@@ -97,6 +113,8 @@ Result<TrainingRecord> parseTrainingRecord(const std::string &json)
     r.maxEpochs = o.value("max_epochs").toInt();
     r.trainCount = o.value("train_count").toInteger();
     r.validationCount = o.value("validation_count").toInteger();
+    r.patience = o.value("patience").toInt(0);
+    r.smoothing = std::max(1, o.value("smoothing").toInt(1));
     r.timeBudgetSeconds = o.value("time_budget_seconds").toDouble();
     r.searchSeconds = o.value("search_seconds").toDouble();
     r.seconds = o.value("seconds").toDouble();

@@ -44,6 +44,8 @@ struct TrainingRecord {
     int maxEpochs = 0;          // adaptive: the limit in force
     int64_t trainCount = 0;     // the whole training split, all of it scored
     int64_t validationCount = 0;// adaptive: held out in the first phase only
+    int patience = 0;           // adaptive: the patience in force on that part (0: not recorded)
+    int smoothing = 1;          // adaptive: epochs averaged by the stopping rule
     double timeBudgetSeconds = 0.0; // 0 = none
     double searchSeconds = 0.0; // the first phase
     double seconds = 0.0;       // both phases (across interruptions)
@@ -53,8 +55,9 @@ struct TrainingRecord {
     std::string network = "builtin-cnn";
     std::string augmentation = "none";
 
-    // Validation accuracy at the last first-phase epoch minus the one before; 0 with
-    // fewer than two points.
+    // How much validation accuracy rose per epoch at the end of the first phase: the last
+    // point minus the one `smoothing` epochs before, divided by that many (fewer where the
+    // curve is shorter); 0 with fewer than two points.
     double lastValidationGain() const;
     // One line for people, e.g. "adaptive: plateau at epoch 5 of the validation run
     // (validation accuracy 84.2 %), 5 epochs on the whole training split".

@@ -171,6 +171,50 @@ private slots:
             QVERIFY(!QString::fromStdString(p).startsWith("Test accuracy is"));
     }
 
+    // The rise that counts as "still rising" is read over the stopping rule's window: on a
+    // small validation part one epoch's change is mostly chance. An adaptive run stopped at
+    // its epoch limit, 85 % test accuracy (not low): only the rise can warn.
+    void stillRisingOverTheWindow_data()
+    {
+        QTest::addColumn<int>("smoothing");
+        QTest::addColumn<QList<double>>("validation");
+        QTest::addColumn<QString>("expected"); // "" = no warning
+
+        using L = QList<double>;
+        const L dipsLast{0.40, 0.45, 0.50, 0.55, 0.53};
+        const L jumpsLast{0.60, 0.62, 0.60, 0.58, 0.62};
+        QTest::newRow("3-epoch window, last epoch dips") << 3 << dipsLast << "(+2.7 points an epoch at the end)";
+        QTest::newRow("each epoch, last epoch dips") << 1 << dipsLast << "";
+        QTest::newRow("3-epoch window, last epoch jumps back") << 3 << jumpsLast << "";
+        QTest::newRow("each epoch, last epoch jumps back") << 1 << jumpsLast << "(+4.0 points an epoch at the end)";
+        QTest::newRow("window longer than the curve") << 3 << L{0.40, 0.46} << "(+6.0 points an epoch at the end)";
+    }
+
+    void stillRisingOverTheWindow()
+    {
+        QFETCH(int, smoothing);
+        QFETCH(QList<double>, validation);
+        QFETCH(QString, expected);
+        TrainingRecord rec;
+        rec.adaptive = true;
+        rec.stop = TrainingStop::MaxEpochs;
+        rec.smoothing = smoothing;
+        rec.epochs = rec.maxEpochs = int(validation.size());
+        rec.bestEpoch = int(validation.size());
+        for (int i = 0; i < validation.size(); ++i)
+            rec.validation.push_back({i + 1, validation[i], 1.0, validation[i]});
+        ModelFitness m{10, 5000, testCurve(QList<double>(validation.size(), 0.85))};
+        m.training = rec;
+        const std::optional<std::string> warning = underTrainingWarning(m);
+        if (expected.isEmpty()) {
+            QVERIFY2(!warning, warning ? warning->c_str() : "");
+            return;
+        }
+        QVERIFY(warning);
+        QVERIFY2(QString::fromStdString(*warning).contains(expected), warning->c_str());
+        QVERIFY(QString::fromStdString(*warning).contains("--max-epochs"));
+    }
+
     void goodModel()
     {
         // The Fashion-MNIST project: 10 classes, 60 000 examples, 3 epochs, 88.7 %.

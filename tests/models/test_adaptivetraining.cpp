@@ -37,8 +37,23 @@ TrainConfig adaptiveConfig()
     c.adaptive.enabled = true;
     c.adaptive.patience = 2;
     c.adaptive.minEpochs = 2;
-    c.adaptive.maxEpochs = 12;
+    c.adaptive.maxEpochs = 30;
     return c;
+}
+
+// The curve the stopping rule reads: the mean of each epoch's accuracy and the ones before
+// it, `smoothing` in all.
+std::vector<double> smoothed(const std::vector<ValidationPoint> &curve, int smoothing)
+{
+    std::vector<double> out;
+    for (size_t i = 0; i < curve.size(); ++i) {
+        const size_t from = i + 1 >= size_t(smoothing) ? i + 1 - size_t(smoothing) : 0;
+        double sum = 0.0;
+        for (size_t j = from; j <= i; ++j)
+            sum += curve[j].accuracy;
+        out.push_back(sum / double(i + 1 - from));
+    }
+    return out;
 }
 
 // Logits of a checkpoint on `data`, through ModelRunner (what TracIn reads).
@@ -67,6 +82,9 @@ class TestAdaptiveTraining : public QObject {
 
 private slots:
     void initTestCase();
+    void patienceGrowsOnSmallParts_data();
+    void patienceGrowsOnSmallParts();
+    void stopsOnPlateau_data();
     void stopsOnPlateau();
     void timeBudgetStopsAfterFirstEpoch();
     void resumeGivesSameCheckpoints_data();
@@ -76,7 +94,7 @@ private slots:
 private:
     TrainData m_train, m_test;
     QTemporaryDir m_tmp;
-    std::string m_referenceDir; // the uninterrupted adaptive run (stopsOnPlateau)
+    std::string m_referenceDir; // the uninterrupted adaptive run (stopsOnPlateau's first row)
     TrainingRecord m_reference;
 };
 
@@ -88,9 +106,59 @@ void TestAdaptiveTraining::initTestCase()
     QVERIFY(m_tmp.isValid());
 }
 
+void TestAdaptiveTraining::patienceGrowsOnSmallParts_data()
+{
+    QTest::addColumn<qint64>("validationCount");
+    QTest::addColumn<qint64>("reference");
+    QTest::addColumn<int>("patience");
+    QTest::addColumn<int>("expected");
+    // The product's defaults: 4 epochs from 1,000 held out up, √-scaled below.
+    QTest::newRow("5,000 held out") << qint64(5000) << qint64(1000) << 4 << 4;
+    QTest::newRow("1,000 held out") << qint64(1000) << qint64(1000) << 4 << 4;
+    QTest::newRow("999 held out") << qint64(999) << qint64(1000) << 4 << 5;
+    QTest::newRow("400 held out") << qint64(400) << qint64(1000) << 4 << 7;
+    QTest::newRow("100 held out") << qint64(100) << qint64(1000) << 4 << 13;
+    QTest::newRow("60 held out, patience 2") << qint64(60) << qint64(1000) << 2 << 9;
+    QTest::newRow("rule off") << qint64(100) << qint64(0) << 4 << 4;
+}
+
+void TestAdaptiveTraining::patienceGrowsOnSmallParts()
+{
+    QFETCH(qint64, validationCount);
+    QFETCH(qint64, reference);
+    QFETCH(int, patience);
+    QFETCH(int, expected);
+    AdaptiveTraining a;
+    a.patience = patience;
+    a.patienceReference = reference;
+    QCOMPARE(adaptivePatience(validationCount, a), expected);
+    // The split sizes behind the defaults' parts: 10 %, at least min(100, a fifth).
+    const AdaptiveTraining d;
+    QCOMPARE(adaptiveValidationCount(600, d), int64_t(100));
+    QCOMPARE(adaptiveValidationCount(300, d), int64_t(60));
+    QCOMPARE(adaptiveValidationCount(20000, d), int64_t(2000));
+    QCOMPARE(adaptiveValidationCount(60000, d), int64_t(5000));
+}
+
+void TestAdaptiveTraining::stopsOnPlateau_data()
+{
+    QTest::addColumn<qint64>("reference");
+    QTest::addColumn<int>("smoothing");
+    // First: the product's rule, the reference run of the resume tests.
+    QTest::newRow("small part: 3-epoch mean, longer patience") << qint64(AdaptiveTraining{}.patienceReference)
+                                                               << AdaptiveTraining{}.smoothing;
+    QTest::newRow("each epoch's accuracy, fixed patience") << qint64(0) << 1;
+}
+
 void TestAdaptiveTraining::stopsOnPlateau()
 {
-    m_referenceDir = m_tmp.filePath("plateau").toStdString();
+    QFETCH(qint64, reference);
+    QFETCH(int, smoothing);
+    TrainConfig config = adaptiveConfig();
+    config.adaptive.patienceReference = reference;
+    config.adaptive.smoothing = smoothing;
+    const bool productRule = reference == AdaptiveTraining{}.patienceReference;
+    const std::string dir = m_tmp.filePath(productRule ? "plateau" : "plateau-raw").toStdString();
     std::vector<int> validationEpochs, scoredEpochs;
     std::vector<int> phases;
     int64_t lastWorkTotal = 0;
@@ -103,7 +171,7 @@ void TestAdaptiveTraining::stopsOnPlateau()
     };
     cb.onValidation = [&](const ValidationPoint &v) { validationEpochs.push_back(v.epoch); };
     cb.onEpoch = [&](const EpochReport &r) { scoredEpochs.push_back(r.epoch); };
-    const auto out = trainBuiltinCnn(m_train, m_test, kClasses, adaptiveConfig(), m_referenceDir, cb, nullptr);
+    const auto out = trainBuiltinCnn(m_train, m_test, kClasses, config, dir, cb, nullptr);
     QVERIFY2(out.ok(), out.status().toString().c_str());
     const TrainingRecord &rec = out->record;
     for (const auto &v : rec.validation)
@@ -112,29 +180,36 @@ void TestAdaptiveTraining::stopsOnPlateau()
 
     QVERIFY(rec.adaptive);
     QCOMPARE(rec.stop, TrainingStop::Plateau);
-    // Saturates early: the validation run ends well before its limit of 12, exactly
-    // `patience` epochs after the last epoch that beat the best by minDelta.
-    QVERIFY2(rec.validation.size() < 8, qPrintable(QString::number(rec.validation.size())));
-    const double minDelta = adaptiveConfig().adaptive.minDelta;
+    QCOMPARE(rec.validationCount, int64_t(60)); // 10 % of 300 is below the floor of min(100, 300/5)
+    // 60 held out: the product's rule waits ⌈2·√(1000/60)⌉ = 9 epochs, the fixed one 2.
+    const int patience = productRule ? 9 : 2;
+    QCOMPARE(rec.patience, patience);
+    QCOMPARE(rec.smoothing, smoothing);
+    // Saturates early: the validation run ends before its limit of 30, exactly
+    // `patience` epochs after the last epoch whose smoothed accuracy beat the best by
+    // minDelta.
+    QVERIFY2(int(rec.validation.size()) < config.adaptive.maxEpochs, qPrintable(QString::number(rec.validation.size())));
+    const std::vector<double> acc = smoothed(rec.validation, smoothing);
+    const double minDelta = config.adaptive.minDelta;
     int plateauFrom = 0;
     double best = 0.0;
-    for (const auto &v : rec.validation)
-        if (plateauFrom == 0 || v.accuracy >= best + minDelta - 1e-9) {
-            best = v.accuracy;
-            plateauFrom = v.epoch;
+    for (size_t i = 0; i < acc.size(); ++i)
+        if (plateauFrom == 0 || acc[i] >= best + minDelta - 1e-9) {
+            best = acc[i];
+            plateauFrom = int(i) + 1;
         }
-    QCOMPARE(int(rec.validation.size()), plateauFrom + 2);
-    // The chosen epoch is the first with the highest accuracy, which may lie inside the
-    // plateau (a rise smaller than minDelta).
+    QCOMPARE(int(rec.validation.size()), plateauFrom + patience);
+    // The chosen epoch is the first with the highest smoothed accuracy, which may lie
+    // inside the plateau (a rise smaller than minDelta).
     QVERIFY(rec.bestEpoch >= plateauFrom);
-    for (const auto &v : rec.validation) {
-        QVERIFY(v.accuracy <= rec.validation[size_t(rec.bestEpoch - 1)].accuracy);
-        if (v.epoch < rec.bestEpoch)
-            QVERIFY(v.accuracy < rec.validation[size_t(rec.bestEpoch - 1)].accuracy);
+    for (size_t i = 0; i < acc.size(); ++i) {
+        QVERIFY(acc[i] <= acc[size_t(rec.bestEpoch - 1)]);
+        if (int(i) + 1 < rec.bestEpoch)
+            QVERIFY(acc[i] < acc[size_t(rec.bestEpoch - 1)]);
     }
+    QVERIFY(QString::fromStdString(rec.summary()).contains(QString("patience %1").arg(patience)));
     QVERIFY(rec.validation[size_t(rec.bestEpoch - 1)].accuracy > 0.75); // chance is 1/3
     QCOMPARE(rec.epochs, std::max(rec.bestEpoch, 2));
-    QCOMPARE(rec.validationCount, int64_t(60)); // 10 % of 300 is below the floor of min(100, 300/5)
     QCOMPARE(rec.trainCount, int64_t(300));
     QCOMPARE(phases, (std::vector<int>{1, 2}));
     QCOMPARE(int(validationEpochs.size()), int(rec.validation.size()));
@@ -143,7 +218,7 @@ void TestAdaptiveTraining::stopsOnPlateau()
 
     // The scored run: one checkpoint per epoch with the schedule's rates.
     QCOMPARE(int(out->epochs.size()), rec.epochs);
-    const auto spec = readModelSpec(m_referenceDir);
+    const auto spec = readModelSpec(dir);
     QVERIFY2(spec.ok(), spec.status().toString().c_str());
     QCOMPARE(int(spec->checkpoints.size()), rec.epochs);
     for (size_t i = 0; i < spec->checkpoints.size(); ++i)
@@ -151,25 +226,31 @@ void TestAdaptiveTraining::stopsOnPlateau()
     QVERIFY(out->epochs.back().testAccuracy > 0.75);
 
     // Recorded beside the checkpoints; no resume state or search weights left.
-    const auto stored = readTrainingRecord(m_referenceDir);
+    const auto stored = readTrainingRecord(dir);
     QVERIFY2(stored.ok(), stored.status().toString().c_str());
     QCOMPARE(stored->stop, TrainingStop::Plateau);
     QCOMPARE(stored->epochs, rec.epochs);
     QCOMPARE(stored->validation.size(), rec.validation.size());
     QCOMPARE(stored->validation.back().accuracy, rec.validation.back().accuracy);
-    QCOMPARE(QDir(QString::fromStdString(m_referenceDir)).entryList({"train-state.json", "search-*", "state-*"}),
+    QCOMPARE(stored->patience, patience);
+    QCOMPARE(stored->smoothing, smoothing);
+    QCOMPARE(stored->summary(), rec.summary());
+    QCOMPARE(QDir(QString::fromStdString(dir)).entryList({"train-state.json", "search-*", "state-*"}),
              QStringList());
-    m_reference = rec;
+    if (productRule) {
+        m_reference = rec;
+        m_referenceDir = dir;
+    }
 
     // The scored run is the fixed run of the chosen length: same checkpoints.
-    TrainConfig fixed = adaptiveConfig();
+    TrainConfig fixed = config;
     fixed.adaptive.enabled = false;
     fixed.epochs = rec.epochs;
     const std::string fixedDir = m_tmp.filePath("fixed").toStdString();
     const auto f = trainBuiltinCnn(m_train, m_test, kClasses, fixed, fixedDir, TrainCallbacks{}, nullptr);
     QVERIFY2(f.ok(), f.status().toString().c_str());
     QCOMPARE(f->record.stop, TrainingStop::FixedEpochs);
-    QCOMPARE(logitsOf(fixedDir, size_t(rec.epochs - 1), m_test), logitsOf(m_referenceDir, size_t(rec.epochs - 1), m_test));
+    QCOMPARE(logitsOf(fixedDir, size_t(rec.epochs - 1), m_test), logitsOf(dir, size_t(rec.epochs - 1), m_test));
 }
 
 void TestAdaptiveTraining::timeBudgetStopsAfterFirstEpoch()
