@@ -95,11 +95,12 @@ double estimatedEvaluationSeconds(qint64 trainImages, const EvaluationSettings &
     double validationEpochs = 0.0;
     if (settings.adaptive) {
         const AdaptiveTraining adaptive;
-        epochs = settings.expectedEpochs > 0 ? settings.expectedEpochs : adaptive.maxEpochs;
+        const int maxEpochs = adaptiveMaxEpochsFor(qint64(n), adaptive);
+        epochs = settings.expectedEpochs > 0 ? settings.expectedEpochs : maxEpochs;
         // The validation run goes on `patience` epochs past its best (more on a small
         // validation part), on the part not held out.
         const int patience = adaptivePatience(adaptiveValidationCount(qint64(n), adaptive), adaptive);
-        validationEpochs = double(std::min(adaptive.maxEpochs, epochs + patience))
+        validationEpochs = double(std::min(maxEpochs, epochs + patience))
                            * (1.0 - adaptive.validationFraction);
     }
     return n * (trainPerImageEpoch * (epochs * trainings + validationEpochs) + factorsPerImage);
@@ -263,7 +264,8 @@ void EvaluationDialog::updateEstimate()
     if (s.adaptive && !upperBound)
         epochs = tr(", if training settles on %n epochs as this project's model did", nullptr, s.expectedEpochs);
     else if (upperBound)
-        epochs = tr(", with at most %n epochs per model", nullptr, AdaptiveTraining{}.maxEpochs);
+        epochs = tr(", with at most %n epochs per model", nullptr,
+                    adaptiveMaxEpochsFor(m_trainImages, AdaptiveTraining{}));
     m_estimate->setText(
         tr("This project has %1 training images: expect %2 on an idle 2-core machine, longer on a busy one%3 "
            "(scaled from Fashion-MNIST: with this network an epoch of 60,000 images trains in about %4 seconds). "

@@ -54,9 +54,17 @@ TrainModelDialog::TrainModelDialog(QWidget *parent) : QDialog(parent)
 
     m_maxEpochs = new QSpinBox;
     m_maxEpochs->setObjectName("trainMaxEpochs");
-    m_maxEpochs->setRange(1, 100);
+    m_maxEpochs->setRange(0, 200);
+    // 0 is the automatic limit (trainer.h: adaptiveMaxEpochs).
+    m_maxEpochs->setSpecialValueText(tr("Automatic"));
     m_maxEpochs->setValue(defaults.adaptive.maxEpochs);
-    m_maxEpochs->setToolTip(tr("Training stops after this many epochs even while accuracy still improves"));
+    m_maxEpochs->setToolTip(tr("Training stops after this many epochs even while accuracy still improves. "
+                               "Automatic: %1 epochs, or more on a project under %2 images, whose epochs are a "
+                               "few steps each (%3 at %4 images)")
+                                .arg(kDefaultMaxEpochs)
+                                .arg(QLocale().toString(qlonglong(defaults.adaptive.patienceReference * 10)))
+                                .arg(adaptiveMaxEpochsFor(1000, defaults.adaptive))
+                                .arg(QLocale().toString(1000)));
     form->addRow(tr("&At most:"), m_maxEpochs);
     m_maxEpochs->setSuffix(tr(" epochs"));
 

@@ -53,11 +53,15 @@ bool applyEpochOptions(const QCommandLineParser &p, TrainConfig *cfg)
     if (!ok || !(minutes >= 0.0))
         return false;
     cfg->adaptive.timeBudgetSeconds = minutes * 60.0;
-    if (p.isSet("max-epochs"))
-        cfg->adaptive.maxEpochs = p.value("max-epochs").toInt();
+    // Without --max-epochs the limit stays automatic (0); one given must be 1 or more.
+    if (p.isSet("max-epochs")) {
+        cfg->adaptive.maxEpochs = p.value("max-epochs").toInt(&ok);
+        if (!ok || cfg->adaptive.maxEpochs < 1)
+            return false;
+    }
     if (p.isSet("patience"))
         cfg->adaptive.patience = p.value("patience").toInt();
-    return cfg->adaptive.maxEpochs >= 1 && cfg->adaptive.patience >= 1;
+    return cfg->adaptive.patience >= 1;
 }
 
 void addEpochOptions(CommandOptions &p)
@@ -66,9 +70,15 @@ void addEpochOptions(CommandOptions &p)
                  "n"});
     p.addOption({"time-budget", "Adaptive training: minutes for the whole training (0 = no limit).", "minutes",
                  QString::number(kDefaultTimeBudgetMinutes)});
-    p.addOption({"max-epochs", "Adaptive training: at most this many epochs.", "n",
-                 QString::number(AdaptiveTraining{}.maxEpochs)});
     const AdaptiveTraining a;
+    p.addOption({"max-epochs",
+                 QString("Adaptive training: at most this many epochs. Automatic: %1, or on a validation part under %2 "
+                         "examples, whose epochs are a few SGD steps, %1 × √(%2 / its size) (%3 at %4).")
+                     .arg(kDefaultMaxEpochs)
+                     .arg(a.patienceReference)
+                     .arg(adaptiveMaxEpochs(a.minValidation, a))
+                     .arg(a.minValidation),
+                 "n", "automatic"});
     p.addOption({"patience",
                  QString("Adaptive training: stop after this many epochs without improvement of the %1-epoch mean "
                          "validation accuracy; a validation part under %2 examples waits longer (patience × √(%2 / "

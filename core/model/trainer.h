@@ -36,7 +36,7 @@
 //     after each. The rule reads the curve smoothed over the last `smoothing` epochs. It
 //     stops when `patience` epochs in a row have not beaten the best by `minDelta`
 //     (plateau; a longer wait on a validation part under `patienceReference` examples, see
-//     adaptivePatience()), at `maxEpochs`, or when the time budget has no room for
+//     adaptivePatience()), at its epoch limit (adaptiveMaxEpochs()), or when the time budget has no room for
 //     another validation epoch plus the scored run. A plateau is judged against the best
 //     epoch so far, each later improvement having to beat it by `minDelta`; the chosen
 //     count E is the epoch of the highest smoothed validation accuracy (raised to
@@ -96,7 +96,7 @@ struct AdaptiveTraining {
                                      // epochs (1: each epoch's own)
     double minDelta = 0.005;         // validation accuracy, absolute (0.5 points)
     int minEpochs = 3;               // the scored run's floor (flagging.h: kMinEpochs)
-    int maxEpochs = 20;
+    int maxEpochs = 0;               // the validation run's limit; 0: automatic (adaptiveMaxEpochs)
     double timeBudgetSeconds = 0.0;  // both phases; 0 = no budget
 };
 
@@ -108,6 +108,16 @@ struct AdaptiveTraining {
 // the wait grows as that noise does (docs/adaptive-training.md, "Small validation parts").
 int64_t adaptiveValidationCount(int64_t n, const AdaptiveTraining &a);
 int adaptivePatience(int64_t validationCount, const AdaptiveTraining &a);
+
+// The validation run's epoch limit: `maxEpochs` when given (above 0), else automatic —
+// kDefaultMaxEpochs, or on a part smaller than `patienceReference` kDefaultMaxEpochs·√(
+// patienceReference / part), rounded up (64 at 100 held out). An epoch of a small data set is
+// a few SGD steps, and 20 of them left the small sets of docs/adaptive-training.md ("Small
+// validation parts") 3–4 points short of 40.
+constexpr int kDefaultMaxEpochs = 20;
+int adaptiveMaxEpochs(int64_t validationCount, const AdaptiveTraining &a);
+// The same for the training split of n examples (its validation part).
+int adaptiveMaxEpochsFor(int64_t n, const AdaptiveTraining &a);
 
 // The fewest training examples adaptive training takes: fewer leave too few to hold out a
 // validation part.

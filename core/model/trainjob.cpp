@@ -255,7 +255,8 @@ Result<int64_t> trainProjectModel(ProjectDb &db, const TrainConfig &config, cons
         return int64_t(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
     };
     // The jobs row counts epochs: the fixed count, or the adaptive mode's limit.
-    const int plannedEpochs = config.adaptive.enabled ? config.adaptive.maxEpochs : config.epochs;
+    const int plannedEpochs =
+        config.adaptive.enabled ? adaptiveMaxEpochsFor(trainData.count(), config.adaptive) : config.epochs;
     TL_RETURN_IF_ERROR(db.setJob({jobName, "running", 0, plannedEpochs, nowMs(), dir}));
     TrainCallbacks callbacks;
     callbacks.progress = [&](const TrainProgressInfo &p) {

@@ -3,6 +3,7 @@
 // errors a script meets, with their exit codes and messages.
 
 #include "clirun.h"
+#include "model/trainer.h"
 #include "syntheticimages.h"
 
 #include <QFile>
@@ -32,6 +33,8 @@ private slots:
     void trainComputeQuery();
     void selfInfluenceRanksFlippedLabelsHigh();
     void relabelAndExport();
+    void adaptiveTraining_data();
+    void adaptiveTraining();
     void errors_data();
     void errors();
 
@@ -192,6 +195,48 @@ void TestCli::relabelAndExport()
     QVERIFY(edited.readAll() != QByteArray("edited"));
 }
 
+// `train` without --epochs trains adaptively with the automatic epoch limit; a limit given
+// is kept. On a copy of the project, so the other tests keep their model.
+void TestCli::adaptiveTraining_data()
+{
+    QTest::addColumn<QStringList>("options");
+    QTest::addColumn<int>("maxEpochs"); // 0: the automatic limit for this split
+    QTest::newRow("defaults") << QStringList{} << 0;
+    QTest::newRow("--max-epochs 5") << QStringList{"--max-epochs", "5"} << 5;
+}
+
+void TestCli::adaptiveTraining()
+{
+    QFETCH(QStringList, options);
+    QFETCH(int, maxEpochs);
+    const QString project = m_dir.filePath(QString("adaptive-%1.traclens").arg(maxEpochs));
+    QVERIFY(QFile::copy(m_project, project));
+    Run r = cli(QStringList{"train", project, "--width", "4", "--embedding-dim", "8", "--batch", "16", "--time-budget",
+                            "0", "--json", "--quiet"}
+                + options);
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonObject t = r.json().value("training").toObject();
+    QCOMPARE(t.value("mode").toString(), QStringLiteral("adaptive"));
+    const int64_t trainCount = t.value("train_count").toInteger();
+    QCOMPARE(trainCount, int64_t(180));
+    using namespace traclens;
+    const AdaptiveTraining defaults;
+    const int64_t held = adaptiveValidationCount(trainCount, defaults);
+    QCOMPARE(t.value("validation_count").toInteger(), held);
+    // 36 held out (a fifth of 180 is below 100): a small part, so the automatic limit is
+    // ⌈20·√(1000/36)⌉ = 106 and the patience ⌈4·√(1000/36)⌉ = 22.
+    const int expectedMax = maxEpochs > 0 ? maxEpochs : adaptiveMaxEpochs(held, defaults);
+    QCOMPARE(expectedMax, maxEpochs > 0 ? 5 : 106);
+    QCOMPARE(adaptivePatience(held, defaults), 22);
+    QCOMPARE(t.value("max_epochs").toInt(), expectedMax);
+    QCOMPARE(t.value("patience").toInt(), adaptivePatience(held, defaults));
+    QCOMPARE(t.value("smoothing").toInt(), defaults.smoothing);
+    const int validationEpochs = int(t.value("validation").toArray().size());
+    QVERIFY(validationEpochs >= 1 && validationEpochs <= expectedMax);
+    if (t.value("stop").toString() == "max-epochs")
+        QCOMPARE(validationEpochs, expectedMax);
+}
+
 void TestCli::errors_data()
 {
     QTest::addColumn<QStringList>("args");
@@ -207,6 +252,7 @@ void TestCli::errors_data()
                                    << "unknown label 'zebra'";
     QTest::newRow("unknown example") << QStringList{"query", "@project", "--example", "99999"} << 3 << "99999";
     QTest::newRow("bad option") << QStringList{"train", "@project", "--epochs", "0"} << 2 << "positive";
+    QTest::newRow("bad epoch limit") << QStringList{"train", "@project", "--max-epochs", "0"} << 2 << "positive";
     QTest::newRow("unknown schedule") << QStringList{"train", "@project", "--lr-schedule", "linear"} << 2
                                       << "--lr-schedule must be cosine or step";
     QTest::newRow("unknown schedule, retrain")

@@ -112,14 +112,16 @@ void TestAdaptiveTraining::patienceGrowsOnSmallParts_data()
     QTest::addColumn<qint64>("reference");
     QTest::addColumn<int>("patience");
     QTest::addColumn<int>("expected");
-    // The product's defaults: 4 epochs from 1,000 held out up, √-scaled below.
-    QTest::newRow("5,000 held out") << qint64(5000) << qint64(1000) << 4 << 4;
-    QTest::newRow("1,000 held out") << qint64(1000) << qint64(1000) << 4 << 4;
-    QTest::newRow("999 held out") << qint64(999) << qint64(1000) << 4 << 5;
-    QTest::newRow("400 held out") << qint64(400) << qint64(1000) << 4 << 7;
-    QTest::newRow("100 held out") << qint64(100) << qint64(1000) << 4 << 13;
-    QTest::newRow("60 held out, patience 2") << qint64(60) << qint64(1000) << 2 << 9;
-    QTest::newRow("rule off") << qint64(100) << qint64(0) << 4 << 4;
+    QTest::addColumn<int>("maxEpochs"); // the automatic limit
+    // The product's defaults: 4 epochs of patience and at most 20 from 1,000 held out up,
+    // √-scaled below.
+    QTest::newRow("5,000 held out") << qint64(5000) << qint64(1000) << 4 << 4 << 20;
+    QTest::newRow("1,000 held out") << qint64(1000) << qint64(1000) << 4 << 4 << 20;
+    QTest::newRow("999 held out") << qint64(999) << qint64(1000) << 4 << 5 << 21;
+    QTest::newRow("400 held out") << qint64(400) << qint64(1000) << 4 << 7 << 32;
+    QTest::newRow("100 held out") << qint64(100) << qint64(1000) << 4 << 13 << 64;
+    QTest::newRow("60 held out, patience 2") << qint64(60) << qint64(1000) << 2 << 9 << 82;
+    QTest::newRow("rule off") << qint64(100) << qint64(0) << 4 << 4 << 20;
 }
 
 void TestAdaptiveTraining::patienceGrowsOnSmallParts()
@@ -128,10 +130,15 @@ void TestAdaptiveTraining::patienceGrowsOnSmallParts()
     QFETCH(qint64, reference);
     QFETCH(int, patience);
     QFETCH(int, expected);
+    QFETCH(int, maxEpochs);
     AdaptiveTraining a;
     a.patience = patience;
     a.patienceReference = reference;
     QCOMPARE(adaptivePatience(validationCount, a), expected);
+    // The automatic epoch limit grows alike from 20; a limit given is kept as it is.
+    QCOMPARE(adaptiveMaxEpochs(validationCount, a), maxEpochs);
+    a.maxEpochs = 12;
+    QCOMPARE(adaptiveMaxEpochs(validationCount, a), 12);
     // The split sizes behind the defaults' parts: 10 %, at least min(100, a fifth).
     const AdaptiveTraining d;
     QCOMPARE(adaptiveValidationCount(600, d), int64_t(100));

@@ -163,7 +163,7 @@ void TestEvaluationDialog::adaptive()
         for (auto *label : dialog.findChildren<QLabel *>())
             if (label->text().startsWith(QStringLiteral("This project has")))
                 estimate = label->text();
-        QVERIFY2(estimate.contains(QStringLiteral("at most %1 epochs").arg(AdaptiveTraining{}.maxEpochs))
+        QVERIFY2(estimate.contains(QStringLiteral("at most %1 epochs").arg(adaptiveMaxEpochsFor(60000, AdaptiveTraining{})))
                      && estimate.contains(QStringLiteral("up to")),
                  qPrintable(estimate));
     }
