@@ -56,7 +56,7 @@ TrainModelDialog::TrainModelDialog(QWidget *parent) : QDialog(parent)
     m_maxEpochs->setObjectName("trainMaxEpochs");
     m_maxEpochs->setRange(0, 200);
     // 0 is the automatic limit (trainer.h: adaptiveMaxEpochs).
-    m_maxEpochs->setSpecialValueText(tr("Automatic"));
+    m_maxEpochs->setSpecialValueText(tr("Automatic: %1 epochs, more on small data sets").arg(kDefaultMaxEpochs));
     m_maxEpochs->setValue(defaults.adaptive.maxEpochs);
     m_maxEpochs->setToolTip(tr("Training stops after this many epochs even while accuracy still improves. "
                                "Automatic: %1 epochs, or more on a project under %2 images, whose epochs are a "
@@ -72,7 +72,7 @@ TrainModelDialog::TrainModelDialog(QWidget *parent) : QDialog(parent)
     m_patience->setObjectName("trainPatience");
     m_patience->setRange(1, 20);
     m_patience->setValue(defaults.adaptive.patience);
-    m_patience->setSuffix(tr(" epochs without improvement"));
+    m_patience->setSuffix(tr(" epochs without improvement, more on small data sets"));
     m_patience->setToolTip(tr("Training stops when held-out accuracy (averaged over %2 epochs) has not improved "
                               "by %1 points for this many epochs in a row; more patience rides out a slow stretch, "
                               "at the cost of time. A project under %3 images holds out fewer than %4, whose "
