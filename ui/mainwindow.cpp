@@ -836,7 +836,7 @@ void MainWindow::trainModel()
 {
     if (!m_session)
         return;
-    TrainModelDialog dialog(this);
+    TrainModelDialog dialog(m_session->countOf(Split::Train), this);
     if (dialog.exec() != QDialog::Accepted)
         return;
     const TrainConfig config = dialog.config();

@@ -134,7 +134,8 @@ void ScreenshotTour::run()
         dialog->activateWindow();
         return static_cast<QWidget *>(dialog);
     };
-    shots->push_back({"dialog-train-model", [openDialog, this] { return openDialog(new TrainModelDialog(m_window)); },
+    shots->push_back({"dialog-train-model", [openDialog, this] { return openDialog(new TrainModelDialog(
+        m_window->m_session ? m_window->m_session->countOf(Split::Train) : 0, m_window)); },
                       true});
     shots->push_back({"dialog-cross-validate", [openDialog, this] {
         TrainConfig defaults;

@@ -7,14 +7,17 @@
 #include <QDialogButtonBox>
 #include <QFormLayout>
 #include <QLabel>
-#include <QPushButton>
 #include <QLocale>
+#include <QPushButton>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace traclens {
 
-TrainModelDialog::TrainModelDialog(QWidget *parent) : QDialog(parent)
+TrainModelDialog::TrainModelDialog(qint64 trainImages, QWidget *parent)
+    : QDialog(parent), m_trainImages(std::max<qint64>(0, trainImages))
 {
     setWindowTitle(tr("Train Model"));
     setMinimumWidth(fontMetrics().averageCharWidth() * 90);
@@ -56,7 +59,10 @@ TrainModelDialog::TrainModelDialog(QWidget *parent) : QDialog(parent)
     m_maxEpochs->setObjectName("trainMaxEpochs");
     m_maxEpochs->setRange(0, 200);
     // 0 is the automatic limit (trainer.h: adaptiveMaxEpochs).
-    m_maxEpochs->setSpecialValueText(tr("Automatic: %1 epochs, more on small data sets").arg(kDefaultMaxEpochs));
+    m_maxEpochs->setSpecialValueText(
+        m_trainImages > 0
+            ? tr("Automatic: %n epochs for this project", nullptr, adaptiveMaxEpochsFor(m_trainImages, defaults.adaptive))
+            : tr("Automatic: %1 epochs, more on small data sets").arg(kDefaultMaxEpochs));
     m_maxEpochs->setValue(defaults.adaptive.maxEpochs);
     m_maxEpochs->setToolTip(tr("Training stops after this many epochs even while accuracy still improves. "
                                "Automatic: %1 epochs, or more on a project under %2 images, whose epochs are a "
@@ -72,7 +78,7 @@ TrainModelDialog::TrainModelDialog(QWidget *parent) : QDialog(parent)
     m_patience->setObjectName("trainPatience");
     m_patience->setRange(1, 20);
     m_patience->setValue(defaults.adaptive.patience);
-    m_patience->setSuffix(tr(" epochs without improvement, more on small data sets"));
+
     m_patience->setToolTip(tr("Training stops when held-out accuracy (averaged over %2 epochs) has not improved "
                               "by %1 points for this many epochs in a row; more patience rides out a slow stretch, "
                               "at the cost of time. A project under %3 images holds out fewer than %4, whose "
@@ -96,6 +102,8 @@ TrainModelDialog::TrainModelDialog(QWidget *parent) : QDialog(parent)
     layout->addWidget(buttons);
 
     connect(m_epochs, &QSpinBox::valueChanged, this, &TrainModelDialog::updateEnabled);
+    connect(m_patience, &QSpinBox::valueChanged, this, &TrainModelDialog::updatePatienceText);
+    updatePatienceText();
     followNetworkDefaults(m_network, m_augment);
     updateEnabled();
     fitHeightToWidth(this);
@@ -115,6 +123,21 @@ TrainConfig TrainModelDialog::config() const
         config.adaptive.patience = m_patience->value();
     }
     return config;
+}
+
+// The patience typed is the one for large data sets; on a small one the trainer waits
+// longer (trainer.h: adaptivePatience), and the box says by how much.
+void TrainModelDialog::updatePatienceText()
+{
+    if (m_trainImages <= 0) {
+        m_patience->setSuffix(tr(" epochs without improvement, more on small data sets"));
+        return;
+    }
+    AdaptiveTraining a;
+    a.patience = m_patience->value();
+    const int inForce = adaptivePatience(adaptiveValidationCount(m_trainImages, a), a);
+    m_patience->setSuffix(inForce == a.patience ? tr(" epochs without improvement")
+                                                : tr(" epochs without improvement, %1 on this project").arg(inForce));
 }
 
 void TrainModelDialog::updateEnabled()

@@ -18,6 +18,8 @@ private slots:
     void config();
     void network_data();
     void network();
+    void projectSize_data();
+    void projectSize();
 };
 
 void TestTrainModelDialog::config_data()
@@ -110,6 +112,42 @@ void TestTrainModelDialog::network()
     QCOMPARE(config.momentum, recipe.momentum);
     QCOMPARE(config.batchSize, recipe.batchSize);
     QVERIFY(config.adaptive.enabled);
+}
+
+// Given the project's training split, the automatic limit and the patience in force on it
+// are named (trainer.h: adaptiveMaxEpochs, adaptivePatience); the config keeps the values
+// typed, and the trainer scales them.
+void TestTrainModelDialog::projectSize_data()
+{
+    QTest::addColumn<qint64>("trainImages");
+    QTest::addColumn<int>("patience");
+    QTest::addColumn<QString>("limitText");
+    QTest::addColumn<QString>("patienceText");
+    QTest::newRow("unknown") << qint64(0) << 4 << "Automatic: 20 epochs, more on small data sets"
+                             << "4 epochs without improvement, more on small data sets";
+    QTest::newRow("600 images (100 held out)") << qint64(600) << 4 << "Automatic: 64 epochs for this project"
+                                               << "4 epochs without improvement, 13 on this project";
+    QTest::newRow("600 images, patience 2") << qint64(600) << 2 << "Automatic: 64 epochs for this project"
+                                            << "2 epochs without improvement, 7 on this project";
+    QTest::newRow("5,000 images (500 held out)") << qint64(5000) << 4 << "Automatic: 29 epochs for this project"
+                                                 << "4 epochs without improvement, 6 on this project";
+    QTest::newRow("60,000 images") << qint64(60000) << 4 << "Automatic: 20 epochs for this project"
+                                   << "4 epochs without improvement";
+}
+
+void TestTrainModelDialog::projectSize()
+{
+    QFETCH(qint64, trainImages);
+    QFETCH(int, patience);
+    QFETCH(QString, limitText);
+    QFETCH(QString, patienceText);
+    TrainModelDialog dialog(trainImages);
+    dialog.patienceBox()->setValue(patience);
+    QCOMPARE(dialog.maxEpochsBox()->text(), limitText);
+    QCOMPARE(dialog.patienceBox()->text(), patienceText);
+    const TrainConfig config = dialog.config();
+    QCOMPARE(config.adaptive.maxEpochs, 0);
+    QCOMPARE(config.adaptive.patience, patience);
 }
 
 QTEST_MAIN(TestTrainModelDialog)
