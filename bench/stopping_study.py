@@ -77,8 +77,8 @@ def make_data(root, digits=None):
     names = ["T-shirt", "Trouser", "Pullover", "Dress", "Coat"]
     out = f"{root}/photos"
     shutil.rmtree(out, ignore_errors=True)
-    rng = np.random.default_rng(1)
-    for split, first, per in [("train", 0, 120), ("test", 2000, 100)]:
+    for split, first, per, seed in [("train", 0, 120, 1), ("test", 2000, 100, 2)]:
+        rng = np.random.default_rng(seed)
         for c, name in enumerate(names):
             os.makedirs(f"{out}/{split}/{name}", exist_ok=True)
             for i in np.where(ytr == c)[0][first:first + per]:
