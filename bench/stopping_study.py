@@ -3,7 +3,7 @@
 of the model trained that many epochs, against fixed 20 and 40 epochs.
 
 usage: /usr/bin/python3 bench/stopping_study.py data DATA_DIR [DIGITS_DIR]
-       /usr/bin/python3 bench/stopping_study.py run DATA_DIR WORK_DIR DATASETS SEEDS RESULT.json
+       /usr/bin/python3 bench/stopping_study.py run DATA_DIR WORK_DIR DATASETS SEEDS RESULT.json [CURVE_EPOCHS [decay]]
        /usr/bin/python3 bench/stopping_study.py table RESULT.json [RESULT.json ...]
   e.g. bench/stopping_study.py run /tmp/stop /tmp/stop/work photos,fm1000,dg1000 1,2 /tmp/stop/main.json
 
@@ -20,9 +20,12 @@ Rules (n = the validation part's size; minimum 3 epochs, maximum 20, improvement
   R0  patience 4, each epoch's accuracy, count = its first highest epoch   (before this study)
   R1  patience 4 on the 3-epoch trailing mean, count = the end of the best window
   R2  patience max(4, ⌈4·√(1000/n)⌉), each epoch's accuracy
-  R3  R2's patience with R1's mean                                          (the product's rule now)
+  R3  R2's patience with R1's mean
   R4  R3 with the maximum scaled as the patience is, max(20, ⌈20·√(1000/n)⌉) (with CURVE_EPOCHS > 20:
       `run … RESULT.json 64` records curves of 64 epochs)
+`run … RESULT.json 64 decay` records the curves with the validation run's rate halved every "patience in
+force" epochs (`--lr-decay-every`) instead of every 4; its R4 column is R4's rule on those curves: R5,
+the product's rule (core/model/trainer.cpp: adaptivePatience, adaptiveMaxEpochs, validationDecayEvery).
 Needs python3-numpy, python3-pil and dataset-fashion-mnist.
 """
 import gzip, json, math, os, shutil, subprocess, sys
@@ -134,7 +137,7 @@ def cli(args):
     return r.stdout
 
 
-def run_study(data, work, datasets, seeds, result, curve_epochs=20):
+def run_study(data, work, datasets, seeds, result, curve_epochs=20, decay_as_patience=False):
     global RULES
     if curve_epochs > 20:
         RULES = RULES + ["R4"]
@@ -159,11 +162,18 @@ def run_study(data, work, datasets, seeds, result, curve_epochs=20):
         ds, seed = cell
         def go():
             L = str(curve_epochs)
-            d = json.loads(cli(["train", project(ds, seed, f"curve{L}"), "--patience", L, "--max-epochs", L,
-                                "--time-budget", "0", "--seed", str(seed), "--threads", "1", "--quiet", "--json"]))
+            extra, tag = [], f"curve{L}"
+            if decay_as_patience:  # the validation run's rate halves every "patience in force" epochs
+                n = json.loads(cli(["info", project(ds, seed, tag), "--json"]))["train"]
+                P = scaled(4, max(1, min(5000, max(round(0.1 * n), min(100, n // 5)))))
+                extra, tag = ["--lr-decay-every", str(P)], tag + "-decay"
+            d = json.loads(cli(["train", project(ds, seed, tag), "--patience", L, "--max-epochs", L,
+                                "--time-budget", "0", "--seed", str(seed), "--threads", "1", "--quiet", "--json"]
+                               + extra))
             t = d["training"]
             return {"n": t["validation_count"], "acc": [v["accuracy"] for v in t["validation"]]}
-        return cached(f"curve-{ds}-s{seed}" + ("" if curve_epochs == 20 else f"-{curve_epochs}"), go)
+        return cached(f"curve-{ds}-s{seed}" + ("" if curve_epochs == 20 else f"-{curve_epochs}")
+                      + ("-decay" if decay_as_patience else ""), go)
 
     def fixed(job):
         ds, seed, E = job
@@ -210,9 +220,9 @@ def table(results):
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "data":
         make_data(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
-    elif len(sys.argv) in (7, 8) and sys.argv[1] == "run":
+    elif len(sys.argv) in (7, 8, 9) and sys.argv[1] == "run":
         run_study(sys.argv[2], sys.argv[3], sys.argv[4].split(","), [int(s) for s in sys.argv[5].split(",")], sys.argv[6],
-                  int(sys.argv[7]) if len(sys.argv) > 7 else 20)
+                  int(sys.argv[7]) if len(sys.argv) > 7 else 20, len(sys.argv) > 8 and sys.argv[8] == "decay")
     elif len(sys.argv) >= 3 and sys.argv[1] == "table":
         table(sys.argv[2:])
     else:

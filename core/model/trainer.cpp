@@ -563,27 +563,40 @@ int64_t adaptiveValidationCount(int64_t n, const AdaptiveTraining &a)
     return std::max<int64_t>(1, std::min<int64_t>(a.maxValidation, std::max(wanted, floor)));
 }
 
+namespace {
+
+// `base` epochs on a validation part of `reference` examples or more; on a smaller part
+// base·√(reference / part), rounded up. The chance spread of an accuracy falls as 1/√n, and
+// a small set's epoch is a few SGD steps.
+int scaledForPart(int base, int64_t validationCount, int64_t reference)
+{
+    if (reference <= 0 || validationCount <= 0 || validationCount >= reference)
+        return base;
+    const double scaled = double(base) * std::sqrt(double(reference) / double(validationCount));
+    return std::max(base, int(std::ceil(scaled - 1e-9)));
+}
+
+} // namespace
+
 int adaptivePatience(int64_t validationCount, const AdaptiveTraining &a)
 {
-    if (a.patienceReference <= 0 || validationCount <= 0 || validationCount >= a.patienceReference)
-        return a.patience;
-    // The chance spread of an accuracy falls as 1/√n; the wait grows as it does. On the
-    // product's defaults: 4 epochs from 1,000 examples up, 7 at 400, 13 at 100 (measured in
-    // docs/adaptive-training.md against the fixed 4).
-    const double scaled = double(a.patience) * std::sqrt(double(a.patienceReference) / double(validationCount));
-    return std::max(a.patience, int(std::ceil(scaled - 1e-9)));
+    // On the product's defaults: 4 epochs from 1,000 examples up, 7 at 400, 13 at 100
+    // (measured in docs/adaptive-training.md against the fixed 4).
+    return scaledForPart(a.patience, validationCount, a.patienceReference);
 }
 
 int adaptiveMaxEpochs(int64_t validationCount, const AdaptiveTraining &a)
 {
-    if (a.maxEpochs > 0)
-        return a.maxEpochs;
-    if (a.patienceReference <= 0 || validationCount <= 0 || validationCount >= a.patienceReference)
-        return kDefaultMaxEpochs;
     // As the patience grows: on the small sets measured, the count this allows gained 1.7
     // points of test accuracy over a limit of 20 (docs/adaptive-training.md).
-    const double scaled = kDefaultMaxEpochs * std::sqrt(double(a.patienceReference) / double(validationCount));
-    return std::max(kDefaultMaxEpochs, int(std::ceil(scaled - 1e-9)));
+    return a.maxEpochs > 0 ? a.maxEpochs : scaledForPart(kDefaultMaxEpochs, validationCount, a.patienceReference);
+}
+
+int validationDecayEvery(int64_t validationCount, const TrainConfig &config)
+{
+    if (config.lrDecayEvery <= 0)
+        return config.lrDecayEvery;
+    return scaledForPart(config.lrDecayEvery, validationCount, config.adaptive.patienceReference);
 }
 
 int adaptiveMaxEpochsFor(int64_t n, const AdaptiveTraining &a)
@@ -759,6 +772,9 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
         const int64_t nVal = adaptiveValidationCount(n, adaptive);
         const int patience = adaptivePatience(nVal, adaptive);
         const int maxEpochs = adaptiveMaxEpochs(nVal, adaptive);
+        // The validation run's rates: the step schedule, its period grown with the patience.
+        TrainConfig searchRates = config;
+        searchRates.lrDecayEvery = validationDecayEvery(nVal, config);
         record.validationCount = nVal;
         record.patience = patience;
         record.smoothing = std::max(1, adaptive.smoothing);
@@ -792,7 +808,7 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
                 workTotal = workDone + int64_t(searchLeft) * nFit + int64_t(scoredGuess) * n;
 
                 EpochResult r;
-                const double lr = stepRateForEpoch(config, epoch);
+                const double lr = stepRateForEpoch(searchRates, epoch);
                 Status s = trainEpoch(
                     model, *optimizer, fit, maker, config, epoch, orderSeed(config.seed, 1, epoch), lr,
                     [&](int64_t seen, double loss) { report(1, epoch, maxEpochs, seen, nFit, loss); },

@@ -91,7 +91,8 @@ struct AdaptiveTraining {
     int patience = 4;                // epochs without an improvement of minDelta (one lrDecayEvery step)
                                      // on a validation part of patienceReference or more examples
     int64_t patienceReference = 1000; // a smaller part waits longer: patience·√(reference / n),
-                                     // rounded up (0: never longer)
+                                     // rounded up (0: never longer); its epoch limit and the
+                                     // validation run's decay period grow alike
     int smoothing = 3;               // the rule reads the mean accuracy of the last `smoothing`
                                      // epochs (1: each epoch's own)
     double minDelta = 0.005;         // validation accuracy, absolute (0.5 points)
@@ -165,7 +166,8 @@ struct TrainConfig {
     double learningRate = 0.05;
     // The scored run's schedule. The adaptive mode's validation run always uses the step
     // schedule (its length is not known in advance), so lrDecay and lrDecayEvery set
-    // that run's rates as well.
+    // that run's rates as well (lrDecayEvery scaled on a small validation part:
+    // validationDecayEvery).
     LrSchedule schedule = LrSchedule::Cosine;
     double lrDecay = 0.5;         // step: multiply the rate by this every `lrDecayEvery` epochs
     int lrDecayEvery = 4;
@@ -205,8 +207,14 @@ struct TrainConfig {
 
 // The rate of epoch `epoch` (1-based) of a run of `epochs` epochs under config.schedule.
 double learningRateForEpoch(const TrainConfig &config, int epoch, int epochs);
-// The same under the step schedule whatever config.schedule says (the validation run).
+// The same under the step schedule whatever config.schedule says.
 double stepRateForEpoch(const TrainConfig &config, int epoch);
+// The adaptive validation run's decay period on a validation part of `validationCount`:
+// lrDecayEvery, scaled on a small part as the patience is (adaptivePatience), so that the
+// patience stays one step of the schedule — 13 epochs at 100 held out. With 4 there, the
+// rate was 1/32 of the start by epoch 20 and the run could not see what a longer one
+// gains (docs/adaptive-training.md, "Small validation parts").
+int validationDecayEvery(int64_t validationCount, const TrainConfig &config);
 
 struct EpochReport {
     int epoch = 0;                // 1-based

@@ -139,6 +139,14 @@ void TestAdaptiveTraining::patienceGrowsOnSmallParts()
     QCOMPARE(adaptiveMaxEpochs(validationCount, a), maxEpochs);
     a.maxEpochs = 12;
     QCOMPARE(adaptiveMaxEpochs(validationCount, a), 12);
+    // The validation run's decay period grows as the patience does, so the patience stays
+    // one step of its schedule.
+    TrainConfig c;
+    c.lrDecayEvery = patience;
+    c.adaptive.patienceReference = reference;
+    QCOMPARE(validationDecayEvery(validationCount, c), expected);
+    c.lrDecayEvery = 0; // no decay stays no decay
+    QCOMPARE(validationDecayEvery(validationCount, c), 0);
     // The split sizes behind the defaults' parts: 10 %, at least min(100, a fifth).
     const AdaptiveTraining d;
     QCOMPARE(adaptiveValidationCount(600, d), int64_t(100));
