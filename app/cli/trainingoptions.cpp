@@ -208,7 +208,11 @@ void addTrainOptions(CommandOptions &p, const std::optional<TrainConfig> &defaul
     p.addOption({"lr", text("Initial learning rate.", QString::number(d.learningRate)), "rate"});
     p.addOption(lrScheduleOption(defaults ? QString(lrScheduleName(d.schedule)) : QString()));
     p.addOption({"lr-decay", text("Learning-rate factor per decay step.", QString::number(d.lrDecay)), "factor"});
-    p.addOption({"lr-decay-every", text("Epochs per decay step.", QString::number(d.lrDecayEvery)), "n"});
+    p.addOption({"lr-decay-every",
+                 text("Epochs per decay step (adaptive training's validation run: more on a validation part under "
+                      "1000 examples, as its patience).",
+                      QString::number(d.lrDecayEvery)),
+                 "n"});
     p.addOption({"checkpoint-every", text("Epochs between checkpoints.", QString::number(d.checkpointEvery)), "n"});
     p.addOption({"seed", text("Training seed.", QString::number(d.seed)), "n"});
     p.addOption({"adaptive", "Train until validation accuracy stops improving instead of a fixed number of epochs."});

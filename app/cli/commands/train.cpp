@@ -100,7 +100,10 @@ void trainOptions(CommandOptions &p)
     schedule.setDefaultValue(lrScheduleName(d.schedule));
     p.addOption(schedule);
     option("lr-decay", "Learning-rate factor per decay step.", "factor", QString::number(d.lrDecay));
-    option("lr-decay-every", "Epochs per decay step.", "n", QString::number(d.lrDecayEvery));
+    option("lr-decay-every",
+           "Epochs per decay step (the validation run of adaptive training: more on a validation part under 1000 "
+           "examples, as its patience).",
+           "n", QString::number(d.lrDecayEvery));
     option("checkpoint-every", "Epochs between checkpoints.", "n", QString::number(d.checkpointEvery));
     option("seed", "Random seed.", "n", QString::number(d.seed));
     p.addOption({"name", "Model name. Default: the network's name (builtin-cnn, builtin-bn-cnn, builtin-vgg).", "name"});
