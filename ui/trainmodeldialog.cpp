@@ -13,6 +13,7 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <cmath>
 
 namespace traclens {
 
@@ -22,6 +23,10 @@ TrainModelDialog::TrainModelDialog(qint64 trainImages, QWidget *parent)
     setWindowTitle(tr("Train Model"));
     setMinimumWidth(fontMetrics().averageCharWidth() * 90);
     const TrainConfig defaults = TrainConfig::adaptiveDefault();
+    // The training-split size whose validation part reaches patienceReference: below it the
+    // patience and the automatic limit grow.
+    const QString smallProject = QLocale().toString(
+        qlonglong(std::llround(double(defaults.adaptive.patienceReference) / defaults.adaptive.validationFraction)));
     auto *layout = new QVBoxLayout(this);
     auto *intro = new QLabel(tr("Trains a built-in network on the current labels, one checkpoint per epoch. The new "
                                 "model becomes active and its influence data is computed next; the current model "
@@ -68,7 +73,7 @@ TrainModelDialog::TrainModelDialog(qint64 trainImages, QWidget *parent)
                                "Automatic: %1 epochs, or more on a project under %2 images, whose epochs are a "
                                "few steps each (%3 at %4 images)")
                                 .arg(kDefaultMaxEpochs)
-                                .arg(QLocale().toString(qlonglong(defaults.adaptive.patienceReference * 10)))
+                                .arg(smallProject)
                                 .arg(adaptiveMaxEpochsFor(1000, defaults.adaptive))
                                 .arg(QLocale().toString(1000)));
     form->addRow(tr("&At most:"), m_maxEpochs);
@@ -85,7 +90,7 @@ TrainModelDialog::TrainModelDialog(qint64 trainImages, QWidget *parent)
                               "accuracy jumps by chance, and waits longer: %5 epochs at %6 held out")
                                .arg(100.0 * defaults.adaptive.minDelta, 0, 'f', 1)
                                .arg(defaults.adaptive.smoothing)
-                               .arg(QLocale().toString(qlonglong(defaults.adaptive.patienceReference * 10)))
+                               .arg(smallProject)
                                .arg(QLocale().toString(qlonglong(defaults.adaptive.patienceReference)))
                                .arg(adaptivePatience(defaults.adaptive.minValidation, defaults.adaptive))
                                .arg(defaults.adaptive.minValidation));

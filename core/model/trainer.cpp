@@ -228,7 +228,8 @@ std::string trainingFingerprint(const TrainData &train, const TrainData &test, c
         const AdaptiveTraining &a = c.adaptive;
         const int64_t counts[] = {a.minValidation, a.maxValidation, a.patience, a.minEpochs, a.maxEpochs};
         h = fnv1a(h, counts, sizeof counts);
-        // The small-part rule (a longer patience, the smoothed curve) decides differently,
+        // The small-part rule (the smoothed curve; a longer patience, limit and decay
+        // period, all derived from these fields) decides differently,
         // so a state written before it existed is not resumed under it; with the rule
         // switched off (reference 0, smoothing 1) such a state still matches.
         if (a.patienceReference > 0 || a.smoothing > 1) {
@@ -763,7 +764,7 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
     record.adaptive = adaptive.enabled;
     record.trainCount = n;
     record.timeBudgetSeconds = adaptive.enabled ? adaptive.timeBudgetSeconds : 0.0;
-    record.maxEpochs = adaptive.enabled ? adaptiveMaxEpochsFor(n, adaptive) : config.epochs;
+    record.maxEpochs = config.epochs; // the adaptive mode's limit is set with its validation part below
     record.network = builtinNetworkName(config.network);
     record.augmentation = augmentationName(config.augmentation);
 
@@ -776,6 +777,7 @@ Result<TrainOutcome> runTraining(const TrainData &trainData, const TrainData &te
         TrainConfig searchRates = config;
         searchRates.lrDecayEvery = validationDecayEvery(nVal, config);
         record.validationCount = nVal;
+        record.maxEpochs = maxEpochs;
         record.patience = patience;
         record.smoothing = std::max(1, adaptive.smoothing);
         if (st.phase == 1) {
