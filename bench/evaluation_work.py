@@ -1,6 +1,7 @@
 """Shared by the bench scripts that read a finished `traclens-cli evaluate` work directory:
 its project, the report that names the flips, and a ranking's examples from
-`traclens-cli rank --json` (build/app/cli/traclens-cli, or $TRACLENS_CLI)."""
+`traclens-cli rank --json` (build/app/cli/traclens-cli, or $TRACLENS_CLI), and the rank
+fraction the ensemble forms of the margin."""
 import json, os, sqlite3, subprocess, sys
 import numpy as np
 
@@ -42,3 +43,12 @@ def found(run, v, idx):
     hits = run["isflip"][idx][order]
     n = len(run["ids"])
     return np.array([int(hits[:int(round(n * b))].sum()) for b in run["budgets"]])
+
+
+def rank_fraction(x, ids):
+    """Each value's rank among x, ascending, as a fraction of the count (0 for the smallest);
+    ties by id: the order ranking.cpp gives the margin before dividing by the count."""
+    order = np.lexsort((ids, x))
+    r = np.empty(len(x))
+    r[order] = np.arange(len(x)) / len(x)
+    return r

@@ -453,6 +453,7 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
 
     EvaluationReport rep;
     rep.config = config;
+    rep.ensembleFormula = kEnsembleFormulaVersion;
     // Until the cross-validation has estimated the noise (below): what the folds alone give.
     rep.defaultSpec = evaluationDefaultRanking(config.folds >= 2 ? std::optional<double>(0.0) : std::nullopt);
     auto report = [&](const std::string &detail, int64_t done = 0, int64_t total = 0) {

@@ -164,6 +164,9 @@ struct EvaluationReport {
     std::vector<EpochRow> epochs;          // the model trained on noisy labels
     std::vector<double> learningRates;     // per checkpoint
     RankingSpec defaultSpec;               // the queue's default for this evaluation (evaluationDefaultRanking)
+    // The ensemble's formula the rankings were made with (kEnsembleFormulaVersion, ranking.h);
+    // 0 in a report written before the field existed (formula 2 or older).
+    int ensembleFormula = 0;
     // Confident learning's estimate of the wrong labels (the noisy ones), from the cross-
     // validation; covered 0 without folds. It picks defaultSpec.
     LabelNoiseEstimate labelNoise;

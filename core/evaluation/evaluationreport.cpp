@@ -203,6 +203,7 @@ QJsonObject toJson(const EvaluationReport &r)
             {"checkpoints", checkpoints},
             {"budgets", doublesJson(c.budgets)},
             {"default_ranking", specJson(r.defaultSpec)},
+            {"ensemble_formula", r.ensembleFormula},
             {"estimated_wrong_labels", QJsonObject{{"pruned", qint64(r.labelNoise.pruned)},
                                                    {"covered", qint64(r.labelNoise.covered)},
                                                    {"share", r.labelNoise.share()}}},
@@ -480,7 +481,10 @@ QString markdown(const EvaluationReport &r, const Plots &plots, const std::optio
     md += "- **Default review queue**: **" + q(defaultName)
           + "** (`evaluationDefaultRanking()` in core/influence/ranking.cpp: without out-of-sample scores the loss; "
             "with them the ensemble, or cv-boundary where confident learning estimates "
-          + QString::number(kBoundaryReviewNoiseShare * 100, 'f', 0) + " % of the labels wrong or more).\n";
+          + QString::number(kBoundaryReviewNoiseShare * 100, 'f', 0) + " % of the labels wrong or more)"
+          + (r.ensembleFormula > 0 ? QString("; the ensemble is formula %1 (`kEnsembleFormulaVersion`)").arg(r.ensembleFormula)
+                                   : QString())
+          + ".\n";
     if (r.labelNoise.covered > 0)
         md += QString("- **Estimated wrong labels**: %1 of %2 (%3 %), confident learning's pruned set on the "
                       "noisy labels (`estimateLabelNoise()`, core/model/crossvalidation.h).\n")
@@ -994,6 +998,7 @@ Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
     }
     c.budgets = doublesFrom(o.value("budgets"));
     r.defaultSpec = specFrom(o.value("default_ranking").toObject());
+    r.ensembleFormula = o.value("ensemble_formula").toInt(0); // absent before the field existed
     {
         const QJsonObject noise = o.value("estimated_wrong_labels").toObject(); // absent in older reports
         r.labelNoise.pruned = noise.value("pruned").toInteger(0);

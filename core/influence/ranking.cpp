@@ -44,16 +44,22 @@ std::vector<double> extraScores(const CheckpointTerms &terms, RankingKind kind)
         return scores;
     }
     if (kind == RankingKind::Ensemble) {
+        // The fold model's probabilities averaged over the later half of its checkpoints: at
+        // the top of the queue the last checkpoint's p[y] saturates near 0 for flips and for
+        // the unflipped labels that reach it alike, and the mean puts the labels every late
+        // checkpoint contradicts before those only the last one does (measured out of sample,
+        // docs/evaluation/README.md, "The fold models' later checkpoints").
+        const int window = lateCheckpointWindow(terms.outOfSample->numCheckpoints());
         // 1 − p[y] of the cross-validation, kept NaN for examples it did not cover.
         const std::vector<double> cv = outOfSampleScores(*terms.outOfSample, terms.ids, terms.labels,
-                                                         OutOfSampleScore::SelfConfidence);
+                                                         OutOfSampleScore::SelfConfidence, window);
         // The out-of-sample margin enters as its rank among the covered examples (0 for the
         // most confident label, towards 1 for the most contradicted): on its own scale it
         // crowds the top with near-ties, as a rank it adds the runner-up class's evidence
         // that pair and confusion noise leave (docs/evaluation/README.md, "The ensemble").
         // Ties keep id order, so the order is deterministic.
         const std::vector<double> margin = outOfSampleScores(*terms.outOfSample, terms.ids, terms.labels,
-                                                             OutOfSampleScore::Margin);
+                                                             OutOfSampleScore::Margin, window);
         std::vector<size_t> covered;
         covered.reserve(n);
         for (size_t i = 0; i < n; ++i)

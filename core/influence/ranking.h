@@ -29,7 +29,9 @@
 //   Ensemble          the mean of four estimates of "the label is wrong": 1 − the
 //                     out-of-sample p[y], 1 − the neighbours' agreement, 1 − the in-sample
 //                     p[y] at the last checkpoint, and the rank fraction of the
-//                     out-of-sample margin (chosen by measurement, docs/evaluation).
+//                     out-of-sample margin (chosen by measurement, docs/evaluation); its
+//                     out-of-sample p is the fold model's mean over the later half of its
+//                     checkpoints (lateCheckpointWindow() in crossvalidation.h).
 // The checkpoint policy applies to the factor rankings only. Every score uses the
 // examples' current labels, so a relabel changes it at once.
 //
@@ -56,8 +58,9 @@ struct OutOfSampleTerms;
 
 // Bumped whenever the Ensemble's formula changes, so that stored results which depend on
 // its order (the evaluation's cleaning-loop runs) are not reused across formulas.
-// 1: three estimates; 2: four, with the out-of-sample margin's rank.
-constexpr int kEnsembleFormulaVersion = 2;
+// 1: three estimates; 2: four, with the out-of-sample margin's rank; 3: the out-of-sample
+// terms from the fold model's later checkpoints' mean.
+constexpr int kEnsembleFormulaVersion = 3;
 
 enum class RankingKind {
     SelfInfluence,

@@ -720,10 +720,12 @@ std::vector<double> prunedSetScores(const std::vector<const float *> &p, const s
 } // namespace
 
 std::vector<double> outOfSampleScores(const OutOfSampleTerms &terms, const std::vector<int64_t> &ids,
-                                      const std::vector<int> &labels, OutOfSampleScore kind)
+                                      const std::vector<int> &labels, OutOfSampleScore kind, int window)
 {
     const int k = terms.numClasses;
     const int c = terms.numCheckpoints();
+    window = std::clamp(window, 1, std::max(c, 1));
+    std::vector<double> mean(size_t(std::max(k, 0)));
     std::vector<double> scores(ids.size(), std::numeric_limits<double>::quiet_NaN());
     if (kind == OutOfSampleScore::NoiseRate || kind == OutOfSampleScore::Boundary) {
         // A whole-set score: gather the covered examples, score them together.
@@ -753,17 +755,28 @@ std::vector<double> outOfSampleScores(const OutOfSampleTerms &terms, const std::
         if (it == terms.ids.end() || *it != ids[i] || y < 0 || y >= k || c < 1)
             continue;
         const size_t row = size_t(it - terms.ids.begin());
-        const float *last = terms.probs.data() + (row * size_t(c) + size_t(c - 1)) * size_t(k);
+        if (kind == OutOfSampleScore::SelfConfidence || kind == OutOfSampleScore::Margin) {
+            // Summed from the earliest checkpoint of the window to the last, in double, so a
+            // window of 1 is the last checkpoint's probabilities exactly.
+            std::fill(mean.begin(), mean.end(), 0.0);
+            for (int cp = c - window; cp < c; ++cp) {
+                const float *p = terms.probs.data() + (row * size_t(c) + size_t(cp)) * size_t(k);
+                for (int j = 0; j < k; ++j)
+                    mean[size_t(j)] += double(p[j]);
+            }
+            for (double &v : mean)
+                v /= double(window);
+        }
         switch (kind) {
         case OutOfSampleScore::SelfConfidence:
-            scores[i] = 1.0 - double(last[y]);
+            scores[i] = 1.0 - mean[size_t(y)];
             break;
         case OutOfSampleScore::Margin: {
             double other = -std::numeric_limits<double>::infinity();
             for (int j = 0; j < k; ++j)
                 if (j != y)
-                    other = std::max(other, double(last[j]));
-            scores[i] = -(double(last[y]) - other);
+                    other = std::max(other, mean[size_t(j)]);
+            scores[i] = -(mean[size_t(y)] - other);
             break;
         }
         case OutOfSampleScore::SelfInfluence: {

@@ -116,9 +116,17 @@ Result<OutOfSampleTerms> loadOutOfSampleTerms(ProjectDb &db);
 //                   scores 1 + s / r, so the cells share the review in proportion to their
 //                   size and each starts with its least certain labels. The rest as
 //                   NoiseRate. Measured in docs/evaluation/README.md ("The cleaning loop").
+// `window` (SelfConfidence and Margin only): p is the mean of the fold model's probabilities
+// over its last `window` checkpoints (clamped to [1, C]) instead of the last one's; the
+// ensemble uses lateCheckpointWindow() (ranking.h).
 // An id without terms, or a label outside [0, K), scores NaN.
 std::vector<double> outOfSampleScores(const OutOfSampleTerms &terms, const std::vector<int64_t> &ids,
-                                      const std::vector<int> &labels, OutOfSampleScore kind);
+                                      const std::vector<int> &labels, OutOfSampleScore kind, int window = 1);
+
+// The later half of C checkpoints, ⌈C/2⌉: the window over which the ensemble averages the
+// fold models' probabilities (docs/evaluation/README.md, "The fold models' later
+// checkpoints"). 1 for C ≤ 2.
+inline int lateCheckpointWindow(int checkpoints) { return checkpoints < 1 ? 1 : (checkpoints + 1) / 2; }
 
 // Confident learning's estimate of how many of the given labels are wrong: the pruned set
 // (NoiseRate scores ≥ 1) among the examples the run covers. docs/evaluation/README.md

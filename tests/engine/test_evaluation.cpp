@@ -18,6 +18,8 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QImage>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -465,6 +467,33 @@ void TestEvaluation::pipelineEndToEnd()
     QCOMPARE(back->rankings[1].recall, r.rankings[1].recall);
     QCOMPARE(back->rankings[1].curve.size(), r.rankings[1].curve.size());
     QCOMPARE(back->defaultSpec.toString(), r.defaultSpec.toString());
+    // The report names the ensemble's formula it was made with, and keeps it.
+    QCOMPARE(r.ensembleFormula, kEnsembleFormulaVersion);
+    QCOMPARE(back->ensembleFormula, kEnsembleFormulaVersion);
+    QVERIFY(text.contains(QString("the ensemble is formula %1").arg(kEnsembleFormulaVersion)));
+    {
+        // A report written before the field existed reads as formula 0 ("not stated"), and
+        // its Markdown claims no formula.
+        QFile f(out + "/report.json");
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QJsonObject o = QJsonDocument::fromJson(f.readAll()).object();
+        f.close();
+        QVERIFY(o.contains("ensemble_formula"));
+        o.remove("ensemble_formula");
+        const QString older = m_dir.filePath("older-report.json");
+        QFile g(older);
+        QVERIFY(g.open(QIODevice::WriteOnly));
+        g.write(QJsonDocument(o).toJson());
+        g.close();
+        auto old = readEvaluationReport(older.toStdString());
+        QVERIFY2(old.ok(), old.status().message().c_str());
+        QCOMPARE(old->ensembleFormula, 0);
+        const QString olderOut = m_dir.filePath("older-report");
+        QVERIFY(writeEvaluationReport(*old, olderOut.toStdString()).isOk());
+        QFile olderMd(olderOut + "/report.md");
+        QVERIFY(olderMd.open(QIODevice::ReadOnly));
+        QVERIFY(!QString::fromUtf8(olderMd.readAll()).contains("the ensemble is formula"));
+    }
     QCOMPARE(back->labelNoise.pruned, r.labelNoise.pruned);
     QCOMPARE(back->labelNoise.covered, r.labelNoise.covered);
     QVERIFY(text.contains("Estimated wrong labels"));

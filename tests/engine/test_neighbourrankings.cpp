@@ -22,6 +22,8 @@ private slots:
     void searchMatchesBruteForce();
     void agreementFollowsLabels();
     void ensembleAveragesFourEstimates();
+    void ensembleReadsTheLaterCheckpoints_data();
+    void ensembleReadsTheLaterCheckpoints();
     void missingInputsSortLast();
 };
 
@@ -147,6 +149,92 @@ void TestNeighbourRankings::ensembleAveragesFourEstimates()
     const auto self = rankingScores(t, RankingSpec{RankingKind::CvSelfInfluence, {}, 1});
     QVERIFY(std::abs(self[0] - 0.5 * (0.0625 + 0.0625) * 2.0) < 1e-6);
     QVERIFY(std::abs(self[1] - 0.5 * (0.25 + 0.25) * 4.0) < 1e-6);
+}
+
+void TestNeighbourRankings::ensembleReadsTheLaterCheckpoints_data()
+{
+    QTest::addColumn<int>("checkpoints");
+    QTest::addColumn<int>("window");
+    QTest::newRow("one checkpoint: the last") << 1 << 1;
+    QTest::newRow("two: the last") << 2 << 1;
+    QTest::newRow("three: the last two") << 3 << 2;
+    QTest::newRow("four: the last two") << 4 << 2;
+    QTest::newRow("sixteen: the last eight") << 16 << 8;
+    QTest::newRow("seventeen: the last nine") << 17 << 9;
+}
+
+void TestNeighbourRankings::ensembleReadsTheLaterCheckpoints()
+{
+    QFETCH(int, checkpoints);
+    QFETCH(int, window);
+    QCOMPARE(lateCheckpointWindow(checkpoints), window);
+
+    // Four examples, three classes; each checkpoint's probabilities differ, so a window of
+    // the wrong length or position gives other scores.
+    const int n = 4, k = 3;
+    auto oos = std::make_shared<OutOfSampleTerms>();
+    oos->ids = {2, 4, 6, 8};
+    oos->fold = {0, 1, 0, 1};
+    oos->numClasses = k;
+    oos->learningRates.assign(size_t(checkpoints), 0.1);
+    std::mt19937 rng{uint32_t(checkpoints)};
+    std::uniform_real_distribution<float> u(0.05f, 1.0f);
+    for (int i = 0; i < n * checkpoints; ++i) {
+        float p[3] = {u(rng), u(rng), u(rng)};
+        const float sum = p[0] + p[1] + p[2];
+        for (float v : p)
+            oos->probs.push_back(v / sum);
+        oos->featureNorm.push_back(1.0f);
+    }
+    CheckpointTerms t;
+    t.ids = oos->ids;
+    t.labels = {0, 1, 2, 1};
+    t.learningRates = {1.0};
+    t.labelProbLast = {0.9f, 0.6f, 0.3f, 0.1f};
+    auto lists = std::make_shared<NeighbourLists>();
+    lists->k = 1;
+    lists->index = {1, 0, 3, 2};
+    lists->weight = {1.0f, 1.0f, 1.0f, 1.0f};
+    t.neighbours = lists;
+    t.outOfSample = oos;
+
+    // The replica: p̄ over the last `window` checkpoints, then the four estimates.
+    std::vector<double> cv(n), margin(n);
+    for (int i = 0; i < n; ++i) {
+        double mean[3] = {0, 0, 0};
+        for (int c = checkpoints - window; c < checkpoints; ++c)
+            for (int j = 0; j < k; ++j)
+                mean[j] += oos->probs[size_t((i * checkpoints + c) * k + j)] / double(window);
+        const int y = t.labels[size_t(i)];
+        double other = -1.0;
+        for (int j = 0; j < k; ++j)
+            if (j != y)
+                other = std::max(other, mean[j]);
+        cv[size_t(i)] = 1.0 - mean[y];
+        margin[size_t(i)] = -(mean[y] - other);
+    }
+    const std::vector<double> agreement = neighbourAgreement(*lists, t.labels);
+    const auto ens = rankingScores(t, RankingSpec{RankingKind::Ensemble, {}, 1});
+    for (int i = 0; i < n; ++i) {
+        int below = 0;
+        for (int j = 0; j < n; ++j)
+            below += margin[size_t(j)] < margin[size_t(i)] || (margin[size_t(j)] == margin[size_t(i)] && j < i);
+        const double expected = (cv[size_t(i)] + (1.0 - agreement[size_t(i)]) + (1.0 - double(t.labelProbLast[size_t(i)]))
+                                 + double(below) / n) / 4.0;
+        QVERIFY2(std::abs(ens[size_t(i)] - expected) < 1e-6,
+                 qPrintable(QString("example %1: %2, expected %3").arg(i).arg(ens[size_t(i)]).arg(expected)));
+    }
+    // The baseline stays the last checkpoint's 1 − p[y], whatever the ensemble reads.
+    const auto base = rankingScores(t, RankingSpec{RankingKind::CvSelfConfidence, {}, 1});
+    for (int i = 0; i < n; ++i) {
+        const int y = t.labels[size_t(i)];
+        QCOMPARE(base[size_t(i)], 1.0 - double(oos->probs[size_t((i * checkpoints + checkpoints - 1) * k + y)]));
+    }
+    // A window longer than the run is the whole run; one of zero is the last checkpoint.
+    const auto whole = outOfSampleScores(*oos, oos->ids, t.labels, OutOfSampleScore::SelfConfidence, checkpoints);
+    const auto longer = outOfSampleScores(*oos, oos->ids, t.labels, OutOfSampleScore::SelfConfidence, checkpoints + 5);
+    QCOMPARE(longer, whole);
+    QCOMPARE(outOfSampleScores(*oos, oos->ids, t.labels, OutOfSampleScore::SelfConfidence, 0), base);
 }
 
 void TestNeighbourRankings::missingInputsSortLast()
