@@ -139,6 +139,7 @@ ReportPage::ReportPage(ProjectSession *session, QWidget *parent) : QWidget(paren
     layout->addSpacing(8);
     layout->addWidget(heading(tr("Mislabel-detection evaluation")));
     m_evaluationSummary = new QLabel;
+    m_evaluationSummary->setObjectName(QStringLiteral("evaluationSummary"));
     m_evaluationSummary->setWordWrap(true);
     m_evaluationSummary->setTextFormat(Qt::RichText);
     m_evaluationSummary->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -383,12 +384,29 @@ void ReportPage::showEvaluation()
         r.labelNoise.covered > 0
             ? tr(" (confident learning estimated %1 of the labels wrong)").arg(pct(r.labelNoise.share(), 1))
             : QString();
+    // A report from before the ensemble's current formula measured another order than the
+    // queue's ensemble of today: say so beside its numbers instead of letting them stand for it.
+    QString formula;
+    const bool hasEnsemble = std::any_of(r.rankings.begin(), r.rankings.end(), [](const RankingEvaluation &e) {
+        return e.spec.kind == RankingKind::Ensemble;
+    });
+    if (hasEnsemble && r.ensembleFormula != kEnsembleFormulaVersion)
+        formula = QStringLiteral("<br>")
+                  + (r.ensembleFormula > 0
+                         ? tr("Its ensemble was measured with formula %1; the queue's ensemble is formula %2 now. "
+                              "Run the evaluation again to measure today's.")
+                               .arg(r.ensembleFormula)
+                               .arg(kEnsembleFormulaVersion)
+                         : tr("Its ensemble was measured with an older formula than the queue's (formula %1 now). "
+                              "Run the evaluation again to measure today's.")
+                               .arg(kEnsembleFormulaVersion));
     m_evaluationSummary->setText(
         tr("<b>%1</b>: %2 training images, %3; model trained on the noisy labels: test accuracy %4. Default queue: "
-           "<b>%5</b>%6.<br><small>%7</small>")
+           "<b>%5</b>%6.%7<br><small>%8</small>")
             .arg(QDir(QString::fromStdString(r.config.dataset)).dirName().toHtmlEscaped(),
                  locale.toString(qlonglong(r.trainCount)), errors, pct(r.testAccuracyBefore),
-                 QString::fromStdString(defaultName).toHtmlEscaped(), estimate, m_evaluationFile.toHtmlEscaped()));
+                 QString::fromStdString(defaultName).toHtmlEscaped(), estimate, formula,
+                 m_evaluationFile.toHtmlEscaped()));
 
     // Recall per budget: rankings as rows.
     const auto &budgets = r.config.budgets;

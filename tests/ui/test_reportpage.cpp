@@ -29,6 +29,8 @@ private slots:
     void evaluationBesideProjectIsShown();
     void unreadableReportIsRefused();
     void calibrationByCleaningLoopIsExplained();
+    void olderEnsembleFormulaIsNamed_data();
+    void olderEnsembleFormulaIsNamed();
     void cleanupTestCase();
 
 private:
@@ -276,6 +278,60 @@ void TestReportPage::calibrationByCleaningLoopIsExplained()
                            + loss + " +0.20, a random review +0.30; report: "),
              qPrintable(text));
     QVERIFY2(!text.contains("lacks"), qPrintable(text));
+}
+
+void TestReportPage::olderEnsembleFormulaIsNamed_data()
+{
+    QTest::addColumn<int>("formula");
+    QTest::addColumn<bool>("withEnsemble");
+    QTest::addColumn<QString>("note"); // empty: no note expected
+    QTest::newRow("today's formula") << kEnsembleFormulaVersion << true << QString();
+    QTest::newRow("an older formula named")
+        << kEnsembleFormulaVersion - 1 << true
+        << QString("Its ensemble was measured with formula %1; the queue's ensemble is formula %2 now.")
+               .arg(kEnsembleFormulaVersion - 1)
+               .arg(kEnsembleFormulaVersion);
+    QTest::newRow("a report from before the field")
+        << 0 << true
+        << QString("Its ensemble was measured with an older formula than the queue's (formula %1 now).")
+               .arg(kEnsembleFormulaVersion);
+    QTest::newRow("no ensemble row, nothing to say") << 0 << false << QString();
+}
+
+void TestReportPage::olderEnsembleFormulaIsNamed()
+{
+    QFETCH(int, formula);
+    QFETCH(bool, withEnsemble);
+    QFETCH(QString, note);
+    EvaluationReport r;
+    r.config.dataset = "/data/tiny";
+    r.config.noiseRate = 0.1;
+    r.config.budgets = {0.1};
+    r.trainCount = 100;
+    r.flips = {{1, 0, 1}};
+    r.flipSources = {"a.png"};
+    r.defaultSpec = withEnsemble ? RankingSpec{RankingKind::Ensemble, {}, 1} : defaultRanking();
+    r.ensembleFormula = formula;
+    RankingEvaluation row;
+    row.spec = r.defaultSpec;
+    row.name = row.spec.toString();
+    row.recall = {1.0};
+    row.auc = 1.0;
+    row.curve = {{0.0, 0.0}, {0.1, 1.0}, {1.0, 1.0}};
+    r.rankings = {row};
+    const QString dir = QFileInfo(QString::fromStdString(m_fixture->projectPath())).absolutePath();
+    QVERIFY(writeEvaluationReport(r, dir.toStdString()).isOk());
+    // The same path as the report shown before: load it explicitly (refresh() reloads only
+    // a report found at another path).
+    QVERIFY(m_page->loadEvaluation(dir + "/report.json"));
+    QVERIFY(m_page->evaluation());
+    QCOMPARE(m_page->evaluation()->ensembleFormula, formula);
+    auto *summary = m_page->findChild<QLabel *>(QStringLiteral("evaluationSummary"));
+    QVERIFY(summary);
+    if (note.isEmpty())
+        QVERIFY2(!summary->text().contains("formula"), qPrintable(summary->text()));
+    else
+        QVERIFY2(summary->text().contains(note), qPrintable(summary->text()));
 }
 
 void TestReportPage::cleanupTestCase()
