@@ -22,7 +22,7 @@ The orders (higher = reviewed first; ties by id as the queue breaks them):
 Prints the flips each finds in the top of every budget and the difference to the baseline,
 per evaluation and summed. Needs python3-numpy.
 """
-import hashlib, json, os, sqlite3, sys
+import hashlib, os, sqlite3, sys
 import numpy as np
 from evaluation_work import found, open_evaluation, rank_fraction, ranked
 
@@ -43,7 +43,6 @@ ORDERS = ["cv-self-confidence", "ensemble", "ensemble-v2", "ensemble-all", "cv-l
 # Bumped with kEnsembleFormulaVersion (core/influence/ranking.h): the project's own ensemble
 # is re-read, the other estimates do not depend on it.
 FORMULA = 3
-
 
 
 def estimates(project):
@@ -80,6 +79,9 @@ def load(work):
     labels = dict(db.execute("select id, current_label from examples where split = 0 and removed = 0"))
     rows = db.execute("select example_id, checkpoint, probs from crossval_terms where run_id = ? "
                       "order by example_id, checkpoint", (run_id,)).fetchall()
+    if not rows:
+        sys.exit(f"{project}: no cross-validation terms; the evaluation ran without folds (--folds 0), "
+                 "and every order here reads the fold models")
     C = 1 + max(r[1] for r in rows)
     ids = np.array(sorted({r[0] for r in rows}))
     if len(rows) != len(ids) * C:

@@ -118,7 +118,7 @@ Result<OutOfSampleTerms> loadOutOfSampleTerms(ProjectDb &db);
 //                   NoiseRate. Measured in docs/evaluation/README.md ("The cleaning loop").
 // `window` (SelfConfidence and Margin only): p is the mean of the fold model's probabilities
 // over its last `window` checkpoints (clamped to [1, C]) instead of the last one's; the
-// ensemble uses lateCheckpointWindow() (ranking.h).
+// ensemble (ranking.h) uses lateCheckpointWindow() below.
 // An id without terms, or a label outside [0, K), scores NaN.
 std::vector<double> outOfSampleScores(const OutOfSampleTerms &terms, const std::vector<int64_t> &ids,
                                       const std::vector<int> &labels, OutOfSampleScore kind, int window = 1);
