@@ -60,6 +60,7 @@ CrossValidationConfig CrossValidationDialog::config() const
         config.train.adaptive.timeBudgetSeconds = 0.0;
     else
         config.train.epochs = m_epochs->value();
+    config.mirroredViews = mirroredViewsByDefault(config.train);
     return config;
 }
 

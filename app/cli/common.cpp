@@ -228,6 +228,29 @@ QCommandLineOption threadsOption()
     return {"threads", "LibTorch threads (0 = all cores).", "n", "0"};
 }
 
+QCommandLineOption cvViewsOption()
+{
+    return {"cv-views",
+            "How the fold models score the images they did not train on: plain (as given), mirrored (also "
+            "mirrored left-right, the mean of the two views' probabilities; for models trained with --augment "
+            "flip) or auto (mirrored when the fold models are trained with mirroring). Changing it re-scores "
+            "the trained fold models; nothing is trained again.",
+            "auto|plain|mirrored", "auto"};
+}
+
+bool parseCvViews(const QString &value, std::optional<bool> *mirrored)
+{
+    if (value == "auto")
+        *mirrored = std::nullopt;
+    else if (value == "plain")
+        *mirrored = false;
+    else if (value == "mirrored")
+        *mirrored = true;
+    else
+        return false;
+    return true;
+}
+
 QCommandLineOption precisionOption()
 {
     return {"precision", "Factors held for exact scoring: f32, or f16 (half the memory; near-ties may reorder).",

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -109,6 +110,11 @@ QCommandLineOption modelOption();
 QCommandLineOption threadsOption();
 QCommandLineOption precisionOption();
 QCommandLineOption trustModelOption();
+// --cv-views auto|plain|mirrored: how the fold models score their held-out images.
+QCommandLineOption cvViewsOption();
+// Its value: nullopt for auto (mirroredViewsByDefault), else whether mirrored. False for
+// any other word.
+bool parseCvViews(const QString &value, std::optional<bool> *mirrored);
 
 Result<std::unique_ptr<ProjectDb>> openProject(const QString &path, ProjectDb::OpenMode mode = ProjectDb::OpenMode::ReadWrite);
 Result<int64_t> chooseModel(ProjectDb &db, const QString &option);

@@ -696,6 +696,8 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
         cv.train = retrainConfig;
         cv.train.resume = true;
         cv.seed = config.noiseSeed;
+        cv.mirroredViews = config.mirroredViews.value_or(mirroredViewsByDefault(cv.train));
+        rep.mirroredViews = cv.mirroredViews;
         report("cross-validating (" + std::to_string(cv.folds) + " folds of " + std::to_string(cv.train.epochs)
                + " epochs)");
         const bool done = loadOutOfSampleTerms(db).ok();

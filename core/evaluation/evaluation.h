@@ -56,6 +56,7 @@
 #include "model/trainer.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -81,6 +82,10 @@ struct EvaluationConfig {
     // (crossvalidation.h): K folds, each trained like the evaluated model with its epoch
     // count; 0 = none (the report then has no baseline).
     int folds = 5; // CrossValidationConfig{}.folds
+    // How the fold models score their held-out images (CrossValidationConfig::mirroredViews);
+    // nullopt: mirroredViewsByDefault() of the training. Not part of the resume key: a
+    // change re-scores the kept fold models (crossvalidation.h) and ranks again.
+    std::optional<bool> mirroredViews;
     std::vector<double> budgets{0.01, 0.05, 0.10, 0.20, 0.30};
     std::vector<double> cleaningBudgets{0.10}; // empty: no cleaning loop
     // Rankings also reviewed in the cleaning loop, beside the default queue and a random
@@ -167,6 +172,9 @@ struct EvaluationReport {
     // The ensemble's formula the rankings were made with (kEnsembleFormulaVersion, ranking.h);
     // 0 in a report written before the field existed (formula 2 or older).
     int ensembleFormula = 0;
+    // Whether the fold models scored each held-out image mirrored as well (the mean of the
+    // two views' probabilities); false without folds and in reports from before the option.
+    bool mirroredViews = false;
     // Confident learning's estimate of the wrong labels (the noisy ones), from the cross-
     // validation; covered 0 without folds. It picks defaultSpec.
     LabelNoiseEstimate labelNoise;

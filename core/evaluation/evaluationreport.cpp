@@ -209,6 +209,7 @@ QJsonObject toJson(const EvaluationReport &r)
                                                    {"share", r.labelNoise.share()}}},
             {"baseline_ranking", q(r.baselineName)},
             {"folds", c.folds},
+            {"cv_views", r.mirroredViews ? "mirrored" : "plain"},
             {"rankings", rankingsJson(r.rankings)},
             {"checkpoint_policies", rankingsJson(r.policies)},
             {"best_policy", q(r.bestPolicy)},
@@ -493,10 +494,13 @@ QString markdown(const EvaluationReport &r, const Plots &plots, const std::optio
                   .arg(r.labelNoise.share() * 100, 0, 'f', 1);
     if (!r.baselineName.empty())
         md += QString("- **Baseline**: **%1** — confident learning's self-confidence, 1 − p[label] from %2-fold "
-                      "cross-validated, out-of-sample probabilities of the same CNN with the same epochs "
+                      "cross-validated, out-of-sample probabilities of the same CNN with the same epochs%3 "
                       "(core/model/crossvalidation.h).\n")
                   .arg(q(r.baselineName))
-                  .arg(c.folds);
+                  .arg(c.folds)
+                  .arg(r.mirroredViews ? QString(", each image scored as given and mirrored left–right (the mean "
+                                                 "of the two views' probabilities)")
+                                       : QString());
     md += "\n";
 
     const QString wrong = truthRun(r) ? "known errors" : "flipped labels";
@@ -1006,6 +1010,7 @@ Result<EvaluationReport> readEvaluationReport(const std::string &jsonFile)
     }
     r.baselineName = o.value("baseline_ranking").toString().toStdString();
     c.folds = o.value("folds").toInt(0);
+    r.mirroredViews = o.value("cv_views").toString() == "mirrored"; // absent before the option: plain
     r.rankings = rankingsFrom(o.value("rankings"));
     r.policies = rankingsFrom(o.value("checkpoint_policies"));
     r.bestPolicy = o.value("best_policy").toString().toStdString();

@@ -28,9 +28,10 @@ namespace traclens {
 namespace {
 
 constexpr const char *kStage = "cross-validate";
-// Written beside a fold's checkpoints once its training has finished, with the run's
-// fingerprint: a rerun that died between training and storing the terms scores the
-// trained model instead of training it again.
+// Written beside a fold's checkpoints once its training has finished, with the fold
+// models' fingerprint (the run's without its scoring options): a rerun that died between
+// training and storing the terms, or one that changes only how the folds are scored,
+// scores the trained model instead of training it again.
 constexpr const char *kFoldMarker = "crossval-fold.json";
 
 std::string number(double v)
@@ -141,8 +142,11 @@ Result<int> chosenFoldEpochs(const fs::path &root, bool firstFinished,
 
 // Runs every checkpoint of the fold model in `dir` on the held-out rows of `all`
 // (8-bit pixels, converted exactly as the trainer converts them) and appends their terms.
+// `mirrored`: each image is also run mirrored left–right, as the trainer's ShiftFlip
+// augmentation mirrors it, and the probabilities are the mean of the two views'.
 Status scoreFold(const std::string &dir, const TrainData &all, const std::vector<size_t> &heldOut,
-                 const std::vector<int64_t> &ids, int fold, int expectedCheckpoints, const std::function<void(int)> &onBatch,
+                 const std::vector<int64_t> &ids, int fold, bool mirrored, int expectedCheckpoints,
+                 const std::function<void(int)> &onBatch,
                  const std::function<void(int)> &onCheckpoint, const CancelFlag *cancel,
                  std::vector<CrossValidationTermRow> *rows, std::vector<double> *learningRates)
 {
@@ -162,8 +166,11 @@ Status scoreFold(const std::string &dir, const TrainData &all, const std::vector
             table[size_t(c) * 256 + size_t(v)] = (float(v) / 255.0f - in.mean[size_t(c)]) / in.std[size_t(c)];
     constexpr size_t kBatch = 256;
     std::vector<float> input;
+    std::vector<float> flipped;
     std::vector<float> error;
+    std::vector<float> mirrorProbs;
     BatchOutput out;
+    BatchOutput mirrorOut;
     for (size_t c = 0; c < spec->checkpoints.size(); ++c) {
         onCheckpoint(int(c));
         learningRates->push_back(spec->checkpoints[c].learningRate);
@@ -182,8 +189,17 @@ Status scoreFold(const std::string &dir, const TrainData &all, const std::vector
                     dst[j] = table[(j / plane) * 256 + src[j]];
             }
             TL_RETURN_IF_ERROR((*runner)->run(input.data(), int(n), &out));
+            if (mirrored) {
+                flipped.resize(input.size());
+                const size_t w = size_t(in.width);
+                for (size_t row = 0; row < input.size(); row += w)
+                    std::reverse_copy(input.begin() + std::ptrdiff_t(row), input.begin() + std::ptrdiff_t(row + w),
+                                      flipped.begin() + std::ptrdiff_t(row));
+                TL_RETURN_IF_ERROR((*runner)->run(flipped.data(), int(n), &mirrorOut));
+            }
             const int k = out.numClasses;
             error.resize(size_t(k));
+            mirrorProbs.resize(size_t(k));
             for (size_t i = 0; i < n; ++i) {
                 CrossValidationTermRow row;
                 row.exampleId = ids[heldOut[start + i]];
@@ -193,6 +209,12 @@ Status scoreFold(const std::string &dir, const TrainData &all, const std::vector
                 float loss = 0.0f;
                 // The label only shapes e and the loss, which are not kept.
                 computeFactorRow(out.logits.data() + i * size_t(k), k, 0, row.probs.data(), error.data(), &loss);
+                if (mirrored) {
+                    computeFactorRow(mirrorOut.logits.data() + i * size_t(k), k, 0, mirrorProbs.data(), error.data(),
+                                     &loss);
+                    for (int j = 0; j < k; ++j)
+                        row.probs[size_t(j)] = 0.5f * (row.probs[size_t(j)] + mirrorProbs[size_t(j)]);
+                }
                 const float *h = out.embeddings.data() + i * size_t(out.embeddingDim);
                 double norm = 0.0;
                 for (int d = 0; d < out.embeddingDim; ++d)
@@ -235,8 +257,18 @@ std::string CrossValidationConfig::toJson() const
           << ",\"min_epochs\":" << a.minEpochs << ",\"max_epochs\":" << a.maxEpochs
           << ",\"time_budget\":" << number(a.timeBudgetSeconds) << '}';
     }
-    o << "}}";
+    o << '}';
+    // Only when on, so that a run made before mirrored views existed still resumes.
+    if (mirroredViews)
+        o << ",\"views\":\"mirrored\"";
+    o << '}';
     return o.str();
+}
+
+bool mirroredViewsByDefault(const TrainConfig &train)
+{
+    (void)train;
+    return false;
 }
 
 const char *outOfSampleScoreName(OutOfSampleScore kind)
@@ -377,8 +409,14 @@ Status runCrossValidation(ProjectDb &db, const CrossValidationConfig &config, co
         labels[i] = (*train)[i].currentLabel;
     }
 
-    // The whole run's fingerprint decides between resuming and starting afresh.
+    // The whole run's fingerprint decides between resuming and starting afresh; the fold
+    // models' (the configuration without its scoring options) whether a trained fold model
+    // can be scored as it is. The two are equal without mirrored views, as they were
+    // before those existed, so older fold models stay usable.
     const std::string fingerprint = fingerprintOf(config, ids, labels);
+    CrossValidationConfig trainingPart = config;
+    trainingPart.mirroredViews = false;
+    const std::string foldFingerprint = fingerprintOf(trainingPart, ids, labels);
     auto stored = db.crossValidationRun();
     if (!stored.ok())
         return stored.status();
@@ -388,10 +426,24 @@ Status runCrossValidation(ProjectDb &db, const CrossValidationConfig &config, co
         runId = (*stored)->id;
     } else {
         // Only the folder this job makes; the rows of the old run go with the new one's start.
+        // Fold models trained to the end for the same training part are kept (a changed
+        // scoring option): scoring them again takes minutes, training them hours.
         std::error_code ec;
-        fs::remove_all(root, ec);
-        if (ec)
-            return Status::ioError(root.string() + ": cannot remove the previous cross-validation: " + ec.message());
+        std::vector<fs::path> stale;
+        for (const auto &entry : fs::directory_iterator(root, ec)) {
+            const fs::path &p = entry.path();
+            const bool reusable = p.filename().string().rfind("fold-", 0) == 0 && entry.is_directory()
+                                  && readSmallFile(p / kFoldMarker) == foldFingerprint;
+            if (!reusable)
+                stale.push_back(p);
+        }
+        if (ec && ec != std::errc::no_such_file_or_directory)
+            return Status::ioError(root.string() + ": cannot read the previous cross-validation: " + ec.message());
+        for (const fs::path &p : stale) {
+            fs::remove_all(p, ec);
+            if (ec)
+                return Status::ioError(p.string() + ": cannot remove the previous cross-validation: " + ec.message());
+        }
         CrossValidationRunRow row;
         row.folds = config.folds;
         row.configJson = config.toJson();
@@ -485,7 +537,7 @@ Status runCrossValidation(ProjectDb &db, const CrossValidationConfig &config, co
         if (adaptiveFold)
             cfg.adaptive = tc.adaptive;
         // A fold trained to the end before the run stopped keeps its model.
-        const bool trained = readSmallFile(dir / kFoldMarker) == fingerprint && readModelSpec(dir.string()).ok();
+        const bool trained = readSmallFile(dir / kFoldMarker) == foldFingerprint && readModelSpec(dir.string()).ok();
         if (!trained) {
             TrainData none;
             none.input = part.input;
@@ -512,7 +564,7 @@ Status runCrossValidation(ProjectDb &db, const CrossValidationConfig &config, co
                 return outcome.status().isCancelled()
                            ? Status::cancelled("cross-validation cancelled; finished folds are kept")
                            : outcome.status().withContext("cross-validation " + foldName);
-            TL_RETURN_IF_ERROR(writeSmallFile(dir / kFoldMarker, fingerprint));
+            TL_RETURN_IF_ERROR(writeSmallFile(dir / kFoldMarker, foldFingerprint));
         }
         if (adaptiveFold) {
             auto record = readTrainingRecord(dir.string());
@@ -535,7 +587,7 @@ Status runCrossValidation(ProjectDb &db, const CrossValidationConfig &config, co
         std::vector<double> rates;
         int current = 0;
         TL_RETURN_IF_ERROR(scoreFold(
-            dir.string(), all, out, ids, k, checkpoints,
+            dir.string(), all, out, ids, k, config.mirroredViews, checkpoints,
             [&](int scored) {
                 done += scored;
                 if (progress)

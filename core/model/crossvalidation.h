@@ -20,7 +20,8 @@
 // resumes an unfinished fold's training where it stopped (TrainConfig::resume); with the
 // same thread count the stored terms are bit-identical to an uninterrupted run's. A
 // different configuration or training set (ids or their current labels) starts afresh,
-// deleting the old run's rows and fold directories.
+// deleting the old run's rows and fold directories — except the fold models a changed
+// scoring option (mirroredViews) can use as they are: those are scored again, not trained.
 //
 // Thread safety: call from the thread that owns `db`; opens nothing itself. Training and
 // inference use LibTorch's intra-op pool (ModelRunner::setThreads, set by the caller).
@@ -48,10 +49,20 @@ struct CrossValidationConfig {
     // kMinAdaptiveTrainExamples, train.epochs after all. Fold k trains with seed train.seed + k.
     TrainConfig train;
     uint64_t seed = 1;           // fold assignment
+    // Scoring only: each held-out image is also run mirrored left–right and the stored
+    // probabilities are the mean of the two softmax outputs (‖h‖² stays the image's own).
+    // Meant for fold models trained with mirroring (Augmentation::ShiftFlip), which have
+    // seen both; mirroredViewsByDefault() says when it is the default. A rerun that
+    // changes only this re-scores the trained fold models instead of training them again.
+    bool mirroredViews = false;
 
     // The configuration as stored with the run (and hashed into its fingerprint).
     std::string toJson() const;
 };
+
+// Whether the fold models of `train` are scored with mirrored views by default:
+// docs/evaluation/README.md, "Mirrored views".
+bool mirroredViewsByDefault(const TrainConfig &train);
 
 // Per live training example, from the fold model that did not train on it, at each of
 // that fold model's checkpoints.

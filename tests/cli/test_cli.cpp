@@ -257,6 +257,8 @@ void TestCli::errors_data()
                                       << "--lr-schedule must be cosine or step";
     QTest::newRow("unknown schedule, retrain")
         << QStringList{"retrain", "@project", "--lr-schedule", "linear"} << 2 << "--lr-schedule cosine or step";
+    QTest::newRow("unknown views") << QStringList{"crossvalidate", "@project", "--cv-views", "rotated"} << 2
+                                   << "--cv-views takes auto, plain or mirrored";
     QTest::newRow("text file as project") << QStringList{"info", "@dir/data/train/stripes-60/notes.png"} << 1
                                           << "not a TracLens project";
     QTest::newRow("newer schema") << QStringList{"info", "@newer"} << 1 << "newer TracLens";

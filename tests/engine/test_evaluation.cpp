@@ -494,6 +494,23 @@ void TestEvaluation::pipelineEndToEnd()
         QVERIFY(olderMd.open(QIODevice::ReadOnly));
         QVERIFY(!QString::fromUtf8(olderMd.readAll()).contains("the ensemble is formula"));
     }
+    // The fold models' views: plain for a model trained without mirroring; a report made
+    // with mirrored views says so and keeps it.
+    QVERIFY(!r.mirroredViews);
+    QVERIFY(!back->mirroredViews);
+    QVERIFY(!text.contains("scored as given and mirrored"));
+    {
+        EvaluationReport mirrored = *back;
+        mirrored.mirroredViews = true;
+        const QString mirroredOut = m_dir.filePath("mirrored-report");
+        QVERIFY(writeEvaluationReport(mirrored, mirroredOut.toStdString()).isOk());
+        auto read = readEvaluationReport((mirroredOut + "/report.json").toStdString());
+        QVERIFY2(read.ok(), read.status().message().c_str());
+        QVERIFY(read->mirroredViews);
+        QFile mirroredMd(mirroredOut + "/report.md");
+        QVERIFY(mirroredMd.open(QIODevice::ReadOnly));
+        QVERIFY(QString::fromUtf8(mirroredMd.readAll()).contains("scored as given and mirrored left–right"));
+    }
     QCOMPARE(back->labelNoise.pruned, r.labelNoise.pruned);
     QCOMPARE(back->labelNoise.covered, r.labelNoise.covered);
     QVERIFY(text.contains("Estimated wrong labels"));

@@ -9,6 +9,9 @@
 #include "clirun.h"
 #include "evaluation/calibration.h"
 #include "model/crossvalidation.h"
+#include "model/modelrunner.h"
+#include "model/modelspec.h"
+#include "model/trainjob.h"
 #include "store/projectdb.h"
 #include "testproject.h"
 #include "model/trainingrecord.h"
@@ -44,6 +47,8 @@ private slots:
     void noiseRateScores();
     void noRunIsNotFound();
     void rerunKeepsOrStartsAfresh();
+    void mirroredViewsRescoreTheFoldModels_data();
+    void mirroredViewsRescoreTheFoldModels();
     void noiseEstimateIsKeptPerRun();
     void noiseEstimatePicksTheDefault_data();
     void noiseEstimatePicksTheDefault();
@@ -450,6 +455,138 @@ void TestCrossValidation::rerunKeepsOrStartsAfresh()
     QVERIFY(reseeded.ok() && reseeded->has_value());
     QVERIFY((*reseeded)->id != (*fresh)->id);
     QVERIFY(loadOutOfSampleTerms(*db).ok());
+}
+
+void TestCrossValidation::mirroredViewsRescoreTheFoldModels_data()
+{
+    QTest::addColumn<int>("checkpointEvery");
+    QTest::newRow("2 epochs, a checkpoint each") << 1;
+    QTest::newRow("3 epochs, 2 checkpoints") << 2;
+}
+
+void TestCrossValidation::mirroredViewsRescoreTheFoldModels()
+{
+    QFETCH(int, checkpointEvery);
+    QTemporaryDir dir;
+    TestProject project(dir.filePath("views").toStdString());
+    QVERIFY(project.build(TestProject::Stage::Imported).isOk());
+    auto db = openDb(project.projectPath());
+    QVERIFY(db);
+    CrossValidationConfig config = tinyCrossValidation();
+    config.train.epochs = checkpointEvery == 1 ? 2 : 3;
+    config.train.checkpointEvery = checkpointEvery;
+    QVERIFY(!config.mirroredViews); // plain unless asked for
+    QVERIFY(runCrossValidation(*db, config).isOk());
+    auto plainRun = db->crossValidationRun();
+    QVERIFY(plainRun.ok() && plainRun->has_value());
+    auto plain = loadOutOfSampleTerms(*db);
+    QVERIFY(plain.ok());
+    const std::string root = crossValidationDirectory(*db);
+    const auto times = fileTimes(root);
+
+    // Mirrored: a new run, scored by the fold models as they are (no training, no file
+    // of theirs rewritten).
+    config.mirroredViews = true;
+    std::vector<Progress> reports;
+    const Status s = runCrossValidation(*db, config, [&](const Progress &p) { reports.push_back(p); });
+    QVERIFY2(s.isOk(), s.message().c_str());
+    auto mirroredRun = db->crossValidationRun();
+    QVERIFY(mirroredRun.ok() && mirroredRun->has_value());
+    QVERIFY((*mirroredRun)->id != (*plainRun)->id);
+    QVERIFY((*mirroredRun)->configJson.find("\"views\":\"mirrored\"") != std::string::npos);
+    QVERIFY(std::none_of(reports.begin(), reports.end(),
+                         [](const Progress &p) { return p.detail.find("training") != std::string::npos; }));
+    QVERIFY(std::any_of(reports.begin(), reports.end(),
+                        [](const Progress &p) { return p.detail.find("scoring checkpoint") != std::string::npos; }));
+    QCOMPARE(fileTimes(root), times);
+    auto mirrored = loadOutOfSampleTerms(*db);
+    QVERIFY(mirrored.ok());
+    QCOMPARE(mirrored->ids, plain->ids);
+    QCOMPARE(mirrored->fold, plain->fold);
+    QCOMPARE(mirrored->learningRates, plain->learningRates);
+    QCOMPARE(mirrored->featureNorm, plain->featureNorm); // ‖h‖² stays the image's own
+    QVERIFY(mirrored->probs != plain->probs);
+
+    // Against the fold models run directly on each image and on its mirror (x → W−1−x),
+    // with the trainer's conversion of the pixels.
+    auto examples = db->examples(Split::Train);
+    QVERIFY(examples.ok());
+    const int k = mirrored->numClasses;
+    const size_t c = size_t(mirrored->numCheckpoints());
+    double worst = 0.0;
+    for (int fold = 0; fold < config.folds; ++fold) {
+        const std::string foldDir = root + "/fold-" + std::to_string(fold);
+        auto spec = readModelSpec(foldDir);
+        QVERIFY2(spec.ok(), foldDir.c_str());
+        QCOMPARE(spec->checkpoints.size(), c);
+        std::vector<ExampleRow> held;
+        std::vector<size_t> rows;
+        for (size_t i = 0; i < mirrored->ids.size(); ++i)
+            if (mirrored->fold[i] == fold) {
+                held.push_back(*std::find_if(examples->begin(), examples->end(),
+                                             [&](const ExampleRow &e) { return e.id == mirrored->ids[i]; }));
+                rows.push_back(i);
+            }
+        TrainData data;
+        QVERIFY(loadTrainData(*db, held, spec->input, &data).isOk());
+        const InputSpec &in = spec->input;
+        const size_t per = in.floatsPerImage();
+        std::vector<float> asGiven(held.size() * per), flipped(held.size() * per);
+        for (size_t e = 0; e < held.size(); ++e)
+            for (int ch = 0; ch < in.channels; ++ch)
+                for (int y = 0; y < in.height; ++y)
+                    for (int x = 0; x < in.width; ++x) {
+                        const size_t at = e * per + (size_t(ch) * in.height + size_t(y)) * in.width;
+                        const float v = (float(data.pixels[at + size_t(x)]) / 255.0f - in.mean[size_t(ch)])
+                                        / in.std[size_t(ch)];
+                        asGiven[at + size_t(x)] = v;
+                        flipped[at + size_t(in.width - 1 - x)] = v;
+                    }
+        for (size_t cp = 0; cp < c; ++cp) {
+            auto runner = ModelRunner::load(*spec, cp);
+            QVERIFY(runner.ok());
+            BatchOutput a, b;
+            QVERIFY((*runner)->run(asGiven.data(), int(held.size()), &a).isOk());
+            QVERIFY((*runner)->run(flipped.data(), int(held.size()), &b).isOk());
+            for (size_t e = 0; e < held.size(); ++e) {
+                auto softmax = [&](const BatchOutput &o, int j) {
+                    const float *l = o.logits.data() + e * size_t(k);
+                    const double top = *std::max_element(l, l + k);
+                    double sum = 0.0;
+                    for (int t = 0; t < k; ++t)
+                        sum += std::exp(double(l[t]) - top);
+                    return std::exp(double(l[j]) - top) / sum;
+                };
+                for (int j = 0; j < k; ++j) {
+                    const double expected = 0.5 * (softmax(a, j) + softmax(b, j));
+                    const double stored = mirrored->probs[(rows[e] * c + cp) * size_t(k) + size_t(j)];
+                    const double single = plain->probs[(rows[e] * c + cp) * size_t(k) + size_t(j)];
+                    worst = std::max(worst, std::abs(stored - expected));
+                    QVERIFY(std::abs(single - softmax(a, j)) < 1e-5);
+                }
+            }
+        }
+    }
+    QVERIFY2(worst < 1e-5, QByteArray::number(worst).constData());
+
+    // Back to plain: scored again, equal to the first run's terms bit for bit.
+    config.mirroredViews = false;
+    reports.clear();
+    QVERIFY(runCrossValidation(*db, config, [&](const Progress &p) { reports.push_back(p); }).isOk());
+    QVERIFY(std::none_of(reports.begin(), reports.end(),
+                         [](const Progress &p) { return p.detail.find("training") != std::string::npos; }));
+    auto again = loadOutOfSampleTerms(*db);
+    QVERIFY(again.ok());
+    QCOMPARE(again->probs, plain->probs);
+    QCOMPARE(fileTimes(root), times);
+
+    // A training change still trains again.
+    config.mirroredViews = true;
+    config.seed += 1;
+    reports.clear();
+    QVERIFY(runCrossValidation(*db, config, [&](const Progress &p) { reports.push_back(p); }).isOk());
+    QVERIFY(std::any_of(reports.begin(), reports.end(),
+                        [](const Progress &p) { return p.detail.find("training") != std::string::npos; }));
 }
 
 namespace {

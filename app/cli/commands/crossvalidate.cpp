@@ -112,6 +112,10 @@ int cmdCrossValidate(Context &c)
             return usage("crossvalidate: --epochs must be positive");
         cfg.train.adaptive.enabled = false;
     }
+    std::optional<bool> mirrored;
+    if (!parseCvViews(c.parser.value("cv-views"), &mirrored))
+        return usage("crossvalidate: --cv-views takes auto, plain or mirrored");
+    cfg.mirroredViews = mirrored.value_or(mirroredViewsByDefault(cfg.train));
     ModelRunner::setThreads(threads);
     const auto t0 = std::chrono::steady_clock::now();
     if (Status s = runCrossValidation(**db, cfg, progressPrinter(c.quiet), &g_cancel); !s)
@@ -121,8 +125,8 @@ int cmdCrossValidate(Context &c)
     const std::optional<TrainingRecord> chosen = cfg.train.adaptive.enabled ? adaptiveFoldRecord(**db) : std::nullopt;
     const int epochs = chosen ? chosen->epochs : cfg.train.epochs;
     if (!c.json) {
-        std::printf("cross-validation: %d folds, %d epochs, fold seed %llu, %.1f s\n", cfg.folds, epochs,
-                    (unsigned long long)cfg.seed, seconds);
+        std::printf("cross-validation: %d folds, %d epochs, fold seed %llu, %s views, %.1f s\n", cfg.folds, epochs,
+                    (unsigned long long)cfg.seed, cfg.mirroredViews ? "mirrored" : "plain", seconds);
         if (chosen)
             std::printf("fold 1 chose the epoch count: %s\n", chosen->summary().c_str());
         else if (cfg.train.adaptive.enabled)
@@ -139,6 +143,7 @@ int cmdCrossValidate(Context &c)
                    {"epochs", epochs},
                    {"epochs_chosen_by_fold_1", chosen.has_value()},
                    {"seed", qint64(cfg.seed)},
+                   {"views", cfg.mirroredViews ? "mirrored" : "plain"},
                    {"seconds", seconds},
                    {"score", outOfSampleScoreName(kind)},
                    {"estimated_wrong_labels", qint64(noise.pruned)},
@@ -162,6 +167,7 @@ void crossValidateOptions(CommandOptions &p)
                           "learning's prune-by-noise-rate as an order) or boundary (its pruned set, least "
                           "certain first).",
                  "kind", "self-confidence"});
+    p.addOption(cvViewsOption());
     p.addOption({"top", "How many rows to print (0 = all).", "n", "20"});
     p.addOption(threadsOption());
 }

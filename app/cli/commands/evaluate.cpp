@@ -109,6 +109,8 @@ int cmdEvaluate(Context &c)
     cfg.folds = c.parser.value("folds").toInt(&foldsOk);
     if (!foldsOk || cfg.folds == 1 || cfg.folds < 0)
         return usage("--folds takes 0 (no cross-validation) or a count of 2 or more");
+    if (!parseCvViews(c.parser.value("cv-views"), &cfg.mirroredViews))
+        return usage("--cv-views takes auto, plain or mirrored");
     const QString cleaningRankings = c.parser.value("cleaning-rankings");
     if (!calibrate.isEmpty() && !c.parser.isSet("cleaning-rankings") && cfg.folds >= 2 && !cfg.cleaningBudgets.empty()) {
         // As the app's Calibrate…: the loop reviews both orders the default chooses between,
@@ -279,6 +281,7 @@ void evaluateOptions(CommandOptions &p)
                  "Cross-validation folds for the out-of-sample rankings and the confident-learning "
                  "baseline (0 = none).",
                  "n", QString::number(EvaluationConfig{}.folds)});
+    p.addOption(cvViewsOption());
     p.addOption({"cleaning-rankings",
                  "Rankings also reviewed in the cleaning loop, beside the default queue and a random review "
                  "(comma-separated names as in rank --ranking; none = only those two). With --calibrate "
