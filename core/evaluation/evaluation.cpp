@@ -700,9 +700,15 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
         rep.mirroredViews = cv.mirroredViews;
         report("cross-validating (" + std::to_string(cv.folds) + " folds of " + std::to_string(cv.train.epochs)
                + " epochs)");
+        // Time is added when this call did work: a first or resumed run, or a finished one
+        // scored again with other views (a new run over the kept fold models).
+        auto runBefore = db.crossValidationRun();
+        const int64_t before = runBefore.ok() && runBefore->has_value() ? (*runBefore)->id : 0;
         const bool done = loadOutOfSampleTerms(db).ok();
         TL_RETURN_IF_ERROR(runCrossValidation(db, cv, forward("cross-validate: "), cancel));
-        if (!done)
+        auto runAfter = db.crossValidationRun();
+        const bool rescored = runAfter.ok() && runAfter->has_value() && (*runAfter)->id != before;
+        if (!done || rescored)
             TL_RETURN_IF_ERROR(storeSeconds(db, "crossval", storedSeconds(db, "crossval") + since(t)));
         rep.seconds.emplace_back("cross-validation (" + std::to_string(cv.folds) + " folds)",
                                  storedSeconds(db, "crossval"));
