@@ -233,8 +233,8 @@ QCommandLineOption cvViewsOption()
     return {"cv-views",
             "How the fold models score the images they did not train on: plain (as given), mirrored (also "
             "mirrored left-right, the mean of the two views' probabilities; for models trained with --augment "
-            "flip) or auto (the measured default; today plain for every model, as the test of mirrored views "
-            "has not finished). Changing it re-scores the trained fold models; nothing is trained again.",
+            "flip) or auto (the measured default: mirrored for fold models trained with --augment flip, plain "
+            "for any other). Changing it re-scores the trained fold models; nothing is trained again.",
             "auto|plain|mirrored", "auto"};
 }
 

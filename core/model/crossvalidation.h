@@ -60,8 +60,9 @@ struct CrossValidationConfig {
     std::string toJson() const;
 };
 
-// Whether the fold models of `train` are scored with mirrored views by default:
-// docs/evaluation/README.md, "Mirrored views".
+// Whether the fold models of `train` are scored with mirrored views by default: true exactly
+// for a training that mirrors its images (Augmentation::ShiftFlip); measured in
+// docs/evaluation/README.md, "Mirrored views". Pure; callable from any thread.
 bool mirroredViewsByDefault(const TrainConfig &train);
 
 // Per live training example, from the fold model that did not train on it, at each of

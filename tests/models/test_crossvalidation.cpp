@@ -49,6 +49,8 @@ private slots:
     void rerunKeepsOrStartsAfresh();
     void mirroredViewsRescoreTheFoldModels_data();
     void mirroredViewsRescoreTheFoldModels();
+    void mirroredViewsByDefaultFollowTheTraining_data();
+    void mirroredViewsByDefaultFollowTheTraining();
     void noiseEstimateIsKeptPerRun();
     void noiseEstimatePicksTheDefault_data();
     void noiseEstimatePicksTheDefault();
@@ -455,6 +457,35 @@ void TestCrossValidation::rerunKeepsOrStartsAfresh()
     QVERIFY(reseeded.ok() && reseeded->has_value());
     QVERIFY((*reseeded)->id != (*fresh)->id);
     QVERIFY(loadOutOfSampleTerms(*db).ok());
+}
+
+void TestCrossValidation::mirroredViewsByDefaultFollowTheTraining_data()
+{
+    QTest::addColumn<int>("network");
+    QTest::addColumn<int>("augmentation");
+    QTest::addColumn<bool>("mirrored");
+    // Only fold models that trained on mirrored images score them (measured both ways:
+    // docs/evaluation/README.md, "Mirrored views").
+    QTest::newRow("small CNN, unaugmented") << int(BuiltinNetwork::Cnn) << int(Augmentation::None) << false;
+    QTest::newRow("small CNN, shifted") << int(BuiltinNetwork::Cnn) << int(Augmentation::Shift) << false;
+    QTest::newRow("small CNN, mirrored") << int(BuiltinNetwork::Cnn) << int(Augmentation::ShiftFlip) << true;
+    QTest::newRow("VGG-style, its own recipe (shifted)") << int(BuiltinNetwork::Vgg) << -1 << false;
+    QTest::newRow("VGG-style, mirrored") << int(BuiltinNetwork::Vgg) << int(Augmentation::ShiftFlip) << true;
+    QTest::newRow("batch-norm CNN, mirrored") << int(BuiltinNetwork::BnCnn) << int(Augmentation::ShiftFlip) << true;
+}
+
+void TestCrossValidation::mirroredViewsByDefaultFollowTheTraining()
+{
+    QFETCH(int, network);
+    QFETCH(int, augmentation);
+    QFETCH(bool, mirrored);
+    TrainConfig train;
+    train.useNetwork(BuiltinNetwork(network));
+    if (augmentation >= 0)
+        train.augmentation = Augmentation(augmentation);
+    QCOMPARE(mirroredViewsByDefault(train), mirrored);
+    // The configuration's own default stays plain: a caller that builds one by hand asks.
+    QVERIFY(!CrossValidationConfig{}.mirroredViews);
 }
 
 void TestCrossValidation::mirroredViewsRescoreTheFoldModels_data()

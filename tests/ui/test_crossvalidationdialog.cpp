@@ -2,7 +2,8 @@
 // (the active model's count, or "Until accuracy stops improving" when there is none to
 // copy), and the chosen folds and epochs reach the configuration: 0 lets fold 1 choose
 // the count (adaptive, no time budget), a count trains every fold that many epochs; the
-// network and recipe of the defaults are kept either way.
+// network and recipe of the defaults are kept either way. A model trained with mirroring
+// gets mirrored views (mirroredViewsByDefault), any other plain ones.
 
 #include "crossvalidationdialog.h"
 
@@ -32,10 +33,15 @@ void TestCrossValidationDialog::config_data()
     QTest::addColumn<int>("folds");
     QTest::addColumn<bool>("adaptive");
     QTest::addColumn<int>("epochs");           // the config's count (provisional when adaptive)
-    QTest::newRow("imported model: fold 1 chooses") << true << 5 << -1 << 5 << true << 5;
-    QTest::newRow("imported model, a count given") << true << 5 << 12 << 3 << false << 12;
-    QTest::newRow("trained here: its count") << false << 9 << -1 << 5 << false << 9;
-    QTest::newRow("trained here, let fold 1 choose") << false << 9 << 0 << 4 << true << 9;
+    QTest::addColumn<int>("augmentation");
+    QTest::addColumn<bool>("mirrored");
+    const int shift = int(Augmentation::Shift), flip = int(Augmentation::ShiftFlip), none = int(Augmentation::None);
+    QTest::newRow("imported model: fold 1 chooses") << true << 5 << -1 << 5 << true << 5 << shift << false;
+    QTest::newRow("imported model, a count given") << true << 5 << 12 << 3 << false << 12 << none << false;
+    QTest::newRow("trained here: its count") << false << 9 << -1 << 5 << false << 9 << shift << false;
+    QTest::newRow("trained here, let fold 1 choose") << false << 9 << 0 << 4 << true << 9 << shift << false;
+    QTest::newRow("trained with mirroring: mirrored views") << false << 9 << -1 << 5 << false << 9 << flip << true;
+    QTest::newRow("mirroring, fold 1 chooses") << true << 5 << -1 << 5 << true << 5 << flip << true;
 }
 
 void TestCrossValidationDialog::config()
@@ -46,8 +52,11 @@ void TestCrossValidationDialog::config()
     QFETCH(int, folds);
     QFETCH(bool, adaptive);
     QFETCH(int, epochs);
+    QFETCH(int, augmentation);
+    QFETCH(bool, mirrored);
     TrainConfig defaults;
     defaults.useNetwork(BuiltinNetwork::Vgg);
+    defaults.augmentation = Augmentation(augmentation);
     defaults.epochs = defaultEpochs;
     defaults.adaptive.enabled = defaultAdaptive;
     defaults.adaptive.timeBudgetSeconds = 600.0;
@@ -68,6 +77,8 @@ void TestCrossValidationDialog::config()
         QCOMPARE(config.train.adaptive.timeBudgetSeconds, 0.0);
     QCOMPARE(config.train.network, BuiltinNetwork::Vgg);
     QCOMPARE(config.train.momentum, defaults.momentum);
+    QCOMPARE(int(config.train.augmentation), augmentation);
+    QCOMPARE(config.mirroredViews, mirrored);
 }
 
 void TestCrossValidationDialog::outcome_data()
