@@ -1,5 +1,8 @@
 #include "crossvalidationdialog.h"
 
+#include "store/projectdb.h"
+
+#include <QCheckBox>
 #include <QDialogButtonBox>
 #include <QFormLayout>
 #include <QLabel>
@@ -8,11 +11,16 @@
 
 namespace traclens {
 
-QString crossValidationOutcome(const ProjectDb &db, const std::optional<LabelNoiseEstimate> &noise)
+QString crossValidationOutcome(ProjectDb &db, const std::optional<LabelNoiseEstimate> &noise)
 {
     QStringList parts;
     if (const std::optional<TrainingRecord> chosen = adaptiveFoldRecord(db))
         parts << QObject::tr("fold 1 chose %n epochs", nullptr, chosen->epochs);
+    // The stored configuration says how the run scored (CrossValidationConfig::toJson adds
+    // "views" only for mirrored ones); a status-bar line is no place for a read error.
+    auto run = db.crossValidationRun();
+    if (run.ok() && run->has_value() && (*run)->configJson.find("\"views\":\"mirrored\"") != std::string::npos)
+        parts << QObject::tr("each image scored as given and mirrored");
     if (noise && noise->agreement() >= 0.0)
         parts << QObject::tr("the fold models' class is the label for %1 % of the examples they did not train on")
                      .arg(QLocale().toString(100.0 * noise->agreement(), 'f', 1));
@@ -42,8 +50,16 @@ CrossValidationDialog::CrossValidationDialog(const TrainConfig &defaults, QWidge
     m_epochs->setToolTip(tr("Epochs of each fold model; by default as many as the active model trained. "
                             "\"Until accuracy stops improving\": the first fold trains until its held-out "
                             "accuracy stops improving, and every fold takes the count it chose."));
+    m_mirrored = new QCheckBox(tr("Score each image as given and &mirrored left–right"));
+    m_mirrored->setObjectName("crossValidationMirrored");
+    m_mirrored->setChecked(mirroredViewsByDefault(defaults));
+    m_mirrored->setToolTip(tr("The fold models average their probabilities for the image and its mirror. On by "
+                              "default for a model trained with mirroring, where it found a few more wrong "
+                              "labels; a model that never saw mirrored images loses some with it. Changing only "
+                              "this scores the trained fold models again; nothing is trained."));
     form->addRow(tr("&Folds:"), m_folds);
     form->addRow(tr("&Epochs:"), m_epochs);
+    form->addRow(tr("Views:"), m_mirrored);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel);
     connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
@@ -60,7 +76,7 @@ CrossValidationConfig CrossValidationDialog::config() const
         config.train.adaptive.timeBudgetSeconds = 0.0;
     else
         config.train.epochs = m_epochs->value();
-    config.mirroredViews = mirroredViewsByDefault(config.train);
+    config.mirroredViews = m_mirrored->isChecked();
     return config;
 }
 

@@ -3,13 +3,15 @@
 // copy), and the chosen folds and epochs reach the configuration: 0 lets fold 1 choose
 // the count (adaptive, no time budget), a count trains every fold that many epochs; the
 // network and recipe of the defaults are kept either way. A model trained with mirroring
-// gets mirrored views (mirroredViewsByDefault), any other plain ones.
+// starts with mirrored views (mirroredViewsByDefault), any other with plain ones, and the
+// box decides. The outcome line says what the finished run's fold models did.
 
 #include "crossvalidationdialog.h"
 
 #include "store/projectdb.h"
 #include "testproject.h"
 
+#include <QCheckBox>
 #include <QSpinBox>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -78,19 +80,29 @@ void TestCrossValidationDialog::config()
     QCOMPARE(config.train.network, BuiltinNetwork::Vgg);
     QCOMPARE(config.train.momentum, defaults.momentum);
     QCOMPARE(int(config.train.augmentation), augmentation);
+    QCOMPARE(dialog.mirroredBox()->isChecked(), mirrored);
     QCOMPARE(config.mirroredViews, mirrored);
+    // The user's choice wins over the default, and only the views change.
+    dialog.mirroredBox()->setChecked(!mirrored);
+    CrossValidationConfig chosen = dialog.config();
+    QCOMPARE(chosen.mirroredViews, !mirrored);
+    chosen.mirroredViews = mirrored;
+    QCOMPARE(chosen.toJson(), config.toJson());
 }
 
 void TestCrossValidationDialog::outcome_data()
 {
     QTest::addColumn<bool>("adaptive");
-    QTest::newRow("fold 1 chose the count") << true;
-    QTest::newRow("a fixed count") << false;
+    QTest::addColumn<bool>("mirrored");
+    QTest::newRow("fold 1 chose the count") << true << false;
+    QTest::newRow("a fixed count") << false << false;
+    QTest::newRow("a fixed count, mirrored views") << false << true;
 }
 
 void TestCrossValidationDialog::outcome()
 {
     QFETCH(bool, adaptive);
+    QFETCH(bool, mirrored);
     QTemporaryDir dir;
     testing::SyntheticSpec spec;
     spec.trainPerClass = 40; // fold 1 of 2 trains on 60: enough to choose
@@ -106,6 +118,7 @@ void TestCrossValidationDialog::outcome()
     config.train.adaptive.enabled = adaptive;
     config.train.adaptive.maxEpochs = 4;
     config.train.adaptive.patience = 2;
+    config.mirroredViews = mirrored;
     QVERIFY(runCrossValidation(**db, config).isOk());
     auto noise = storedLabelNoiseEstimate(**db);
     QVERIFY(noise.ok());
@@ -119,8 +132,9 @@ void TestCrossValidationDialog::outcome()
         QVERIFY2(text.contains(QString("fold 1 chose %1 epoch").arg(chosen->epochs)), qPrintable(text));
     const QString agreement = QLocale().toString(100.0 * noise->agreement(), 'f', 1) + " %";
     QVERIFY2(text.contains("the fold models' class is the label for " + agreement), qPrintable(text));
-    // Without the estimate only the count is said.
-    QCOMPARE(crossValidationOutcome(**db, std::nullopt).isEmpty(), !adaptive);
+    QCOMPARE(text.contains("each image scored as given and mirrored"), mirrored);
+    // Without the estimate only the count and the views are said.
+    QCOMPARE(crossValidationOutcome(**db, std::nullopt).isEmpty(), !adaptive && !mirrored);
 }
 
 QTEST_MAIN(TestCrossValidationDialog)
