@@ -16,10 +16,9 @@ QString crossValidationOutcome(ProjectDb &db, const std::optional<LabelNoiseEsti
     QStringList parts;
     if (const std::optional<TrainingRecord> chosen = adaptiveFoldRecord(db))
         parts << QObject::tr("fold 1 chose %n epochs", nullptr, chosen->epochs);
-    // The stored configuration says how the run scored (CrossValidationConfig::toJson adds
-    // "views" only for mirrored ones); a status-bar line is no place for a read error.
+    // A status-bar line is no place for a read error: an unreadable run says nothing.
     auto run = db.crossValidationRun();
-    if (run.ok() && run->has_value() && (*run)->configJson.find("\"views\":\"mirrored\"") != std::string::npos)
+    if (run.ok() && run->has_value() && scoredMirroredViews(**run))
         parts << QObject::tr("each image scored as given and mirrored");
     if (noise && noise->agreement() >= 0.0)
         parts << QObject::tr("the fold models' class is the label for %1 % of the examples they did not train on")

@@ -230,6 +230,11 @@ Status scoreFold(const std::string &dir, const TrainData &all, const std::vector
 
 } // namespace
 
+namespace {
+// How toJson() records mirrored views, and how a stored run is recognised by them.
+constexpr const char *kMirroredViewsJson = ",\"views\":\"mirrored\"";
+} // namespace
+
 std::string CrossValidationConfig::toJson() const
 {
     const TrainConfig &t = train;
@@ -260,9 +265,15 @@ std::string CrossValidationConfig::toJson() const
     o << '}';
     // Only when on, so that a run made before mirrored views existed still resumes.
     if (mirroredViews)
-        o << ",\"views\":\"mirrored\"";
+        o << kMirroredViewsJson;
     o << '}';
     return o.str();
+}
+
+bool scoredMirroredViews(const CrossValidationRunRow &run)
+{
+    // toJson() writes the member last and only when on; nothing else in it has this text.
+    return run.configJson.find(kMirroredViewsJson) != std::string::npos;
 }
 
 bool mirroredViewsByDefault(const TrainConfig &train)

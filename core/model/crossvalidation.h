@@ -65,6 +65,10 @@ struct CrossValidationConfig {
 // docs/evaluation/README.md, "Mirrored views". Pure; callable from any thread.
 bool mirroredViewsByDefault(const TrainConfig &train);
 
+// Whether a stored run (ProjectDb::crossValidationRun()) scored mirrored views: its
+// configuration as CrossValidationConfig::toJson() wrote it. Pure.
+bool scoredMirroredViews(const CrossValidationRunRow &run);
+
 // Per live training example, from the fold model that did not train on it, at each of
 // that fold model's checkpoints.
 struct OutOfSampleTerms {
