@@ -10,7 +10,7 @@ Refuses reports that differ in their budgets, their default ranking, the baselin
 ensemble formula or the fold models' views: such a sum would mix two settings.
 Reads the reports only; nothing is scored again.
 """
-import json, math, sys
+import json, math, os, sys
 
 args = sys.argv[1:]
 share = 0.95
@@ -42,6 +42,13 @@ def flips_of(r):
     if not n:
         sys.exit("a report without noise.count: nothing to count flips against")
     return int(n)
+
+
+def label(path):
+    # The path as given, without the file name every report shares; a long one keeps its end,
+    # where the seed is.
+    name = os.path.dirname(path) if os.path.basename(path) == "report.json" and os.path.dirname(path) else path
+    return name if len(name) <= 60 else "..." + name[-57:]
 
 
 reports = [(p, load(p)) for p in args]
@@ -82,7 +89,7 @@ for p, r in reports:
     diff = [x - y for x, y in zip(d, b)]
     summed = [s + x for s, x in zip(summed, diff)]
     shares.append(d[at10] / n)
-    print("%-60s %s   %.2f %%" % (p[-60:], "  ".join("%+6d" % x for x in diff), 100 * d[at10] / n))
+    print("%-60s %s   %.2f %%" % (label(p), "  ".join("%+6d" % x for x in diff), 100 * d[at10] / n))
 mean = sum(shares) / len(shares)
 se = math.sqrt(sum((s - mean) ** 2 for s in shares) / (len(shares) - 1) / len(shares))
 print("%-60s %s   %.2f %%" % (f"summed / mean over {len(reports)}", "  ".join("%+6d" % x for x in summed), 100 * mean))
