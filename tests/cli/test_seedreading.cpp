@@ -12,18 +12,12 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 
 namespace {
 
 constexpr int kFlips = 6000;
-
-struct Run {
-    int exitCode = -1;
-    QString out;
-};
 
 QJsonArray shares(const QList<int> &found)
 {
@@ -60,18 +54,9 @@ QString write(const QTemporaryDir &dir, const QString &name, const QJsonObject &
     return path;
 }
 
-Run readSeeds(const QStringList &args)
+traclens::testing::ScriptRun readSeeds(const QStringList &args)
 {
-    QProcess p;
-    p.setProcessChannelMode(QProcess::MergedChannels);
-    p.start(traclens::testing::pythonPath(),
-            QStringList{QStringLiteral(TRACLENS_SOURCE_DIR) + "/bench/seed_reading.py"} + args);
-    if (!p.waitForFinished(60000)) {
-        p.kill();
-        p.waitForFinished();
-        return {-1, "seed_reading.py did not finish"};
-    }
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAll())};
+    return traclens::testing::runPythonScript("bench/seed_reading.py", args, 60000);
 }
 
 // The numbers of the printed line that starts with `head`, in order ("+3", "95.08").
@@ -141,14 +126,14 @@ void TestSeedReading::sumsAndThresholds()
     const QString second = write(dir, "seed2", report(default2, baseline2));
     QVERIFY(!first.isEmpty() && !second.isEmpty());
 
-    const Run run = readSeeds({first, second});
-    QVERIFY2(run.exitCode == 0, qPrintable(run.out));
-    QCOMPARE(fieldsOf(run.out, "summed / mean over 2"), summed);
-    QVERIFY2(run.out.contains("(a) default at or above the baseline at every budget, summed: " + a),
-             qPrintable(run.out));
-    QVERIFY2(run.out.contains(") " + b + " 95.00 %"), qPrintable(run.out));
+    const auto run = readSeeds({first, second});
+    QVERIFY2(run.exitCode == 0, qPrintable(run.output));
+    QCOMPARE(fieldsOf(run.output, "summed / mean over 2"), summed);
+    QVERIFY2(run.output.contains("(a) default at or above the baseline at every budget, summed: " + a),
+             qPrintable(run.output));
+    QVERIFY2(run.output.contains(") " + b + " 95.00 %"), qPrintable(run.output));
     // Each report is named by its directory, the seed visible.
-    QVERIFY2(run.out.contains(QDir(dir.path()).filePath("seed2") + " "), qPrintable(run.out));
+    QVERIFY2(run.output.contains(QDir(dir.path()).filePath("seed2") + " "), qPrintable(run.output));
 }
 
 void TestSeedReading::exactShareOverFiveSeeds()
@@ -162,10 +147,10 @@ void TestSeedReading::exactShareOverFiveSeeds()
         const Counts counts{600, 3000, found, 6000, 6000};
         paths << write(dir, "seed" + QString::number(found), report(counts, counts));
     }
-    const Run run = readSeeds(paths);
-    QVERIFY2(run.exitCode == 0, qPrintable(run.out));
-    QCOMPARE(fieldsOf(run.out, "summed / mean over 5"), (QStringList{"+0", "+0", "+0", "+0", "+0", "95.00"}));
-    QVERIFY2(run.out.contains(") >= 95.00 %"), qPrintable(run.out));
+    const auto run = readSeeds(paths);
+    QVERIFY2(run.exitCode == 0, qPrintable(run.output));
+    QCOMPARE(fieldsOf(run.output, "summed / mean over 5"), (QStringList{"+0", "+0", "+0", "+0", "+0", "95.00"}));
+    QVERIFY2(run.output.contains(") >= 95.00 %"), qPrintable(run.output));
 }
 
 void TestSeedReading::refusesMixedOrBrokenInput_data()
@@ -209,11 +194,11 @@ void TestSeedReading::refusesMixedOrBrokenInput()
         f.write("{\"budgets\": [0.01,");
     }
 
-    const Run run = readSeeds({first, second});
-    QVERIFY2(run.exitCode != 0, qPrintable(run.out));
-    QVERIFY2(run.out.contains(message), qPrintable(run.out));
-    QVERIFY2(run.out.contains(second), qPrintable(run.out)); // the offending file is named
-    QVERIFY2(!run.out.contains("summed / mean"), qPrintable(run.out));
+    const auto run = readSeeds({first, second});
+    QVERIFY2(run.exitCode != 0, qPrintable(run.output));
+    QVERIFY2(run.output.contains(message), qPrintable(run.output));
+    QVERIFY2(run.output.contains(second), qPrintable(run.output)); // the offending file is named
+    QVERIFY2(!run.output.contains("summed / mean"), qPrintable(run.output));
 }
 
 QTEST_GUILESS_MAIN(TestSeedReading)

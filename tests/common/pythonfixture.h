@@ -22,21 +22,40 @@ inline bool pythonImports(const QString &modules)
     return probe.waitForFinished(60000) && probe.exitStatus() == QProcess::NormalExit && probe.exitCode() == 0;
 }
 
-// Runs <source dir>/<script> with `args`. Empty on success; otherwise what went wrong,
+// How a script ended and what it printed (stdout and stderr merged). exitCode is -1 when it
+// crashed or did not finish; when it did not finish in time, `output` says so.
+struct ScriptRun {
+    bool finished = false;
+    int exitCode = -1;
+    QString output;
+};
+
+// Runs <source dir>/<script> with `args` under Debian's interpreter, waiting at most
+// `timeoutMs` (the script is killed after that).
+inline ScriptRun runPythonScript(const QString &script, const QStringList &args, int timeoutMs = 120000)
+{
+    QProcess process;
+    process.setProcessChannelMode(QProcess::MergedChannels);
+    process.start(pythonPath(), QStringList{QStringLiteral(TRACLENS_SOURCE_DIR) + "/" + script} + args);
+    if (!process.waitForFinished(timeoutMs)) {
+        process.kill();
+        process.waitForFinished();
+        return {false, -1, script + " did not finish in " + QString::number(timeoutMs / 1000) + " s"};
+    }
+    return {true, process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
+            QString::fromLocal8Bit(process.readAll())};
+}
+
+// Runs a fixture script that must succeed. Empty on success; otherwise what went wrong,
 // with the script's merged output, for QVERIFY2.
 inline QString runPythonFixture(const QString &script, const QStringList &args, int timeoutMs = 120000)
 {
-    QProcess fixture;
-    fixture.setProcessChannelMode(QProcess::MergedChannels);
-    fixture.start(pythonPath(), QStringList{QStringLiteral(TRACLENS_SOURCE_DIR) + "/" + script} + args);
-    if (!fixture.waitForFinished(timeoutMs)) {
-        fixture.kill();
-        fixture.waitForFinished();
-        return script + " did not finish in " + QString::number(timeoutMs / 1000) + " s";
-    }
-    if (fixture.exitStatus() != QProcess::NormalExit || fixture.exitCode() != 0)
-        return script + " failed:\n" + QString::fromLocal8Bit(fixture.readAll());
-    return {};
+    const ScriptRun run = runPythonScript(script, args, timeoutMs);
+    if (!run.finished)
+        return run.output;
+    if (run.exitCode == 0)
+        return {};
+    return script + " failed:\n" + run.output;
 }
 
 } // namespace traclens::testing
