@@ -22,6 +22,9 @@ The pools:
   logit-pool     logit(cv) + logit(last) + logit(nb); p clipped to [1e-6, 1 − 1e-6], nb to
                  [1/40, 39/40] (half of one of the 20 neighbours)
   logit-pool-2   logit(cv) + logit(last)
+  rank-mean      rank fraction of the project's own ensemble (formula 3, `rank --ranking
+                 ensemble`) + rank fraction of cv: the candidate pre-registered for seeds
+                 11-15 (docs/evaluation/README.md, "The ensemble's order and the baseline's")
 Prints the flips each finds in the top of every budget and the difference to the baseline
 (cv-self-confidence), per evaluation and summed; ties in id order as the queue breaks them.
 Needs python3-numpy.
@@ -42,7 +45,7 @@ bad = [a for a in args if not os.path.isdir(a)]
 if not args or bad:
     sys.exit(f"{bad[0]}: not a directory" if bad else __doc__)
 
-POOLS = ["cv-self-confidence", "ensemble", "logit-pool", "logit-pool-2"]
+POOLS = ["cv-self-confidence", "ensemble", "logit-pool", "logit-pool-2", "rank-mean"]
 
 
 def logit(q, lo):
@@ -67,7 +70,8 @@ def load(work):
     ensemble = (cv + nb + last + mr) / 4.0
     pools = {"cv-self-confidence": cv, "ensemble": ensemble,
              "logit-pool": logit(cv, 1e-6) + logit(last, 1e-6) + logit(nb, 1.0 / 40.0),
-             "logit-pool-2": logit(cv, 1e-6) + logit(last, 1e-6)}
+             "logit-pool-2": logit(cv, 1e-6) + logit(last, 1e-6),
+             "rank-mean": rank_fraction(scores("ensemble"), ids) + rank_fraction(cv, ids)}
     return {"work": work, "budgets": report["budgets"], "ids": ids, "pools": pools,
             "isflip": np.array([int(i) in flipped for i in ids]), "flips": len(flipped)}
 
