@@ -26,7 +26,8 @@ The pools:
                  ensemble`) + rank fraction of cv: the candidate pre-registered for seeds
                  11-15 (docs/evaluation/README.md, "The ensemble's order and the baseline's")
 Prints the flips each finds in the top of every budget and the difference to the baseline
-(cv-self-confidence), per evaluation and summed; ties in id order as the queue breaks them.
+(cv-self-confidence), per evaluation and summed, and with several evaluations the mean share
+of their flips in each top; ties in id order as the queue breaks them.
 Needs python3-numpy.
 """
 import os, sys
@@ -83,6 +84,7 @@ if any(r["budgets"] != budgets for r in runs):
     sys.exit("the evaluations have different budgets: " + ", ".join(f"{r['work']} {r['budgets']}" for r in runs))
 head = " ".join(f"{b:>7.0%}" for b in budgets)
 total = {p: np.zeros(len(budgets), int) for p in POOLS}
+share = {p: np.zeros(len(budgets)) for p in POOLS}  # summed share of each run's flips
 for run in runs:
     everyone = np.arange(len(run["ids"]))
     print(f"{run['work']}: {len(run['ids'])} examples, {run['flips']} flips; flips found in the top")
@@ -91,11 +93,17 @@ for run in runs:
     for p in POOLS:
         f = found(run, run["pools"][p], everyone)
         total[p] += f - base
+        share[p] += f / run["flips"]
         print(f"  {p:20s}" + " ".join(f"{x:>7d}" for x in f) + "   " + " ".join(f"{x:+d}" for x in f - base))
 if len(runs) > 1:
     print(f"summed over the {len(runs)} evaluations, − baseline")
     for p in POOLS[1:]:
         print(f"  {p:20s}" + " ".join(f"{x:>+7d}" for x in total[p]))
+    # The registered readings ask for the mean share of the flips in the top 10 %, one
+    # run weighing as much as another.
+    print(f"mean share of the flips found, over the {len(runs)} evaluations")
+    for p in POOLS:
+        print(f"  {p:20s}" + " ".join(f"{x / len(runs):>7.2%}" for x in share[p]))
 if resamples:
     rng = np.random.default_rng(7)
     draws = {p: [] for p in POOLS[1:]}
