@@ -22,6 +22,8 @@ The pools:
   logit-pool     logit(cv) + logit(last) + logit(nb); p clipped to [1e-6, 1 − 1e-6], nb to
                  [1/40, 39/40] (half of one of the 20 neighbours)
   logit-pool-2   logit(cv) + logit(last)
+  project-ensemble  the project's own ensemble as `rank --ranking ensemble` gives it (today's
+                 formula, the default queue's order where the ensemble is the default)
   rank-mean      rank fraction of the project's own ensemble (formula 3, `rank --ranking
                  ensemble`) + rank fraction of cv: the candidate pre-registered for seeds
                  11-15 (docs/evaluation/README.md, "The ensemble's order and the baseline's")
@@ -46,7 +48,7 @@ bad = [a for a in args if not os.path.isdir(a)]
 if not args or bad:
     sys.exit(f"{bad[0]}: not a directory" if bad else __doc__)
 
-POOLS = ["cv-self-confidence", "ensemble", "logit-pool", "logit-pool-2", "rank-mean"]
+POOLS = ["cv-self-confidence", "ensemble", "logit-pool", "logit-pool-2", "project-ensemble", "rank-mean"]
 
 
 def logit(q, lo):
@@ -69,10 +71,12 @@ def load(work):
     last = 1.0 - np.exp(-scores("loss", "--checkpoints", "last-1", "--weighting", "uniform"))
     mr = rank_fraction(scores("cv-margin"), ids)
     ensemble = (cv + nb + last + mr) / 4.0
+    own = scores("ensemble")
     pools = {"cv-self-confidence": cv, "ensemble": ensemble,
              "logit-pool": logit(cv, 1e-6) + logit(last, 1e-6) + logit(nb, 1.0 / 40.0),
              "logit-pool-2": logit(cv, 1e-6) + logit(last, 1e-6),
-             "rank-mean": rank_fraction(scores("ensemble"), ids) + rank_fraction(cv, ids)}
+             "project-ensemble": own,
+             "rank-mean": rank_fraction(own, ids) + rank_fraction(cv, ids)}
     return {"work": work, "budgets": report["budgets"], "ids": ids, "pools": pools,
             "isflip": np.array([int(i) in flipped for i in ids]), "flips": len(flipped)}
 
