@@ -24,9 +24,8 @@ The pools:
   logit-pool-2   logit(cv) + logit(last)
   project-ensemble  the project's own ensemble as `rank --ranking ensemble` gives it (today's
                  formula, the default queue's order where the ensemble is the default)
-  rank-mean      rank fraction of the project's own ensemble (formula 3, `rank --ranking
-                 ensemble`) + rank fraction of cv: the candidate pre-registered for seeds
-                 11-15 (docs/evaluation/README.md, "The ensemble's order and the baseline's")
+  rank-mean      rank fraction of project-ensemble + rank fraction of cv: the candidate
+                 pre-registered for seeds 11-15 (docs/evaluation/README.md, "The ensemble's order and the baseline's")
 Prints the flips each finds in the top of every budget and the difference to the baseline
 (cv-self-confidence), per evaluation and summed, and with several evaluations the mean share
 of their flips in each top; ties in id order as the queue breaks them.
