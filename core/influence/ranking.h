@@ -31,7 +31,9 @@
 //                     p[y] at the last checkpoint, and the rank fraction of the
 //                     out-of-sample margin (chosen by measurement, docs/evaluation); its
 //                     out-of-sample p is the fold model's mean over the later half of its
-//                     checkpoints (lateCheckpointWindow() in crossvalidation.h).
+//                     checkpoints (lateCheckpointWindow() in crossvalidation.h). The
+//                     queue's order is that mean's rank plus the rank of CvSelfConfidence,
+//                     each a fraction of the examples both cover; ties in id order.
 // The checkpoint policy applies to the factor rankings only. Every score uses the
 // examples' current labels, so a relabel changes it at once.
 //
@@ -59,8 +61,9 @@ struct OutOfSampleTerms;
 // Bumped whenever the Ensemble's formula changes, so that stored results which depend on
 // its order (the evaluation's cleaning-loop runs) are not reused across formulas.
 // 1: three estimates; 2: four, with the out-of-sample margin's rank; 3: the out-of-sample
-// terms from the fold model's later checkpoints' mean.
-constexpr int kEnsembleFormulaVersion = 3;
+// terms from the fold model's later checkpoints' mean; 4: the rank of that mean plus the
+// rank of the out-of-sample self-confidence.
+constexpr int kEnsembleFormulaVersion = 4;
 
 enum class RankingKind {
     SelfInfluence,

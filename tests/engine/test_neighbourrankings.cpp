@@ -21,7 +21,7 @@ private slots:
     void searchMatchesBruteForce_data();
     void searchMatchesBruteForce();
     void agreementFollowsLabels();
-    void ensembleAveragesFourEstimates();
+    void ensembleAddsThePoolRankToTheBaselineRank();
     void ensembleReadsTheLaterCheckpoints_data();
     void ensembleReadsTheLaterCheckpoints();
     void missingInputsSortLast();
@@ -106,7 +106,7 @@ void TestNeighbourRankings::agreementFollowsLabels()
     QCOMPARE(neighbourAgreement(l, {1, 0, 1})[0], 0.5 / 1.5);
 }
 
-void TestNeighbourRankings::ensembleAveragesFourEstimates()
+void TestNeighbourRankings::ensembleAddsThePoolRankToTheBaselineRank()
 {
     CheckpointTerms t;
     t.ids = {5, 7};
@@ -134,17 +134,18 @@ void TestNeighbourRankings::ensembleAveragesFourEstimates()
     QCOMPARE(cv[0], 1.0 - 0.75);
     QCOMPARE(cv[1], 1.0 - 0.5);
     const auto ens = rankingScores(t, RankingSpec{RankingKind::Ensemble, {}, 1});
-    // Out-of-sample margins −0.5 and 0 rank 0/2 and 1/2; the neighbours agree with neither.
-    QVERIFY(std::abs(ens[0] - ((1.0 - 0.75) + 1.0 + (1.0 - 0.9) + 0.0) / 4.0) < 1e-6);
-    QVERIFY(std::abs(ens[1] - ((1.0 - 0.5) + 1.0 + (1.0 - 0.2) + 0.5) / 4.0) < 1e-6);
+    // The pool: out-of-sample margins −0.5 and 0 rank 0/2 and 1/2, the neighbours agree with
+    // neither, so (0.25 + 1 + 0.1 + 0) / 4 < (0.5 + 1 + 0.8 + 0.5) / 4: ranks 0/2 and 1/2.
+    // The baseline 0.25 < 0.5: ranks 0/2 and 1/2. The score is the sum of the two ranks.
+    QCOMPARE(ens, (std::vector<double>{0.0, 1.0}));
     // A relabel moves every term, the margin's rank included.
     CheckpointTerms relabelled = t;
     relabelled.labels = {1, 1};
     relabelled.labelProbLast = {0.1f, 0.2f};
     const auto after = rankingScores(relabelled, RankingSpec{RankingKind::Ensemble, {}, 1});
-    // Example 5 now has p[y] = 0.25, margin +0.5 (rank 1/2); its neighbour (label 1) agrees.
-    QVERIFY(std::abs(after[0] - ((1.0 - 0.25) + 0.0 + (1.0 - 0.1) + 0.5) / 4.0) < 1e-6);
-    QVERIFY(std::abs(after[1] - ((1.0 - 0.5) + 0.0 + (1.0 - 0.2) + 0.0) / 4.0) < 1e-6);
+    // Example 5 now has p[y] = 0.25, margin +0.5 (rank 1/2), its neighbour (label 1) agrees:
+    // pool (0.75 + 0 + 0.9 + 0.5) / 4 > (0.5 + 0 + 0.8 + 0) / 4, baseline 0.75 > 0.5.
+    QCOMPARE(after, (std::vector<double>{1.0, 0.0}));
     // Out-of-sample self-influence: η ‖p − onehot(y)‖² (‖h‖² + 1).
     const auto self = rankingScores(t, RankingSpec{RankingKind::CvSelfInfluence, {}, 1});
     QVERIFY(std::abs(self[0] - 0.5 * (0.0625 + 0.0625) * 2.0) < 1e-6);
@@ -214,21 +215,29 @@ void TestNeighbourRankings::ensembleReadsTheLaterCheckpoints()
         margin[size_t(i)] = -(mean[y] - other);
     }
     const std::vector<double> agreement = neighbourAgreement(*lists, t.labels);
-    const auto ens = rankingScores(t, RankingSpec{RankingKind::Ensemble, {}, 1});
-    for (int i = 0; i < n; ++i) {
+    // Each value's rank among the four as a fraction, ties in id order.
+    auto rankOf = [&](const std::vector<double> &x, int i) {
         int below = 0;
         for (int j = 0; j < n; ++j)
-            below += margin[size_t(j)] < margin[size_t(i)] || (margin[size_t(j)] == margin[size_t(i)] && j < i);
-        const double expected = (cv[size_t(i)] + (1.0 - agreement[size_t(i)]) + (1.0 - double(t.labelProbLast[size_t(i)]))
-                                 + double(below) / n) / 4.0;
-        QVERIFY2(std::abs(ens[size_t(i)] - expected) < 1e-6,
-                 qPrintable(QString("example %1: %2, expected %3").arg(i).arg(ens[size_t(i)]).arg(expected)));
-    }
-    // The baseline stays the last checkpoint's 1 − p[y], whatever the ensemble reads.
+            below += x[size_t(j)] < x[size_t(i)] || (x[size_t(j)] == x[size_t(i)] && j < i);
+        return double(below) / n;
+    };
+    std::vector<double> pool(n);
+    for (int i = 0; i < n; ++i)
+        pool[size_t(i)] = (cv[size_t(i)] + (1.0 - agreement[size_t(i)]) + (1.0 - double(t.labelProbLast[size_t(i)]))
+                           + rankOf(margin, i)) / 4.0;
+    // The baseline stays the last checkpoint's 1 − p[y], whatever the pool reads.
     const auto base = rankingScores(t, RankingSpec{RankingKind::CvSelfConfidence, {}, 1});
     for (int i = 0; i < n; ++i) {
         const int y = t.labels[size_t(i)];
         QCOMPARE(base[size_t(i)], 1.0 - double(oos->probs[size_t((i * checkpoints + checkpoints - 1) * k + y)]));
+    }
+    // The queue's score: the pool's rank plus the baseline's.
+    const auto ens = rankingScores(t, RankingSpec{RankingKind::Ensemble, {}, 1});
+    for (int i = 0; i < n; ++i) {
+        const double expected = rankOf(pool, i) + rankOf(base, i);
+        QVERIFY2(std::abs(ens[size_t(i)] - expected) < 1e-9,
+                 qPrintable(QString("example %1: %2, expected %3").arg(i).arg(ens[size_t(i)]).arg(expected)));
     }
     // A window longer than the run is the whole run; one of zero is the last checkpoint.
     const auto whole = outOfSampleScores(*oos, oos->ids, t.labels, OutOfSampleScore::SelfConfidence, checkpoints);
