@@ -23,9 +23,11 @@ The pools:
                  [1/40, 39/40] (half of one of the 20 neighbours)
   logit-pool-2   logit(cv) + logit(last)
   project-ensemble  the project's own ensemble as `rank --ranking ensemble` gives it (today's
-                 formula, the default queue's order where the ensemble is the default)
-  rank-mean      rank fraction of project-ensemble + rank fraction of cv: the candidate
-                 pre-registered for seeds 11-15 (docs/evaluation/README.md, "The ensemble's order and the baseline's")
+                 formula 4, the default queue's order where the ensemble is the default: the
+                 rank fraction of formula 3's pool plus that of cv, the candidate registered
+                 for seeds 11-15, docs/evaluation/README.md, "The ensemble's order and the
+                 baseline's"). Evaluations scored with formula 3 read here with a formula-4
+                 build give that candidate's figures.
 Prints the flips each finds in the top of every budget and the difference to the baseline
 (cv-self-confidence), per evaluation and summed, and with several evaluations the mean share
 of their flips in each top; ties in id order as the queue breaks them.
@@ -47,7 +49,7 @@ bad = [a for a in args if not os.path.isdir(a)]
 if not args or bad:
     sys.exit(f"{bad[0]}: not a directory" if bad else __doc__)
 
-POOLS = ["cv-self-confidence", "ensemble", "logit-pool", "logit-pool-2", "project-ensemble", "rank-mean"]
+POOLS = ["cv-self-confidence", "ensemble", "logit-pool", "logit-pool-2", "project-ensemble"]
 
 
 def logit(q, lo):
@@ -74,8 +76,7 @@ def load(work):
     pools = {"cv-self-confidence": cv, "ensemble": ensemble,
              "logit-pool": logit(cv, 1e-6) + logit(last, 1e-6) + logit(nb, 1.0 / 40.0),
              "logit-pool-2": logit(cv, 1e-6) + logit(last, 1e-6),
-             "project-ensemble": own,
-             "rank-mean": rank_fraction(own, ids) + rank_fraction(cv, ids)}
+             "project-ensemble": own}
     return {"work": work, "budgets": report["budgets"], "ids": ids, "pools": pools,
             "isflip": np.array([int(i) in flipped for i in ids]), "flips": len(flipped)}
 
