@@ -32,8 +32,9 @@
 //                     out-of-sample margin (chosen by measurement, docs/evaluation); its
 //                     out-of-sample p is the fold model's mean over the later half of its
 //                     checkpoints (lateCheckpointWindow() in crossvalidation.h). The
-//                     queue's order is that mean's rank plus the rank of CvSelfConfidence,
-//                     each a fraction of the examples both cover; ties in id order.
+//                     score is that mean's rank plus the rank of CvSelfConfidence, each a
+//                     fraction of the examples both cover (so 0 to 2, highest first; ties
+//                     in id order); an example either one misses scores NaN and goes last.
 // The checkpoint policy applies to the factor rankings only. Every score uses the
 // examples' current labels, so a relabel changes it at once.
 //
