@@ -16,7 +16,7 @@ The estimates, as core/influence/ranking.cpp forms them:
   mr   rank fraction of the out-of-sample margin                     rank --ranking cv-margin
 The pools:
   ensemble       (cv + nb + last + mr) / 4: formula 2, the default below 18 % estimated wrong
-                 when the pool was tested. Today's (formula 3) forms cv and mr from the fold
+                 when the pool was tested. Formula 3 (and formula 4's pool) forms cv and mr from the fold
                  model's later checkpoints, which `rank` does not list one by one:
                  bench/checkpoint_mean_study.py reads them from the project and compares.
   logit-pool     logit(cv) + logit(last) + logit(nb); p clipped to [1e-6, 1 − 1e-6], nb to
