@@ -26,6 +26,8 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <numeric>
 #include <random>
 #include <set>
@@ -221,6 +223,74 @@ double storedSeconds(ProjectDb &db, const std::string &stage)
         return 0.0;
     return std::atof((**v).c_str());
 }
+
+// The time a resumable stage (factors, cross-validation) has spent in sittings that did not
+// finish it. A kill ends a sitting before storeSeconds runs, yet the work it did is kept and
+// resumed, so the next sitting adds what the killed one recorded here; otherwise a resumed
+// stage would report only its last sitting. Written at most once a second from the stage's
+// progress callback (a small file beside the project, not the database, whose transactions
+// the callback may run inside), so a kill loses about a second of it. Thread-safe.
+class SittingClock {
+public:
+    SittingClock(const fs::path &work, const std::string &stage)
+        : m_file(work / (std::string(kProjectName) + ".d") / ("sitting-" + stage + ".txt")), m_start(Clock::now())
+    {
+        std::ifstream in(m_file);
+        double s = 0.0;
+        if (in >> s && std::isfinite(s) && s > 0.0)
+            m_carried = s;
+    }
+
+    // Seconds of the earlier unfinished sittings.
+    double carried() const { return m_carried; }
+    // Those plus this sitting's so far.
+    double seconds() const { return m_carried + since(m_start); }
+
+    // Wraps `inner` (may be empty) so that each progress report records the time.
+    ProgressFn wrap(ProgressFn inner)
+    {
+        return [this, inner = std::move(inner)](const Progress &p) {
+            tick();
+            if (inner)
+                inner(p);
+        };
+    }
+
+    // The stage finished and its time is stored: nothing is carried any more.
+    void finish()
+    {
+        std::error_code ec;
+        fs::remove(m_file, ec);
+    }
+
+private:
+    void tick()
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        const auto now = Clock::now();
+        if (m_written && now - m_lastWrite < std::chrono::seconds(1))
+            return;
+        m_written = true;
+        m_lastWrite = now;
+        // Best effort: a failed write costs only the time figure, never the evaluation.
+        std::error_code ec;
+        const fs::path tmp = m_file.string() + ".tmp";
+        {
+            std::ofstream out(tmp, std::ios::trunc);
+            out << seconds() << '\n';
+            if (!out)
+                return;
+        }
+        fs::rename(tmp, m_file, ec);
+    }
+
+    fs::path m_file;
+    Clock::time_point m_start;
+    double m_carried = 0.0;
+    std::mutex m_mutex;
+    bool m_written = false;
+    Clock::time_point m_lastWrite;
+};
 
 RankingEvaluation evaluateRanking(const std::string &name, const RankingSpec &spec, const std::vector<double> &scores,
                                   const CheckpointTerms &terms, const std::vector<char> &flipped,
@@ -670,12 +740,15 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
 
     // --- factors
     {
-        auto t = Clock::now();
-        auto summary = computeFactors(db, rep.modelId, config.compute, forward("compute: "), cancel);
+        SittingClock clock(work, "compute");
+        auto summary = computeFactors(db, rep.modelId, config.compute, clock.wrap(forward("compute: ")), cancel);
         if (!summary.ok())
             return summary.status();
         if (summary->computed > 0)
-            TL_RETURN_IF_ERROR(storeSeconds(db, "compute", storedSeconds(db, "compute") + since(t)));
+            TL_RETURN_IF_ERROR(storeSeconds(db, "compute", storedSeconds(db, "compute") + clock.seconds()));
+        else if (clock.carried() > 0.0) // a sitting killed after its last chunk was stored
+            TL_RETURN_IF_ERROR(storeSeconds(db, "compute", storedSeconds(db, "compute") + clock.carried()));
+        clock.finish();
     }
     rep.seconds.emplace_back("TracIn factors", storedSeconds(db, "compute"));
 
@@ -690,7 +763,7 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
     // --- cross-validation: out-of-sample scores, trained like the evaluated model
     const bool hasFolds = config.folds >= 2;
     if (hasFolds) {
-        auto t = Clock::now();
+        SittingClock clock(work, "crossval");
         CrossValidationConfig cv;
         cv.folds = config.folds;
         cv.train = retrainConfig;
@@ -705,11 +778,14 @@ Result<EvaluationReport> runEvaluation(const EvaluationConfig &config, const Pro
         auto runBefore = db.crossValidationRun();
         const int64_t before = runBefore.ok() && runBefore->has_value() ? (*runBefore)->id : 0;
         const bool done = loadOutOfSampleTerms(db).ok();
-        TL_RETURN_IF_ERROR(runCrossValidation(db, cv, forward("cross-validate: "), cancel));
+        TL_RETURN_IF_ERROR(runCrossValidation(db, cv, clock.wrap(forward("cross-validate: ")), cancel));
         auto runAfter = db.crossValidationRun();
         const bool rescored = runAfter.ok() && runAfter->has_value() && (*runAfter)->id != before;
         if (!done || rescored)
-            TL_RETURN_IF_ERROR(storeSeconds(db, "crossval", storedSeconds(db, "crossval") + since(t)));
+            TL_RETURN_IF_ERROR(storeSeconds(db, "crossval", storedSeconds(db, "crossval") + clock.seconds()));
+        else if (clock.carried() > 0.0) // a sitting killed after the last fold was stored
+            TL_RETURN_IF_ERROR(storeSeconds(db, "crossval", storedSeconds(db, "crossval") + clock.carried()));
+        clock.finish();
         rep.seconds.emplace_back("cross-validation (" + std::to_string(cv.folds) + " folds)",
                                  storedSeconds(db, "crossval"));
     }

@@ -726,8 +726,10 @@ QString markdown(const EvaluationReport &r, const Plots &plots, const std::optio
     md += "| **total** | **" + duration(r.totalSeconds) + "** |\n\n";
     if (r.machine.logicalCores > 0 || !r.machine.cpuModel.empty())
         md += "Measured on " + q(describeMachine(r.machine))
-              + ". A load average near or above the number of cores means other work shared the machine; stages "
-                "resumed from an earlier run keep the times measured then.\n";
+              + ". A load average near or above the number of cores means other work shared the machine. A "
+                "stage done by an earlier run keeps the time measured then; factors and cross-validation "
+                "interrupted and resumed count every sitting (each up to its last progress report); "
+                "training interrupted starts again and counts its last sitting.\n";
     else
         md += "The machine this was measured on is not recorded.\n";
     if (!plots.any)

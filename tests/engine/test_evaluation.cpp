@@ -23,8 +23,10 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 using namespace traclens;
 
@@ -68,6 +70,7 @@ private slots:
     void rankingScoresOnHandMadeTerms();
 
     void pipelineEndToEnd();
+    void stageTimesCountEverySitting();
     void retrainWithCorrections();
     void confusionNoiseFromTheCleanModel();
 
@@ -587,6 +590,67 @@ void TestEvaluation::pipelineEndToEnd()
         b.insert(f.exampleId);
     QVERIFY(a != b);
     qInfo("pipeline: %.1f s", timer.elapsed() / 1000.0);
+}
+
+// A cross-validation interrupted part-way and resumed reports the time of both sittings,
+// not only the last one's. Cancelling stops it as a kill does, before the stage's time is
+// stored. The first sitting is slowed by its progress callback so that it outlasts the
+// second by more than the clock's one-second grain: the check below fails if only the
+// last sitting counts.
+void TestEvaluation::stageTimesCountEverySitting()
+{
+    EvaluationConfig cfg;
+    cfg.dataset = m_data.toStdString();
+    cfg.workDirectory = m_dir.filePath("sittings").toStdString();
+    cfg.noiseRate = 0.1;
+    cfg.noiseSeed = 4;
+    cfg.train = tinyTraining();
+    cfg.compute.threads = 1;
+    cfg.cleaningBudgets = {};
+    cfg.seedReplicates = 0;
+    cfg.command = "test";
+    const std::string carried = cfg.workDirectory + "/evaluation.traclens.d/sitting-crossval.txt";
+
+    CancelFlag cancel{false};
+    QElapsedTimer inFolds;
+    auto slowFolds = [&](const Progress &p) {
+        if (p.detail.rfind("cross-validate: ", 0) != 0)
+            return;
+        if (!inFolds.isValid())
+            inFolds.start();
+        if (inFolds.elapsed() >= 5000)
+            cancel = true;
+        else
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    };
+    auto first = runEvaluation(cfg, slowFolds, &cancel);
+    QVERIFY2(first.status().isCancelled(), first.status().message().c_str());
+    const double firstSitting = inFolds.elapsed() / 1000.0;
+    QVERIFY(QFile::exists(QString::fromStdString(carried)));
+
+    QElapsedTimer timer;
+    timer.start();
+    auto resumed = runEvaluation(cfg);
+    const double secondSitting = timer.elapsed() / 1000.0;
+    QVERIFY2(resumed.ok(), resumed.status().message().c_str());
+    auto crossValidationSeconds = [](const EvaluationReport &r) {
+        for (const auto &[stage, s] : r.seconds)
+            if (stage.rfind("cross-validation (", 0) == 0)
+                return s;
+        return -1.0;
+    };
+    const double reported = crossValidationSeconds(*resumed);
+    // The guard that makes the next check meaningful: the resumed run alone, every stage of
+    // it, took less than what the first one spent in its folds.
+    QVERIFY2(secondSitting < firstSitting - 1.5, qPrintable(QString("%1 s, %2 s").arg(secondSitting).arg(firstSitting)));
+    QVERIFY2(reported >= firstSitting - 1.5 && reported <= firstSitting + secondSitting + 0.5,
+             qPrintable(QString("reported %1 s; sittings %2 s and %3 s").arg(reported).arg(firstSitting).arg(secondSitting)));
+    QVERIFY(!QFile::exists(QString::fromStdString(carried)));
+
+    // Finished: a further run reads the stored time and adds nothing.
+    auto again = runEvaluation(cfg);
+    QVERIFY2(again.ok(), again.status().message().c_str());
+    QCOMPARE(crossValidationSeconds(*again), reported);
 }
 
 void TestEvaluation::retrainWithCorrections()
