@@ -75,6 +75,19 @@ private slots:
     void confusionNoiseFromTheCleanModel();
 
 private:
+    // The tiny dataset with 10 % uniform flips, trained by tinyTraining() in m_dir/`work`.
+    EvaluationConfig tinyEvaluation(const QString &work) const
+    {
+        EvaluationConfig cfg;
+        cfg.dataset = m_data.toStdString();
+        cfg.workDirectory = m_dir.filePath(work).toStdString();
+        cfg.noiseRate = 0.1;
+        cfg.noiseSeed = 4;
+        cfg.train = tinyTraining();
+        cfg.compute.threads = 1;
+        return cfg;
+    }
+
     QTemporaryDir m_dir;
     QString m_data;
 };
@@ -317,13 +330,7 @@ void TestEvaluation::pipelineEndToEnd()
 {
     QElapsedTimer timer;
     timer.start();
-    EvaluationConfig cfg;
-    cfg.dataset = m_data.toStdString();
-    cfg.workDirectory = m_dir.filePath("work").toStdString();
-    cfg.noiseRate = 0.1;
-    cfg.noiseSeed = 4;
-    cfg.train = tinyTraining();
-    cfg.compute.threads = 1;
+    EvaluationConfig cfg = tinyEvaluation("work");
     cfg.cleaningBudgets = {0.1};
     cfg.cleaningUpperBound = true;
     cfg.seedReplicates = 1;
@@ -599,13 +606,7 @@ void TestEvaluation::pipelineEndToEnd()
 // last sitting counts.
 void TestEvaluation::stageTimesCountEverySitting()
 {
-    EvaluationConfig cfg;
-    cfg.dataset = m_data.toStdString();
-    cfg.workDirectory = m_dir.filePath("sittings").toStdString();
-    cfg.noiseRate = 0.1;
-    cfg.noiseSeed = 4;
-    cfg.train = tinyTraining();
-    cfg.compute.threads = 1;
+    EvaluationConfig cfg = tinyEvaluation("sittings");
     cfg.cleaningBudgets = {};
     cfg.seedReplicates = 0;
     cfg.command = "test";
