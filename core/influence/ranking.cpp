@@ -25,6 +25,18 @@ uint64_t mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
+// Each of `among`'s rank by `x` as a fraction of their count (0 for the lowest, towards 1
+// for the highest), NaN for the other examples. Ties keep the order of `among` (id order),
+// so the ranks are deterministic.
+std::vector<double> rankFractions(const std::vector<double> &x, std::vector<size_t> among)
+{
+    std::stable_sort(among.begin(), among.end(), [&](size_t a, size_t b) { return x[a] < x[b]; });
+    std::vector<double> rank(x.size(), std::numeric_limits<double>::quiet_NaN());
+    for (size_t r = 0; r < among.size(); ++r)
+        rank[among[r]] = double(r) / double(among.size());
+    return rank;
+}
+
 // Scores of the rankings built on the neighbour lists and the cross-validation terms.
 std::vector<double> extraScores(const CheckpointTerms &terms, RankingKind kind)
 {
@@ -65,11 +77,7 @@ std::vector<double> extraScores(const CheckpointTerms &terms, RankingKind kind)
         for (size_t i = 0; i < n; ++i)
             if (!std::isnan(margin[i]) && !std::isnan(cv[i]))
                 covered.push_back(i);
-        std::stable_sort(covered.begin(), covered.end(),
-                         [&](size_t a, size_t b) { return margin[a] < margin[b]; });
-        std::vector<double> marginRank(n, nan);
-        for (size_t r = 0; r < covered.size(); ++r)
-            marginRank[covered[r]] = double(r) / double(covered.size());
+        const std::vector<double> marginRank = rankFractions(margin, covered);
         std::vector<double> pooled(n, nan);
         for (size_t i = 0; i < n; ++i)
             pooled[i] = (cv[i] + (1.0 - agreement[i]) + (1.0 - double(terms.labelProbLast[i])) + marginRank[i]) / 4.0;
@@ -85,18 +93,8 @@ std::vector<double> extraScores(const CheckpointTerms &terms, RankingKind kind)
         for (size_t i = 0; i < n; ++i)
             if (!std::isnan(pooled[i]) && !std::isnan(base[i]))
                 both.push_back(i);
-        // Each score's rank among the examples both cover, as a fraction of their count;
-        // ties keep id order, as for the margin.
-        auto rankFraction = [&](const std::vector<double> &x) {
-            std::vector<size_t> order = both;
-            std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return x[a] < x[b]; });
-            std::vector<double> rank(n, nan);
-            for (size_t r = 0; r < order.size(); ++r)
-                rank[order[r]] = double(r) / double(order.size());
-            return rank;
-        };
-        const std::vector<double> pooledRank = rankFraction(pooled);
-        const std::vector<double> baseRank = rankFraction(base);
+        const std::vector<double> pooledRank = rankFractions(pooled, both);
+        const std::vector<double> baseRank = rankFractions(base, both);
         for (size_t i = 0; i < n; ++i)
             scores[i] = pooledRank[i] + baseRank[i];
         return scores;
