@@ -25,6 +25,17 @@ uint64_t mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
+// The examples (in id order) that both scores cover: neither is NaN.
+std::vector<size_t> coveredByBoth(const std::vector<double> &a, const std::vector<double> &b)
+{
+    std::vector<size_t> covered;
+    covered.reserve(a.size());
+    for (size_t i = 0; i < a.size(); ++i)
+        if (!std::isnan(a[i]) && !std::isnan(b[i]))
+            covered.push_back(i);
+    return covered;
+}
+
 // Each of `among`'s rank by `x` as a fraction of their count (0 for the lowest, towards 1
 // for the highest), NaN for the other examples. Ties keep the order of `among` (id order),
 // so the ranks are deterministic.
@@ -72,12 +83,7 @@ std::vector<double> extraScores(const CheckpointTerms &terms, RankingKind kind)
         // Ties keep id order, so the order is deterministic.
         const std::vector<double> margin = outOfSampleScores(*terms.outOfSample, terms.ids, terms.labels,
                                                              OutOfSampleScore::Margin, window);
-        std::vector<size_t> covered;
-        covered.reserve(n);
-        for (size_t i = 0; i < n; ++i)
-            if (!std::isnan(margin[i]) && !std::isnan(cv[i]))
-                covered.push_back(i);
-        const std::vector<double> marginRank = rankFractions(margin, covered);
+        const std::vector<double> marginRank = rankFractions(margin, coveredByBoth(margin, cv));
         std::vector<double> pooled(n, nan);
         for (size_t i = 0; i < n; ++i)
             pooled[i] = (cv[i] + (1.0 - agreement[i]) + (1.0 - double(terms.labelProbLast[i])) + marginRank[i]) / 4.0;
@@ -88,11 +94,7 @@ std::vector<double> extraScores(const CheckpointTerms &terms, RankingKind kind)
         // docs/evaluation/README.md, "The ensemble's order and the baseline's").
         const std::vector<double> base = outOfSampleScores(*terms.outOfSample, terms.ids, terms.labels,
                                                            OutOfSampleScore::SelfConfidence);
-        std::vector<size_t> both;
-        both.reserve(n);
-        for (size_t i = 0; i < n; ++i)
-            if (!std::isnan(pooled[i]) && !std::isnan(base[i]))
-                both.push_back(i);
+        const std::vector<size_t> both = coveredByBoth(pooled, base);
         const std::vector<double> pooledRank = rankFractions(pooled, both);
         const std::vector<double> baseRank = rankFractions(base, both);
         for (size_t i = 0; i < n; ++i)
